@@ -1,0 +1,6 @@
+//! Building blocks shared by the pages.
+
+pub mod chart;
+pub mod header;
+pub mod kpi_tile;
+pub mod period_form;

@@ -1,0 +1,126 @@
+//! Numbers, money and dates written the way each locale reads them (1.234,56 € / €1,234.56).
+//!
+//! Pure functions shared by the server render and the browser, so a value looks the same
+//! before and after hydration.
+
+use crate::i18n::{Locale, Msg};
+use crate::kpi::Unit;
+
+/// Formats `value` with `decimals` digits and the locale's group and decimal separators.
+pub fn number(value: f64, decimals: usize, locale: Locale) -> String {
+    let (group, point) = match locale {
+        Locale::En => (',', '.'),
+        Locale::It => ('.', ','),
+    };
+    let fixed = format!("{:.*}", decimals, value.abs());
+    let (int_part, frac_part) = match fixed.split_once('.') {
+        Some((i, f)) => (i, Some(f)),
+        None => (fixed.as_str(), None),
+    };
+    let mut grouped = String::with_capacity(int_part.len() + int_part.len() / 3);
+    for (i, digit) in int_part.chars().enumerate() {
+        if i > 0 && (int_part.len() - i) % 3 == 0 {
+            grouped.push(group);
+        }
+        grouped.push(digit);
+    }
+    let negative = value < 0.0 && fixed.chars().any(|c| c.is_ascii_digit() && c != '0');
+    let mut out = String::new();
+    if negative {
+        out.push('-');
+    }
+    out.push_str(&grouped);
+    if let Some(frac) = frac_part {
+        out.push(point);
+        out.push_str(frac);
+    }
+    out
+}
+
+/// Euros: `€1,234.56` in English, `1.234,56 €` in Italian.
+pub fn money(value: f64, locale: Locale) -> String {
+    let digits = number(value, 2, locale);
+    match locale {
+        Locale::En => match digits.strip_prefix('-') {
+            Some(rest) => format!("-€{rest}"),
+            None => format!("€{digits}"),
+        },
+        Locale::It => format!("{digits} €"),
+    }
+}
+
+/// A fraction in [0, 1] as a percentage with one decimal.
+pub fn percent(fraction: f64, locale: Locale) -> String {
+    let digits = number(fraction * 100.0, 1, locale);
+    match locale {
+        Locale::En => format!("{digits}%"),
+        Locale::It => format!("{digits} %"),
+    }
+}
+
+/// A KPI value in its unit; `None` (a zero denominator) is "n/a".
+pub fn kpi_value(value: Option<f64>, unit: Unit, locale: Locale) -> String {
+    let Some(value) = value else {
+        return locale.text(Msg::NotAvailable).to_string();
+    };
+    match unit {
+        Unit::Money => money(value, locale),
+        Unit::Count => number(value, 0, locale),
+        Unit::Ratio => percent(value, locale),
+        Unit::Score => number(value, 1, locale),
+        Unit::Multiple => format!("{}×", number(value, 2, locale)),
+    }
+}
+
+/// A relative change (0.05 = +5 %) with an explicit sign.
+pub fn change(fraction: f64, locale: Locale) -> String {
+    let sign = if fraction > 0.0 { "+" } else { "" };
+    format!("{sign}{}", percent(fraction, locale))
+}
+
+/// A calendar date: `23 Nov 2026` in English, `23/11/2026` in Italian.
+pub fn date(day: chrono::NaiveDate, locale: Locale) -> String {
+    match locale {
+        Locale::En => day.format("%-d %b %Y").to_string(),
+        Locale::It => day.format("%d/%m/%Y").to_string(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn money_follows_the_locale() {
+        assert_eq!(money(1234.56, Locale::It), "1.234,56 €");
+        assert_eq!(money(1234.56, Locale::En), "€1,234.56");
+        assert_eq!(money(-5.0, Locale::En), "-€5.00");
+        assert_eq!(money(1_234_567.0, Locale::It), "1.234.567,00 €");
+        assert_eq!(money(0.0, Locale::It), "0,00 €");
+    }
+
+    #[test]
+    fn counts_group_thousands() {
+        assert_eq!(number(999.0, 0, Locale::En), "999");
+        assert_eq!(number(1000.0, 0, Locale::En), "1,000");
+        assert_eq!(number(123456.0, 0, Locale::It), "123.456");
+    }
+
+    #[test]
+    fn tiny_negative_values_do_not_print_minus_zero() {
+        assert_eq!(number(-0.001, 2, Locale::En), "0.00");
+    }
+
+    #[test]
+    fn missing_values_read_not_available() {
+        assert_eq!(kpi_value(None, Unit::Money, Locale::En), "n/a");
+        assert_eq!(kpi_value(None, Unit::Ratio, Locale::It), "n.d.");
+    }
+
+    #[test]
+    fn ratios_and_changes_are_percentages() {
+        assert_eq!(kpi_value(Some(0.1234), Unit::Ratio, Locale::En), "12.3%");
+        assert_eq!(change(0.05, Locale::It), "+5,0 %");
+        assert_eq!(change(-0.5, Locale::En), "-50.0%");
+    }
+}

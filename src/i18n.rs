@@ -1,0 +1,87 @@
+//! UI language: the [`Locale`] a page is rendered in and the text of every label.
+//!
+//! Each language's text lives in its own file ([`en`], [`it`]) as a match over [`Msg`], so a
+//! message missing in one language is a compile error, not a blank label.
+
+use serde::{Deserialize, Serialize};
+
+mod en;
+mod it;
+
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Locale {
+    #[default]
+    En,
+    It,
+}
+
+impl Locale {
+    /// Reads the `lang` query value; anything unknown falls back to English.
+    pub fn parse(code: Option<&str>) -> Self {
+        match code.map(|c| c.trim().to_ascii_lowercase()) {
+            Some(c) if c == "it" || c.starts_with("it-") => Self::It,
+            _ => Self::En,
+        }
+    }
+
+    pub fn code(self) -> &'static str {
+        match self {
+            Self::En => "en",
+            Self::It => "it",
+        }
+    }
+
+    pub fn text(self, msg: Msg) -> &'static str {
+        match self {
+            Self::En => en::text(msg),
+            Self::It => it::text(msg),
+        }
+    }
+}
+
+/// Every piece of UI text.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Msg {
+    AppTitle,
+    SkipToContent,
+    NavCompany,
+    CompanyTitle,
+    PeriodFrom,
+    PeriodTo,
+    Apply,
+    Language,
+    Loading,
+    NotAvailable,
+    VsPreviousPeriod,
+    RevenuePerDay,
+    ChartDataTable,
+    Day,
+    Revenue,
+    ErrorTitle,
+    NoData,
+    PageNotFound,
+    BackHome,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn parse_accepts_italian_variants_and_defaults_to_english() {
+        assert_eq!(Locale::parse(Some("it")), Locale::It);
+        assert_eq!(Locale::parse(Some("it-IT")), Locale::It);
+        assert_eq!(Locale::parse(Some("EN")), Locale::En);
+        assert_eq!(Locale::parse(Some("fr")), Locale::En);
+        assert_eq!(Locale::parse(None), Locale::En);
+    }
+
+    #[test]
+    fn languages_differ_where_they_should() {
+        assert_ne!(
+            Locale::En.text(Msg::CompanyTitle),
+            Locale::It.text(Msg::CompanyTitle)
+        );
+    }
+}

@@ -1,0 +1,94 @@
+//! KPI types shared by the server and the browser, and the server functions the views call.
+//!
+//! The definitions themselves (formulas, SQL) stay on the server in `server::kpi`; only values,
+//! names and units cross the wire.
+
+use chrono::NaiveDate;
+use leptos::prelude::*;
+use serde::{Deserialize, Serialize};
+
+use crate::error::AppError;
+
+/// What a KPI's number measures; decides how it is formatted.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Unit {
+    Money,
+    Count,
+    /// A fraction in [0, 1], shown as a percentage.
+    Ratio,
+    Score,
+    Multiple,
+}
+
+/// Which way is good news.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Direction {
+    HigherIsBetter,
+    LowerIsBetter,
+}
+
+/// One KPI computed for a period.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct KpiValue {
+    pub key: String,
+    pub name: String,
+    pub unit: Unit,
+    pub direction: Direction,
+    /// `None` when the denominator is 0 (shown as "n/a").
+    pub value: Option<f64>,
+    /// The same KPI over the previous period of the same length.
+    pub previous: Option<f64>,
+    /// Relative change vs `previous`; `None` when either side is missing or `previous` is 0.
+    pub change: Option<f64>,
+}
+
+impl KpiValue {
+    /// Whether the change is good news given the KPI's direction (`None` without a change).
+    pub fn change_is_good(&self) -> Option<bool> {
+        let change = self.change.filter(|c| *c != 0.0)?;
+        Some(match self.direction {
+            Direction::HigherIsBetter => change > 0.0,
+            Direction::LowerIsBetter => change < 0.0,
+        })
+    }
+}
+
+/// One point of a daily series.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct DailyPoint {
+    pub day: NaiveDate,
+    pub value: f64,
+}
+
+/// Everything the company page shows for one period.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct CompanyView {
+    pub from: NaiveDate,
+    pub to: NaiveDate,
+    pub kpis: Vec<KpiValue>,
+    pub revenue: Vec<DailyPoint>,
+    /// The revenue chart, rendered to SVG on the server.
+    pub revenue_chart: String,
+}
+
+/// The company view for `from`..=`to` (ISO dates; the last 30 days when absent).
+#[server(endpoint = "company_view")]
+pub async fn fetch_company_view(
+    from: Option<String>,
+    to: Option<String>,
+    lang: Option<String>,
+) -> Result<CompanyView, AppError> {
+    use crate::i18n::Locale;
+    use crate::server::{dashboard, state::AppState};
+
+    let state = expect_context::<AppState>();
+    dashboard::company(
+        &state.db,
+        from.as_deref(),
+        to.as_deref(),
+        Locale::parse(lang.as_deref()),
+    )
+    .await
+}

@@ -1,0 +1,32 @@
+//! omnikpi: a self-hosted omnichannel KPI dashboard.
+//!
+//! The crate builds twice. With feature `ssr` it is the server: the `omnikpi` binary, the
+//! DuckDB store, ingestion, the KPI engine and the axum router, all under [`server`]. With
+//! feature `hydrate` it is the WebAssembly bundle that hydrates the server-rendered pages.
+//!
+//! Map of the code:
+//! - [`app`]: the HTML shell and the route table;
+//! - [`pages`] and [`components`]: the views, shared by both builds;
+//! - [`kpi`]: client-safe KPI types and the server functions the views call;
+//! - [`i18n`] and [`format`]: UI text in English and Italian, locale-aware numbers;
+//! - [`error`]: the one error type that crosses the wire;
+//! - `server` (ssr only): everything that touches the database, the files or the network.
+
+pub mod app;
+pub mod components;
+pub mod error;
+pub mod format;
+pub mod i18n;
+pub mod kpi;
+pub mod pages;
+
+#[cfg(feature = "ssr")]
+pub mod server;
+
+/// Entry point of the browser bundle: hydrates the server-rendered page.
+#[cfg(feature = "hydrate")]
+#[wasm_bindgen::prelude::wasm_bindgen]
+pub fn hydrate() {
+    console_error_panic_hook::set_once();
+    leptos::mount::hydrate_body(app::App);
+}

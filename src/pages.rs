@@ -1,0 +1,5 @@
+//! One module per screen. Pages read their state from the URL query, so a copied link shows
+//! exactly the same view, and fetch their data through server functions.
+
+pub mod company;
+pub mod not_found;

@@ -1,0 +1,18 @@
+//! Everything that runs only on the server: configuration, the DuckDB store, ingestion,
+//! identity stitching, the KPI engine, charts, the HTTP router and the command line.
+//!
+//! Nothing in here is compiled into the browser bundle. Views reach it only through the server
+//! functions declared beside their client types (for example [`crate::kpi`]).
+
+pub mod api;
+pub mod charts;
+pub mod cli;
+pub mod config;
+pub mod dashboard;
+pub mod db;
+pub mod demo;
+pub mod identity;
+pub mod ingest;
+pub mod kpi;
+pub mod routes;
+pub mod state;

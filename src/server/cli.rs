@@ -1,0 +1,307 @@
+//! The command line: `omnikpi [serve|migrate|load|kpi|demo]`.
+//!
+//! Raw arguments (clap) become a validated [`Config`] plus one command; each command is a
+//! small function over the same services the web app uses. Errors print as one clear message
+//! and exit non-zero; nothing panics on bad input.
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use anyhow::Context;
+use clap::{Parser, Subcommand};
+
+use crate::i18n::Locale;
+
+use super::config::{Config, Overrides};
+use super::db::Db;
+use super::kpi::{Catalog, Period, report};
+use super::{dashboard, demo, ingest, routes, state::AppState};
+
+#[derive(Debug, Parser)]
+#[command(
+    name = "omnikpi",
+    version,
+    about = "Omnichannel KPIs from every silo, one set of numbers"
+)]
+struct Cli {
+    /// The DuckDB database file (created with its folder on first use).
+    #[arg(long, global = true, env = "OMNIKPI_DB")]
+    db: Option<PathBuf>,
+    /// A TOML configuration file; every key can also be set as OMNIKPI_<KEY>.
+    #[arg(long, global = true, env = "OMNIKPI_CONFIG")]
+    config: Option<PathBuf>,
+    #[command(subcommand)]
+    command: Option<Command>,
+}
+
+#[derive(Debug, Subcommand)]
+enum Command {
+    /// Serve the dashboards (the default).
+    Serve {
+        /// Listening address, e.g. 127.0.0.1:3000.
+        #[arg(long)]
+        addr: Option<String>,
+    },
+    /// Apply pending schema migrations and exit.
+    Migrate,
+    /// Load files for a source in one transaction.
+    Load {
+        /// The source the files come from (e.g. pos, webshop).
+        #[arg(long)]
+        source: String,
+        /// Load even files whose content was already loaded for this source.
+        #[arg(long)]
+        force: bool,
+        /// Files in canonical CSV form.
+        #[arg(required = true)]
+        files: Vec<PathBuf>,
+    },
+    /// Compute KPIs for a period.
+    Kpi {
+        /// First day (YYYY-MM-DD), inclusive.
+        #[arg(long)]
+        from: String,
+        /// Last day (YYYY-MM-DD), inclusive.
+        #[arg(long)]
+        to: String,
+        /// Only these KPIs (repeatable); all when absent.
+        #[arg(long = "kpi")]
+        kpis: Vec<String>,
+        /// Print JSON: {"from", "to", "kpis": [{"key", "value", ...}]}.
+        #[arg(long)]
+        json: bool,
+        /// Language of the KPI names.
+        #[arg(long, default_value = "en")]
+        lang: String,
+    },
+    /// Generate a realistic demo data set and load it.
+    Demo {
+        #[arg(long, default_value_t = 42)]
+        seed: u64,
+        #[arg(long, default_value_t = 1500)]
+        customers: u32,
+        /// Last day of the data (YYYY-MM-DD); today when absent.
+        #[arg(long)]
+        end: Option<String>,
+        /// Days of history.
+        #[arg(long, default_value_t = 400)]
+        days: u32,
+        /// Where to write the generated files (default: demo/ beside the database).
+        #[arg(long)]
+        dir: Option<PathBuf>,
+    },
+}
+
+/// Runs the command line and turns any error into a message and exit code 1.
+pub fn run() -> ExitCode {
+    init_tracing();
+    let cli = Cli::parse();
+    match execute(cli) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(err) => {
+            eprintln!("error: {err:#}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+fn init_tracing() {
+    let filter = tracing_subscriber::EnvFilter::try_from_env("OMNIKPI_LOG")
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
+    let _ = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr)
+        .try_init();
+}
+
+fn execute(cli: Cli) -> anyhow::Result<()> {
+    let addr = match &cli.command {
+        Some(Command::Serve { addr }) => addr.clone(),
+        _ => None,
+    };
+    let config = Config::load(
+        Overrides {
+            config_file: cli.config,
+            db: cli.db,
+            addr,
+        },
+        |key| std::env::var(key).ok(),
+    )?;
+    let db = Db::open(&config.db, &config.time_zone)?;
+    Catalog::builtin().check_against(&db.connect()?)?;
+    match cli.command.unwrap_or(Command::Serve { addr: None }) {
+        Command::Serve { .. } => serve(db, config),
+        Command::Migrate => {
+            let conn = db.connect()?;
+            let version = super::db::migrate::current_version(&conn)?;
+            println!(
+                "database {} is at schema version {version}",
+                config.db.display()
+            );
+            Ok(())
+        }
+        Command::Load {
+            source,
+            force,
+            files,
+        } => {
+            let files = expand(files)?;
+            let report = ingest::load_files(&db, &source, &files, &ingest::LoadOptions { force })?;
+            print_load(&report);
+            Ok(())
+        }
+        Command::Kpi {
+            from,
+            to,
+            kpis,
+            json,
+            lang,
+        } => {
+            let period = Period::parse(&from, &to)?;
+            let keys: Vec<&str> = kpis.iter().map(String::as_str).collect();
+            let conn = db.connect()?;
+            let report = report::build(
+                &conn,
+                Catalog::builtin(),
+                &keys,
+                &period,
+                Locale::parse(Some(&lang)),
+            )?;
+            if json {
+                println!("{}", serde_json::to_string_pretty(&report)?);
+            } else {
+                print_kpis(&report, Locale::parse(Some(&lang)));
+            }
+            Ok(())
+        }
+        Command::Demo {
+            seed,
+            customers,
+            end,
+            days,
+            dir,
+        } => {
+            let end = match end {
+                Some(end) => Period::parse(&end, &end)?.to(),
+                None => dashboard::today(&db.connect()?)?,
+            };
+            let dir = dir.unwrap_or_else(|| {
+                config
+                    .db
+                    .parent()
+                    .map_or_else(|| PathBuf::from("demo"), |p| p.join("demo"))
+            });
+            let spec = demo::DemoSpec {
+                seed,
+                customers,
+                end,
+                days,
+            };
+            let summary = demo::generate_and_load(&db, &spec, &dir)?;
+            println!(
+                "demo: {} events for {} customers up to {end}, written to {}",
+                summary.events,
+                summary.load.customers,
+                dir.display()
+            );
+            print_load(&summary.load);
+            Ok(())
+        }
+    }
+}
+
+/// Files as given; a missing file is reported before anything is loaded.
+fn expand(files: Vec<PathBuf>) -> anyhow::Result<Vec<PathBuf>> {
+    for file in &files {
+        if !file.is_file() {
+            anyhow::bail!("{}: no such file", file.display());
+        }
+    }
+    Ok(files)
+}
+
+fn print_load(report: &ingest::LoadReport) {
+    for f in &report.files {
+        if f.skipped {
+            println!(
+                "{}: already loaded with the same content; skipped (use --force to load again)",
+                f.file.display()
+            );
+        } else {
+            println!(
+                "{}: {} rows read, {} loaded, {} already present",
+                f.file.display(),
+                f.rows_read,
+                f.rows_loaded,
+                f.rows_duplicate
+            );
+        }
+    }
+    println!("{} customers after identity stitching", report.customers);
+}
+
+fn print_kpis(report: &report::KpiReport, locale: Locale) {
+    println!("{} .. {}", report.from, report.to);
+    let width = report
+        .kpis
+        .iter()
+        .map(|k| k.name.chars().count())
+        .max()
+        .unwrap_or(0);
+    for k in &report.kpis {
+        let value = crate::format::kpi_value(k.value, k.unit, locale);
+        let change = k
+            .change
+            .map(|c| crate::format::change(c, locale))
+            .unwrap_or_default();
+        println!("{:<width$}  {value:>16}  {change}", k.name);
+    }
+}
+
+fn serve(db: Db, config: Config) -> anyhow::Result<()> {
+    let runtime = tokio::runtime::Runtime::new().context("starting the async runtime")?;
+    runtime.block_on(async move {
+        let mut leptos_options = leptos::config::get_configuration(None)
+            .context("reading the Leptos site configuration")?
+            .leptos_options;
+        if leptos_options.output_name.is_empty() {
+            leptos_options.output_name = "omnikpi".into();
+        }
+        leptos_options.site_addr = config.addr;
+        let state = AppState {
+            db,
+            config: std::sync::Arc::new(config.clone()),
+            leptos_options,
+        };
+        let app = routes::router(state);
+        let listener = tokio::net::TcpListener::bind(config.addr)
+            .await
+            .with_context(|| format!("cannot listen on {}", config.addr))?;
+        println!("omnikpi is serving on http://{}", config.addr);
+        axum::serve(listener, app)
+            .with_graceful_shutdown(shutdown_signal())
+            .await
+            .context("server error")
+    })
+}
+
+async fn shutdown_signal() {
+    let ctrl_c = async {
+        let _ = tokio::signal::ctrl_c().await;
+    };
+    #[cfg(unix)]
+    let terminate = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut s) => {
+                s.recv().await;
+            }
+            Err(_) => std::future::pending::<()>().await,
+        }
+    };
+    #[cfg(not(unix))]
+    let terminate = std::future::pending::<()>();
+    tokio::select! {
+        () = ctrl_c => {},
+        () = terminate => {},
+    }
+}

@@ -1,0 +1,171 @@
+//! The DuckDB store: opening the database file, one connection per task, the writer lock.
+//!
+//! DuckDB calls block, so async code reaches the database only through [`Db::run`], which
+//! moves the work to a blocking thread with its own connection. Every connection is set to the
+//! instance's time zone, so `occurred_at::DATE` is the local calendar day that KPIS.md periods
+//! are made of. Writes that must not interleave (loads, stitching) hold [`Db::write_lock`].
+
+pub mod migrate;
+
+use std::path::{Path, PathBuf};
+use std::sync::{Arc, Mutex, MutexGuard};
+
+use duckdb::Connection;
+
+#[derive(Debug, thiserror::Error)]
+pub enum DbError {
+    #[error("cannot create the database folder {path}: {source}")]
+    CreateDir {
+        path: PathBuf,
+        source: std::io::Error,
+    },
+    #[error("cannot open the database {path}: {source}")]
+    Open {
+        path: PathBuf,
+        source: duckdb::Error,
+    },
+    #[error("unknown time zone {0:?} (use an IANA name such as Europe/Rome)")]
+    UnknownTimeZone(String),
+    #[error(transparent)]
+    Migrate(#[from] migrate::MigrateError),
+    #[error("database error: {0}")]
+    Sql(#[from] duckdb::Error),
+    #[error("a database task stopped unexpectedly: {0}")]
+    Task(String),
+}
+
+/// A handle to the database; cheap to clone and shared by every request.
+#[derive(Clone)]
+pub struct Db {
+    inner: Arc<Inner>,
+}
+
+struct Inner {
+    root: Mutex<Connection>,
+    writer: Mutex<()>,
+    time_zone: String,
+    path: Option<PathBuf>,
+}
+
+impl Db {
+    /// Opens (creating it and its folder if needed) the database at `path` and brings its
+    /// schema up to date.
+    pub fn open(path: &Path, time_zone: &str) -> Result<Self, DbError> {
+        if let Some(parent) = path.parent().filter(|p| !p.as_os_str().is_empty()) {
+            std::fs::create_dir_all(parent).map_err(|source| DbError::CreateDir {
+                path: parent.to_path_buf(),
+                source,
+            })?;
+        }
+        let conn = Connection::open(path).map_err(|source| DbError::Open {
+            path: path.to_path_buf(),
+            source,
+        })?;
+        Self::from_connection(conn, time_zone, Some(path.to_path_buf()))
+    }
+
+    /// An in-memory database with the current schema, for tests and benchmarks.
+    pub fn open_in_memory(time_zone: &str) -> Result<Self, DbError> {
+        let conn = Connection::open_in_memory()?;
+        Self::from_connection(conn, time_zone, None)
+    }
+
+    fn from_connection(
+        conn: Connection,
+        time_zone: &str,
+        path: Option<PathBuf>,
+    ) -> Result<Self, DbError> {
+        let known: i64 = conn.query_row(
+            "SELECT count(*) FROM pg_timezone_names() WHERE name = ?",
+            [time_zone],
+            |row| row.get(0),
+        )?;
+        if known == 0 {
+            return Err(DbError::UnknownTimeZone(time_zone.to_string()));
+        }
+        let db = Self {
+            inner: Arc::new(Inner {
+                root: Mutex::new(conn),
+                writer: Mutex::new(()),
+                time_zone: time_zone.to_string(),
+                path,
+            }),
+        };
+        let mut conn = db.connect()?;
+        migrate::apply(&mut conn)?;
+        Ok(db)
+    }
+
+    /// The IANA time zone that periods and local days are computed in.
+    pub fn time_zone(&self) -> &str {
+        &self.inner.time_zone
+    }
+
+    /// The database file, or `None` for an in-memory database.
+    pub fn path(&self) -> Option<&Path> {
+        self.inner.path.as_deref()
+    }
+
+    /// A new connection to the same database, set to the instance's time zone.
+    pub fn connect(&self) -> Result<Connection, DbError> {
+        let conn = lock(&self.inner.root).try_clone()?;
+        // The name was checked against pg_timezone_names() when the database was opened, and
+        // SET takes no bound parameters; quotes are doubled all the same.
+        let tz = self.inner.time_zone.replace('\'', "''");
+        conn.execute_batch(&format!("SET TimeZone = '{tz}';"))?;
+        Ok(conn)
+    }
+
+    /// Serialises writers: loads and stitching hold this for their whole transaction.
+    pub fn write_lock(&self) -> MutexGuard<'_, ()> {
+        lock(&self.inner.writer)
+    }
+
+    /// Runs `work` on a blocking thread with its own connection.
+    pub async fn run<T, E, F>(&self, work: F) -> Result<T, E>
+    where
+        T: Send + 'static,
+        E: From<DbError> + Send + 'static,
+        F: FnOnce(&mut Connection) -> Result<T, E> + Send + 'static,
+    {
+        let db = self.clone();
+        tokio::task::spawn_blocking(move || {
+            let mut conn = db.connect()?;
+            work(&mut conn)
+        })
+        .await
+        .map_err(|e| E::from(DbError::Task(e.to_string())))?
+    }
+}
+
+/// A poisoned lock only means another thread panicked while holding it; the connection and
+/// the unit guard stay usable.
+fn lock<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {
+    mutex
+        .lock()
+        .unwrap_or_else(|poisoned| poisoned.into_inner())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn unknown_time_zone_is_refused() {
+        let err = Db::open_in_memory("Mars/Olympus").err();
+        assert!(matches!(err, Some(DbError::UnknownTimeZone(_))), "{err:?}");
+    }
+
+    #[test]
+    fn connections_use_the_instance_time_zone() -> Result<(), DbError> {
+        let db = Db::open_in_memory("Europe/Rome")?;
+        let conn = db.connect()?;
+        let day: String = conn.query_row(
+            "SELECT CAST(CAST('2026-03-31 23:30:00+00' AS TIMESTAMPTZ) AS DATE)::VARCHAR",
+            [],
+            |row| row.get(0),
+        )?;
+        assert_eq!(day, "2026-04-01");
+        Ok(())
+    }
+}

@@ -1,0 +1,139 @@
+//! Schema migrations: the numbered SQL files of `migrations/`, compiled into the binary and
+//! applied in order, each in its own transaction, recorded in `schema_migrations`.
+//!
+//! A database that records a migration this binary does not know was written by a newer
+//! omnikpi; opening it is refused rather than risking the data with an older binary.
+
+use duckdb::Connection;
+
+/// Every migration this binary knows, in order. A test checks it against `migrations/`.
+pub const MIGRATIONS: &[Migration] = &[Migration {
+    version: 1,
+    name: "init",
+    sql: include_str!("../../../migrations/0001_init.sql"),
+}];
+
+pub struct Migration {
+    pub version: i64,
+    pub name: &'static str,
+    pub sql: &'static str,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum MigrateError {
+    #[error(
+        "the database is at schema version {found}, newer than this omnikpi knows (up to \
+         {known}); run a newer omnikpi or restore a backup"
+    )]
+    NewerThanBinary { found: i64, known: i64 },
+    #[error("migration {version} ({name}) failed: {source}")]
+    Failed {
+        version: i64,
+        name: &'static str,
+        source: duckdb::Error,
+    },
+    #[error("cannot read the schema version: {0}")]
+    Sql(#[from] duckdb::Error),
+}
+
+/// The latest version this binary knows.
+pub fn latest() -> i64 {
+    MIGRATIONS.last().map_or(0, |m| m.version)
+}
+
+/// Applies the pending migrations; returns how many ran.
+pub fn apply(conn: &mut Connection) -> Result<usize, MigrateError> {
+    conn.execute_batch(
+        "CREATE TABLE IF NOT EXISTS schema_migrations (
+             version    BIGINT PRIMARY KEY,
+             name       VARCHAR NOT NULL,
+             applied_at TIMESTAMPTZ NOT NULL DEFAULT current_timestamp
+         );",
+    )?;
+    let current = current_version(conn)?;
+    if current > latest() {
+        return Err(MigrateError::NewerThanBinary {
+            found: current,
+            known: latest(),
+        });
+    }
+    let mut applied = 0;
+    for migration in MIGRATIONS.iter().filter(|m| m.version > current) {
+        let failed = |source| MigrateError::Failed {
+            version: migration.version,
+            name: migration.name,
+            source,
+        };
+        let tx = conn.transaction().map_err(failed)?;
+        tx.execute_batch(migration.sql).map_err(failed)?;
+        tx.execute(
+            "INSERT INTO schema_migrations (version, name) VALUES (?, ?)",
+            duckdb::params![migration.version, migration.name],
+        )
+        .map_err(failed)?;
+        tx.commit().map_err(failed)?;
+        tracing::info!(
+            version = migration.version,
+            name = migration.name,
+            "migration applied"
+        );
+        applied += 1;
+    }
+    Ok(applied)
+}
+
+/// The highest version recorded in the database (0 for a new one).
+pub fn current_version(conn: &Connection) -> Result<i64, MigrateError> {
+    Ok(conn.query_row(
+        "SELECT coalesce(max(version), 0) FROM schema_migrations",
+        [],
+        |row| row.get(0),
+    )?)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_file_in_migrations_is_compiled_in_order() {
+        let dir = concat!(env!("CARGO_MANIFEST_DIR"), "/migrations");
+        let mut files: Vec<String> = std::fs::read_dir(dir)
+            .expect("migrations folder")
+            .filter_map(|entry| entry.ok())
+            .map(|entry| entry.file_name().to_string_lossy().into_owned())
+            .filter(|name| name.ends_with(".sql"))
+            .collect();
+        files.sort();
+        let known: Vec<String> = MIGRATIONS
+            .iter()
+            .map(|m| format!("{:04}_{}.sql", m.version, m.name))
+            .collect();
+        assert_eq!(files, known);
+    }
+
+    #[test]
+    fn applying_twice_runs_nothing_the_second_time() -> Result<(), MigrateError> {
+        let mut conn = Connection::open_in_memory()?;
+        assert_eq!(apply(&mut conn)?, MIGRATIONS.len());
+        assert_eq!(apply(&mut conn)?, 0);
+        assert_eq!(current_version(&conn)?, latest());
+        Ok(())
+    }
+
+    #[test]
+    fn a_database_from_a_newer_binary_is_refused() -> Result<(), MigrateError> {
+        let mut conn = Connection::open_in_memory()?;
+        apply(&mut conn)?;
+        conn.execute(
+            "INSERT INTO schema_migrations (version, name) VALUES (?, 'from_the_future')",
+            [latest() + 1],
+        )?;
+        let err = apply(&mut conn).err();
+        assert!(
+            matches!(err, Some(MigrateError::NewerThanBinary { .. })),
+            "{err:?}"
+        );
+        Ok(())
+    }
+}

@@ -1,0 +1,159 @@
+//! Identity stitching: the identifiers that one event carries together belong to one person,
+//! and identifiers connected through any chain of events form one customer (union-find over
+//! the link graph).
+//!
+//! Customer ids are stable: a component keeps the smallest id any of its identifiers already
+//! had, and new components get new ids in a deterministic order (by their smallest
+//! identifier), so the same events always give the same customers.
+
+use std::collections::{BTreeMap, HashMap};
+
+use duckdb::Connection;
+
+/// The identifier columns of `events`, in the order they are tried.
+pub const IDENTIFIERS: &[&str] = &[
+    "loyalty_id",
+    "crm_id",
+    "email",
+    "phone",
+    "device_id",
+    "cookie_id",
+];
+
+/// Recomputes `identities` and `events.customer_id`; returns the number of customers.
+pub fn stitch(conn: &Connection) -> Result<u64, duckdb::Error> {
+    let mut keys: HashMap<(u8, String), usize> = HashMap::new();
+    let mut forest = Forest::default();
+
+    let any = IDENTIFIERS
+        .iter()
+        .map(|c| format!("{c} IS NOT NULL"))
+        .collect::<Vec<_>>()
+        .join(" OR ");
+    let mut stmt = conn.prepare(&format!(
+        "SELECT DISTINCT {} FROM events WHERE {any}",
+        IDENTIFIERS.join(", ")
+    ))?;
+    let mut rows = stmt.query([])?;
+    while let Some(row) = rows.next()? {
+        let mut first: Option<usize> = None;
+        for (i, _) in IDENTIFIERS.iter().enumerate() {
+            let Some(value) = row.get::<_, Option<String>>(i)? else {
+                continue;
+            };
+            let next = keys.len();
+            let node = *keys.entry((i as u8, value)).or_insert_with(|| {
+                forest.add();
+                next
+            });
+            match first {
+                None => first = Some(node),
+                Some(root) => forest.union(root, node),
+            }
+        }
+    }
+    drop(rows);
+
+    let mut existing: HashMap<(u8, String), i64> = HashMap::new();
+    let mut stmt = conn.prepare("SELECT id_type, id_value, customer_id FROM identities")?;
+    let mut rows = stmt.query([])?;
+    while let Some(row) = rows.next()? {
+        let id_type: String = row.get(0)?;
+        if let Some(t) = IDENTIFIERS.iter().position(|c| *c == id_type) {
+            existing.insert((t as u8, row.get(1)?), row.get(2)?);
+        }
+    }
+    drop(rows);
+
+    // Group identifiers by component, each group ordered, groups ordered by smallest member.
+    let mut components: BTreeMap<usize, Vec<&(u8, String)>> = BTreeMap::new();
+    for (key, &node) in &keys {
+        components.entry(forest.find(node)).or_default().push(key);
+    }
+    let mut components: Vec<Vec<&(u8, String)>> = components.into_values().collect();
+    for members in &mut components {
+        members.sort();
+    }
+    components.sort();
+
+    let mut next_id = existing.values().copied().max().unwrap_or(0) + 1;
+    conn.execute_batch("DELETE FROM identities")?;
+    {
+        let mut appender = conn.appender("identities")?;
+        for members in &components {
+            let id = match members.iter().filter_map(|k| existing.get(*k)).min() {
+                Some(&id) => id,
+                None => {
+                    next_id += 1;
+                    next_id - 1
+                }
+            };
+            for (t, value) in members {
+                appender.append_row(duckdb::params![IDENTIFIERS[*t as usize], value, id])?;
+            }
+        }
+        appender.flush()?;
+    }
+
+    for column in IDENTIFIERS {
+        conn.execute(
+            &format!(
+                "UPDATE events SET customer_id = i.customer_id FROM identities i
+                 WHERE i.id_type = ? AND i.id_value = events.{column}
+                   AND events.customer_id IS DISTINCT FROM i.customer_id"
+            ),
+            [column],
+        )?;
+    }
+    Ok(components.len() as u64)
+}
+
+/// Union-find with path halving and union by size.
+#[derive(Default)]
+struct Forest {
+    parent: Vec<usize>,
+    size: Vec<usize>,
+}
+
+impl Forest {
+    fn add(&mut self) -> usize {
+        self.parent.push(self.parent.len());
+        self.size.push(1);
+        self.parent.len() - 1
+    }
+
+    fn find(&mut self, mut node: usize) -> usize {
+        while self.parent[node] != node {
+            self.parent[node] = self.parent[self.parent[node]];
+            node = self.parent[node];
+        }
+        node
+    }
+
+    fn union(&mut self, a: usize, b: usize) {
+        let (mut a, mut b) = (self.find(a), self.find(b));
+        if a == b {
+            return;
+        }
+        if self.size[a] < self.size[b] {
+            std::mem::swap(&mut a, &mut b);
+        }
+        self.parent[b] = a;
+        self.size[a] += self.size[b];
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn chains_join_into_one_set() {
+        let mut f = Forest::default();
+        let (a, b, c, d) = (f.add(), f.add(), f.add(), f.add());
+        f.union(a, b);
+        f.union(b, c);
+        assert_eq!(f.find(a), f.find(c));
+        assert_ne!(f.find(a), f.find(d));
+    }
+}

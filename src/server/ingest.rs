@@ -1,0 +1,525 @@
+//! Getting data in: a file is read by DuckDB's own CSV reader into a staging table, every row
+//! is checked, and what passes goes into `events` in the same transaction as the load record
+//! and the identity stitching that follows it.
+//!
+//! Guarantees: a load is one transaction, so a failure leaves the database as it was; a file
+//! with any rejected row loads nothing and the rejects name file, line, column, reason and
+//! value; (source, event_id) is unique, so loading the same file twice adds nothing; a file
+//! whose checksum was already loaded for the source is skipped unless forced.
+
+pub mod canonical;
+
+use std::fmt;
+use std::io::Read;
+use std::path::{Path, PathBuf};
+use std::time::Instant;
+
+use duckdb::{Connection, Transaction, params};
+use sha2::{Digest, Sha256};
+
+use super::db::{Db, DbError};
+use super::identity;
+use canonical::Field;
+
+/// How many rejects an error message lists before it only counts.
+pub const SHOWN_REJECTS: usize = 20;
+
+#[derive(Clone, Debug, Default)]
+pub struct LoadOptions {
+    /// Load files even when a file with the same checksum was already loaded.
+    pub force: bool,
+}
+
+/// One rejected value.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Reject {
+    pub line: u64,
+    pub column: String,
+    pub reason: String,
+    pub value: Option<String>,
+}
+
+/// What happened to one file.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct FileOutcome {
+    pub file: PathBuf,
+    pub rows_read: u64,
+    pub rows_loaded: u64,
+    pub rows_duplicate: u64,
+    /// Skipped because the same content was already loaded for this source.
+    pub skipped: bool,
+}
+
+/// What a whole load did.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct LoadReport {
+    pub files: Vec<FileOutcome>,
+    pub customers: u64,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum IngestError {
+    #[error("source name {0:?} must be 1-64 characters of a-z, 0-9, _ and -")]
+    BadSource(String),
+    #[error("{}: cannot read the file: {source}", file.display())]
+    Io {
+        file: PathBuf,
+        source: std::io::Error,
+    },
+    #[error("{}: the file is empty", .0.display())]
+    Empty(PathBuf),
+    #[error("{}: the file has a header but no rows", .0.display())]
+    HeaderOnly(PathBuf),
+    #[error("{}: could not be read as CSV: {message}", file.display())]
+    Unreadable { file: PathBuf, message: String },
+    #[error("{}: line 1: {problem}", file.display())]
+    Header { file: PathBuf, problem: String },
+    #[error("{}", RejectList { file, total: *total, rejects })]
+    Rejected {
+        file: PathBuf,
+        total: u64,
+        rejects: Vec<Reject>,
+    },
+    #[error(transparent)]
+    Db(#[from] DbError),
+}
+
+impl From<duckdb::Error> for IngestError {
+    fn from(err: duckdb::Error) -> Self {
+        Self::Db(DbError::Sql(err))
+    }
+}
+
+struct RejectList<'a> {
+    file: &'a Path,
+    total: u64,
+    rejects: &'a [Reject],
+}
+
+impl fmt::Display for RejectList<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        for r in self.rejects.iter().take(SHOWN_REJECTS) {
+            write!(
+                f,
+                "{}:{}: column {}: {}",
+                self.file.display(),
+                r.line,
+                r.column,
+                r.reason
+            )?;
+            if let Some(value) = &r.value {
+                write!(f, " (value {value:?})")?;
+            }
+            writeln!(f)?;
+        }
+        let rows = if self.total == 1 { "row" } else { "rows" };
+        write!(f, "{} {rows} rejected; nothing was loaded", self.total)
+    }
+}
+
+/// Loads `files` for `source` in one transaction and stitches identities.
+pub fn load_files(
+    db: &Db,
+    source: &str,
+    files: &[PathBuf],
+    options: &LoadOptions,
+) -> Result<LoadReport, IngestError> {
+    check_source_name(source)?;
+    let _writer = db.write_lock();
+    let mut conn = db.connect()?;
+    let started = chrono::Utc::now();
+    let clock = Instant::now();
+    let result = load_in_transaction(&mut conn, source, files, options);
+    if let Err(err) = &result {
+        // The transaction rolled back; keep a trace of the attempt for the data page.
+        let file = files
+            .iter()
+            .map(|f| f.display().to_string())
+            .collect::<Vec<_>>()
+            .join(", ");
+        let recorded = conn.execute(
+            "INSERT INTO loads (source, file, checksum, started_at, duration_ms, status, error)
+             VALUES (?, ?, '', CAST(? AS TIMESTAMPTZ), ?, 'failed', ?)",
+            params![
+                source,
+                file,
+                started.to_rfc3339(),
+                clock.elapsed().as_millis() as i64,
+                err.to_string()
+            ],
+        );
+        if let Err(e) = recorded {
+            tracing::warn!(error = %e, "could not record the failed load");
+        }
+    }
+    result
+}
+
+fn load_in_transaction(
+    conn: &mut Connection,
+    source: &str,
+    files: &[PathBuf],
+    options: &LoadOptions,
+) -> Result<LoadReport, IngestError> {
+    let tx = conn.transaction()?;
+    let mut report = LoadReport::default();
+    for file in files {
+        report.files.push(load_file(&tx, source, file, options)?);
+    }
+    report.customers = identity::stitch(&tx)?;
+    tx.commit()?;
+    Ok(report)
+}
+
+fn check_source_name(source: &str) -> Result<(), IngestError> {
+    let ok = !source.is_empty()
+        && source.len() <= 64
+        && source
+            .chars()
+            .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '_' || c == '-');
+    if ok {
+        Ok(())
+    } else {
+        Err(IngestError::BadSource(source.to_string()))
+    }
+}
+
+fn load_file(
+    tx: &Transaction<'_>,
+    source: &str,
+    file: &Path,
+    options: &LoadOptions,
+) -> Result<FileOutcome, IngestError> {
+    let clock = Instant::now();
+    let checksum = checksum(file)?;
+    let already: i64 = tx.query_row(
+        "SELECT count(*) FROM loads WHERE source = ? AND checksum = ? AND status = 'ok'",
+        params![source, checksum],
+        |r| r.get(0),
+    )?;
+    if already > 0 && !options.force {
+        return Ok(FileOutcome {
+            file: file.to_path_buf(),
+            rows_read: 0,
+            rows_loaded: 0,
+            rows_duplicate: 0,
+            skipped: true,
+        });
+    }
+
+    let fields = read_header(file)?;
+    let rows_read = stage(tx, file, &fields)?;
+    let (total, rejects) = find_rejects(tx, source, &fields)?;
+    if total > 0 {
+        return Err(IngestError::Rejected {
+            file: file.to_path_buf(),
+            total,
+            rejects,
+        });
+    }
+
+    let load_id: i64 = tx.query_row(
+        "INSERT INTO loads (source, file, checksum, rows_read, started_at, status)
+         VALUES (?, ?, ?, ?, now(), 'loading') RETURNING load_id",
+        params![
+            source,
+            file.display().to_string(),
+            checksum,
+            rows_read as i64
+        ],
+        |r| r.get(0),
+    )?;
+    let columns: Vec<&str> = fields
+        .iter()
+        .map(|f| f.name)
+        .filter(|n| *n != "source")
+        .collect();
+    let values: Vec<String> = fields
+        .iter()
+        .filter(|f| f.name != "source")
+        .map(|f| f.convert_sql())
+        .collect();
+    let insert = format!(
+        "INSERT INTO events (source, load_id, {}) SELECT ?, ?, {} FROM ingest_rows s
+         WHERE NOT EXISTS (SELECT 1 FROM events e WHERE e.source = ? AND e.event_id = trim(s.event_id))",
+        columns.join(", "),
+        values.join(", ")
+    );
+    let rows_loaded = tx.execute(&insert, params![source, load_id, source])? as u64;
+    let rows_duplicate = rows_read - rows_loaded;
+    tx.execute(
+        "UPDATE loads SET rows_loaded = ?, rows_duplicate = ?, duration_ms = ?, status = 'ok'
+         WHERE load_id = ?",
+        params![
+            rows_loaded as i64,
+            rows_duplicate as i64,
+            clock.elapsed().as_millis() as i64,
+            load_id
+        ],
+    )?;
+    tx.execute_batch("DROP TABLE ingest_stage; DROP TABLE ingest_rows;")?;
+    Ok(FileOutcome {
+        file: file.to_path_buf(),
+        rows_read,
+        rows_loaded,
+        rows_duplicate,
+        skipped: false,
+    })
+}
+
+fn checksum(file: &Path) -> Result<String, IngestError> {
+    let io = |source| IngestError::Io {
+        file: file.to_path_buf(),
+        source,
+    };
+    let mut reader = std::fs::File::open(file).map_err(io)?;
+    let mut hasher = Sha256::new();
+    let mut buf = vec![0u8; 1 << 16];
+    let mut size = 0u64;
+    loop {
+        let n = reader.read(&mut buf).map_err(io)?;
+        if n == 0 {
+            break;
+        }
+        size += n as u64;
+        hasher.update(&buf[..n]);
+    }
+    if size == 0 {
+        return Err(IngestError::Empty(file.to_path_buf()));
+    }
+    Ok(format!("{:x}", hasher.finalize()))
+}
+
+/// The reader options every canonical CSV is read with.
+const CSV_OPTIONS: &str =
+    "all_varchar = true, delim = ',', quote = '\"', escape = '\"', auto_detect = false";
+
+fn unreadable(file: &Path, err: duckdb::Error) -> IngestError {
+    let message = err.to_string();
+    // DuckDB's message repeats the reader's options after a blank line; the first part is
+    // the one a user can act on.
+    let message = message
+        .split("\n\n")
+        .next()
+        .unwrap_or(&message)
+        .trim()
+        .to_string();
+    IngestError::Unreadable {
+        file: file.to_path_buf(),
+        message,
+    }
+}
+
+/// The longest header line accepted; a longer first line is not a header.
+const MAX_HEADER: u64 = 64 * 1024;
+
+/// Reads and checks the header line: canonical names only, no duplicates, required present.
+fn read_header(file: &Path) -> Result<Vec<&'static Field>, IngestError> {
+    use std::io::BufRead;
+    let io = |source| IngestError::Io {
+        file: file.to_path_buf(),
+        source,
+    };
+    let reader = std::fs::File::open(file).map_err(io)?;
+    let mut header_line = String::new();
+    std::io::BufReader::new(reader)
+        .take(MAX_HEADER)
+        .read_line(&mut header_line)
+        .map_err(io)?;
+    let header_err = |problem: String| IngestError::Header {
+        file: file.to_path_buf(),
+        problem,
+    };
+    let mut fields: Vec<&'static Field> = Vec::new();
+    for raw in header_line.trim_start_matches('\u{feff}').split(',') {
+        let name = raw.trim().trim_matches('"').trim();
+        if canonical::DERIVED.contains(&name) {
+            return Err(header_err(format!(
+                "column {name:?} is filled by omnikpi (identity stitching and load history); \
+                 remove it from the file"
+            )));
+        }
+        let field = canonical::find(name).ok_or_else(|| {
+            header_err(format!(
+                "unknown column {name:?}; a canonical file uses these names: {}",
+                canonical::FIELDS
+                    .iter()
+                    .map(|f| f.name)
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            ))
+        })?;
+        if fields.contains(&field) {
+            return Err(header_err(format!("column {name:?} appears twice")));
+        }
+        fields.push(field);
+    }
+    for required in canonical::FIELDS.iter().filter(|f| f.required) {
+        if !fields.contains(&required) {
+            return Err(header_err(format!(
+                "required column {:?} is missing",
+                required.name
+            )));
+        }
+    }
+    Ok(fields)
+}
+
+/// Reads the rows into `ingest_stage` (text only) and `ingest_rows` (with their line in the
+/// file, counting quoted line breaks); returns the number of rows. Row ids follow the file's
+/// order but do not start at 0 for rows a transaction has not committed, hence the offset.
+fn stage(tx: &Transaction<'_>, file: &Path, fields: &[&'static Field]) -> Result<u64, IngestError> {
+    let path = file.display().to_string();
+    let sql = format!(
+        "CREATE TEMP TABLE ingest_stage AS SELECT * FROM read_csv(?, header = false, skip = 1, \
+         {CSV_OPTIONS}, columns = {{{}}})",
+        fields
+            .iter()
+            .map(|f| format!("'{}': 'VARCHAR'", f.name))
+            .collect::<Vec<_>>()
+            .join(", ")
+    );
+    tx.execute(&sql, [&path]).map_err(|e| unreadable(file, e))?;
+    let concat: Vec<String> = fields
+        .iter()
+        .map(|f| format!("coalesce(\"{}\", '')", f.name))
+        .collect();
+    let concat = format!("concat({})", concat.join(", "));
+    tx.execute_batch(&format!(
+        "CREATE TEMP TABLE ingest_rows AS
+         SELECT * EXCLUDE (newlines),
+                2 + rid - min(rid) OVER () + coalesce(sum(newlines) OVER (ORDER BY rid ROWS BETWEEN UNBOUNDED
+                    PRECEDING AND 1 PRECEDING), 0) AS __line
+         FROM (SELECT rowid AS rid, *, length({concat}) - length(replace({concat}, chr(10), ''))
+               AS newlines FROM ingest_stage);"
+    ))?;
+    let rows: i64 = tx.query_row("SELECT count(*) FROM ingest_rows", [], |r| r.get(0))?;
+    if rows == 0 {
+        return Err(IngestError::HeaderOnly(file.to_path_buf()));
+    }
+    Ok(rows as u64)
+}
+
+/// Every reject of the staged rows: the total, and the first [`SHOWN_REJECTS`] in line order.
+fn find_rejects(
+    tx: &Transaction<'_>,
+    source: &str,
+    fields: &[&'static Field],
+) -> Result<(u64, Vec<Reject>), IngestError> {
+    let mut checks: Vec<String> = Vec::new();
+    for field in fields {
+        let per_value = format!(
+            "(SELECT __line, nullif(trim(\"{}\"), '') AS v FROM ingest_rows)",
+            field.name
+        );
+        for (cond, reason) in field.checks() {
+            checks.push(format!(
+                "SELECT __line AS line, '{}' AS col, '{}' AS reason, v AS value FROM {per_value} \
+                 WHERE {cond}",
+                field.name,
+                reason.replace('\'', "''")
+            ));
+        }
+    }
+    let has = |name: &str| fields.iter().any(|f| f.name == name);
+    // Parameters are bound in order of appearance; the source check is the only one that
+    // takes one.
+    let mut bound_source = false;
+    if has("source") {
+        checks.push(
+            "SELECT __line, 'source', 'does not match the source being loaded', \"source\"
+             FROM ingest_rows WHERE nullif(trim(\"source\"), '') IS DISTINCT FROM ?"
+                .to_string(),
+        );
+        bound_source = true;
+    }
+    checks.push(
+        "SELECT __line, 'event_id', 'duplicate event_id in this file (first on line ' ||
+                first_line || ')', event_id
+         FROM (SELECT __line, trim(event_id) AS event_id,
+                      min(__line) OVER (PARTITION BY trim(event_id)) AS first_line
+               FROM ingest_rows WHERE nullif(trim(event_id), '') IS NOT NULL)
+         WHERE __line > first_line"
+            .to_string(),
+    );
+    if has("score") {
+        let scale = if has("score_scale") {
+            "lower(nullif(trim(score_scale), ''))"
+        } else {
+            "NULL"
+        };
+        checks.push(format!(
+            "SELECT __line, 'score', CASE WHEN scale IS NULL THEN 'a score needs a score_scale \
+                    (nps or csat)' WHEN scale = 'nps' THEN 'an NPS score is 0 to 10'
+                    ELSE 'a CSAT score is 1 to 5' END, score
+             FROM (SELECT __line, trim(score) AS score, {scale} AS scale,
+                          try_cast(trim(score) AS SMALLINT) AS s FROM ingest_rows
+                   WHERE nullif(trim(score), '') IS NOT NULL)
+             WHERE s IS NOT NULL AND (scale IS NULL OR (scale = 'nps' AND s NOT BETWEEN 0 AND 10)
+                   OR (scale = 'csat' AND s NOT BETWEEN 1 AND 5))"
+        ));
+    }
+    let all = checks.join("\nUNION ALL\n");
+    let source_param: Vec<&dyn duckdb::ToSql> = if bound_source {
+        vec![&source]
+    } else {
+        Vec::new()
+    };
+    let total: i64 = tx.query_row(
+        &format!("SELECT count(*) FROM ({all})"),
+        source_param.as_slice(),
+        |r| r.get(0),
+    )?;
+    if total == 0 {
+        return Ok((0, Vec::new()));
+    }
+    let mut stmt = tx.prepare(&format!(
+        "SELECT line, col, reason, value FROM ({all}) ORDER BY line, col LIMIT {SHOWN_REJECTS}"
+    ))?;
+    let rejects = stmt
+        .query_map(source_param.as_slice(), |r| {
+            Ok(Reject {
+                line: r.get::<_, i64>(0)? as u64,
+                column: r.get(1)?,
+                reason: r.get(2)?,
+                value: r.get(3)?,
+            })
+        })?
+        .collect::<Result<Vec<_>, _>>()?;
+    Ok((total as u64, rejects))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn source_names_are_a_closed_alphabet() {
+        assert!(check_source_name("pos").is_ok());
+        assert!(check_source_name("web-shop_2").is_ok());
+        assert!(check_source_name("").is_err());
+        assert!(check_source_name("pos'; DROP TABLE events; --").is_err());
+        assert!(check_source_name(&"x".repeat(65)).is_err());
+    }
+
+    #[test]
+    fn reject_lists_show_twenty_and_count_the_rest() {
+        let rejects: Vec<Reject> = (0..25)
+            .map(|i| Reject {
+                line: i + 2,
+                column: "amount".into(),
+                reason: "not a number".into(),
+                value: Some("x".into()),
+            })
+            .collect();
+        let text = RejectList {
+            file: Path::new("f.csv"),
+            total: 25,
+            rejects: &rejects,
+        }
+        .to_string();
+        assert!(text.starts_with("f.csv:2: column amount: not a number (value \"x\")"));
+        assert_eq!(text.lines().count(), SHOWN_REJECTS + 1);
+        assert!(text.ends_with("25 rows rejected; nothing was loaded"));
+    }
+}

@@ -1,0 +1,76 @@
+//! Helpers shared by the integration tests: a fresh database in a temporary folder and
+//! canonical files written from literal lines.
+
+#![allow(dead_code)]
+
+use std::path::{Path, PathBuf};
+
+use omnikpi::server::db::Db;
+use omnikpi::server::ingest::{self, IngestError, LoadOptions, LoadReport};
+
+pub struct TestDb {
+    pub dir: tempfile::TempDir,
+    pub db: Db,
+}
+
+impl TestDb {
+    pub fn new() -> Self {
+        let dir = tempfile::tempdir().expect("temporary folder");
+        let db = Db::open(&dir.path().join("test.duckdb"), "Europe/Rome").expect("database");
+        Self { dir, db }
+    }
+
+    pub fn path(&self) -> PathBuf {
+        self.dir.path().join("test.duckdb")
+    }
+
+    /// Writes `lines` (header first) to `name` in the test folder.
+    pub fn file(&self, name: &str, lines: &[&str]) -> PathBuf {
+        write_lines(self.dir.path(), name, lines)
+    }
+
+    pub fn load(&self, source: &str, file: &Path) -> Result<LoadReport, IngestError> {
+        ingest::load_files(
+            &self.db,
+            source,
+            &[file.to_path_buf()],
+            &LoadOptions::default(),
+        )
+    }
+
+    pub fn count(&self, sql: &str) -> i64 {
+        let conn = self.db.connect().expect("connection");
+        conn.query_row(sql, [], |r| r.get(0)).expect("count query")
+    }
+}
+
+pub fn write_lines(dir: &Path, name: &str, lines: &[&str]) -> PathBuf {
+    let path = dir.join(name);
+    let mut text = lines.join("\n");
+    text.push('\n');
+    std::fs::write(&path, text).expect("write fixture");
+    path
+}
+
+/// The hand-made fixture of the KPI tests (see tests/kpi_slice.rs for the worked values).
+pub const FIXTURE: &[&str] = &[
+    "event_id,occurred_at,event_type,channel,email,loyalty_id,phone,order_id,amount",
+    // Two lines of one store order for loyalty card L1: one order, 150.00.
+    "e1,2026-03-10T10:00:00+01:00,purchase,store,,L1,,A,100.00",
+    "e2,2026-03-10T10:00:00+01:00,purchase,store,,L1,,A,50.00",
+    // A web purchase without an order id: the event is the order. a@x.it is L1 (see e8).
+    "e3,2026-03-15T12:00:00Z,purchase,web,A@X.it ,,,,30.00",
+    // Anonymous: counts in revenue and orders, not in active customers.
+    "e4,2026-03-20T18:00:00+01:00,purchase,store,,,,B,20.00",
+    // 23:30 UTC on 31 March is 01:30 on 1 April in Rome (summer time): April, not March.
+    "e5,2026-03-31T23:30:00Z,purchase,web,,L2,,C,999.00",
+    // 23:30 UTC on 28 February is 00:30 on 1 March in Rome: March.
+    "e6,2026-02-28T23:30:00Z,purchase,web,b@x.it,,,D,10.00",
+    "e7,2026-03-12T09:00:00+01:00,visit,web,,,,,",
+    // Links L1 and a@x.it into one customer, outside the period.
+    "e8,2026-01-05T09:00:00+01:00,identify,store,a@x.it,L1,,,",
+    // A return is not revenue.
+    "e9,2026-03-21T10:00:00+01:00,return,store,,L1,,A,40.00",
+    // 01:30 local on the night clocks go forward (29 March 2026), without an offset.
+    "e10,2026-03-29T01:30:00,purchase,store,,L3,,E,5.00",
+];
