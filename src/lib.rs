@@ -19,6 +19,7 @@ pub mod format;
 pub mod i18n;
 pub mod kpi;
 pub mod pages;
+pub mod url;
 
 #[cfg(feature = "ssr")]
 pub mod server;

@@ -12,9 +12,9 @@ use crate::i18n::{Locale, Msg};
 pub fn Header(#[prop(into)] locale: Signal<Locale>) -> impl IntoView {
     let query = use_query_map();
     let link_for = move |target: Locale| {
-        let mut params = query.get();
-        params.replace("lang", target.code().to_string());
-        params.to_query_string()
+        let params = query.get();
+        let current = (&params).into_iter().map(|(k, v)| (k.as_ref(), v));
+        crate::url::with_param(current, "lang", target.code())
     };
     let lang_link = move |target: Locale, label: &'static str| {
         view! {

@@ -28,8 +28,9 @@ pub fn daily_line(points: &[DailyPoint], title: &str, locale: Locale) -> Result<
         let top = if max > 0.0 { max * 1.1 } else { 1.0 };
         let last = points.len().saturating_sub(1).max(1);
         let label_font = ("sans-serif", 13).into_font().color(&TEXT);
+        // The title is the figure's caption in the page; inside the SVG it is for screen
+        // readers and for the file when the chart is downloaded.
         let mut chart = ChartBuilder::on(&root)
-            .caption(title, ("sans-serif", 16).into_font().color(&TEXT))
             .margin(12)
             .x_label_area_size(28)
             .y_label_area_size(84)
@@ -44,7 +45,8 @@ pub fn daily_line(points: &[DailyPoint], title: &str, locale: Locale) -> Result<
         let money_label = |v: &f64| format::money(*v, locale);
         chart
             .configure_mesh()
-            .light_line_style(GRID)
+            .disable_x_mesh()
+            .light_line_style(TRANSPARENT)
             .bold_line_style(GRID)
             .axis_style(TEXT)
             .x_labels(5)
@@ -62,7 +64,23 @@ pub fn daily_line(points: &[DailyPoint], title: &str, locale: Locale) -> Result<
             .map_err(|e| e.to_string())?;
         root.present().map_err(|e| e.to_string())?;
     }
-    Ok(svg)
+    Ok(with_title(svg, title))
+}
+
+/// Inserts an SVG `<title>` (escaped) right after the opening tag.
+fn with_title(svg: String, title: &str) -> String {
+    let escaped = title
+        .replace('&', "&amp;")
+        .replace('<', "&lt;")
+        .replace('>', "&gt;");
+    match svg.find('>') {
+        Some(end) => format!(
+            "{}<title>{escaped}</title>{}",
+            &svg[..=end],
+            &svg[end + 1..]
+        ),
+        None => svg,
+    }
 }
 
 #[cfg(test)]

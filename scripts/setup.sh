@@ -1,0 +1,51 @@
+#!/usr/bin/env bash
+# Installs what building and testing omnikpi needs on a Debian bookworm machine with rustup and
+# Node: the wasm32 target, cargo-leptos, the wasm-bindgen CLI matching Cargo.lock, the npm
+# packages (prebuilt libduckdb, Playwright) and, with --browser, Debian's chromium.
+# Safe to re-run: every step checks first and does nothing when its tool is already there.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+want_browser=false
+for arg in "$@"; do
+  case "$arg" in
+    --browser) want_browser=true ;;
+    *) echo "setup.sh: unknown option $arg" >&2; exit 2 ;;
+  esac
+done
+
+CARGO_LEPTOS_VERSION=0.3.10
+step() { printf '\n==> %s\n' "$*"; }
+as_root() { if [ "$(id -u)" -eq 0 ]; then "$@"; else sudo "$@"; fi; }
+
+if ! rustup target list --installed | grep -qx wasm32-unknown-unknown; then
+  step "adding the wasm32-unknown-unknown target"
+  rustup target add wasm32-unknown-unknown
+fi
+
+if ! cargo leptos --version 2>/dev/null | grep -q "$CARGO_LEPTOS_VERSION"; then
+  step "installing cargo-leptos $CARGO_LEPTOS_VERSION (about 15 minutes on 2 cores)"
+  cargo install cargo-leptos --locked --version "$CARGO_LEPTOS_VERSION"
+fi
+
+# cargo-leptos downloads wasm-bindgen from GitHub unless the exact version is on PATH.
+WBG_VERSION=$(awk '/^name = "wasm-bindgen"$/ { getline; gsub(/version = |"/, ""); print; exit }' Cargo.lock)
+if ! wasm-bindgen --version 2>/dev/null | grep -q " $WBG_VERSION\$"; then
+  step "installing wasm-bindgen-cli $WBG_VERSION (matches Cargo.lock)"
+  cargo install wasm-bindgen-cli --version "$WBG_VERSION"
+fi
+
+if [ ! -f node_modules/@duckdb/node-bindings-linux-x64/libduckdb.so ] \
+   || [ ! -d node_modules/@playwright/test ] \
+   || [ package-lock.json -nt node_modules/.package-lock.json ]; then
+  step "installing npm packages (libduckdb, Playwright without browsers)"
+  PLAYWRIGHT_SKIP_BROWSER_DOWNLOAD=1 npm ci --no-audit --no-fund
+fi
+
+if $want_browser && ! command -v chromium >/dev/null 2>&1; then
+  step "installing Debian's chromium for the end-to-end tests"
+  as_root apt-get update -q
+  as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -q chromium chromium-driver
+fi
+
+step "set-up complete"

@@ -1,0 +1,100 @@
+#!/usr/bin/env bash
+# The whole test suite, as CI runs it: set-up, formatting, clippy (ssr and hydrate), cargo
+# tests (ssr and hydrate builds), the site build, and Playwright end-to-end tests in Debian's
+# chromium, hydrated and with JavaScript disabled, against the demo data set.
+#
+# Every step runs even when an earlier one failed, so one run shows every problem; the last
+# line is "N passed, N failed" over cargo tests, Playwright tests and the lint steps, and the
+# exit code is non-zero when anything failed.
+set -uo pipefail
+cd "$(dirname "$0")/.."
+export CARGO_TARGET_DIR="${CARGO_TARGET_DIR:-$HOME/.cache/omnikpi/target}"
+export CARGO_TERM_COLOR=never
+
+passed=0
+failed=0
+failures=()
+logs=$(mktemp -d)
+started=$(date +%s)
+
+note_fail() { failed=$((failed + 1)); failures+=("$1"); echo "FAILED: $1"; }
+
+# A lint-like step counts as one test.
+check() {
+  local name=$1; shift
+  echo; echo "==> $name"
+  if "$@"; then passed=$((passed + 1)); else note_fail "$name"; fi
+}
+
+# Adds the counts of every "test result:" line of a cargo test log.
+count_cargo() {
+  local p f
+  read -r p f < <(awk '/^test result:/ {
+      for (i = 1; i <= NF; i++) { if ($(i+1) ~ /^passed/) p += $i; if ($(i+1) ~ /^failed/) f += $i }
+    } END { print p + 0, f + 0 }' "$1")
+  passed=$((passed + p))
+  failed=$((failed + f))
+}
+
+cargo_tests() {
+  local name=$1; shift
+  echo; echo "==> $name"
+  local log="$logs/$name.log"
+  if "$@" 2>&1 | tee "$log"; then :; else
+    grep -qE '^test result:' "$log" || note_fail "$name (did not build)"
+  fi
+  grep -E '^test .* FAILED$' "$log" | sed 's/^/  /' && failures+=("$name")
+  count_cargo "$log"
+}
+
+echo "==> set-up"
+if ! scripts/setup.sh --browser; then
+  echo "set-up failed; nothing can be tested"; echo "0 passed, 1 failed"; exit 1
+fi
+
+check "cargo fmt --check" cargo fmt --all -- --check
+check "clippy (ssr)" cargo clippy --features ssr --all-targets -- -D warnings
+check "clippy (hydrate)" cargo clippy --lib --no-default-features --features hydrate \
+  --target wasm32-unknown-unknown -- -D warnings
+cargo_tests "cargo test (ssr)" cargo test --features ssr --no-fail-fast
+cargo_tests "cargo test (hydrate)" cargo test --lib --no-default-features --features hydrate
+
+echo; echo "==> cargo leptos build"
+if cargo leptos build; then
+  e2e_dir=$(mktemp -d)
+  export OMNIKPI_E2E_DB="$e2e_dir/e2e.duckdb"
+  export OMNIKPI_BIN="$CARGO_TARGET_DIR/debug/omnikpi"
+  echo; echo "==> demo data for the end-to-end tests"
+  if "$OMNIKPI_BIN" --db "$OMNIKPI_E2E_DB" demo --end 2026-06-30 --dir "$e2e_dir/demo" >"$logs/demo.log" 2>&1; then
+    tail -n 5 "$logs/demo.log"
+    echo; echo "==> Playwright (hydrated and no-JS)"
+    npx playwright test --config end2end/playwright.config.ts --reporter=list,json \
+      >"$logs/e2e.out" 2>"$logs/e2e.err"
+    grep -vE '^\s*$' "$logs/e2e.out" | grep -vE '^\{|^\s+"|^\s*[\]\}]' | tail -n 60
+    json=end2end/test-results/results.json
+    if [ -s "$json" ]; then
+      read -r p f < <(node -e '
+        const r = require(process.argv[1]);
+        const s = r.stats || {};
+        console.log((s.expected || 0) + (s.flaky || 0), (s.unexpected || 0));
+      ' "$PWD/$json")
+      passed=$((passed + p)); failed=$((failed + f))
+      [ "$f" -eq 0 ] || failures+=("Playwright")
+      [ "$p" -gt 0 ] || note_fail "Playwright ran no test"
+    else
+      cat "$logs/e2e.err"; note_fail "Playwright (no results)"
+    fi
+  else
+    cat "$logs/demo.log"; note_fail "demo data set"
+  fi
+else
+  note_fail "cargo leptos build"
+fi
+
+echo
+echo "==> summary ($(( $(date +%s) - started )) s)"
+if [ ${#failures[@]} -gt 0 ]; then
+  printf '  failed: %s\n' "${failures[@]}"
+fi
+echo "$passed passed, $failed failed"
+[ "$failed" -eq 0 ] && [ ${#failures[@]} -eq 0 ]
