@@ -68,10 +68,11 @@ if cargo leptos build; then
   if "$OMNIKPI_BIN" --db "$OMNIKPI_E2E_DB" demo --end 2026-06-30 --dir "$e2e_dir/demo" >"$logs/demo.log" 2>&1; then
     tail -n 5 "$logs/demo.log"
     echo; echo "==> Playwright (hydrated and no-JS)"
-    npx playwright test --config end2end/playwright.config.ts --reporter=list,json \
-      >"$logs/e2e.out" 2>"$logs/e2e.err"
-    grep -vE '^\s*$' "$logs/e2e.out" | grep -vE '^\{|^\s+"|^\s*[\]\}]' | tail -n 60
     json=end2end/test-results/results.json
+    rm -f "$json"
+    # The config's reporters: a list on the terminal and JSON for the counts below.
+    npx playwright test --config end2end/playwright.config.ts 2>"$logs/e2e.err" \
+      | tee "$logs/e2e.out" | grep -E '✓|✘|passed|failed|flaky|skipped|Error' | head -n 80
     if [ -s "$json" ]; then
       read -r p f < <(node -e '
         const r = require(process.argv[1]);
