@@ -74,3 +74,104 @@ pub const FIXTURE: &[&str] = &[
     // 01:30 local on the night clocks go forward (29 March 2026), without an offset.
     "e10,2026-03-29T01:30:00,purchase,store,,L3,,E,5.00",
 ];
+
+/// The columns every [`Ev`] line is written with.
+pub const EV_COLUMNS: &[&str] = &[
+    "event_id",
+    "occurred_at",
+    "event_type",
+    "channel",
+    "email",
+    "loyalty_id",
+    "cookie_id",
+    "device_id",
+    "order_id",
+    "amount",
+    "cost",
+    "campaign_id",
+    "sku",
+    "unit_price",
+    "score",
+    "score_scale",
+    "attributes",
+];
+
+/// One canonical event for a fixture, built field by field.
+#[derive(Clone, Debug)]
+pub struct Ev {
+    values: Vec<(&'static str, String)>,
+}
+
+pub fn ev(id: &str, at: &str, event_type: &str) -> Ev {
+    Ev {
+        values: vec![
+            ("event_id", id.to_string()),
+            ("occurred_at", at.to_string()),
+            ("event_type", event_type.to_string()),
+        ],
+    }
+}
+
+impl Ev {
+    pub fn set(mut self, column: &'static str, value: &str) -> Self {
+        assert!(
+            EV_COLUMNS.contains(&column),
+            "unknown fixture column {column}"
+        );
+        self.values.push((column, value.to_string()));
+        self
+    }
+    pub fn channel(self, v: &str) -> Self {
+        self.set("channel", v)
+    }
+    pub fn email(self, v: &str) -> Self {
+        self.set("email", v)
+    }
+    pub fn loyalty(self, v: &str) -> Self {
+        self.set("loyalty_id", v)
+    }
+    pub fn cookie(self, v: &str) -> Self {
+        self.set("cookie_id", v)
+    }
+    pub fn device(self, v: &str) -> Self {
+        self.set("device_id", v)
+    }
+    pub fn order(self, v: &str) -> Self {
+        self.set("order_id", v)
+    }
+    pub fn amount(self, v: &str) -> Self {
+        self.set("amount", v)
+    }
+
+    fn line(&self) -> String {
+        EV_COLUMNS
+            .iter()
+            .map(|c| {
+                let v = self
+                    .values
+                    .iter()
+                    .rev()
+                    .find(|(k, _)| k == c)
+                    .map(|(_, v)| v.as_str())
+                    .unwrap_or("");
+                if v.contains(',') || v.contains('"') {
+                    format!("\"{}\"", v.replace('"', "\"\""))
+                } else {
+                    v.to_string()
+                }
+            })
+            .collect::<Vec<_>>()
+            .join(",")
+    }
+}
+
+impl TestDb {
+    /// Loads `events` as one canonical file of source `fixture`.
+    pub fn load_events(&self, events: &[Ev]) {
+        let mut lines = vec![EV_COLUMNS.join(",")];
+        lines.extend(events.iter().map(Ev::line));
+        let refs: Vec<&str> = lines.iter().map(String::as_str).collect();
+        let file = self.file("events.csv", &refs);
+        self.load("fixture", &file).expect("fixture loads");
+    }
+}

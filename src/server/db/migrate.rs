@@ -7,11 +7,18 @@
 use duckdb::Connection;
 
 /// Every migration this binary knows, in order. A test checks it against `migrations/`.
-pub const MIGRATIONS: &[Migration] = &[Migration {
-    version: 1,
-    name: "init",
-    sql: include_str!("../../../migrations/0001_init.sql"),
-}];
+pub const MIGRATIONS: &[Migration] = &[
+    Migration {
+        version: 1,
+        name: "init",
+        sql: include_str!("../../../migrations/0001_init.sql"),
+    },
+    Migration {
+        version: 2,
+        name: "settings",
+        sql: include_str!("../../../migrations/0002_settings.sql"),
+    },
+];
 
 pub struct Migration {
     pub version: i64,

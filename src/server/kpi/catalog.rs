@@ -23,12 +23,17 @@ pub enum CatalogError {
     BadKey(String),
     #[error("KPI catalog: key {0:?} is defined twice")]
     Duplicate(String),
-    #[error("KPI catalog: {0:?} needs exactly one of `sql` or `ratio`")]
+    #[error("KPI catalog: {0:?} needs exactly one of `sql`, `ratio`, `difference` or `query`")]
     Formula(String),
     #[error("KPI catalog: {kpi:?} refers to unknown KPI {missing:?}")]
     Unknown { kpi: String, missing: String },
     #[error("KPI catalog: {0:?} is defined in terms of itself")]
     Cycle(String),
+    #[error(
+        "KPI catalog: the query of {kpi:?} returns ({found}); it must return `value`, or \
+         `numerator, denominator`"
+    )]
+    Columns { kpi: String, found: String },
     #[error("KPI catalog: the SQL of {kpi:?} does not run against the schema: {source}")]
     Sql { kpi: String, source: duckdb::Error },
 }
@@ -66,8 +71,19 @@ struct RawKpi {
     unit: Unit,
     direction: Direction,
     owner: String,
+    #[serde(default)]
+    internal: bool,
     sql: Option<String>,
     ratio: Option<RawRatio>,
+    difference: Option<RawDifference>,
+    query: Option<String>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawDifference {
+    minuend: String,
+    subtrahend: String,
 }
 
 #[derive(Deserialize)]
@@ -87,6 +103,11 @@ pub enum Formula {
         numerator: String,
         denominator: String,
     },
+    /// `minuend - subtrahend`.
+    Difference { minuend: String, subtrahend: String },
+    /// A whole SELECT over `ev`, `pe` and `bounds` returning `value`, or `numerator` and
+    /// `denominator`.
+    Query(String),
 }
 
 /// One validated KPI definition.
@@ -98,6 +119,8 @@ pub struct KpiDef {
     pub unit: Unit,
     pub direction: Direction,
     pub owner: String,
+    /// A building block of other KPIs, left out of default listings.
+    pub internal: bool,
     pub formula: Formula,
 }
 
@@ -133,12 +156,17 @@ impl Catalog {
             {
                 return Err(CatalogError::BadKey(kpi.key));
             }
-            let formula = match (kpi.sql, kpi.ratio) {
-                (Some(sql), None) => Formula::Aggregate(sql),
-                (None, Some(r)) => Formula::Ratio {
+            let formula = match (kpi.sql, kpi.ratio, kpi.difference, kpi.query) {
+                (Some(sql), None, None, None) => Formula::Aggregate(sql),
+                (None, Some(r), None, None) => Formula::Ratio {
                     numerator: r.numerator,
                     denominator: r.denominator,
                 },
+                (None, None, Some(d), None) => Formula::Difference {
+                    minuend: d.minuend,
+                    subtrahend: d.subtrahend,
+                },
+                (None, None, None, Some(query)) => Formula::Query(query),
                 _ => return Err(CatalogError::Formula(kpi.key)),
             };
             if index.insert(kpi.key.clone(), kpis.len()).is_some() {
@@ -151,6 +179,7 @@ impl Catalog {
                 unit: kpi.unit,
                 direction: kpi.direction,
                 owner: kpi.owner,
+                internal: kpi.internal,
                 formula,
             });
         }
@@ -199,15 +228,33 @@ impl Catalog {
         Ok(())
     }
 
-    /// Plans every aggregate against the live schema, so a typo in a column fails at start-up.
+    /// Plans every SQL formula against the live schema, so a typo in a column fails at
+    /// start-up, and checks that each query returns the columns the engine reads.
     pub fn check_against(&self, conn: &duckdb::Connection) -> Result<(), CatalogError> {
         for kpi in &self.kpis {
-            if let Formula::Aggregate(sql) = &kpi.formula {
-                conn.prepare(&format!("SELECT {sql} FROM events"))
-                    .map_err(|source| CatalogError::Sql {
+            let sql = match &kpi.formula {
+                Formula::Aggregate(sql) => format!("SELECT {sql} FROM events"),
+                Formula::Query(query) => super::query::wrap_query(query),
+                Formula::Ratio { .. } | Formula::Difference { .. } => continue,
+            };
+            let err = |source| CatalogError::Sql {
+                kpi: kpi.key.clone(),
+                source,
+            };
+            let mut stmt = conn.prepare(&sql).map_err(err)?;
+            if let Formula::Query(_) = &kpi.formula {
+                // Planning alone does not give the result columns; run it on an empty period.
+                let rows = stmt
+                    .query(duckdb::params!["2000-01-01", "2000-01-01"])
+                    .map_err(err)?;
+                let names = rows.as_ref().map(|s| s.column_names()).unwrap_or_default();
+                let ok = names == ["value"] || names == ["numerator", "denominator"];
+                if !ok {
+                    return Err(CatalogError::Columns {
                         kpi: kpi.key.clone(),
-                        source,
-                    })?;
+                        found: names.join(", "),
+                    });
+                }
             }
         }
         Ok(())
@@ -234,11 +281,15 @@ impl KpiDef {
     /// The KPIs this one is computed from.
     pub fn dependencies(&self) -> impl Iterator<Item = &str> {
         let deps = match &self.formula {
-            Formula::Aggregate(_) => [None, None],
+            Formula::Aggregate(_) | Formula::Query(_) => [None, None],
             Formula::Ratio {
-                numerator,
-                denominator,
-            } => [Some(numerator.as_str()), Some(denominator.as_str())],
+                numerator: a,
+                denominator: b,
+            }
+            | Formula::Difference {
+                minuend: a,
+                subtrahend: b,
+            } => [Some(a.as_str()), Some(b.as_str())],
         };
         deps.into_iter().flatten()
     }

@@ -31,7 +31,7 @@ pub struct KpiRow {
     pub change: Option<f64>,
 }
 
-/// Computes `keys` (every KPI of the catalog when empty) for `period`.
+/// Computes `keys` (every KPI of the catalog but the internal ones when empty) for `period`.
 pub fn build(
     conn: &duckdb::Connection,
     catalog: &Catalog,
@@ -40,7 +40,12 @@ pub fn build(
     locale: Locale,
 ) -> Result<KpiReport, KpiError> {
     let keys: Vec<&str> = if keys.is_empty() {
-        catalog.all().iter().map(|d| d.key.as_str()).collect()
+        catalog
+            .all()
+            .iter()
+            .filter(|d| !d.internal)
+            .map(|d| d.key.as_str())
+            .collect()
     } else {
         keys.to_vec()
     };
