@@ -39,12 +39,17 @@ count_cargo() {
 cargo_tests() {
   local name=$1; shift
   echo; echo "==> $name"
-  local log="$logs/$name.log"
-  if "$@" 2>&1 | tee "$log"; then :; else
-    grep -qE '^test result:' "$log" || note_fail "$name (did not build)"
-  fi
-  grep -E '^test .* FAILED$' "$log" | sed 's/^/  /' && failures+=("$name")
+  local log="$logs/$name.log" status
+  "$@" 2>&1 | tee "$log"
+  status=${PIPESTATUS[0]}
   count_cargo "$log"
+  if grep -E '^test .* FAILED$' "$log" | sed 's/^/  /'; then
+    failures+=("$name")
+  elif [ "$status" -ne 0 ]; then
+    # A crash (a test binary that aborts, a library that does not load) prints no FAILED
+    # line; the exit code still tells.
+    note_fail "$name (exit $status)"
+  fi
 }
 
 echo "==> set-up"
@@ -71,19 +76,24 @@ if cargo leptos build; then
     json=end2end/test-results/results.json
     rm -f "$json"
     # The config's reporters: a list on the terminal and JSON for the counts below.
-    npx playwright test --config end2end/playwright.config.ts 2>"$logs/e2e.err" \
-      | tee "$logs/e2e.out" | grep -E '✓|✘|passed|failed|flaky|skipped|Error' | head -n 80
+    npx playwright test --config end2end/playwright.config.ts >"$logs/e2e.out" 2>"$logs/e2e.err"
+    e2e_status=$?
+    grep -E '✓|✘|passed|failed|flaky|skipped|Error' "$logs/e2e.out" | tail -n 80
     if [ -s "$json" ]; then
-      read -r p f < <(node -e '
+      read -r p f errors < <(node -e '
         const r = require(process.argv[1]);
         const s = r.stats || {};
-        console.log((s.expected || 0) + (s.flaky || 0), (s.unexpected || 0));
+        console.log((s.expected || 0) + (s.flaky || 0), s.unexpected || 0, (r.errors || []).length);
       ' "$PWD/$json")
       passed=$((passed + p)); failed=$((failed + f))
       [ "$f" -eq 0 ] || failures+=("Playwright")
+      [ "$errors" -eq 0 ] || note_fail "Playwright: $errors errors outside tests (see above)"
       [ "$p" -gt 0 ] || note_fail "Playwright ran no test"
+      if [ "$e2e_status" -ne 0 ] && [ "$f" -eq 0 ] && [ "$errors" -eq 0 ]; then
+        note_fail "Playwright (exit $e2e_status)"
+      fi
     else
-      cat "$logs/e2e.err"; note_fail "Playwright (no results)"
+      tail -n 40 "$logs/e2e.out"; cat "$logs/e2e.err"; note_fail "Playwright (no results)"
     fi
   else
     cat "$logs/demo.log"; note_fail "demo data set"

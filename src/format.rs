@@ -78,6 +78,23 @@ pub fn change(fraction: f64, locale: Locale) -> String {
     format!("{sign}{}", percent(fraction, locale))
 }
 
+/// A change as [`crate::kpi::KpiValue::change`] defines it for `unit`: percentage points for
+/// ratios, points for scores, a relative percentage otherwise.
+pub fn change_in(change_value: f64, unit: Unit, locale: Locale) -> String {
+    let sign = if change_value > 0.0 { "+" } else { "" };
+    match (unit, locale) {
+        (Unit::Ratio, Locale::En) => {
+            format!("{sign}{} pp", number(change_value * 100.0, 1, locale))
+        }
+        (Unit::Ratio, Locale::It) => {
+            format!("{sign}{} p.p.", number(change_value * 100.0, 1, locale))
+        }
+        (Unit::Score, Locale::En) => format!("{sign}{} pts", number(change_value, 1, locale)),
+        (Unit::Score, Locale::It) => format!("{sign}{} punti", number(change_value, 1, locale)),
+        _ => change(change_value, locale),
+    }
+}
+
 /// A calendar date: `23 Nov 2026` in English, `23/11/2026` in Italian.
 pub fn date(day: chrono::NaiveDate, locale: Locale) -> String {
     match locale {
@@ -115,6 +132,13 @@ mod tests {
     fn missing_values_read_not_available() {
         assert_eq!(kpi_value(None, Unit::Money, Locale::En), "n/a");
         assert_eq!(kpi_value(None, Unit::Ratio, Locale::It), "n.d.");
+    }
+
+    #[test]
+    fn ratio_and_score_changes_are_points() {
+        assert_eq!(change_in(0.023, Unit::Ratio, Locale::En), "+2.3 pp");
+        assert_eq!(change_in(-10.0, Unit::Score, Locale::It), "-10,0 punti");
+        assert_eq!(change_in(0.5, Unit::Money, Locale::En), "+50.0%");
     }
 
     #[test]

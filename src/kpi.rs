@@ -29,6 +29,35 @@ pub enum Direction {
     LowerIsBetter,
 }
 
+/// The width of one point of a series.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Grain {
+    #[default]
+    Day,
+    /// ISO weeks, Monday to Sunday.
+    Week,
+    Month,
+    Quarter,
+}
+
+impl Grain {
+    pub const ALL: [Grain; 4] = [Grain::Day, Grain::Week, Grain::Month, Grain::Quarter];
+
+    pub fn name(self) -> &'static str {
+        match self {
+            Self::Day => "day",
+            Self::Week => "week",
+            Self::Month => "month",
+            Self::Quarter => "quarter",
+        }
+    }
+
+    pub fn parse(name: &str) -> Option<Self> {
+        Self::ALL.into_iter().find(|g| g.name() == name.trim())
+    }
+}
+
 /// One KPI computed for a period.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct KpiValue {
@@ -40,7 +69,9 @@ pub struct KpiValue {
     pub value: Option<f64>,
     /// The same KPI over the previous period of the same length.
     pub previous: Option<f64>,
-    /// Relative change vs `previous`; `None` when either side is missing or `previous` is 0.
+    /// Change vs `previous`: relative (0.05 = +5 %) for money, counts and multiples; the plain
+    /// difference for ratios (percentage points as a fraction) and scores (points). `None`
+    /// when either side is missing, or for a relative change from 0.
     pub change: Option<f64>,
 }
 

@@ -124,6 +124,8 @@ async fn a_bad_period_shows_a_message_not_a_crash() {
     assert_eq!(status, StatusCode::OK);
     assert!(html.contains("role=\"alert\""), "{html}");
     assert!(html.contains("starts (2026-02-01) after it ends"), "{html}");
+    // The form stays, with the dates as given, so the user can correct them without JS.
+    assert!(html.contains("value=\"2026-02-01\""), "{html}");
 }
 
 #[tokio::test]
@@ -146,4 +148,65 @@ async fn responses_carry_security_headers() {
         .expect("response");
     assert_eq!(response.headers()["x-content-type-options"], "nosniff");
     assert_eq!(response.headers()["x-frame-options"], "DENY");
+}
+
+#[tokio::test]
+async fn api_filters_narrow_and_unknown_parameters_are_refused() {
+    let t = loaded();
+    let base = "/api/v1/kpis?from=2026-03-01&to=2026-03-31&kpi=gross_revenue";
+    let (status, body) = get(app(&t), &format!("{base}&channel=web")).await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    let json: serde_json::Value = serde_json::from_str(&body).expect("json");
+    assert_eq!(json["kpis"][0]["value"], 40.0);
+    assert_eq!(json["filters"]["channel"], "web");
+    let (status, body) = get(app(&t), &format!("{base}&chanel=web")).await;
+    assert_eq!(status, StatusCode::BAD_REQUEST, "{body}");
+    assert!(body.contains("unknown filter \\\"chanel\\\""), "{body}");
+    let (status, body) = get(app(&t), &format!("{base}&channel=fax")).await;
+    assert_eq!(status, StatusCode::BAD_REQUEST, "{body}");
+    assert!(body.contains("no data has the value \\\"fax\\\""), "{body}");
+    let (status, body) = get(
+        app(&t),
+        &format!("{base}&channel=web%27%20OR%20%271%27%3D%271"),
+    )
+    .await;
+    assert_eq!(status, StatusCode::BAD_REQUEST, "{body}");
+}
+
+#[tokio::test]
+async fn api_compares_with_last_year() {
+    let t = loaded();
+    let (status, body) = get(
+        app(&t),
+        "/api/v1/kpis?from=2026-03-01&to=2026-03-31&compare=last_year",
+    )
+    .await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    let json: serde_json::Value = serde_json::from_str(&body).expect("json");
+    assert_eq!(json["compare"], "last_year");
+    assert_eq!(json["compare_from"], "2025-03-01");
+    assert_eq!(json["compare_to"], "2025-03-31");
+}
+
+#[tokio::test]
+async fn api_series_by_month() {
+    let t = loaded();
+    let (status, body) = get(
+        app(&t),
+        "/api/v1/kpis/gross_revenue/series?from=2026-02-15&to=2026-04-30&grain=month",
+    )
+    .await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    let json: serde_json::Value = serde_json::from_str(&body).expect("json");
+    let points = json["points"].as_array().expect("points");
+    assert_eq!(points.len(), 3);
+    // February is clipped to the 15th..28th; e6 (1 March, Rome) is March.
+    assert_eq!(points[0]["from"], "2026-02-15");
+    assert_eq!(points[0]["value"], 0.0);
+    assert_eq!(points[1]["value"], 215.0);
+    assert_eq!(points[2]["value"], 999.0);
+    let (status, _) = get(app(&t), "/api/v1/kpis/nope/series?grain=month").await;
+    assert_eq!(status, StatusCode::BAD_REQUEST);
+    let (status, _) = get(app(&t), "/api/v1/kpis/aov/series?grain=fortnight").await;
+    assert_eq!(status, StatusCode::BAD_REQUEST);
 }

@@ -4,7 +4,7 @@
 mod common;
 
 use common::{Ev, TestDb, ev};
-use omnikpi::server::kpi::{self, Catalog, Period};
+use omnikpi::server::kpi::{self, Catalog, Filters, Period};
 
 fn db(events: &[Ev]) -> TestDb {
     let t = TestDb::new();
@@ -15,7 +15,8 @@ fn db(events: &[Ev]) -> TestDb {
 fn value(t: &TestDb, key: &str, from: &str, to: &str) -> Option<f64> {
     let conn = t.db.connect().expect("connection");
     let period = Period::parse(from, to).expect("period");
-    kpi::compute(&conn, Catalog::builtin(), &[key], &period).expect("compute")[key]
+    kpi::compute(&conn, Catalog::builtin(), &[key], &period, &Filters::none()).expect("compute")
+        [key]
 }
 
 #[track_caller]
@@ -566,4 +567,39 @@ fn every_catalog_kpi_has_a_fixture_here() {
             def.key
         );
     }
+}
+
+#[test]
+fn seven_day_windows_are_absolute_across_the_clock_change() {
+    // Clocks go forward on 29 March 2026: from 10:00 (+01:00) on the 25th to 10:30 (+02:00)
+    // on 1 April is 167.5 hours, inside 7 x 24 h (a calendar week would end at 10:00).
+    let t = db(&[
+        ev("r1", "2026-03-25T10:00:00+01:00", "reservation")
+            .channel("web")
+            .order("R1"),
+        ev("k1", "2026-04-01T10:30:00+02:00", "pickup")
+            .channel("store")
+            .order("R1"),
+    ]);
+    assert_kpi(&t, "pickup_rate", MARCH, Some(1.0));
+}
+
+#[test]
+fn a_cookie_seen_alone_is_not_a_customer() {
+    // A guest checkout with only a cookie is a purchase and an order, not an active customer.
+    let t = db(&[
+        ev("g1", "2026-03-03T10:00:00+01:00", "purchase")
+            .channel("web")
+            .cookie("k9")
+            .order("G1")
+            .amount("20.00"),
+        ev("g2", "2026-03-04T10:00:00+01:00", "purchase")
+            .channel("web")
+            .email("z@x.it")
+            .order("G2")
+            .amount("10.00"),
+    ]);
+    assert_kpi(&t, "orders", MARCH, Some(2.0));
+    assert_kpi(&t, "active_customers", MARCH, Some(1.0));
+    assert_kpi(&t, "new_customers", MARCH, Some(1.0));
 }

@@ -5,12 +5,13 @@
 mod common;
 
 use common::{FIXTURE, TestDb};
-use omnikpi::server::kpi::{self, Catalog, Period};
+use omnikpi::kpi::Grain;
+use omnikpi::server::kpi::{self, Catalog, Filters, Period};
 
 fn compute(t: &TestDb, from: &str, to: &str, keys: &[&str]) -> kpi::query::Values {
     let conn = t.db.connect().expect("connection");
     let period = Period::parse(from, to).expect("period");
-    kpi::compute(&conn, Catalog::builtin(), keys, &period).expect("compute")
+    kpi::compute(&conn, Catalog::builtin(), keys, &period, &Filters::none()).expect("compute")
 }
 
 fn loaded() -> TestDb {
@@ -61,14 +62,21 @@ fn the_daily_series_sums_to_the_period_value() {
     let t = loaded();
     let conn = t.db.connect().expect("connection");
     let period = Period::parse("2026-03-01", "2026-03-31").expect("period");
-    let series =
-        kpi::daily_series(&conn, Catalog::builtin(), "gross_revenue", &period).expect("series");
+    let series = kpi::series(
+        &conn,
+        Catalog::builtin(),
+        "gross_revenue",
+        &period,
+        Grain::Day,
+        &Filters::none(),
+    )
+    .expect("series");
     assert_eq!(series.len(), 31);
     let total: f64 = series.iter().filter_map(|(_, v)| *v).sum();
     assert_eq!(total, 215.0);
     let tenth = series
         .iter()
-        .find(|(d, _)| d.to_string() == "2026-03-10")
+        .find(|(d, _)| d.from().to_string() == "2026-03-10")
         .and_then(|(_, v)| *v);
     assert_eq!(tenth, Some(150.0));
 }
@@ -78,8 +86,10 @@ fn the_previous_period_is_compared() {
     let t = loaded();
     let conn = t.db.connect().expect("connection");
     let april = Period::parse("2026-04-01", "2026-04-30").expect("period");
-    let c = kpi::compute_with_previous(&conn, Catalog::builtin(), &["gross_revenue"], &april)
-        .expect("compare");
+    let none = Filters::none();
+    let c =
+        kpi::compute_with_previous(&conn, Catalog::builtin(), &["gross_revenue"], &april, &none)
+            .expect("compare");
     // Previous period of April (30 days) is 2 March .. 31 March: 215 - e6 (1 March) = 205.
     let g = &c["gross_revenue"];
     assert_eq!(g.value, Some(999.0));

@@ -105,6 +105,8 @@ fn every_kind_of_bad_value_is_reported() {
             ",2026-03-10T10:00:00Z,visit,store,,,,,,",
             "x1,2026-03-10T10:00:00Z,visit,store,,,,,,",
             "x12,1890-01-01T00:00:00Z,visit,store,,,,,,",
+            "x13,infinity,visit,store,,,,,,",
+            "x14,2026-03-10T10:00:00Z,purchase,store,,1.005,,,,",
         ],
     );
     let IngestError::Rejected { total, rejects, .. } = t.load("pos", &file).expect_err("rejected")
@@ -132,6 +134,8 @@ fn every_kind_of_bad_value_is_reported() {
             "duplicate event_id in this file (first on line 2)",
         ),
         (13, "occurred_at", "date out of range"),
+        (14, "occurred_at", "date out of range"),
+        (15, "amount", "more than two decimals"),
     ];
     assert_eq!(total, expect_prefix.len() as u64, "{got:?}");
     for ((line, column, reason), (gl, gc, gr)) in expect_prefix.iter().zip(&got) {
@@ -241,4 +245,12 @@ fn a_failed_file_rolls_back_the_files_before_it() {
     assert!(result.is_err());
     assert_eq!(t.count("SELECT count(*) FROM events"), 0);
     assert_eq!(t.count("SELECT count(*) FROM identities"), 0);
+}
+
+#[test]
+fn a_file_name_that_reads_as_a_pattern_is_refused() {
+    let t = TestDb::new();
+    let file = t.file("sales[1].csv", FIXTURE);
+    let err = t.load("pos", &file).expect_err("refused");
+    assert!(err.to_string().contains("rename it"), "{err}");
 }

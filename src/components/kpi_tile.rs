@@ -20,7 +20,7 @@ pub fn KpiTile(kpi: KpiValue, locale: Locale) -> impl IntoView {
         (Some(_), Some(false)) => ("▼", "bad"),
         _ => ("", "flat"),
     };
-    let change = kpi.change.map(|c| format::change(c, locale));
+    let change = kpi.change.map(|c| format::change_in(c, kpi.unit, locale));
     view! {
         <article class="kpi-tile" data-kpi=kpi.key.clone()>
             <h2 class="kpi-name">{kpi.name.clone()}</h2>

@@ -36,7 +36,11 @@ pub fn CompanyPage() -> impl IntoView {
                     match data.await {
                         Ok(view) => view! { <CompanyBody view locale /> }.into_any(),
                         Err(err) => {
+                            let q = query.read_untracked();
+                            let from = q.get("from").unwrap_or_default();
+                            let to = q.get("to").unwrap_or_default();
                             view! {
+                                <PeriodForm action="/" from to locale />
                                 <section class="error" role="alert">
                                     <h2>{locale.text(Msg::ErrorTitle)}</h2>
                                     <p>{err.to_string()}</p>
@@ -59,7 +63,7 @@ fn CompanyBody(view: CompanyView, locale: Locale) -> impl IntoView {
         .map(|kpi| view! { <KpiTile kpi locale /> })
         .collect_view();
     view! {
-        <PeriodForm action="/" from=view.from to=view.to locale />
+        <PeriodForm action="/" from=view.from.to_string() to=view.to.to_string() locale />
         <section class="tiles" aria-label=locale.text(Msg::CompanyTitle)>
             {tiles}
         </section>

@@ -1,65 +1,175 @@
-//! The JSON API under `/api/v1`: typed query and response structs per handler, the same
-//! services the pages use, errors as `{"error": "..."}` with the matching status.
+//! The JSON API under `/api/v1`: typed responses per handler, the same services the pages use,
+//! errors as `{"error": "..."}` with the matching status.
+//!
+//! Query parameters mirror the CLI: `from`, `to` (ISO dates), `kpi` (comma-separated keys),
+//! `compare` (`previous` | `last_year`), `grain` (`day` | `week` | `month` | `quarter`),
+//! `lang`, and one parameter per filter dimension (`channel=store,web`, `store=MI01`, ...).
+//! Any other parameter is refused, so a misspelt filter never returns unfiltered numbers.
 
-use axum::extract::{Query, State};
+use axum::extract::{Path, Query, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use axum::{Json, Router};
-use serde::Deserialize;
+use chrono::NaiveDate;
+use serde::Serialize;
 
 use crate::error::AppError;
 use crate::i18n::Locale;
+use crate::kpi::Grain;
 
 use super::dashboard::{self, DashboardError};
-use super::kpi::{Catalog, report};
+use super::kpi::report::{self, Compare, ReportRequest};
+use super::kpi::{self as engine, Catalog, Filters, Period};
 use super::state::AppState;
 
 pub fn router() -> Router<AppState> {
-    Router::new().route("/kpis", get(kpis))
+    Router::new()
+        .route("/kpis", get(kpis))
+        .route("/kpis/{key}/series", get(series))
 }
 
-/// `GET /api/v1/kpis?from=YYYY-MM-DD&to=YYYY-MM-DD[&kpi=key,key][&lang=it]`
-#[derive(Debug, Deserialize)]
-pub struct KpisQuery {
-    pub from: Option<String>,
-    pub to: Option<String>,
-    /// Comma-separated KPI keys; every KPI when absent.
-    pub kpi: Option<String>,
-    pub lang: Option<String>,
+/// The parameters common to every KPI endpoint, parsed and validated.
+struct Request {
+    from: Option<String>,
+    to: Option<String>,
+    keys: Vec<String>,
+    compare: Compare,
+    grain: Grain,
+    locale: Locale,
+    filters: Filters,
 }
 
+impl Request {
+    fn parse(pairs: Vec<(String, String)>) -> Result<Self, DashboardError> {
+        let mut request = Request {
+            from: None,
+            to: None,
+            keys: Vec::new(),
+            compare: Compare::default(),
+            grain: Grain::default(),
+            locale: Locale::default(),
+            filters: Filters::none(),
+        };
+        let mut filter_pairs = Vec::new();
+        for (name, value) in &pairs {
+            match name.as_str() {
+                "from" => request.from = Some(value.clone()),
+                "to" => request.to = Some(value.clone()),
+                "kpi" => request.keys.extend(
+                    value
+                        .split(',')
+                        .map(str::trim)
+                        .filter(|k| !k.is_empty())
+                        .map(str::to_string),
+                ),
+                "compare" => {
+                    request.compare = Compare::parse(value).ok_or_else(|| {
+                        DashboardError::BadRequest(format!(
+                            "compare: {value:?} is not previous or last_year"
+                        ))
+                    })?
+                }
+                "grain" => {
+                    request.grain = Grain::parse(value).ok_or_else(|| {
+                        DashboardError::BadRequest(format!(
+                            "grain: {value:?} is not day, week, month or quarter"
+                        ))
+                    })?
+                }
+                "lang" => request.locale = Locale::parse(Some(value)),
+                _ => filter_pairs.push((name.as_str(), value.as_str())),
+            }
+        }
+        request.filters = Filters::parse(filter_pairs)?;
+        Ok(request)
+    }
+
+    fn period(&self, conn: &duckdb::Connection) -> Result<Period, DashboardError> {
+        dashboard::resolve_period(conn, self.from.as_deref(), self.to.as_deref())
+    }
+}
+
+/// `GET /api/v1/kpis`: the KPI report, the same JSON as `omnikpi kpi --json`.
 async fn kpis(
     State(state): State<AppState>,
-    Query(query): Query<KpisQuery>,
+    Query(pairs): Query<Vec<(String, String)>>,
 ) -> Result<Json<report::KpiReport>, ApiError> {
     let report = state
         .db
         .run(move |conn| -> Result<_, DashboardError> {
-            let period =
-                dashboard::resolve_period(conn, query.from.as_deref(), query.to.as_deref())?;
-            let keys: Vec<&str> = query
-                .kpi
-                .as_deref()
-                .map(|k| {
-                    k.split(',')
-                        .map(str::trim)
-                        .filter(|k| !k.is_empty())
-                        .collect()
-                })
-                .unwrap_or_default();
-            let locale = Locale::parse(query.lang.as_deref());
-            Ok(report::build(
-                conn,
-                Catalog::builtin(),
-                &keys,
-                &period,
-                locale,
-            )?)
+            let request = Request::parse(pairs)?;
+            let period = request.period(conn)?;
+            request.filters.check(conn)?;
+            let spec = ReportRequest {
+                keys: request.keys,
+                compare: request.compare,
+                filters: request.filters,
+                locale: request.locale,
+            };
+            Ok(report::build(conn, Catalog::builtin(), &period, &spec)?)
         })
         .await
         .map_err(AppError::from)?;
     Ok(Json(report))
+}
+
+#[derive(Debug, Serialize)]
+pub struct SeriesResponse {
+    pub key: String,
+    pub from: NaiveDate,
+    pub to: NaiveDate,
+    pub grain: Grain,
+    pub points: Vec<SeriesPoint>,
+}
+
+#[derive(Debug, Serialize)]
+pub struct SeriesPoint {
+    /// First day of the bucket (clipped to the period).
+    pub from: NaiveDate,
+    /// Last day of the bucket (clipped to the period).
+    pub to: NaiveDate,
+    pub value: Option<f64>,
+}
+
+/// `GET /api/v1/kpis/{key}/series`: the KPI per bucket of `grain`.
+async fn series(
+    State(state): State<AppState>,
+    Path(key): Path<String>,
+    Query(pairs): Query<Vec<(String, String)>>,
+) -> Result<Json<SeriesResponse>, ApiError> {
+    let response = state
+        .db
+        .run(move |conn| -> Result<_, DashboardError> {
+            let request = Request::parse(pairs)?;
+            let period = request.period(conn)?;
+            request.filters.check(conn)?;
+            let points = engine::series(
+                conn,
+                Catalog::builtin(),
+                &key,
+                &period,
+                request.grain,
+                &request.filters,
+            )?
+            .into_iter()
+            .map(|(bucket, value)| SeriesPoint {
+                from: bucket.from(),
+                to: bucket.to(),
+                value,
+            })
+            .collect();
+            Ok(SeriesResponse {
+                key,
+                from: period.from(),
+                to: period.to(),
+                grain: request.grain,
+                points,
+            })
+        })
+        .await
+        .map_err(AppError::from)?;
+    Ok(Json(response))
 }
 
 /// An [`AppError`] answered as JSON.

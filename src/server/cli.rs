@@ -14,7 +14,7 @@ use crate::i18n::Locale;
 
 use super::config::{Config, Overrides};
 use super::db::Db;
-use super::kpi::{Catalog, Period, report};
+use super::kpi::{Catalog, Filters, Period, report};
 use super::{dashboard, demo, ingest, routes, state::AppState};
 
 #[derive(Debug, Parser)]
@@ -56,17 +56,25 @@ enum Command {
         #[arg(required = true)]
         files: Vec<PathBuf>,
     },
-    /// Compute KPIs for a period.
+    /// Compute KPIs for a period (`kpi list` prints the catalog).
     Kpi {
+        #[command(subcommand)]
+        list: Option<KpiCommand>,
         /// First day (YYYY-MM-DD), inclusive.
         #[arg(long)]
-        from: String,
+        from: Option<String>,
         /// Last day (YYYY-MM-DD), inclusive.
         #[arg(long)]
-        to: String,
+        to: Option<String>,
         /// Only these KPIs (repeatable); all when absent.
         #[arg(long = "kpi")]
         kpis: Vec<String>,
+        /// Narrow the events first, e.g. --filter channel=store,web (repeatable).
+        #[arg(long = "filter", value_name = "DIMENSION=VALUES")]
+        filters: Vec<String>,
+        /// Compare with the previous period or the same dates last year.
+        #[arg(long, default_value = "previous", value_parser = ["previous", "last_year"])]
+        compare: String,
         /// Print JSON: {"from", "to", "kpis": [{"key", "value", ...}]}.
         #[arg(long)]
         json: bool,
@@ -90,6 +98,12 @@ enum Command {
         #[arg(long)]
         dir: Option<PathBuf>,
     },
+}
+
+#[derive(Debug, Subcommand)]
+enum KpiCommand {
+    /// Print the KPI catalog: key, unit, owner, name.
+    List,
 }
 
 /// Runs the command line and turns any error into a message and exit code 1.
@@ -151,26 +165,51 @@ fn execute(cli: Cli) -> anyhow::Result<()> {
             Ok(())
         }
         Command::Kpi {
+            list: Some(KpiCommand::List),
+            lang,
+            ..
+        } => {
+            let locale = Locale::parse(Some(&lang));
+            for def in Catalog::builtin().all() {
+                let internal = if def.internal { " (internal)" } else { "" };
+                println!(
+                    "{:<32} {:<9} {:<17} {}{internal}",
+                    def.key,
+                    format!("{:?}", def.unit).to_lowercase(),
+                    def.owner,
+                    def.name.get(locale)
+                );
+            }
+            Ok(())
+        }
+        Command::Kpi {
+            list: None,
             from,
             to,
             kpis,
+            filters,
+            compare,
             json,
             lang,
         } => {
+            let (Some(from), Some(to)) = (from, to) else {
+                anyhow::bail!("kpi needs --from and --to");
+            };
             let period = Period::parse(&from, &to)?;
-            let keys: Vec<&str> = kpis.iter().map(String::as_str).collect();
             let conn = db.connect()?;
-            let report = report::build(
-                &conn,
-                Catalog::builtin(),
-                &keys,
-                &period,
-                Locale::parse(Some(&lang)),
-            )?;
+            let filters = Filters::parse_args(&filters)?;
+            filters.check(&conn)?;
+            let request = report::ReportRequest {
+                keys: kpis,
+                compare: report::Compare::parse(&compare).unwrap_or_default(),
+                filters,
+                locale: Locale::parse(Some(&lang)),
+            };
+            let report = report::build(&conn, Catalog::builtin(), &period, &request)?;
             if json {
                 println!("{}", serde_json::to_string_pretty(&report)?);
             } else {
-                print_kpis(&report, Locale::parse(Some(&lang)));
+                print_kpis(&report, request.locale);
             }
             Ok(())
         }
@@ -252,7 +291,7 @@ fn print_kpis(report: &report::KpiReport, locale: Locale) {
         let value = crate::format::kpi_value(k.value, k.unit, locale);
         let change = k
             .change
-            .map(|c| crate::format::change(c, locale))
+            .map(|c| crate::format::change_in(c, k.unit, locale))
             .unwrap_or_default();
         println!("{:<width$}  {value:>16}  {change}", k.name);
     }
@@ -303,5 +342,54 @@ async fn shutdown_signal() {
     tokio::select! {
         () = ctrl_c => {},
         () = terminate => {},
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use clap::CommandFactory;
+
+    #[test]
+    fn the_command_line_definition_is_consistent() {
+        Cli::command().debug_assert();
+    }
+
+    #[test]
+    fn kpi_list_needs_no_period() {
+        let cli = Cli::try_parse_from(["omnikpi", "kpi", "list"]).expect("parses");
+        assert!(matches!(
+            cli.command,
+            Some(Command::Kpi {
+                list: Some(KpiCommand::List),
+                ..
+            })
+        ));
+    }
+
+    #[test]
+    fn filters_and_comparison_parse() {
+        let cli = Cli::try_parse_from([
+            "omnikpi",
+            "kpi",
+            "--from",
+            "2026-01-01",
+            "--to",
+            "2026-01-31",
+            "--filter",
+            "channel=store",
+            "--compare",
+            "last_year",
+        ])
+        .expect("parses");
+        let Some(Command::Kpi {
+            filters, compare, ..
+        }) = cli.command
+        else {
+            panic!("kpi command expected");
+        };
+        assert_eq!(filters, ["channel=store"]);
+        assert_eq!(compare, "last_year");
+        assert!(Cli::try_parse_from(["omnikpi", "kpi", "--compare", "yesterday"]).is_err());
     }
 }

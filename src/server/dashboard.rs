@@ -7,11 +7,11 @@ use chrono::NaiveDate;
 
 use crate::error::AppError;
 use crate::i18n::{Locale, Msg};
-use crate::kpi::{CompanyView, DailyPoint, KpiValue};
+use crate::kpi::{CompanyView, DailyPoint, Grain, KpiValue};
 
 use super::charts;
 use super::db::{Db, DbError};
-use super::kpi::{self, Catalog, KpiError, Period, PeriodError};
+use super::kpi::{self, Catalog, FilterError, Filters, KpiError, Period, PeriodError};
 
 /// The period shown when the URL names none: the last 30 days, today included.
 pub const DEFAULT_DAYS: u64 = 30;
@@ -22,6 +22,10 @@ pub enum DashboardError {
     Period(#[from] PeriodError),
     #[error(transparent)]
     Kpi(#[from] KpiError),
+    #[error(transparent)]
+    Filter(#[from] FilterError),
+    #[error("{0}")]
+    BadRequest(String),
     #[error(transparent)]
     Db(#[from] DbError),
     #[error("chart: {0}")]
@@ -38,8 +42,17 @@ impl From<DashboardError> for AppError {
     fn from(err: DashboardError) -> Self {
         match err {
             DashboardError::Period(e) => AppError::bad_request(e.to_string()),
+            DashboardError::Filter(FilterError::Sql(e)) => {
+                tracing::error!(error = %e, "filter check failed");
+                AppError::Internal
+            }
+            DashboardError::Filter(e) => AppError::bad_request(e.to_string()),
+            DashboardError::BadRequest(e) => AppError::bad_request(e),
             DashboardError::Kpi(KpiError::UnknownKpi(k)) => {
                 AppError::bad_request(format!("unknown KPI {k:?}"))
+            }
+            DashboardError::Kpi(e @ KpiError::TooManyBuckets { .. }) => {
+                AppError::bad_request(e.to_string())
             }
             other => {
                 tracing::error!(error = %other, "dashboard failed");
@@ -100,7 +113,8 @@ fn company_blocking(
     let period = resolve_period(conn, from, to)?;
     let defs = catalog.view("company");
     let keys: Vec<&str> = defs.iter().map(|d| d.key.as_str()).collect();
-    let compared = kpi::compute_with_previous(conn, catalog, &keys, &period)?;
+    let filters = Filters::none();
+    let compared = kpi::compute_with_previous(conn, catalog, &keys, &period, &filters)?;
     let kpis = defs
         .iter()
         .map(|def| {
@@ -116,13 +130,20 @@ fn company_blocking(
             }
         })
         .collect();
-    let revenue: Vec<DailyPoint> = kpi::daily_series(conn, catalog, "gross_revenue", &period)?
-        .into_iter()
-        .map(|(day, value)| DailyPoint {
-            day,
-            value: value.unwrap_or(0.0),
-        })
-        .collect();
+    let revenue: Vec<DailyPoint> = kpi::series(
+        conn,
+        catalog,
+        "gross_revenue",
+        &period,
+        Grain::Day,
+        &filters,
+    )?
+    .into_iter()
+    .map(|(day, value)| DailyPoint {
+        day: day.from(),
+        value: value.unwrap_or(0.0),
+    })
+    .collect();
     let revenue_chart = charts::daily_line(&revenue, locale.text(Msg::RevenuePerDay), locale)
         .map_err(DashboardError::Chart)?;
     Ok(CompanyView {

@@ -2,6 +2,11 @@
 //! and identifiers connected through any chain of events form one customer (union-find over
 //! the link graph).
 //!
+//! Only a component that holds a person-level identifier (loyalty card, CRM id, e-mail, phone)
+//! is a customer. A cookie or a device seen alone is a browser, not a person: its events stay
+//! anonymous until an event links it to a person (then they join that customer), so a guest
+//! with a fresh cookie is not counted as another active or new customer.
+//!
 //! Customer ids are stable: a component keeps the smallest id any of its identifiers already
 //! had, and new components get new ids in a deterministic order (by their smallest
 //! identifier), so the same events always give the same customers.
@@ -19,6 +24,9 @@ pub const IDENTIFIERS: &[&str] = &[
     "device_id",
     "cookie_id",
 ];
+
+/// How many of [`IDENTIFIERS`] (the first ones) name a person rather than a browser.
+const PERSON_LEVEL: usize = 4;
 
 /// Recomputes `identities` and `events.customer_id`; returns the number of customers.
 pub fn stitch(conn: &Connection) -> Result<u64, duckdb::Error> {
@@ -70,7 +78,10 @@ pub fn stitch(conn: &Connection) -> Result<u64, duckdb::Error> {
     for (key, &node) in &keys {
         components.entry(forest.find(node)).or_default().push(key);
     }
-    let mut components: Vec<Vec<&(u8, String)>> = components.into_values().collect();
+    let mut components: Vec<Vec<&(u8, String)>> = components
+        .into_values()
+        .filter(|members| members.iter().any(|(t, _)| usize::from(*t) < PERSON_LEVEL))
+        .collect();
     for members in &mut components {
         members.sort();
     }
@@ -95,6 +106,12 @@ pub fn stitch(conn: &Connection) -> Result<u64, duckdb::Error> {
         appender.flush()?;
     }
 
+    // Events whose identifiers no longer resolve (a browser never linked to a person) are
+    // anonymous; the passes below set everything else.
+    conn.execute_batch(
+        "UPDATE events SET customer_id = NULL WHERE customer_id IS NOT NULL
+           AND customer_id NOT IN (SELECT DISTINCT customer_id FROM identities)",
+    )?;
     for column in IDENTIFIERS {
         conn.execute(
             &format!(

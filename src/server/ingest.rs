@@ -66,6 +66,11 @@ pub enum IngestError {
         file: PathBuf,
         source: std::io::Error,
     },
+    #[error(
+        "{}: the file name contains *, ? or [, which the reader takes as a pattern; rename it",
+        .0.display()
+    )]
+    PatternInName(PathBuf),
     #[error("{}: the file is empty", .0.display())]
     Empty(PathBuf),
     #[error("{}: the file has a header but no rows", .0.display())]
@@ -191,6 +196,9 @@ fn load_file(
     options: &LoadOptions,
 ) -> Result<FileOutcome, IngestError> {
     let clock = Instant::now();
+    if file.to_string_lossy().contains(['*', '?', '[']) {
+        return Err(IngestError::PatternInName(file.to_path_buf()));
+    }
     let checksum = checksum(file)?;
     let already: i64 = tx.query_row(
         "SELECT count(*) FROM loads WHERE source = ? AND checksum = ? AND status = 'ok'",

@@ -6,10 +6,12 @@
 //! - [`query`]: renders definitions to SQL and evaluates them, in one scan per period.
 
 pub mod catalog;
+pub mod filter;
 pub mod period;
 pub mod query;
 pub mod report;
 
 pub use catalog::{Catalog, CatalogError, KpiDef};
+pub use filter::{Dimension, FilterError, Filters};
 pub use period::{Period, PeriodError};
-pub use query::{KpiError, compute, compute_with_previous, daily_series};
+pub use query::{KpiError, compute, compute_compared, compute_with_previous, series};

@@ -128,7 +128,8 @@ impl Field {
                     "not an ISO-8601 date-time (e.g. 2026-03-01T10:15:00+01:00)",
                 ));
                 checks.push(check(
-                    "year(try_cast(v AS TIMESTAMPTZ)) NOT BETWEEN 1990 AND 2100",
+                    "try_cast(v AS TIMESTAMPTZ) IS NOT NULL AND (NOT isfinite(try_cast(v AS \
+                     TIMESTAMPTZ)) OR year(try_cast(v AS TIMESTAMPTZ)) NOT BETWEEN 1990 AND 2100)",
                     "date out of range (1990-2100)",
                 ));
             }
@@ -136,6 +137,11 @@ impl Field {
                 checks.push(check(
                     "try_cast(v AS DECIMAL(14, 2)) IS NULL",
                     "not a number (use a dot as the decimal separator)",
+                ));
+                checks.push(check(
+                    "try_cast(v AS DECIMAL(14, 2)) IS NOT NULL \
+                     AND regexp_matches(v, '\\.[0-9]{3,}$')",
+                    "more than two decimals",
                 ));
                 checks.push(check(
                     "try_cast(v AS DECIMAL(14, 2)) < 0",

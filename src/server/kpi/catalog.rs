@@ -234,7 +234,11 @@ impl Catalog {
         for kpi in &self.kpis {
             let sql = match &kpi.formula {
                 Formula::Aggregate(sql) => format!("SELECT {sql} FROM events"),
-                Formula::Query(query) => super::query::wrap_query(query),
+                // LIMIT 0: plan and type the query without scanning the events.
+                Formula::Query(query) => format!(
+                    "SELECT * FROM ({}) LIMIT 0",
+                    super::query::wrap_query(query, "true")
+                ),
                 Formula::Ratio { .. } | Formula::Difference { .. } => continue,
             };
             let err = |source| CatalogError::Sql {
@@ -243,7 +247,7 @@ impl Catalog {
             };
             let mut stmt = conn.prepare(&sql).map_err(err)?;
             if let Formula::Query(_) = &kpi.formula {
-                // Planning alone does not give the result columns; run it on an empty period.
+                // Planning alone does not give the result columns; run it (it returns nothing).
                 let rows = stmt
                     .query(duckdb::params!["2000-01-01", "2000-01-01"])
                     .map_err(err)?;

@@ -2,15 +2,22 @@
 //!
 //! Every aggregate a request needs is computed in one scan of `events` per period, each query
 //! KPI (windows, history) in one statement; ratios and differences are then evaluated in Rust,
-//! so a zero denominator gives `None` and never a division error. Period bounds are bound parameters: local dates cast to TIMESTAMPTZ in the
-//! connection's time zone, so an event at 23:30 UTC on 31 March is on 1 April in Europe/Rome.
+//! so a zero denominator gives `None` and never a division error.
+//!
+//! Bound parameters: `$1` is the first local day and `$2` the day after the last, cast to
+//! TIMESTAMPTZ in the connection's time zone (an event at 23:30 UTC on 31 March is on 1 April
+//! in Europe/Rome); filter values follow from `$3`. Filters narrow the events first: the
+//! aggregates scan only matching rows, and query KPIs read them as `ev`.
 
 use std::collections::{BTreeMap, BTreeSet};
 
-use chrono::NaiveDate;
+use chrono::{Datelike, Days, Months, NaiveDate};
 use duckdb::Connection;
 
+use crate::kpi::{Grain, Unit};
+
 use super::catalog::{Catalog, Formula, KpiDef};
+use super::filter::Filters;
 use super::period::Period;
 
 #[derive(Debug, thiserror::Error)]
@@ -19,41 +26,55 @@ pub enum KpiError {
     UnknownKpi(String),
     #[error("database error while computing KPIs: {0}")]
     Sql(#[from] duckdb::Error),
-    #[error("unexpected day {0:?} in a series")]
-    BadDay(String),
+    #[error("unexpected bucket {0:?} in a series")]
+    BadBucket(String),
+    #[error(
+        "{key} looks across time, so a series computes each point on its own: at most \
+         {MAX_QUERY_BUCKETS} points; choose a coarser grain or a shorter period"
+    )]
+    TooManyBuckets { key: String },
 }
 
-/// The value of each requested KPI over `period`, keyed by KPI key.
+/// The most points a series of a query KPI may have (each point is one statement).
+pub const MAX_QUERY_BUCKETS: usize = 400;
+
+/// The value of each requested KPI, keyed by KPI key.
 pub type Values = BTreeMap<String, Option<f64>>;
 
-/// The SQL predicate that keeps a period's events; binds `from` and the day after `to`.
-const PERIOD_FILTER: &str = "occurred_at >= CAST(CAST(? AS DATE) AS TIMESTAMPTZ) \
-                             AND occurred_at < CAST(CAST(? AS DATE) AS TIMESTAMPTZ)";
+/// The predicate that keeps a period's events.
+const PERIOD_FILTER: &str = "occurred_at >= CAST(CAST($1 AS DATE) AS TIMESTAMPTZ) \
+                             AND occurred_at < CAST(CAST($2 AS DATE) AS TIMESTAMPTZ)";
 
-/// Computes `keys` over `period`: every aggregate in one scan, then each query KPI.
+/// Computes `keys` over `period` on the events `filters` keep.
 pub fn compute(
     conn: &Connection,
     catalog: &Catalog,
     keys: &[&str],
     period: &Period,
+    filters: &Filters,
 ) -> Result<Values, KpiError> {
     let plan = Plan::new(catalog, keys)?;
+    let (predicate, filter_values) = filters.predicate(3);
+    let params = params(period, &filter_values);
     let mut base = Values::new();
     if !plan.aggregates.is_empty() {
-        let sql = select_aggregates(&plan.aggregates, None);
-        base = conn.query_row(&sql, params(period), |row| {
+        let sql = select_aggregates(&plan.aggregates, None, &predicate);
+        base = conn.query_row(&sql, duckdb::params_from_iter(&params), |row| {
             read_values(row, &plan.aggregates, 0)
         })?;
     }
     for def in &plan.queries {
-        base.insert(def.key.clone(), run_query(conn, def, period)?);
+        if let Formula::Query(query) = &def.formula {
+            let value = run_query(conn, &wrap_query(query, &predicate), &params)?;
+            base.insert(def.key.clone(), value);
+        }
     }
     evaluate(catalog, keys, &base)
 }
 
-/// The SQL a query KPI runs: its SELECT inside the CTEs it may read (see catalog.toml).
-/// Binds `$1` = first day and `$2` = the day after the last, as ISO dates.
-pub fn wrap_query(query: &str) -> String {
+/// The SQL a query KPI runs: its SELECT inside the CTEs it may read (see catalog.toml), with
+/// `predicate` (over `events`, placeholders from `$3`) narrowing `ev`.
+pub fn wrap_query(query: &str, predicate: &str) -> String {
     format!(
         "WITH bounds AS (
              SELECT CAST(CAST($1 AS DATE) AS TIMESTAMPTZ) AS t0,
@@ -61,11 +82,10 @@ pub fn wrap_query(query: &str) -> String {
                     CAST($1 AS DATE) AS d0,
                     CAST($2 AS DATE) AS d1,
                     CAST(CAST($1 AS DATE) - CAST(CAST($2 AS DATE) - CAST($1 AS DATE) AS INTEGER)
-                         AS TIMESTAMPTZ)
-                        AS p0,
+                         AS TIMESTAMPTZ) AS p0,
                     (SELECT coalesce(max(try_cast(value AS DOUBLE)), 1.0) FROM settings
                      WHERE key = 'clv_margin') AS margin),
-         ev AS (SELECT * FROM events),
+         ev AS (SELECT * FROM events WHERE {predicate}),
          pe AS (SELECT ev.* FROM ev, bounds
                 WHERE ev.occurred_at >= bounds.t0 AND ev.occurred_at < bounds.t1),
          kpi AS ({query})
@@ -74,18 +94,14 @@ pub fn wrap_query(query: &str) -> String {
 }
 
 /// Runs one query KPI: `value`, or `numerator / denominator` with null on a zero denominator.
-fn run_query(conn: &Connection, def: &KpiDef, period: &Period) -> Result<Option<f64>, KpiError> {
-    let Formula::Query(query) = &def.formula else {
-        return Ok(None);
-    };
-    let mut stmt = conn.prepare(&wrap_query(query))?;
-    let mut rows = stmt.query(params(period))?;
+fn run_query(conn: &Connection, sql: &str, params: &[String]) -> Result<Option<f64>, KpiError> {
+    let mut stmt = conn.prepare(sql)?;
+    let mut rows = stmt.query(duckdb::params_from_iter(params))?;
     let Some(row) = rows.next()? else {
         return Ok(None);
     };
     let first: Option<f64> = row.get(0)?;
-    let columns = row.as_ref().column_count();
-    if columns == 1 {
+    if row.as_ref().column_count() == 1 {
         return Ok(first);
     }
     let denominator: Option<f64> = row.get(1)?;
@@ -93,6 +109,174 @@ fn run_query(conn: &Connection, def: &KpiDef, period: &Period) -> Result<Option<
         (Some(n), Some(d)) if d != 0.0 => Some(n / d),
         _ => None,
     })
+}
+
+/// One KPI with its value over a comparison period and the relative change.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Compared {
+    pub value: Option<f64>,
+    pub previous: Option<f64>,
+    pub change: Option<f64>,
+}
+
+/// Computes `keys` over `period` and over `comparison` (e.g. [`Period::previous`]).
+pub fn compute_compared(
+    conn: &Connection,
+    catalog: &Catalog,
+    keys: &[&str],
+    period: &Period,
+    comparison: &Period,
+    filters: &Filters,
+) -> Result<BTreeMap<String, Compared>, KpiError> {
+    let current = compute(conn, catalog, keys, period, filters)?;
+    let previous = compute(conn, catalog, keys, comparison, filters)?;
+    Ok(current
+        .into_iter()
+        .map(|(key, value)| {
+            let previous = previous.get(&key).copied().flatten();
+            let unit = catalog.get(&key).map(|d| d.unit);
+            let change = change(unit, value, previous);
+            (
+                key,
+                Compared {
+                    value,
+                    previous,
+                    change,
+                },
+            )
+        })
+        .collect())
+}
+
+/// The change from `previous` to `value`: relative for money, counts and multiples; the
+/// plain difference (percentage points, score points) for ratios and scores, where a
+/// relative change reads wrong (NPS from -5 to +5 is not "+200 %").
+pub fn change(unit: Option<Unit>, value: Option<f64>, previous: Option<f64>) -> Option<f64> {
+    let (v, p) = (value?, previous?);
+    match unit {
+        Some(Unit::Ratio | Unit::Score) => Some(v - p),
+        _ if p != 0.0 => Some((v - p) / p.abs()),
+        _ => None,
+    }
+}
+
+/// Computes `keys` over `period` and over the previous period of the same length.
+pub fn compute_with_previous(
+    conn: &Connection,
+    catalog: &Catalog,
+    keys: &[&str],
+    period: &Period,
+    filters: &Filters,
+) -> Result<BTreeMap<String, Compared>, KpiError> {
+    compute_compared(conn, catalog, keys, period, &period.previous(), filters)
+}
+
+/// The first day of the bucket of `grain` that contains `day`.
+pub fn bucket_start(day: NaiveDate, grain: Grain) -> NaiveDate {
+    let first_of_month = |d: NaiveDate| d.with_day(1).unwrap_or(d);
+    match grain {
+        Grain::Day => day,
+        Grain::Week => day
+            .checked_sub_days(Days::new(u64::from(day.weekday().num_days_from_monday())))
+            .unwrap_or(day),
+        Grain::Month => first_of_month(day),
+        Grain::Quarter => {
+            let month = first_of_month(day);
+            month
+                .checked_sub_months(Months::new(day.month0() % 3))
+                .unwrap_or(month)
+        }
+    }
+}
+
+fn next_bucket(start: NaiveDate, grain: Grain) -> NaiveDate {
+    match grain {
+        Grain::Day => start + Days::new(1),
+        Grain::Week => start + Days::new(7),
+        Grain::Month => start + Months::new(1),
+        Grain::Quarter => start + Months::new(3),
+    }
+}
+
+/// The buckets of `grain` that cover `period`, each clipped to it: the first week of a
+/// period starting on a Wednesday runs Wednesday to Sunday.
+pub fn buckets(period: &Period, grain: Grain) -> Vec<Period> {
+    let mut out = Vec::new();
+    let mut start = bucket_start(period.from(), grain);
+    while start <= period.to() {
+        let next = next_bucket(start, grain);
+        let from = start.max(period.from());
+        let to = next.pred_opt().unwrap_or(next).min(period.to());
+        if let Ok(p) = Period::new(from, to) {
+            out.push(p);
+        }
+        start = next;
+    }
+    out
+}
+
+/// The value of `key` in each bucket of `grain` over `period` (buckets clipped to it). A bucket
+/// without events gets the KPI's value on no events: 0 for sums and counts, `None` for ratios.
+pub fn series(
+    conn: &Connection,
+    catalog: &Catalog,
+    key: &str,
+    period: &Period,
+    grain: Grain,
+    filters: &Filters,
+) -> Result<Vec<(Period, Option<f64>)>, KpiError> {
+    let plan = Plan::new(catalog, &[key])?;
+    let buckets = buckets(period, grain);
+    if !plan.queries.is_empty() {
+        // A query KPI looks beyond its own rows (windows, history): compute each bucket whole.
+        if buckets.len() > MAX_QUERY_BUCKETS {
+            return Err(KpiError::TooManyBuckets {
+                key: key.to_string(),
+            });
+        }
+        return buckets
+            .into_iter()
+            .map(|b| {
+                let values = compute(conn, catalog, &[key], &b, filters)?;
+                Ok((b, values.get(key).copied().flatten()))
+            })
+            .collect();
+    }
+    let (predicate, filter_values) = filters.predicate(3);
+    let params = params(period, &filter_values);
+    let aggregates = plan.aggregates;
+    let bucket = match grain {
+        Grain::Day => "CAST(CAST(occurred_at AS DATE) AS VARCHAR)".to_string(),
+        other => format!(
+            "CAST(CAST(date_trunc('{}', CAST(occurred_at AS DATE)) AS DATE) AS VARCHAR)",
+            other.name()
+        ),
+    };
+    let sql = select_aggregates(&aggregates, Some(&bucket), &predicate);
+    let mut stmt = conn.prepare(&sql)?;
+    let mut by_bucket = BTreeMap::new();
+    let rows = stmt.query_map(duckdb::params_from_iter(&params), |row| {
+        let start: String = row.get(0)?;
+        Ok((start, read_values(row, &aggregates, 1)?))
+    })?;
+    for row in rows {
+        let (start, values) = row?;
+        let day = NaiveDate::parse_from_str(&start, "%Y-%m-%d")
+            .map_err(|_| KpiError::BadBucket(start.clone()))?;
+        by_bucket.insert(day, evaluate(catalog, &[key], &values)?);
+    }
+    let empty_sql = format!("{} WHERE false", select_from(&aggregates, None));
+    let empty = conn.query_row(&empty_sql, [], |row| read_values(row, &aggregates, 0))?;
+    let empty = evaluate(catalog, &[key], &empty)?;
+    Ok(buckets
+        .into_iter()
+        .map(|b| {
+            let values = by_bucket
+                .get(&bucket_start(b.from(), grain))
+                .unwrap_or(&empty);
+            (b, values.get(key).copied().flatten())
+        })
+        .collect())
 }
 
 /// What a set of KPIs needs computed from the database.
@@ -134,89 +318,6 @@ impl<'c> Plan<'c> {
     }
 }
 
-/// One KPI with its value over the previous period and the relative change.
-#[derive(Clone, Debug, PartialEq)]
-pub struct Compared {
-    pub value: Option<f64>,
-    pub previous: Option<f64>,
-    pub change: Option<f64>,
-}
-
-/// Computes `keys` over `period` and over [`Period::previous`].
-pub fn compute_with_previous(
-    conn: &Connection,
-    catalog: &Catalog,
-    keys: &[&str],
-    period: &Period,
-) -> Result<BTreeMap<String, Compared>, KpiError> {
-    let current = compute(conn, catalog, keys, period)?;
-    let previous = compute(conn, catalog, keys, &period.previous())?;
-    Ok(current
-        .into_iter()
-        .map(|(key, value)| {
-            let previous = previous.get(&key).copied().flatten();
-            let change = match (value, previous) {
-                (Some(v), Some(p)) if p != 0.0 => Some((v - p) / p.abs()),
-                _ => None,
-            };
-            (
-                key,
-                Compared {
-                    value,
-                    previous,
-                    change,
-                },
-            )
-        })
-        .collect())
-}
-
-/// The value of `key` on each local day of `period`. Days without events get the KPI's value
-/// on no events: 0 for sums and counts, `None` for ratios.
-pub fn daily_series(
-    conn: &Connection,
-    catalog: &Catalog,
-    key: &str,
-    period: &Period,
-) -> Result<Vec<(NaiveDate, Option<f64>)>, KpiError> {
-    let plan = Plan::new(catalog, &[key])?;
-    if !plan.queries.is_empty() {
-        // A query KPI looks beyond its own rows (windows, history): compute each day whole.
-        return period
-            .each_day()
-            .map(|day| {
-                let one = Period::new(day, day).map_err(|_| KpiError::BadDay(day.to_string()))?;
-                let values = compute(conn, catalog, &[key], &one)?;
-                Ok((day, values.get(key).copied().flatten()))
-            })
-            .collect();
-    }
-    let aggregates = plan.aggregates;
-    let day = "CAST(CAST(occurred_at AS DATE) AS VARCHAR)";
-    let sql = select_aggregates(&aggregates, Some(day));
-    let mut stmt = conn.prepare(&sql)?;
-    let mut by_day = BTreeMap::new();
-    let rows = stmt.query_map(params(period), |row| {
-        let day: String = row.get(0)?;
-        Ok((day, read_values(row, &aggregates, 1)?))
-    })?;
-    for row in rows {
-        let (day, values) = row?;
-        let day = NaiveDate::parse_from_str(&day, "%Y-%m-%d").map_err(|_| KpiError::BadDay(day))?;
-        by_day.insert(day, evaluate(catalog, &[key], &values)?);
-    }
-    let empty_sql = format!("{} WHERE false", select_from(&aggregates, None));
-    let empty = conn.query_row(&empty_sql, [], |row| read_values(row, &aggregates, 0))?;
-    let empty = evaluate(catalog, &[key], &empty)?;
-    Ok(period
-        .each_day()
-        .map(|d| {
-            let values = by_day.get(&d).unwrap_or(&empty);
-            (d, values.get(key).copied().flatten())
-        })
-        .collect())
-}
-
 /// `SELECT [group,] CAST((agg) AS DOUBLE), ... FROM events` without a WHERE clause.
 fn select_from(aggregates: &[&KpiDef], group: Option<&str>) -> String {
     let mut columns: Vec<String> = group.map(str::to_string).into_iter().collect();
@@ -229,20 +330,25 @@ fn select_from(aggregates: &[&KpiDef], group: Option<&str>) -> String {
     format!("SELECT {} FROM events", columns.join(", "))
 }
 
-/// The full statement for a period, grouped by `group` when given.
-fn select_aggregates(aggregates: &[&KpiDef], group: Option<&str>) -> String {
-    let mut sql = format!("{} WHERE {PERIOD_FILTER}", select_from(aggregates, group));
+/// The full statement for a period and filter predicate, grouped by `group` when given.
+fn select_aggregates(aggregates: &[&KpiDef], group: Option<&str>, predicate: &str) -> String {
+    let mut sql = format!(
+        "{} WHERE {PERIOD_FILTER} AND ({predicate})",
+        select_from(aggregates, group)
+    );
     if group.is_some() {
         sql.push_str(" GROUP BY 1 ORDER BY 1");
     }
     sql
 }
 
-fn params(period: &Period) -> [String; 2] {
-    [
+fn params(period: &Period, filter_values: &[String]) -> Vec<String> {
+    let mut params = vec![
         period.from().to_string(),
         period.end_exclusive().to_string(),
-    ]
+    ];
+    params.extend(filter_values.iter().cloned());
+    params
 }
 
 fn read_values(
@@ -257,33 +363,33 @@ fn read_values(
         .collect()
 }
 
-/// Evaluates `keys` from the computed aggregates.
-fn evaluate(catalog: &Catalog, keys: &[&str], aggregates: &Values) -> Result<Values, KpiError> {
+/// Evaluates `keys` from the computed aggregates and queries.
+fn evaluate(catalog: &Catalog, keys: &[&str], base: &Values) -> Result<Values, KpiError> {
     keys.iter()
-        .map(|key| Ok((key.to_string(), value_of(catalog, key, aggregates)?)))
+        .map(|key| Ok((key.to_string(), value_of(catalog, key, base)?)))
         .collect()
 }
 
-fn value_of(catalog: &Catalog, key: &str, aggregates: &Values) -> Result<Option<f64>, KpiError> {
+fn value_of(catalog: &Catalog, key: &str, base: &Values) -> Result<Option<f64>, KpiError> {
     let def = catalog
         .get(key)
         .ok_or_else(|| KpiError::UnknownKpi(key.to_string()))?;
     Ok(match &def.formula {
-        Formula::Aggregate(_) | Formula::Query(_) => aggregates.get(key).copied().flatten(),
+        Formula::Aggregate(_) | Formula::Query(_) => base.get(key).copied().flatten(),
         Formula::Difference {
             minuend,
             subtrahend,
         } => {
-            let a = value_of(catalog, minuend, aggregates)?;
-            let b = value_of(catalog, subtrahend, aggregates)?;
+            let a = value_of(catalog, minuend, base)?;
+            let b = value_of(catalog, subtrahend, base)?;
             a.zip(b).map(|(a, b)| a - b)
         }
         Formula::Ratio {
             numerator,
             denominator,
         } => {
-            let n = value_of(catalog, numerator, aggregates)?;
-            let d = value_of(catalog, denominator, aggregates)?;
+            let n = value_of(catalog, numerator, base)?;
+            let d = value_of(catalog, denominator, base)?;
             match (n, d) {
                 (Some(n), Some(d)) if d != 0.0 => Some(n / d),
                 _ => None,
@@ -296,6 +402,10 @@ fn value_of(catalog: &Catalog, key: &str, aggregates: &Values) -> Result<Option<
 mod tests {
     use super::*;
 
+    fn d(s: &str) -> NaiveDate {
+        NaiveDate::parse_from_str(s, "%Y-%m-%d").expect("test date")
+    }
+
     #[test]
     fn one_statement_computes_every_needed_aggregate() {
         let catalog = Catalog::builtin();
@@ -304,10 +414,13 @@ mod tests {
             .aggregates;
         let keys: Vec<&str> = aggregates.iter().map(|d| d.key.as_str()).collect();
         assert_eq!(keys, ["gross_revenue", "orders"]);
-        let sql = select_aggregates(&aggregates, None);
+        let sql = select_aggregates(&aggregates, None, "true");
         assert!(sql.starts_with("SELECT CAST(("), "{sql}");
         assert!(sql.contains("AS \"gross_revenue\""), "{sql}");
-        assert!(sql.ends_with(PERIOD_FILTER), "{sql}");
+        assert!(
+            sql.ends_with(&format!("{PERIOD_FILTER} AND (true)")),
+            "{sql}"
+        );
         assert!(!sql.contains("GROUP BY"), "{sql}");
     }
 
@@ -315,5 +428,55 @@ mod tests {
     fn unknown_kpis_are_named_in_the_error() {
         let err = Plan::new(Catalog::builtin(), &["revenue"]).err();
         assert!(matches!(err, Some(KpiError::UnknownKpi(k)) if k == "revenue"));
+    }
+
+    #[test]
+    fn buckets_cover_the_period_exactly_and_are_clipped() {
+        let p = Period::parse("2026-01-14", "2026-04-02").expect("period");
+        let weeks = buckets(&p, Grain::Week);
+        assert_eq!(weeks[0].from(), d("2026-01-14"));
+        assert_eq!(
+            weeks[0].to(),
+            d("2026-01-18"),
+            "the first week ends on Sunday"
+        );
+        assert_eq!(weeks[1].from(), d("2026-01-19"));
+        let months = buckets(&p, Grain::Month);
+        assert_eq!(months.len(), 4);
+        assert_eq!(months[3].to(), d("2026-04-02"));
+        let quarters = buckets(&p, Grain::Quarter);
+        assert_eq!(quarters.len(), 2);
+        assert_eq!(quarters[0].to(), d("2026-03-31"));
+        for grain in Grain::ALL {
+            let b = buckets(&p, grain);
+            let days: i64 = b.iter().map(Period::days).sum();
+            assert_eq!(days, p.days(), "{grain:?} buckets cover every day once");
+            assert!(b.windows(2).all(|w| w[0].end_exclusive() == w[1].from()));
+        }
+    }
+
+    #[test]
+    fn ratios_and_scores_change_by_points_the_rest_relatively() {
+        assert_eq!(change(Some(Unit::Score), Some(5.0), Some(-5.0)), Some(10.0));
+        assert_eq!(change(Some(Unit::Ratio), Some(0.25), Some(0.0)), Some(0.25));
+        assert_eq!(
+            change(Some(Unit::Money), Some(150.0), Some(100.0)),
+            Some(0.5)
+        );
+        assert_eq!(change(Some(Unit::Count), Some(3.0), Some(0.0)), None);
+        assert_eq!(change(Some(Unit::Money), None, Some(1.0)), None);
+    }
+
+    #[test]
+    fn quarter_starts_are_january_april_july_october() {
+        assert_eq!(
+            bucket_start(d("2026-08-15"), Grain::Quarter),
+            d("2026-07-01")
+        );
+        assert_eq!(
+            bucket_start(d("2026-12-31"), Grain::Quarter),
+            d("2026-10-01")
+        );
+        assert_eq!(bucket_start(d("2026-11-23"), Grain::Week), d("2026-11-23"));
     }
 }

@@ -10,13 +10,47 @@ use crate::i18n::Locale;
 use crate::kpi::{Direction, Unit};
 
 use super::catalog::Catalog;
+use super::filter::Filters;
 use super::period::Period;
-use super::query::{KpiError, compute_with_previous};
+use super::query::{KpiError, compute_compared};
+
+/// What a report compares the period with.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Compare {
+    /// The period of the same length ending the day before.
+    #[default]
+    Previous,
+    /// The same dates one year earlier.
+    LastYear,
+}
+
+impl Compare {
+    pub fn parse(name: &str) -> Option<Self> {
+        match name.trim() {
+            "previous" => Some(Self::Previous),
+            "last_year" => Some(Self::LastYear),
+            _ => None,
+        }
+    }
+
+    pub fn period(self, period: &Period) -> Period {
+        match self {
+            Self::Previous => period.previous(),
+            Self::LastYear => period.last_year(),
+        }
+    }
+}
 
 #[derive(Debug, Serialize)]
 pub struct KpiReport {
     pub from: NaiveDate,
     pub to: NaiveDate,
+    pub compare: Compare,
+    pub compare_from: NaiveDate,
+    pub compare_to: NaiveDate,
+    /// The filters applied, as `name: "v1,v2"`.
+    pub filters: std::collections::BTreeMap<&'static str, String>,
     pub kpis: Vec<KpiRow>,
 }
 
@@ -31,14 +65,25 @@ pub struct KpiRow {
     pub change: Option<f64>,
 }
 
-/// Computes `keys` (every KPI of the catalog but the internal ones when empty) for `period`.
+/// What a report covers.
+#[derive(Clone, Debug, Default)]
+pub struct ReportRequest {
+    /// KPI keys; every KPI of the catalog but the internal ones when empty.
+    pub keys: Vec<String>,
+    pub compare: Compare,
+    pub filters: Filters,
+    pub locale: Locale,
+}
+
+/// Computes the requested KPIs for `period`.
 pub fn build(
     conn: &duckdb::Connection,
     catalog: &Catalog,
-    keys: &[&str],
     period: &Period,
-    locale: Locale,
+    request: &ReportRequest,
 ) -> Result<KpiReport, KpiError> {
+    let keys: Vec<&str> = request.keys.iter().map(String::as_str).collect();
+    let locale = request.locale;
     let keys: Vec<&str> = if keys.is_empty() {
         catalog
             .all()
@@ -49,7 +94,8 @@ pub fn build(
     } else {
         keys.to_vec()
     };
-    let compared = compute_with_previous(conn, catalog, &keys, period)?;
+    let comparison = request.compare.period(period);
+    let compared = compute_compared(conn, catalog, &keys, period, &comparison, &request.filters)?;
     let mut kpis = Vec::with_capacity(keys.len());
     for key in keys {
         let def = catalog
@@ -69,6 +115,10 @@ pub fn build(
     Ok(KpiReport {
         from: period.from(),
         to: period.to(),
+        compare: request.compare,
+        compare_from: comparison.from(),
+        compare_to: comparison.to(),
+        filters: request.filters.pairs().into_iter().collect(),
         kpis,
     })
 }
