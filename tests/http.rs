@@ -210,3 +210,29 @@ async fn api_series_by_month() {
     let (status, _) = get(app(&t), "/api/v1/kpis/aov/series?grain=fortnight").await;
     assert_eq!(status, StatusCode::BAD_REQUEST);
 }
+
+#[tokio::test]
+async fn api_breakdown_by_channel() {
+    let t = loaded();
+    let (status, body) = get(
+        app(&t),
+        "/api/v1/kpis/gross_revenue/breakdown?from=2026-03-01&to=2026-03-31&dimension=channel&top=5",
+    )
+    .await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    let json: serde_json::Value = serde_json::from_str(&body).expect("json");
+    assert_eq!(json["parts"][0]["value"], "store");
+    assert_eq!(json["parts"][0]["kpi"], 175.0);
+    let (status, _) = get(
+        app(&t),
+        "/api/v1/kpis/gross_revenue/breakdown?dimension=colour",
+    )
+    .await;
+    assert_eq!(status, StatusCode::BAD_REQUEST);
+    let (status, _) = get(
+        app(&t),
+        "/api/v1/kpis/gross_revenue/breakdown?dimension=store&top=0",
+    )
+    .await;
+    assert_eq!(status, StatusCode::BAD_REQUEST);
+}

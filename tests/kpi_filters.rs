@@ -156,3 +156,57 @@ fn query_kpi_series_are_computed_per_bucket() {
     // L2 (e5) buys for the first time on 1 April.
     assert_eq!(series[1].1, Some(1.0));
 }
+
+#[test]
+fn breakdowns_rank_the_parts_and_keep_the_rest_as_other() {
+    use omnikpi::server::kpi::{Dimension, breakdown::breakdown};
+    let t = loaded();
+    let conn = t.db.connect().expect("connection");
+    let march = Period::parse("2026-03-01", "2026-03-31").expect("period");
+    let parts = breakdown(
+        &conn,
+        Catalog::builtin(),
+        "gross_revenue",
+        &march,
+        &Filters::none(),
+        Dimension::Channel,
+        1,
+    )
+    .expect("breakdown");
+    // Store 175, then everything else (web 40) as "other".
+    assert_eq!(parts.len(), 2);
+    assert_eq!(
+        (parts[0].value.as_deref(), parts[0].kpi),
+        (Some("store"), Some(175.0))
+    );
+    assert_eq!(
+        (parts[1].value.as_deref(), parts[1].kpi),
+        (None, Some(40.0))
+    );
+    // A ratio's "other" is the ratio of the rest: web orders e3 and D, 40 / 2.
+    let aov = breakdown(
+        &conn,
+        Catalog::builtin(),
+        "aov",
+        &march,
+        &Filters::none(),
+        Dimension::Channel,
+        1,
+    )
+    .expect("breakdown");
+    assert_eq!(aov[1].kpi, Some(20.0));
+    // Wide enough, there is no "other": the parts are the whole.
+    let all = breakdown(
+        &conn,
+        Catalog::builtin(),
+        "gross_revenue",
+        &march,
+        &Filters::none(),
+        Dimension::Channel,
+        10,
+    )
+    .expect("breakdown");
+    let sum: f64 = all.iter().filter_map(|p| p.kpi).sum();
+    assert_eq!(sum, 215.0);
+    assert!(all.iter().all(|p| p.value.is_some()));
+}

@@ -20,13 +20,14 @@ use crate::kpi::Grain;
 
 use super::dashboard::{self, DashboardError};
 use super::kpi::report::{self, Compare, ReportRequest};
-use super::kpi::{self as engine, Catalog, Filters, Period};
+use super::kpi::{self as engine, Catalog, Dimension, Filters, Period};
 use super::state::AppState;
 
 pub fn router() -> Router<AppState> {
     Router::new()
         .route("/kpis", get(kpis))
         .route("/kpis/{key}/series", get(series))
+        .route("/kpis/{key}/breakdown", get(breakdown))
 }
 
 /// The parameters common to every KPI endpoint, parsed and validated.
@@ -38,7 +39,13 @@ struct Request {
     grain: Grain,
     locale: Locale,
     filters: Filters,
+    dimension: Option<Dimension>,
+    top: usize,
 }
+
+/// Parts a breakdown shows by default, and at most.
+const DEFAULT_TOP: usize = 10;
+const MAX_TOP: usize = engine::breakdown::MAX_CANDIDATES;
 
 impl Request {
     fn parse(pairs: Vec<(String, String)>) -> Result<Self, DashboardError> {
@@ -50,6 +57,8 @@ impl Request {
             grain: Grain::default(),
             locale: Locale::default(),
             filters: Filters::none(),
+            dimension: None,
+            top: DEFAULT_TOP,
         };
         let mut filter_pairs = Vec::new();
         for (name, value) in &pairs {
@@ -78,6 +87,27 @@ impl Request {
                     })?
                 }
                 "lang" => request.locale = Locale::parse(Some(value)),
+                "dimension" => {
+                    request.dimension = Some(Dimension::parse(value).ok_or_else(|| {
+                        DashboardError::BadRequest(format!(
+                            "dimension: {value:?} is not one of {}",
+                            Dimension::ALL
+                                .iter()
+                                .map(|d| d.name())
+                                .collect::<Vec<_>>()
+                                .join(", ")
+                        ))
+                    })?)
+                }
+                "top" => {
+                    request.top = value
+                        .parse()
+                        .ok()
+                        .filter(|n| (1..=MAX_TOP).contains(n))
+                        .ok_or_else(|| {
+                            DashboardError::BadRequest(format!("top: a number from 1 to {MAX_TOP}"))
+                        })?
+                }
                 _ => filter_pairs.push((name.as_str(), value.as_str())),
             }
         }
@@ -165,6 +195,53 @@ async fn series(
                 to: period.to(),
                 grain: request.grain,
                 points,
+            })
+        })
+        .await
+        .map_err(AppError::from)?;
+    Ok(Json(response))
+}
+
+#[derive(Debug, Serialize)]
+pub struct BreakdownResponse {
+    pub key: String,
+    pub from: NaiveDate,
+    pub to: NaiveDate,
+    pub dimension: &'static str,
+    /// The top parts by value, then `{"value": null}` for everything else when anything is.
+    pub parts: Vec<engine::breakdown::Part>,
+}
+
+/// `GET /api/v1/kpis/{key}/breakdown?dimension=channel[&top=N]`
+async fn breakdown(
+    State(state): State<AppState>,
+    Path(key): Path<String>,
+    Query(pairs): Query<Vec<(String, String)>>,
+) -> Result<Json<BreakdownResponse>, ApiError> {
+    let response = state
+        .db
+        .run(move |conn| -> Result<_, DashboardError> {
+            let request = Request::parse(pairs)?;
+            let dimension = request.dimension.ok_or_else(|| {
+                DashboardError::BadRequest("dimension: required (e.g. dimension=channel)".into())
+            })?;
+            let period = request.period(conn)?;
+            request.filters.check(conn)?;
+            let parts = engine::breakdown::breakdown(
+                conn,
+                Catalog::builtin(),
+                &key,
+                &period,
+                &request.filters,
+                dimension,
+                request.top,
+            )?;
+            Ok(BreakdownResponse {
+                key,
+                from: period.from(),
+                to: period.to(),
+                dimension: dimension.name(),
+                parts,
             })
         })
         .await

@@ -5,6 +5,7 @@
 //! - [`period`]: calendar periods in the instance's time zone and their comparisons;
 //! - [`query`]: renders definitions to SQL and evaluates them, in one scan per period.
 
+pub mod breakdown;
 pub mod catalog;
 pub mod filter;
 pub mod period;

@@ -1,0 +1,108 @@
+//! Breakdowns: a KPI split by the values of one dimension, top N by value plus "other".
+//!
+//! Each part is the KPI computed on the events of that value (the filter narrows first, as
+//! for every KPI), and "other" is the KPI on everything else, rows without a value included,
+//! so a ratio's "other" is a real ratio and not a difference of ratios.
+
+use duckdb::Connection;
+
+use super::catalog::Catalog;
+use super::filter::{Dimension, Filters};
+use super::period::Period;
+use super::query::{KpiError, compute};
+
+/// How many values a breakdown considers at most (the most frequent in the period).
+pub const MAX_CANDIDATES: usize = 50;
+
+/// One part of a breakdown.
+#[derive(Clone, Debug, PartialEq, serde::Serialize)]
+pub struct Part {
+    /// The dimension's value; `None` for "other".
+    pub value: Option<String>,
+    pub kpi: Option<f64>,
+}
+
+/// `key` over `period` split by `dimension`: the `top` parts with the highest KPI value
+/// (ties by name), then "other" when anything remains.
+pub fn breakdown(
+    conn: &Connection,
+    catalog: &Catalog,
+    key: &str,
+    period: &Period,
+    filters: &Filters,
+    dimension: Dimension,
+    top: usize,
+) -> Result<Vec<Part>, KpiError> {
+    if catalog.get(key).is_none() {
+        return Err(KpiError::UnknownKpi(key.to_string()));
+    }
+    let candidates = candidates(conn, period, filters, dimension)?;
+    let mut parts = Vec::with_capacity(candidates.len());
+    for value in &candidates {
+        let narrowed = filters.with(dimension, value);
+        let kpi = compute(conn, catalog, &[key], period, &narrowed)?[key];
+        parts.push(Part {
+            value: Some(value.clone()),
+            kpi,
+        });
+    }
+    parts.sort_by(|a, b| {
+        b.kpi
+            .partial_cmp(&a.kpi)
+            .unwrap_or(std::cmp::Ordering::Equal)
+            .then_with(|| a.value.cmp(&b.value))
+    });
+    parts.truncate(top);
+    let shown: Vec<String> = parts.iter().filter_map(|p| p.value.clone()).collect();
+    let rest = filters.without(dimension, &shown);
+    if remaining_events(conn, period, &rest)? > 0 {
+        let kpi = compute(conn, catalog, &[key], period, &rest)?[key];
+        parts.push(Part { value: None, kpi });
+    }
+    Ok(parts)
+}
+
+/// The most frequent values of `dimension` among the period's filtered events.
+fn candidates(
+    conn: &Connection,
+    period: &Period,
+    filters: &Filters,
+    dimension: Dimension,
+) -> Result<Vec<String>, KpiError> {
+    let (predicate, values) = filters.predicate(3);
+    let sql = format!(
+        "SELECT v FROM (SELECT {} AS v FROM events
+                        WHERE occurred_at >= CAST(CAST($1 AS DATE) AS TIMESTAMPTZ)
+                          AND occurred_at < CAST(CAST($2 AS DATE) AS TIMESTAMPTZ)
+                          AND ({predicate}))
+         WHERE v IS NOT NULL GROUP BY v ORDER BY count(*) DESC, v LIMIT {MAX_CANDIDATES}",
+        dimension.column_sql()
+    );
+    let mut params = vec![
+        period.from().to_string(),
+        period.end_exclusive().to_string(),
+    ];
+    params.extend(values);
+    let mut stmt = conn.prepare(&sql)?;
+    let rows = stmt.query_map(duckdb::params_from_iter(&params), |r| r.get::<_, String>(0))?;
+    Ok(rows.collect::<Result<_, _>>()?)
+}
+
+fn remaining_events(
+    conn: &Connection,
+    period: &Period,
+    filters: &Filters,
+) -> Result<i64, KpiError> {
+    let (predicate, values) = filters.predicate(3);
+    let sql = format!(
+        "SELECT count(*) FROM events
+         WHERE occurred_at >= CAST(CAST($1 AS DATE) AS TIMESTAMPTZ)
+           AND occurred_at < CAST(CAST($2 AS DATE) AS TIMESTAMPTZ) AND ({predicate})"
+    );
+    let mut params = vec![
+        period.from().to_string(),
+        period.end_exclusive().to_string(),
+    ];
+    params.extend(values);
+    Ok(conn.query_row(&sql, duckdb::params_from_iter(&params), |r| r.get(0))?)
+}
