@@ -58,6 +58,15 @@ impl Grain {
     }
 }
 
+/// Where a KPI stands against its target, from its projection to the target period's end.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Status {
+    OnTrack,
+    AtRisk,
+    OffTrack,
+}
+
 /// One KPI computed for a period.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct KpiValue {

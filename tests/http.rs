@@ -236,3 +236,65 @@ async fn api_breakdown_by_channel() {
     .await;
     assert_eq!(status, StatusCode::BAD_REQUEST);
 }
+
+#[tokio::test]
+async fn targets_report_projection_and_status() {
+    use omnikpi::server::kpi::{Catalog, targets};
+    let t = loaded();
+    {
+        let conn = t.db.connect().expect("connection");
+        targets::set(
+            &conn,
+            Catalog::builtin(),
+            "gross_revenue",
+            "sales",
+            "2026-03",
+            400.0,
+            "test",
+        )
+        .expect("set");
+        let err = targets::set(
+            &conn,
+            Catalog::builtin(),
+            "gross_revenue",
+            "finance",
+            "2026-03",
+            1.0,
+            "t",
+        )
+        .expect_err("unknown department");
+        assert!(err.to_string().contains("finance"));
+    }
+    let (status, body) = get(app(&t), "/api/v1/targets?department=sales&as_of=2026-03-15").await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    let json: serde_json::Value = serde_json::from_str(&body).expect("json");
+    let row = &json[0];
+    // 1..15 March: e1 100 + e2 50 + e3 30 + e6 10 = 190 in 15 of 31 days.
+    assert_eq!(row["actual"], 190.0);
+    let projection = row["projection"].as_f64().expect("projection");
+    assert!(
+        (projection - 190.0 * 31.0 / 15.0).abs() < 1e-9,
+        "{projection}"
+    );
+    // 392.67 misses 400 by less than 5 %.
+    assert_eq!(row["status"], "at_risk");
+    let (_, body) = get(app(&t), "/api/v1/targets?department=sales&as_of=2026-03-31").await;
+    let json: serde_json::Value = serde_json::from_str(&body).expect("json");
+    // The whole month: 215, off track against 400.
+    assert_eq!(json[0]["actual"], 215.0);
+    assert_eq!(json[0]["status"], "off_track");
+}
+
+#[tokio::test]
+async fn benchmarks_carry_their_source() {
+    let t = TestDb::new();
+    let (status, body) = get(
+        app(&t),
+        "/api/v1/benchmarks?kpi=multichannel_frequency_uplift",
+    )
+    .await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    let json: serde_json::Value = serde_json::from_str(&body).expect("json");
+    assert_eq!(json[0]["value"], 2.5);
+    assert_eq!(json[0]["source"], "Medallia");
+}

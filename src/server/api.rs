@@ -28,6 +28,8 @@ pub fn router() -> Router<AppState> {
         .route("/kpis", get(kpis))
         .route("/kpis/{key}/series", get(series))
         .route("/kpis/{key}/breakdown", get(breakdown))
+        .route("/targets", get(targets))
+        .route("/benchmarks", get(benchmarks))
 }
 
 /// The parameters common to every KPI endpoint, parsed and validated.
@@ -247,6 +249,64 @@ async fn breakdown(
         .await
         .map_err(AppError::from)?;
     Ok(Json(response))
+}
+
+#[derive(Debug, serde::Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct TargetsQuery {
+    pub department: Option<String>,
+    pub kpi: Option<String>,
+    /// The day to measure on (default today), clamped to each target's period.
+    pub as_of: Option<String>,
+}
+
+/// `GET /api/v1/targets[?department=D][&kpi=K][&as_of=YYYY-MM-DD]`: targets with the KPI to
+/// date, its projection and status. Setting targets arrives with sign-in (issue: users and
+/// roles); until then it is `omnikpi target set`.
+async fn targets(
+    State(state): State<AppState>,
+    Query(query): Query<TargetsQuery>,
+) -> Result<Json<Vec<engine::targets::TargetReport>>, ApiError> {
+    let reports = state
+        .db
+        .run(move |conn| -> Result<_, DashboardError> {
+            let as_of = match query.as_of.as_deref() {
+                Some(day) => Period::parse(day, day)?.to(),
+                None => dashboard::today(conn)?,
+            };
+            let list =
+                engine::targets::list(conn, query.department.as_deref(), query.kpi.as_deref())?;
+            Ok(engine::targets::report(
+                conn,
+                Catalog::builtin(),
+                list,
+                as_of,
+            )?)
+        })
+        .await
+        .map_err(AppError::from)?;
+    Ok(Json(reports))
+}
+
+#[derive(Debug, serde::Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct BenchmarksQuery {
+    pub kpi: Option<String>,
+}
+
+/// `GET /api/v1/benchmarks[?kpi=K]`
+async fn benchmarks(
+    State(state): State<AppState>,
+    Query(query): Query<BenchmarksQuery>,
+) -> Result<Json<Vec<engine::benchmarks::Benchmark>>, ApiError> {
+    let list = state
+        .db
+        .run(move |conn| -> Result<_, DashboardError> {
+            Ok(engine::benchmarks::list(conn, query.kpi.as_deref())?)
+        })
+        .await
+        .map_err(AppError::from)?;
+    Ok(Json(list))
 }
 
 /// An [`AppError`] answered as JSON.

@@ -14,7 +14,7 @@ use crate::i18n::Locale;
 
 use super::config::{Config, Overrides};
 use super::db::Db;
-use super::kpi::{Catalog, Filters, Period, report};
+use super::kpi::{Catalog, Filters, Period, report, targets as kpi_targets};
 use super::{dashboard, demo, ingest, routes, state::AppState};
 
 #[derive(Debug, Parser)]
@@ -82,6 +82,11 @@ enum Command {
         #[arg(long, default_value = "en")]
         lang: String,
     },
+    /// Set or list KPI targets.
+    Target {
+        #[command(subcommand)]
+        command: TargetCommand,
+    },
     /// Generate a realistic demo data set and load it.
     Demo {
         #[arg(long, default_value_t = 42)]
@@ -97,6 +102,34 @@ enum Command {
         /// Where to write the generated files (default: demo/ beside the database).
         #[arg(long)]
         dir: Option<PathBuf>,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+enum TargetCommand {
+    /// Set (or replace) a target: --kpi K --department D --period 2026-Q1 --value V.
+    Set {
+        #[arg(long)]
+        kpi: String,
+        #[arg(long)]
+        department: String,
+        /// A year (2026), a quarter (2026-Q1) or a month (2026-03).
+        #[arg(long)]
+        period: String,
+        /// In the KPI's unit: euros, a count, a fraction (0.25 for 25 %), points.
+        #[arg(long, allow_negative_numbers = true)]
+        value: f64,
+        /// Who sets it (recorded with the target).
+        #[arg(long, default_value = "cli")]
+        by: String,
+    },
+    /// List targets with the KPI to date, its projection and status.
+    List {
+        #[arg(long)]
+        department: Option<String>,
+        /// Measure on this day (default today).
+        #[arg(long)]
+        as_of: Option<String>,
     },
 }
 
@@ -210,6 +243,55 @@ fn execute(cli: Cli) -> anyhow::Result<()> {
                 println!("{}", serde_json::to_string_pretty(&report)?);
             } else {
                 print_kpis(&report, request.locale);
+            }
+            Ok(())
+        }
+        Command::Target {
+            command:
+                TargetCommand::Set {
+                    kpi,
+                    department,
+                    period,
+                    value,
+                    by,
+                },
+        } => {
+            let conn = db.connect()?;
+            let t = kpi_targets::set(
+                &conn,
+                Catalog::builtin(),
+                &kpi,
+                &department,
+                &period,
+                value,
+                &by,
+            )?;
+            println!(
+                "target set: {} for {} in {} = {}",
+                t.kpi, t.department, t.period, t.value
+            );
+            Ok(())
+        }
+        Command::Target {
+            command: TargetCommand::List { department, as_of },
+        } => {
+            let conn = db.connect()?;
+            let as_of = match as_of {
+                Some(day) => Period::parse(&day, &day)?.to(),
+                None => dashboard::today(&conn)?,
+            };
+            let list = kpi_targets::list(&conn, department.as_deref(), None)?;
+            for r in kpi_targets::report(&conn, Catalog::builtin(), list, as_of)? {
+                let status = r.status.map_or("n/a".to_string(), |s| format!("{s:?}"));
+                println!(
+                    "{:<17} {:<28} {:<8} target {:>12.2}  projection {:>12}  {status}",
+                    r.target.department,
+                    r.target.kpi,
+                    r.target.period,
+                    r.target.value,
+                    r.projection
+                        .map_or("n/a".to_string(), |p| format!("{p:.2}")),
+                );
             }
             Ok(())
         }

@@ -24,6 +24,8 @@ pub enum DashboardError {
     Kpi(#[from] KpiError),
     #[error(transparent)]
     Filter(#[from] FilterError),
+    #[error(transparent)]
+    Target(#[from] kpi::targets::TargetError),
     #[error("{0}")]
     BadRequest(String),
     #[error(transparent)]
@@ -48,6 +50,13 @@ impl From<DashboardError> for AppError {
             }
             DashboardError::Filter(e) => AppError::bad_request(e.to_string()),
             DashboardError::BadRequest(e) => AppError::bad_request(e),
+            DashboardError::Target(
+                kpi::targets::TargetError::Sql(_) | kpi::targets::TargetError::Kpi(_),
+            ) => {
+                tracing::error!("target computation failed");
+                AppError::Internal
+            }
+            DashboardError::Target(e) => AppError::bad_request(e.to_string()),
             DashboardError::Kpi(KpiError::UnknownKpi(k)) => {
                 AppError::bad_request(format!("unknown KPI {k:?}"))
             }

@@ -5,12 +5,14 @@
 //! - [`period`]: calendar periods in the instance's time zone and their comparisons;
 //! - [`query`]: renders definitions to SQL and evaluates them, in one scan per period.
 
+pub mod benchmarks;
 pub mod breakdown;
 pub mod catalog;
 pub mod filter;
 pub mod period;
 pub mod query;
 pub mod report;
+pub mod targets;
 
 pub use catalog::{Catalog, CatalogError, KpiDef};
 pub use filter::{Dimension, FilterError, Filters};

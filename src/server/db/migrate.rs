@@ -18,6 +18,11 @@ pub const MIGRATIONS: &[Migration] = &[
         name: "settings",
         sql: include_str!("../../../migrations/0002_settings.sql"),
     },
+    Migration {
+        version: 3,
+        name: "targets",
+        sql: include_str!("../../../migrations/0003_targets.sql"),
+    },
 ];
 
 pub struct Migration {
