@@ -10,6 +10,7 @@ use serde::{Deserialize, Serialize};
 use crate::error::AppError;
 
 /// What a KPI's number measures; decides how it is formatted.
+#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum Unit {
@@ -22,6 +23,7 @@ pub enum Unit {
 }
 
 /// Which way is good news.
+#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum Direction {
@@ -30,6 +32,7 @@ pub enum Direction {
 }
 
 /// The width of one point of a series.
+#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum Grain {
@@ -59,6 +62,7 @@ impl Grain {
 }
 
 /// Where a KPI stands against its target, from its projection to the target period's end.
+#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum Status {

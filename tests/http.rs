@@ -298,3 +298,49 @@ async fn benchmarks_carry_their_source() {
     assert_eq!(json[0]["value"], 2.5);
     assert_eq!(json[0]["source"], "Medallia");
 }
+
+#[tokio::test]
+async fn the_openapi_document_lists_every_api_route_and_each_one_answers() {
+    let t = loaded();
+    let (status, body) = get(app(&t), "/api/v1/openapi.json").await;
+    assert_eq!(status, StatusCode::OK);
+    let doc: serde_json::Value = serde_json::from_str(&body).expect("json");
+    assert!(
+        doc["openapi"]
+            .as_str()
+            .unwrap_or_default()
+            .starts_with("3.1"),
+        "{}",
+        doc["openapi"]
+    );
+    let paths: Vec<String> = doc["paths"]
+        .as_object()
+        .expect("paths")
+        .keys()
+        .cloned()
+        .collect();
+    // The router is built from the documented handlers (utoipa-axum), so this list is the API.
+    assert_eq!(
+        paths,
+        [
+            "/benchmarks",
+            "/kpis",
+            "/kpis/{key}/breakdown",
+            "/kpis/{key}/series",
+            "/targets"
+        ]
+    );
+    for path in &paths {
+        let uri = format!(
+            "/api/v1{}?from=2026-03-01&to=2026-03-31&dimension=channel",
+            path.replace("{key}", "gross_revenue")
+        );
+        let uri = if path.starts_with("/kpis") {
+            uri
+        } else {
+            format!("/api/v1{path}")
+        };
+        let (status, body) = get(app(&t), &uri).await;
+        assert_eq!(status, StatusCode::OK, "{uri}: {body}");
+    }
+}

@@ -13,6 +13,8 @@ use axum::routing::get;
 use axum::{Json, Router};
 use chrono::NaiveDate;
 use serde::Serialize;
+use utoipa::OpenApi;
+use utoipa_axum::{router::OpenApiRouter, routes};
 
 use crate::error::AppError;
 use crate::i18n::Locale;
@@ -23,13 +25,46 @@ use super::kpi::report::{self, Compare, ReportRequest};
 use super::kpi::{self as engine, Catalog, Dimension, Filters, Period};
 use super::state::AppState;
 
+/// The OpenAPI document's frame; the paths come from the handlers' annotations.
+#[derive(OpenApi)]
+#[openapi(
+    info(
+        title = "omnikpi API",
+        description = "Omnichannel KPIs: the same numbers as the dashboards and the CLI."
+    ),
+    servers((url = "/api/v1"))
+)]
+struct ApiDoc;
+
+/// The API routes and their OpenAPI document, built from the same annotated handlers, so a
+/// route cannot exist without being documented.
+pub fn router_and_openapi() -> (Router<AppState>, utoipa::openapi::OpenApi) {
+    OpenApiRouter::with_openapi(ApiDoc::openapi())
+        .routes(routes!(kpis))
+        .routes(routes!(series))
+        .routes(routes!(breakdown))
+        .routes(routes!(targets))
+        .routes(routes!(benchmarks))
+        .split_for_parts()
+}
+
+/// The routes under `/api/v1`, with the document at `/api/v1/openapi.json`.
 pub fn router() -> Router<AppState> {
-    Router::new()
-        .route("/kpis", get(kpis))
-        .route("/kpis/{key}/series", get(series))
-        .route("/kpis/{key}/breakdown", get(breakdown))
-        .route("/targets", get(targets))
-        .route("/benchmarks", get(benchmarks))
+    let (router, openapi) = router_and_openapi();
+    let document = std::sync::Arc::new(openapi);
+    router.route(
+        "/openapi.json",
+        get(move || {
+            let document = document.clone();
+            async move { Json(document.as_ref().clone()) }
+        }),
+    )
+}
+
+/// The body of every error answer.
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+pub struct ErrorBody {
+    pub error: String,
 }
 
 /// The parameters common to every KPI endpoint, parsed and validated.
@@ -123,6 +158,19 @@ impl Request {
 }
 
 /// `GET /api/v1/kpis`: the KPI report, the same JSON as `omnikpi kpi --json`.
+#[utoipa::path(get, path = "/kpis", tag = "kpis",
+    params(
+        ("from" = Option<String>, Query, description = "First day, YYYY-MM-DD (default: 30 days ending today)"),
+        ("to" = Option<String>, Query, description = "Last day, YYYY-MM-DD, inclusive"),
+        ("kpi" = Option<String>, Query, description = "Comma-separated KPI keys (default: all)"),
+        ("compare" = Option<String>, Query, description = "previous (default) or last_year"),
+        ("lang" = Option<String>, Query, description = "en or it, for KPI names"),
+        ("channel" = Option<String>, Query, description = "Filter: comma-separated values; likewise store, region, campaign, category, sku, touchpoint"),
+    ),
+    responses(
+        (status = 200, body = report::KpiReport),
+        (status = 400, body = ErrorBody, description = "A bad date, KPI, filter or parameter"),
+    ))]
 async fn kpis(
     State(state): State<AppState>,
     Query(pairs): Query<Vec<(String, String)>>,
@@ -146,7 +194,7 @@ async fn kpis(
     Ok(Json(report))
 }
 
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, utoipa::ToSchema)]
 pub struct SeriesResponse {
     pub key: String,
     pub from: NaiveDate,
@@ -155,7 +203,7 @@ pub struct SeriesResponse {
     pub points: Vec<SeriesPoint>,
 }
 
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, utoipa::ToSchema)]
 pub struct SeriesPoint {
     /// First day of the bucket (clipped to the period).
     pub from: NaiveDate,
@@ -165,6 +213,15 @@ pub struct SeriesPoint {
 }
 
 /// `GET /api/v1/kpis/{key}/series`: the KPI per bucket of `grain`.
+#[utoipa::path(get, path = "/kpis/{key}/series", tag = "kpis",
+    params(
+        ("key" = String, Path, description = "KPI key"),
+        ("from" = Option<String>, Query, description = "First day, YYYY-MM-DD"),
+        ("to" = Option<String>, Query, description = "Last day, YYYY-MM-DD, inclusive"),
+        ("grain" = Option<String>, Query, description = "day (default), week, month or quarter"),
+        ("channel" = Option<String>, Query, description = "Filter, as for /kpis"),
+    ),
+    responses((status = 200, body = SeriesResponse), (status = 400, body = ErrorBody)))]
 async fn series(
     State(state): State<AppState>,
     Path(key): Path<String>,
@@ -204,17 +261,26 @@ async fn series(
     Ok(Json(response))
 }
 
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, utoipa::ToSchema)]
 pub struct BreakdownResponse {
     pub key: String,
     pub from: NaiveDate,
     pub to: NaiveDate,
-    pub dimension: &'static str,
+    pub dimension: String,
     /// The top parts by value, then `{"value": null}` for everything else when anything is.
     pub parts: Vec<engine::breakdown::Part>,
 }
 
 /// `GET /api/v1/kpis/{key}/breakdown?dimension=channel[&top=N]`
+#[utoipa::path(get, path = "/kpis/{key}/breakdown", tag = "kpis",
+    params(
+        ("key" = String, Path, description = "KPI key"),
+        ("dimension" = String, Query, description = "channel, store, region, campaign, category, sku or touchpoint"),
+        ("top" = Option<usize>, Query, description = "Parts before \"other\" (1-50, default 10)"),
+        ("from" = Option<String>, Query, description = "First day, YYYY-MM-DD"),
+        ("to" = Option<String>, Query, description = "Last day, YYYY-MM-DD, inclusive"),
+    ),
+    responses((status = 200, body = BreakdownResponse), (status = 400, body = ErrorBody)))]
 async fn breakdown(
     State(state): State<AppState>,
     Path(key): Path<String>,
@@ -242,7 +308,7 @@ async fn breakdown(
                 key,
                 from: period.from(),
                 to: period.to(),
-                dimension: dimension.name(),
+                dimension: dimension.name().to_string(),
                 parts,
             })
         })
@@ -263,6 +329,16 @@ pub struct TargetsQuery {
 /// `GET /api/v1/targets[?department=D][&kpi=K][&as_of=YYYY-MM-DD]`: targets with the KPI to
 /// date, its projection and status. Setting targets arrives with sign-in (issue: users and
 /// roles); until then it is `omnikpi target set`.
+#[utoipa::path(get, path = "/targets", tag = "targets",
+    params(
+        ("department" = Option<String>, Query, description = "Only this department's targets"),
+        ("kpi" = Option<String>, Query, description = "Only this KPI's targets"),
+        ("as_of" = Option<String>, Query, description = "Measure on this day (default today)"),
+    ),
+    responses(
+        (status = 200, body = Vec<engine::targets::TargetReport>),
+        (status = 400, body = ErrorBody),
+    ))]
 async fn targets(
     State(state): State<AppState>,
     Query(query): Query<TargetsQuery>,
@@ -295,6 +371,9 @@ pub struct BenchmarksQuery {
 }
 
 /// `GET /api/v1/benchmarks[?kpi=K]`
+#[utoipa::path(get, path = "/benchmarks", tag = "targets",
+    params(("kpi" = Option<String>, Query, description = "Only this KPI's benchmarks")),
+    responses((status = 200, body = Vec<engine::benchmarks::Benchmark>)))]
 async fn benchmarks(
     State(state): State<AppState>,
     Query(query): Query<BenchmarksQuery>,

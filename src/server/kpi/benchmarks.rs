@@ -4,7 +4,7 @@
 use duckdb::Connection;
 use serde::Serialize;
 
-#[derive(Clone, Debug, PartialEq, Serialize)]
+#[derive(Clone, Debug, PartialEq, Serialize, utoipa::ToSchema)]
 pub struct Benchmark {
     pub kpi: String,
     pub value: f64,

@@ -15,7 +15,7 @@ use super::query::{KpiError, compute};
 pub const MAX_CANDIDATES: usize = 50;
 
 /// One part of a breakdown.
-#[derive(Clone, Debug, PartialEq, serde::Serialize)]
+#[derive(Clone, Debug, PartialEq, serde::Serialize, utoipa::ToSchema)]
 pub struct Part {
     /// The dimension's value; `None` for "other".
     pub value: Option<String>,

@@ -15,7 +15,7 @@ use super::period::Period;
 use super::query::{KpiError, compute_compared};
 
 /// What a report compares the period with.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize)]
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, utoipa::ToSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum Compare {
     /// The period of the same length ending the day before.
@@ -42,7 +42,7 @@ impl Compare {
     }
 }
 
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, utoipa::ToSchema)]
 pub struct KpiReport {
     pub from: NaiveDate,
     pub to: NaiveDate,
@@ -50,11 +50,11 @@ pub struct KpiReport {
     pub compare_from: NaiveDate,
     pub compare_to: NaiveDate,
     /// The filters applied, as `name: "v1,v2"`.
-    pub filters: std::collections::BTreeMap<&'static str, String>,
+    pub filters: std::collections::BTreeMap<String, String>,
     pub kpis: Vec<KpiRow>,
 }
 
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, utoipa::ToSchema)]
 pub struct KpiRow {
     pub key: String,
     pub name: String,
@@ -118,7 +118,12 @@ pub fn build(
         compare: request.compare,
         compare_from: comparison.from(),
         compare_to: comparison.to(),
-        filters: request.filters.pairs().into_iter().collect(),
+        filters: request
+            .filters
+            .pairs()
+            .into_iter()
+            .map(|(k, v)| (k.to_string(), v))
+            .collect(),
         kpis,
     })
 }

@@ -96,7 +96,7 @@ fn normalise(label: &str, from: NaiveDate, months: u32) -> String {
 }
 
 /// One stored target.
-#[derive(Clone, Debug, PartialEq, Serialize)]
+#[derive(Clone, Debug, PartialEq, Serialize, utoipa::ToSchema)]
 pub struct Target {
     pub kpi: String,
     pub department: String,
@@ -106,7 +106,7 @@ pub struct Target {
 }
 
 /// A target with where the KPI stands against it.
-#[derive(Clone, Debug, PartialEq, Serialize)]
+#[derive(Clone, Debug, PartialEq, Serialize, utoipa::ToSchema)]
 pub struct TargetReport {
     #[serde(flatten)]
     pub target: Target,
