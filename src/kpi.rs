@@ -71,8 +71,9 @@ pub enum Status {
     OffTrack,
 }
 
-/// One KPI computed for a period.
+/// One KPI computed for a period (the rows of the company view, the API and the CLI).
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
 pub struct KpiValue {
     pub key: String,
     pub name: String,
@@ -80,7 +81,7 @@ pub struct KpiValue {
     pub direction: Direction,
     /// `None` when the denominator is 0 (shown as "n/a").
     pub value: Option<f64>,
-    /// The same KPI over the previous period of the same length.
+    /// The same KPI over the comparison period (by default the previous one).
     pub previous: Option<f64>,
     /// Change vs `previous`: relative (0.05 = +5 %) for money, counts and multiples; the plain
     /// difference for ratios (percentage points as a fraction) and scores (points). `None`

@@ -7,7 +7,7 @@ use chrono::NaiveDate;
 
 use crate::error::AppError;
 use crate::i18n::{Locale, Msg};
-use crate::kpi::{CompanyView, DailyPoint, Grain, KpiValue};
+use crate::kpi::{CompanyView, DailyPoint, Grain};
 
 use super::charts;
 use super::db::{Db, DbError};
@@ -121,24 +121,13 @@ fn company_blocking(
     let catalog = Catalog::builtin();
     let period = resolve_period(conn, from, to)?;
     let defs = catalog.view("company");
-    let keys: Vec<&str> = defs.iter().map(|d| d.key.as_str()).collect();
     let filters = Filters::none();
-    let compared = kpi::compute_with_previous(conn, catalog, &keys, &period, &filters)?;
-    let kpis = defs
-        .iter()
-        .map(|def| {
-            let c = compared.get(&def.key);
-            KpiValue {
-                key: def.key.clone(),
-                name: def.name.get(locale).to_string(),
-                unit: def.unit,
-                direction: def.direction,
-                value: c.and_then(|c| c.value),
-                previous: c.and_then(|c| c.previous),
-                change: c.and_then(|c| c.change),
-            }
-        })
-        .collect();
+    let request = kpi::report::ReportRequest {
+        keys: defs.iter().map(|d| d.key.clone()).collect(),
+        locale,
+        ..Default::default()
+    };
+    let kpis = kpi::report::build(conn, catalog, &period, &request)?.kpis;
     let revenue: Vec<DailyPoint> = kpi::series(
         conn,
         catalog,

@@ -9,7 +9,7 @@ use duckdb::Connection;
 use super::catalog::Catalog;
 use super::filter::{Dimension, Filters};
 use super::period::Period;
-use super::query::{KpiError, compute};
+use super::query::{KpiError, bind, compute};
 
 /// How many values a breakdown considers at most (the most frequent in the period).
 pub const MAX_CANDIDATES: usize = 50;
@@ -69,7 +69,7 @@ fn candidates(
     filters: &Filters,
     dimension: Dimension,
 ) -> Result<Vec<String>, KpiError> {
-    let (predicate, values) = filters.predicate(3);
+    let (predicate, params) = bind(period, filters);
     let sql = format!(
         "SELECT v FROM (SELECT {} AS v FROM events
                         WHERE occurred_at >= CAST(CAST($1 AS DATE) AS TIMESTAMPTZ)
@@ -78,11 +78,6 @@ fn candidates(
          WHERE v IS NOT NULL GROUP BY v ORDER BY count(*) DESC, v LIMIT {MAX_CANDIDATES}",
         dimension.column_sql()
     );
-    let mut params = vec![
-        period.from().to_string(),
-        period.end_exclusive().to_string(),
-    ];
-    params.extend(values);
     let mut stmt = conn.prepare(&sql)?;
     let rows = stmt.query_map(duckdb::params_from_iter(&params), |r| r.get::<_, String>(0))?;
     Ok(rows.collect::<Result<_, _>>()?)
@@ -93,16 +88,11 @@ fn remaining_events(
     period: &Period,
     filters: &Filters,
 ) -> Result<i64, KpiError> {
-    let (predicate, values) = filters.predicate(3);
+    let (predicate, params) = bind(period, filters);
     let sql = format!(
         "SELECT count(*) FROM events
          WHERE occurred_at >= CAST(CAST($1 AS DATE) AS TIMESTAMPTZ)
            AND occurred_at < CAST(CAST($2 AS DATE) AS TIMESTAMPTZ) AND ({predicate})"
     );
-    let mut params = vec![
-        period.from().to_string(),
-        period.end_exclusive().to_string(),
-    ];
-    params.extend(values);
     Ok(conn.query_row(&sql, duckdb::params_from_iter(&params), |r| r.get(0))?)
 }

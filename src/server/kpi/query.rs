@@ -54,8 +54,7 @@ pub fn compute(
     filters: &Filters,
 ) -> Result<Values, KpiError> {
     let plan = Plan::new(catalog, keys)?;
-    let (predicate, filter_values) = filters.predicate(3);
-    let params = params(period, &filter_values);
+    let (predicate, params) = bind(period, filters);
     let mut base = Values::new();
     if !plan.aggregates.is_empty() {
         let sql = select_aggregates(&plan.aggregates, None, &predicate);
@@ -242,8 +241,7 @@ pub fn series(
             })
             .collect();
     }
-    let (predicate, filter_values) = filters.predicate(3);
-    let params = params(period, &filter_values);
+    let (predicate, params) = bind(period, filters);
     let aggregates = plan.aggregates;
     let bucket = match grain {
         Grain::Day => "CAST(CAST(occurred_at AS DATE) AS VARCHAR)".to_string(),
@@ -340,6 +338,12 @@ fn select_aggregates(aggregates: &[&KpiDef], group: Option<&str>, predicate: &st
         sql.push_str(" GROUP BY 1 ORDER BY 1");
     }
     sql
+}
+
+/// The filter predicate (placeholders from `$3`) and every parameter to bind for `period`.
+pub(super) fn bind(period: &Period, filters: &Filters) -> (String, Vec<String>) {
+    let (predicate, values) = filters.predicate(3);
+    (predicate, params(period, &values))
 }
 
 fn params(period: &Period, filter_values: &[String]) -> Vec<String> {

@@ -7,7 +7,7 @@ use chrono::NaiveDate;
 use serde::Serialize;
 
 use crate::i18n::Locale;
-use crate::kpi::{Direction, Unit};
+use crate::kpi::KpiValue;
 
 use super::catalog::Catalog;
 use super::filter::Filters;
@@ -51,18 +51,7 @@ pub struct KpiReport {
     pub compare_to: NaiveDate,
     /// The filters applied, as `name: "v1,v2"`.
     pub filters: std::collections::BTreeMap<String, String>,
-    pub kpis: Vec<KpiRow>,
-}
-
-#[derive(Debug, Serialize, utoipa::ToSchema)]
-pub struct KpiRow {
-    pub key: String,
-    pub name: String,
-    pub unit: Unit,
-    pub direction: Direction,
-    pub value: Option<f64>,
-    pub previous: Option<f64>,
-    pub change: Option<f64>,
+    pub kpis: Vec<KpiValue>,
 }
 
 /// What a report covers.
@@ -102,7 +91,7 @@ pub fn build(
             .get(key)
             .ok_or_else(|| KpiError::UnknownKpi(key.to_string()))?;
         let c = compared.get(key);
-        kpis.push(KpiRow {
+        kpis.push(KpiValue {
             key: def.key.clone(),
             name: def.name.get(locale).to_string(),
             unit: def.unit,
