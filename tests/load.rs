@@ -16,8 +16,16 @@ fn loading_the_same_file_twice_changes_nothing() {
 
     let second = t.load("pos", &file).expect("second load");
     assert!(second.files[0].skipped, "same checksum is skipped");
-    let forced = ingest::load_files(&t.db, "pos", &[file], &LoadOptions { force: true })
-        .expect("forced load");
+    let forced = ingest::load_files(
+        &t.db,
+        "pos",
+        &[file],
+        &LoadOptions {
+            force: true,
+            ..Default::default()
+        },
+    )
+    .expect("forced load");
     assert_eq!(forced.files[0].rows_loaded, 0);
     assert_eq!(forced.files[0].rows_duplicate, 10);
     assert_eq!(t.count("SELECT count(*) FROM events"), events);

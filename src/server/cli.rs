@@ -82,6 +82,11 @@ enum Command {
         #[arg(long, default_value = "en")]
         lang: String,
     },
+    /// Register sources and their mappings.
+    Source {
+        #[command(subcommand)]
+        command: SourceCommand,
+    },
     /// Set or list KPI targets.
     Target {
         #[command(subcommand)]
@@ -103,6 +108,22 @@ enum Command {
         #[arg(long)]
         dir: Option<PathBuf>,
     },
+}
+
+#[derive(Debug, Subcommand)]
+enum SourceCommand {
+    /// Add (or replace) a source with the mapping its files are read with.
+    Add {
+        #[arg(long)]
+        name: String,
+        /// A TOML mapping (see examples/).
+        #[arg(long)]
+        mapping: PathBuf,
+    },
+    /// List the registered sources.
+    List,
+    /// Print a source's mapping.
+    Show { name: String },
 }
 
 #[derive(Debug, Subcommand)]
@@ -193,7 +214,9 @@ fn execute(cli: Cli) -> anyhow::Result<()> {
             files,
         } => {
             let files = expand(files)?;
-            let report = ingest::load_files(&db, &source, &files, &ingest::LoadOptions { force })?;
+            let mapping = ingest::sources::mapping(&db.connect()?, &source)?;
+            let options = ingest::LoadOptions { force, mapping };
+            let report = ingest::load_files(&db, &source, &files, &options)?;
             print_load(&report);
             Ok(())
         }
@@ -244,6 +267,42 @@ fn execute(cli: Cli) -> anyhow::Result<()> {
             } else {
                 print_kpis(&report, request.locale);
             }
+            Ok(())
+        }
+        Command::Source {
+            command: SourceCommand::Add { name, mapping },
+        } => {
+            let text = std::fs::read_to_string(&mapping)
+                .with_context(|| format!("cannot read {}", mapping.display()))?;
+            let parsed =
+                ingest::sources::add(&db.connect()?, &name, &text, &mapping.display().to_string())?;
+            println!(
+                "source {name} ({}) reads {} fields from its files",
+                parsed.kind,
+                parsed.fields.len()
+            );
+            Ok(())
+        }
+        Command::Source {
+            command: SourceCommand::List,
+        } => {
+            for s in ingest::sources::list(&db.connect()?)? {
+                println!("{:<20} {:<14} {}", s.name, s.kind, s.mapping_file);
+            }
+            Ok(())
+        }
+        Command::Source {
+            command: SourceCommand::Show { name },
+        } => {
+            let sources = ingest::sources::list(&db.connect()?)?;
+            let source = sources
+                .iter()
+                .find(|s| s.name == name)
+                .with_context(|| format!("no source named {name:?}; `omnikpi source list`"))?;
+            println!(
+                "# {} ({}), from {}\n{}",
+                source.name, source.kind, source.mapping_file, source.mapping
+            );
             Ok(())
         }
         Command::Target {

@@ -8,6 +8,8 @@
 //! whose checksum was already loaded for the source is skipped unless forced.
 
 pub mod canonical;
+pub mod mapping;
+pub mod sources;
 
 use std::fmt;
 use std::io::Read;
@@ -19,7 +21,8 @@ use sha2::{Digest, Sha256};
 
 use super::db::{Db, DbError};
 use super::identity;
-use canonical::Field;
+use canonical::{Field, Kind};
+use mapping::{Encoding, Mapping};
 
 /// How many rejects an error message lists before it only counts.
 pub const SHOWN_REJECTS: usize = 20;
@@ -28,6 +31,8 @@ pub const SHOWN_REJECTS: usize = 20;
 pub struct LoadOptions {
     /// Load files even when a file with the same checksum was already loaded.
     pub force: bool,
+    /// How to read the source's files; `None` for files in canonical form.
+    pub mapping: Option<Mapping>,
 }
 
 /// One rejected value.
@@ -85,6 +90,8 @@ pub enum IngestError {
         total: u64,
         rejects: Vec<Reject>,
     },
+    #[error(transparent)]
+    Mapping(#[from] mapping::MappingError),
     #[error(transparent)]
     Db(#[from] DbError),
 }
@@ -176,7 +183,7 @@ fn load_in_transaction(
     Ok(report)
 }
 
-fn check_source_name(source: &str) -> Result<(), IngestError> {
+pub(crate) fn check_source_name(source: &str) -> Result<(), IngestError> {
     let ok = !source.is_empty()
         && source.len() <= 64
         && source
@@ -215,8 +222,19 @@ fn load_file(
         });
     }
 
-    let fields = read_header(file)?;
-    let rows_read = stage(tx, file, &fields)?;
+    let (fields, rows_read) = match &options.mapping {
+        None => {
+            let fields = read_header(file)?;
+            let projection: Vec<(&'static Field, String)> = fields
+                .iter()
+                .enumerate()
+                .map(|(i, f)| (*f, format!("r{i}")))
+                .collect();
+            let rows = stage(tx, file, &Reader::CANONICAL, fields.len(), &projection)?;
+            (fields, rows)
+        }
+        Some(mapping) => stage_mapped(tx, file, mapping)?,
+    };
     let (total, rejects) = find_rejects(tx, source, &fields)?;
     if total > 0 {
         return Err(IngestError::Rejected {
@@ -265,7 +283,7 @@ fn load_file(
             load_id
         ],
     )?;
-    tx.execute_batch("DROP TABLE ingest_stage; DROP TABLE ingest_rows;")?;
+    tx.execute_batch("DROP TABLE ingest_raw; DROP TABLE ingest_rows;")?;
     Ok(FileOutcome {
         file: file.to_path_buf(),
         rows_read,
@@ -297,10 +315,6 @@ fn checksum(file: &Path) -> Result<String, IngestError> {
     }
     Ok(format!("{:x}", hasher.finalize()))
 }
-
-/// The reader options every canonical CSV is read with.
-const CSV_OPTIONS: &str =
-    "all_varchar = true, delim = ',', quote = '\"', escape = '\"', auto_detect = false";
 
 fn unreadable(file: &Path, err: duckdb::Error) -> IngestError {
     let message = err.to_string();
@@ -373,39 +387,244 @@ fn read_header(file: &Path) -> Result<Vec<&'static Field>, IngestError> {
     Ok(fields)
 }
 
-/// Reads the rows into `ingest_stage` (text only) and `ingest_rows` (with their line in the
-/// file, counting quoted line breaks); returns the number of rows. Row ids follow the file's
-/// order but do not start at 0 for rows a transaction has not committed, hence the offset.
-fn stage(tx: &Transaction<'_>, file: &Path, fields: &[&'static Field]) -> Result<u64, IngestError> {
+/// How a file's text is read.
+struct Reader {
+    delimiter: char,
+    quote: char,
+    encoding: Encoding,
+    skip_rows: usize,
+}
+
+impl Reader {
+    const CANONICAL: Reader = Reader {
+        delimiter: ',',
+        quote: '"',
+        encoding: Encoding::Utf8,
+        skip_rows: 0,
+    };
+
+    /// read_csv options; every character comes from the closed sets a mapping accepts.
+    fn options_sql(&self) -> String {
+        let encoding = match self.encoding {
+            Encoding::Utf8 => "utf-8",
+            Encoding::Latin1 => "latin-1",
+        };
+        format!(
+            "all_varchar = true, auto_detect = false, header = false, skip = {}, delim = {}, \
+             quote = {q}, escape = {q}, encoding = '{encoding}'",
+            self.skip_rows + 1,
+            char_literal(self.delimiter),
+            q = char_literal(self.quote),
+        )
+    }
+}
+
+/// A SQL string literal of one separator character (from a mapping's closed sets).
+fn char_literal(c: char) -> String {
+    match c {
+        '\'' => "''''".to_string(),
+        c => format!("'{c}'"),
+    }
+}
+
+/// Reads the rows (text only) into `ingest_raw` as columns r0, r1, ..., numbers them with
+/// their line in the file (counting quoted line breaks), and projects them into
+/// `ingest_rows`: one text column per canonical field plus `__line`. Returns the row count.
+/// Row ids follow the file's order but do not start at 0 for rows a transaction has not
+/// committed, hence the offset.
+fn stage(
+    tx: &Transaction<'_>,
+    file: &Path,
+    reader: &Reader,
+    raw_columns: usize,
+    projection: &[(&'static Field, String)],
+) -> Result<u64, IngestError> {
     let path = file.display().to_string();
+    let columns: Vec<String> = (0..raw_columns)
+        .map(|i| format!("'r{i}': 'VARCHAR'"))
+        .collect();
     let sql = format!(
-        "CREATE TEMP TABLE ingest_stage AS SELECT * FROM read_csv(?, header = false, skip = 1, \
-         {CSV_OPTIONS}, columns = {{{}}})",
-        fields
-            .iter()
-            .map(|f| format!("'{}': 'VARCHAR'", f.name))
-            .collect::<Vec<_>>()
-            .join(", ")
+        "CREATE TEMP TABLE ingest_raw AS SELECT * FROM read_csv(?, {}, columns = {{{}}})",
+        reader.options_sql(),
+        columns.join(", ")
     );
     tx.execute(&sql, [&path]).map_err(|e| unreadable(file, e))?;
-    let concat: Vec<String> = fields
-        .iter()
-        .map(|f| format!("coalesce(\"{}\", '')", f.name))
+    let concat: Vec<String> = (0..raw_columns)
+        .map(|i| format!("coalesce(r{i}, '')"))
         .collect();
     let concat = format!("concat({})", concat.join(", "));
+    let first_line = reader.skip_rows + 2;
+    let projected: Vec<String> = projection
+        .iter()
+        .map(|(field, expr)| format!("{expr} AS \"{}\"", field.name))
+        .collect();
     tx.execute_batch(&format!(
         "CREATE TEMP TABLE ingest_rows AS
-         SELECT * EXCLUDE (newlines),
-                2 + rid - min(rid) OVER () + coalesce(sum(newlines) OVER (ORDER BY rid ROWS BETWEEN UNBOUNDED
-                    PRECEDING AND 1 PRECEDING), 0) AS __line
-         FROM (SELECT rowid AS rid, *, length({concat}) - length(replace({concat}, chr(10), ''))
-               AS newlines FROM ingest_stage);"
+         SELECT {}, __line FROM (
+             SELECT *, {first_line} + rid - min(rid) OVER () + coalesce(sum(newlines) OVER (
+                        ORDER BY rid ROWS BETWEEN UNBOUNDED PRECEDING AND 1 PRECEDING), 0)
+                    AS __line
+             FROM (SELECT rowid AS rid, *,
+                          length({concat}) - length(replace({concat}, chr(10), '')) AS newlines
+                   FROM ingest_raw))
+         ORDER BY __line;",
+        projected.join(", ")
     ))?;
     let rows: i64 = tx.query_row("SELECT count(*) FROM ingest_rows", [], |r| r.get(0))?;
     if rows == 0 {
         return Err(IngestError::HeaderOnly(file.to_path_buf()));
     }
     Ok(rows as u64)
+}
+
+/// Stages a file through its source's mapping; returns the canonical fields it produces.
+fn stage_mapped(
+    tx: &Transaction<'_>,
+    file: &Path,
+    mapping: &Mapping,
+) -> Result<(Vec<&'static Field>, u64), IngestError> {
+    let header = read_raw_header(file, mapping)?;
+    let position = |column: &str| -> Result<usize, IngestError> {
+        header.iter().position(|h| h == column).ok_or_else(|| {
+            IngestError::Mapping(mapping::MappingError {
+                file: mapping.file.clone(),
+                line: mapping.column_lines.get(column).copied().unwrap_or(1),
+                problem: format!(
+                    "column {column:?} is not in the header of {} (it has: {})",
+                    file.display(),
+                    header.join(", ")
+                ),
+            })
+        })
+    };
+    if let Some(zone) = &mapping.time_zone {
+        let known: i64 = tx.query_row(
+            "SELECT count(*) FROM pg_timezone_names() WHERE name = ?",
+            [zone],
+            |r| r.get(0),
+        )?;
+        if known == 0 {
+            return Err(IngestError::Mapping(mapping::MappingError {
+                file: mapping.file.clone(),
+                line: 1,
+                problem: format!("unknown time zone {zone:?}"),
+            }));
+        }
+    }
+    // Constants and value maps are data: bound into temporary tables, never spliced into SQL.
+    tx.execute_batch(
+        "CREATE TEMP TABLE ingest_constants (field VARCHAR, value VARCHAR);
+         CREATE TEMP TABLE ingest_value_map (field VARCHAR, source_value VARCHAR, target VARCHAR);",
+    )?;
+    for (field, source) in &mapping.fields {
+        if let mapping::Source::Constant(value) = source {
+            tx.execute(
+                "INSERT INTO ingest_constants VALUES (?, ?)",
+                params![field.name, value],
+            )?;
+        }
+    }
+    for (field, map) in &mapping.values {
+        for (from, to) in map {
+            tx.execute(
+                "INSERT INTO ingest_value_map VALUES (?, ?, ?)",
+                params![field, from, to],
+            )?;
+        }
+    }
+    let mut projection = Vec::with_capacity(mapping.fields.len());
+    for (field, source) in &mapping.fields {
+        let raw = match source {
+            mapping::Source::Columns(columns) => {
+                let parts = columns
+                    .iter()
+                    .map(|c| Ok(format!("trim(r{})", position(c)?)))
+                    .collect::<Result<Vec<_>, IngestError>>()?;
+                if parts.len() == 1 {
+                    parts[0].clone()
+                } else {
+                    format!("concat_ws(':', {})", parts.join(", "))
+                }
+            }
+            mapping::Source::Constant(_) => format!(
+                "(SELECT value FROM ingest_constants WHERE field = '{}')",
+                field.name
+            ),
+        };
+        projection.push((*field, convert_mapped(field, raw, mapping)));
+    }
+    let reader = Reader {
+        delimiter: mapping.delimiter,
+        quote: mapping.quote,
+        encoding: mapping.encoding,
+        skip_rows: mapping.skip_rows,
+    };
+    let rows = stage(tx, file, &reader, header.len(), &projection)?;
+    tx.execute_batch("DROP TABLE ingest_constants; DROP TABLE ingest_value_map;")?;
+    Ok((mapping.fields.iter().map(|(f, _)| *f).collect(), rows))
+}
+
+/// The mapped value of `field` as canonical text: value map, then separators and formats.
+fn convert_mapped(field: &Field, raw: String, mapping: &Mapping) -> String {
+    let mut expr = raw;
+    if mapping.values.contains_key(field.name) {
+        expr = format!(
+            "coalesce((SELECT m.target FROM ingest_value_map m WHERE m.field = '{}' \
+             AND m.source_value = {expr}), {expr})",
+            field.name
+        );
+    }
+    match field.kind {
+        Kind::Money => {
+            if let Some(t) = mapping.thousands {
+                expr = format!("replace({expr}, {}, '')", char_literal(t));
+            }
+            if mapping.decimal != '.' {
+                expr = format!("replace({expr}, {}, '.')", char_literal(mapping.decimal));
+            }
+        }
+        Kind::Timestamp => {
+            if let Some(format) = &mapping.timestamp_format {
+                // The format and zone passed the mapping's strict alphabets (no quotes).
+                let parsed = format!("try_strptime({expr}, '{format}')");
+                let text = match &mapping.time_zone {
+                    Some(zone) => format!("CAST(timezone('{zone}', {parsed}) AS VARCHAR)"),
+                    None => format!("strftime({parsed}, '%Y-%m-%dT%H:%M:%S')"),
+                };
+                expr = format!("coalesce({text}, {expr})");
+            }
+        }
+        _ => {}
+    }
+    expr
+}
+
+/// The header of a mapped file: after `skip_rows` lines, split on the delimiter.
+fn read_raw_header(file: &Path, mapping: &Mapping) -> Result<Vec<String>, IngestError> {
+    use std::io::BufRead;
+    let io = |source| IngestError::Io {
+        file: file.to_path_buf(),
+        source,
+    };
+    let reader = std::fs::File::open(file).map_err(io)?;
+    let mut lines = std::io::BufReader::new(reader.take(MAX_HEADER * 16)).split(b'\n');
+    for _ in 0..mapping.skip_rows {
+        lines.next().transpose().map_err(io)?;
+    }
+    let bytes = lines.next().transpose().map_err(io)?.unwrap_or_default();
+    let text = match mapping.encoding {
+        Encoding::Latin1 => bytes.iter().map(|b| char::from(*b)).collect(),
+        Encoding::Utf8 => String::from_utf8(bytes).map_err(|_| IngestError::Header {
+            file: file.to_path_buf(),
+            problem: "the header is not UTF-8; set encoding = \"latin1\" in the mapping".into(),
+        })?,
+    };
+    Ok(text
+        .trim_start_matches('\u{feff}')
+        .trim_end_matches(['\r', '\n'])
+        .split(mapping.delimiter)
+        .map(|h| h.trim().trim_matches(mapping.quote).trim().to_string())
+        .collect())
 }
 
 /// Every reject of the staged rows: the total, and the first [`SHOWN_REJECTS`] in line order.

@@ -23,6 +23,11 @@ pub const MIGRATIONS: &[Migration] = &[
         name: "targets",
         sql: include_str!("../../../migrations/0003_targets.sql"),
     },
+    Migration {
+        version: 4,
+        name: "sources",
+        sql: include_str!("../../../migrations/0004_sources.sql"),
+    },
 ];
 
 pub struct Migration {
