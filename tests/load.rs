@@ -262,3 +262,44 @@ fn a_file_name_that_reads_as_a_pattern_is_refused() {
     let err = t.load("pos", &file).expect_err("refused");
     assert!(err.to_string().contains("rename it"), "{err}");
 }
+
+#[test]
+fn max_rejects_loads_the_good_rows_and_keeps_the_bad_ones_for_review() {
+    let t = TestDb::new();
+    let file = t.file(
+        "some_bad.csv",
+        &[
+            FIXTURE[0],
+            FIXTURE[1],
+            "e2,2026-03-10T10:00:00+01:00,purchase,store,,L1,,A,12;50",
+            FIXTURE[3],
+        ],
+    );
+    let options = LoadOptions {
+        max_rejects: 1,
+        ..Default::default()
+    };
+    let report = ingest::load_files(&t.db, "pos", &[file.clone()], &options).expect("accepted");
+    assert_eq!(report.files[0].rows_loaded, 2);
+    assert_eq!(report.files[0].rows_rejected, 1);
+    assert_eq!(t.count("SELECT count(*) FROM events"), 2);
+    assert_eq!(
+        t.count("SELECT count(*) FROM load_rejects WHERE line = 3 AND column_name = 'amount'"),
+        1
+    );
+    assert_eq!(
+        t.count("SELECT sum(rows_rejected) FROM loads WHERE status = 'ok'"),
+        1
+    );
+    // Two bad values with a limit of one: nothing at all.
+    let worse = t.file(
+        "worse.csv",
+        &[
+            FIXTURE[0],
+            "x1,never,purchase,store,,,,,1.00",
+            "x2,2026-03-10T10:00:00Z,buy,store,,,,,1.00",
+        ],
+    );
+    assert!(ingest::load_files(&t.db, "pos", &[worse], &options).is_err());
+    assert_eq!(t.count("SELECT count(*) FROM events"), 2);
+}

@@ -52,6 +52,9 @@ enum Command {
         /// Load even files whose content was already loaded for this source.
         #[arg(long)]
         force: bool,
+        /// Accept up to N bad values per file: their rows are left out and kept for review.
+        #[arg(long, default_value_t = 0, value_name = "N")]
+        max_rejects: u64,
         /// Files in canonical CSV form.
         #[arg(required = true)]
         files: Vec<PathBuf>,
@@ -211,11 +214,16 @@ fn execute(cli: Cli) -> anyhow::Result<()> {
         Command::Load {
             source,
             force,
+            max_rejects,
             files,
         } => {
             let files = expand(files)?;
             let mapping = ingest::sources::mapping(&db.connect()?, &source)?;
-            let options = ingest::LoadOptions { force, mapping };
+            let options = ingest::LoadOptions {
+                force,
+                mapping,
+                max_rejects,
+            };
             let report = ingest::load_files(&db, &source, &files, &options)?;
             print_load(&report);
             Ok(())
@@ -418,11 +426,12 @@ fn print_load(report: &ingest::LoadReport) {
             );
         } else {
             println!(
-                "{}: {} rows read, {} loaded, {} already present",
+                "{}: {} rows read, {} loaded, {} already present, {} rejected",
                 f.file.display(),
                 f.rows_read,
                 f.rows_loaded,
-                f.rows_duplicate
+                f.rows_duplicate,
+                f.rows_rejected
             );
         }
     }

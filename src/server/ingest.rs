@@ -33,6 +33,9 @@ pub struct LoadOptions {
     pub force: bool,
     /// How to read the source's files; `None` for files in canonical form.
     pub mapping: Option<Mapping>,
+    /// Load a file with up to this many bad values, leaving their rows out (kept in
+    /// `load_rejects`); with more, or by default (0), a bad value loads nothing.
+    pub max_rejects: u64,
 }
 
 /// One rejected value.
@@ -51,6 +54,8 @@ pub struct FileOutcome {
     pub rows_read: u64,
     pub rows_loaded: u64,
     pub rows_duplicate: u64,
+    /// Bad rows accepted under `max_rejects` and kept in `load_rejects`.
+    pub rows_rejected: u64,
     /// Skipped because the same content was already loaded for this source.
     pub skipped: bool,
 }
@@ -218,6 +223,7 @@ fn load_file(
             rows_read: 0,
             rows_loaded: 0,
             rows_duplicate: 0,
+            rows_rejected: 0,
             skipped: true,
         });
     }
@@ -236,7 +242,7 @@ fn load_file(
         Some(mapping) => stage_mapped(tx, file, mapping)?,
     };
     let (total, rejects) = find_rejects(tx, source, &fields)?;
-    if total > 0 {
+    if total > options.max_rejects {
         return Err(IngestError::Rejected {
             file: file.to_path_buf(),
             total,
@@ -267,28 +273,43 @@ fn load_file(
         .collect();
     let insert = format!(
         "INSERT INTO events (source, load_id, {}) SELECT ?, ?, {} FROM ingest_rows s
-         WHERE NOT EXISTS (SELECT 1 FROM events e WHERE e.source = ? AND e.event_id = trim(s.event_id))",
+         WHERE NOT EXISTS (SELECT 1 FROM events e WHERE e.source = ? AND e.event_id = trim(s.event_id))
+           AND s.__line NOT IN (SELECT line FROM ingest_rejects)",
         columns.join(", "),
         values.join(", ")
     );
     let rows_loaded = tx.execute(&insert, params![source, load_id, source])? as u64;
-    let rows_duplicate = rows_read - rows_loaded;
+    // Accepted bad rows (up to --max-rejects) are kept for the data page.
     tx.execute(
-        "UPDATE loads SET rows_loaded = ?, rows_duplicate = ?, duration_ms = ?, status = 'ok'
+        "INSERT INTO load_rejects (load_id, line, column_name, reason, value)
+         SELECT ?, line, col, reason, value FROM ingest_rejects",
+        [load_id],
+    )?;
+    let rows_rejected: i64 =
+        tx.query_row("SELECT count(DISTINCT line) FROM ingest_rejects", [], |r| {
+            r.get(0)
+        })?;
+    let rows_rejected = rows_rejected as u64;
+    let rows_duplicate = rows_read - rows_rejected - rows_loaded;
+    tx.execute(
+        "UPDATE loads SET rows_loaded = ?, rows_duplicate = ?, rows_rejected = ?,
+                duration_ms = ?, status = 'ok'
          WHERE load_id = ?",
         params![
             rows_loaded as i64,
             rows_duplicate as i64,
+            rows_rejected as i64,
             clock.elapsed().as_millis() as i64,
             load_id
         ],
     )?;
-    tx.execute_batch("DROP TABLE ingest_raw; DROP TABLE ingest_rows;")?;
+    tx.execute_batch("DROP TABLE ingest_raw; DROP TABLE ingest_rows; DROP TABLE ingest_rejects;")?;
     Ok(FileOutcome {
         file: file.to_path_buf(),
         rows_read,
         rows_loaded,
         rows_duplicate,
+        rows_rejected,
         skipped: false,
     })
 }
@@ -627,7 +648,8 @@ fn read_raw_header(file: &Path, mapping: &Mapping) -> Result<Vec<String>, Ingest
         .collect())
 }
 
-/// Every reject of the staged rows: the total, and the first [`SHOWN_REJECTS`] in line order.
+/// Finds every reject of the staged rows and keeps them in `ingest_rejects`; returns the
+/// total and the first [`SHOWN_REJECTS`] in line order.
 fn find_rejects(
     tx: &Transaction<'_>,
     source: &str,
@@ -692,19 +714,17 @@ fn find_rejects(
     } else {
         Vec::new()
     };
-    let total: i64 = tx.query_row(
-        &format!("SELECT count(*) FROM ({all})"),
+    tx.execute(
+        &format!("CREATE TEMP TABLE ingest_rejects AS SELECT * FROM ({all})"),
         source_param.as_slice(),
-        |r| r.get(0),
     )?;
-    if total == 0 {
-        return Ok((0, Vec::new()));
-    }
+    let total: i64 = tx.query_row("SELECT count(*) FROM ingest_rejects", [], |r| r.get(0))?;
     let mut stmt = tx.prepare(&format!(
-        "SELECT line, col, reason, value FROM ({all}) ORDER BY line, col LIMIT {SHOWN_REJECTS}"
+        "SELECT line, col, reason, value FROM ingest_rejects ORDER BY line, col \
+         LIMIT {SHOWN_REJECTS}"
     ))?;
     let rejects = stmt
-        .query_map(source_param.as_slice(), |r| {
+        .query_map([], |r| {
             Ok(Reject {
                 line: r.get::<_, i64>(0)? as u64,
                 column: r.get(1)?,
