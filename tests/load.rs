@@ -279,7 +279,7 @@ fn max_rejects_loads_the_good_rows_and_keeps_the_bad_ones_for_review() {
         max_rejects: 1,
         ..Default::default()
     };
-    let report = ingest::load_files(&t.db, "pos", &[file.clone()], &options).expect("accepted");
+    let report = ingest::load_files(&t.db, "pos", &[file], &options).expect("accepted");
     assert_eq!(report.files[0].rows_loaded, 2);
     assert_eq!(report.files[0].rows_rejected, 1);
     assert_eq!(t.count("SELECT count(*) FROM events"), 2);
