@@ -211,3 +211,85 @@ fn a_mapping_is_validated_when_added() {
     assert!(err.starts_with("bad.toml:1:"), "{err}");
     assert!(sources::list(&conn).expect("list").is_empty());
 }
+
+#[test]
+fn every_example_source_loads_with_its_mapping() {
+    let t = TestDb::new();
+    let root = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("examples");
+    let mut kinds = Vec::new();
+    let mut dirs: Vec<_> = std::fs::read_dir(&root)
+        .expect("examples")
+        .flatten()
+        .collect();
+    dirs.sort_by_key(|d| d.file_name());
+    for dir in dirs {
+        let name = dir.file_name().to_string_lossy().into_owned();
+        let mapping_file = dir.path().join("mapping.toml");
+        let text = std::fs::read_to_string(&mapping_file).expect("every example has a mapping");
+        let conn = t.db.connect().expect("connection");
+        let mapping = sources::add(&conn, &name, &text, &mapping_file.display().to_string())
+            .unwrap_or_else(|e| panic!("{e}"));
+        kinds.push(mapping.kind.clone());
+        let data: Vec<PathBuf> = std::fs::read_dir(dir.path())
+            .expect("example folder")
+            .flatten()
+            .map(|e| e.path())
+            .filter(|p| p.extension().is_some_and(|x| x == "csv"))
+            .collect();
+        assert_eq!(data.len(), 1, "{name}: one data file");
+        let report =
+            load(&t, &name, mapping, data[0].clone()).unwrap_or_else(|e| panic!("{name}: {e}"));
+        assert!(report.files[0].rows_loaded > 0, "{name} loaded nothing");
+    }
+    kinds.sort();
+    assert_eq!(
+        kinds,
+        [
+            "ads",
+            "chat",
+            "crm_loyalty",
+            "ecommerce",
+            "email",
+            "logistics",
+            "pos",
+            "social",
+            "survey",
+            "web_analytics"
+        ]
+    );
+    // The loyalty export links the till's card L0001234 to anna's web orders: one customer.
+    assert_eq!(
+        t.count(
+            "SELECT count(DISTINCT customer_id) FROM events
+             WHERE loyalty_id = 'L0001234' OR email = 'anna.rossi@example.it'"
+        ),
+        1
+    );
+    // The example sources together answer KPIs of every department.
+    let conn = t.db.connect().expect("connection");
+    let march = omnikpi::server::kpi::Period::parse("2026-03-01", "2026-03-31").expect("period");
+    let keys = [
+        "nps",
+        "csat",
+        "email_open_rate",
+        "on_time_delivery_rate",
+        "chat_resolution_rate",
+        "ad_ctr",
+    ];
+    let v = omnikpi::server::kpi::compute(
+        &conn,
+        omnikpi::server::kpi::Catalog::builtin(),
+        &keys,
+        &march,
+        &omnikpi::server::kpi::Filters::none(),
+    )
+    .expect("compute");
+    // NPS: one promoter (9), one detractor (4) of two answers: 0.
+    assert_eq!(v["nps"], Some(0.0));
+    assert_eq!(v["csat"], Some(0.0));
+    assert_eq!(v["email_open_rate"], Some(0.5));
+    assert_eq!(v["on_time_delivery_rate"], Some(0.5));
+    assert_eq!(v["chat_resolution_rate"], Some(1.0));
+    // 2 clicks of 4 impressions.
+    assert_eq!(v["ad_ctr"], Some(0.5));
+}
