@@ -85,6 +85,11 @@ enum Command {
         #[arg(long, default_value = "en")]
         lang: String,
     },
+    /// Identity stitching: `identity rebuild` recomputes every customer from all events.
+    Identity {
+        #[command(subcommand)]
+        command: IdentityCommand,
+    },
     /// Register sources and their mappings.
     Source {
         #[command(subcommand)]
@@ -111,6 +116,12 @@ enum Command {
         #[arg(long)]
         dir: Option<PathBuf>,
     },
+}
+
+#[derive(Debug, Subcommand)]
+enum IdentityCommand {
+    /// Recompute identities and customers from all events.
+    Rebuild,
 }
 
 #[derive(Debug, Subcommand)]
@@ -275,6 +286,13 @@ fn execute(cli: Cli) -> anyhow::Result<()> {
             } else {
                 print_kpis(&report, request.locale);
             }
+            Ok(())
+        }
+        Command::Identity {
+            command: IdentityCommand::Rebuild,
+        } => {
+            let customers = super::identity::rebuild(&db)?;
+            println!("{customers} customers after identity stitching");
             Ok(())
         }
         Command::Source {

@@ -11,7 +11,7 @@
 //! had, and new components get new ids in a deterministic order (by their smallest
 //! identifier), so the same events always give the same customers.
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::{BTreeMap, HashMap, HashSet};
 
 use duckdb::Connection;
 
@@ -30,9 +30,16 @@ const PERSON_LEVEL: usize = 4;
 
 /// Recomputes `identities` and `events.customer_id`; returns the number of customers.
 pub fn stitch(conn: &Connection) -> Result<u64, duckdb::Error> {
-    let mut keys: HashMap<(u8, String), usize> = HashMap::new();
-    let mut forest = Forest::default();
+    let max_links: usize = conn.query_row(
+        "SELECT coalesce(max(try_cast(value AS BIGINT)), 50) FROM settings
+         WHERE key = 'identity_max_links'",
+        [],
+        |r| r.get::<_, i64>(0),
+    )? as usize;
 
+    // Every distinct combination of identifiers that some event carries.
+    let mut keys: HashMap<(u8, String), usize> = HashMap::new();
+    let mut combos: Vec<Vec<usize>> = Vec::new();
     let any = IDENTIFIERS
         .iter()
         .map(|c| format!("{c} IS NOT NULL"))
@@ -44,23 +51,40 @@ pub fn stitch(conn: &Connection) -> Result<u64, duckdb::Error> {
     ))?;
     let mut rows = stmt.query([])?;
     while let Some(row) = rows.next()? {
-        let mut first: Option<usize> = None;
+        let mut combo = Vec::new();
         for (i, _) in IDENTIFIERS.iter().enumerate() {
-            let Some(value) = row.get::<_, Option<String>>(i)? else {
-                continue;
-            };
-            let next = keys.len();
-            let node = *keys.entry((i as u8, value)).or_insert_with(|| {
-                forest.add();
-                next
-            });
-            match first {
-                None => first = Some(node),
-                Some(root) => forest.union(root, node),
+            if let Some(value) = row.get::<_, Option<String>>(i)? {
+                let next = keys.len();
+                combo.push(*keys.entry((i as u8, value)).or_insert(next));
+            }
+        }
+        combos.push(combo);
+    }
+    drop(rows);
+
+    // Guard rail: an identifier linked to more distinct identifiers than `max_links` is shared
+    // by many people (a shop's generic e-mail, a shared tablet) and links nobody.
+    let mut neighbours: Vec<HashSet<usize>> = vec![HashSet::new(); keys.len()];
+    for combo in &combos {
+        for &a in combo {
+            neighbours[a].extend(combo.iter().copied().filter(|&b| b != a));
+        }
+    }
+    let ignored: HashSet<usize> = (0..keys.len())
+        .filter(|&n| neighbours[n].len() > max_links)
+        .collect();
+    let mut forest = Forest::default();
+    for _ in 0..keys.len() {
+        forest.add();
+    }
+    for combo in &combos {
+        let mut linked = combo.iter().copied().filter(|n| !ignored.contains(n));
+        if let Some(first) = linked.next() {
+            for node in linked {
+                forest.union(first, node);
             }
         }
     }
-    drop(rows);
 
     let mut existing: HashMap<(u8, String), i64> = HashMap::new();
     let mut stmt = conn.prepare("SELECT id_type, id_value, customer_id FROM identities")?;
@@ -76,7 +100,9 @@ pub fn stitch(conn: &Connection) -> Result<u64, duckdb::Error> {
     // Group identifiers by component, each group ordered, groups ordered by smallest member.
     let mut components: BTreeMap<usize, Vec<&(u8, String)>> = BTreeMap::new();
     for (key, &node) in &keys {
-        components.entry(forest.find(node)).or_default().push(key);
+        if !ignored.contains(&node) {
+            components.entry(forest.find(node)).or_default().push(key);
+        }
     }
     let mut components: Vec<Vec<&(u8, String)>> = components
         .into_values()
@@ -88,26 +114,51 @@ pub fn stitch(conn: &Connection) -> Result<u64, duckdb::Error> {
     components.sort();
 
     let mut next_id = existing.values().copied().max().unwrap_or(0) + 1;
-    conn.execute_batch("DELETE FROM identities")?;
+    conn.execute_batch("DELETE FROM identities; DELETE FROM identifiers_ignored;")?;
     {
+        let mut merges =
+            conn.prepare("INSERT INTO customer_merges (merged_id, into_id) VALUES (?, ?)")?;
         let mut appender = conn.appender("identities")?;
         for members in &components {
-            let id = match members.iter().filter_map(|k| existing.get(*k)).min() {
-                Some(&id) => id,
+            let mut ids: Vec<i64> = members
+                .iter()
+                .filter_map(|k| existing.get(*k))
+                .copied()
+                .collect();
+            ids.sort_unstable();
+            ids.dedup();
+            let id = match ids.first() {
+                Some(&oldest) => oldest,
                 None => {
                     next_id += 1;
                     next_id - 1
                 }
             };
+            // Two customers turned out to be one: the older id survives.
+            for merged in ids.iter().skip(1) {
+                merges.execute(duckdb::params![merged, id])?;
+            }
             for (t, value) in members {
                 appender.append_row(duckdb::params![IDENTIFIERS[*t as usize], value, id])?;
             }
         }
         appender.flush()?;
+        let mut ignored_rows = conn.appender("identifiers_ignored")?;
+        for (key, &node) in &keys {
+            if ignored.contains(&node) {
+                let linked = neighbours[node].len() as i64;
+                ignored_rows.append_row(duckdb::params![
+                    IDENTIFIERS[key.0 as usize],
+                    key.1,
+                    linked
+                ])?;
+            }
+        }
+        ignored_rows.flush()?;
     }
 
-    // Events whose identifiers no longer resolve (a browser never linked to a person) are
-    // anonymous; the passes below set everything else.
+    // Events whose identifiers no longer resolve (a browser never linked to a person, an
+    // over-shared identifier) are anonymous; the passes below set everything else.
     conn.execute_batch(
         "UPDATE events SET customer_id = NULL WHERE customer_id IS NOT NULL
            AND customer_id NOT IN (SELECT DISTINCT customer_id FROM identities)",
@@ -122,7 +173,32 @@ pub fn stitch(conn: &Connection) -> Result<u64, duckdb::Error> {
             [column],
         )?;
     }
+    conn.execute_batch(CUSTOMERS_SQL)?;
     Ok(components.len() as u64)
+}
+
+/// Rebuilds the customer 360 headers from the stitched events.
+const CUSTOMERS_SQL: &str = "
+    DELETE FROM customers;
+    INSERT INTO customers
+    SELECT e.customer_id, min(e.occurred_at), max(e.occurred_at),
+           coalesce(list_sort(list_distinct(list(e.channel) FILTER (WHERE e.channel IS NOT NULL))),
+                    CAST([] AS VARCHAR[])),
+           coalesce(sum(e.amount) FILTER (WHERE e.event_type = 'purchase'), 0),
+           count(DISTINCT coalesce(e.order_id, e.source || ':' || e.event_id))
+               FILTER (WHERE e.event_type = 'purchase'),
+           (SELECT count(*) FROM identities i WHERE i.customer_id = e.customer_id)
+    FROM events e WHERE e.customer_id IS NOT NULL
+    GROUP BY e.customer_id;";
+
+/// Recomputes every customer from all events in one transaction (`omnikpi identity rebuild`).
+pub fn rebuild(db: &super::db::Db) -> Result<u64, super::db::DbError> {
+    let _writer = db.write_lock();
+    let mut conn = db.connect()?;
+    let tx = conn.transaction()?;
+    let customers = stitch(&tx)?;
+    tx.commit()?;
+    Ok(customers)
 }
 
 /// Union-find with path halving and union by size.

@@ -83,6 +83,8 @@ pub const EV_COLUMNS: &[&str] = &[
     "channel",
     "email",
     "loyalty_id",
+    "phone",
+    "crm_id",
     "cookie_id",
     "device_id",
     "order_id",

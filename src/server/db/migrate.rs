@@ -28,6 +28,11 @@ pub const MIGRATIONS: &[Migration] = &[
         name: "sources",
         sql: include_str!("../../../migrations/0004_sources.sql"),
     },
+    Migration {
+        version: 5,
+        name: "identity",
+        sql: include_str!("../../../migrations/0005_identity.sql"),
+    },
 ];
 
 pub struct Migration {

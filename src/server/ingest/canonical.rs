@@ -91,7 +91,18 @@ impl Field {
         match self.kind {
             Kind::Text => col,
             Kind::Lower | Kind::Email => format!("lower({col})"),
-            Kind::Phone => format!("nullif(regexp_replace({col}, '[^0-9+]', '', 'g'), '')"),
+            // E.164: +<country><number>; 00 is the international prefix; a number written
+            // without either gets the instance's country code (setting phone_country_code).
+            Kind::Phone => {
+                let digits = format!("regexp_replace({col}, '[^0-9]', '', 'g')");
+                format!(
+                    "CASE WHEN {col} IS NULL THEN NULL \
+                     WHEN starts_with(ltrim({col}), '+') THEN '+' || {digits} \
+                     WHEN starts_with({digits}, '00') THEN '+' || substr({digits}, 3) \
+                     ELSE '+' || (SELECT coalesce(max(value), '39') FROM settings \
+                                  WHERE key = 'phone_country_code') || {digits} END"
+                )
+            }
             Kind::Timestamp => format!("CAST({col} AS TIMESTAMPTZ)"),
             Kind::Money => format!("CAST({col} AS DECIMAL(14, 2))"),
             Kind::Integer => format!("CAST({col} AS INTEGER)"),
