@@ -235,7 +235,10 @@ fn execute(cli: Cli) -> anyhow::Result<()> {
                 mapping,
                 max_rejects,
             };
-            let report = ingest::load_files(&db, &source, &files, &options)?;
+            let report = with_spinner(
+                &format!("loading {} file(s) for {source}", files.len()),
+                || ingest::load_files(&db, &source, &files, &options),
+            )?;
             print_load(&report);
             Ok(())
         }
@@ -403,7 +406,9 @@ fn execute(cli: Cli) -> anyhow::Result<()> {
                 end,
                 days,
             };
-            let summary = demo::generate_and_load(&db, &spec, &dir)?;
+            let summary = with_spinner("generating and loading the demo data", || {
+                demo::generate_and_load(&db, &spec, &dir)
+            })?;
             println!(
                 "demo: {} events for {} customers up to {end}, written to {}",
                 summary.events,
@@ -423,6 +428,27 @@ fn execute(cli: Cli) -> anyhow::Result<()> {
             Ok(())
         }
     }
+}
+
+/// Runs `work` behind a spinner with the elapsed time (drawn only on a terminal).
+fn with_spinner<T, E>(message: &str, work: impl FnOnce() -> Result<T, E>) -> Result<T, E> {
+    let spinner = indicatif::ProgressBar::new_spinner();
+    spinner.set_style(
+        indicatif::ProgressStyle::with_template("{spinner} {msg} ({elapsed})")
+            .unwrap_or_else(|_| indicatif::ProgressStyle::default_spinner()),
+    );
+    spinner.set_message(message.to_string());
+    spinner.enable_steady_tick(std::time::Duration::from_millis(120));
+    let started = std::time::Instant::now();
+    let result = work();
+    spinner.finish_and_clear();
+    if result.is_ok() {
+        println!(
+            "{message}: done in {:.1} s",
+            started.elapsed().as_secs_f64()
+        );
+    }
+    result
 }
 
 /// Files as given; a missing file is reported before anything is loaded.
