@@ -303,3 +303,63 @@ fn max_rejects_loads_the_good_rows_and_keeps_the_bad_ones_for_review() {
     assert!(ingest::load_files(&t.db, "pos", &[worse], &options).is_err());
     assert_eq!(t.count("SELECT count(*) FROM events"), 2);
 }
+
+#[test]
+fn ndjson_files_load_with_numbers_objects_and_line_numbers() {
+    let t = TestDb::new();
+    let file = t.file(
+        "events.ndjson",
+        &[
+            r#"{"event_id": "n1", "occurred_at": "2026-03-10T10:00:00Z", "event_type": "purchase", "amount": 12.5, "email": "a@x.it"}"#,
+            r#"{"event_id": "n2", "occurred_at": "2026-03-11T10:00:00Z", "event_type": "delivery", "attributes": {"promised_date": "2026-03-12"}}"#,
+        ],
+    );
+    t.load("api", &file).expect("ndjson loads");
+    assert_eq!(t.count("SELECT count(*) FROM events"), 2);
+    assert_eq!(
+        t.count("SELECT CAST(amount * 10 AS BIGINT) FROM events WHERE event_id = 'n1'"),
+        125
+    );
+    assert_eq!(
+        t.count("SELECT count(*) FROM events WHERE json_extract_string(attributes, '$.promised_date') = '2026-03-12'"),
+        1
+    );
+    let bad = t.file(
+        "bad.ndjson",
+        &[
+            r#"{"event_id": "b1", "occurred_at": "2026-03-10T10:00:00Z", "event_type": "visit"}"#,
+            r#"{"event_id": "b2", "occurred_at": "2026-03-10T10:00:00Z", "event_type": "purchase", "amount": "ten"}"#,
+        ],
+    );
+    let IngestError::Rejected { rejects, .. } = t.load("api", &bad).expect_err("rejected") else {
+        panic!("expected rejects");
+    };
+    assert_eq!((rejects[0].line, rejects[0].column.as_str()), (2, "amount"));
+    let unknown = t.file("unknown.ndjson", &[r#"{"event_id": "u", "occurred_at": "2026-03-10T10:00:00Z", "event_type": "visit", "colour": "red"}"#]);
+    let err = t
+        .load("api", &unknown)
+        .expect_err("unknown key")
+        .to_string();
+    assert!(err.contains("unknown column \"colour\""), "{err}");
+}
+
+#[test]
+fn parquet_files_load() {
+    let t = TestDb::new();
+    let csv = t.file("fixture.csv", FIXTURE);
+    let parquet = t.dir.path().join("fixture.parquet");
+    {
+        let conn = t.db.connect().expect("connection");
+        conn.execute(
+            &format!(
+                "COPY (SELECT * FROM read_csv('{}', all_varchar = true)) TO '{}' (FORMAT parquet)",
+                csv.display(),
+                parquet.display()
+            ),
+            [],
+        )
+        .expect("write parquet");
+    }
+    let report = t.load("pos", &parquet).expect("parquet loads");
+    assert_eq!(report.files[0].rows_loaded, 10);
+}

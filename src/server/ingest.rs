@@ -228,7 +228,13 @@ fn load_file(
         });
     }
 
+    let extension = file
+        .extension()
+        .map(|e| e.to_string_lossy().to_lowercase())
+        .unwrap_or_default();
     let (fields, rows_read) = match &options.mapping {
+        None if extension == "ndjson" || extension == "jsonl" => stage_ndjson(tx, file)?,
+        None if extension == "parquet" => stage_parquet(tx, file)?,
         None => {
             let fields = read_header(file)?;
             let projection: Vec<(&'static Field, String)> = fields
@@ -369,43 +375,12 @@ fn read_header(file: &Path) -> Result<Vec<&'static Field>, IngestError> {
         .take(MAX_HEADER)
         .read_line(&mut header_line)
         .map_err(io)?;
-    let header_err = |problem: String| IngestError::Header {
-        file: file.to_path_buf(),
-        problem,
-    };
-    let mut fields: Vec<&'static Field> = Vec::new();
-    for raw in header_line.trim_start_matches('\u{feff}').split(',') {
-        let name = raw.trim().trim_matches('"').trim();
-        if canonical::DERIVED.contains(&name) {
-            return Err(header_err(format!(
-                "column {name:?} is filled by omnikpi (identity stitching and load history); \
-                 remove it from the file"
-            )));
-        }
-        let field = canonical::find(name).ok_or_else(|| {
-            header_err(format!(
-                "unknown column {name:?}; a canonical file uses these names: {}",
-                canonical::FIELDS
-                    .iter()
-                    .map(|f| f.name)
-                    .collect::<Vec<_>>()
-                    .join(", ")
-            ))
-        })?;
-        if fields.contains(&field) {
-            return Err(header_err(format!("column {name:?} appears twice")));
-        }
-        fields.push(field);
-    }
-    for required in canonical::FIELDS.iter().filter(|f| f.required) {
-        if !fields.contains(&required) {
-            return Err(header_err(format!(
-                "required column {:?} is missing",
-                required.name
-            )));
-        }
-    }
-    Ok(fields)
+    let names: Vec<String> = header_line
+        .trim_start_matches('\u{feff}')
+        .split(',')
+        .map(|raw| raw.trim().trim_matches('"').trim().to_string())
+        .collect();
+    canonical_fields(file, &names)
 }
 
 /// How a file's text is read.
@@ -448,11 +423,8 @@ fn char_literal(c: char) -> String {
     }
 }
 
-/// Reads the rows (text only) into `ingest_raw` as columns r0, r1, ..., numbers them with
-/// their line in the file (counting quoted line breaks), and projects them into
-/// `ingest_rows`: one text column per canonical field plus `__line`. Returns the row count.
-/// Row ids follow the file's order but do not start at 0 for rows a transaction has not
-/// committed, hence the offset.
+/// Reads a CSV's rows (text only) into `ingest_raw` as columns r0, r1, ..., then numbers and
+/// projects them (see [`number_and_project`]). Returns the row count.
 fn stage(
     tx: &Transaction<'_>,
     file: &Path,
@@ -470,11 +442,32 @@ fn stage(
         columns.join(", ")
     );
     tx.execute(&sql, [&path]).map_err(|e| unreadable(file, e))?;
-    let concat: Vec<String> = (0..raw_columns)
-        .map(|i| format!("coalesce(r{i}, '')"))
-        .collect();
-    let concat = format!("concat({})", concat.join(", "));
-    let first_line = reader.skip_rows + 2;
+    let names: Vec<String> = (0..raw_columns).map(|i| format!("r{i}")).collect();
+    number_and_project(tx, file, &names, projection, reader.skip_rows + 2, true)
+}
+
+/// Numbers the rows of `ingest_raw` with their line in the file (from `first_line`, counting
+/// quoted line breaks when `count_breaks`) and projects them into `ingest_rows`: one text
+/// column per canonical field plus `__line`. Row ids follow the file's order but do not start
+/// at 0 for rows a transaction has not committed, hence the offset.
+fn number_and_project(
+    tx: &Transaction<'_>,
+    file: &Path,
+    raw_columns: &[String],
+    projection: &[(&'static Field, String)],
+    first_line: usize,
+    count_breaks: bool,
+) -> Result<u64, IngestError> {
+    let newlines = if count_breaks {
+        let concat: Vec<String> = raw_columns
+            .iter()
+            .map(|c| format!("coalesce(\"{c}\", '')"))
+            .collect();
+        let concat = format!("concat({})", concat.join(", "));
+        format!("length({concat}) - length(replace({concat}, chr(10), ''))")
+    } else {
+        "0".to_string()
+    };
     let projected: Vec<String> = projection
         .iter()
         .map(|(field, expr)| format!("{expr} AS \"{}\"", field.name))
@@ -485,9 +478,7 @@ fn stage(
              SELECT *, {first_line} + rid - min(rid) OVER () + coalesce(sum(newlines) OVER (
                         ORDER BY rid ROWS BETWEEN UNBOUNDED PRECEDING AND 1 PRECEDING), 0)
                     AS __line
-             FROM (SELECT rowid AS rid, *,
-                          length({concat}) - length(replace({concat}, chr(10), '')) AS newlines
-                   FROM ingest_raw))
+             FROM (SELECT rowid AS rid, *, {newlines} AS newlines FROM ingest_raw))
          ORDER BY __line;",
         projected.join(", ")
     ))?;
@@ -496,6 +487,132 @@ fn stage(
         return Err(IngestError::HeaderOnly(file.to_path_buf()));
     }
     Ok(rows as u64)
+}
+
+/// The canonical fields named by `names`, refusing unknown, derived and duplicated names and
+/// requiring the three the contract needs. `at` says where the names were read.
+fn canonical_fields(file: &Path, names: &[String]) -> Result<Vec<&'static Field>, IngestError> {
+    let header_err = |problem: String| IngestError::Header {
+        file: file.to_path_buf(),
+        problem,
+    };
+    let mut fields: Vec<&'static Field> = Vec::new();
+    for name in names {
+        let name = name.as_str();
+        if canonical::DERIVED.contains(&name) {
+            return Err(header_err(format!(
+                "column {name:?} is filled by omnikpi (identity stitching and load history); \
+                 remove it from the file"
+            )));
+        }
+        let field = canonical::find(name).ok_or_else(|| {
+            header_err(format!(
+                "unknown column {name:?}; a canonical file uses these names: {}",
+                canonical::FIELDS
+                    .iter()
+                    .map(|f| f.name)
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            ))
+        })?;
+        if fields.contains(&field) {
+            return Err(header_err(format!("column {name:?} appears twice")));
+        }
+        fields.push(field);
+    }
+    for required in canonical::FIELDS.iter().filter(|f| f.required) {
+        if !fields.contains(&required) {
+            return Err(header_err(format!(
+                "required column {:?} is missing",
+                required.name
+            )));
+        }
+    }
+    Ok(fields)
+}
+
+/// Stages a canonical NDJSON file (one JSON object a line; keys are canonical names).
+fn stage_ndjson(
+    tx: &Transaction<'_>,
+    file: &Path,
+) -> Result<(Vec<&'static Field>, u64), IngestError> {
+    let path = file.display().to_string();
+    let mut stmt = tx.prepare(
+        "SELECT DISTINCT unnest(json_keys(json)) AS k
+         FROM read_json_objects(?, format = 'newline_delimited') ORDER BY k",
+    )?;
+    let names: Vec<String> = stmt
+        .query_map([&path], |r| r.get(0))
+        .map_err(|e| unreadable(file, e))?
+        .collect::<Result<_, _>>()
+        .map_err(|e| unreadable(file, e))?;
+    if names.is_empty() {
+        return Err(IngestError::Empty(file.to_path_buf()));
+    }
+    let fields = canonical_fields(file, &names)?;
+    // Each value as text: strings without their quotes, numbers and objects as written.
+    let columns: Vec<String> = fields
+        .iter()
+        .map(|f| {
+            format!(
+                "CASE WHEN json_type(json -> '{n}') = 'VARCHAR' THEN json ->> '{n}' \
+                 WHEN json_type(json -> '{n}') = 'NULL' THEN NULL \
+                 ELSE CAST(json -> '{n}' AS VARCHAR) END AS \"{n}\"",
+                n = f.name
+            )
+        })
+        .collect();
+    tx.execute(
+        &format!(
+            "CREATE TEMP TABLE ingest_raw AS SELECT {} \
+             FROM read_json_objects(?, format = 'newline_delimited')",
+            columns.join(", ")
+        ),
+        [&path],
+    )
+    .map_err(|e| unreadable(file, e))?;
+    let raw: Vec<String> = fields.iter().map(|f| f.name.to_string()).collect();
+    let projection: Vec<(&'static Field, String)> = fields
+        .iter()
+        .map(|f| (*f, format!("\"{}\"", f.name)))
+        .collect();
+    let rows = number_and_project(tx, file, &raw, &projection, 1, false)?;
+    Ok((fields, rows))
+}
+
+/// Stages a canonical Parquet file (column names are canonical names); "line" is the row.
+fn stage_parquet(
+    tx: &Transaction<'_>,
+    file: &Path,
+) -> Result<(Vec<&'static Field>, u64), IngestError> {
+    let path = file.display().to_string();
+    let mut stmt =
+        tx.prepare("SELECT column_name FROM (DESCRIBE SELECT * FROM read_parquet(?))")?;
+    let names: Vec<String> = stmt
+        .query_map([&path], |r| r.get(0))
+        .map_err(|e| unreadable(file, e))?
+        .collect::<Result<_, _>>()
+        .map_err(|e| unreadable(file, e))?;
+    let fields = canonical_fields(file, &names)?;
+    let columns: Vec<String> = fields
+        .iter()
+        .map(|f| format!("CAST(\"{n}\" AS VARCHAR) AS \"{n}\"", n = f.name))
+        .collect();
+    tx.execute(
+        &format!(
+            "CREATE TEMP TABLE ingest_raw AS SELECT {} FROM read_parquet(?)",
+            columns.join(", ")
+        ),
+        [&path],
+    )
+    .map_err(|e| unreadable(file, e))?;
+    let raw: Vec<String> = fields.iter().map(|f| f.name.to_string()).collect();
+    let projection: Vec<(&'static Field, String)> = fields
+        .iter()
+        .map(|f| (*f, format!("\"{}\"", f.name)))
+        .collect();
+    let rows = number_and_project(tx, file, &raw, &projection, 1, false)?;
+    Ok((fields, rows))
 }
 
 /// Stages a file through its source's mapping; returns the canonical fields it produces.
