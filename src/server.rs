@@ -16,3 +16,4 @@ pub mod ingest;
 pub mod kpi;
 pub mod routes;
 pub mod state;
+pub mod tokens;

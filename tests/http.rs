@@ -324,13 +324,17 @@ async fn the_openapi_document_lists_every_api_route_and_each_one_answers() {
         paths,
         [
             "/benchmarks",
+            "/events",
             "/kpis",
             "/kpis/{key}/breakdown",
             "/kpis/{key}/series",
             "/targets"
         ]
     );
-    for path in &paths {
+    // POST /events answers (401 without a token; the events tests cover the rest).
+    let (status, _) = post_events(app(&t), "/api/v1/events", None, "{}\n").await;
+    assert_eq!(status, StatusCode::UNAUTHORIZED);
+    for path in paths.iter().filter(|p| *p != "/events") {
         let uri = format!(
             "/api/v1{}?from=2026-03-01&to=2026-03-31&dimension=channel",
             path.replace("{key}", "gross_revenue")
@@ -343,4 +347,98 @@ async fn the_openapi_document_lists_every_api_route_and_each_one_answers() {
         let (status, body) = get(app(&t), &uri).await;
         assert_eq!(status, StatusCode::OK, "{uri}: {body}");
     }
+}
+
+async fn post_events(
+    app: axum::Router,
+    uri: &str,
+    token: Option<&str>,
+    body: &str,
+) -> (StatusCode, String) {
+    let mut request = Request::post(uri).header("content-type", "application/x-ndjson");
+    if let Some(token) = token {
+        request = request.header("authorization", format!("Bearer {token}"));
+    }
+    let response = app
+        .oneshot(request.body(Body::from(body.to_string())).expect("request"))
+        .await
+        .expect("response");
+    let status = response.status();
+    let bytes = response
+        .into_body()
+        .collect()
+        .await
+        .expect("body")
+        .to_bytes();
+    (status, String::from_utf8_lossy(&bytes).into_owned())
+}
+
+#[tokio::test]
+async fn events_pushed_with_a_token_count_at_once() {
+    let t = loaded();
+    let token = {
+        let conn = t.db.connect().expect("connection");
+        omnikpi::server::tokens::create(&conn, "webshop").expect("token")
+    };
+    let batch = concat!(
+        r#"{"event_id": "rt1", "occurred_at": "2026-03-20T10:00:00Z", "event_type": "purchase", "channel": "web", "amount": 100, "email": "rt@x.it"}"#,
+        "\n",
+        r#"{"event_id": "rt2", "occurred_at": "2026-03-20T10:05:00Z", "event_type": "visit", "channel": "web"}"#,
+        "\n"
+    );
+    let (status, body) = post_events(app(&t), "/api/v1/events", None, batch).await;
+    assert_eq!(status, StatusCode::UNAUTHORIZED, "{body}");
+    let (status, _) = post_events(app(&t), "/api/v1/events", Some("okpi_nope"), batch).await;
+    assert_eq!(status, StatusCode::UNAUTHORIZED);
+
+    let (status, body) = post_events(app(&t), "/api/v1/events", Some(&token), batch).await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    let json: serde_json::Value = serde_json::from_str(&body).expect("json");
+    assert_eq!(
+        (json["loaded"].as_u64(), json["source"].as_str()),
+        (Some(2), Some("webshop"))
+    );
+    // The March revenue moves from 215 to 315 in the very next request.
+    let (_, body) = get(
+        app(&t),
+        "/api/v1/kpis?from=2026-03-01&to=2026-03-31&kpi=gross_revenue",
+    )
+    .await;
+    let json: serde_json::Value = serde_json::from_str(&body).expect("json");
+    assert_eq!(json["kpis"][0]["value"], 315.0);
+    // Sending the same batch again adds nothing.
+    let (status, body) = post_events(app(&t), "/api/v1/events", Some(&token), batch).await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    let json: serde_json::Value = serde_json::from_str(&body).expect("json");
+    assert_eq!(
+        (json["loaded"].as_u64(), json["duplicate"].as_u64()),
+        (Some(0), Some(2))
+    );
+}
+
+#[tokio::test]
+async fn a_batch_with_a_bad_event_loads_nothing_and_names_the_line() {
+    let t = TestDb::new();
+    let token = {
+        let conn = t.db.connect().expect("connection");
+        omnikpi::server::tokens::create(&conn, "app").expect("token")
+    };
+    let batch = concat!(
+        r#"{"event_id": "a1", "occurred_at": "2026-03-20T10:00:00Z", "event_type": "visit"}"#,
+        "\n",
+        r#"{"event_id": "a2", "occurred_at": "yesterday", "event_type": "visit"}"#,
+        "\n"
+    );
+    let (status, body) =
+        post_events(app(&t), "/api/v1/events?source=app", Some(&token), batch).await;
+    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{body}");
+    let json: serde_json::Value = serde_json::from_str(&body).expect("json");
+    assert_eq!(json["rejects"][0]["line"], 2);
+    assert_eq!(json["rejects"][0]["column"], "occurred_at");
+    assert_eq!(t.count("SELECT count(*) FROM events"), 0);
+    let (status, _) = post_events(app(&t), "/api/v1/events", Some(&token), "not json\n").await;
+    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY);
+    let too_many = "{}\n".repeat(10_001);
+    let (status, _) = post_events(app(&t), "/api/v1/events", Some(&token), &too_many).await;
+    assert_eq!(status, StatusCode::PAYLOAD_TOO_LARGE);
 }

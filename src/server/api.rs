@@ -21,6 +21,8 @@ use crate::i18n::Locale;
 use crate::kpi::Grain;
 
 use super::dashboard::{self, DashboardError};
+use super::db::DbError;
+use super::ingest;
 use super::kpi::report::{self, Compare, ReportRequest};
 use super::kpi::{self as engine, Catalog, Dimension, Filters, Period};
 use super::state::AppState;
@@ -45,6 +47,7 @@ pub fn router_and_openapi() -> (Router<AppState>, utoipa::openapi::OpenApi) {
         .routes(routes!(breakdown))
         .routes(routes!(targets))
         .routes(routes!(benchmarks))
+        .routes(routes!(ingest_events))
         .split_for_parts()
 }
 
@@ -52,13 +55,15 @@ pub fn router_and_openapi() -> (Router<AppState>, utoipa::openapi::OpenApi) {
 pub fn router() -> Router<AppState> {
     let (router, openapi) = router_and_openapi();
     let document = std::sync::Arc::new(openapi);
-    router.route(
-        "/openapi.json",
-        get(move || {
-            let document = document.clone();
-            async move { Json(document.as_ref().clone()) }
-        }),
-    )
+    router
+        .layer(axum::extract::DefaultBodyLimit::max(MAX_BODY))
+        .route(
+            "/openapi.json",
+            get(move || {
+                let document = document.clone();
+                async move { Json(document.as_ref().clone()) }
+            }),
+        )
 }
 
 /// The body of every error answer.
@@ -386,6 +391,193 @@ async fn benchmarks(
         .await
         .map_err(AppError::from)?;
     Ok(Json(list))
+}
+
+/// Events one `POST /events` may carry, and its largest body.
+pub const MAX_EVENTS: usize = 10_000;
+pub const MAX_BODY: usize = 10 * 1024 * 1024;
+
+#[derive(Debug, serde::Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct EventsQuery {
+    /// The source the events come from; the token's name when absent.
+    pub source: Option<String>,
+}
+
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+pub struct IngestResponse {
+    pub source: String,
+    pub received: u64,
+    pub loaded: u64,
+    /// Events whose (source, event_id) was already loaded: re-sending a batch is safe.
+    pub duplicate: u64,
+}
+
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+pub struct RejectBody {
+    /// The line of the request body (1 = first).
+    pub line: u64,
+    pub column: String,
+    pub reason: String,
+    pub value: Option<String>,
+}
+
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+pub struct RejectedBody {
+    pub error: String,
+    /// The first rejects in line order (at most 20).
+    pub rejects: Vec<RejectBody>,
+    pub total: u64,
+}
+
+/// `POST /api/v1/events[?source=NAME]`: canonical events as NDJSON (one JSON object a line),
+/// authenticated with `Authorization: Bearer <token>` (`omnikpi token create`). One
+/// transaction per request: every event goes in, or none does. They count in every KPI as
+/// soon as this answers.
+#[utoipa::path(post, path = "/events", tag = "ingest",
+    params(("source" = Option<String>, Query, description = "Source name (default: the token's name)")),
+    request_body(content = String, content_type = "application/x-ndjson",
+        description = "One canonical event per line, at most 10,000 lines and 10 MB"),
+    responses(
+        (status = 200, body = IngestResponse),
+        (status = 400, body = ErrorBody, description = "Not UTF-8, empty, or not NDJSON"),
+        (status = 401, body = ErrorBody, description = "Missing, unknown or revoked token"),
+        (status = 413, body = ErrorBody, description = "More than 10,000 events or 10 MB"),
+        (status = 422, body = RejectedBody, description = "Some events are invalid; none was loaded"),
+    ),
+    security(("bearer" = [])))]
+async fn ingest_events(
+    State(state): State<AppState>,
+    Query(query): Query<EventsQuery>,
+    headers: axum::http::HeaderMap,
+    body: axum::body::Bytes,
+) -> Response {
+    let error = |status: StatusCode, message: String| {
+        (status, Json(ErrorBody { error: message })).into_response()
+    };
+    let token = headers
+        .get(axum::http::header::AUTHORIZATION)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.strip_prefix("Bearer "))
+        .map(|t| t.trim().to_string());
+    let Some(token) = token else {
+        return error(
+            StatusCode::UNAUTHORIZED,
+            "an API token is required: Authorization: Bearer <token>".into(),
+        );
+    };
+    let name = state
+        .db
+        .run(move |conn| {
+            super::tokens::verify(conn, &token).map_err(|e| DbError::Task(e.to_string()))
+        })
+        .await;
+    let name = match name {
+        Ok(Some(name)) => name,
+        Ok(None) => {
+            return error(
+                StatusCode::UNAUTHORIZED,
+                "unknown or revoked API token".into(),
+            );
+        }
+        Err(e) => {
+            tracing::error!(error = %e, "token check failed");
+            return error(
+                StatusCode::INTERNAL_SERVER_ERROR,
+                AppError::Internal.to_string(),
+            );
+        }
+    };
+    let Ok(text) = std::str::from_utf8(&body) else {
+        return error(StatusCode::BAD_REQUEST, "the body is not UTF-8".into());
+    };
+    let received = text.lines().filter(|l| !l.trim().is_empty()).count();
+    if received == 0 {
+        return error(StatusCode::BAD_REQUEST, "the body holds no events".into());
+    }
+    if received > MAX_EVENTS {
+        return error(
+            StatusCode::PAYLOAD_TOO_LARGE,
+            format!("{received} events; at most {MAX_EVENTS} per request"),
+        );
+    }
+    let source = query.source.unwrap_or(name);
+    let mut bytes = [0u8; 8];
+    rand::RngCore::fill_bytes(&mut rand::rngs::OsRng, &mut bytes);
+    let suffix: String = bytes.iter().map(|b| format!("{b:02x}")).collect();
+    let file = std::env::temp_dir().join(format!("omnikpi-events-{suffix}.ndjson"));
+    if let Err(e) = tokio::fs::write(&file, &body).await {
+        tracing::error!(error = %e, "cannot spool the request body");
+        return error(
+            StatusCode::INTERNAL_SERVER_ERROR,
+            AppError::Internal.to_string(),
+        );
+    }
+    let db = state.db.clone();
+    let (load_source, load_file) = (source.clone(), file.clone());
+    let result = tokio::task::spawn_blocking(move || {
+        let options = ingest::LoadOptions {
+            force: true,
+            ..Default::default()
+        };
+        ingest::load_files(&db, &load_source, &[load_file], &options)
+    })
+    .await;
+    let _ = tokio::fs::remove_file(&file).await;
+    match result {
+        Ok(Ok(report)) => {
+            let f = report.files.first();
+            Json(IngestResponse {
+                source,
+                received: received as u64,
+                loaded: f.map_or(0, |f| f.rows_loaded),
+                duplicate: f.map_or(0, |f| f.rows_duplicate),
+            })
+            .into_response()
+        }
+        Ok(Err(ingest::IngestError::Rejected { rejects, total, .. })) => (
+            StatusCode::UNPROCESSABLE_ENTITY,
+            Json(RejectedBody {
+                error: format!("{total} invalid values; nothing was loaded"),
+                rejects: rejects
+                    .into_iter()
+                    .map(|r| RejectBody {
+                        line: r.line,
+                        column: r.column,
+                        reason: r.reason,
+                        value: r.value,
+                    })
+                    .collect(),
+                total,
+            }),
+        )
+            .into_response(),
+        Ok(Err(
+            e @ (ingest::IngestError::Header { .. }
+            | ingest::IngestError::BadSource(_)
+            | ingest::IngestError::Unreadable { .. }
+            | ingest::IngestError::Empty(_)
+            | ingest::IngestError::HeaderOnly(_)),
+        )) => {
+            // The spooled file's name means nothing to the caller.
+            let message = e.to_string().replace(&file.display().to_string(), "body");
+            error(StatusCode::UNPROCESSABLE_ENTITY, message)
+        }
+        Ok(Err(e)) => {
+            tracing::error!(error = %e, "event ingestion failed");
+            error(
+                StatusCode::INTERNAL_SERVER_ERROR,
+                AppError::Internal.to_string(),
+            )
+        }
+        Err(e) => {
+            tracing::error!(error = %e, "event ingestion task failed");
+            error(
+                StatusCode::INTERNAL_SERVER_ERROR,
+                AppError::Internal.to_string(),
+            )
+        }
+    }
 }
 
 /// An [`AppError`] answered as JSON.

@@ -90,6 +90,11 @@ enum Command {
         #[command(subcommand)]
         command: IdentityCommand,
     },
+    /// API tokens for machines that push events (POST /api/v1/events).
+    Token {
+        #[command(subcommand)]
+        command: TokenCommand,
+    },
     /// Register sources and their mappings.
     Source {
         #[command(subcommand)]
@@ -115,6 +120,22 @@ enum Command {
         /// Where to write the generated files (default: demo/ beside the database).
         #[arg(long)]
         dir: Option<PathBuf>,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+enum TokenCommand {
+    /// Create a token; it is printed once and stored only as a hash.
+    Create {
+        #[arg(long)]
+        name: String,
+    },
+    /// List tokens (never the tokens themselves).
+    List,
+    /// Revoke a token.
+    Revoke {
+        #[arg(long)]
+        name: String,
     },
 }
 
@@ -288,6 +309,31 @@ fn execute(cli: Cli) -> anyhow::Result<()> {
                 println!("{}", serde_json::to_string_pretty(&report)?);
             } else {
                 print_kpis(&report, request.locale);
+            }
+            Ok(())
+        }
+        Command::Token { command } => {
+            let conn = db.connect()?;
+            match command {
+                TokenCommand::Create { name } => {
+                    let token = super::tokens::create(&conn, &name)?;
+                    println!("{token}");
+                    eprintln!("token {name} created; it is shown only now, keep it safe");
+                }
+                TokenCommand::List => {
+                    for t in super::tokens::list(&conn)? {
+                        let state = if t.revoked { "revoked" } else { "active" };
+                        let used = t.last_used_at.unwrap_or_else(|| "never".into());
+                        println!(
+                            "{:<20} {:<8} {state:<8} created {}  last used {used}",
+                            t.name, t.scope, t.created_at
+                        );
+                    }
+                }
+                TokenCommand::Revoke { name } => {
+                    super::tokens::revoke(&conn, &name)?;
+                    println!("token {name} revoked");
+                }
             }
             Ok(())
         }

@@ -33,6 +33,11 @@ pub const MIGRATIONS: &[Migration] = &[
         name: "identity",
         sql: include_str!("../../../migrations/0005_identity.sql"),
     },
+    Migration {
+        version: 6,
+        name: "tokens",
+        sql: include_str!("../../../migrations/0006_tokens.sql"),
+    },
 ];
 
 pub struct Migration {
