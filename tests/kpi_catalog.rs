@@ -603,3 +603,26 @@ fn a_cookie_seen_alone_is_not_a_customer() {
     assert_kpi(&t, "active_customers", MARCH, Some(1.0));
     assert_kpi(&t, "new_customers", MARCH, Some(1.0));
 }
+
+#[test]
+fn segments_follow_the_channel_profile_and_filter_kpis() {
+    let t = db(&omnichannel());
+    let gross = |segment: &str| {
+        let conn = t.db.connect().expect("connection");
+        let period = Period::parse(MARCH.0, MARCH.1).expect("period");
+        let filters = Filters::parse([("segment", segment)]).expect("filter");
+        filters.check(&conn).expect("known segment");
+        kpi::compute(
+            &conn,
+            Catalog::builtin(),
+            &["gross_revenue"],
+            &period,
+            &filters,
+        )
+        .expect("compute")["gross_revenue"]
+    };
+    // M buys in store and on the web (omnichannel), S1 only in store, S2 only online.
+    assert_eq!(gross("omnichannel"), Some(160.0));
+    assert_eq!(gross("store"), Some(80.0));
+    assert_eq!(gross("online"), Some(40.0));
+}

@@ -38,6 +38,11 @@ pub const MIGRATIONS: &[Migration] = &[
         name: "tokens",
         sql: include_str!("../../../migrations/0006_tokens.sql"),
     },
+    Migration {
+        version: 7,
+        name: "segments",
+        sql: include_str!("../../../migrations/0007_segments.sql"),
+    },
 ];
 
 pub struct Migration {

@@ -20,6 +20,8 @@ pub enum Dimension {
     Category,
     Sku,
     Touchpoint,
+    /// The customer's segment (customers.segment); anonymous events have none.
+    Segment,
 }
 
 impl Dimension {
@@ -31,6 +33,7 @@ impl Dimension {
         Self::Category,
         Self::Sku,
         Self::Touchpoint,
+        Self::Segment,
     ];
 
     pub fn name(self) -> &'static str {
@@ -42,6 +45,7 @@ impl Dimension {
             Self::Category => "category",
             Self::Sku => "sku",
             Self::Touchpoint => "touchpoint",
+            Self::Segment => "segment",
         }
     }
 
@@ -59,6 +63,9 @@ impl Dimension {
             Self::Category => "category",
             Self::Sku => "sku",
             Self::Touchpoint => "touchpoint",
+            Self::Segment => {
+                "(SELECT c.segment FROM customers c WHERE c.customer_id = events.customer_id)"
+            }
         }
     }
 
@@ -72,6 +79,7 @@ impl Dimension {
             Self::Category => "SELECT DISTINCT category FROM events",
             Self::Sku => "SELECT DISTINCT sku FROM events",
             Self::Touchpoint => "SELECT DISTINCT touchpoint FROM events",
+            Self::Segment => "SELECT DISTINCT segment FROM customers",
         }
     }
 }
@@ -226,6 +234,9 @@ impl Filters {
                 Dimension::Region => {
                     format!("store_id IN (SELECT store_id FROM stores WHERE region IN ({set}))")
                 }
+                Dimension::Segment => format!(
+                    "customer_id IN (SELECT customer_id FROM customers WHERE segment IN ({set}))"
+                ),
                 other => format!("{} IN ({set})", other.column_sql()),
             };
             clauses.push(if negate {
