@@ -331,6 +331,10 @@ async fn the_openapi_document_lists_every_api_route_and_each_one_answers() {
             "/targets"
         ]
     );
+    assert_eq!(
+        doc["components"]["securitySchemes"]["bearer"]["scheme"],
+        "bearer"
+    );
     // POST /events answers (401 without a token; the events tests cover the rest).
     let (status, _) = post_events(app(&t), "/api/v1/events", None, "{}\n").await;
     assert_eq!(status, StatusCode::UNAUTHORIZED);

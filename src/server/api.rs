@@ -34,9 +34,24 @@ use super::state::AppState;
         title = "omnikpi API",
         description = "Omnichannel KPIs: the same numbers as the dashboards and the CLI."
     ),
-    servers((url = "/api/v1"))
+    servers((url = "/api/v1")),
+    modifiers(&BearerToken)
 )]
 struct ApiDoc;
+
+/// Declares the `bearer` scheme the events endpoint requires (an `omnikpi token create` token).
+struct BearerToken;
+
+impl utoipa::Modify for BearerToken {
+    fn modify(&self, openapi: &mut utoipa::openapi::OpenApi) {
+        use utoipa::openapi::security::{Http, HttpAuthScheme, SecurityScheme};
+        let components = openapi.components.get_or_insert_with(Default::default);
+        components.add_security_scheme(
+            "bearer",
+            SecurityScheme::Http(Http::new(HttpAuthScheme::Bearer)),
+        );
+    }
+}
 
 /// The API routes and their OpenAPI document, built from the same annotated handlers, so a
 /// route cannot exist without being documented.
