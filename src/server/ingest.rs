@@ -536,11 +536,49 @@ fn stage_ndjson(
     tx: &Transaction<'_>,
     file: &Path,
 ) -> Result<(Vec<&'static Field>, u64), IngestError> {
+    const READER: &str = "read_json_objects(?, format = 'newline_delimited')";
+    stage_named(
+        tx,
+        file,
+        &format!("SELECT DISTINCT unnest(json_keys(json)) AS k FROM {READER} ORDER BY k"),
+        // Each value as text: strings without their quotes, numbers and objects as written.
+        |n| {
+            format!(
+                "CASE WHEN json_type(json -> '{n}') = 'VARCHAR' THEN json ->> '{n}' \
+                 WHEN json_type(json -> '{n}') = 'NULL' THEN NULL \
+                 ELSE CAST(json -> '{n}' AS VARCHAR) END"
+            )
+        },
+        READER,
+    )
+}
+
+/// Stages a canonical Parquet file (column names are canonical names); "line" is the row.
+fn stage_parquet(
+    tx: &Transaction<'_>,
+    file: &Path,
+) -> Result<(Vec<&'static Field>, u64), IngestError> {
+    stage_named(
+        tx,
+        file,
+        "SELECT column_name FROM (DESCRIBE SELECT * FROM read_parquet(?))",
+        |n| format!("CAST(\"{n}\" AS VARCHAR)"),
+        "read_parquet(?)",
+    )
+}
+
+/// Stages a file whose reader names the values (NDJSON keys, Parquet columns): `names_sql`
+/// lists the names, `text_of` renders one field's text from a row of `reader`. Rows are
+/// numbered from 1. Field names are checked against the canonical set before they reach SQL.
+fn stage_named(
+    tx: &Transaction<'_>,
+    file: &Path,
+    names_sql: &str,
+    text_of: impl Fn(&str) -> String,
+    reader: &str,
+) -> Result<(Vec<&'static Field>, u64), IngestError> {
     let path = file.display().to_string();
-    let mut stmt = tx.prepare(
-        "SELECT DISTINCT unnest(json_keys(json)) AS k
-         FROM read_json_objects(?, format = 'newline_delimited') ORDER BY k",
-    )?;
+    let mut stmt = tx.prepare(names_sql)?;
     let names: Vec<String> = stmt
         .query_map([&path], |r| r.get(0))
         .map_err(|e| unreadable(file, e))?
@@ -550,57 +588,13 @@ fn stage_ndjson(
         return Err(IngestError::Empty(file.to_path_buf()));
     }
     let fields = canonical_fields(file, &names)?;
-    // Each value as text: strings without their quotes, numbers and objects as written.
     let columns: Vec<String> = fields
         .iter()
-        .map(|f| {
-            format!(
-                "CASE WHEN json_type(json -> '{n}') = 'VARCHAR' THEN json ->> '{n}' \
-                 WHEN json_type(json -> '{n}') = 'NULL' THEN NULL \
-                 ELSE CAST(json -> '{n}' AS VARCHAR) END AS \"{n}\"",
-                n = f.name
-            )
-        })
+        .map(|f| format!("{} AS \"{}\"", text_of(f.name), f.name))
         .collect();
     tx.execute(
         &format!(
-            "CREATE TEMP TABLE ingest_raw AS SELECT {} \
-             FROM read_json_objects(?, format = 'newline_delimited')",
-            columns.join(", ")
-        ),
-        [&path],
-    )
-    .map_err(|e| unreadable(file, e))?;
-    let raw: Vec<String> = fields.iter().map(|f| f.name.to_string()).collect();
-    let projection: Vec<(&'static Field, String)> = fields
-        .iter()
-        .map(|f| (*f, format!("\"{}\"", f.name)))
-        .collect();
-    let rows = number_and_project(tx, file, &raw, &projection, 1, false)?;
-    Ok((fields, rows))
-}
-
-/// Stages a canonical Parquet file (column names are canonical names); "line" is the row.
-fn stage_parquet(
-    tx: &Transaction<'_>,
-    file: &Path,
-) -> Result<(Vec<&'static Field>, u64), IngestError> {
-    let path = file.display().to_string();
-    let mut stmt =
-        tx.prepare("SELECT column_name FROM (DESCRIBE SELECT * FROM read_parquet(?))")?;
-    let names: Vec<String> = stmt
-        .query_map([&path], |r| r.get(0))
-        .map_err(|e| unreadable(file, e))?
-        .collect::<Result<_, _>>()
-        .map_err(|e| unreadable(file, e))?;
-    let fields = canonical_fields(file, &names)?;
-    let columns: Vec<String> = fields
-        .iter()
-        .map(|f| format!("CAST(\"{n}\" AS VARCHAR) AS \"{n}\"", n = f.name))
-        .collect();
-    tx.execute(
-        &format!(
-            "CREATE TEMP TABLE ingest_raw AS SELECT {} FROM read_parquet(?)",
+            "CREATE TEMP TABLE ingest_raw AS SELECT {} FROM {reader}",
             columns.join(", ")
         ),
         [&path],
