@@ -83,7 +83,7 @@ fn a_file_with_one_bad_row_loads_nothing_and_names_line_and_column() {
         "{message}"
     );
     assert!(
-        message.ends_with("1 row rejected; nothing was loaded"),
+        message.ends_with("1 invalid value; nothing was loaded"),
         "{message}"
     );
     assert_eq!(t.count("SELECT count(*) FROM events"), 0);

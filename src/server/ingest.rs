@@ -129,8 +129,9 @@ impl fmt::Display for RejectList<'_> {
             }
             writeln!(f)?;
         }
-        let rows = if self.total == 1 { "row" } else { "rows" };
-        write!(f, "{} {rows} rejected; nothing was loaded", self.total)
+        // A row can hold several bad values; each is counted (and listed) on its own.
+        let values = if self.total == 1 { "value" } else { "values" };
+        write!(f, "{} invalid {values}; nothing was loaded", self.total)
     }
 }
 
@@ -878,6 +879,6 @@ mod tests {
         .to_string();
         assert!(text.starts_with("f.csv:2: column amount: not a number (value \"x\")"));
         assert_eq!(text.lines().count(), SHOWN_REJECTS + 1);
-        assert!(text.ends_with("25 rows rejected; nothing was loaded"));
+        assert!(text.ends_with("25 invalid values; nothing was loaded"));
     }
 }
