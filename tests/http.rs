@@ -446,3 +446,27 @@ async fn a_batch_with_a_bad_event_loads_nothing_and_names_the_line() {
     let (status, _) = post_events(app(&t), "/api/v1/events", Some(&token), &too_many).await;
     assert_eq!(status, StatusCode::PAYLOAD_TOO_LARGE);
 }
+
+#[tokio::test]
+async fn a_target_period_that_has_not_started_has_no_status() {
+    use omnikpi::server::kpi::{Catalog, targets};
+    let t = loaded();
+    {
+        let conn = t.db.connect().expect("connection");
+        targets::set(
+            &conn,
+            Catalog::builtin(),
+            "gross_revenue",
+            "sales",
+            "2026-Q2",
+            1000.0,
+            "t",
+        )
+        .expect("set");
+    }
+    let (status, body) = get(app(&t), "/api/v1/targets?as_of=2026-03-15").await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    let json: serde_json::Value = serde_json::from_str(&body).expect("json");
+    assert_eq!(json[0]["status"], serde_json::Value::Null);
+    assert_eq!(json[0]["projection"], serde_json::Value::Null);
+}

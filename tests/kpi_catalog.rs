@@ -626,3 +626,24 @@ fn segments_follow_the_channel_profile_and_filter_kpis() {
     assert_eq!(gross("store"), Some(80.0));
     assert_eq!(gross("online"), Some(40.0));
 }
+
+#[test]
+fn review_regressions_on_deliveries_and_returns() {
+    let t = db(&[
+        // Promised 23:30 UTC on 12 June = 01:30 on 13 June in Rome: a delivery on the 13th
+        // (local) is on time.
+        ev("d1", "2026-06-13T10:00:00+02:00", "delivery")
+            .channel("web")
+            .set("attributes", r#"{"promised_date": "2026-06-12T23:30:00Z"}"#),
+        ev("p1", "2026-06-01T10:00:00+02:00", "purchase")
+            .channel("web")
+            .order("O1")
+            .amount("10.00"),
+        // A return without a channel is not "in another channel".
+        ev("r1", "2026-06-05T10:00:00+02:00", "return")
+            .order("O1")
+            .amount("10.00"),
+    ]);
+    assert_kpi(&t, "on_time_delivery_rate", JUNE, Some(1.0));
+    assert_kpi(&t, "cross_channel_return_rate", JUNE, None);
+}

@@ -73,6 +73,7 @@ struct RawKpi {
     owner: String,
     #[serde(default)]
     internal: bool,
+    additive: Option<bool>,
     sql: Option<String>,
     ratio: Option<RawRatio>,
     difference: Option<RawDifference>,
@@ -121,6 +122,8 @@ pub struct KpiDef {
     pub owner: String,
     /// A building block of other KPIs, left out of default listings.
     pub internal: bool,
+    /// `Some(false)` for counts that do not add up over days (distinct customers).
+    pub additive: Option<bool>,
     pub formula: Formula,
 }
 
@@ -180,6 +183,7 @@ impl Catalog {
                 direction: kpi.direction,
                 owner: kpi.owner,
                 internal: kpi.internal,
+                additive: kpi.additive,
                 formula,
             });
         }

@@ -200,7 +200,17 @@ pub fn report(
                 .get(&target.kpi)
                 .ok_or_else(|| TargetError::UnknownKpi(target.kpi.clone()))?;
             let whole = TargetPeriod::parse(&target.period)?.period;
-            let as_of = as_of.clamp(whole.from(), whole.to());
+            if as_of < whole.from() {
+                // Nothing to measure before the target period starts.
+                return Ok(TargetReport {
+                    target,
+                    actual: None,
+                    projection: None,
+                    status: None,
+                    as_of,
+                });
+            }
+            let as_of = as_of.min(whole.to());
             let to_date = Period::new(whole.from(), as_of)
                 .map_err(|_| TargetError::BadPeriod(target.period.clone()))?;
             let actual =
@@ -220,6 +230,9 @@ pub fn report(
 
 /// Whether a KPI adds up over days (then it is projected linearly).
 pub fn is_additive(def: &KpiDef) -> bool {
+    if def.additive == Some(false) {
+        return false;
+    }
     match def.formula {
         Formula::Aggregate(_) | Formula::Difference { .. } => {
             matches!(def.unit, Unit::Money | Unit::Count)
@@ -296,6 +309,9 @@ mod tests {
             "CLV is not a sum over days"
         );
         assert!(is_additive(catalog.get("new_customers").expect("kpi")));
+        // The same customers buying every week are not twice as many by the month's end.
+        assert!(!is_additive(catalog.get("active_customers").expect("kpi")));
+        assert!(!is_additive(catalog.get("unique_visitors").expect("kpi")));
     }
 
     #[test]
