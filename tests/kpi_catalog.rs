@@ -647,3 +647,25 @@ fn review_regressions_on_deliveries_and_returns() {
     assert_kpi(&t, "on_time_delivery_rate", JUNE, Some(1.0));
     assert_kpi(&t, "cross_channel_return_rate", JUNE, None);
 }
+
+#[test]
+fn the_clv_window_is_twelve_months_even_before_a_leap_day() {
+    // Period ending 28 Feb 2028 (a leap year): the 12 months are 1 Mar 2027 .. 28 Feb 2028.
+    // A purchase on 28 Feb 2027 belongs to the 12 months before, not to the window.
+    let buy = |id: &str, at: &str, card: &str| {
+        ev(id, at, "purchase")
+            .channel("store")
+            .loyalty(card)
+            .amount("100.00")
+    };
+    let t = db(&[
+        buy("a", "2026-06-01T10:00:00+02:00", "L1"),
+        buy("b", "2026-06-01T10:00:00+02:00", "L2"),
+        buy("c", "2027-02-28T10:00:00+01:00", "L3"),
+        buy("d", "2027-06-01T10:00:00+02:00", "L1"),
+    ]);
+    // Window: L1 100 over 1 buyer = 100. Before: L1, L2, L3 bought; L2 and L3 lost: churn
+    // 2/3, lifetime 1.5. CLV = 100 x 1.0 x 1.5 = 150. A window starting on 28 Feb 2027 would
+    // put L3 in it and give 100 x 2 = 200.
+    assert_kpi(&t, "clv", ("2028-02-01", "2028-02-28"), Some(150.0));
+}
