@@ -61,7 +61,8 @@ check "cargo fmt --check" cargo fmt --all -- --check
 check "clippy (ssr)" cargo clippy --features ssr --all-targets -- -D warnings
 check "clippy (hydrate)" cargo clippy --lib --no-default-features --features hydrate \
   --target wasm32-unknown-unknown -- -D warnings
-cargo_tests "cargo test (ssr)" cargo test --features ssr --no-fail-fast
+# A hung test must fail the run, not eat CI's time limit.
+cargo_tests "cargo test (ssr)" timeout 1500 cargo test --features ssr --no-fail-fast
 cargo_tests "cargo test (hydrate)" cargo test --lib --no-default-features --features hydrate
 
 echo; echo "==> cargo leptos build"

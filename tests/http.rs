@@ -51,7 +51,7 @@ async fn get(app: axum::Router, uri: &str) -> (StatusCode, String) {
     (status, String::from_utf8_lossy(&body).into_owned())
 }
 
-#[tokio::test]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn healthz_answers_when_the_database_does() {
     let t = TestDb::new();
     let (status, body) = get(app(&t), "/healthz").await;
@@ -59,7 +59,7 @@ async fn healthz_answers_when_the_database_does() {
     assert_eq!(body, "ok\n");
 }
 
-#[tokio::test]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn api_kpis_returns_the_contract_shape() {
     let t = loaded();
     let (status, body) = get(app(&t), "/api/v1/kpis?from=2026-03-01&to=2026-03-31").await;
@@ -74,7 +74,7 @@ async fn api_kpis_returns_the_contract_shape() {
     assert_eq!(gross["unit"], "money");
 }
 
-#[tokio::test]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn api_errors_are_json_with_the_right_status() {
     let t = TestDb::new();
     let (status, body) = get(app(&t), "/api/v1/kpis?from=2026-13-01&to=2026-12-31").await;
@@ -92,7 +92,7 @@ async fn api_errors_are_json_with_the_right_status() {
     assert_eq!(status, StatusCode::BAD_REQUEST, "{body}");
 }
 
-#[tokio::test]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_company_page_renders_the_kpis_on_the_server() {
     let t = loaded();
     let (status, html) = get(app(&t), "/?from=2026-03-01&to=2026-03-31").await;
@@ -107,7 +107,7 @@ async fn the_company_page_renders_the_kpis_on_the_server() {
     );
 }
 
-#[tokio::test]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_company_page_speaks_italian() {
     let t = loaded();
     let (status, html) = get(app(&t), "/?from=2026-03-01&to=2026-03-31&lang=it").await;
@@ -117,7 +117,7 @@ async fn the_company_page_speaks_italian() {
     assert!(html.contains("lang=\"it\""));
 }
 
-#[tokio::test]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_bad_period_shows_a_message_not_a_crash() {
     let t = TestDb::new();
     let (status, html) = get(app(&t), "/?from=2026-02-01&to=2026-01-01").await;
@@ -128,14 +128,14 @@ async fn a_bad_period_shows_a_message_not_a_crash() {
     assert!(html.contains("value=\"2026-02-01\""), "{html}");
 }
 
-#[tokio::test]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn unknown_pages_are_404() {
     let t = TestDb::new();
     let (status, _) = get(app(&t), "/no-such-page").await;
     assert_eq!(status, StatusCode::NOT_FOUND);
 }
 
-#[tokio::test]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn responses_carry_security_headers() {
     let t = TestDb::new();
     let response = app(&t)
@@ -150,7 +150,7 @@ async fn responses_carry_security_headers() {
     assert_eq!(response.headers()["x-frame-options"], "DENY");
 }
 
-#[tokio::test]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn api_filters_narrow_and_unknown_parameters_are_refused() {
     let t = loaded();
     let base = "/api/v1/kpis?from=2026-03-01&to=2026-03-31&kpi=gross_revenue";
@@ -173,7 +173,7 @@ async fn api_filters_narrow_and_unknown_parameters_are_refused() {
     assert_eq!(status, StatusCode::BAD_REQUEST, "{body}");
 }
 
-#[tokio::test]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn api_compares_with_last_year() {
     let t = loaded();
     let (status, body) = get(
@@ -188,7 +188,7 @@ async fn api_compares_with_last_year() {
     assert_eq!(json["compare_to"], "2025-03-31");
 }
 
-#[tokio::test]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn api_series_by_month() {
     let t = loaded();
     let (status, body) = get(
@@ -211,7 +211,7 @@ async fn api_series_by_month() {
     assert_eq!(status, StatusCode::BAD_REQUEST);
 }
 
-#[tokio::test]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn api_breakdown_by_channel() {
     let t = loaded();
     let (status, body) = get(
@@ -237,7 +237,7 @@ async fn api_breakdown_by_channel() {
     assert_eq!(status, StatusCode::BAD_REQUEST);
 }
 
-#[tokio::test]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn targets_report_projection_and_status() {
     use omnikpi::server::kpi::{Catalog, targets};
     let t = loaded();
@@ -285,7 +285,7 @@ async fn targets_report_projection_and_status() {
     assert_eq!(json[0]["status"], "off_track");
 }
 
-#[tokio::test]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn benchmarks_carry_their_source() {
     let t = TestDb::new();
     let (status, body) = get(
@@ -299,7 +299,7 @@ async fn benchmarks_carry_their_source() {
     assert_eq!(json[0]["source"], "Medallia");
 }
 
-#[tokio::test]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_openapi_document_lists_every_api_route_and_each_one_answers() {
     let t = loaded();
     let (status, body) = get(app(&t), "/api/v1/openapi.json").await;
@@ -377,7 +377,7 @@ async fn post_events(
     (status, String::from_utf8_lossy(&bytes).into_owned())
 }
 
-#[tokio::test]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn events_pushed_with_a_token_count_at_once() {
     let t = loaded();
     let token = {
@@ -420,7 +420,7 @@ async fn events_pushed_with_a_token_count_at_once() {
     );
 }
 
-#[tokio::test]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_batch_with_a_bad_event_loads_nothing_and_names_the_line() {
     let t = TestDb::new();
     let token = {
@@ -447,7 +447,7 @@ async fn a_batch_with_a_bad_event_loads_nothing_and_names_the_line() {
     assert_eq!(status, StatusCode::PAYLOAD_TOO_LARGE);
 }
 
-#[tokio::test]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_target_period_that_has_not_started_has_no_status() {
     use omnikpi::server::kpi::{Catalog, targets};
     let t = loaded();
