@@ -11,7 +11,13 @@ use leptos_router::{
     path,
 };
 
-use crate::pages::{company::CompanyPage, not_found::NotFound};
+use crate::pages::admin::{
+    AdminHome, audit::AdminAuditPage, departments::AdminDepartmentsPage, kpis::AdminKpisPage,
+    settings::AdminSettingsPage, tokens::AdminTokensPage, users::AdminUsersPage,
+};
+use crate::pages::{
+    account::AccountPage, company::CompanyPage, login::LoginPage, not_found::NotFound,
+};
 
 /// The document around the app, rendered only on the server.
 pub fn shell(options: LeptosOptions) -> impl IntoView {
@@ -47,6 +53,19 @@ pub fn App() -> impl IntoView {
             <div id="app" data-hydrated=move || hydrated.get().to_string()>
                 <Routes fallback=NotFound>
                     <Route path=path!("/") view=CompanyPage ssr=SsrMode::Async />
+                    <Route path=path!("/login") view=LoginPage ssr=SsrMode::Async />
+                    <Route path=path!("/account") view=AccountPage ssr=SsrMode::Async />
+                    <Route path=path!("/admin") view=AdminHome ssr=SsrMode::Async />
+                    <Route path=path!("/admin/users") view=AdminUsersPage ssr=SsrMode::Async />
+                    <Route path=path!("/admin/tokens") view=AdminTokensPage ssr=SsrMode::Async />
+                    <Route
+                        path=path!("/admin/departments")
+                        view=AdminDepartmentsPage
+                        ssr=SsrMode::Async
+                    />
+                    <Route path=path!("/admin/kpis") view=AdminKpisPage ssr=SsrMode::Async />
+                    <Route path=path!("/admin/settings") view=AdminSettingsPage ssr=SsrMode::Async />
+                    <Route path=path!("/admin/audit") view=AdminAuditPage ssr=SsrMode::Async />
                 </Routes>
             </div>
         </Router>

@@ -1,6 +1,7 @@
 //! Building blocks shared by the pages.
 
 pub mod chart;
+pub mod forms;
 pub mod header;
 pub mod kpi_tile;
 pub mod period_form;

@@ -126,8 +126,10 @@ pub async fn fetch_company_view(
     lang: Option<String>,
 ) -> Result<CompanyView, AppError> {
     use crate::i18n::Locale;
+    use crate::server::auth::{self, policy};
     use crate::server::{dashboard, state::AppState};
 
+    auth::require(policy::Access::View(policy::View::Company), None)?;
     let state = expect_context::<AppState>();
     dashboard::company(
         &state.db,

@@ -12,7 +12,9 @@
 //! - [`error`]: the one error type that crosses the wire;
 //! - `server` (ssr only): everything that touches the database, the files or the network.
 
+pub mod admin;
 pub mod app;
+pub mod auth;
 pub mod components;
 pub mod error;
 pub mod format;

@@ -4,7 +4,9 @@
 //! Nothing in here is compiled into the browser bundle. Views reach it only through the server
 //! functions declared beside their client types (for example [`crate::kpi`]).
 
+pub mod admin;
 pub mod api;
+pub mod auth;
 pub mod charts;
 pub mod cli;
 pub mod config;

@@ -2,31 +2,32 @@
 //! server-rendered company page.
 
 mod common;
+#[path = "common/web.rs"]
+mod web;
 
-use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
 
 use axum::body::Body;
 use axum::http::{Request, StatusCode};
 use http_body_util::BodyExt;
-use leptos::config::LeptosOptions;
 use tower::ServiceExt;
 
 use common::{FIXTURE, TestDb};
-use omnikpi::server::config::{Config, Overrides};
-use omnikpi::server::routes;
-use omnikpi::server::state::AppState;
+use omnikpi::server::tokens;
+use web::Browser;
 
-fn app(t: &TestDb) -> axum::Router {
-    let config = Config::load(Overrides::default(), |_| None).expect("config");
-    let leptos_options = LeptosOptions::builder()
-        .output_name("omnikpi")
-        .site_root("target/site")
-        .build();
-    routes::router(AppState {
-        db: t.db.clone(),
-        config: Arc::new(config),
-        leptos_options,
-    })
+/// The app as an admin's API token sees it (the authorisation tests are in tests/auth.rs).
+fn app(t: &TestDb) -> Browser {
+    static N: AtomicUsize = AtomicUsize::new(0);
+    let name = format!("tests-{}", N.fetch_add(1, Ordering::Relaxed));
+    let conn = t.db.connect().expect("connection");
+    if !omnikpi::server::auth::users::admin_exists(&conn).expect("admin check") {
+        web::add_user(&t.db, "admin@test.it", omnikpi::auth::Role::Admin, None);
+    }
+    let token = tokens::create(&conn, &name, "admin", None).expect("token");
+    let mut browser = Browser::new(web::router(&t.db));
+    browser.bearer = Some(token);
+    browser
 }
 
 fn loaded() -> TestDb {
@@ -36,19 +37,9 @@ fn loaded() -> TestDb {
     t
 }
 
-async fn get(app: axum::Router, uri: &str) -> (StatusCode, String) {
-    let response = app
-        .oneshot(Request::get(uri).body(Body::empty()).expect("request"))
-        .await
-        .expect("response");
-    let status = response.status();
-    let body = response
-        .into_body()
-        .collect()
-        .await
-        .expect("body")
-        .to_bytes();
-    (status, String::from_utf8_lossy(&body).into_owned())
+async fn get(mut browser: Browser, uri: &str) -> (StatusCode, String) {
+    let reply = browser.get(uri).await;
+    (reply.status, reply.body)
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -138,16 +129,16 @@ async fn unknown_pages_are_404() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn responses_carry_security_headers() {
     let t = TestDb::new();
-    let response = app(&t)
-        .oneshot(
-            Request::get("/healthz")
-                .body(Body::empty())
-                .expect("request"),
-        )
-        .await
-        .expect("response");
-    assert_eq!(response.headers()["x-content-type-options"], "nosniff");
-    assert_eq!(response.headers()["x-frame-options"], "DENY");
+    let response = app(&t).get("/healthz").await;
+    assert_eq!(response.headers["x-content-type-options"], "nosniff");
+    assert_eq!(response.headers["x-frame-options"], "DENY");
+    let page = app(&t).get("/?from=2026-03-01&to=2026-03-31").await;
+    let csp = page.headers["content-security-policy"]
+        .to_str()
+        .unwrap_or_default();
+    assert!(csp.contains("frame-ancestors 'none'"), "{csp}");
+    assert!(csp.contains("object-src 'none'"), "{csp}");
+    assert_eq!(page.headers["referrer-policy"], "same-origin");
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -354,7 +345,7 @@ async fn the_openapi_document_lists_every_api_route_and_each_one_answers() {
 }
 
 async fn post_events(
-    app: axum::Router,
+    app: Browser,
     uri: &str,
     token: Option<&str>,
     body: &str,
@@ -364,6 +355,7 @@ async fn post_events(
         request = request.header("authorization", format!("Bearer {token}"));
     }
     let response = app
+        .app
         .oneshot(request.body(Body::from(body.to_string())).expect("request"))
         .await
         .expect("response");
@@ -382,7 +374,7 @@ async fn events_pushed_with_a_token_count_at_once() {
     let t = loaded();
     let token = {
         let conn = t.db.connect().expect("connection");
-        omnikpi::server::tokens::create(&conn, "webshop").expect("token")
+        tokens::create(&conn, "webshop", tokens::INGEST, None).expect("token")
     };
     let batch = concat!(
         r#"{"event_id": "rt1", "occurred_at": "2026-03-20T10:00:00Z", "event_type": "purchase", "channel": "web", "amount": 100, "email": "rt@x.it"}"#,
@@ -425,7 +417,7 @@ async fn a_batch_with_a_bad_event_loads_nothing_and_names_the_line() {
     let t = TestDb::new();
     let token = {
         let conn = t.db.connect().expect("connection");
-        omnikpi::server::tokens::create(&conn, "app").expect("token")
+        tokens::create(&conn, "app", tokens::INGEST, None).expect("token")
     };
     let batch = concat!(
         r#"{"event_id": "a1", "occurred_at": "2026-03-20T10:00:00Z", "event_type": "visit"}"#,

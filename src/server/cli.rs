@@ -10,8 +10,10 @@ use std::process::ExitCode;
 use anyhow::Context;
 use clap::{Parser, Subcommand};
 
+use crate::auth::Role;
 use crate::i18n::Locale;
 
+use super::auth::{audit, users};
 use super::config::{Config, Overrides};
 use super::db::Db;
 use super::kpi::{Catalog, Filters, Period, report, targets as kpi_targets};
@@ -90,7 +92,12 @@ enum Command {
         #[command(subcommand)]
         command: IdentityCommand,
     },
-    /// API tokens for machines that push events (POST /api/v1/events).
+    /// User accounts: `user add --email E --role admin` creates the first administrator.
+    User {
+        #[command(subcommand)]
+        command: UserCommand,
+    },
+    /// API tokens for machines: sending events (role ingest) or reading the API as a role.
     Token {
         #[command(subcommand)]
         command: TokenCommand,
@@ -129,6 +136,13 @@ enum TokenCommand {
     Create {
         #[arg(long)]
         name: String,
+        /// ingest (may only send events), or a user role to read the API with.
+        #[arg(long, default_value = "ingest",
+              value_parser = ["ingest", "admin", "executive", "lead", "cx_officer", "viewer"])]
+        role: String,
+        /// The department of a lead or viewer token.
+        #[arg(long)]
+        department: Option<String>,
     },
     /// List tokens (never the tokens themselves).
     List,
@@ -136,6 +150,53 @@ enum TokenCommand {
     Revoke {
         #[arg(long)]
         name: String,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+enum UserCommand {
+    /// Create an account. The password is asked for (twice) or read from stdin.
+    Add {
+        #[arg(long)]
+        email: String,
+        #[arg(long, value_parser = ["admin", "executive", "lead", "cx_officer", "viewer"])]
+        role: String,
+        /// The department of a lead or a viewer (marketing, sales, stores, ...).
+        #[arg(long)]
+        department: Option<String>,
+        /// Display name (default: the part of the e-mail before @).
+        #[arg(long, default_value = "")]
+        name: String,
+        #[arg(long, default_value = "en", value_parser = ["en", "it"])]
+        lang: String,
+        /// Read the password from the first line of stdin instead of prompting.
+        #[arg(long)]
+        password_stdin: bool,
+        /// An invitation: the user must choose a new password at first sign-in.
+        #[arg(long)]
+        one_time: bool,
+    },
+    /// List accounts.
+    List,
+    /// Set a user's password (asked for, or from stdin).
+    Passwd {
+        #[arg(long)]
+        email: String,
+        #[arg(long)]
+        password_stdin: bool,
+        /// The user must replace it at the next sign-in.
+        #[arg(long)]
+        one_time: bool,
+    },
+    /// Disable an account; its sessions end at once.
+    Disable {
+        #[arg(long)]
+        email: String,
+    },
+    /// Enable a disabled account again.
+    Enable {
+        #[arg(long)]
+        email: String,
     },
 }
 
@@ -315,8 +376,22 @@ fn execute(cli: Cli) -> anyhow::Result<()> {
         Command::Token { command } => {
             let conn = db.connect()?;
             match command {
-                TokenCommand::Create { name } => {
-                    let token = super::tokens::create(&conn, &name)?;
+                TokenCommand::Create {
+                    name,
+                    role,
+                    department,
+                } => {
+                    let tx = conn.unchecked_transaction()?;
+                    let token = super::tokens::create(&tx, &name, &role, department.as_deref())?;
+                    audit::record(
+                        &tx,
+                        "cli",
+                        "token.create",
+                        &name,
+                        None::<&()>,
+                        Some(&serde_json::json!({ "role": role, "department": department })),
+                    )?;
+                    tx.commit()?;
                     println!("{token}");
                     eprintln!("token {name} created; it is shown only now, keep it safe");
                 }
@@ -324,19 +399,27 @@ fn execute(cli: Cli) -> anyhow::Result<()> {
                     for t in super::tokens::list(&conn)? {
                         let state = if t.revoked { "revoked" } else { "active" };
                         let used = t.last_used_at.unwrap_or_else(|| "never".into());
+                        let role = match &t.department {
+                            Some(d) => format!("{} ({d})", t.role),
+                            None => t.role.clone(),
+                        };
                         println!(
-                            "{:<20} {:<8} {state:<8} created {}  last used {used}",
-                            t.name, t.scope, t.created_at
+                            "{:<20} {role:<20} {state:<8} created {}  last used {used}",
+                            t.name, t.created_at
                         );
                     }
                 }
                 TokenCommand::Revoke { name } => {
-                    super::tokens::revoke(&conn, &name)?;
+                    let tx = conn.unchecked_transaction()?;
+                    super::tokens::revoke(&tx, &name)?;
+                    audit::record::<(), ()>(&tx, "cli", "token.revoke", &name, None, None)?;
+                    tx.commit()?;
                     println!("token {name} revoked");
                 }
             }
             Ok(())
         }
+        Command::User { command } => user_command(&db, command),
         Command::Identity {
             command: IdentityCommand::Rebuild,
         } => {
@@ -471,6 +554,19 @@ fn execute(cli: Cli) -> anyhow::Result<()> {
                 planted.value_uplift * 100.0,
                 planted.value_tolerance * 100.0
             );
+            let conn = db.connect()?;
+            let created = users::add_demo_users(&conn)?;
+            if created > 0 {
+                audit::record::<(), ()>(&conn, "cli", "demo.users", "demo accounts", None, None)?;
+            }
+            println!("demo accounts (e-mail / password):");
+            for user in users::DEMO_USERS {
+                let role = match user.department {
+                    Some(d) => format!("{} of {d}", user.role),
+                    None => user.role.to_string(),
+                };
+                println!("  {:<30} {:<22} {role}", user.email, user.password);
+            }
             Ok(())
         }
     }
@@ -546,6 +642,106 @@ fn print_kpis(report: &report::KpiReport, locale: Locale) {
     }
 }
 
+/// Reads a new password: the first line of stdin, or twice from the terminal without echo.
+fn read_password(from_stdin: bool) -> anyhow::Result<String> {
+    if from_stdin {
+        let mut line = String::new();
+        std::io::stdin()
+            .read_line(&mut line)
+            .context("reading the password from stdin")?;
+        return Ok(line.trim_end_matches(['\r', '\n']).to_string());
+    }
+    let first = rpassword::prompt_password("Password (at least 12 characters): ")
+        .context("reading the password (use --password-stdin without a terminal)")?;
+    let second = rpassword::prompt_password("Repeat it: ").context("reading the password")?;
+    if first != second {
+        anyhow::bail!("the two passwords differ; nothing was changed");
+    }
+    Ok(first)
+}
+
+fn user_command(db: &Db, command: UserCommand) -> anyhow::Result<()> {
+    let conn = db.connect()?;
+    match command {
+        UserCommand::Add {
+            email,
+            role,
+            department,
+            name,
+            lang,
+            password_stdin,
+            one_time,
+        } => {
+            let role: Role = role.parse().map_err(anyhow::Error::msg)?;
+            let secret = read_password(password_stdin)?;
+            let tx = conn.unchecked_transaction()?;
+            let user = users::add(
+                &tx,
+                &users::NewUser {
+                    email: &email,
+                    display_name: &name,
+                    lang: &lang,
+                    role,
+                    department: department.as_deref(),
+                    password: &secret,
+                    one_time,
+                },
+            )?;
+            audit::record(
+                &tx,
+                "cli",
+                "user.add",
+                &user.email,
+                None::<&()>,
+                Some(&user),
+            )?;
+            tx.commit()?;
+            println!("user {} ({role}) created", user.email);
+        }
+        UserCommand::List => {
+            for u in users::list(&conn)? {
+                let role = match &u.department {
+                    Some(d) => format!("{} ({d})", u.role),
+                    None => u.role.to_string(),
+                };
+                let state = if u.disabled { "disabled" } else { "active" };
+                let last = u.last_login_at.unwrap_or_else(|| "never".into());
+                println!("{:<36} {role:<24} {state:<8} last sign-in {last}", u.email);
+            }
+        }
+        UserCommand::Passwd {
+            email,
+            password_stdin,
+            one_time,
+        } => {
+            let secret = read_password(password_stdin)?;
+            let tx = conn.unchecked_transaction()?;
+            users::set_password(&tx, &email, &secret, one_time)?;
+            audit::record::<(), ()>(&tx, "cli", "user.password", &email, None, None)?;
+            tx.commit()?;
+            println!("password of {email} changed; their sessions ended");
+        }
+        UserCommand::Disable { email } => set_disabled(&conn, &email, true)?,
+        UserCommand::Enable { email } => set_disabled(&conn, &email, false)?,
+    }
+    Ok(())
+}
+
+fn set_disabled(conn: &duckdb::Connection, email: &str, disabled: bool) -> anyhow::Result<()> {
+    let tx = conn.unchecked_transaction()?;
+    let before = users::find(&tx, email)?;
+    let after = users::set_disabled(&tx, email, disabled)?;
+    let action = if disabled {
+        "user.disable"
+    } else {
+        "user.enable"
+    };
+    audit::record(&tx, "cli", action, email, before.as_ref(), Some(&after))?;
+    tx.commit()?;
+    println!("{email} {}", if disabled { "disabled" } else { "enabled" });
+    Ok(())
+}
+
 fn serve(db: Db, config: Config) -> anyhow::Result<()> {
     let runtime = tokio::runtime::Runtime::new().context("starting the async runtime")?;
     runtime.block_on(async move {
@@ -556,16 +752,20 @@ fn serve(db: Db, config: Config) -> anyhow::Result<()> {
             leptos_options.output_name = "omnikpi".into();
         }
         leptos_options.site_addr = config.addr;
-        let state = AppState {
-            db,
-            config: std::sync::Arc::new(config.clone()),
-            leptos_options,
-        };
+        if !users::admin_exists(&db.connect()?)? {
+            eprintln!(
+                "no administrator yet: dashboards stay closed until one exists. Create one with\n  \
+                 omnikpi user add --email you@example.com --role admin"
+            );
+        }
+        let state = AppState::new(db, config.clone(), leptos_options);
+        tokio::spawn(routes::delete_expired_sessions(state.db.clone()));
         let app = routes::router(state);
         let listener = tokio::net::TcpListener::bind(config.addr)
             .await
             .with_context(|| format!("cannot listen on {}", config.addr))?;
         println!("omnikpi is serving on http://{}", config.addr);
+        let app = app.into_make_service_with_connect_info::<std::net::SocketAddr>();
         axum::serve(listener, app)
             .with_graceful_shutdown(shutdown_signal())
             .await

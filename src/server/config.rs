@@ -9,6 +9,10 @@ use serde::Deserialize;
 pub const DEFAULT_DB: &str = "data/omnikpi.duckdb";
 pub const DEFAULT_ADDR: &str = "127.0.0.1:3000";
 pub const DEFAULT_TIME_ZONE: &str = "Europe/Rome";
+/// A session unused this long signs its user out.
+pub const DEFAULT_SESSION_IDLE_MINUTES: u32 = 120;
+/// No session lives longer than this, used or not.
+pub const DEFAULT_SESSION_ABSOLUTE_HOURS: u32 = 12;
 
 /// The validated configuration every command runs with.
 #[derive(Clone, Debug)]
@@ -19,6 +23,27 @@ pub struct Config {
     pub addr: SocketAddr,
     /// IANA zone in which periods and days are read (KPIS.md conventions).
     pub time_zone: String,
+    pub sessions: SessionConfig,
+}
+
+/// How sign-in sessions behave.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct SessionConfig {
+    /// Mark the cookie `Secure`: set when omnikpi is served over HTTPS (directly or behind a
+    /// proxy), so the browser never sends it in clear.
+    pub secure_cookie: bool,
+    pub idle_minutes: u32,
+    pub absolute_hours: u32,
+}
+
+impl Default for SessionConfig {
+    fn default() -> Self {
+        Self {
+            secure_cookie: false,
+            idle_minutes: DEFAULT_SESSION_IDLE_MINUTES,
+            absolute_hours: DEFAULT_SESSION_ABSOLUTE_HOURS,
+        }
+    }
 }
 
 /// The file as written: every key optional.
@@ -28,6 +53,9 @@ struct FileConfig {
     db: Option<PathBuf>,
     addr: Option<String>,
     time_zone: Option<String>,
+    secure_cookie: Option<bool>,
+    session_idle_minutes: Option<u32>,
+    session_absolute_hours: Option<u32>,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -44,6 +72,12 @@ pub enum ConfigError {
     },
     #[error("{key}: {value:?} is not a listening address such as 127.0.0.1:3000")]
     Addr { key: &'static str, value: String },
+    #[error("{key}: {value:?} is not {expected}")]
+    Value {
+        key: &'static str,
+        value: String,
+        expected: &'static str,
+    },
 }
 
 /// Values given on the command line (already merged with their `OMNIKPI_*` variables by clap).
@@ -83,11 +117,54 @@ impl Config {
         let time_zone = env("OMNIKPI_TIME_ZONE")
             .or(file.time_zone)
             .unwrap_or_else(|| DEFAULT_TIME_ZONE.to_string());
+        let secure_cookie = match env("OMNIKPI_SECURE_COOKIE") {
+            Some(v) => parse_bool("OMNIKPI_SECURE_COOKIE", &v)?,
+            None => file.secure_cookie.unwrap_or(false),
+        };
+        let minutes = |key: &'static str, file: Option<u32>, default: u32| match env(key) {
+            Some(v) => v
+                .trim()
+                .parse::<u32>()
+                .ok()
+                .filter(|n| *n > 0)
+                .ok_or(ConfigError::Value {
+                    key,
+                    value: v,
+                    expected: "a whole number above 0",
+                }),
+            None => Ok(file.filter(|n| *n > 0).unwrap_or(default)),
+        };
+        let sessions = SessionConfig {
+            secure_cookie,
+            idle_minutes: minutes(
+                "OMNIKPI_SESSION_IDLE_MINUTES",
+                file.session_idle_minutes,
+                DEFAULT_SESSION_IDLE_MINUTES,
+            )?,
+            absolute_hours: minutes(
+                "OMNIKPI_SESSION_ABSOLUTE_HOURS",
+                file.session_absolute_hours,
+                DEFAULT_SESSION_ABSOLUTE_HOURS,
+            )?,
+        };
         Ok(Self {
             db,
             addr,
             time_zone,
+            sessions,
         })
+    }
+}
+
+fn parse_bool(key: &'static str, value: &str) -> Result<bool, ConfigError> {
+    match value.trim() {
+        "1" | "true" | "yes" => Ok(true),
+        "0" | "false" | "no" => Ok(false),
+        _ => Err(ConfigError::Value {
+            key,
+            value: value.to_string(),
+            expected: "true or false",
+        }),
     }
 }
 

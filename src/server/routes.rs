@@ -1,26 +1,50 @@
-//! The one routing table: pages, server functions, the JSON API, health and static files.
+//! The one routing table: pages, server functions, the JSON API, form handlers, health and
+//! static files, behind the session layer and the authorisation gate (`auth::gate`), which
+//! every request passes before it reaches a handler.
 
 use axum::Router;
 use axum::extract::State;
 use axum::http::{HeaderValue, StatusCode, header};
+use axum::middleware;
 use axum::routing::get;
 use leptos_axum::{LeptosRoutes, file_and_error_handler, generate_route_list};
 use tower_http::set_header::SetResponseHeaderLayer;
+use tower_sessions::cookie::SameSite;
+use tower_sessions::session_store::ExpiredDeletion;
+use tower_sessions::{Expiry, SessionManagerLayer};
 
 use crate::app::{App, shell};
 
-use super::api;
+use super::auth::{gate, store::DuckDbStore};
+use super::db::Db;
 use super::state::AppState;
+use super::{admin, api};
+
+/// The name of the session cookie.
+pub const SESSION_COOKIE: &str = "omnikpi_session";
 
 /// The whole application as an axum router.
 pub fn router(state: AppState) -> Router {
     let routes = generate_route_list(App);
     let options = state.leptos_options.clone();
+    let sessions = &state.auth.sessions;
+    let session_layer = SessionManagerLayer::new(DuckDbStore::new(state.db.clone()))
+        .with_name(SESSION_COOKIE)
+        .with_http_only(true)
+        .with_same_site(SameSite::Lax)
+        .with_secure(sessions.secure_cookie)
+        .with_expiry(Expiry::OnInactivity(time::Duration::minutes(i64::from(
+            sessions.idle_minutes,
+        ))));
     Router::new()
         .route("/healthz", get(healthz))
         .nest("/api/v1", api::router())
+        .merge(gate::router())
+        .merge(admin::router())
         .leptos_routes(&state, routes, move || shell(options.clone()))
         .fallback(file_and_error_handler::<AppState, _>(shell))
+        .layer(middleware::from_fn_with_state(state.clone(), gate::gate))
+        .layer(session_layer)
         .layer(SetResponseHeaderLayer::if_not_present(
             header::X_CONTENT_TYPE_OPTIONS,
             HeaderValue::from_static("nosniff"),
@@ -33,7 +57,30 @@ pub fn router(state: AppState) -> Router {
             header::X_FRAME_OPTIONS,
             HeaderValue::from_static("DENY"),
         ))
+        .layer(SetResponseHeaderLayer::if_not_present(
+            header::CONTENT_SECURITY_POLICY,
+            HeaderValue::from_static(CSP),
+        ))
         .with_state(state)
+}
+
+/// Scripts and styles only from this origin; Leptos' hydration bootstrap is an inline module
+/// script, hence 'unsafe-inline' for scripts (with 'wasm-unsafe-eval' for the bundle).
+/// Everything else: no plugins, no framing, forms only to ourselves.
+const CSP: &str = "default-src 'self'; script-src 'self' 'unsafe-inline' 'wasm-unsafe-eval'; \
+                   style-src 'self' 'unsafe-inline'; img-src 'self' data:; object-src 'none'; \
+                   base-uri 'none'; form-action 'self'; frame-ancestors 'none'";
+
+/// Deletes expired sessions every 10 minutes, for as long as the server runs.
+pub async fn delete_expired_sessions(db: Db) {
+    let store = DuckDbStore::new(db);
+    let mut tick = tokio::time::interval(std::time::Duration::from_secs(600));
+    loop {
+        tick.tick().await;
+        if let Err(e) = store.delete_expired().await {
+            tracing::warn!(error = %e, "deleting expired sessions failed");
+        }
+    }
 }
 
 /// 200 when the database answers a query, 503 otherwise.

@@ -5,6 +5,7 @@ use std::sync::Arc;
 use axum::extract::FromRef;
 use leptos::config::LeptosOptions;
 
+use super::auth::AuthState;
 use super::config::Config;
 use super::db::Db;
 
@@ -13,6 +14,19 @@ pub struct AppState {
     pub db: Db,
     pub config: Arc<Config>,
     pub leptos_options: LeptosOptions,
+    pub auth: Arc<AuthState>,
+}
+
+impl AppState {
+    pub fn new(db: Db, config: Config, leptos_options: LeptosOptions) -> Self {
+        let auth = Arc::new(AuthState::new(config.sessions.clone()));
+        Self {
+            db,
+            config: Arc::new(config),
+            leptos_options,
+            auth,
+        }
+    }
 }
 
 impl FromRef<AppState> for LeptosOptions {

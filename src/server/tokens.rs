@@ -1,9 +1,14 @@
-//! API tokens: how machines (a web shop pushing events, a loader) authenticate. A token is
+//! API tokens: how machines (a web shop pushing events, a loader, a reporting script)
+//! authenticate. A token acts with a role: `ingest` (may only send events) or one of the user
+//! roles, with the same rights as a user of that role (see `auth::policy`). A token is
 //! shown once at creation; the database keeps only its SHA-256, so a copy of the database
 //! does not hand out working tokens. Tokens are 256 random bits, which makes a fast hash
 //! enough (argon2 is for passwords people choose).
 
 use duckdb::{Connection, OptionalExt, params};
+
+use crate::auth::Role;
+use crate::server::auth::policy::Principal;
 use rand::RngCore;
 use sha2::{Digest, Sha256};
 
@@ -18,6 +23,10 @@ pub enum TokenError {
     Exists(String),
     #[error("no token named {0:?}")]
     NotFound(String),
+    #[error("token role must be ingest, admin, executive, lead, cx_officer or viewer, not {0:?}")]
+    BadRole(String),
+    #[error("a {0} token needs a department; other roles take none")]
+    Department(String),
     #[error("database error: {0}")]
     Sql(#[from] duckdb::Error),
 }
@@ -26,7 +35,9 @@ pub enum TokenError {
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct TokenInfo {
     pub name: String,
-    pub scope: String,
+    /// `ingest` or a user role.
+    pub role: String,
+    pub department: Option<String>,
     pub created_at: String,
     pub last_used_at: Option<String>,
     pub revoked: bool,
@@ -36,8 +47,31 @@ fn hash(token: &str) -> String {
     format!("{:x}", Sha256::digest(token.as_bytes()))
 }
 
-/// Creates a token for ingestion; returns it (the only time it is visible).
-pub fn create(conn: &Connection, name: &str) -> Result<String, TokenError> {
+/// The role a token acts with: `None` for `ingest`.
+fn parse_role(role: &str) -> Result<Option<Role>, TokenError> {
+    if role == INGEST {
+        return Ok(None);
+    }
+    role.parse()
+        .map(Some)
+        .map_err(|_| TokenError::BadRole(role.to_string()))
+}
+
+/// The role of tokens that may only send events.
+pub const INGEST: &str = "ingest";
+
+/// Creates a token acting with `role` (`ingest` or a user role, with `department` for a lead
+/// or a viewer); returns it (the only time it is visible).
+pub fn create(
+    conn: &Connection,
+    name: &str,
+    role: &str,
+    department: Option<&str>,
+) -> Result<String, TokenError> {
+    let parsed = parse_role(role)?;
+    if parsed.is_some_and(Role::has_department) != department.is_some() {
+        return Err(TokenError::Department(role.to_string()));
+    }
     let ok = !name.is_empty()
         && name.len() <= 64
         && name
@@ -61,8 +95,8 @@ pub fn create(conn: &Connection, name: &str) -> Result<String, TokenError> {
         bytes.iter().map(|b| format!("{b:02x}")).collect::<String>()
     );
     conn.execute(
-        "INSERT INTO api_tokens (name, token_hash) VALUES (?, ?)",
-        params![name, hash(&token)],
+        "INSERT INTO api_tokens (name, token_hash, role, department) VALUES (?, ?, ?, ?)",
+        params![name, hash(&token), role, department],
     )?;
     Ok(token)
 }
@@ -83,6 +117,41 @@ pub fn verify(conn: &Connection, token: &str) -> Result<Option<String>, TokenErr
     Ok(name)
 }
 
+/// Who a live token acts as, recording its use; `None` for anything else.
+pub fn principal(conn: &Connection, token: &str) -> Result<Option<Principal>, TokenError> {
+    if !token.starts_with(PREFIX) {
+        return Ok(None);
+    }
+    let found: Option<(String, String, Option<String>)> = conn
+        .query_row(
+            "UPDATE api_tokens SET last_used_at = now()
+             WHERE token_hash = ? AND revoked_at IS NULL RETURNING name, coalesce(role, 'ingest'), department",
+            [hash(token)],
+            |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)),
+        )
+        .optional()?;
+    let Some((name, role, department)) = found else {
+        return Ok(None);
+    };
+    let role = parse_role(&role)?;
+    let grants = match (role, &department) {
+        (Some(Role::Viewer), Some(d)) => {
+            let mut stmt =
+                conn.prepare("SELECT view FROM department_views WHERE department = ?")?;
+            let rows = stmt.query_map([d], |r| r.get::<_, String>(0))?;
+            rows.collect::<Result<Vec<_>, _>>()?
+        }
+        _ => Vec::new(),
+    };
+    Ok(Some(Principal {
+        label: format!("token:{name}"),
+        role,
+        department,
+        grants,
+        user_id: None,
+    }))
+}
+
 /// Revokes the token named `name`.
 pub fn revoke(conn: &Connection, name: &str) -> Result<(), TokenError> {
     let n = conn.execute(
@@ -98,17 +167,18 @@ pub fn revoke(conn: &Connection, name: &str) -> Result<(), TokenError> {
 /// Every token, by name.
 pub fn list(conn: &Connection) -> Result<Vec<TokenInfo>, TokenError> {
     let mut stmt = conn.prepare(
-        "SELECT name, scope, CAST(created_at AS VARCHAR), CAST(last_used_at AS VARCHAR),
-                revoked_at IS NOT NULL
+        "SELECT name, coalesce(role, 'ingest'), department, strftime(created_at, '%Y-%m-%d %H:%M'),
+                strftime(last_used_at, '%Y-%m-%d %H:%M'), revoked_at IS NOT NULL
          FROM api_tokens ORDER BY name",
     )?;
     let rows = stmt.query_map([], |r| {
         Ok(TokenInfo {
             name: r.get(0)?,
-            scope: r.get(1)?,
-            created_at: r.get(2)?,
-            last_used_at: r.get(3)?,
-            revoked: r.get(4)?,
+            role: r.get(1)?,
+            department: r.get(2)?,
+            created_at: r.get(3)?,
+            last_used_at: r.get(4)?,
+            revoked: r.get(5)?,
         })
     })?;
     Ok(rows.collect::<Result<_, _>>()?)
@@ -124,7 +194,7 @@ mod tests {
     {
         let db = Db::open_in_memory("Europe/Rome")?;
         let conn = db.connect()?;
-        let token = create(&conn, "webshop")?;
+        let token = create(&conn, "webshop", INGEST, None)?;
         assert!(token.starts_with(PREFIX) && token.len() == PREFIX.len() + 64);
         let stored: String =
             conn.query_row("SELECT token_hash FROM api_tokens", [], |r| r.get(0))?;
@@ -135,9 +205,22 @@ mod tests {
         revoke(&conn, "webshop")?;
         assert_eq!(verify(&conn, &token)?, None);
         assert!(matches!(
-            create(&conn, "webshop"),
+            create(&conn, "webshop", INGEST, None),
             Err(TokenError::Exists(_))
         ));
+        assert!(matches!(
+            create(&conn, "report", "lead", None),
+            Err(TokenError::Department(_))
+        ));
+        assert!(matches!(
+            create(&conn, "report", "boss", None),
+            Err(TokenError::BadRole(_))
+        ));
+        let lead = create(&conn, "report", "lead", Some("stores"))?;
+        let who = principal(&conn, &lead)?.ok_or("no principal")?;
+        assert_eq!(who.role, Some(Role::Lead));
+        assert_eq!(who.department.as_deref(), Some("stores"));
+        assert_eq!(who.label, "token:report");
         Ok(())
     }
 }

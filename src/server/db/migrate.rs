@@ -43,6 +43,11 @@ pub const MIGRATIONS: &[Migration] = &[
         name: "segments",
         sql: include_str!("../../../migrations/0007_segments.sql"),
     },
+    Migration {
+        version: 8,
+        name: "auth",
+        sql: include_str!("../../../migrations/0008_auth.sql"),
+    },
 ];
 
 pub struct Migration {

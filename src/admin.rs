@@ -1,0 +1,125 @@
+//! What the admin pages show, as the views see it, and the server functions that fetch it.
+//! Changes are plain HTML form posts to `/admin/...` (handled in `server::admin`), so every
+//! admin task works without JavaScript.
+
+use serde::{Deserialize, Serialize};
+
+use crate::auth::Role;
+use crate::error::AppError;
+
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct UserRow {
+    pub email: String,
+    pub display_name: String,
+    pub lang: String,
+    pub role: Role,
+    pub department: Option<String>,
+    pub disabled: bool,
+    pub must_change_password: bool,
+    pub last_login_at: Option<String>,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct DepartmentRow {
+    pub key: String,
+    pub name_en: String,
+    pub name_it: String,
+    /// The views this department's viewers may open besides their own.
+    pub grants: Vec<String>,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct UsersPage {
+    pub users: Vec<UserRow>,
+    pub departments: Vec<DepartmentRow>,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct TokenRow {
+    pub name: String,
+    pub role: String,
+    pub department: Option<String>,
+    pub created_at: String,
+    pub last_used_at: Option<String>,
+    pub revoked: bool,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct TokensPage {
+    pub tokens: Vec<TokenRow>,
+    pub departments: Vec<DepartmentRow>,
+    /// A token just created, shown this once.
+    pub new_token: Option<String>,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct KpiOwnerRow {
+    pub key: String,
+    pub name: String,
+    pub owner: String,
+    /// The catalog's owner, when an admin chose another.
+    pub default_owner: Option<String>,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct KpisPage {
+    pub kpis: Vec<KpiOwnerRow>,
+    pub departments: Vec<DepartmentRow>,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SettingRow {
+    pub key: String,
+    pub value: String,
+    /// What the setting does and which values it takes (English and Italian).
+    pub help_en: String,
+    pub help_it: String,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct AuditRow {
+    pub at: String,
+    pub actor: String,
+    pub action: String,
+    pub subject: String,
+    pub before: Option<String>,
+    pub after: Option<String>,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct AuditPage {
+    pub entries: Vec<AuditRow>,
+    pub total: i64,
+    pub offset: u32,
+    pub limit: u32,
+}
+
+#[leptos::server(endpoint = "admin_users")]
+pub async fn admin_users() -> Result<UsersPage, AppError> {
+    crate::server::admin::users_page().await
+}
+
+#[leptos::server(endpoint = "admin_tokens")]
+pub async fn admin_tokens() -> Result<TokensPage, AppError> {
+    crate::server::admin::tokens_page().await
+}
+
+#[leptos::server(endpoint = "admin_departments")]
+pub async fn admin_departments() -> Result<Vec<DepartmentRow>, AppError> {
+    crate::server::admin::departments_page().await
+}
+
+#[leptos::server(endpoint = "admin_kpis")]
+pub async fn admin_kpis(lang: Option<String>) -> Result<KpisPage, AppError> {
+    crate::server::admin::kpis_page(lang).await
+}
+
+#[leptos::server(endpoint = "admin_settings")]
+pub async fn admin_settings() -> Result<Vec<SettingRow>, AppError> {
+    crate::server::admin::settings_page().await
+}
+
+#[leptos::server(endpoint = "admin_audit")]
+pub async fn admin_audit(offset: Option<u32>) -> Result<AuditPage, AppError> {
+    crate::server::admin::audit_page(offset.unwrap_or(0)).await
+}

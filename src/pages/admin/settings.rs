@@ -1,0 +1,56 @@
+//! Settings the computations read: CLV margin, target tolerance, identity limits, phone
+//! country code, journey inactivity window. Each is validated and audited when saved.
+
+use leptos::prelude::*;
+
+use crate::admin::{SettingRow, admin_settings};
+use crate::components::forms::CsrfField;
+use crate::i18n::{Locale, Msg};
+
+use super::{AdminFrame, csrf_token, page_locale};
+
+#[component]
+pub fn AdminSettingsPage() -> impl IntoView {
+    let locale = page_locale();
+    let data = Resource::new(|| (), |()| admin_settings());
+    let csrf = csrf_token();
+    view! {
+        <AdminFrame locale title=Msg::AdminSettings>
+            <Suspense fallback=|| ()>
+                {move || Suspend::new(async move {
+                    let locale = locale.get();
+                    let csrf = csrf.await;
+                    match data.await {
+                        Ok(settings) => view! { <SettingsBody settings locale csrf /> }.into_any(),
+                        Err(err) => view! { <p class="notice-error" role="alert">{err.to_string()}</p> }.into_any(),
+                    }
+                })}
+            </Suspense>
+        </AdminFrame>
+    }
+}
+
+#[component]
+fn SettingsBody(settings: Vec<SettingRow>, locale: Locale, csrf: String) -> impl IntoView {
+    settings
+        .into_iter()
+        .map(|s| {
+            let help = if locale == Locale::It {
+                s.help_it
+            } else {
+                s.help_en
+            };
+            let id = format!("setting-{}", s.key);
+            view! {
+                <form class="setting card" method="post" action="/admin/settings/save">
+                    <CsrfField token=csrf.clone() />
+                    <input type="hidden" name="key" value=s.key.clone() />
+                    <label for=id.clone()><code>{s.key.clone()}</code></label>
+                    <p class="muted">{help}</p>
+                    <input id=id type="text" name="value" value=s.value required=true />
+                    <button type="submit">{locale.text(Msg::Save)}</button>
+                </form>
+            }
+        })
+        .collect_view()
+}

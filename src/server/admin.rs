@@ -1,0 +1,822 @@
+//! The admin pages' data and their form handlers: users, API tokens, departments and what
+//! their viewers may open, KPI ownership, settings, and the audit log (also as CSV).
+//!
+//! Every change runs in one transaction with its audit row, and answers with a redirect back
+//! to its page (`?ok=...` or `?error=...`), so the pages work as plain HTML forms. The gate has
+//! already checked the admin role and the request's origin; each handler also checks the
+//! session's anti-forgery token.
+
+use std::collections::BTreeMap;
+
+use axum::Router;
+use axum::extract::{Form, State};
+use axum::http::{HeaderValue, header};
+use axum::response::{IntoResponse, Redirect, Response};
+use axum::routing::{get, post};
+use duckdb::{Connection, OptionalExt, params};
+use tower_sessions::Session;
+
+use crate::admin::{
+    AuditPage, AuditRow, DepartmentRow, KpiOwnerRow, KpisPage, SettingRow, TokenRow, TokensPage,
+    UserRow, UsersPage,
+};
+use crate::auth::Role;
+use crate::error::AppError;
+use crate::i18n::Locale;
+
+use super::auth::policy::Access;
+use super::auth::{self, RequestAuth, audit, keys, same_secret, users};
+use super::db::DbError;
+use super::kpi::Catalog;
+use super::state::AppState;
+use super::tokens;
+
+#[derive(Debug, thiserror::Error)]
+pub enum AdminError {
+    #[error(transparent)]
+    User(#[from] users::UserError),
+    #[error(transparent)]
+    Token(#[from] tokens::TokenError),
+    #[error("{0}")]
+    Invalid(String),
+    #[error("database error: {0}")]
+    Sql(#[from] duckdb::Error),
+    #[error(transparent)]
+    Db(#[from] DbError),
+}
+
+impl From<AdminError> for AppError {
+    fn from(err: AdminError) -> Self {
+        match err {
+            AdminError::Sql(_) | AdminError::Db(_) => {
+                tracing::error!(error = %err, "admin task failed");
+                AppError::Internal
+            }
+            other => AppError::bad_request(other.to_string()),
+        }
+    }
+}
+
+/// The form handlers.
+pub fn router() -> Router<AppState> {
+    Router::new()
+        .route("/admin/users/invite", post(invite_user))
+        .route("/admin/users/update", post(update_user))
+        .route("/admin/users/disable", post(disable_user))
+        .route("/admin/users/reset", post(reset_password))
+        .route("/admin/tokens/create", post(create_token))
+        .route("/admin/tokens/revoke", post(revoke_token))
+        .route("/admin/departments/save", post(save_department))
+        .route("/admin/departments/grants", post(save_grants))
+        .route("/admin/kpis/owner", post(set_kpi_owner))
+        .route("/admin/settings/save", post(save_setting))
+        .route("/admin/audit.csv", get(audit_csv))
+}
+
+// ---- the pages' data ----
+
+fn admin() -> Result<(), AppError> {
+    auth::require(Access::Admin, None).map(|_| ())
+}
+
+async fn run<T: Send + 'static>(
+    work: impl FnOnce(&mut Connection) -> Result<T, AdminError> + Send + 'static,
+) -> Result<T, AppError> {
+    let state = leptos::prelude::expect_context::<AppState>();
+    state.db.run(work).await.map_err(AppError::from)
+}
+
+pub fn departments(conn: &Connection) -> Result<Vec<DepartmentRow>, AdminError> {
+    let mut stmt = conn.prepare(
+        "SELECT d.department, d.name_en, d.name_it,
+                coalesce(list(v.view ORDER BY v.view) FILTER (WHERE v.view IS NOT NULL), [])
+         FROM departments d LEFT JOIN department_views v USING (department)
+         WHERE d.department <> 'company'
+         GROUP BY ALL ORDER BY d.department",
+    )?;
+    let rows = stmt.query_map([], |r| {
+        let grants: duckdb::types::Value = r.get(3)?;
+        Ok(DepartmentRow {
+            key: r.get(0)?,
+            name_en: r.get(1)?,
+            name_it: r.get(2)?,
+            grants: strings(grants),
+        })
+    })?;
+    Ok(rows.collect::<Result<_, _>>()?)
+}
+
+fn strings(value: duckdb::types::Value) -> Vec<String> {
+    match value {
+        duckdb::types::Value::List(items) => items
+            .into_iter()
+            .filter_map(|v| match v {
+                duckdb::types::Value::Text(s) => Some(s),
+                _ => None,
+            })
+            .collect(),
+        _ => Vec::new(),
+    }
+}
+
+pub async fn users_page() -> Result<UsersPage, AppError> {
+    admin()?;
+    run(|conn| {
+        let users = users::list(conn)?
+            .into_iter()
+            .map(|u| UserRow {
+                email: u.email,
+                display_name: u.display_name,
+                lang: u.lang,
+                role: u.role,
+                department: u.department,
+                disabled: u.disabled,
+                must_change_password: u.must_change_password,
+                last_login_at: u.last_login_at.map(|t| t.chars().take(16).collect()),
+            })
+            .collect();
+        Ok(UsersPage {
+            users,
+            departments: departments(conn)?,
+        })
+    })
+    .await
+}
+
+pub async fn tokens_page() -> Result<TokensPage, AppError> {
+    admin()?;
+    // The token just created travels in the session for exactly one page view.
+    let new_token = match leptos_axum::extract::<Session>().await {
+        Ok(session) => session.remove::<String>(keys::FLASH).await.ok().flatten(),
+        Err(_) => None,
+    };
+    run(move |conn| {
+        let tokens = tokens::list(conn)?
+            .into_iter()
+            .map(|t| TokenRow {
+                name: t.name,
+                role: t.role,
+                department: t.department,
+                created_at: t.created_at,
+                last_used_at: t.last_used_at,
+                revoked: t.revoked,
+            })
+            .collect();
+        Ok(TokensPage {
+            tokens,
+            departments: departments(conn)?,
+            new_token,
+        })
+    })
+    .await
+}
+
+pub async fn departments_page() -> Result<Vec<DepartmentRow>, AppError> {
+    admin()?;
+    run(|conn| departments(conn)).await
+}
+
+/// Each KPI's owner department: an admin's choice, else the catalog's.
+pub fn kpi_owners(conn: &Connection) -> Result<BTreeMap<String, String>, duckdb::Error> {
+    let mut owners: BTreeMap<String, String> = Catalog::builtin()
+        .all()
+        .iter()
+        .map(|k| (k.key.clone(), k.owner.clone()))
+        .collect();
+    let mut stmt = conn.prepare("SELECT kpi, owner FROM kpi_owners")?;
+    let rows = stmt.query_map([], |r| Ok((r.get::<_, String>(0)?, r.get::<_, String>(1)?)))?;
+    for row in rows {
+        let (kpi, owner) = row?;
+        owners.insert(kpi, owner);
+    }
+    Ok(owners)
+}
+
+pub async fn kpis_page(lang: Option<String>) -> Result<KpisPage, AppError> {
+    admin()?;
+    let locale = Locale::parse(lang.as_deref());
+    run(move |conn| {
+        let owners = kpi_owners(conn)?;
+        let kpis = Catalog::builtin()
+            .all()
+            .iter()
+            .filter(|k| !k.internal)
+            .map(|k| {
+                let owner = owners
+                    .get(&k.key)
+                    .cloned()
+                    .unwrap_or_else(|| k.owner.clone());
+                KpiOwnerRow {
+                    key: k.key.clone(),
+                    name: k.name.get(locale).to_string(),
+                    default_owner: (owner != k.owner).then(|| k.owner.clone()),
+                    owner,
+                }
+            })
+            .collect();
+        Ok(KpisPage {
+            kpis,
+            departments: departments(conn)?,
+        })
+    })
+    .await
+}
+
+/// The settings an admin may change: key, default, help (en, it), validator.
+struct SettingDef {
+    key: &'static str,
+    default: &'static str,
+    help_en: &'static str,
+    help_it: &'static str,
+    valid: fn(&str) -> bool,
+}
+
+fn number_in(value: &str, low: f64, high: f64) -> bool {
+    value
+        .trim()
+        .parse::<f64>()
+        .is_ok_and(|v| v.is_finite() && (low..=high).contains(&v))
+}
+
+const SETTINGS: &[SettingDef] = &[
+    SettingDef {
+        key: "clv_margin",
+        default: "1.0",
+        help_en: "Gross margin applied to revenue in customer lifetime value (0.01 to 1).",
+        help_it: "Margine lordo applicato ai ricavi nel valore del cliente (da 0,01 a 1).",
+        valid: |v| number_in(v, 0.01, 1.0),
+    },
+    SettingDef {
+        key: "target_at_risk_within",
+        default: "0.05",
+        help_en: "How close to its target a KPI's projection is 'at risk' (0 to 0.5, 0.05 = 5 %).",
+        help_it: "Quanto vicino al target una proiezione è 'a rischio' (da 0 a 0,5; 0,05 = 5 %).",
+        valid: |v| number_in(v, 0.0, 0.5),
+    },
+    SettingDef {
+        key: "identity_max_links",
+        default: "50",
+        help_en: "An identifier shared by more people than this is ignored by stitching (2 to 10000).",
+        help_it: "Un identificativo condiviso da più persone di così è ignorato (da 2 a 10000).",
+        valid: |v| {
+            v.trim()
+                .parse::<u32>()
+                .is_ok_and(|n| (2..=10_000).contains(&n))
+        },
+    },
+    SettingDef {
+        key: "phone_country_code",
+        default: "39",
+        help_en: "Country calling code added to phone numbers written without one (1 to 3 digits).",
+        help_it: "Prefisso internazionale per i numeri scritti senza (da 1 a 3 cifre).",
+        valid: |v| {
+            let v = v.trim();
+            (1..=3).contains(&v.len()) && v.chars().all(|c| c.is_ascii_digit())
+        },
+    },
+    SettingDef {
+        key: "journey_inactivity_days",
+        default: "30",
+        help_en: "Days without any event after which a journey without a purchase is abandoned (1 to 365).",
+        help_it: "Giorni senza eventi dopo i quali un percorso senza acquisto è abbandonato (da 1 a 365).",
+        valid: |v| {
+            v.trim()
+                .parse::<u32>()
+                .is_ok_and(|n| (1..=365).contains(&n))
+        },
+    },
+];
+
+pub async fn settings_page() -> Result<Vec<SettingRow>, AppError> {
+    admin()?;
+    run(|conn| {
+        let mut rows = Vec::new();
+        for def in SETTINGS {
+            let value: Option<String> = conn
+                .query_row("SELECT value FROM settings WHERE key = ?", [def.key], |r| {
+                    r.get(0)
+                })
+                .optional()?;
+            rows.push(SettingRow {
+                key: def.key.to_string(),
+                value: value.unwrap_or_else(|| def.default.to_string()),
+                help_en: def.help_en.to_string(),
+                help_it: def.help_it.to_string(),
+            });
+        }
+        Ok(rows)
+    })
+    .await
+}
+
+/// Entries shown per page of the audit log.
+pub const AUDIT_PAGE: u32 = 50;
+
+fn audit_rows(conn: &Connection, limit: u32, offset: u32) -> Result<Vec<AuditRow>, AdminError> {
+    Ok(audit::list(conn, limit, offset)?
+        .into_iter()
+        .map(|e| AuditRow {
+            at: e.at,
+            actor: e.actor,
+            action: e.action,
+            subject: e.subject,
+            before: e.before,
+            after: e.after,
+        })
+        .collect())
+}
+
+pub async fn audit_page(offset: u32) -> Result<AuditPage, AppError> {
+    admin()?;
+    run(move |conn| {
+        Ok(AuditPage {
+            entries: audit_rows(conn, AUDIT_PAGE, offset)?,
+            total: audit::count(conn)?,
+            offset,
+            limit: AUDIT_PAGE,
+        })
+    })
+    .await
+}
+
+// ---- form handlers ----
+
+type Fields = Vec<(String, String)>;
+
+fn field<'a>(fields: &'a Fields, name: &str) -> &'a str {
+    fields
+        .iter()
+        .find(|(k, _)| k == name)
+        .map_or("", |(_, v)| v.as_str())
+        .trim()
+}
+
+fn optional<'a>(fields: &'a Fields, name: &str) -> Option<&'a str> {
+    Some(field(fields, name)).filter(|v| !v.is_empty())
+}
+
+fn back(page: &str, result: Result<&str, String>) -> Response {
+    let query = match &result {
+        Ok(ok) => crate::url::query([("ok", *ok)]),
+        Err(error) => crate::url::query([("error", error.as_str())]),
+    };
+    Redirect::to(&format!("{page}{query}")).into_response()
+}
+
+/// Runs one admin change: checks the form's token, runs `work` in a transaction with the
+/// actor's name, and redirects back to `page`.
+async fn change<F>(
+    state: AppState,
+    session: Session,
+    auth: RequestAuth,
+    fields: Fields,
+    page: &'static str,
+    work: F,
+) -> Response
+where
+    F: FnOnce(&Connection, &str, &Fields) -> Result<&'static str, AdminError> + Send + 'static,
+{
+    let sent = field(&fields, "csrf").to_string();
+    let expected = session.get::<String>(keys::CSRF).await.ok().flatten();
+    if !expected.is_some_and(|t| same_secret(&t, &sent)) {
+        return back(
+            page,
+            Err("the form expired; reload the page and try again".into()),
+        );
+    }
+    let actor = auth
+        .principal
+        .as_ref()
+        .map_or_else(|| "unknown".to_string(), |p| p.label.clone());
+    let result = state
+        .db
+        .run(move |conn| -> Result<&'static str, AdminError> {
+            let tx = conn.transaction()?;
+            let ok = work(&tx, &actor, &fields)?;
+            tx.commit()?;
+            Ok(ok)
+        })
+        .await;
+    match result {
+        Ok(ok) => back(page, Ok(ok)),
+        Err(e @ (AdminError::Sql(_) | AdminError::Db(_))) => {
+            tracing::error!(error = %e, "admin change failed");
+            back(
+                page,
+                Err("the change could not be saved; see the server log".into()),
+            )
+        }
+        Err(e) => back(page, Err(e.to_string())),
+    }
+}
+
+fn role_field(fields: &Fields) -> Result<Role, AdminError> {
+    field(fields, "role").parse().map_err(AdminError::Invalid)
+}
+
+/// The department field, kept only for roles that have one.
+fn department_field(fields: &Fields, role: Role) -> Option<&str> {
+    optional(fields, "department").filter(|_| role.has_department())
+}
+
+macro_rules! handler {
+    ($name:ident, $page:literal, $work:expr) => {
+        async fn $name(
+            State(state): State<AppState>,
+            session: Session,
+            axum::Extension(auth): axum::Extension<RequestAuth>,
+            Form(fields): Form<Fields>,
+        ) -> Response {
+            change(state, session, auth, fields, $page, $work).await
+        }
+    };
+}
+
+handler!(invite_user, "/admin/users", |conn, actor, f| {
+    let role = role_field(f)?;
+    let user = users::add(
+        conn,
+        &users::NewUser {
+            email: field(f, "email"),
+            display_name: field(f, "name"),
+            lang: optional(f, "lang").unwrap_or("en"),
+            role,
+            department: department_field(f, role),
+            password: field(f, "password"),
+            one_time: true,
+        },
+    )?;
+    audit::record(
+        conn,
+        actor,
+        "user.invite",
+        &user.email,
+        None::<&()>,
+        Some(&user),
+    )?;
+    Ok("invited")
+});
+
+handler!(update_user, "/admin/users", |conn, actor, f| {
+    let email = field(f, "email");
+    let role = role_field(f)?;
+    let before = users::find(conn, email)?;
+    let after = users::update(
+        conn,
+        email,
+        role,
+        department_field(f, role),
+        field(f, "name"),
+        optional(f, "lang").unwrap_or("en"),
+    )?;
+    audit::record(
+        conn,
+        actor,
+        "user.update",
+        email,
+        before.as_ref(),
+        Some(&after),
+    )?;
+    Ok("updated")
+});
+
+handler!(disable_user, "/admin/users", |conn, actor, f| {
+    let email = field(f, "email");
+    let disable = field(f, "disabled") == "true";
+    if auth_label_is(actor, email) && disable {
+        return Err(AdminError::Invalid(
+            "you cannot disable your own account".into(),
+        ));
+    }
+    let before = users::find(conn, email)?;
+    let after = users::set_disabled(conn, email, disable)?;
+    let action = if disable {
+        "user.disable"
+    } else {
+        "user.enable"
+    };
+    audit::record(conn, actor, action, email, before.as_ref(), Some(&after))?;
+    Ok(if disable { "disabled" } else { "enabled" })
+});
+
+fn auth_label_is(actor: &str, email: &str) -> bool {
+    actor.eq_ignore_ascii_case(email.trim())
+}
+
+handler!(reset_password, "/admin/users", |conn, actor, f| {
+    let email = field(f, "email");
+    users::set_password(conn, email, field(f, "password"), true)?;
+    audit::record::<(), ()>(conn, actor, "user.password_reset", email, None, None)?;
+    Ok("reset")
+});
+
+async fn create_token(
+    State(state): State<AppState>,
+    session: Session,
+    axum::Extension(auth): axum::Extension<RequestAuth>,
+    Form(fields): Form<Fields>,
+) -> Response {
+    // The token is shown once, on the next view of the tokens page: it travels in the
+    // session, never in a URL that logs and browser history would keep.
+    let flash = session.clone();
+    let (tx_token, rx_token) = std::sync::mpsc::channel::<String>();
+    let response = change(
+        state,
+        session,
+        auth,
+        fields,
+        "/admin/tokens",
+        move |conn, actor, f| {
+            let role = field(f, "role");
+            let department = optional(f, "department")
+                .filter(|_| role.parse::<Role>().is_ok_and(Role::has_department));
+            let name = field(f, "name");
+            let token = tokens::create(conn, name, role, department)?;
+            audit::record(
+                conn,
+                actor,
+                "token.create",
+                name,
+                None::<&()>,
+                Some(&serde_json::json!({ "role": role, "department": department })),
+            )?;
+            let _ = tx_token.send(token);
+            Ok("created")
+        },
+    )
+    .await;
+    if let Ok(token) = rx_token.try_recv()
+        && let Err(e) = flash.insert(keys::FLASH, token).await
+    {
+        tracing::error!(error = %e, "cannot keep the new token for display");
+    }
+    response
+}
+
+handler!(revoke_token, "/admin/tokens", |conn, actor, f| {
+    let name = field(f, "name");
+    tokens::revoke(conn, name)?;
+    audit::record::<(), ()>(conn, actor, "token.revoke", name, None, None)?;
+    Ok("revoked")
+});
+
+fn department_key_ok(key: &str) -> bool {
+    (2..=32).contains(&key.len())
+        && key
+            .chars()
+            .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '_')
+}
+
+handler!(save_department, "/admin/departments", |conn, actor, f| {
+    let key = field(f, "key");
+    let (name_en, name_it) = (field(f, "name_en"), field(f, "name_it"));
+    if !department_key_ok(key) || key == "company" {
+        return Err(AdminError::Invalid(format!(
+            "department key {key:?}: 2-32 characters of a-z, 0-9 and _"
+        )));
+    }
+    if name_en.is_empty() || name_it.is_empty() {
+        return Err(AdminError::Invalid("a department needs both names".into()));
+    }
+    let before: Option<(String, String)> = conn
+        .query_row(
+            "SELECT name_en, name_it FROM departments WHERE department = ?",
+            [key],
+            |r| Ok((r.get(0)?, r.get(1)?)),
+        )
+        .optional()?;
+    if before.is_some() {
+        conn.execute(
+            "UPDATE departments SET name_en = ?, name_it = ? WHERE department = ?",
+            params![name_en, name_it, key],
+        )?;
+    } else {
+        conn.execute(
+            "INSERT INTO departments (department, name_en, name_it) VALUES (?, ?, ?)",
+            params![key, name_en, name_it],
+        )?;
+        conn.execute("INSERT INTO department_views VALUES (?, 'company')", [key])?;
+    }
+    let after = (name_en, name_it);
+    let action = if before.is_some() {
+        "department.rename"
+    } else {
+        "department.add"
+    };
+    audit::record(conn, actor, action, key, before.as_ref(), Some(&after))?;
+    Ok("saved")
+});
+
+handler!(save_grants, "/admin/departments", |conn, actor, f| {
+    let department = field(f, "department");
+    let known: Vec<String> = {
+        let mut stmt = conn.prepare("SELECT department FROM departments")?;
+        let rows = stmt.query_map([], |r| r.get::<_, String>(0))?;
+        rows.collect::<Result<_, _>>()?
+    };
+    if !known.iter().any(|d| d == department) || department == "company" {
+        return Err(AdminError::Invalid(format!(
+            "unknown department {department:?}"
+        )));
+    }
+    let mut views: Vec<&str> = f
+        .iter()
+        .filter(|(k, _)| k == "view")
+        .map(|(_, v)| v.as_str())
+        .collect();
+    views.sort_unstable();
+    views.dedup();
+    for view in &views {
+        let ok = matches!(*view, "company" | "journeys") || known.iter().any(|d| d == view);
+        if !ok || *view == department {
+            return Err(AdminError::Invalid(format!("unknown view {view:?}")));
+        }
+    }
+    let before = departments(conn)?
+        .into_iter()
+        .find(|d| d.key == department)
+        .map(|d| d.grants);
+    conn.execute(
+        "DELETE FROM department_views WHERE department = ?",
+        [department],
+    )?;
+    for view in &views {
+        conn.execute(
+            "INSERT INTO department_views VALUES (?, ?)",
+            params![department, view],
+        )?;
+    }
+    audit::record(
+        conn,
+        actor,
+        "department.grants",
+        department,
+        before.as_ref(),
+        Some(&views),
+    )?;
+    Ok("saved")
+});
+
+handler!(set_kpi_owner, "/admin/kpis", |conn, actor, f| {
+    let kpi = field(f, "kpi");
+    let owner = field(f, "owner");
+    let Some(def) = Catalog::builtin().get(kpi) else {
+        return Err(AdminError::Invalid(format!("unknown KPI {kpi:?}")));
+    };
+    let exists: i64 = conn.query_row(
+        "SELECT count(*) FROM departments WHERE department = ?",
+        [owner],
+        |r| r.get(0),
+    )?;
+    if exists == 0 {
+        return Err(AdminError::Invalid(format!("unknown department {owner:?}")));
+    }
+    let before = kpi_owners(conn)?.get(kpi).cloned();
+    if owner == def.owner {
+        conn.execute("DELETE FROM kpi_owners WHERE kpi = ?", [kpi])?;
+    } else {
+        conn.execute(
+            "INSERT OR REPLACE INTO kpi_owners (kpi, owner, updated_at) VALUES (?, ?, now())",
+            params![kpi, owner],
+        )?;
+    }
+    audit::record(conn, actor, "kpi.owner", kpi, before.as_ref(), Some(&owner))?;
+    Ok("saved")
+});
+
+handler!(save_setting, "/admin/settings", |conn, actor, f| {
+    let key = field(f, "key");
+    let value = field(f, "value").replace(',', ".");
+    let value = if key == "phone_country_code" {
+        field(f, "value").to_string()
+    } else {
+        value
+    };
+    let Some(def) = SETTINGS.iter().find(|d| d.key == key) else {
+        return Err(AdminError::Invalid(format!("unknown setting {key:?}")));
+    };
+    if !(def.valid)(&value) {
+        return Err(AdminError::Invalid(format!(
+            "{key}: {value:?} is not allowed. {}",
+            def.help_en
+        )));
+    }
+    let before: Option<String> = conn
+        .query_row("SELECT value FROM settings WHERE key = ?", [key], |r| {
+            r.get(0)
+        })
+        .optional()?;
+    conn.execute(
+        "INSERT OR REPLACE INTO settings (key, value, updated_at) VALUES (?, ?, now())",
+        params![key, value.trim()],
+    )?;
+    audit::record(
+        conn,
+        actor,
+        "setting",
+        key,
+        before.as_ref(),
+        Some(&value.trim()),
+    )?;
+    Ok("saved")
+});
+
+/// GET /admin/audit.csv: the whole audit log for a spreadsheet (UTF-8 with BOM; `;` and the
+/// Italian layout with `?lang=it`).
+async fn audit_csv(
+    State(state): State<AppState>,
+    axum::extract::Query(query): axum::extract::Query<Vec<(String, String)>>,
+) -> Response {
+    let lang = query
+        .iter()
+        .find(|(k, _)| k == "lang")
+        .map(|(_, v)| v.as_str());
+    let separator = if Locale::parse(lang) == Locale::It {
+        ';'
+    } else {
+        ','
+    };
+    let rows = state.db.run(|conn| audit_rows(conn, u32::MAX, 0)).await;
+    let rows = match rows {
+        Ok(rows) => rows,
+        Err(e) => {
+            tracing::error!(error = %e, "audit export failed");
+            return (
+                axum::http::StatusCode::INTERNAL_SERVER_ERROR,
+                "export failed",
+            )
+                .into_response();
+        }
+    };
+    let mut csv = String::from("\u{feff}");
+    let header = ["at", "actor", "action", "subject", "before", "after"];
+    csv.push_str(&header.join(&separator.to_string()));
+    csv.push_str("\r\n");
+    for row in rows {
+        let cells = [
+            row.at,
+            row.actor,
+            row.action,
+            row.subject,
+            row.before.unwrap_or_default(),
+            row.after.unwrap_or_default(),
+        ];
+        let line: Vec<String> = cells.iter().map(|c| csv_cell(c, separator)).collect();
+        csv.push_str(&line.join(&separator.to_string()));
+        csv.push_str("\r\n");
+    }
+    let mut response = csv.into_response();
+    let headers = response.headers_mut();
+    headers.insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_static("text/csv; charset=utf-8"),
+    );
+    headers.insert(
+        header::CONTENT_DISPOSITION,
+        HeaderValue::from_static("attachment; filename=\"omnikpi-audit.csv\""),
+    );
+    response
+}
+
+/// One CSV cell: quoted when needed, and a leading `= + - @` (a formula to a spreadsheet)
+/// defused with an apostrophe.
+pub fn csv_cell(value: &str, separator: char) -> String {
+    let defused = if value.starts_with(['=', '+', '-', '@', '\t', '\r']) {
+        format!("'{value}")
+    } else {
+        value.to_string()
+    };
+    if defused.contains([separator, '"', '\n', '\r']) {
+        format!("\"{}\"", defused.replace('"', "\"\""))
+    } else {
+        defused
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn csv_cells_are_quoted_and_formulas_defused() {
+        assert_eq!(csv_cell("plain", ','), "plain");
+        assert_eq!(csv_cell("a,b", ','), "\"a,b\"");
+        assert_eq!(csv_cell("a,b", ';'), "a,b");
+        assert_eq!(csv_cell("say \"hi\"", ';'), "\"say \"\"hi\"\"\"");
+        assert_eq!(
+            csv_cell("=HYPERLINK(\"x\")", ';'),
+            "\"'=HYPERLINK(\"\"x\"\")\""
+        );
+        assert_eq!(csv_cell("@SUM(A1)", ','), "'@SUM(A1)");
+        assert_eq!(csv_cell("-5", ','), "'-5");
+    }
+
+    #[test]
+    fn every_setting_default_is_valid() {
+        for def in SETTINGS {
+            assert!((def.valid)(def.default), "{}", def.key);
+        }
+        let margin = SETTINGS.iter().find(|d| d.key == "clv_margin");
+        assert!(margin.is_some_and(|d| !(d.valid)("1.5") && !(d.valid)("x")));
+    }
+}

@@ -1,0 +1,170 @@
+//! An HTTP client for the real router, with a cookie jar: sign in through the login form,
+//! post forms with their anti-forgery token, call the API with a token. Requests carry the
+//! `Host` a browser would send and, for forms, our own `Origin`.
+
+#![allow(dead_code)]
+
+use axum::body::Body;
+use axum::http::{HeaderMap, Request, StatusCode, header};
+use http_body_util::BodyExt;
+use leptos::config::LeptosOptions;
+use tower::ServiceExt;
+
+use omnikpi::auth::Role;
+use omnikpi::server::auth::users;
+use omnikpi::server::config::{Config, Overrides};
+use omnikpi::server::db::Db;
+use omnikpi::server::routes;
+use omnikpi::server::state::AppState;
+
+pub const HOST: &str = "127.0.0.1:3000";
+pub const ORIGIN: &str = "http://127.0.0.1:3000";
+pub const PASSWORD: &str = "a long test password";
+
+/// The router over `db`, with the default configuration.
+pub fn router(db: &Db) -> axum::Router {
+    router_with(
+        db,
+        Config::load(Overrides::default(), |_| None).expect("config"),
+    )
+}
+
+pub fn router_with(db: &Db, config: Config) -> axum::Router {
+    let leptos_options = LeptosOptions::builder()
+        .output_name("omnikpi")
+        .site_root("target/site")
+        .build();
+    routes::router(AppState::new(db.clone(), config, leptos_options))
+}
+
+/// Creates a user with [`PASSWORD`].
+pub fn add_user(db: &Db, email: &str, role: Role, department: Option<&str>) {
+    let conn = db.connect().expect("connection");
+    users::add(
+        &conn,
+        &users::NewUser {
+            email,
+            display_name: "",
+            lang: "en",
+            role,
+            department,
+            password: PASSWORD,
+            one_time: false,
+        },
+    )
+    .expect("user");
+}
+
+pub struct Reply {
+    pub status: StatusCode,
+    pub headers: HeaderMap,
+    pub body: String,
+}
+
+impl Reply {
+    pub fn location(&self) -> &str {
+        self.headers
+            .get(header::LOCATION)
+            .and_then(|v| v.to_str().ok())
+            .unwrap_or_default()
+    }
+}
+
+/// A browser: keeps the session cookie between requests.
+#[derive(Clone)]
+pub struct Browser {
+    pub app: axum::Router,
+    pub cookie: Option<String>,
+    pub bearer: Option<String>,
+}
+
+impl Browser {
+    pub fn new(app: axum::Router) -> Self {
+        Self {
+            app,
+            cookie: None,
+            bearer: None,
+        }
+    }
+
+    pub async fn send(&mut self, request: axum::http::request::Builder, body: Body) -> Reply {
+        let mut request = request.header(header::HOST, HOST);
+        if let Some(cookie) = &self.cookie {
+            request = request.header(header::COOKIE, cookie.clone());
+        }
+        if let Some(token) = &self.bearer {
+            request = request.header(header::AUTHORIZATION, format!("Bearer {token}"));
+        }
+        let response = self
+            .app
+            .clone()
+            .oneshot(request.body(body).expect("request"))
+            .await
+            .expect("response");
+        if let Some(set) = response.headers().get(header::SET_COOKIE) {
+            let pair = set
+                .to_str()
+                .unwrap_or_default()
+                .split(';')
+                .next()
+                .unwrap_or_default()
+                .to_string();
+            self.cookie = Some(pair);
+        }
+        let status = response.status();
+        let headers = response.headers().clone();
+        let bytes = response
+            .into_body()
+            .collect()
+            .await
+            .expect("body")
+            .to_bytes();
+        Reply {
+            status,
+            headers,
+            body: String::from_utf8_lossy(&bytes).into_owned(),
+        }
+    }
+
+    pub async fn get(&mut self, uri: &str) -> Reply {
+        self.send(Request::get(uri), Body::empty()).await
+    }
+
+    /// Posts a form from one of our pages (with our Origin).
+    pub async fn post_form(&mut self, uri: &str, fields: &[(&str, &str)]) -> Reply {
+        let body = fields
+            .iter()
+            .map(|(k, v)| format!("{}={}", omnikpi::url::encode(k), omnikpi::url::encode(v)))
+            .collect::<Vec<_>>()
+            .join("&");
+        let request = Request::post(uri)
+            .header(header::CONTENT_TYPE, "application/x-www-form-urlencoded")
+            .header(header::ORIGIN, ORIGIN);
+        self.send(request, Body::from(body)).await
+    }
+
+    /// The anti-forgery token of the session, read from a page's form.
+    pub async fn csrf(&mut self) -> String {
+        let page = self.get("/login?lang=en").await;
+        csrf_in(&page.body).unwrap_or_else(|| panic!("no csrf field in {}", page.body))
+    }
+
+    /// Signs in through the login form; returns the reply of the POST.
+    pub async fn sign_in(&mut self, email: &str, password: &str) -> Reply {
+        let csrf = self.csrf().await;
+        self.post_form(
+            "/login",
+            &[("email", email), ("password", password), ("csrf", &csrf)],
+        )
+        .await
+    }
+}
+
+/// The value of the `csrf` hidden field in `html`.
+pub fn csrf_in(html: &str) -> Option<String> {
+    let at = html.find("name=\"csrf\"")?;
+    let rest = &html[at..];
+    let start = rest.find("value=\"")? + 7;
+    let end = rest[start..].find('"')?;
+    Some(rest[start..start + end].to_string())
+}
