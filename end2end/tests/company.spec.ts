@@ -2,6 +2,12 @@
 // the same period, the chart is there, and the period and language controls work both as
 // client-side navigation (hydrated) and as plain GET forms and links (JavaScript disabled).
 import { test, expect, Page, APIRequestContext } from '@playwright/test';
+import { DEMO, signIn } from './auth';
+
+// The executive is the company view's first reader.
+test.beforeEach(async ({ page }) => {
+  await signIn(page, DEMO.executive);
+});
 
 // The company view's tiles, in order (src/server/kpi/catalog.toml, views.company).
 const KPIS = [
@@ -40,8 +46,8 @@ async function expectTilesMatch(page: Page, values: Map<string, number | null>) 
   }
 }
 
-test('shows the demo KPIs that the API computes, and the revenue chart', async ({ page, request }, info) => {
-  const values = await apiValues(request, '2026-06-01', '2026-06-30');
+test('shows the demo KPIs that the API computes, and the revenue chart', async ({ page }, info) => {
+  const values = await apiValues(page.request, '2026-06-01', '2026-06-30');
   expect(values.get('gross_revenue')!).toBeGreaterThan(0);
   await page.goto('/?from=2026-06-01&to=2026-06-30');
   await ready(page, info.project.name === 'hydrated');
@@ -53,7 +59,7 @@ test('shows the demo KPIs that the API computes, and the revenue chart', async (
   await expect(page.locator('.chart table tbody tr')).toHaveCount(30);
 });
 
-test('the period form changes the values and keeps them in the URL', async ({ page, request }, info) => {
+test('the period form changes the values and keeps them in the URL', async ({ page }, info) => {
   const hydrated = info.project.name === 'hydrated';
   await page.goto('/?from=2026-06-01&to=2026-06-30');
   await ready(page, hydrated);
@@ -65,14 +71,14 @@ test('the period form changes the values and keeps them in the URL', async ({ pa
   await page.getByRole('button', { name: 'Apply' }).click();
   await expect(page).toHaveURL(/from=2026-05-01/);
   await expect(page).toHaveURL(/to=2026-05-31/);
-  await expectTilesMatch(page, await apiValues(request, '2026-05-01', '2026-05-31'));
+  await expectTilesMatch(page, await apiValues(page.request, '2026-05-01', '2026-05-31'));
   if (hydrated) {
     // The router handled the submit: the page was not reloaded.
     expect(await page.evaluate(() => (window as any).__stillHere)).toBe(true);
   }
 });
 
-test('a shared link reproduces the view, in Italian', async ({ page, request }, info) => {
+test('a shared link reproduces the view, in Italian', async ({ page }, info) => {
   await page.goto('/?from=2026-06-01&to=2026-06-30');
   await ready(page, info.project.name === 'hydrated');
   await page.getByRole('link', { name: 'IT' }).click();
@@ -81,7 +87,7 @@ test('a shared link reproduces the view, in Italian', async ({ page, request }, 
   await expect(page.getByRole('heading', { level: 1 })).toHaveText('Panoramica aziendale');
   await expect(page.locator('html')).toHaveAttribute('lang', 'it');
   await expect(page.locator('[data-kpi="gross_revenue"] .kpi-value')).toHaveText(/^[\d.]+,\d\d €$/);
-  await expectTilesMatch(page, await apiValues(request, '2026-06-01', '2026-06-30'));
+  await expectTilesMatch(page, await apiValues(page.request, '2026-06-01', '2026-06-30'));
 });
 
 test('works at phone width', async ({ page }, info) => {

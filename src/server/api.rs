@@ -21,7 +21,6 @@ use crate::i18n::Locale;
 use crate::kpi::Grain;
 
 use super::dashboard::{self, DashboardError};
-use super::db::DbError;
 use super::ingest;
 use super::kpi::report::{self, Compare, ReportRequest};
 use super::kpi::{self as engine, Catalog, Dimension, Filters, Period};
@@ -457,6 +456,7 @@ pub struct RejectedBody {
         (status = 200, body = IngestResponse),
         (status = 400, body = ErrorBody, description = "Not UTF-8, empty, or not NDJSON"),
         (status = 401, body = ErrorBody, description = "Missing, unknown or revoked token"),
+        (status = 403, body = ErrorBody, description = "The token's role may not send events"),
         (status = 413, body = ErrorBody, description = "More than 10,000 events or 10 MB"),
         (status = 422, body = RejectedBody, description = "Some events are invalid; none was loaded"),
     ),
@@ -464,44 +464,23 @@ pub struct RejectedBody {
 async fn ingest_events(
     State(state): State<AppState>,
     Query(query): Query<EventsQuery>,
-    headers: axum::http::HeaderMap,
+    axum::Extension(auth): axum::Extension<super::auth::RequestAuth>,
     body: axum::body::Bytes,
 ) -> Response {
     let error = |status: StatusCode, message: String| {
         (status, Json(ErrorBody { error: message })).into_response()
     };
-    let token = headers
-        .get(axum::http::header::AUTHORIZATION)
-        .and_then(|v| v.to_str().ok())
-        .and_then(|v| v.strip_prefix("Bearer "))
-        .map(|t| t.trim().to_string());
-    let Some(token) = token else {
+    // The gate has checked the Ingest right; the default source is the token's name.
+    let default_source = auth
+        .principal
+        .as_ref()
+        .and_then(|p| p.label.strip_prefix("token:"))
+        .map(str::to_string);
+    let Some(name) = query.source.clone().or(default_source) else {
         return error(
-            StatusCode::UNAUTHORIZED,
-            "an API token is required: Authorization: Bearer <token>".into(),
+            StatusCode::BAD_REQUEST,
+            "name the source: POST /api/v1/events?source=NAME".into(),
         );
-    };
-    let name = state
-        .db
-        .run(move |conn| {
-            super::tokens::verify(conn, &token).map_err(|e| DbError::Task(e.to_string()))
-        })
-        .await;
-    let name = match name {
-        Ok(Some(name)) => name,
-        Ok(None) => {
-            return error(
-                StatusCode::UNAUTHORIZED,
-                "unknown or revoked API token".into(),
-            );
-        }
-        Err(e) => {
-            tracing::error!(error = %e, "token check failed");
-            return error(
-                StatusCode::INTERNAL_SERVER_ERROR,
-                AppError::Internal.to_string(),
-            );
-        }
     };
     let Ok(text) = std::str::from_utf8(&body) else {
         return error(StatusCode::BAD_REQUEST, "the body is not UTF-8".into());
@@ -516,7 +495,7 @@ async fn ingest_events(
             format!("{received} events; at most {MAX_EVENTS} per request"),
         );
     }
-    let source = query.source.unwrap_or(name);
+    let source = name;
     let mut bytes = [0u8; 8];
     rand::RngCore::fill_bytes(&mut rand::rngs::OsRng, &mut bytes);
     let suffix: String = bytes.iter().map(|b| format!("{b:02x}")).collect();

@@ -73,14 +73,18 @@ const CSP: &str = "default-src 'self'; script-src 'self' 'unsafe-inline' 'wasm-u
 
 /// Deletes expired sessions every 10 minutes, for as long as the server runs.
 pub async fn delete_expired_sessions(db: Db) {
-    let store = DuckDbStore::new(db);
     let mut tick = tokio::time::interval(std::time::Duration::from_secs(600));
     loop {
         tick.tick().await;
-        if let Err(e) = store.delete_expired().await {
+        if let Err(e) = purge_expired_sessions(&db).await {
             tracing::warn!(error = %e, "deleting expired sessions failed");
         }
     }
+}
+
+/// Deletes the sessions past their expiry.
+pub async fn purge_expired_sessions(db: &Db) -> Result<(), tower_sessions::session_store::Error> {
+    DuckDbStore::new(db.clone()).delete_expired().await
 }
 
 /// 200 when the database answers a query, 503 otherwise.

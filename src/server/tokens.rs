@@ -101,22 +101,6 @@ pub fn create(
     Ok(token)
 }
 
-/// The name of the live token `token` is, recording its use; `None` for anything else.
-pub fn verify(conn: &Connection, token: &str) -> Result<Option<String>, TokenError> {
-    if !token.starts_with(PREFIX) {
-        return Ok(None);
-    }
-    let name: Option<String> = conn
-        .query_row(
-            "UPDATE api_tokens SET last_used_at = now()
-             WHERE token_hash = ? AND revoked_at IS NULL RETURNING name",
-            [hash(token)],
-            |r| r.get(0),
-        )
-        .optional()?;
-    Ok(name)
-}
-
 /// Who a live token acts as, recording its use; `None` for anything else.
 pub fn principal(conn: &Connection, token: &str) -> Result<Option<Principal>, TokenError> {
     if !token.starts_with(PREFIX) {
@@ -199,11 +183,12 @@ mod tests {
         let stored: String =
             conn.query_row("SELECT token_hash FROM api_tokens", [], |r| r.get(0))?;
         assert_ne!(stored, token);
-        assert_eq!(verify(&conn, &token)?, Some("webshop".to_string()));
-        assert_eq!(verify(&conn, "okpi_wrong")?, None);
+        let who = principal(&conn, &token)?.map(|p| (p.label, p.role));
+        assert_eq!(who, Some(("token:webshop".to_string(), None)));
+        assert_eq!(principal(&conn, "okpi_wrong")?, None);
         assert!(list(&conn)?[0].last_used_at.is_some());
         revoke(&conn, "webshop")?;
-        assert_eq!(verify(&conn, &token)?, None);
+        assert_eq!(principal(&conn, &token)?, None);
         assert!(matches!(
             create(&conn, "webshop", INGEST, None),
             Err(TokenError::Exists(_))

@@ -314,7 +314,7 @@ pub const DEMO_USERS: &[DemoUser] = &[
         "Carla Conti",
         Role::Executive,
         None,
-        "it",
+        "en",
         "demo-executive-2026",
     ),
     demo(
