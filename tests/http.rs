@@ -138,6 +138,21 @@ async fn responses_carry_security_headers() {
         .unwrap_or_default();
     assert!(csp.contains("frame-ancestors 'none'"), "{csp}");
     assert!(csp.contains("object-src 'none'"), "{csp}");
+    assert!(
+        !csp.contains("unsafe-inline' 'wasm") && !csp.contains("script-src 'self' 'unsafe-inline'"),
+        "{csp}"
+    );
+    // The page's inline scripts carry the nonce the policy names.
+    let nonce = csp
+        .split("'nonce-")
+        .nth(1)
+        .and_then(|rest| rest.split('\'').next())
+        .expect("a script nonce");
+    assert!(
+        page.body.contains(&format!("nonce=\"{nonce}\"")),
+        "{}",
+        page.body
+    );
     assert_eq!(page.headers["referrer-policy"], "same-origin");
 }
 

@@ -64,12 +64,12 @@ pub fn router(state: AppState) -> Router {
         .with_state(state)
 }
 
-/// Scripts and styles only from this origin; Leptos' hydration bootstrap is an inline module
-/// script, hence 'unsafe-inline' for scripts (with 'wasm-unsafe-eval' for the bundle).
-/// Everything else: no plugins, no framing, forms only to ourselves.
-const CSP: &str = "default-src 'self'; script-src 'self' 'unsafe-inline' 'wasm-unsafe-eval'; \
-                   style-src 'self' 'unsafe-inline'; img-src 'self' data:; object-src 'none'; \
-                   base-uri 'none'; form-action 'self'; frame-ancestors 'none'";
+/// For every response that did not set its own (pages set one with their script nonce, see
+/// `app::shell`): nothing inline runs, no plugins, no framing, forms only to ourselves.
+/// Styles may be inline: the server-rendered SVG charts carry style attributes.
+const CSP: &str = "default-src 'self'; script-src 'self'; style-src 'self' 'unsafe-inline'; \
+                   img-src 'self' data:; object-src 'none'; base-uri 'none'; \
+                   form-action 'self'; frame-ancestors 'none'";
 
 /// Deletes expired sessions every 10 minutes, for as long as the server runs.
 pub async fn delete_expired_sessions(db: Db) {
