@@ -94,6 +94,19 @@ pub struct AuditPage {
     pub limit: u32,
 }
 
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SourceRow {
+    pub name: String,
+    pub kind: String,
+    pub mapping_file: String,
+    pub mapping: String,
+}
+
+#[leptos::server(endpoint = "admin_sources")]
+pub async fn admin_sources() -> Result<Vec<SourceRow>, AppError> {
+    crate::server::admin::sources_page().await
+}
+
 #[leptos::server(endpoint = "admin_users")]
 pub async fn admin_users() -> Result<UsersPage, AppError> {
     crate::server::admin::users_page().await

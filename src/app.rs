@@ -13,7 +13,8 @@ use leptos_router::{
 
 use crate::pages::admin::{
     AdminHome, audit::AdminAuditPage, departments::AdminDepartmentsPage, kpis::AdminKpisPage,
-    settings::AdminSettingsPage, tokens::AdminTokensPage, users::AdminUsersPage,
+    settings::AdminSettingsPage, sources::AdminSourcesPage, tokens::AdminTokensPage,
+    users::AdminUsersPage,
 };
 use crate::pages::{
     account::AccountPage, company::CompanyPage, login::LoginPage, not_found::NotFound,
@@ -89,6 +90,7 @@ pub fn App() -> impl IntoView {
                     <Route path=path!("/admin/kpis") view=AdminKpisPage ssr=SsrMode::Async />
                     <Route path=path!("/admin/settings") view=AdminSettingsPage ssr=SsrMode::Async />
                     <Route path=path!("/admin/audit") view=AdminAuditPage ssr=SsrMode::Async />
+                    <Route path=path!("/admin/sources") view=AdminSourcesPage ssr=SsrMode::Async />
                 </Routes>
             </div>
         </Router>

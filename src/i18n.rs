@@ -150,6 +150,11 @@ pub enum Msg {
     Kpi,
     NextPage,
     JourneysView,
+    AdminSources,
+    SourceKind,
+    Mapping,
+    SaveMapping,
+    MappingToml,
 }
 
 #[cfg(test)]

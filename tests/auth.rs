@@ -66,6 +66,9 @@ const EXPECTED: &[(&str, &str, &str)] = &[
     ("GET", "/admin/settings?lang=en", "A"),
     ("GET", "/admin/audit?lang=en", "A"),
     ("GET", "/admin/audit.csv", "A"),
+    ("GET", "/admin/sources?lang=en", "A"),
+    ("POST", "/admin/sources/save", "A"),
+    ("POST", "/api/admin_sources", "A"),
     ("POST", "/admin/users/invite", "A"),
     ("POST", "/admin/users/update", "A"),
     ("POST", "/admin/users/disable", "A"),
@@ -95,6 +98,7 @@ const EXPECTED: &[(&str, &str, &str)] = &[
         "AELCV",
     ),
     ("GET", "/api/v1/targets", "AELCV"),
+    ("POST", "/api/v1/targets", "AL"),
     ("GET", "/api/v1/benchmarks", "AELCV"),
     ("POST", "/api/v1/events", "A"),
     ("GET", "/healthz", "P"),
@@ -630,4 +634,47 @@ async fn admins_manage_accounts_tokens_and_settings_safely() {
     let conn = t.db.connect().expect("connection");
     let owners = omnikpi::server::admin::kpi_owners(&conn).expect("owners");
     assert_eq!(owners["gross_revenue"], "stores");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_lead_sets_only_their_own_departments_targets_and_it_is_audited() {
+    let t = people();
+    let post = |browser: &mut Browser, department: &str| {
+        let body = serde_json::json!({
+            "kpi": "gross_revenue", "department": department, "period": "2026-Q3", "value": 125000.0
+        })
+        .to_string();
+        let request = axum::http::Request::post("/api/v1/targets")
+            .header("content-type", "application/json")
+            .header("origin", web::ORIGIN);
+        let mut browser = browser.clone();
+        async move { browser.send(request, axum::body::Body::from(body)).await }
+    };
+    let mut lead = signed_in(&t.db, "lead@test.it").await;
+    let own = post(&mut lead, "stores").await;
+    assert_eq!(own.status, StatusCode::OK, "{}", own.body);
+    let json: serde_json::Value = serde_json::from_str(&own.body).expect("json");
+    assert_eq!(
+        (json["value"].as_f64(), json["set_by"].as_str()),
+        (Some(125000.0), Some("lead@test.it"))
+    );
+    assert_eq!(
+        post(&mut lead, "marketing").await.status,
+        StatusCode::FORBIDDEN
+    );
+    let mut viewer = signed_in(&t.db, "viewer@test.it").await;
+    assert_eq!(
+        post(&mut viewer, "stores").await.status,
+        StatusCode::FORBIDDEN
+    );
+    let mut admin = signed_in(&t.db, ADMIN).await;
+    assert_eq!(post(&mut admin, "marketing").await.status, StatusCode::OK);
+    assert_eq!(
+        t.count("SELECT count(*) FROM audit_log WHERE action = 'target.set'"),
+        2
+    );
+    assert_eq!(
+        t.count("SELECT count(*) FROM targets WHERE kpi = 'gross_revenue' AND period = '2026-Q3'"),
+        2
+    );
 }

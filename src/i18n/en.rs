@@ -99,5 +99,10 @@ pub fn text(msg: Msg) -> &'static str {
         Msg::Kpi => "KPI",
         Msg::NextPage => "Older entries",
         Msg::JourneysView => "Journeys",
+        Msg::AdminSources => "Sources",
+        Msg::SourceKind => "Kind",
+        Msg::Mapping => "Mapping",
+        Msg::SaveMapping => "Add or replace a source's mapping",
+        Msg::MappingToml => "Mapping (TOML, see examples/)",
     }
 }

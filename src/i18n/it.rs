@@ -99,5 +99,10 @@ pub fn text(msg: Msg) -> &'static str {
         Msg::Kpi => "KPI",
         Msg::NextPage => "Voci precedenti",
         Msg::JourneysView => "Percorsi",
+        Msg::AdminSources => "Sorgenti",
+        Msg::SourceKind => "Tipo",
+        Msg::Mapping => "Mappatura",
+        Msg::SaveMapping => "Aggiungi o sostituisci la mappatura di una sorgente",
+        Msg::MappingToml => "Mappatura (TOML, vedi examples/)",
     }
 }

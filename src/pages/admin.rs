@@ -6,6 +6,7 @@ pub mod audit;
 pub mod departments;
 pub mod kpis;
 pub mod settings;
+pub mod sources;
 pub mod tokens;
 pub mod users;
 
@@ -57,6 +58,7 @@ pub fn AdminFrame(locale: Memo<Locale>, title: Msg, children: Children) -> impl 
                 {tab("/admin/tokens", Msg::AdminTokens)}
                 {tab("/admin/departments", Msg::AdminDepartments)}
                 {tab("/admin/kpis", Msg::AdminKpis)}
+                {tab("/admin/sources", Msg::AdminSources)}
                 {tab("/admin/settings", Msg::AdminSettings)}
                 {tab("/admin/audit", Msg::AdminAudit)}
             </nav>
@@ -78,6 +80,7 @@ pub fn AdminHome() -> impl IntoView {
                 <li><a href=move || format!("/admin/tokens?lang={}", locale.get().code())>{move || locale.get().text(Msg::AdminTokens)}</a></li>
                 <li><a href=move || format!("/admin/departments?lang={}", locale.get().code())>{move || locale.get().text(Msg::AdminDepartments)}</a></li>
                 <li><a href=move || format!("/admin/kpis?lang={}", locale.get().code())>{move || locale.get().text(Msg::AdminKpis)}</a></li>
+                <li><a href=move || format!("/admin/sources?lang={}", locale.get().code())>{move || locale.get().text(Msg::AdminSources)}</a></li>
                 <li><a href=move || format!("/admin/settings?lang={}", locale.get().code())>{move || locale.get().text(Msg::AdminSettings)}</a></li>
                 <li><a href=move || format!("/admin/audit?lang={}", locale.get().code())>{move || locale.get().text(Msg::AdminAudit)}</a></li>
             </ul>

@@ -17,8 +17,8 @@ use duckdb::{Connection, OptionalExt, params};
 use tower_sessions::Session;
 
 use crate::admin::{
-    AuditPage, AuditRow, DepartmentRow, KpiOwnerRow, KpisPage, SettingRow, TokenRow, TokensPage,
-    UserRow, UsersPage,
+    AuditPage, AuditRow, DepartmentRow, KpiOwnerRow, KpisPage, SettingRow, SourceRow, TokenRow,
+    TokensPage, UserRow, UsersPage,
 };
 use crate::auth::Role;
 use crate::error::AppError;
@@ -39,6 +39,8 @@ pub enum AdminError {
     Token(#[from] tokens::TokenError),
     #[error("{0}")]
     Invalid(String),
+    #[error(transparent)]
+    Ingest(#[from] super::ingest::IngestError),
     #[error("database error: {0}")]
     Sql(#[from] duckdb::Error),
     #[error(transparent)]
@@ -70,6 +72,7 @@ pub fn router() -> Router<AppState> {
         .route("/admin/departments/grants", post(save_grants))
         .route("/admin/kpis/owner", post(set_kpi_owner))
         .route("/admin/settings/save", post(save_setting))
+        .route("/admin/sources/save", post(save_source))
         .route("/admin/audit.csv", get(audit_csv))
 }
 
@@ -305,6 +308,22 @@ pub async fn settings_page() -> Result<Vec<SettingRow>, AppError> {
             });
         }
         Ok(rows)
+    })
+    .await
+}
+
+pub async fn sources_page() -> Result<Vec<SourceRow>, AppError> {
+    admin()?;
+    run(|conn| {
+        Ok(super::ingest::sources::list(conn)?
+            .into_iter()
+            .map(|s| SourceRow {
+                name: s.name,
+                kind: s.kind,
+                mapping_file: s.mapping_file,
+                mapping: s.mapping,
+            })
+            .collect())
     })
     .await
 }
@@ -717,6 +736,30 @@ handler!(save_setting, "/admin/settings", |conn, actor, f| {
         key,
         before.as_ref(),
         Some(&value.trim()),
+    )?;
+    Ok("saved")
+});
+
+handler!(save_source, "/admin/sources", |conn, actor, f| {
+    let name = field(f, "name");
+    let text = f
+        .iter()
+        .find(|(k, _)| k == "mapping")
+        .map_or("", |(_, v)| v.as_str());
+    let file = format!("{name}.toml (uploaded)");
+    let before: Option<String> = conn
+        .query_row("SELECT mapping FROM sources WHERE name = ?", [name], |r| {
+            r.get(0)
+        })
+        .optional()?;
+    super::ingest::sources::add(conn, name, text, &file)?;
+    audit::record(
+        conn,
+        actor,
+        "source.mapping",
+        name,
+        before.as_ref(),
+        Some(&text),
     )?;
     Ok("saved")
 });

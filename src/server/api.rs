@@ -59,7 +59,7 @@ pub fn router_and_openapi() -> (Router<AppState>, utoipa::openapi::OpenApi) {
         .routes(routes!(kpis))
         .routes(routes!(series))
         .routes(routes!(breakdown))
-        .routes(routes!(targets))
+        .routes(routes!(targets, set_target))
         .routes(routes!(benchmarks))
         .routes(routes!(ingest_events))
         .split_for_parts()
@@ -346,8 +346,7 @@ pub struct TargetsQuery {
 }
 
 /// `GET /api/v1/targets[?department=D][&kpi=K][&as_of=YYYY-MM-DD]`: targets with the KPI to
-/// date, its projection and status. Setting targets arrives with sign-in (issue: users and
-/// roles); until then it is `omnikpi target set`.
+/// date, its projection and status.
 #[utoipa::path(get, path = "/targets", tag = "targets",
     params(
         ("department" = Option<String>, Query, description = "Only this department's targets"),
@@ -381,6 +380,69 @@ async fn targets(
         .await
         .map_err(AppError::from)?;
     Ok(Json(reports))
+}
+
+/// A target to set (or replace): the KPI, the department whose target it is, the period (a
+/// year `2026`, a quarter `2026-Q1` or a month `2026-03`) and the value in the KPI's unit.
+#[derive(Debug, serde::Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct TargetInput {
+    pub kpi: String,
+    pub department: String,
+    pub period: String,
+    pub value: f64,
+}
+
+/// `POST /api/v1/targets`: sets a target. Admins may set any department's; a lead only their
+/// own department's. Recorded in the audit log with the value it replaced.
+#[utoipa::path(post, path = "/targets", tag = "targets",
+    request_body = TargetInput,
+    responses(
+        (status = 200, body = engine::targets::Target),
+        (status = 400, body = ErrorBody, description = "Unknown KPI or department, bad period or value"),
+        (status = 401, body = ErrorBody),
+        (status = 403, body = ErrorBody, description = "Not a lead of that department nor an admin"),
+    ))]
+async fn set_target(
+    State(state): State<AppState>,
+    axum::Extension(auth): axum::Extension<super::auth::RequestAuth>,
+    Json(input): Json<TargetInput>,
+) -> Result<Json<engine::targets::Target>, ApiError> {
+    let who = auth.principal.ok_or(AppError::Unauthorized)?;
+    if !super::auth::policy::can_edit_targets(&who, &input.department) {
+        return Err(AppError::Forbidden.into());
+    }
+    let target = state
+        .db
+        .run(move |conn| -> Result<_, DashboardError> {
+            let tx = conn.transaction()?;
+            let before = engine::targets::list(&tx, Some(&input.department), Some(&input.kpi))?
+                .into_iter()
+                .find(|t| t.period == input.period);
+            let target = engine::targets::set(
+                &tx,
+                Catalog::builtin(),
+                &input.kpi,
+                &input.department,
+                &input.period,
+                input.value,
+                &who.label,
+            )?;
+            let subject = format!("{}/{}/{}", target.kpi, target.department, target.period);
+            super::auth::audit::record(
+                &tx,
+                &who.label,
+                "target.set",
+                &subject,
+                before.as_ref(),
+                Some(&target),
+            )?;
+            tx.commit()?;
+            Ok(target)
+        })
+        .await
+        .map_err(AppError::from)?;
+    Ok(Json(target))
 }
 
 #[derive(Debug, serde::Deserialize)]

@@ -116,6 +116,8 @@ pub const RULES: &[Rule] = &[
     rule("GET", "/admin/kpis", Page, Admin),
     rule("GET", "/admin/settings", Page, Admin),
     rule("GET", "/admin/audit", Page, Admin),
+    rule("GET", "/admin/sources", Page, Admin),
+    rule("POST", "/api/admin_sources", ServerFn, Admin),
     rule("GET", "/admin/audit.csv", Asset, Admin),
     rule("POST", "/admin/*", Form, Admin),
     rule("POST", "/api/admin_users", ServerFn, Admin),
@@ -140,6 +142,7 @@ pub const RULES: &[Rule] = &[
         Access::View(View::Company),
     ),
     rule("GET", "/api/v1/targets", Api, Access::View(View::Company)),
+    rule("POST", "/api/v1/targets", Api, Access::Edit(Edit::Targets)),
     rule(
         "GET",
         "/api/v1/benchmarks",
