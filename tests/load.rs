@@ -363,3 +363,56 @@ fn parquet_files_load() {
     let report = t.load("pos", &parquet).expect("parquet loads");
     assert_eq!(report.files[0].rows_loaded, 10);
 }
+
+#[test]
+fn a_gzip_compressed_export_loads_like_the_plain_one() {
+    use std::io::Write;
+    let t = TestDb::new();
+    let plain = t.file("fixture.csv", FIXTURE);
+    let gz = t.dir.path().join("fixture.csv.gz");
+    let mut encoder = flate2::write::GzEncoder::new(
+        std::fs::File::create(&gz).expect("create"),
+        flate2::Compression::default(),
+    );
+    encoder
+        .write_all(&std::fs::read(&plain).expect("read"))
+        .expect("compress");
+    encoder.finish().expect("finish");
+    let report = t.load("pos", &gz).expect("the .csv.gz loads");
+    assert_eq!(report.files[0].rows_loaded, 10);
+    let other = TestDb::new();
+    other.load("pos", &plain).expect("the plain file loads");
+    let total = "SELECT CAST(sum(amount) * 100 AS BIGINT) FROM events";
+    assert_eq!(t.count(total), other.count(total));
+}
+
+#[test]
+fn a_latin1_file_without_a_mapping_is_refused_with_the_way_out() {
+    let t = TestDb::new();
+    let path = t.dir.path().join("latin1.csv");
+    // "città" in Latin-1: 0xE0 is not UTF-8 on its own.
+    std::fs::write(
+        &path,
+        b"event_id,occurred_at,event_type,channel,store_id\ne1,2026-03-10T10:00:00+01:00,visit,store,citt\xe0\n",
+    )
+    .expect("write");
+    let err = t
+        .load("pos", &path)
+        .err()
+        .map(|e| e.to_string())
+        .unwrap_or_default();
+    assert!(err.contains("latin1.csv"), "{err}");
+    assert!(
+        err.to_lowercase().contains("utf-8") && err.contains("encoding = \"latin1\""),
+        "{err}"
+    );
+    assert_eq!(t.count("SELECT count(*) FROM events"), 0);
+    let header = t.dir.path().join("latin1-header.csv");
+    std::fs::write(&header, b"event_id,occurred_at,event_type,citt\xe0\n").expect("write");
+    let err = t
+        .load("pos", &header)
+        .err()
+        .map(|e| e.to_string())
+        .unwrap_or_default();
+    assert!(err.contains("encoding = \"latin1\""), "{err}");
+}

@@ -229,10 +229,7 @@ fn load_file(
         });
     }
 
-    let extension = file
-        .extension()
-        .map(|e| e.to_string_lossy().to_lowercase())
-        .unwrap_or_default();
+    let extension = format_extension(file);
     let (fields, rows_read) = match &options.mapping {
         None if extension == "ndjson" || extension == "jsonl" => stage_ndjson(tx, file)?,
         None if extension == "parquet" => stage_parquet(tx, file)?,
@@ -354,6 +351,14 @@ fn unreadable(file: &Path, err: duckdb::Error) -> IngestError {
         .unwrap_or(&message)
         .trim()
         .to_string();
+    let message = if message.contains("not utf-8 encoded") {
+        format!(
+            "{message}\nExports in Latin-1 (common from Italian tills) load through a mapping \
+             with encoding = \"latin1\" (see examples/pos/mapping.toml)"
+        )
+    } else {
+        message
+    };
     IngestError::Unreadable {
         file: file.to_path_buf(),
         message,
@@ -363,6 +368,32 @@ fn unreadable(file: &Path, err: duckdb::Error) -> IngestError {
 /// The longest header line accepted; a longer first line is not a header.
 const MAX_HEADER: u64 = 64 * 1024;
 
+/// The extension that names a file's format: `csv` for `orders.csv.gz` (a gzip-compressed
+/// file is read as what it contains; DuckDB decompresses it while reading).
+fn format_extension(file: &Path) -> String {
+    let name = file
+        .file_name()
+        .map(|n| n.to_string_lossy().to_lowercase())
+        .unwrap_or_default();
+    let name = name.strip_suffix(".gz").unwrap_or(&name);
+    name.rsplit_once('.')
+        .map(|(_, ext)| ext.to_string())
+        .unwrap_or_default()
+}
+
+/// The file's bytes, decompressed when it is gzip (by its magic number, whatever its name).
+fn open_text(file: &Path) -> std::io::Result<Box<dyn Read>> {
+    let mut handle = std::fs::File::open(file)?;
+    let mut magic = [0u8; 2];
+    let gzip = handle.read(&mut magic)? == 2 && magic == [0x1f, 0x8b];
+    let handle = std::fs::File::open(file)?;
+    Ok(if gzip {
+        Box::new(flate2::read::GzDecoder::new(handle))
+    } else {
+        Box::new(handle)
+    })
+}
+
 /// Reads and checks the header line: canonical names only, no duplicates, required present.
 fn read_header(file: &Path) -> Result<Vec<&'static Field>, IngestError> {
     use std::io::BufRead;
@@ -370,12 +401,17 @@ fn read_header(file: &Path) -> Result<Vec<&'static Field>, IngestError> {
         file: file.to_path_buf(),
         source,
     };
-    let reader = std::fs::File::open(file).map_err(io)?;
-    let mut header_line = String::new();
-    std::io::BufReader::new(reader)
-        .take(MAX_HEADER)
-        .read_line(&mut header_line)
+    let reader = open_text(file).map_err(io)?;
+    let mut bytes = Vec::new();
+    std::io::BufReader::new(reader.take(MAX_HEADER))
+        .read_until(b'\n', &mut bytes)
         .map_err(io)?;
+    let header_line = String::from_utf8(bytes).map_err(|_| IngestError::Header {
+        file: file.to_path_buf(),
+        problem: "the header is not UTF-8: canonical files are UTF-8; an export in Latin-1 \
+                  loads through a mapping with encoding = \"latin1\""
+            .into(),
+    })?;
     let names: Vec<String> = header_line
         .trim_start_matches('\u{feff}')
         .split(',')
@@ -739,7 +775,7 @@ fn read_raw_header(file: &Path, mapping: &Mapping) -> Result<Vec<String>, Ingest
         file: file.to_path_buf(),
         source,
     };
-    let reader = std::fs::File::open(file).map_err(io)?;
+    let reader = open_text(file).map_err(io)?;
     let mut lines = std::io::BufReader::new(reader.take(MAX_HEADER * 16)).split(b'\n');
     for _ in 0..mapping.skip_rows {
         lines.next().transpose().map_err(io)?;
