@@ -471,6 +471,14 @@ fn execute(cli: Cli) -> anyhow::Result<()> {
                 planted.value_uplift * 100.0,
                 planted.value_tolerance * 100.0
             );
+            for pain in &demo::PLANTED_PAIN.pains {
+                println!(
+                    "planted pain point {}: {} journeys (± {:.0} %)",
+                    pain.rule,
+                    summary.planted.get(pain.rule),
+                    pain.tolerance * 100.0
+                );
+            }
             Ok(())
         }
     }
