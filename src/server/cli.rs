@@ -90,6 +90,11 @@ enum Command {
         #[command(subcommand)]
         command: IdentityCommand,
     },
+    /// Journeys: `journey rebuild` recomputes every journey from the stitched events.
+    Journey {
+        #[command(subcommand)]
+        command: JourneyCommand,
+    },
     /// API tokens for machines that push events (POST /api/v1/events).
     Token {
         #[command(subcommand)]
@@ -142,6 +147,12 @@ enum TokenCommand {
 #[derive(Debug, Subcommand)]
 enum IdentityCommand {
     /// Recompute identities and customers from all events.
+    Rebuild,
+}
+
+#[derive(Debug, Subcommand)]
+enum JourneyCommand {
+    /// Recompute the journeys (loads and identity rebuilds already do).
     Rebuild,
 }
 
@@ -232,6 +243,7 @@ fn execute(cli: Cli) -> anyhow::Result<()> {
     )?;
     let db = Db::open(&config.db, &config.time_zone)?;
     Catalog::builtin().check_against(&db.connect()?)?;
+    super::journey::pain::Rules::builtin().check_against(&db.connect()?)?;
     match cli.command.unwrap_or(Command::Serve { addr: None }) {
         Command::Serve { .. } => serve(db, config),
         Command::Migrate => {
@@ -342,6 +354,17 @@ fn execute(cli: Cli) -> anyhow::Result<()> {
         } => {
             let customers = super::identity::rebuild(&db)?;
             println!("{customers} customers after identity stitching");
+            Ok(())
+        }
+        Command::Journey {
+            command: JourneyCommand::Rebuild,
+        } => {
+            let started = std::time::Instant::now();
+            let journeys = super::journey::rebuild(&db)?;
+            println!(
+                "{journeys} journeys rebuilt in {:.2} s",
+                started.elapsed().as_secs_f64()
+            );
             Ok(())
         }
         Command::Source {

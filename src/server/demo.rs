@@ -113,6 +113,8 @@ pub enum DemoError {
     Sql(#[from] duckdb::Error),
     #[error(transparent)]
     Db(#[from] super::db::DbError),
+    #[error(transparent)]
+    Journey(#[from] super::journey::JourneyError),
 }
 
 /// What the demo produced.
@@ -169,7 +171,7 @@ pub fn generate_and_load(db: &Db, spec: &DemoSpec, dir: &Path) -> Result<DemoSum
     ensure_stores(db)?;
     let mut load = LoadReport::default();
     for (source, path, _) in &files {
-        let report = ingest::load_files(
+        let report = ingest::load_files_without_journeys(
             db,
             source,
             std::slice::from_ref(path),
@@ -178,6 +180,8 @@ pub fn generate_and_load(db: &Db, spec: &DemoSpec, dir: &Path) -> Result<DemoSum
         load.files.extend(report.files);
         load.customers = report.customers;
     }
+    // One journey rebuild for the whole data set rather than one per file.
+    super::journey::rebuild(db)?;
     Ok(DemoSummary {
         files: files.into_iter().map(|(s, p, _)| (s, p)).collect(),
         events,

@@ -43,6 +43,11 @@ pub const MIGRATIONS: &[Migration] = &[
         name: "segments",
         sql: include_str!("../../../migrations/0007_segments.sql"),
     },
+    Migration {
+        version: 9,
+        name: "journeys",
+        sql: include_str!("../../../migrations/0009_journeys.sql"),
+    },
 ];
 
 pub struct Migration {

@@ -1,0 +1,3 @@
+//! Journeys from hand-made events.
+
+mod common;
