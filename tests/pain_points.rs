@@ -6,15 +6,16 @@ mod common;
 use chrono::NaiveDate;
 use common::TestDb;
 use omnikpi::i18n::Locale;
+use omnikpi::journey::PainPoint;
 use omnikpi::server::demo::{self, DemoSpec, PLANTED_PAIN};
-use omnikpi::server::journey::{funnel, handoff, pain, paths};
+use omnikpi::server::journey::pain;
 use omnikpi::server::kpi::{Filters, Period};
 
-#[test]
-fn the_planted_pain_points_are_found_and_ranked() {
+/// Loads the demo with `seed` and checks what the generator planted.
+fn check(seed: u64) -> Vec<PainPoint> {
     let t = TestDb::new();
     let spec = DemoSpec {
-        seed: 42,
+        seed,
         customers: 1500,
         end: NaiveDate::from_ymd_opt(2026, 6, 30).expect("date"),
         days: 400,
@@ -22,19 +23,17 @@ fn the_planted_pain_points_are_found_and_ranked() {
     let summary =
         demo::generate_and_load(&t.db, &spec, &t.dir.path().join("demo")).expect("demo loads");
     let conn = t.db.connect().expect("connection");
+    // Every journey of the data: the first day is 400 days before the end.
     let period = Period::parse("2025-05-27", "2026-06-30").expect("period");
     let points = pain::pain_points(&conn, &period, &Filters::none(), Locale::En).expect("pain");
     for p in &points {
         eprintln!(
-            "{} {:?} affected {} exposed {} ref {} conv {:?} / {:?} gap {:?} lost {:.0} z {:?}",
+            "seed {seed}: {} affected {} ref {} conv {:?} / {:?} lost {:.0} z {:?}",
             p.key,
-            p.subject,
             p.affected_journeys,
-            p.exposed_journeys,
             p.reference_journeys,
             p.conversion_affected,
             p.conversion_reference,
-            p.conversion_gap,
             p.revenue_lost,
             p.z_score
         );
@@ -45,11 +44,8 @@ fn the_planted_pain_points_are_found_and_ranked() {
             .find(|p| p.key == planted.rule)
             .expect("rule evaluated");
         let expected = summary.planted.get(planted.rule) as f64;
+        assert!(expected >= 100.0, "{}: {expected} planted", planted.rule);
         let off = (found.affected_journeys as f64 - expected).abs() / expected;
-        eprintln!(
-            "{} planted {expected} found {}",
-            planted.rule, found.affected_journeys
-        );
         assert!(
             off <= planted.tolerance,
             "{}: planted {expected}, found {}",
@@ -61,15 +57,17 @@ fn the_planted_pain_points_are_found_and_ranked() {
             "{}",
             planted.rule
         );
+        assert!(!found.examples.is_empty(), "{}", planted.rule);
     }
     let ranked: Vec<&str> = points
         .iter()
         .filter(|p| PLANTED_PAIN.pains.iter().any(|x| x.rule == p.key))
         .map(|p| p.key.as_str())
         .collect();
-    assert_eq!(ranked, PLANTED_PAIN.ranked);
+    assert_eq!(ranked, PLANTED_PAIN.ranked, "seed {seed}");
+
     let poor = format!("significance:campaign:{}", PLANTED_PAIN.poor_campaign);
-    assert!(points.iter().any(|p| p.key == poor), "{poor} flagged");
+    assert!(points.iter().any(|p| p.key == poor), "{poor} is flagged");
     let pickup = points
         .iter()
         .find(|p| p.key == "reservation_not_picked_up")
@@ -80,18 +78,32 @@ fn the_planted_pain_points_are_found_and_ranked() {
         .filter(|r| r.dimension == "store" && r.exposed >= 10)
         .max_by(|a, b| a.rate.unwrap_or(0.0).total_cmp(&b.rate.unwrap_or(0.0)))
         .expect("stores");
-    assert_eq!(worst.value, PLANTED_PAIN.poor_pickup_store);
+    assert_eq!(worst.value, PLANTED_PAIN.poor_pickup_store, "seed {seed}");
+    points
+}
 
-    let f = funnel::funnel(
-        &conn,
-        &period,
-        &Filters::none(),
-        &omnikpi::journey::FunnelStepDef::cross_channel(),
-    )
-    .expect("funnel");
-    eprintln!("{:#?}", f.overall);
-    let p = paths::top_paths(&conn, &period, &Filters::none(), None, 10).expect("paths");
-    eprintln!("{p:#?}");
-    let h = handoff::matrix(&conn, &period, &Filters::none()).expect("handoff");
-    eprintln!("{h:#?}");
+#[test]
+fn the_planted_pain_points_are_found_and_ranked() {
+    let points = check(42);
+    // The list is ranked by revenue lost, and each number is its formula.
+    assert!(
+        points
+            .windows(2)
+            .all(|w| w[0].revenue_lost >= w[1].revenue_lost)
+    );
+    for p in points.iter().filter(|p| p.enough_volume) {
+        let expected = p.affected_journeys as f64
+            * p.conversion_gap.unwrap_or(0.0).max(0.0)
+            * p.average_order_value.unwrap_or(0.0);
+        assert!((p.revenue_lost - expected).abs() < 1e-6, "{}", p.key);
+    }
+}
+
+/// The seeds PLANTED_PAIN's ranking was measured on (slow: `--ignored`).
+#[test]
+#[ignore]
+fn the_ranking_holds_for_other_seeds() {
+    for seed in 1..=4 {
+        check(seed);
+    }
 }

@@ -111,13 +111,13 @@ pub fn profile(conn: &Connection, customer_id: i64) -> Result<CustomerProfile, J
         "SELECT * FROM (
              SELECT CAST(e.occurred_at AS VARCHAR), e.source, e.event_id, e.event_type,
                     e.channel, e.touchpoint, e.order_id, CAST(e.amount AS DOUBLE), e.store_id,
-                    e.campaign_id, e.topic, e.score, s.journey_id, e.occurred_at AS at
+                    e.campaign_id, e.topic, e.score, s.journey_id, e.occurred_at AS ts
              FROM events e
              LEFT JOIN journey_steps s ON s.source = e.source AND s.event_id = e.event_id
              WHERE e.customer_id = ?
              ORDER BY e.occurred_at DESC, e.source, e.event_id
              LIMIT ?)
-         ORDER BY at, source, event_id",
+         ORDER BY ts, source, event_id",
     )?;
     let timeline = stmt
         .query_map(duckdb::params![customer_id, TIMELINE_LIMIT as i64], |r| {
