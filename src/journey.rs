@@ -136,6 +136,21 @@ pub struct HandoffRow {
     pub average_survey_score: Option<f64>,
 }
 
+/// Everything the journey view shows for one period: the journeys' outcome, the two funnels,
+/// the top paths with their flow, and the hand-off matrix.
+#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct JourneyView {
+    pub from: chrono::NaiveDate,
+    pub to: chrono::NaiveDate,
+    pub summary: JourneySummary,
+    pub funnel: FunnelReport,
+    pub store_funnel: FunnelReport,
+    pub paths: Vec<PathRow>,
+    pub flow: Vec<FlowLink>,
+    pub handoffs: Vec<HandoffRow>,
+}
+
 /// The parameters of a pain point rule, as used for this computation.
 #[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]

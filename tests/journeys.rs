@@ -740,3 +740,46 @@ fn a_poorly_converting_campaign_is_significant() {
     // Lost: 20 × (0.75 - 0.15) × 10 = 120.
     assert!((p.revenue_lost - 120.0).abs() < 1e-9, "{}", p.revenue_lost);
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn the_service_functions_resolve_requests_and_map_errors() {
+    use omnikpi::error::AppError;
+    use omnikpi::server::journey::service;
+
+    let t = TestDb::new();
+    t.load_events(&[
+        ev("a1", "2026-03-01T10:00:00+01:00", "visit")
+            .channel("web")
+            .email("a@x.it"),
+        ev("a2", "2026-03-01T10:30:00+01:00", "purchase")
+            .channel("web")
+            .email("a@x.it")
+            .amount("25.00"),
+        clock("2026-07-01T10:00:00+02:00"),
+    ]);
+    let (from, to) = (Some(s("2026-03-01")), Some(s("2026-03-31")));
+    let view = service::journey_view(&t.db, from.clone(), to.clone(), vec![])
+        .await
+        .expect("view");
+    assert_eq!((view.summary.journeys, view.summary.converted), (1, 1));
+    assert_eq!(view.summary.revenue, 25.0);
+    assert_eq!(view.paths[0].path, [s("web")]);
+    let unknown = vec![(s("channel"), s("fax"))];
+    assert!(matches!(
+        service::pain_points(&t.db, from, to, unknown, Locale::En).await,
+        Err(AppError::BadRequest(_))
+    ));
+    assert!(matches!(
+        service::find_customer(&t.db, s("nobody@x.it")).await,
+        Err(AppError::NotFound(_))
+    ));
+    let found = service::find_customer(&t.db, s("A@x.it"))
+        .await
+        .expect("found");
+    assert_eq!(found.timeline.len(), 2);
+    let erased = service::erase_customer(&t.db, found.customer_id)
+        .await
+        .expect("erased");
+    assert_eq!(erased.events_anonymised, 2);
+    assert_eq!(t.count("SELECT count(*) FROM journeys"), 0);
+}

@@ -5,7 +5,8 @@
 //!   `journey_steps`), rebuilt after every load and identity rebuild;
 //! - [`funnel`], [`paths`], [`handoff`]: the views over the journeys of a period;
 //! - [`pain`]: the pain point rules of `pain_rules.toml`, with their lost revenue;
-//! - [`customer`]: the customer 360 data and the right to be forgotten.
+//! - [`customer`]: the customer 360 data and the right to be forgotten;
+//! - [`service`]: the async functions server functions and API handlers call.
 //!
 //! Every query takes a [`Period`] (journeys that *start* in it) and the KPI [`Filters`] (a
 //! journey is kept when one of its steps matches), and returns the serialisable types of
@@ -17,6 +18,7 @@ pub mod funnel;
 pub mod handoff;
 pub mod pain;
 pub mod paths;
+pub mod service;
 
 pub use build::{rebuild, rebuild_in};
 
@@ -38,19 +40,6 @@ pub enum JourneyError {
     NoCustomer(String),
     #[error("pain point rules: {0}")]
     Rules(String),
-}
-
-impl From<JourneyError> for crate::error::AppError {
-    fn from(err: JourneyError) -> Self {
-        match err {
-            JourneyError::Sql(_) | JourneyError::Db(_) | JourneyError::Rules(_) => {
-                tracing::error!(error = %err, "journey query failed");
-                crate::error::AppError::Internal
-            }
-            JourneyError::NoCustomer(_) => crate::error::AppError::NotFound(err.to_string()),
-            other => crate::error::AppError::BadRequest(other.to_string()),
-        }
-    }
 }
 
 /// The journeys of a period and filters: a condition on alias `j` (journeys) with

@@ -757,6 +757,15 @@ mod tests {
     }
 
     #[test]
+    fn the_builtin_rules_plan_against_the_schema() -> Result<(), Box<dyn std::error::Error>> {
+        let db = crate::server::db::Db::open_in_memory("Europe/Rome")?;
+        Rules::builtin().check_against(&db.connect()?)?;
+        let broken = Rules::parse(&RULES_TOML.replace("lower(topic)", "lower(no_such_column)"))?;
+        assert!(broken.check_against(&db.connect()?).is_err());
+        Ok(())
+    }
+
+    #[test]
     fn a_rule_needs_one_complete_shape() {
         let text = r#"
 [[rule]]
