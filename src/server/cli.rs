@@ -154,6 +154,21 @@ enum IdentityCommand {
 enum JourneyCommand {
     /// Recompute the journeys (loads and identity rebuilds already do).
     Rebuild,
+    /// Print the pain points of the journeys starting in a period, by revenue lost.
+    Pains {
+        /// First day (YYYY-MM-DD), inclusive.
+        #[arg(long)]
+        from: String,
+        /// Last day (YYYY-MM-DD), inclusive.
+        #[arg(long)]
+        to: String,
+        /// Narrow the journeys, e.g. --filter channel=store (repeatable).
+        #[arg(long = "filter", value_name = "DIMENSION=VALUES")]
+        filters: Vec<String>,
+        /// Print JSON (a list of pain points).
+        #[arg(long)]
+        json: bool,
+    },
 }
 
 #[derive(Debug, Subcommand)]
@@ -365,6 +380,30 @@ fn execute(cli: Cli) -> anyhow::Result<()> {
                 "{journeys} journeys rebuilt in {:.2} s",
                 started.elapsed().as_secs_f64()
             );
+            Ok(())
+        }
+        Command::Journey {
+            command:
+                JourneyCommand::Pains {
+                    from,
+                    to,
+                    filters,
+                    json,
+                },
+        } => {
+            let period = Period::parse(&from, &to)?;
+            let conn = db.connect()?;
+            let filters = Filters::parse_args(&filters)?;
+            filters.check(&conn)?;
+            let points = super::journey::pain::pain_points(&conn, &period, &filters, Locale::En)?;
+            if json {
+                println!("{}", serde_json::to_string_pretty(&points)?);
+            } else {
+                for p in &points {
+                    let subject = p.subject.as_deref().unwrap_or(&p.key);
+                    println!("{:>12.2} €  {subject}: {}", p.revenue_lost, p.formula);
+                }
+            }
             Ok(())
         }
         Command::Source {

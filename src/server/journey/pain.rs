@@ -13,8 +13,9 @@
 //! average order value`, the average order value being that of the period's converted
 //! journeys. Below the rule's minimum volume (affected or reference) it is 0.
 //!
-//! Rule 5 (significance), for each kind (a touchpoint among the touchpoints of its event type,
-//! a campaign among campaigns, a hand-off among hand-offs): `n1` ended journeys through the
+//! Rule 5 (significance), for each kind (a touchpoint among the touchpoints of the same
+//! channel and event type, e.g. the landing pages of ad clicks; a campaign among campaigns; a
+//! hand-off among hand-offs): `n1` ended journeys through the
 //! value, `x1` converted; `n2`, `x2` the other ended journeys of the kind. With
 //! `p = (x1 + x2) / (n1 + n2)`, `z = (x1/n1 − x2/n2) / sqrt(p (1 − p) (1/n1 + 1/n2))`; a value is
 //! a pain point when `n1` and `n2` reach the minimum volume and `z <= −z_threshold` (one-sided).
@@ -552,7 +553,8 @@ fn significance(
                           AS prev_channel
                FROM journey_steps s JOIN jj USING (journey_id)),
          v AS (
-             SELECT DISTINCT journey_id, 'touchpoint' AS kind, event_type AS grp,
+             SELECT DISTINCT journey_id, 'touchpoint' AS kind,
+                    coalesce(channel, 'other') || ':' || event_type AS grp,
                     coalesce(channel, 'other') || ':' || coalesce(touchpoint, '') AS value
              FROM s WHERE event_type <> 'purchase'
              UNION
