@@ -286,15 +286,20 @@ pub fn anchors(
                  AND k.order_id = a.order_id AND k.occurred_at >= a.at
                  AND k.occurred_at <= a.at + {fw})"
         ),
-        Failure::BadAfterSale => format!(
-            "EXISTS (SELECT 1 FROM events b
-                 WHERE (b.event_type IN ('return', 'complaint')
-                        OR (b.event_type = 'survey' AND b.score_scale = 'nps'
-                            AND b.score <= CAST(${d} AS INTEGER)))
-                   AND (b.order_id = a.order_id
-                        OR (b.order_id IS NULL AND b.customer_id = a.customer_id))
-                   AND b.occurred_at >= a.at AND b.occurred_at <= a.at + {fw})"
-        ),
+        Failure::BadAfterSale => {
+            // Two EXISTS rather than an OR inside one, so DuckDB joins each on an equality.
+            let bad = format!(
+                "(b.event_type IN ('return', 'complaint')
+                  OR (b.event_type = 'survey' AND b.score_scale = 'nps'
+                      AND b.score <= CAST(${d} AS INTEGER)))
+                 AND b.occurred_at >= a.at AND b.occurred_at <= a.at + {fw}"
+            );
+            format!(
+                "(EXISTS (SELECT 1 FROM events b WHERE b.order_id = a.order_id AND {bad})
+                  OR EXISTS (SELECT 1 FROM events b WHERE b.order_id IS NULL
+                             AND b.customer_id = a.customer_id AND {bad}))"
+            )
+        }
     };
     let converted = match rule.outcome {
         Outcome::Purchase => format!(
