@@ -783,3 +783,23 @@ async fn the_service_functions_resolve_requests_and_map_errors() {
     assert_eq!(erased.events_anonymised, 2);
     assert_eq!(t.count("SELECT count(*) FROM journeys"), 0);
 }
+
+#[test]
+fn a_journey_belongs_to_the_local_day_it_starts_on() {
+    let t = TestDb::new();
+    // 23:30 UTC on 28 February is 00:30 on 1 March in Rome: a March journey.
+    t.load_events(&[
+        ev("d1", "2026-02-28T23:30:00Z", "visit")
+            .channel("web")
+            .email("d@x.it"),
+        clock("2026-07-01T10:00:00+02:00"),
+    ]);
+    let conn = t.db.connect().expect("connection");
+    let count = |from: &str, to: &str| {
+        funnel::summary(&conn, &period(from, to), &Filters::none())
+            .expect("summary")
+            .journeys
+    };
+    assert_eq!(count("2026-02-01", "2026-02-28"), 0);
+    assert_eq!(count("2026-03-01", "2026-03-31"), 1);
+}
