@@ -295,6 +295,22 @@ pub struct TimelineEvent {
     pub pain_points: Vec<String>,
 }
 
+/// One journey with its steps (a pain point's example opens this, then the customer 360).
+#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct JourneyDetail {
+    pub journey_id: i64,
+    pub customer_id: i64,
+    pub started_at: String,
+    pub ended_at: String,
+    /// `converted`, `abandoned` or `open`.
+    pub status: String,
+    pub path: Vec<String>,
+    pub revenue: f64,
+    /// The steps in order (a purchase is one step per order, with the order's total).
+    pub steps: Vec<TimelineEvent>,
+}
+
 /// A merge of another customer id into this one.
 #[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]

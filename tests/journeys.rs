@@ -405,6 +405,27 @@ fn availability_chats_are_judged_over_seven_days_of_absolute_time() {
         "1 affected journeys × 50.0 % conversion gap × €80.00 average order value = €40.00"
     );
     assert_eq!(p.examples.len(), 1);
+    // The example opens r2's journey: the failed chat (marked), then the late purchase.
+    let detail = customer::journey(&conn, p.examples[0].journey_id).expect("journey");
+    assert_eq!(detail.customer_id, p.examples[0].customer_id);
+    assert_eq!(
+        (detail.status.as_str(), detail.revenue),
+        ("converted", 60.0)
+    );
+    assert_eq!(detail.path, [s("chat"), s("web")]);
+    let marks: Vec<(&str, Vec<String>)> = detail
+        .steps
+        .iter()
+        .map(|e| (e.event_id.as_str(), e.pain_points.clone()))
+        .collect();
+    assert_eq!(
+        marks,
+        [
+            ("c2", vec![s("availability_chat_no_purchase")]),
+            ("p2", vec![])
+        ]
+    );
+    assert!(customer::journey(&conn, 999_999).is_err());
     assert_eq!(p.trend.len(), 1);
     assert_eq!(
         (p.trend[0].month.as_str(), p.trend[0].affected),

@@ -38,6 +38,8 @@ pub enum JourneyError {
     UnknownChannel(String),
     #[error("no customer has the identifier {0:?}")]
     NoCustomer(String),
+    #[error("no journey {0}")]
+    NoJourney(i64),
     #[error("pain point rules: {0}")]
     Rules(String),
 }

@@ -9,7 +9,7 @@ use duckdb::Connection;
 
 use super::JourneyError;
 use crate::journey::{
-    CustomerIdentifier, CustomerMerge, CustomerProfile, ErasureReport, TimelineEvent,
+    CustomerIdentifier, CustomerMerge, CustomerProfile, ErasureReport, JourneyDetail, TimelineEvent,
 };
 use crate::server::db::Db;
 use crate::server::identity::IDENTIFIERS;
@@ -166,6 +166,78 @@ pub fn profile(conn: &Connection, customer_id: i64) -> Result<CustomerProfile, J
         last_nps,
         journeys: journeys as u64,
         timeline,
+    })
+}
+
+/// One journey and its steps, with the failure-rule hits marked.
+pub fn journey(conn: &Connection, journey_id: i64) -> Result<JourneyDetail, JourneyError> {
+    let head = conn.query_row(
+        "SELECT customer_id, CAST(started_at AS VARCHAR), CAST(ended_at AS VARCHAR), status,
+                path, CAST(revenue AS DOUBLE)
+         FROM journeys WHERE journey_id = ?",
+        [journey_id],
+        |r| {
+            Ok((
+                r.get::<_, i64>(0)?,
+                r.get::<_, String>(1)?,
+                r.get::<_, String>(2)?,
+                r.get::<_, String>(3)?,
+                r.get::<_, String>(4)?,
+                r.get::<_, f64>(5)?,
+            ))
+        },
+    );
+    let (customer_id, started_at, ended_at, status, path, revenue) = match head {
+        Ok(h) => h,
+        Err(duckdb::Error::QueryReturnedNoRows) => {
+            return Err(JourneyError::NoJourney(journey_id));
+        }
+        Err(e) => return Err(e.into()),
+    };
+    let hits = super::pain::customer_hits(conn, customer_id)?;
+    let mut stmt = conn.prepare(
+        "SELECT CAST(occurred_at AS VARCHAR), source, event_id, event_type, channel, touchpoint,
+                order_id, CAST(amount AS DOUBLE), store_id, campaign_id, topic
+         FROM journey_steps WHERE journey_id = ? ORDER BY step",
+    )?;
+    let steps = stmt
+        .query_map([journey_id], |r| {
+            let source: String = r.get(1)?;
+            let event_id: String = r.get(2)?;
+            let pain_points = hits
+                .get(&(source.clone(), event_id.clone()))
+                .cloned()
+                .unwrap_or_default();
+            Ok(TimelineEvent {
+                at: r.get(0)?,
+                source,
+                event_id,
+                event_type: r.get(3)?,
+                channel: r.get(4)?,
+                touchpoint: r.get(5)?,
+                order_id: r.get(6)?,
+                amount: r.get(7)?,
+                store_id: r.get(8)?,
+                campaign_id: r.get(9)?,
+                topic: r.get(10)?,
+                score: None,
+                journey_id: Some(journey_id),
+                pain_points,
+            })
+        })?
+        .collect::<Result<Vec<_>, _>>()?;
+    Ok(JourneyDetail {
+        journey_id,
+        customer_id,
+        started_at,
+        ended_at,
+        status,
+        path: path
+            .split(super::paths::SEPARATOR)
+            .map(str::to_string)
+            .collect(),
+        revenue,
+        steps,
     })
 }
 

@@ -6,7 +6,8 @@
 use crate::error::AppError;
 use crate::i18n::Locale;
 use crate::journey::{
-    CustomerProfile, ErasureReport, FunnelReport, FunnelStepDef, JourneyView, PainPoint,
+    CustomerProfile, ErasureReport, FunnelReport, FunnelStepDef, JourneyDetail, JourneyView,
+    PainPoint,
 };
 use crate::server::dashboard::{DashboardError, resolve_period};
 use crate::server::db::Db;
@@ -90,6 +91,12 @@ pub async fn pain_points(
     .await
 }
 
+/// One journey with its steps (a pain point's example).
+pub async fn journey_detail(db: &Db, journey_id: i64) -> Result<JourneyDetail, AppError> {
+    db.run(move |conn| customer::journey(conn, journey_id).map_err(AppError::from))
+        .await
+}
+
 /// The customer 360 of whoever holds `identifier` (e-mail, phone, loyalty card, ...).
 pub async fn find_customer(db: &Db, identifier: String) -> Result<CustomerProfile, AppError> {
     db.run(move |conn| {
@@ -124,7 +131,9 @@ impl From<JourneyError> for AppError {
                 tracing::error!(error = %err, "journey query failed");
                 AppError::Internal
             }
-            JourneyError::NoCustomer(_) => AppError::NotFound(err.to_string()),
+            JourneyError::NoCustomer(_) | JourneyError::NoJourney(_) => {
+                AppError::NotFound(err.to_string())
+            }
             other => AppError::BadRequest(other.to_string()),
         }
     }
