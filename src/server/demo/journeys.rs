@@ -339,17 +339,8 @@ pub(super) fn generate(
                 } else {
                     "delivery"
                 };
-                out.push(
-                    Src::Service,
-                    o.at - Duration::hours(rng.gen_range(20..70)),
-                    "chat_start",
-                    &[
-                        ("channel", "chat"),
-                        ("touchpoint", "chat"),
-                        ("email", email),
-                        ("topic", topic),
-                    ],
-                );
+                let at = o.at - Duration::hours(rng.gen_range(20..70));
+                chat(&mut out, &mut rng, at, email, topic, 0.9);
             }
 
             // After the sale: deliveries, then (rule 4) a return, a complaint or a detractor
@@ -367,7 +358,13 @@ pub(super) fn generate(
             };
             if o.channel != Channel::Store {
                 let promised = (o.at + Duration::days(3)).date();
-                let delivered = (o.at + Duration::days(rng.gen_range(1..6))).date();
+                // Most parcels arrive by the promised day, some a day or three late.
+                let days = if rng.gen_bool(0.88) {
+                    rng.gen_range(1..=3)
+                } else {
+                    rng.gen_range(4..=6)
+                };
+                let delivered = (o.at + Duration::days(days)).date();
                 let attributes = format!(r#"{{"promised_date":"{promised}"}}"#);
                 if delivered <= end_day {
                     out.push(
@@ -506,7 +503,15 @@ pub(super) fn generate(
             } else {
                 "GOOGLE-SEARCH"
             };
-            click_and_browse(&mut out, at, campaign, "lp:product", true, (id_col, id, ch));
+            click_and_browse(
+                &mut out,
+                &mut rng,
+                at,
+                campaign,
+                "lp:product",
+                true,
+                (id_col, id, ch),
+            );
         }
         // Chats on other topics not followed by a purchase.
         if !email.is_empty() {
@@ -519,17 +524,7 @@ pub(super) fn generate(
                 } else {
                     "delivery"
                 };
-                out.push(
-                    Src::Service,
-                    at,
-                    "chat_start",
-                    &[
-                        ("channel", "chat"),
-                        ("touchpoint", "chat"),
-                        ("email", email),
-                        ("topic", topic),
-                    ],
-                );
+                chat(&mut out, &mut rng, at, email, topic, 0.9);
             }
         }
 
@@ -540,6 +535,7 @@ pub(super) fn generate(
             };
             click_and_browse(
                 &mut out,
+                &mut rng,
                 at,
                 "META-RETARGET",
                 "lp:retarget-sofa",
@@ -554,17 +550,8 @@ pub(super) fn generate(
                 let Some(at) = quiet(&mut rng, start, spec.days, end_day, &times, &mut busy) else {
                     continue;
                 };
-                out.push(
-                    Src::Service,
-                    at,
-                    "chat_start",
-                    &[
-                        ("channel", "chat"),
-                        ("touchpoint", "chat"),
-                        ("email", email),
-                        ("topic", "availability"),
-                    ],
-                );
+                // Nobody could say whether it is in stock: the chat is not resolved.
+                chat(&mut out, &mut rng, at, email, "availability", 0.0);
                 *planted.counts.entry(r2.rule).or_default() += 1;
             }
         }
@@ -612,9 +599,36 @@ pub(super) fn generate(
     }
 }
 
+/// A live chat, resolved with probability `resolved` 5 to 30 minutes later.
+fn chat(
+    out: &mut Out,
+    rng: &mut ChaCha8Rng,
+    at: NaiveDateTime,
+    email: &str,
+    topic: &str,
+    resolved: f64,
+) {
+    let values = [
+        ("channel", "chat"),
+        ("touchpoint", "chat"),
+        ("email", email),
+        ("topic", topic),
+    ];
+    out.push(Src::Service, at, "chat_start", &values);
+    if resolved > 0.0 && rng.gen_bool(resolved) {
+        out.push(
+            Src::Service,
+            at + minutes(rng.gen_range(5..30)),
+            "chat_resolved",
+            &values,
+        );
+    }
+}
+
 /// An ad click followed a minute later by a visit and a product view on the landing channel.
 fn click_and_browse(
     out: &mut Out,
+    rng: &mut ChaCha8Rng,
     at: NaiveDateTime,
     campaign: &str,
     landing: &str,
@@ -652,6 +666,15 @@ fn click_and_browse(
         "product_view",
         &[("channel", ch), ("touchpoint", "product"), (id_col, id)],
     );
+    // Where the product can be bought, some put it in the cart and leave.
+    if shoppable && rng.gen_bool(0.35) {
+        out.push(
+            Src::Web,
+            at + minutes(6),
+            "add_to_cart",
+            &[("channel", ch), ("touchpoint", "cart"), (id_col, id)],
+        );
+    }
 }
 
 /// A time with no order of the customer from 2 days before to 35 days after, at least 40
