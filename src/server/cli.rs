@@ -524,6 +524,7 @@ fn execute(cli: Cli) -> anyhow::Result<()> {
                 dir.display()
             );
             print_load(&summary.load);
+            println!("{} journeys", summary.journeys);
             let planted = &demo::PLANTED;
             println!(
                 "planted: multichannel buyers order {:.1}x as often (± {:.1}) and spend {:.0} % \

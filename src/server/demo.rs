@@ -125,6 +125,8 @@ pub struct DemoSummary {
     pub load: LoadReport,
     /// How many of each pain point the generator planted.
     pub planted: PlantedPains,
+    /// Journeys after the rebuild that ends the load.
+    pub journeys: u64,
 }
 
 #[derive(Clone, Copy, PartialEq, Eq)]
@@ -181,12 +183,13 @@ pub fn generate_and_load(db: &Db, spec: &DemoSpec, dir: &Path) -> Result<DemoSum
         load.customers = report.customers;
     }
     // One journey rebuild for the whole data set rather than one per file.
-    super::journey::rebuild(db)?;
+    let journeys = super::journey::rebuild(db)?;
     Ok(DemoSummary {
         files: files.into_iter().map(|(s, p, _)| (s, p)).collect(),
         events,
         load,
         planted,
+        journeys,
     })
 }
 
