@@ -266,23 +266,32 @@ pub fn erase(db: &Db, customer_id: i64) -> Result<ErasureReport, JourneyError> {
     drop(stmt);
     // Events of the customer, and any event carrying one of their identifiers (an over-shared
     // identifier is not in `identities`, so it is never a reason to erase someone else).
+    // Column names come from the fixed list of identifier columns; the id types are bound.
     let carries: Vec<String> = IDENTIFIERS
         .iter()
-        .map(|c| {
+        .enumerate()
+        .map(|(i, c)| {
             format!(
                 "{c} IN (SELECT id_value FROM identities WHERE customer_id = $1 \
-                 AND id_type = '{c}')"
+                 AND id_type = ${})",
+                i + 2
             )
         })
         .collect();
     let cleared: Vec<String> = IDENTIFIERS.iter().map(|c| format!("{c} = NULL")).collect();
+    let mut params: Vec<Box<dyn duckdb::ToSql>> = vec![Box::new(customer_id)];
+    params.extend(
+        IDENTIFIERS
+            .iter()
+            .map(|c| Box::new(c.to_string()) as Box<dyn duckdb::ToSql>),
+    );
     let events = tx.execute(
         &format!(
             "UPDATE events SET {}, customer_id = NULL WHERE customer_id = $1 OR {}",
             cleared.join(", "),
             carries.join(" OR ")
         ),
-        [customer_id],
+        duckdb::params_from_iter(params.iter().map(|p| p.as_ref())),
     )?;
     let identifiers = tx.execute(
         "DELETE FROM identities WHERE customer_id = ?",
