@@ -19,6 +19,7 @@ pub mod components;
 pub mod error;
 pub mod format;
 pub mod i18n;
+pub mod journey;
 pub mod kpi;
 pub mod pages;
 pub mod url;

@@ -15,6 +15,7 @@ pub mod db;
 pub mod demo;
 pub mod identity;
 pub mod ingest;
+pub mod journey;
 pub mod kpi;
 pub mod routes;
 pub mod state;

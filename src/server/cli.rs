@@ -97,6 +97,11 @@ enum Command {
         #[command(subcommand)]
         command: UserCommand,
     },
+    /// Journeys: `journey rebuild` recomputes every journey from the stitched events.
+    Journey {
+        #[command(subcommand)]
+        command: JourneyCommand,
+    },
     /// API tokens for machines: sending events (role ingest) or reading the API as a role.
     Token {
         #[command(subcommand)]
@@ -207,6 +212,27 @@ enum IdentityCommand {
 }
 
 #[derive(Debug, Subcommand)]
+enum JourneyCommand {
+    /// Recompute the journeys (loads and identity rebuilds already do).
+    Rebuild,
+    /// Print the pain points of the journeys starting in a period, by revenue lost.
+    Pains {
+        /// First day (YYYY-MM-DD), inclusive.
+        #[arg(long)]
+        from: String,
+        /// Last day (YYYY-MM-DD), inclusive.
+        #[arg(long)]
+        to: String,
+        /// Narrow the journeys, e.g. --filter channel=store (repeatable).
+        #[arg(long = "filter", value_name = "DIMENSION=VALUES")]
+        filters: Vec<String>,
+        /// Print JSON (a list of pain points).
+        #[arg(long)]
+        json: bool,
+    },
+}
+
+#[derive(Debug, Subcommand)]
 enum SourceCommand {
     /// Add (or replace) a source with the mapping its files are read with.
     Add {
@@ -293,6 +319,7 @@ fn execute(cli: Cli) -> anyhow::Result<()> {
     )?;
     let db = Db::open(&config.db, &config.time_zone)?;
     Catalog::builtin().check_against(&db.connect()?)?;
+    super::journey::pain::Rules::builtin().check_against(&db.connect()?)?;
     match cli.command.unwrap_or(Command::Serve { addr: None }) {
         Command::Serve { .. } => serve(db, config),
         Command::Migrate => {
@@ -427,6 +454,41 @@ fn execute(cli: Cli) -> anyhow::Result<()> {
             println!("{customers} customers after identity stitching");
             Ok(())
         }
+        Command::Journey {
+            command: JourneyCommand::Rebuild,
+        } => {
+            let started = std::time::Instant::now();
+            let journeys = super::journey::rebuild(&db)?;
+            println!(
+                "{journeys} journeys rebuilt in {:.2} s",
+                started.elapsed().as_secs_f64()
+            );
+            Ok(())
+        }
+        Command::Journey {
+            command:
+                JourneyCommand::Pains {
+                    from,
+                    to,
+                    filters,
+                    json,
+                },
+        } => {
+            let period = Period::parse(&from, &to)?;
+            let conn = db.connect()?;
+            let filters = Filters::parse_args(&filters)?;
+            filters.check(&conn)?;
+            let points = super::journey::pain::pain_points(&conn, &period, &filters, Locale::En)?;
+            if json {
+                println!("{}", serde_json::to_string_pretty(&points)?);
+            } else {
+                for p in &points {
+                    let subject = p.subject.as_deref().unwrap_or(&p.key);
+                    println!("{:>12.2} €  {subject}: {}", p.revenue_lost, p.formula);
+                }
+            }
+            Ok(())
+        }
         Command::Source {
             command: SourceCommand::Add { name, mapping },
         } => {
@@ -545,6 +607,7 @@ fn execute(cli: Cli) -> anyhow::Result<()> {
                 dir.display()
             );
             print_load(&summary.load);
+            println!("{} journeys", summary.journeys);
             let planted = &demo::PLANTED;
             println!(
                 "planted: multichannel buyers order {:.1}x as often (± {:.1}) and spend {:.0} % \
@@ -554,6 +617,14 @@ fn execute(cli: Cli) -> anyhow::Result<()> {
                 planted.value_uplift * 100.0,
                 planted.value_tolerance * 100.0
             );
+            for pain in &demo::PLANTED_PAIN.pains {
+                println!(
+                    "planted pain point {}: {} journeys (± {:.0} %)",
+                    pain.rule,
+                    summary.planted.get(pain.rule),
+                    pain.tolerance * 100.0
+                );
+            }
             let conn = db.connect()?;
             let created = users::add_demo_users(&conn)?;
             if created > 0 {

@@ -207,6 +207,7 @@ pub fn rebuild(db: &super::db::Db) -> Result<u64, super::db::DbError> {
     let mut conn = db.connect()?;
     let tx = conn.transaction()?;
     let customers = stitch(&tx)?;
+    super::journey::rebuild_in(&tx)?;
     tx.commit()?;
     Ok(customers)
 }

@@ -135,19 +135,40 @@ impl fmt::Display for RejectList<'_> {
     }
 }
 
-/// Loads `files` for `source` in one transaction and stitches identities.
+/// Loads `files` for `source` in one transaction, stitches identities and rebuilds journeys.
 pub fn load_files(
     db: &Db,
     source: &str,
     files: &[PathBuf],
     options: &LoadOptions,
 ) -> Result<LoadReport, IngestError> {
+    load_files_with(db, source, files, options, true)
+}
+
+/// [`load_files`] without the journey rebuild, for a batch of loads (the demo) that rebuilds
+/// the journeys once at its end with [`super::journey::rebuild`].
+pub fn load_files_without_journeys(
+    db: &Db,
+    source: &str,
+    files: &[PathBuf],
+    options: &LoadOptions,
+) -> Result<LoadReport, IngestError> {
+    load_files_with(db, source, files, options, false)
+}
+
+fn load_files_with(
+    db: &Db,
+    source: &str,
+    files: &[PathBuf],
+    options: &LoadOptions,
+    journeys: bool,
+) -> Result<LoadReport, IngestError> {
     check_source_name(source)?;
     let _writer = db.write_lock();
     let mut conn = db.connect()?;
     let started = chrono::Utc::now();
     let clock = Instant::now();
-    let result = load_in_transaction(&mut conn, source, files, options);
+    let result = load_in_transaction(&mut conn, source, files, options, journeys);
     if let Err(err) = &result {
         // The transaction rolled back; keep a trace of the attempt for the data page.
         let file = files
@@ -178,6 +199,7 @@ fn load_in_transaction(
     source: &str,
     files: &[PathBuf],
     options: &LoadOptions,
+    journeys: bool,
 ) -> Result<LoadReport, IngestError> {
     let tx = conn.transaction()?;
     let mut report = LoadReport::default();
@@ -185,6 +207,11 @@ fn load_in_transaction(
         report.files.push(load_file(&tx, source, file, options)?);
     }
     report.customers = identity::stitch(&tx)?;
+    // Journeys read the stitched customers; rebuilt in the same transaction so a reader never
+    // sees events without their journeys.
+    if journeys {
+        super::journey::rebuild_in(&tx)?;
+    }
     tx.commit()?;
     Ok(report)
 }

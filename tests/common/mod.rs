@@ -96,6 +96,9 @@ pub const EV_COLUMNS: &[&str] = &[
     "score",
     "score_scale",
     "attributes",
+    "touchpoint",
+    "topic",
+    "store_id",
 ];
 
 /// One canonical event for a fixture, built field by field.

@@ -48,6 +48,11 @@ pub const MIGRATIONS: &[Migration] = &[
         name: "auth",
         sql: include_str!("../../../migrations/0008_auth.sql"),
     },
+    Migration {
+        version: 9,
+        name: "journeys",
+        sql: include_str!("../../../migrations/0009_journeys.sql"),
+    },
 ];
 
 pub struct Migration {

@@ -1,0 +1,224 @@
+//! Funnels over journeys: configurable ordered steps, the journeys that reach each (every
+//! earlier step reached first, in time order), the conversion from step to step and the median
+//! time between them, overall and by entry channel.
+//!
+//! A journey reaches step k at its first step event that matches k and comes after the event
+//! that reached step k-1 in the journey's step order (a tie in time keeps that order; one event
+//! reaches one step only).
+
+use std::collections::BTreeMap;
+
+use duckdb::Connection;
+
+use super::{JourneyError, median, ratio, scope};
+use crate::journey::{Funnel, FunnelReport, FunnelStep, FunnelStepDef, JourneySummary};
+use crate::server::kpi::{Filters, Period};
+
+/// Checks a funnel definition against the event types and channels the instance knows.
+pub fn check_steps(conn: &Connection, steps: &[FunnelStepDef]) -> Result<(), JourneyError> {
+    if !(2..=10).contains(&steps.len()) || steps.iter().any(|s| s.event_types.is_empty()) {
+        return Err(JourneyError::FunnelSteps);
+    }
+    for step in steps {
+        for t in &step.event_types {
+            let n: i64 = conn.query_row(
+                "SELECT count(*) FROM event_types WHERE event_type = ?",
+                [t],
+                |r| r.get(0),
+            )?;
+            if n == 0 {
+                return Err(JourneyError::UnknownEventType(t.clone()));
+            }
+        }
+        for c in &step.channels {
+            let n: i64 = conn.query_row(
+                "SELECT count(*) FROM channels WHERE channel = ?",
+                [c],
+                |r| r.get(0),
+            )?;
+            if n == 0 {
+                return Err(JourneyError::UnknownChannel(c.clone()));
+            }
+        }
+    }
+    Ok(())
+}
+
+/// The funnel of `steps` over the journeys starting in `period` (and matching `filters`).
+pub fn funnel(
+    conn: &Connection,
+    period: &Period,
+    filters: &Filters,
+    steps: &[FunnelStepDef],
+) -> Result<FunnelReport, JourneyError> {
+    check_steps(conn, steps)?;
+    let (cond, params) = scope(period, filters, 1);
+    let sql = format!(
+        "SELECT s.journey_id, j.entry_channel, epoch(s.occurred_at), s.event_type, s.channel
+         FROM journey_steps s JOIN journeys j USING (journey_id)
+         WHERE {cond}
+         ORDER BY s.journey_id, s.step"
+    );
+    let mut stmt = conn.prepare(&sql)?;
+    let mut rows = stmt.query(duckdb::params_from_iter(params))?;
+    let mut overall = Tally::new(steps.len());
+    let mut by_entry: BTreeMap<String, Tally> = BTreeMap::new();
+    let mut current: Option<(i64, Option<String>)> = None;
+    let mut events: Vec<(f64, String, Option<String>)> = Vec::new();
+    let mut flush = |journey: &Option<(i64, Option<String>)>,
+                     events: &mut Vec<(f64, String, Option<String>)>| {
+        if let Some((_, entry)) = journey {
+            let reached = walk(steps, events);
+            overall.add(&reached);
+            by_entry
+                .entry(entry.clone().unwrap_or_else(|| "other".to_string()))
+                .or_insert_with(|| Tally::new(steps.len()))
+                .add(&reached);
+        }
+        events.clear();
+    };
+    while let Some(row) = rows.next()? {
+        let id: i64 = row.get(0)?;
+        if current.as_ref().map(|(j, _)| *j) != Some(id) {
+            flush(&current, &mut events);
+            current = Some((id, row.get(1)?));
+        }
+        events.push((row.get(2)?, row.get(3)?, row.get(4)?));
+    }
+    flush(&current, &mut events);
+    Ok(FunnelReport {
+        overall: overall.finish(steps, None),
+        by_entry_channel: by_entry
+            .into_iter()
+            .map(|(entry, t)| t.finish(steps, Some(entry)))
+            .collect(),
+    })
+}
+
+/// The times (epoch seconds) at which one journey reached each step, in order, stopping at
+/// the first step it did not reach.
+pub fn walk(steps: &[FunnelStepDef], events: &[(f64, String, Option<String>)]) -> Vec<f64> {
+    let mut reached = Vec::new();
+    let mut from = 0;
+    for step in steps {
+        let found = events[from..].iter().position(|(_, t, c)| {
+            step.event_types.iter().any(|x| x == t)
+                && (step.channels.is_empty()
+                    || c.as_ref().is_some_and(|c| step.channels.contains(c)))
+        });
+        match found {
+            Some(i) => {
+                reached.push(events[from + i].0);
+                from += i + 1;
+            }
+            None => break,
+        }
+    }
+    reached
+}
+
+struct Tally {
+    counts: Vec<u64>,
+    gaps: Vec<Vec<f64>>,
+}
+
+impl Tally {
+    fn new(n: usize) -> Self {
+        Self {
+            counts: vec![0; n],
+            gaps: vec![Vec::new(); n],
+        }
+    }
+
+    fn add(&mut self, reached: &[f64]) {
+        for (k, at) in reached.iter().enumerate() {
+            self.counts[k] += 1;
+            if k > 0 {
+                self.gaps[k].push((at - reached[k - 1]) / 3600.0);
+            }
+        }
+    }
+
+    fn finish(mut self, defs: &[FunnelStepDef], entry: Option<String>) -> Funnel {
+        let first = self.counts.first().copied().unwrap_or(0);
+        let steps = defs
+            .iter()
+            .enumerate()
+            .map(|(k, def)| FunnelStep {
+                key: def.key.clone(),
+                journeys: self.counts[k],
+                conversion_from_previous: if k == 0 {
+                    None
+                } else {
+                    ratio(self.counts[k], self.counts[k - 1])
+                },
+                conversion_from_first: ratio(self.counts[k], first),
+                median_hours_from_previous: if k == 0 {
+                    None
+                } else {
+                    median(&mut self.gaps[k])
+                },
+            })
+            .collect();
+        Funnel {
+            entry_channel: entry,
+            steps,
+        }
+    }
+}
+
+/// How the journeys of the period ended, with their revenue and average order value.
+pub fn summary(
+    conn: &Connection,
+    period: &Period,
+    filters: &Filters,
+) -> Result<JourneySummary, JourneyError> {
+    let (cond, params) = scope(period, filters, 1);
+    let sql = format!(
+        "SELECT count(*),
+                count(*) FILTER (WHERE status = 'converted'),
+                count(*) FILTER (WHERE status = 'abandoned'),
+                count(*) FILTER (WHERE status = 'open'),
+                coalesce(CAST(sum(revenue) AS DOUBLE), 0)
+         FROM journeys j WHERE {cond}"
+    );
+    let (journeys, converted, abandoned, open, revenue): (i64, i64, i64, i64, f64) = conn
+        .query_row(&sql, duckdb::params_from_iter(params), |r| {
+            Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?, r.get(4)?))
+        })?;
+    let (converted, abandoned) = (converted as u64, abandoned as u64);
+    Ok(JourneySummary {
+        journeys: journeys as u64,
+        converted,
+        abandoned,
+        open: open as u64,
+        conversion: ratio(converted, converted + abandoned),
+        revenue,
+        average_order_value: (converted > 0).then(|| revenue / converted as f64),
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn ev(at: f64, t: &str, c: &str) -> (f64, String, Option<String>) {
+        (at, t.to_string(), Some(c.to_string()))
+    }
+
+    #[test]
+    fn steps_are_reached_in_order_only() {
+        let steps = FunnelStepDef::cross_channel();
+        // A purchase before the ad click does not count for the funnel that starts at it.
+        let events = [
+            ev(0.0, "purchase", "web"),
+            ev(10.0, "click", "ads"),
+            ev(20.0, "visit", "web"),
+            ev(30.0, "add_to_cart", "web"),
+        ];
+        assert_eq!(walk(&steps, &events), [10.0, 20.0]);
+        let store = FunnelStepDef::store();
+        let events = [ev(5.0, "visit", "web"), ev(7.0, "visit", "store")];
+        assert_eq!(walk(&store, &events), [7.0]);
+    }
+}
