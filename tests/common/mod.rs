@@ -95,6 +95,7 @@ pub const EV_COLUMNS: &[&str] = &[
     "unit_price",
     "score",
     "score_scale",
+    "topic",
     "attributes",
 ];
 
