@@ -11,7 +11,10 @@ use leptos_router::{
     path,
 };
 
-use crate::pages::{company::CompanyPage, not_found::NotFound};
+use crate::pages::{
+    company::CompanyPage, department::DepartmentPage, kpi_detail::KpiDetailPage,
+    not_found::NotFound,
+};
 
 /// The document around the app, rendered only on the server.
 pub fn shell(options: LeptosOptions) -> impl IntoView {
@@ -47,6 +50,12 @@ pub fn App() -> impl IntoView {
             <div id="app" data-hydrated=move || hydrated.get().to_string()>
                 <Routes fallback=NotFound>
                     <Route path=path!("/") view=CompanyPage ssr=SsrMode::Async />
+                    <Route path=path!("/kpi/:key") view=KpiDetailPage ssr=SsrMode::Async />
+                    <Route
+                        path=path!("/dept/:department")
+                        view=DepartmentPage
+                        ssr=SsrMode::Async
+                    />
                 </Routes>
             </div>
         </Router>
