@@ -9,8 +9,8 @@ use tower_http::set_header::SetResponseHeaderLayer;
 
 use crate::app::{App, shell};
 
-use super::api;
 use super::state::AppState;
+use super::{api, export};
 
 /// The whole application as an axum router.
 pub fn router(state: AppState) -> Router {
@@ -19,6 +19,7 @@ pub fn router(state: AppState) -> Router {
     Router::new()
         .route("/healthz", get(healthz))
         .nest("/api/v1", api::router())
+        .merge(export::router())
         .leptos_routes(&state, routes, move || shell(options.clone()))
         .fallback(file_and_error_handler::<AppState, _>(shell))
         .layer(SetResponseHeaderLayer::if_not_present(
