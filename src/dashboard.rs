@@ -22,6 +22,8 @@ pub struct ResolvedView {
     pub to: NaiveDate,
     pub compare_from: NaiveDate,
     pub compare_to: NaiveDate,
+    /// The grain of series: the URL's, or the default for the period's length.
+    pub grain: crate::kpi::Grain,
     /// `(dimension, values)` for the form's select lists.
     pub options: Vec<(String, Vec<String>)>,
 }

@@ -53,6 +53,27 @@ pub fn department_name(department: &str, locale: Locale) -> &'static str {
     })
 }
 
+/// The UI name of a grain.
+pub fn grain_label(grain: Grain, locale: Locale) -> &'static str {
+    locale.text(match grain {
+        Grain::Day => Msg::GrainDay,
+        Grain::Week => Msg::GrainWeek,
+        Grain::Month => Msg::GrainMonth,
+        Grain::Quarter => Msg::GrainQuarter,
+    })
+}
+
+/// The grain of a series when the URL names none: days up to two months, weeks up to a
+/// year, months beyond. A year of days would be 365 points (and, for KPIs that look across
+/// time, 365 queries); a user who wants them asks for `grain=day`.
+pub fn auto_grain(days: i64) -> Grain {
+    match days {
+        d if d <= 62 => Grain::Day,
+        d if d <= 366 => Grain::Week,
+        _ => Grain::Month,
+    }
+}
+
 /// The UI name of a dimension.
 pub fn dimension_name(dimension: &str, locale: Locale) -> &'static str {
     locale.text(match dimension {
@@ -180,7 +201,8 @@ pub struct ViewState {
     pub from: Option<String>,
     pub to: Option<String>,
     pub preset: Preset,
-    pub grain: Grain,
+    /// `None`: chosen from the period's length ([`auto_grain`]).
+    pub grain: Option<Grain>,
     pub compare: Comparison,
     /// `(dimension, "v1,v2")`, in query order, without empty values.
     pub filters: Vec<(String, String)>,
@@ -228,8 +250,9 @@ impl ViewState {
                 })?
             }
             "grain" => {
-                self.grain = Grain::parse(value)
-                    .ok_or_else(|| format!("grain: {value:?} is not day, week, month or quarter"))?
+                self.grain = Some(Grain::parse(value).ok_or_else(|| {
+                    format!("grain: {value:?} is not day, week, month or quarter")
+                })?)
             }
             "compare" => {
                 self.compare = Comparison::parse(value)
@@ -268,8 +291,8 @@ impl ViewState {
                 pairs.push(("to", to.as_str()));
             }
         }
-        if self.grain != Grain::Day {
-            pairs.push(("grain", self.grain.name()));
+        if let Some(grain) = self.grain {
+            pairs.push(("grain", grain.name()));
         }
         if self.compare != Comparison::Previous {
             pairs.push(("compare", self.compare.name()));
@@ -299,7 +322,7 @@ impl ViewState {
 
     pub fn with_grain(&self, grain: Grain) -> Self {
         Self {
-            grain,
+            grain: Some(grain),
             ..self.clone()
         }
     }
@@ -369,7 +392,19 @@ mod tests {
         assert!(ViewState::parse([("by", "colour")]).is_err());
         assert!(ViewState::parse([("preset", "forever")]).is_err());
         // The browser's reading keeps going with the default.
-        assert_eq!(ViewState::lenient([("grain", "hour")]).grain, Grain::Day);
+        assert_eq!(ViewState::lenient([("grain", "hour")]).grain, None);
+    }
+
+    #[test]
+    fn the_default_grain_follows_the_period_length() {
+        assert_eq!(auto_grain(31), Grain::Day);
+        assert_eq!(auto_grain(62), Grain::Day);
+        assert_eq!(auto_grain(63), Grain::Week);
+        assert_eq!(auto_grain(366), Grain::Week);
+        assert_eq!(auto_grain(367), Grain::Month);
+        // An explicit grain stays in links, even the day.
+        let state = ViewState::parse([("grain", "day")]).expect("valid");
+        assert_eq!(state.query(), "?grain=day&lang=en");
     }
 
     #[test]

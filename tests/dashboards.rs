@@ -382,3 +382,36 @@ fn complaints_filter_and_break_down_by_topic() {
         ["delivery", "price"]
     );
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_year_without_a_grain_is_shown_by_week() {
+    let t = loaded();
+    let year = "from=2025-07-01&to=2026-06-30";
+    let html = get(&t, &format!("/kpi/gross_revenue?{year}")).await.body;
+    assert!(html.contains("aria-current=\"page\">Week</a>"), "{html}");
+    // Tuesday 1 July 2025 to Tuesday 30 June 2026: a first week of 6 days (1-6 July), 51 whole
+    // weeks (7 July 2025 to 28 June 2026) and a last one of 2 days.
+    let csv = get(&t, &format!("/export/kpi/gross_revenue/series.csv?{year}"))
+        .await
+        .body;
+    let lines: Vec<&str> = csv.split("\r\n").filter(|l| !l.is_empty()).collect();
+    assert_eq!(lines.len(), 1 + 53);
+    assert!(
+        lines[1].starts_with("2025-07-01,2025-07-06,"),
+        "{}",
+        lines[1]
+    );
+    assert!(
+        lines[53].starts_with("2026-06-29,2026-06-30,"),
+        "{}",
+        lines[53]
+    );
+    // The March week with the fixture's two store lines (Tuesday 10 March): 9-15 March holds
+    // e1 + e2 (150.00) and e3 (30.00, Sunday 15 March).
+    assert!(csv.contains("\r\n2026-03-09,2026-03-15,180,"), "{csv}");
+    // Asked for explicitly, a day grain stays.
+    let html = get(&t, &format!("/kpi/gross_revenue?{year}&grain=day"))
+        .await
+        .body;
+    assert!(html.contains("aria-current=\"page\">Day</a>"));
+}

@@ -60,8 +60,8 @@ test('the period form changes the values and keeps them in the URL', async ({ pa
   if (hydrated) {
     await page.evaluate(() => ((window as any).__stillHere = true));
   }
-  await page.getByLabel('From').fill('2026-05-01');
-  await page.getByLabel('To').fill('2026-05-31');
+  await page.getByLabel('From', { exact: true }).fill('2026-05-01');
+  await page.getByLabel('To', { exact: true }).fill('2026-05-31');
   await page.getByRole('button', { name: 'Apply' }).click();
   await expect(page).toHaveURL(/from=2026-05-01/);
   await expect(page).toHaveURL(/to=2026-05-31/);

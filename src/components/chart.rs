@@ -46,7 +46,9 @@ pub fn Figure(
     view! {
         <figure class=format!("chart {class}")>
             <figcaption>{title.clone()}</figcaption>
-            <div class="chart-svg" role="img" aria-label=title inner_html=svg></div>
+            // On a phone a wide chart scrolls sideways instead of shrinking its text away;
+            // tabindex lets a keyboard user scroll it.
+            <div class="chart-svg" role="img" tabindex="0" aria-label=title inner_html=svg></div>
             <details>
                 <summary>{locale.text(Msg::ChartDataTable)}</summary>
                 <div class="table-wrap">{children()}</div>

@@ -2,6 +2,9 @@
 //! GET form, so it works without JavaScript; once hydrated, the router submits it as a
 //! client-side navigation. Either way the URL holds the whole state.
 //!
+//! Labels name their control by `for`, not by wrapping it: a wrapped select would take its
+//! options' text into its accessible name.
+//!
 //! A preset other than "custom dates" wins over the dates; the page then shows the dates the
 //! preset stands for today.
 
@@ -10,16 +13,7 @@ use leptos_router::components::Form;
 
 use crate::i18n::{Locale, Msg};
 use crate::kpi::Grain;
-use crate::view::{Comparison, FORM_FILTERS, Preset, ViewState, dimension_name};
-
-fn grain_label(grain: Grain, locale: Locale) -> &'static str {
-    locale.text(match grain {
-        Grain::Day => Msg::GrainDay,
-        Grain::Week => Msg::GrainWeek,
-        Grain::Month => Msg::GrainMonth,
-        Grain::Quarter => Msg::GrainQuarter,
-    })
-}
+use crate::view::{Comparison, FORM_FILTERS, Preset, ViewState, dimension_name, grain_label};
 
 #[component]
 pub fn PeriodForm(
@@ -49,7 +43,7 @@ pub fn PeriodForm(
         .into_iter()
         .map(|g| {
             view! {
-                <option value=g.name() selected=state.grain == g>
+                <option value=g.name() selected=state.grain == Some(g)>
                     {grain_label(g, locale)}
                 </option>
             }
@@ -94,49 +88,50 @@ pub fn PeriodForm(
                 .collect_view();
             let disabled =
                 options.iter().any(|(d, v)| d == dimension && v.is_empty()) && current.is_none();
+            let id = format!("f-{dimension}");
             view! {
-                <label>
-                    {dimension_name(dimension, locale)}
-                    <select name=dimension disabled=disabled>
+                <div class="field">
+                    <label for=id.clone()>{dimension_name(dimension, locale)}</label>
+                    <select id=id name=dimension disabled=disabled>
                         <option value="">{locale.text(Msg::FilterAll)}</option>
                         {choices}
                     </select>
-                </label>
+                </div>
             }
         })
         .collect_view();
     let by = state.by.clone();
     // Without a grain control the grain still travels with the view.
-    let hidden_grain = (!with_grain && state.grain != Grain::Day).then(|| state.grain.name());
+    let hidden_grain = state.grain.filter(|_| !with_grain).map(Grain::name);
     view! {
         <Form method="GET" action=action>
             <div class="period-form">
                 <div class="controls">
-                    <label>
-                        {locale.text(Msg::Preset)}
-                        <select name="preset">{presets}</select>
-                    </label>
-                    <label>
-                        {locale.text(Msg::PeriodFrom)}
-                        <input type="date" name="from" value=from />
-                    </label>
-                    <label>
-                        {locale.text(Msg::PeriodTo)}
-                        <input type="date" name="to" value=to />
-                    </label>
+                    <div class="field">
+                        <label for="f-preset">{locale.text(Msg::Preset)}</label>
+                        <select id="f-preset" name="preset">{presets}</select>
+                    </div>
+                    <div class="field">
+                        <label for="f-from">{locale.text(Msg::PeriodFrom)}</label>
+                        <input id="f-from" type="date" name="from" value=from />
+                    </div>
+                    <div class="field">
+                        <label for="f-to">{locale.text(Msg::PeriodTo)}</label>
+                        <input id="f-to" type="date" name="to" value=to />
+                    </div>
                     {with_grain
                         .then(|| {
                             view! {
-                                <label>
-                                    {locale.text(Msg::GrainLabel)}
-                                    <select name="grain">{grains}</select>
-                                </label>
+                                <div class="field">
+                                    <label for="f-grain">{locale.text(Msg::GrainLabel)}</label>
+                                    <select id="f-grain" name="grain">{grains}</select>
+                                </div>
                             }
                         })}
-                    <label>
-                        {locale.text(Msg::CompareWith)}
-                        <select name="compare">{comparisons}</select>
-                    </label>
+                    <div class="field">
+                        <label for="f-compare">{locale.text(Msg::CompareWith)}</label>
+                        <select id="f-compare" name="compare">{comparisons}</select>
+                    </div>
                 </div>
                 <fieldset class="filters">
                     <legend>{locale.text(Msg::Filters)}</legend>

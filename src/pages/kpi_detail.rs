@@ -14,18 +14,9 @@ use crate::dashboard::{KpiDetail, fetch_kpi_detail};
 use crate::format;
 use crate::i18n::{Locale, Msg};
 use crate::kpi::{Grain, Unit};
-use crate::view::{DIMENSIONS, department_name, dimension_name};
+use crate::view::{DIMENSIONS, department_name, dimension_name, grain_label};
 
 use super::{error_view, query_string};
-
-pub fn grain_label(grain: Grain, locale: Locale) -> &'static str {
-    locale.text(match grain {
-        Grain::Day => Msg::GrainDay,
-        Grain::Week => Msg::GrainWeek,
-        Grain::Month => Msg::GrainMonth,
-        Grain::Quarter => Msg::GrainQuarter,
-    })
-}
 
 #[component]
 pub fn KpiDetailPage() -> impl IntoView {
@@ -78,6 +69,7 @@ fn DetailBody(detail: KpiDetail, locale: Locale) -> impl IntoView {
         benchmarks,
     } = detail;
     let state = resolved.state.clone();
+    let grain = resolved.grain;
     let unit = kpi.unit;
     let key = kpi.key.clone();
     let base = format!("/kpi/{key}");
@@ -103,7 +95,7 @@ fn DetailBody(detail: KpiDetail, locale: Locale) -> impl IntoView {
         .map(|g| {
             let href = format!("{base}{}", state.with_grain(g).query());
             view! {
-                <a href=href aria-current=(state.grain == g).then_some("page")>
+                <a href=href aria-current=(grain == g).then_some("page")>
                     {grain_label(g, locale)}
                 </a>
             }
@@ -114,7 +106,7 @@ fn DetailBody(detail: KpiDetail, locale: Locale) -> impl IntoView {
         .map(|r| {
             view! {
                 <tr>
-                    <td>{format::bucket(r.from, state.grain, locale)}</td>
+                    <td>{format::bucket(r.from, grain, locale)}</td>
                     <td>{format::date(r.from, locale)}</td>
                     <td>{format::date(r.to, locale)}</td>
                     <td class="num">{value(r.value, unit, locale)}</td>
@@ -124,7 +116,7 @@ fn DetailBody(detail: KpiDetail, locale: Locale) -> impl IntoView {
             }
         })
         .collect_view();
-    let series_title = format!("{} · {}", kpi.name, grain_label(state.grain, locale));
+    let series_title = format!("{} · {}", kpi.name, grain_label(grain, locale));
 
     // Breakdown switch.
     let dims = DIMENSIONS
@@ -201,7 +193,13 @@ fn DetailBody(detail: KpiDetail, locale: Locale) -> impl IntoView {
             <a href=owner_link>{department_name(&owner, locale)}</a>
         </p>
         <h1>{kpi.name.clone()}</h1>
-        <PeriodForm action=base.clone() state=state.clone() options=resolved.options locale with_grain=true />
+        <PeriodForm
+            action=base.clone()
+            state=state.with_grain(grain)
+            options=resolved.options
+            locale
+            with_grain=true
+        />
         <section class="kpi-summary" data-kpi=kpi.key.clone()>
             <p class="kpi-value" data-value=raw>
                 {value(kpi.value, unit, locale)}

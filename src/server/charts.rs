@@ -149,11 +149,11 @@ pub fn line_chart(
         root.fill(&WHITE).map_err(|e| e.to_string())?;
         let (lo, hi) = y_range(lines.iter().flat_map(|l| l.values.iter()));
         let last = labels.len().saturating_sub(1).max(1);
-        let label_font = ("sans-serif", 13).into_font().color(&TEXT);
+        let label_font = ("sans-serif", 15).into_font().color(&TEXT);
         let mut chart = ChartBuilder::on(&root)
             .margin(12)
-            .x_label_area_size(44)
-            .y_label_area_size(104)
+            .x_label_area_size(48)
+            .y_label_area_size(116)
             .build_cartesian_2d(0..last, lo..hi)
             .map_err(|e| e.to_string())?;
         let x_label = |i: &usize| labels.get(*i).cloned().unwrap_or_default();
@@ -170,7 +170,7 @@ pub fn line_chart(
             .y_label_formatter(&y_label)
             .x_desc(texts.x_label)
             .y_desc(texts.y_label)
-            .axis_desc_style(("sans-serif", 13).into_font().color(&TEXT))
+            .axis_desc_style(("sans-serif", 15).into_font().color(&TEXT))
             .label_style(label_font.clone())
             .draw()
             .map_err(|e| e.to_string())?;
@@ -232,25 +232,28 @@ pub fn bar_chart(
     title: &str,
     locale: Locale,
 ) -> Result<String, String> {
+    // Narrower than the line charts: on a phone the SVG shrinks less, so its text stays
+    // readable; on a wide screen the page shows it at this size (CSS max-width).
+    const BAR_WIDTH: u32 = 420;
     const ROW: i32 = 30;
-    const TOP: i32 = 12;
-    const LABEL_W: i32 = 230;
-    const VALUE_W: i32 = 130;
+    const TOP: i32 = 10;
+    const LABEL_W: i32 = 138;
+    const VALUE_W: i32 = 112;
     let height = (TOP * 2 + ROW * rows.len().max(1) as i32) as u32;
     let mut svg = String::new();
     {
-        let root = SVGBackend::with_string(&mut svg, (WIDTH, height)).into_drawing_area();
+        let root = SVGBackend::with_string(&mut svg, (BAR_WIDTH, height)).into_drawing_area();
         root.fill(&WHITE).map_err(|e| e.to_string())?;
         let (lo, hi) = y_range(rows.iter().map(|(_, v)| v));
         let hi = if lo < 0.0 { hi } else { hi / 1.1 };
         let span = (hi - lo).max(f64::EPSILON);
-        let bar_w = (WIDTH as i32 - LABEL_W - VALUE_W - 16) as f64;
+        let bar_w = (BAR_WIDTH as i32 - LABEL_W - VALUE_W - 8) as f64;
         let x_of = |v: f64| LABEL_W + ((v - lo) / span * bar_w).round() as i32;
-        let font = ("sans-serif", 14).into_font().color(&TEXT);
+        let font = ("sans-serif", 16).into_font().color(&TEXT);
         for (i, (label, value)) in rows.iter().enumerate() {
             let y = TOP + i as i32 * ROW;
-            let short: String = if label.chars().count() > 30 {
-                label.chars().take(29).chain(['…']).collect()
+            let short: String = if label.chars().count() > 15 {
+                label.chars().take(14).chain(['…']).collect()
             } else {
                 label.clone()
             };

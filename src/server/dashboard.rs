@@ -158,6 +158,9 @@ pub fn resolve_view(conn: &duckdb::Connection, query: &str) -> Result<Resolved, 
         }
     }
     let locale = state.lang;
+    let grain = state
+        .grain
+        .unwrap_or(crate::view::auto_grain(period.days()));
     Ok(Resolved {
         view: ResolvedView {
             state,
@@ -165,6 +168,7 @@ pub fn resolve_view(conn: &duckdb::Connection, query: &str) -> Result<Resolved, 
             to: period.to(),
             compare_from: comparison.from(),
             compare_to: comparison.to(),
+            grain,
             options,
         },
         period,

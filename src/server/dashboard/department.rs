@@ -62,14 +62,10 @@ pub async fn department_view(
         .await?)
 }
 
-/// The grain of the tiles' sparklines: days up to two months, weeks up to a year, months
-/// beyond, so a sparkline never has hundreds of points.
+/// The grain of the tiles' sparklines: the default grain of the period
+/// ([`crate::view::auto_grain`]), so a sparkline never has hundreds of points.
 pub fn sparkline_grain(period: &Period) -> Grain {
-    match period.days() {
-        days if days <= 62 => Grain::Day,
-        days if days <= 366 => Grain::Week,
-        _ => Grain::Month,
-    }
+    crate::view::auto_grain(period.days())
 }
 
 pub fn department_blocking(

@@ -16,9 +16,9 @@ use duckdb::Connection;
 use crate::dashboard::{BenchmarkRow, Breakdown, BreakdownRow, KpiDetail, SeriesRow, TargetRow};
 use crate::error::AppError;
 use crate::format;
-use crate::i18n::{Locale, Msg};
+use crate::i18n::Msg;
 use crate::kpi::{Grain, KpiValue, Unit};
-use crate::view::dimension_name;
+use crate::view::{dimension_name, grain_label};
 
 use super::super::charts::{self, Line, LineKind, Texts};
 use super::super::db::Db;
@@ -52,7 +52,7 @@ pub fn detail_blocking(
     let locale = resolved.locale;
     let kpi_value = one_kpi(conn, catalog, def, &resolved)?;
     let target_rows = target_rows(conn, catalog, key, resolved.as_of)?;
-    let grain = resolved.state().grain;
+    let grain = resolved.view.grain;
     let series = series_rows(conn, catalog, def, &resolved, &target_rows)?;
     let series_svg = series_chart(def, &series, &resolved, grain)?;
     let dimension = resolved
@@ -162,7 +162,7 @@ fn series_rows(
     resolved: &Resolved,
     target_rows: &[TargetRow],
 ) -> Result<Vec<SeriesRow>, DashboardError> {
-    let grain = resolved.state().grain;
+    let grain = resolved.view.grain;
     let current = kpi::series(
         conn,
         catalog,
@@ -193,15 +193,6 @@ fn series_rows(
                 .flatten(),
         })
         .collect())
-}
-
-pub fn grain_label(grain: Grain, locale: Locale) -> &'static str {
-    locale.text(match grain {
-        Grain::Day => Msg::GrainDay,
-        Grain::Week => Msg::GrainWeek,
-        Grain::Month => Msg::GrainMonth,
-        Grain::Quarter => Msg::GrainQuarter,
-    })
 }
 
 /// The series chart of a detail page.
