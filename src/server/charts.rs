@@ -147,11 +147,15 @@ pub fn line_chart(
     {
         let root = SVGBackend::with_string(&mut svg, (WIDTH, HEIGHT + 40)).into_drawing_area();
         root.fill(&WHITE).map_err(|e| e.to_string())?;
+        // The legend gets its own band above the plot, so it never hides a line.
+        let (band, plot) = root.split_vertically(36);
+        draw_legend(&band, lines)?;
         let (lo, hi) = y_range(lines.iter().flat_map(|l| l.values.iter()));
         let last = labels.len().saturating_sub(1).max(1);
         let label_font = ("sans-serif", 15).into_font().color(&TEXT);
-        let mut chart = ChartBuilder::on(&root)
+        let mut chart = ChartBuilder::on(&plot)
             .margin(12)
+            .margin_right(44)
             .x_label_area_size(48)
             .y_label_area_size(116)
             .build_cartesian_2d(0..last, lo..hi)
@@ -181,13 +185,12 @@ pub fn line_chart(
                 LineKind::Target => (TARGET, 2),
             };
             let style = colour.stroke_width(width);
-            let mut labelled = false;
             for run in runs(line.values) {
-                let annotation = if run.len() == 1 {
+                if run.len() == 1 {
                     // A lone point between gaps has no line to show it.
                     chart
                         .draw_series(run.iter().map(|p| Circle::new(*p, 3, style.filled())))
-                        .map_err(|e| e.to_string())?
+                        .map_err(|e| e.to_string())?;
                 } else {
                     match line.kind {
                         LineKind::Main => chart
@@ -199,27 +202,46 @@ pub fn line_chart(
                         LineKind::Target => chart
                             .draw_series(DashedLineSeries::new(run.iter().copied(), 2, 4, style))
                             .map_err(|e| e.to_string())?,
-                    }
-                };
-                if !labelled {
-                    labelled = true;
-                    annotation.label(line.name).legend(move |(x, y)| {
-                        PathElement::new(vec![(x, y), (x + 20, y)], colour.stroke_width(width))
-                    });
+                    };
                 }
             }
         }
-        chart
-            .configure_series_labels()
-            .position(SeriesLabelPosition::UpperRight)
-            .background_style(WHITE.mix(0.85))
-            .border_style(GRID)
-            .label_font(label_font)
-            .draw()
-            .map_err(|e| e.to_string())?;
         root.present().map_err(|e| e.to_string())?;
     }
     Ok(with_title(svg, texts.title))
+}
+
+/// A row of legend entries: a sample of each line's colour and dash pattern, and its name.
+fn draw_legend<DB: DrawingBackend>(
+    area: &DrawingArea<DB, plotters::coord::Shift>,
+    lines: &[Line<'_>],
+) -> Result<(), String> {
+    let font = ("sans-serif", 15).into_font().color(&TEXT);
+    let mut x = 16;
+    let y = 20;
+    for line in lines {
+        let (colour, width, pattern): (RGBColor, u32, &[(i32, i32)]) = match line.kind {
+            LineKind::Main => (SERIES, 3, &[(0, 26)]),
+            LineKind::Comparison => (COMPARISON, 2, &[(0, 8), (13, 21)]),
+            LineKind::Target => (TARGET, 2, &[(0, 2), (6, 8), (12, 14), (18, 20), (24, 26)]),
+        };
+        for (a, b) in pattern {
+            area.draw(&PathElement::new(
+                vec![(x + a, y), (x + b, y)],
+                colour.stroke_width(width),
+            ))
+            .map_err(|e| e.to_string())?;
+        }
+        area.draw(&Text::new(
+            line.name.to_string(),
+            (x + 34, y - 8),
+            font.clone(),
+        ))
+        .map_err(|e| e.to_string())?;
+        // Width of the name: about half an em a character at this size.
+        x += 34 + (line.name.chars().count() as i32 * 8) + 24;
+    }
+    Ok(())
 }
 
 /// Horizontal bars, one per row (label, value), with the value written at the bar's end; fit
@@ -235,9 +257,9 @@ pub fn bar_chart(
     // Narrower than the line charts: on a phone the SVG shrinks less, so its text stays
     // readable; on a wide screen the page shows it at this size (CSS max-width).
     const BAR_WIDTH: u32 = 420;
-    const ROW: i32 = 30;
+    const ROW: i32 = 34;
     const TOP: i32 = 10;
-    const LABEL_W: i32 = 138;
+    const LABEL_W: i32 = 150;
     const VALUE_W: i32 = 112;
     let height = (TOP * 2 + ROW * rows.len().max(1) as i32) as u32;
     let mut svg = String::new();
@@ -249,15 +271,15 @@ pub fn bar_chart(
         let span = (hi - lo).max(f64::EPSILON);
         let bar_w = (BAR_WIDTH as i32 - LABEL_W - VALUE_W - 8) as f64;
         let x_of = |v: f64| LABEL_W + ((v - lo) / span * bar_w).round() as i32;
-        let font = ("sans-serif", 16).into_font().color(&TEXT);
+        let font = ("sans-serif", 18).into_font().color(&TEXT);
         for (i, (label, value)) in rows.iter().enumerate() {
             let y = TOP + i as i32 * ROW;
-            let short: String = if label.chars().count() > 15 {
-                label.chars().take(14).chain(['…']).collect()
+            let short: String = if label.chars().count() > 14 {
+                label.chars().take(13).chain(['…']).collect()
             } else {
                 label.clone()
             };
-            root.draw(&Text::new(short, (8, y + 8), font.clone()))
+            root.draw(&Text::new(short, (8, y + 7), font.clone()))
                 .map_err(|e| e.to_string())?;
             let colour = if label == other_label { OTHER } else { SERIES };
             let text = format::kpi_value(*value, unit, locale);
@@ -274,7 +296,7 @@ pub fn bar_chart(
                 }
                 _ => x_of(0.0_f64.max(lo)),
             };
-            root.draw(&Text::new(text, (end + 6, y + 8), font.clone()))
+            root.draw(&Text::new(text, (end + 6, y + 7), font.clone()))
                 .map_err(|e| e.to_string())?;
         }
         root.present().map_err(|e| e.to_string())?;
@@ -412,7 +434,7 @@ mod tests {
     fn bars_write_their_values_and_escape_labels() {
         let svg = bar_chart(
             &[
-                ("Milano <Centro>".to_string(), Some(1234.5)),
+                ("MI <Centro>".to_string(), Some(1234.5)),
                 ("Other".to_string(), Some(-3.0)),
                 ("Empty".to_string(), None),
             ],
@@ -423,8 +445,21 @@ mod tests {
         )
         .expect("renders");
         assert!(svg.contains("1.234,50 €"), "{svg}");
-        assert!(svg.contains("Milano &lt;Centro&gt;"), "{svg}");
+        assert!(svg.contains("MI &lt;Centro&gt;"), "{svg}");
         assert!(svg.contains("n.d."));
+    }
+
+    #[test]
+    fn long_bar_labels_are_shortened_with_an_ellipsis() {
+        let svg = bar_chart(
+            &[("Emilia-Romagna Nord".to_string(), Some(1.0))],
+            "Other",
+            Unit::Count,
+            "By region",
+            Locale::En,
+        )
+        .expect("renders");
+        assert!(svg.contains("Emilia-Romagn…"), "{svg}");
     }
 
     #[test]
