@@ -126,6 +126,7 @@ pub enum Msg {
     DeptNotFound,
     DownloadCsv,
     DownloadSvg,
+    DownloadPng,
     OwnedKpis,
     Breakdowns,
     NoParts,

@@ -289,6 +289,33 @@ async fn svg_exports_are_the_page_charts() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn charts_also_download_as_png() {
+    let t = loaded();
+    let response = app(&t)
+        .oneshot(
+            Request::get(format!("/export/kpi/gross_revenue/breakdown.png?{MARCH}"))
+                .body(Body::empty())
+                .expect("request"),
+        )
+        .await
+        .expect("response");
+    assert_eq!(response.status(), StatusCode::OK);
+    assert_eq!(response.headers()[header::CONTENT_TYPE], "image/png");
+    let bytes = response
+        .into_body()
+        .collect()
+        .await
+        .expect("body")
+        .to_bytes();
+    assert_eq!(&bytes[..8], b"\x89PNG\r\n\x1a\n");
+    // Two bars (store, web) at twice the SVG's size: 2 x (10 + 2 x 34 + 10) pixels high.
+    let height = u32::from_be_bytes([bytes[20], bytes[21], bytes[22], bytes[23]]);
+    assert_eq!(height, 176);
+    let a = get(&t, &format!("/export/dept/sales/kpis.png?{MARCH}")).await;
+    assert_eq!(a.status, StatusCode::NOT_FOUND, "tables have no PNG");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn bad_export_requests_are_plain_errors() {
     let t = loaded();
     let a = get(

@@ -87,6 +87,7 @@ pub fn text(msg: Msg) -> &'static str {
         Msg::DeptNotFound => "This department has no view",
         Msg::DownloadCsv => "Download CSV",
         Msg::DownloadSvg => "Download SVG",
+        Msg::DownloadPng => "Download PNG",
         Msg::OwnedKpis => "KPIs owned by the department",
         Msg::Breakdowns => "Breakdowns",
         Msg::NoParts => "No data for this breakdown in the period.",

@@ -87,6 +87,7 @@ pub fn text(msg: Msg) -> &'static str {
         Msg::DeptNotFound => "Questo reparto non ha una vista",
         Msg::DownloadCsv => "Scarica CSV",
         Msg::DownloadSvg => "Scarica SVG",
+        Msg::DownloadPng => "Scarica PNG",
         Msg::OwnedKpis => "KPI di responsabilità del reparto",
         Msg::Breakdowns => "Ripartizioni",
         Msg::NoParts => "Nessun dato per questa ripartizione nel periodo.",

@@ -59,6 +59,10 @@ fn CompanyBody(view: CompanyView, locale: Locale) -> impl IntoView {
             locale.text(Msg::DownloadSvg),
         ),
         (
+            format!("/export/company/revenue.png{query}"),
+            locale.text(Msg::DownloadPng),
+        ),
+        (
             format!("/export/company/revenue.csv{query}"),
             locale.text(Msg::DownloadCsv),
         ),

@@ -97,6 +97,7 @@ fn DepartmentBody(view: DepartmentView, locale: Locale) -> impl IntoView {
             let base = format!("/export/dept/{department}/breakdown-{}", i + 1);
             let downloads = vec![
                 (format!("{base}.svg{query}"), locale.text(Msg::DownloadSvg)),
+                (format!("{base}.png{query}"), locale.text(Msg::DownloadPng)),
                 (format!("{base}.csv{query}"), locale.text(Msg::DownloadCsv)),
             ];
             let detail = format!(

@@ -186,6 +186,7 @@ fn DetailBody(detail: KpiDetail, locale: Locale) -> impl IntoView {
     let has_benchmarks = !benchmarks.is_empty();
     let csv = locale.text(Msg::DownloadCsv);
     let svg = locale.text(Msg::DownloadSvg);
+    let png = locale.text(Msg::DownloadPng);
 
     view! {
         <Title text=format!("{} · omnikpi", kpi.name) />
@@ -235,6 +236,7 @@ fn DetailBody(detail: KpiDetail, locale: Locale) -> impl IntoView {
                 locale
                 downloads=vec![
                     (export("series.svg", &query), svg),
+                    (export("series.png", &query), png),
                     (export("series.csv", &query), csv),
                 ]
             >
@@ -268,6 +270,7 @@ fn DetailBody(detail: KpiDetail, locale: Locale) -> impl IntoView {
                         locale
                         downloads=vec![
                             (export("breakdown.svg", &by_query), svg),
+                            (export("breakdown.png", &by_query), png),
                             (export("breakdown.csv", &by_query), csv),
                         ]
                     >

@@ -8,8 +8,8 @@
 //! numbers; text cells that begin with `=`, `+`, `-`, `@`, a tab or a carriage return get a
 //! leading `'`, so a store or campaign name can never run as a spreadsheet formula.
 //!
-//! PNG: not offered. Rasterising the SVG needs a renderer (resvg and its font stack) that is
-//! not among the project's dependencies; see the report of the dashboards branch.
+//! PNG: every chart's `.svg` is also served as `.png`, the same SVG rasterised by resvg with
+//! the system's fonts ([`super::charts::to_png`]).
 
 use axum::Router;
 use axum::extract::{Path, RawQuery, State};
@@ -267,12 +267,18 @@ fn benchmarks_table(d: &KpiDetail, locale: Locale) -> Table {
 enum File {
     Csv(Table),
     Svg(String),
+    Png(Vec<u8>),
 }
 
 fn respond(file: File, name: &str, locale: Locale) -> Response {
     let (content_type, body, extension) = match file {
-        File::Csv(table) => ("text/csv; charset=utf-8", csv(&table, locale), "csv"),
-        File::Svg(svg) => ("image/svg+xml", svg, "svg"),
+        File::Csv(table) => (
+            "text/csv; charset=utf-8",
+            csv(&table, locale).into_bytes(),
+            "csv",
+        ),
+        File::Svg(svg) => ("image/svg+xml", svg.into_bytes(), "svg"),
+        File::Png(png) => ("image/png", png, "png"),
     };
     // `name` is built from catalog keys, fixed names and ISO dates only: safe in the header.
     let disposition = format!("attachment; filename=\"omnikpi-{name}.{extension}\"");
@@ -303,12 +309,31 @@ fn unknown_file(file: &str) -> DashboardError {
     DashboardError::NotFound(format!("download {file:?}"))
 }
 
+/// A `.png` request is the `.svg` of the same name, rasterised: the file name to look up and
+/// whether to convert.
+fn wants_png(file: String) -> (String, bool) {
+    match file.strip_suffix(".png") {
+        Some(stem) => (format!("{stem}.svg"), true),
+        None => (file, false),
+    }
+}
+
+fn finish(file: File, png: bool) -> Result<File, DashboardError> {
+    match (file, png) {
+        (File::Svg(svg), true) => super::charts::to_png(&svg)
+            .map(File::Png)
+            .map_err(DashboardError::Chart),
+        (other, _) => Ok(other),
+    }
+}
+
 async fn company(
     State(state): State<AppState>,
     Path(file): Path<String>,
     RawQuery(query): RawQuery,
 ) -> Response {
     let query = query.unwrap_or_default();
+    let (file, png) = wants_png(file);
     let answer = state
         .db
         .run(move |conn| -> Result<_, DashboardError> {
@@ -334,7 +359,7 @@ async fn company(
                 "revenue.svg" => ("revenue", File::Svg(view.revenue_chart)),
                 other => return Err(unknown_file(other)),
             };
-            Ok((out, format!("company-{what}-{span}"), locale))
+            Ok((finish(out, png)?, format!("company-{what}-{span}"), locale))
         })
         .await;
     match answer {
@@ -349,6 +374,7 @@ async fn kpi(
     RawQuery(query): RawQuery,
 ) -> Response {
     let query = query.unwrap_or_default();
+    let (file, png) = wants_png(file);
     let answer = state
         .db
         .run(move |conn| -> Result<_, DashboardError> {
@@ -371,7 +397,7 @@ async fn kpi(
                 "breakdown" => format!("{}-by-{}", detail.kpi.key, detail.breakdown.dimension),
                 _ => format!("{}-{what}", detail.kpi.key),
             };
-            Ok((out, format!("{name}-{span}"), locale))
+            Ok((finish(out, png)?, format!("{name}-{span}"), locale))
         })
         .await;
     match answer {
@@ -386,6 +412,7 @@ async fn dept(
     RawQuery(query): RawQuery,
 ) -> Response {
     let query = query.unwrap_or_default();
+    let (file, png) = wants_png(file);
     let answer = state
         .db
         .run(move |conn| -> Result<_, DashboardError> {
@@ -437,7 +464,7 @@ async fn dept(
                 _ => return Err(unknown_file(&file)),
             };
             let name = format!("{}-{}-by-{}-{span}", view.department, b.kpi, b.dimension);
-            Ok((out, name, locale))
+            Ok((finish(out, png)?, name, locale))
         })
         .await;
     match answer {
