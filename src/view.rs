@@ -53,6 +53,20 @@ pub fn department_name(department: &str, locale: Locale) -> &'static str {
     })
 }
 
+/// A target status as a CSS class suffix and its words (never colour alone).
+pub fn status_text(
+    status: Option<crate::kpi::Status>,
+    locale: Locale,
+) -> (&'static str, &'static str) {
+    use crate::kpi::Status;
+    match status {
+        Some(Status::OnTrack) => ("on-track", locale.text(Msg::StatusOnTrack)),
+        Some(Status::AtRisk) => ("at-risk", locale.text(Msg::StatusAtRisk)),
+        Some(Status::OffTrack) => ("off-track", locale.text(Msg::StatusOffTrack)),
+        None => ("none", locale.text(Msg::StatusNone)),
+    }
+}
+
 /// The UI name of a grain.
 pub fn grain_label(grain: Grain, locale: Locale) -> &'static str {
     locale.text(match grain {

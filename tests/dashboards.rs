@@ -134,6 +134,35 @@ async fn the_grain_switch_groups_the_series_and_italian_is_spoken() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_comparison_follows_the_url() {
+    let t = loaded();
+    let html = get(&t, &format!("/kpi/gross_revenue?{MARCH}&compare=last_year"))
+        .await
+        .body;
+    // March 2025 has no events: 0.00, and no relative change from 0.
+    assert!(html.contains("vs same period last year"), "{html}");
+    assert!(html.contains("€0.00"));
+    assert!(html.contains("1 Mar 2025"));
+    assert!(html.contains("31 Mar 2025"));
+    assert!(
+        html.contains("<option value=\"last_year\" selected"),
+        "the form keeps it"
+    );
+    let csv = get(
+        &t,
+        &format!("/export/kpi/gross_revenue/series.csv?{MARCH}&compare=last_year&grain=month"),
+    )
+    .await
+    .body;
+    assert!(
+        csv.starts_with(
+            "\u{FEFF}First day,Last day,Gross revenue,Same period last year,Target\r\n"
+        ),
+        "{csv}"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn an_unknown_kpi_or_department_is_not_found_with_a_way_back() {
     let t = loaded();
     let a = get(&t, "/kpi/revenue_of_mars").await;

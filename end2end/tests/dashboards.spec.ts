@@ -158,3 +158,22 @@ test('works at phone width', async ({ page }, info) => {
   await ready(page, info.project.name === 'hydrated');
   await page.screenshot({ path: info.outputPath(`department-1280-${info.project.name}.png`), fullPage: true });
 });
+
+test('a preset sets the period from today and stays in the URL', async ({ page }, info) => {
+  await page.goto(`/dept/sales?${JUNE}`);
+  await ready(page, info.project.name === 'hydrated');
+  await page.getByLabel('Period', { exact: true }).selectOption('last_month');
+  await page.getByRole('button', { name: 'Apply' }).click();
+  await expect(page).toHaveURL(/preset=last_month/);
+  await expect(page.getByLabel('Period', { exact: true })).toHaveValue('last_month');
+  // The form shows the dates the preset stands for: the whole of last month.
+  const now = new Date();
+  const first = new Date(Date.UTC(now.getUTCFullYear(), now.getUTCMonth() - 1, 1));
+  const last = new Date(Date.UTC(now.getUTCFullYear(), now.getUTCMonth(), 0));
+  const iso = (d: Date) => d.toISOString().slice(0, 10);
+  await expect(page.getByLabel('From', { exact: true })).toHaveValue(iso(first));
+  await expect(page.getByLabel('To', { exact: true })).toHaveValue(iso(last));
+  // Navigation keeps the preset, not the dates.
+  await page.getByRole('navigation', { name: 'Dashboards' }).getByRole('link', { name: 'Online' }).click();
+  await expect(page).toHaveURL(/\/dept\/online\?preset=last_month/);
+});

@@ -8,17 +8,8 @@ use leptos::prelude::*;
 use crate::dashboard::TargetRow;
 use crate::format;
 use crate::i18n::{Locale, Msg};
-use crate::kpi::{KpiValue, Status};
-use crate::view::{Comparison, department_name};
-
-pub fn status_text(status: Option<Status>, locale: Locale) -> (&'static str, &'static str) {
-    match status {
-        Some(Status::OnTrack) => ("on-track", locale.text(Msg::StatusOnTrack)),
-        Some(Status::AtRisk) => ("at-risk", locale.text(Msg::StatusAtRisk)),
-        Some(Status::OffTrack) => ("off-track", locale.text(Msg::StatusOffTrack)),
-        None => ("none", locale.text(Msg::StatusNone)),
-    }
-}
+use crate::kpi::KpiValue;
+use crate::view::{Comparison, department_name, status_text};
 
 #[component]
 pub fn KpiTile(

@@ -8,13 +8,12 @@ use leptos_router::hooks::{use_params_map, use_query_map};
 
 use crate::components::chart::{Downloads, Figure};
 use crate::components::header::Header;
-use crate::components::kpi_tile::status_text;
 use crate::components::period_form::PeriodForm;
 use crate::dashboard::{KpiDetail, fetch_kpi_detail};
 use crate::format;
 use crate::i18n::{Locale, Msg};
 use crate::kpi::{Grain, Unit};
-use crate::view::{DIMENSIONS, department_name, dimension_name, grain_label};
+use crate::view::{DIMENSIONS, department_name, dimension_name, grain_label, status_text};
 
 use super::{error_view, query_string};
 

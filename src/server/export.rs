@@ -182,9 +182,7 @@ fn breakdown_table(b: &Breakdown, locale: Locale) -> Table {
 }
 
 fn status_name(status: Option<crate::kpi::Status>, locale: Locale) -> String {
-    crate::components::kpi_tile::status_text(status, locale)
-        .1
-        .to_string()
+    crate::view::status_text(status, locale).1.to_string()
 }
 
 fn series_table(d: &KpiDetail, locale: Locale) -> Table {
