@@ -166,10 +166,12 @@ test('a preset sets the period from today and stays in the URL', async ({ page }
   await page.getByRole('button', { name: 'Apply' }).click();
   await expect(page).toHaveURL(/preset=last_month/);
   await expect(page.getByLabel('Period', { exact: true })).toHaveValue('last_month');
-  // The form shows the dates the preset stands for: the whole of last month.
-  const now = new Date();
-  const first = new Date(Date.UTC(now.getUTCFullYear(), now.getUTCMonth() - 1, 1));
-  const last = new Date(Date.UTC(now.getUTCFullYear(), now.getUTCMonth(), 0));
+  // The form shows the dates the preset stands for: the whole of last month, "today" being
+  // the server's day in the instance's time zone (Europe/Rome by default).
+  const [year, month] = new Intl.DateTimeFormat('en-CA', { timeZone: 'Europe/Rome' })
+    .format(new Date()).split('-').map(Number);
+  const first = new Date(Date.UTC(year, month - 2, 1));
+  const last = new Date(Date.UTC(year, month - 1, 0));
   const iso = (d: Date) => d.toISOString().slice(0, 10);
   await expect(page.getByLabel('From', { exact: true })).toHaveValue(iso(first));
   await expect(page.getByLabel('To', { exact: true })).toHaveValue(iso(last));
