@@ -144,13 +144,9 @@ pub fn current_target(
     reports
         .iter()
         .filter_map(|r| Some((r, TargetPeriod::parse(&r.period).ok()?.period)))
-        .filter(|(r, p)| p.contains(day) && kpi_of(r, key))
+        .filter(|(r, p)| r.kpi == key && p.contains(day))
         .min_by_key(|(_, p)| p.days())
         .map(|(r, _)| r.clone())
-}
-
-fn kpi_of(row: &TargetRow, key: &str) -> bool {
-    row.kpi == key
 }
 
 #[cfg(test)]
@@ -180,6 +176,32 @@ mod tests {
                 "{department} owns at least one KPI"
             );
         }
+    }
+
+    #[test]
+    fn a_tile_shows_the_narrowest_target_around_the_day() {
+        let day = chrono::NaiveDate::from_ymd_opt(2026, 6, 15).expect("date");
+        let row = |kpi: &str, period: &str, value: f64| TargetRow {
+            kpi: kpi.into(),
+            department: "sales".into(),
+            period: period.into(),
+            value,
+            actual: None,
+            projection: None,
+            status: None,
+            as_of: day,
+        };
+        let rows = [
+            row("orders", "2026", 5000.0),
+            row("orders", "2026-Q2", 1300.0),
+            row("orders", "2026-05", 400.0),
+            row("aov", "2026-06", 50.0),
+        ];
+        let pick = |key: &str| current_target(&rows, key, day).map(|t| t.value);
+        // May is over: the quarter is the narrowest target that holds 15 June.
+        assert_eq!(pick("orders"), Some(1300.0));
+        assert_eq!(pick("aov"), Some(50.0));
+        assert_eq!(pick("gross_revenue"), None);
     }
 
     #[test]

@@ -17,7 +17,7 @@ use crate::dashboard::{BenchmarkRow, Breakdown, BreakdownRow, KpiDetail, SeriesR
 use crate::error::AppError;
 use crate::format;
 use crate::i18n::Msg;
-use crate::kpi::{Grain, KpiValue, Unit};
+use crate::kpi::{Grain, KpiValue};
 use crate::view::{dimension_name, grain_label};
 
 use super::super::charts::{self, Line, LineKind, Texts};
@@ -299,11 +299,6 @@ pub fn breakdown_of(
         rows,
         svg,
     })
-}
-
-/// The unit of a KPI key (money when unknown; only used for formatting).
-pub fn unit_of(key: &str) -> Unit {
-    Catalog::builtin().get(key).map_or(Unit::Money, |d| d.unit)
 }
 
 #[cfg(test)]
