@@ -17,7 +17,8 @@ use crate::pages::admin::{
     users::AdminUsersPage,
 };
 use crate::pages::{
-    account::AccountPage, company::CompanyPage, login::LoginPage, not_found::NotFound,
+    account::AccountPage, company::CompanyPage, department::DepartmentPage,
+    kpi_detail::KpiDetailPage, login::LoginPage, not_found::NotFound,
 };
 
 /// The document around the app, rendered only on the server.
@@ -91,6 +92,12 @@ pub fn App() -> impl IntoView {
                     <Route path=path!("/admin/settings") view=AdminSettingsPage ssr=SsrMode::Async />
                     <Route path=path!("/admin/audit") view=AdminAuditPage ssr=SsrMode::Async />
                     <Route path=path!("/admin/sources") view=AdminSourcesPage ssr=SsrMode::Async />
+                    <Route path=path!("/kpi/:key") view=KpiDetailPage ssr=SsrMode::Async />
+                    <Route
+                        path=path!("/dept/:department")
+                        view=DepartmentPage
+                        ssr=SsrMode::Async
+                    />
                 </Routes>
             </div>
         </Router>

@@ -80,6 +80,8 @@ pub struct CurrentUser {
     pub sees_personal_data: bool,
     /// Signed in with a one-time password: must choose their own before anything else.
     pub must_change_password: bool,
+    /// For viewers: the views their department was granted besides its own.
+    pub views: Vec<String>,
 }
 
 /// Whoever is looking at a page: the signed-in user, if any, and the session's anti-forgery

@@ -103,9 +103,34 @@ pub fn date(day: chrono::NaiveDate, locale: Locale) -> String {
     }
 }
 
+/// The label of a series bucket that starts on `from`: the day, the week's Monday, the month
+/// (`Jun 2026` / `06/2026`) or the quarter (`Q2 2026` / `T2 2026`).
+pub fn bucket(from: chrono::NaiveDate, grain: crate::kpi::Grain, locale: Locale) -> String {
+    use crate::kpi::Grain;
+    use chrono::Datelike;
+    match (grain, locale) {
+        (Grain::Day | Grain::Week, _) => date(from, locale),
+        (Grain::Month, Locale::En) => from.format("%b %Y").to_string(),
+        (Grain::Month, Locale::It) => from.format("%m/%Y").to_string(),
+        (Grain::Quarter, Locale::En) => format!("Q{} {}", from.month0() / 3 + 1, from.year()),
+        (Grain::Quarter, Locale::It) => format!("T{} {}", from.month0() / 3 + 1, from.year()),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn buckets_read_as_their_grain() {
+        use crate::kpi::Grain;
+        let day = chrono::NaiveDate::from_ymd_opt(2026, 5, 1).expect("date");
+        assert_eq!(bucket(day, Grain::Month, Locale::En), "May 2026");
+        assert_eq!(bucket(day, Grain::Month, Locale::It), "05/2026");
+        assert_eq!(bucket(day, Grain::Quarter, Locale::En), "Q2 2026");
+        assert_eq!(bucket(day, Grain::Quarter, Locale::It), "T2 2026");
+        assert_eq!(bucket(day, Grain::Week, Locale::It), "01/05/2026");
+    }
 
     #[test]
     fn money_follows_the_locale() {

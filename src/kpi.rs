@@ -110,6 +110,7 @@ pub struct DailyPoint {
 /// Everything the company page shows for one period.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct CompanyView {
+    pub view: crate::dashboard::ResolvedView,
     pub from: NaiveDate,
     pub to: NaiveDate,
     pub kpis: Vec<KpiValue>,
@@ -118,24 +119,14 @@ pub struct CompanyView {
     pub revenue_chart: String,
 }
 
-/// The company view for `from`..=`to` (ISO dates; the last 30 days when absent).
+/// The company view for the view in `query` (the page's query string; the last 30 days
+/// when it names no period).
 #[server(endpoint = "company_view")]
-pub async fn fetch_company_view(
-    from: Option<String>,
-    to: Option<String>,
-    lang: Option<String>,
-) -> Result<CompanyView, AppError> {
-    use crate::i18n::Locale;
+pub async fn fetch_company_view(query: String) -> Result<CompanyView, AppError> {
     use crate::server::auth::{self, policy};
     use crate::server::{dashboard, state::AppState};
 
     auth::require(policy::Access::View(policy::View::Company), None)?;
     let state = expect_context::<AppState>();
-    dashboard::company(
-        &state.db,
-        from.as_deref(),
-        to.as_deref(),
-        Locale::parse(lang.as_deref()),
-    )
-    .await
+    dashboard::company(&state.db, query).await
 }

@@ -8,6 +8,8 @@
 //! - [`app`]: the HTML shell and the route table;
 //! - [`pages`] and [`components`]: the views, shared by both builds;
 //! - [`kpi`]: client-safe KPI types and the server functions the views call;
+//! - [`dashboard`]: what the KPI detail and department pages show, and their server functions;
+//! - [`view`] and [`url`]: the view state that lives in the URL query;
 //! - [`i18n`] and [`format`]: UI text in English and Italian, locale-aware numbers;
 //! - [`error`]: the one error type that crosses the wire;
 //! - `server` (ssr only): everything that touches the database, the files or the network.
@@ -16,6 +18,7 @@ pub mod admin;
 pub mod app;
 pub mod auth;
 pub mod components;
+pub mod dashboard;
 pub mod error;
 pub mod format;
 pub mod i18n;
@@ -23,6 +26,7 @@ pub mod journey;
 pub mod kpi;
 pub mod pages;
 pub mod url;
+pub mod view;
 
 #[cfg(feature = "ssr")]
 pub mod server;

@@ -13,6 +13,7 @@ pub mod config;
 pub mod dashboard;
 pub mod db;
 pub mod demo;
+pub mod export;
 pub mod identity;
 pub mod ingest;
 pub mod journey;

@@ -40,6 +40,45 @@ pub fn with_param<'a>(
     query(kept.into_iter().chain([(key, value)]))
 }
 
+/// Splits a query string (with or without the leading `?`) into decoded pairs, in order:
+/// `%XX` escapes and `+` (a space in HTML forms) are decoded; invalid UTF-8 is replaced.
+pub fn parse(query: &str) -> Vec<(String, String)> {
+    query
+        .trim_start_matches('?')
+        .split('&')
+        .filter(|part| !part.is_empty())
+        .map(|part| {
+            let (k, v) = part.split_once('=').unwrap_or((part, ""));
+            (decode(k), decode(v))
+        })
+        .collect()
+}
+
+/// Decodes one query key or value.
+pub fn decode(text: &str) -> String {
+    let bytes = text.as_bytes();
+    let mut out = Vec::with_capacity(bytes.len());
+    let mut i = 0;
+    while i < bytes.len() {
+        match bytes[i] {
+            b'+' => out.push(b' '),
+            b'%' if i + 2 < bytes.len() => {
+                let hex = std::str::from_utf8(&bytes[i + 1..i + 3]).ok();
+                match hex.and_then(|h| u8::from_str_radix(h, 16).ok()) {
+                    Some(b) => {
+                        out.push(b);
+                        i += 2;
+                    }
+                    None => out.push(b'%'),
+                }
+            }
+            b => out.push(b),
+        }
+        i += 1;
+    }
+    String::from_utf8_lossy(&out).into_owned()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -52,6 +91,25 @@ mod tests {
         );
         assert_eq!(query(std::iter::empty()), "");
         assert_eq!(encode("è"), "%C3%A8");
+    }
+
+    #[test]
+    fn parse_decodes_what_encode_and_forms_write() {
+        assert_eq!(
+            parse("?from=2026-06-01&q=a%26b%20c&r=x+y&lang=it&empty=&%ZZ=%C3%A8&t=%4"),
+            [
+                ("from".to_string(), "2026-06-01".to_string()),
+                ("q".to_string(), "a&b c".to_string()),
+                ("r".to_string(), "x y".to_string()),
+                ("lang".to_string(), "it".to_string()),
+                ("empty".to_string(), String::new()),
+                ("%ZZ".to_string(), "è".to_string()),
+                ("t".to_string(), "%4".to_string()),
+            ]
+        );
+        assert!(parse("").is_empty());
+        let value = "Milano Centro & co. = 100%";
+        assert_eq!(decode(&encode(value)), value);
     }
 
     #[test]

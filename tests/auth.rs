@@ -58,6 +58,48 @@ const EXPECTED: &[(&str, &str, &str)] = &[
     ("POST", "/api/visitor", "P"),
     ("GET", "/?lang=en&from=2026-03-01&to=2026-03-31", "AELCV"),
     ("POST", "/api/company_view", "AELCV"),
+    (
+        "GET",
+        "/kpi/gross_revenue?lang=en&from=2026-03-01&to=2026-03-31",
+        "AELCV",
+    ),
+    ("POST", "/api/kpi_detail", "AELCV"),
+    (
+        "GET",
+        "/dept/stores?lang=en&from=2026-03-01&to=2026-03-31",
+        "AELV",
+    ),
+    (
+        "GET",
+        "/dept/marketing?lang=en&from=2026-03-01&to=2026-03-31",
+        "AEL",
+    ),
+    (
+        "GET",
+        "/dept/customer_service?lang=en&from=2026-03-01&to=2026-03-31",
+        "AELC",
+    ),
+    ("POST", "/api/department_view", "AELCV"),
+    (
+        "GET",
+        "/export/company/kpis.csv?from=2026-03-01&to=2026-03-31",
+        "AELCV",
+    ),
+    (
+        "GET",
+        "/export/kpi/gross_revenue/series.csv?from=2026-03-01&to=2026-03-31",
+        "AELCV",
+    ),
+    (
+        "GET",
+        "/export/dept/stores/kpis.csv?from=2026-03-01&to=2026-03-31",
+        "AELV",
+    ),
+    (
+        "GET",
+        "/export/dept/marketing/kpis.csv?from=2026-03-01&to=2026-03-31",
+        "AEL",
+    ),
     ("GET", "/admin?lang=en", "A"),
     ("GET", "/admin/users?lang=en", "A"),
     ("GET", "/admin/tokens?lang=en", "A"),
@@ -136,7 +178,9 @@ fn every_route_has_a_rule_and_an_expectation() {
             policy::rule_for(method, path).is_some(),
             "{method} {path} has no rule in auth::policy::RULES"
         );
-        let sample = path.replace("{key}", "gross_revenue");
+        let sample = path
+            .replace("{key}", "gross_revenue")
+            .replace("{department}", "stores");
         let expected = EXPECTED
             .iter()
             .any(|(m, uri, _)| m == method && path_of(uri) == sample);

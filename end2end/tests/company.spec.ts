@@ -28,7 +28,7 @@ async function apiValues(request: APIRequestContext, from: string, to: string) {
 
 async function ready(page: Page, hydrated: boolean) {
   if (hydrated) {
-    await expect(page.locator('#app')).toHaveAttribute('data-hydrated', 'true');
+    await expect(page.locator('#app')).toHaveAttribute('data-hydrated', 'true', { timeout: 20_000 });
   }
 }
 
@@ -66,8 +66,8 @@ test('the period form changes the values and keeps them in the URL', async ({ pa
   if (hydrated) {
     await page.evaluate(() => ((window as any).__stillHere = true));
   }
-  await page.getByLabel('From').fill('2026-05-01');
-  await page.getByLabel('To').fill('2026-05-31');
+  await page.getByLabel('From', { exact: true }).fill('2026-05-01');
+  await page.getByLabel('To', { exact: true }).fill('2026-05-31');
   await page.getByRole('button', { name: 'Apply' }).click();
   await expect(page).toHaveURL(/from=2026-05-01/);
   await expect(page).toHaveURL(/to=2026-05-31/);

@@ -1,15 +1,35 @@
-//! The top bar: product name, navigation, the signed-in user and the language switch.
+//! The top bar: product name, navigation between the views the signed-in user may open, the
+//! language switch and the user menu.
 //!
-//! The language switch is a pair of plain links that keep the rest of the query, so it works
-//! without JavaScript and a shared link keeps its language. Signing out is a small form (a
-//! POST with the anti-forgery token), not a link a crawler or a prefetch could follow.
+//! Every view link keeps the view state of the query (period, grain, comparison, filters,
+//! language), so moving between views keeps what the user chose; the current view is marked
+//! with `aria-current="page"`. Plain links: they work without JavaScript. Signing out is a
+//! small form (a POST with the anti-forgery token), not a link a prefetch could follow.
 
 use leptos::prelude::*;
 use leptos_router::hooks::{use_location, use_query_map};
 
-use crate::auth::{Role, Visitor, fetch_visitor};
+use crate::auth::{CurrentUser, Role, Visitor, fetch_visitor};
 use crate::components::forms::CsrfField;
 use crate::i18n::{Locale, Msg, role_name};
+use crate::view::{DEPARTMENTS, ViewState, department_name};
+
+/// Whether the user's navigation offers a department's view (the server decides access;
+/// this only avoids offering links that would be refused).
+fn offers_department(user: &CurrentUser, department: &str) -> bool {
+    match user.role {
+        Role::Admin | Role::Executive | Role::Lead => true,
+        Role::CxOfficer => department == "customer_service",
+        Role::Viewer => {
+            user.department.as_deref() == Some(department)
+                || user.views.iter().any(|v| v == department)
+        }
+    }
+}
+
+fn offers_company(user: &CurrentUser) -> bool {
+    user.role != Role::Viewer || user.views.iter().any(|v| v == "company")
+}
 
 #[component]
 pub fn Header(#[prop(into)] locale: Signal<Locale>) -> impl IntoView {
@@ -20,6 +40,13 @@ pub fn Header(#[prop(into)] locale: Signal<Locale>) -> impl IntoView {
         let params = query.get();
         let current = (&params).into_iter().map(|(k, v)| (k.as_ref(), v));
         crate::url::with_param(current, "lang", target.code())
+    };
+    // The view state without the page-specific breakdown dimension.
+    let view_query = move || {
+        let params = query.get();
+        ViewState::lenient((&params).into_iter().map(|(k, v)| (k.as_ref(), v)))
+            .with_by(None)
+            .query()
     };
     let lang_link = move |target: Locale, label: &'static str| {
         view! {
@@ -33,14 +60,53 @@ pub fn Header(#[prop(into)] locale: Signal<Locale>) -> impl IntoView {
             </a>
         }
     };
-    let current = move |prefix: &'static str| {
-        let path = location.pathname.get();
-        let here = if prefix == "/" {
-            path == "/"
-        } else {
-            path.starts_with(prefix)
-        };
-        here.then_some("page")
+    let nav_link = move |path: String, label: Signal<&'static str>| {
+        let here = path.clone();
+        view! {
+            <a
+                href=move || format!("{path}{}", view_query())
+                aria-current=move || (location.pathname.get() == here).then_some("page")
+            >
+                {label}
+            </a>
+        }
+    };
+    let views = move |user: CurrentUser| {
+        let company = offers_company(&user).then(|| {
+            nav_link(
+                "/".to_string(),
+                Signal::derive(move || locale.get().text(Msg::NavCompany)),
+            )
+        });
+        let departments = DEPARTMENTS
+            .into_iter()
+            .filter(|d| offers_department(&user, d))
+            .map(|d| {
+                nav_link(
+                    format!("/dept/{d}"),
+                    Signal::derive(move || department_name(d, locale.get())),
+                )
+            })
+            .collect_view();
+        let admin = (user.role == Role::Admin).then(|| {
+            view! {
+                <a
+                    href=move || format!("/admin/users?lang={}", locale.get().code())
+                    aria-current=move || {
+                        location.pathname.get().starts_with("/admin").then_some("page")
+                    }
+                >
+                    {move || locale.get().text(Msg::NavAdmin)}
+                </a>
+            }
+        });
+        view! {
+            <nav class="views" aria-label=move || locale.get().text(Msg::NavLabel)>
+                {company}
+                {departments}
+                {admin}
+            </nav>
+        }
     };
     view! {
         <a class="skip-link" href="#main">
@@ -50,31 +116,21 @@ pub fn Header(#[prop(into)] locale: Signal<Locale>) -> impl IntoView {
             <a class="brand" href=move || format!("/?lang={}", locale.get().code())>
                 {move || locale.get().text(Msg::AppTitle)}
             </a>
-            <nav aria-label="primary">
-                <a href=move || format!("/?lang={}", locale.get().code()) aria-current=move || current("/")>
-                    {move || locale.get().text(Msg::NavCompany)}
-                </a>
-                <Suspense fallback=|| ()>
-                    {move || Suspend::new(async move {
-                        let is_admin = who.await.ok().and_then(|v| v.role()) == Some(Role::Admin);
-                        is_admin.then(|| view! {
-                            <a
-                                href=move || format!("/admin/users?lang={}", locale.get().code())
-                                aria-current=move || current("/admin")
-                            >
-                                {move || locale.get().text(Msg::NavAdmin)}
-                            </a>
-                        })
-                    })}
-                </Suspense>
-            </nav>
             <nav class="lang" aria-label=move || locale.get().text(Msg::Language)>
                 {lang_link(Locale::En, "EN")}
                 {lang_link(Locale::It, "IT")}
             </nav>
             <Suspense fallback=|| ()>
                 {move || Suspend::new(async move {
-                    who.await.ok().map(|v| view! { <UserMenu visitor=v locale=locale.get() /> })
+                    who.await
+                        .ok()
+                        .map(|v| {
+                            let user_views = v.user.clone().map(views);
+                            view! {
+                                <UserMenu visitor=v locale=locale.get() />
+                                {user_views}
+                            }
+                        })
                 })}
             </Suspense>
         </header>
@@ -93,7 +149,9 @@ fn UserMenu(visitor: Visitor, locale: Locale) -> impl IntoView {
                 </a>
                 <form method="post" action="/logout">
                     <CsrfField token=csrf />
-                    <button type="submit" class="link-button">{locale.text(Msg::SignOut)}</button>
+                    <button type="submit" class="link-button">
+                        {locale.text(Msg::SignOut)}
+                    </button>
                 </form>
             </div>
         }

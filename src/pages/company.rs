@@ -1,5 +1,6 @@
-//! The company view for executives: headline KPI tiles with their change against the previous
-//! period, and revenue per day. The period and language live in the URL query.
+//! The company view for executives: headline KPI tiles (each a link to its detail page) with
+//! their change against the comparison period, and revenue per day. The whole view state lives
+//! in the URL query.
 
 use leptos::prelude::*;
 use leptos_meta::Html;
@@ -11,17 +12,14 @@ use crate::components::{
 use crate::i18n::{Locale, Msg};
 use crate::kpi::{CompanyView, fetch_company_view};
 
+use super::{error_view, query_string};
+
 #[component]
 pub fn CompanyPage() -> impl IntoView {
     let query = use_query_map();
     let locale = Memo::new(move |_| Locale::parse(query.read().get("lang").as_deref()));
-    let data = Resource::new(
-        move || {
-            let q = query.read();
-            (q.get("from"), q.get("to"), q.get("lang"))
-        },
-        |(from, to, lang)| fetch_company_view(from, to, lang),
-    );
+    let qs = query_string();
+    let data = Resource::new(move || qs.get(), fetch_company_view);
 
     view! {
         <Html {..} lang=move || locale.get().code() />
@@ -35,19 +33,7 @@ pub fn CompanyPage() -> impl IntoView {
                     let locale = locale.get();
                     match data.await {
                         Ok(view) => view! { <CompanyBody view locale /> }.into_any(),
-                        Err(err) => {
-                            let q = query.read_untracked();
-                            let from = q.get("from").unwrap_or_default();
-                            let to = q.get("to").unwrap_or_default();
-                            view! {
-                                <PeriodForm action="/" from to locale />
-                                <section class="error" role="alert">
-                                    <h2>{locale.text(Msg::ErrorTitle)}</h2>
-                                    <p>{err.to_string()}</p>
-                                </section>
-                            }
-                                .into_any()
-                        }
+                        Err(err) => error_view(err, "/".into(), Msg::PageNotFound, locale),
                     }
                 })}
             </Suspense>
@@ -57,21 +43,49 @@ pub fn CompanyPage() -> impl IntoView {
 
 #[component]
 fn CompanyBody(view: CompanyView, locale: Locale) -> impl IntoView {
+    let state = view.view.state.clone();
+    let query = state.with_by(None).query();
     let tiles = view
         .kpis
         .into_iter()
-        .map(|kpi| view! { <KpiTile kpi locale /> })
+        .map(|kpi| {
+            let href = format!("/kpi/{}{query}", kpi.key);
+            view! { <KpiTile kpi locale href compare=state.compare /> }
+        })
         .collect_view();
+    let downloads = vec![
+        (
+            format!("/export/company/revenue.svg{query}"),
+            locale.text(Msg::DownloadSvg),
+        ),
+        (
+            format!("/export/company/revenue.png{query}"),
+            locale.text(Msg::DownloadPng),
+        ),
+        (
+            format!("/export/company/revenue.csv{query}"),
+            locale.text(Msg::DownloadCsv),
+        ),
+    ];
+    let kpis_csv = vec![(
+        format!("/export/company/kpis.csv{query}"),
+        locale.text(Msg::DownloadCsv),
+    )];
     view! {
-        <PeriodForm action="/" from=view.from.to_string() to=view.to.to_string() locale />
+        <PeriodForm action="/".to_string() state=state.clone() options=view.view.options locale />
         <section class="tiles" aria-label=locale.text(Msg::CompanyTitle)>
             {tiles}
         </section>
+        <crate::components::chart::Downloads
+            links=kpis_csv
+            what=locale.text(Msg::KpiTable).to_string()
+        />
         <DailyChart
             title=locale.text(Msg::RevenuePerDay)
             svg=view.revenue_chart
             points=view.revenue
             locale
+            downloads
         />
     }
 }

@@ -8,10 +8,16 @@ use plotters::prelude::*;
 
 use crate::format;
 use crate::i18n::Locale;
-use crate::kpi::DailyPoint;
+use crate::kpi::{DailyPoint, Unit};
 
-/// Okabe–Ito blue.
+/// Okabe–Ito blue: the KPI itself.
 const SERIES: RGBColor = RGBColor(0, 114, 178);
+/// Okabe–Ito orange, dashed: the comparison period.
+const COMPARISON: RGBColor = RGBColor(230, 159, 0);
+/// Okabe–Ito reddish purple, dotted: the target.
+const TARGET: RGBColor = RGBColor(204, 121, 167);
+/// Okabe–Ito bluish green: "other" in breakdowns, so it never reads as one of the parts.
+const OTHER: RGBColor = RGBColor(0, 158, 115);
 const GRID: RGBColor = RGBColor(220, 220, 220);
 const TEXT: RGBColor = RGBColor(60, 60, 60);
 
@@ -67,6 +73,308 @@ pub fn daily_line(points: &[DailyPoint], title: &str, locale: Locale) -> Result<
     Ok(with_title(svg, title))
 }
 
+/// How a line of [`line_chart`] is drawn. Lines differ by dash pattern as well as colour, so
+/// they stay apart in greyscale and for every kind of colour blindness.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum LineKind {
+    /// Solid blue.
+    Main,
+    /// Dashed orange.
+    Comparison,
+    /// Dotted purple.
+    Target,
+}
+
+/// One line of a [`line_chart`]: a value (or a gap) per label.
+pub struct Line<'a> {
+    pub name: &'a str,
+    pub values: &'a [Option<f64>],
+    pub kind: LineKind,
+}
+
+/// The texts of a chart, in the UI language.
+pub struct Texts<'a> {
+    pub title: &'a str,
+    pub x_label: &'a str,
+    pub y_label: &'a str,
+}
+
+/// Runs of consecutive present values, as `(index, value)` points; a missing value breaks a
+/// line instead of drawing it through zero.
+fn runs(values: &[Option<f64>]) -> Vec<Vec<(usize, f64)>> {
+    let mut out: Vec<Vec<(usize, f64)>> = Vec::new();
+    let mut current = Vec::new();
+    for (i, v) in values.iter().enumerate() {
+        match v {
+            Some(v) if v.is_finite() => current.push((i, *v)),
+            _ if !current.is_empty() => out.push(std::mem::take(&mut current)),
+            _ => {}
+        }
+    }
+    if !current.is_empty() {
+        out.push(current);
+    }
+    out
+}
+
+/// The y range that holds every value and zero, with some headroom.
+fn y_range<'a>(values: impl Iterator<Item = &'a Option<f64>>) -> (f64, f64) {
+    let (mut lo, mut hi) = (0.0_f64, 0.0_f64);
+    for v in values.flatten().filter(|v| v.is_finite()) {
+        lo = lo.min(*v);
+        hi = hi.max(*v);
+    }
+    let span = hi - lo;
+    if span <= 0.0 {
+        return (lo, lo + 1.0);
+    }
+    (
+        if lo < 0.0 { lo - span * 0.08 } else { lo },
+        hi + span * 0.1,
+    )
+}
+
+/// A line chart of a KPI per bucket with optional comparison and target lines, a legend and
+/// axis descriptions.
+pub fn line_chart(
+    labels: &[String],
+    lines: &[Line<'_>],
+    unit: Unit,
+    texts: &Texts<'_>,
+    locale: Locale,
+) -> Result<String, String> {
+    let mut svg = String::new();
+    {
+        let root = SVGBackend::with_string(&mut svg, (WIDTH, HEIGHT + 40)).into_drawing_area();
+        root.fill(&WHITE).map_err(|e| e.to_string())?;
+        // The legend gets its own band above the plot, so it never hides a line.
+        let (band, plot) = root.split_vertically(36);
+        draw_legend(&band, lines)?;
+        let (lo, hi) = y_range(lines.iter().flat_map(|l| l.values.iter()));
+        let last = labels.len().saturating_sub(1).max(1);
+        let label_font = ("sans-serif", 15).into_font().color(&TEXT);
+        let mut chart = ChartBuilder::on(&plot)
+            .margin(12)
+            .margin_right(44)
+            .x_label_area_size(48)
+            .y_label_area_size(116)
+            .build_cartesian_2d(0..last, lo..hi)
+            .map_err(|e| e.to_string())?;
+        let x_label = |i: &usize| labels.get(*i).cloned().unwrap_or_default();
+        let y_label = |v: &f64| format::kpi_value(Some(*v), unit, locale);
+        chart
+            .configure_mesh()
+            .disable_x_mesh()
+            .light_line_style(TRANSPARENT)
+            .bold_line_style(GRID)
+            .axis_style(TEXT)
+            .x_labels(labels.len().clamp(1, 6))
+            .y_labels(5)
+            .x_label_formatter(&x_label)
+            .y_label_formatter(&y_label)
+            .x_desc(texts.x_label)
+            .y_desc(texts.y_label)
+            .axis_desc_style(("sans-serif", 15).into_font().color(&TEXT))
+            .label_style(label_font.clone())
+            .draw()
+            .map_err(|e| e.to_string())?;
+        for line in lines {
+            let (colour, width) = match line.kind {
+                LineKind::Main => (SERIES, 3),
+                LineKind::Comparison => (COMPARISON, 2),
+                LineKind::Target => (TARGET, 2),
+            };
+            let style = colour.stroke_width(width);
+            for run in runs(line.values) {
+                if run.len() == 1 {
+                    // A lone point between gaps has no line to show it.
+                    chart
+                        .draw_series(run.iter().map(|p| Circle::new(*p, 3, style.filled())))
+                        .map_err(|e| e.to_string())?;
+                } else {
+                    match line.kind {
+                        LineKind::Main => chart
+                            .draw_series(LineSeries::new(run.iter().copied(), style))
+                            .map_err(|e| e.to_string())?,
+                        LineKind::Comparison => chart
+                            .draw_series(DashedLineSeries::new(run.iter().copied(), 8, 5, style))
+                            .map_err(|e| e.to_string())?,
+                        LineKind::Target => chart
+                            .draw_series(DashedLineSeries::new(run.iter().copied(), 2, 4, style))
+                            .map_err(|e| e.to_string())?,
+                    };
+                }
+            }
+        }
+        root.present().map_err(|e| e.to_string())?;
+    }
+    Ok(with_title(svg, texts.title))
+}
+
+/// A row of legend entries: a sample of each line's colour and dash pattern, and its name.
+fn draw_legend<DB: DrawingBackend>(
+    area: &DrawingArea<DB, plotters::coord::Shift>,
+    lines: &[Line<'_>],
+) -> Result<(), String> {
+    let font = ("sans-serif", 15).into_font().color(&TEXT);
+    let mut x = 16;
+    let y = 20;
+    for line in lines {
+        let (colour, width, pattern): (RGBColor, u32, &[(i32, i32)]) = match line.kind {
+            LineKind::Main => (SERIES, 3, &[(0, 26)]),
+            LineKind::Comparison => (COMPARISON, 2, &[(0, 8), (13, 21)]),
+            LineKind::Target => (TARGET, 2, &[(0, 2), (6, 8), (12, 14), (18, 20), (24, 26)]),
+        };
+        for (a, b) in pattern {
+            area.draw(&PathElement::new(
+                vec![(x + a, y), (x + b, y)],
+                colour.stroke_width(width),
+            ))
+            .map_err(|e| e.to_string())?;
+        }
+        area.draw(&Text::new(
+            line.name.to_string(),
+            (x + 34, y - 8),
+            font.clone(),
+        ))
+        .map_err(|e| e.to_string())?;
+        // Width of the name: about half an em a character at this size.
+        x += 34 + (line.name.chars().count() as i32 * 8) + 24;
+    }
+    Ok(())
+}
+
+/// Horizontal bars, one per row (label, value), with the value written at the bar's end; fit
+/// for long store or campaign names at phone width. The row labelled `other_label` is drawn in
+/// a different colour.
+pub fn bar_chart(
+    rows: &[(String, Option<f64>)],
+    other_label: &str,
+    unit: Unit,
+    title: &str,
+    locale: Locale,
+) -> Result<String, String> {
+    // Narrower than the line charts: on a phone the SVG shrinks less, so its text stays
+    // readable; on a wide screen the page shows it at this size (CSS max-width).
+    const BAR_WIDTH: u32 = 420;
+    const ROW: i32 = 34;
+    const TOP: i32 = 10;
+    const LABEL_W: i32 = 150;
+    const VALUE_W: i32 = 112;
+    let height = (TOP * 2 + ROW * rows.len().max(1) as i32) as u32;
+    let mut svg = String::new();
+    {
+        let root = SVGBackend::with_string(&mut svg, (BAR_WIDTH, height)).into_drawing_area();
+        root.fill(&WHITE).map_err(|e| e.to_string())?;
+        let (lo, hi) = y_range(rows.iter().map(|(_, v)| v));
+        let hi = if lo < 0.0 { hi } else { hi / 1.1 };
+        let span = (hi - lo).max(f64::EPSILON);
+        let bar_w = (BAR_WIDTH as i32 - LABEL_W - VALUE_W - 8) as f64;
+        let x_of = |v: f64| LABEL_W + ((v - lo) / span * bar_w).round() as i32;
+        let font = ("sans-serif", 18).into_font().color(&TEXT);
+        for (i, (label, value)) in rows.iter().enumerate() {
+            let y = TOP + i as i32 * ROW;
+            let short: String = if label.chars().count() > 14 {
+                label.chars().take(13).chain(['…']).collect()
+            } else {
+                label.clone()
+            };
+            root.draw(&Text::new(short, (8, y + 7), font.clone()))
+                .map_err(|e| e.to_string())?;
+            let colour = if label == other_label { OTHER } else { SERIES };
+            let text = format::kpi_value(*value, unit, locale);
+            let end = match value {
+                Some(v) if v.is_finite() => {
+                    let (a, b) = (x_of(0.0_f64.max(lo)), x_of(*v));
+                    let (left, right) = (a.min(b), a.max(b).max(a.min(b) + 1));
+                    root.draw(&Rectangle::new(
+                        [(left, y + 5), (right, y + ROW - 5)],
+                        colour.filled(),
+                    ))
+                    .map_err(|e| e.to_string())?;
+                    right
+                }
+                _ => x_of(0.0_f64.max(lo)),
+            };
+            root.draw(&Text::new(text, (end + 6, y + 7), font.clone()))
+                .map_err(|e| e.to_string())?;
+        }
+        root.present().map_err(|e| e.to_string())?;
+    }
+    Ok(with_title(svg, title))
+}
+
+/// A small line without axes for a tile; the tile states the value in text, so the page
+/// marks it decorative.
+pub fn sparkline(values: &[Option<f64>]) -> Result<String, String> {
+    let mut svg = String::new();
+    {
+        let root = SVGBackend::with_string(&mut svg, (160, 40)).into_drawing_area();
+        let (lo, hi) = y_range(values.iter());
+        let hi = if lo < 0.0 { hi } else { hi / 1.1 };
+        let last = values.len().saturating_sub(1).max(1);
+        let mut chart = ChartBuilder::on(&root)
+            .margin(3)
+            .build_cartesian_2d(0..last, lo..hi.max(lo + f64::EPSILON))
+            .map_err(|e| e.to_string())?;
+        for run in runs(values) {
+            if run.len() == 1 {
+                chart
+                    .draw_series(run.iter().map(|p| Circle::new(*p, 2, SERIES.filled())))
+                    .map_err(|e| e.to_string())?;
+            } else {
+                chart
+                    .draw_series(LineSeries::new(run, SERIES.stroke_width(2)))
+                    .map_err(|e| e.to_string())?;
+            }
+        }
+        root.present().map_err(|e| e.to_string())?;
+    }
+    Ok(svg)
+}
+
+/// The system's fonts, loaded once; `sans-serif` (what every chart asks for) is the first of
+/// Liberation Sans, DejaVu Sans or Arial the system has.
+fn fonts() -> std::sync::Arc<resvg::usvg::fontdb::Database> {
+    static FONTS: std::sync::OnceLock<std::sync::Arc<resvg::usvg::fontdb::Database>> =
+        std::sync::OnceLock::new();
+    FONTS
+        .get_or_init(|| {
+            let mut db = resvg::usvg::fontdb::Database::new();
+            db.load_system_fonts();
+            let family = ["Liberation Sans", "DejaVu Sans", "Arial"]
+                .into_iter()
+                .find(|f| {
+                    db.faces()
+                        .any(|face| face.families.iter().any(|(name, _)| name == f))
+                });
+            if let Some(family) = family {
+                db.set_sans_serif_family(family);
+            }
+            std::sync::Arc::new(db)
+        })
+        .clone()
+}
+
+/// A chart's SVG rasterised to PNG at twice its size (sharp on high-density screens and in
+/// slides).
+pub fn to_png(svg: &str) -> Result<Vec<u8>, String> {
+    let options = resvg::usvg::Options {
+        fontdb: fonts(),
+        ..Default::default()
+    };
+    let tree = resvg::usvg::Tree::from_str(svg, &options).map_err(|e| e.to_string())?;
+    let size = tree.size().to_int_size();
+    let mut pixmap = resvg::tiny_skia::Pixmap::new(size.width() * 2, size.height() * 2)
+        .ok_or_else(|| "a chart without size".to_string())?;
+    resvg::render(
+        &tree,
+        resvg::tiny_skia::Transform::from_scale(2.0, 2.0),
+        &mut pixmap.as_mut(),
+    );
+    pixmap.encode_png().map_err(|e| e.to_string())
+}
+
 /// Inserts an SVG `<title>` (escaped) right after the opening tag.
 fn with_title(svg: String, title: &str) -> String {
     let escaped = title
@@ -101,6 +409,130 @@ mod tests {
         assert!(svg.starts_with("<svg"), "{}", &svg[..40.min(svg.len())]);
         assert!(svg.contains("Gross revenue per day"));
         assert!(svg.contains("<polyline") || svg.contains("<path"));
+    }
+
+    #[test]
+    fn gaps_break_lines_instead_of_dropping_to_zero() {
+        let runs = runs(&[Some(1.0), None, Some(2.0), Some(3.0), None]);
+        assert_eq!(runs, vec![vec![(0, 1.0)], vec![(2, 2.0), (3, 3.0)]]);
+    }
+
+    #[test]
+    fn the_y_range_holds_zero_and_negative_values() {
+        assert_eq!(y_range([Some(0.0), None].iter()), (0.0, 1.0));
+        let (lo, hi) = y_range([Some(-10.0), Some(30.0)].iter());
+        assert!(lo < -10.0 && hi > 30.0, "{lo}..{hi}");
+    }
+
+    #[test]
+    fn the_line_chart_has_a_legend_and_axis_descriptions() {
+        let labels: Vec<String> = (1..=4).map(|i| format!("W{i}")).collect();
+        let svg = line_chart(
+            &labels,
+            &[
+                Line {
+                    name: "This period",
+                    values: &[Some(1.0), Some(2.0), None, Some(4.0)],
+                    kind: LineKind::Main,
+                },
+                Line {
+                    name: "Previous period",
+                    values: &[Some(2.0), Some(2.0), Some(2.0), Some(2.0)],
+                    kind: LineKind::Comparison,
+                },
+                Line {
+                    name: "Target",
+                    values: &[Some(3.0); 4],
+                    kind: LineKind::Target,
+                },
+            ],
+            Unit::Money,
+            &Texts {
+                title: "Revenue",
+                x_label: "Week",
+                y_label: "Gross revenue",
+            },
+            Locale::En,
+        )
+        .expect("renders");
+        for text in [
+            "<title>Revenue</title>",
+            "This period",
+            "Previous period",
+            "Target",
+            "Week",
+            "Gross revenue",
+            "W1",
+        ] {
+            assert!(svg.contains(text), "{text} missing");
+        }
+        assert!(
+            svg.contains("rgb(230,159,0)") || svg.contains("#E69F00"),
+            "comparison colour"
+        );
+    }
+
+    #[test]
+    fn bars_write_their_values_and_escape_labels() {
+        let svg = bar_chart(
+            &[
+                ("MI <Centro>".to_string(), Some(1234.5)),
+                ("Other".to_string(), Some(-3.0)),
+                ("Empty".to_string(), None),
+            ],
+            "Other",
+            Unit::Money,
+            "By store",
+            Locale::It,
+        )
+        .expect("renders");
+        assert!(svg.contains("1.234,50 €"), "{svg}");
+        assert!(svg.contains("MI &lt;Centro&gt;"), "{svg}");
+        assert!(svg.contains("n.d."));
+    }
+
+    #[test]
+    fn long_bar_labels_are_shortened_with_an_ellipsis() {
+        let svg = bar_chart(
+            &[("Emilia-Romagna Nord".to_string(), Some(1.0))],
+            "Other",
+            Unit::Count,
+            "By region",
+            Locale::En,
+        )
+        .expect("renders");
+        assert!(svg.contains("Emilia-Romagn…"), "{svg}");
+    }
+
+    #[test]
+    fn charts_rasterise_to_png_at_twice_their_size() {
+        let svg = bar_chart(
+            &[
+                ("store".to_string(), Some(175.0)),
+                ("web".to_string(), Some(40.0)),
+            ],
+            "Other",
+            Unit::Money,
+            "By channel",
+            Locale::En,
+        )
+        .expect("renders");
+        let png = to_png(&svg).expect("rasterises");
+        assert_eq!(&png[..8], b"\x89PNG\r\n\x1a\n");
+        // IHDR: width and height, big-endian, right after the signature and chunk header.
+        let width = u32::from_be_bytes([png[16], png[17], png[18], png[19]]);
+        let height = u32::from_be_bytes([png[20], png[21], png[22], png[23]]);
+        assert_eq!((width, height), (840, 2 * (10 * 2 + 34 * 2)));
+    }
+
+    #[test]
+    fn sparklines_render_with_gaps() {
+        assert!(
+            sparkline(&[Some(1.0), None, Some(3.0), Some(2.0)])
+                .expect("renders")
+                .contains("<svg")
+        );
+        assert!(sparkline(&[]).is_ok());
     }
 
     #[test]

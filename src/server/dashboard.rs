@@ -5,13 +5,22 @@
 
 use chrono::NaiveDate;
 
+use crate::dashboard::ResolvedView;
 use crate::error::AppError;
 use crate::i18n::{Locale, Msg};
 use crate::kpi::{CompanyView, DailyPoint, Grain};
+use crate::view::{Comparison, FORM_FILTERS, ViewState};
 
 use super::charts;
 use super::db::{Db, DbError};
-use super::kpi::{self, Catalog, FilterError, Filters, KpiError, Period, PeriodError};
+use super::kpi::report::Compare;
+use super::kpi::{self, Catalog, Dimension, FilterError, Filters, KpiError, Period, PeriodError};
+
+pub mod department;
+pub mod detail;
+
+/// The most values a filter's select list offers.
+pub const MAX_OPTIONS: usize = 200;
 
 /// The period shown when the URL names none: the last 30 days, today included.
 pub const DEFAULT_DAYS: u64 = 30;
@@ -32,6 +41,8 @@ pub enum DashboardError {
     Db(#[from] DbError),
     #[error("chart: {0}")]
     Chart(String),
+    #[error("not found: {0}")]
+    NotFound(String),
 }
 
 impl From<duckdb::Error> for DashboardError {
@@ -50,6 +61,7 @@ impl From<DashboardError> for AppError {
             }
             DashboardError::Filter(e) => AppError::bad_request(e.to_string()),
             DashboardError::BadRequest(e) => AppError::bad_request(e),
+            DashboardError::NotFound(e) => AppError::NotFound(e),
             DashboardError::Target(
                 kpi::targets::TargetError::Sql(_) | kpi::targets::TargetError::Kpi(_),
             ) => {
@@ -98,43 +110,104 @@ pub fn today(conn: &duckdb::Connection) -> Result<NaiveDate, DashboardError> {
     NaiveDate::parse_from_str(&day, "%Y-%m-%d").map_err(|e| DashboardError::Chart(e.to_string()))
 }
 
-/// The company view for the requested period.
-pub async fn company(
-    db: &Db,
-    from: Option<&str>,
-    to: Option<&str>,
-    locale: Locale,
-) -> Result<CompanyView, AppError> {
-    let (from, to) = (from.map(str::to_string), to.map(str::to_string));
-    let view = db
-        .run(move |conn| company_blocking(conn, from.as_deref(), to.as_deref(), locale))
-        .await?;
+/// A view request parsed from its query string and checked against the data.
+pub struct Resolved {
+    pub view: ResolvedView,
+    pub period: Period,
+    pub comparison: Period,
+    pub compare: Compare,
+    pub filters: Filters,
+    pub locale: Locale,
+    /// The day targets are measured on: the period's last day, or today if that is earlier.
+    pub as_of: NaiveDate,
+}
+
+impl Resolved {
+    pub fn state(&self) -> &ViewState {
+        &self.view.state
+    }
+}
+
+/// Parses a page's query string strictly, resolves its period (a preset is relative to
+/// today), checks its filters and lists the values of the form's filters.
+pub fn resolve_view(conn: &duckdb::Connection, query: &str) -> Result<Resolved, DashboardError> {
+    let pairs = crate::url::parse(query);
+    let mut state = ViewState::parse(pairs.iter().map(|(k, v)| (k.as_str(), v.as_str())))
+        .map_err(DashboardError::BadRequest)?;
+    let today = today(conn)?;
+    let period = match state.preset.resolve(today) {
+        Some((from, to)) => Period::new(from, to)?,
+        None => resolve_period(conn, state.from.as_deref(), state.to.as_deref())?,
+    };
+    let filters = Filters::parse(state.filters.iter().map(|(k, v)| (k.as_str(), v.as_str())))?;
+    filters.check(conn)?;
+    let compare = match state.compare {
+        Comparison::Previous => Compare::Previous,
+        Comparison::LastYear => Compare::LastYear,
+    };
+    let comparison = compare.period(&period);
+    state.from = Some(period.from().to_string());
+    state.to = Some(period.to().to_string());
+    let mut options = Vec::with_capacity(FORM_FILTERS.len());
+    for name in FORM_FILTERS {
+        if let Some(dimension) = Dimension::parse(name) {
+            options.push((
+                name.to_string(),
+                Filters::known_values(conn, dimension, MAX_OPTIONS)?,
+            ));
+        }
+    }
+    let locale = state.lang;
+    let grain = state
+        .grain
+        .unwrap_or(crate::view::auto_grain(period.days()));
+    Ok(Resolved {
+        view: ResolvedView {
+            state,
+            from: period.from(),
+            to: period.to(),
+            compare_from: comparison.from(),
+            compare_to: comparison.to(),
+            grain,
+            options,
+        },
+        period,
+        comparison,
+        compare,
+        filters,
+        locale,
+        as_of: today.min(period.to()),
+    })
+}
+
+/// The company view for the view in `query` (the page's query string).
+pub async fn company(db: &Db, query: String) -> Result<CompanyView, AppError> {
+    let view = db.run(move |conn| company_blocking(conn, &query)).await?;
     Ok(view)
 }
 
-fn company_blocking(
+pub fn company_blocking(
     conn: &mut duckdb::Connection,
-    from: Option<&str>,
-    to: Option<&str>,
-    locale: Locale,
+    query: &str,
 ) -> Result<CompanyView, DashboardError> {
     let catalog = Catalog::builtin();
-    let period = resolve_period(conn, from, to)?;
+    let resolved = resolve_view(conn, query)?;
+    let locale = resolved.locale;
     let defs = catalog.view("company");
-    let filters = Filters::none();
     let request = kpi::report::ReportRequest {
         keys: defs.iter().map(|d| d.key.clone()).collect(),
         locale,
-        ..Default::default()
+        compare: resolved.compare,
+        filters: resolved.filters.clone(),
     };
-    let kpis = kpi::report::build(conn, catalog, &period, &request)?.kpis;
+    let kpis = kpi::report::build(conn, catalog, &resolved.period, &request)?.kpis;
     let revenue: Vec<DailyPoint> = kpi::series(
         conn,
         catalog,
         "gross_revenue",
-        &period,
+        &resolved.period,
         Grain::Day,
-        &filters,
+        &resolved.filters,
     )?
     .into_iter()
     .map(|(day, value)| DailyPoint {
@@ -145,8 +218,9 @@ fn company_blocking(
     let revenue_chart = charts::daily_line(&revenue, locale.text(Msg::RevenuePerDay), locale)
         .map_err(DashboardError::Chart)?;
     Ok(CompanyView {
-        from: period.from(),
-        to: period.to(),
+        view: resolved.view,
+        from: resolved.period.from(),
+        to: resolved.period.to(),
         kpis,
         revenue,
         revenue_chart,

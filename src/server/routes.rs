@@ -18,7 +18,7 @@ use crate::app::{App, shell};
 use super::auth::{gate, store::DuckDbStore};
 use super::db::Db;
 use super::state::AppState;
-use super::{admin, api};
+use super::{admin, api, export};
 
 /// The name of the session cookie.
 pub const SESSION_COOKIE: &str = "omnikpi_session";
@@ -41,6 +41,7 @@ pub fn router(state: AppState) -> Router {
         .nest("/api/v1", api::router())
         .merge(gate::router())
         .merge(admin::router())
+        .merge(export::router())
         .leptos_routes(&state, routes, move || shell(options.clone()))
         .fallback(file_and_error_handler::<AppState, _>(shell))
         .layer(middleware::from_fn_with_state(state.clone(), gate::gate))

@@ -95,9 +95,9 @@ pub const EV_COLUMNS: &[&str] = &[
     "unit_price",
     "score",
     "score_scale",
+    "topic",
     "attributes",
     "touchpoint",
-    "topic",
     "store_id",
 ];
 

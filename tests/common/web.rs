@@ -168,3 +168,31 @@ pub fn csrf_in(html: &str) -> Option<String> {
     let end = rest[start..].find('"')?;
     Some(rest[start..start + end].to_string())
 }
+
+/// An admin API token (creating the first admin when there is none, so pages are served).
+pub fn admin_token(db: &Db) -> String {
+    use std::sync::atomic::{AtomicUsize, Ordering};
+    static N: AtomicUsize = AtomicUsize::new(0);
+    let conn = db.connect().expect("connection");
+    if !users::admin_exists(&conn).expect("admin check") {
+        add_user(db, "admin@test.it", Role::Admin, None);
+    }
+    let name = format!("tests-{}", N.fetch_add(1, Ordering::Relaxed));
+    omnikpi::server::tokens::create(&conn, &name, "admin", None).expect("token")
+}
+
+/// The router as an admin's API token sees it: every request carries the token.
+pub fn router_as_admin(db: &Db) -> axum::Router {
+    let token = format!("Bearer {}", admin_token(db));
+    router(db).layer(axum::middleware::map_request(
+        move |mut request: Request<Body>| {
+            let token = token.clone();
+            async move {
+                if let Ok(value) = axum::http::HeaderValue::from_str(&token) {
+                    request.headers_mut().insert(header::AUTHORIZATION, value);
+                }
+                request
+            }
+        },
+    ))
+}

@@ -193,6 +193,7 @@ async fn resolve(
                     department: user.department,
                     sees_personal_data: policy::sees_personal_data(&principal),
                     must_change_password: user.must_change_password,
+                    views: principal.grants.clone(),
                 });
                 auth.principal = Some(principal);
                 // Extend the idle timeout, at most once a minute (each extension is a write).

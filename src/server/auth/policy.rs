@@ -108,6 +108,44 @@ pub const RULES: &[Rule] = &[
         ServerFn,
         Access::View(View::Company),
     ),
+    rule("GET", "/kpi/{key}", Page, Access::View(View::Company)),
+    rule(
+        "POST",
+        "/api/kpi_detail",
+        ServerFn,
+        Access::View(View::Company),
+    ),
+    rule(
+        "GET",
+        "/dept/{department}",
+        Page,
+        Access::View(View::Department),
+    ),
+    rule(
+        "POST",
+        "/api/department_view",
+        ServerFn,
+        Access::View(View::Department),
+    ),
+    // Downloads of what those pages show (CSV, SVG, PNG).
+    rule(
+        "GET",
+        "/export/company/*",
+        Asset,
+        Access::View(View::Company),
+    ),
+    rule(
+        "GET",
+        "/export/kpi/{key}/*",
+        Asset,
+        Access::View(View::Company),
+    ),
+    rule(
+        "GET",
+        "/export/dept/{department}/*",
+        Asset,
+        Access::View(View::Department),
+    ),
     // Administration.
     rule("GET", "/admin", Page, Admin),
     rule("GET", "/admin/users", Page, Admin),

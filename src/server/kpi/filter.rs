@@ -22,6 +22,8 @@ pub enum Dimension {
     Touchpoint,
     /// The customer's segment (customers.segment); anonymous events have none.
     Segment,
+    /// What a customer-service contact was about (chats, complaints, surveys).
+    Topic,
 }
 
 impl Dimension {
@@ -34,6 +36,7 @@ impl Dimension {
         Self::Sku,
         Self::Touchpoint,
         Self::Segment,
+        Self::Topic,
     ];
 
     pub fn name(self) -> &'static str {
@@ -46,6 +49,7 @@ impl Dimension {
             Self::Sku => "sku",
             Self::Touchpoint => "touchpoint",
             Self::Segment => "segment",
+            Self::Topic => "topic",
         }
     }
 
@@ -63,6 +67,7 @@ impl Dimension {
             Self::Category => "category",
             Self::Sku => "sku",
             Self::Touchpoint => "touchpoint",
+            Self::Topic => "topic",
             Self::Segment => {
                 "(SELECT c.segment FROM customers c WHERE c.customer_id = events.customer_id)"
             }
@@ -80,6 +85,7 @@ impl Dimension {
             Self::Sku => "SELECT DISTINCT sku FROM events",
             Self::Touchpoint => "SELECT DISTINCT touchpoint FROM events",
             Self::Segment => "SELECT DISTINCT segment FROM customers",
+            Self::Topic => "SELECT DISTINCT topic FROM events",
         }
     }
 }
@@ -192,6 +198,27 @@ impl Filters {
             .iter()
             .map(|(d, v)| (d.name(), v.join(",")))
             .collect()
+    }
+
+    /// The values `dimension` has in the data, sorted, at most `limit` (for select lists).
+    pub fn known_values(
+        conn: &Connection,
+        dimension: Dimension,
+        limit: usize,
+    ) -> Result<Vec<String>, FilterError> {
+        let sql = format!(
+            "SELECT v FROM ({}) k(v) WHERE v IS NOT NULL GROUP BY v ORDER BY v LIMIT ?",
+            dimension.known_values_sql()
+        );
+        let limit = i64::try_from(limit).unwrap_or(i64::MAX);
+        let mut stmt = conn
+            .prepare(&sql)
+            .map_err(|e| FilterError::Sql(e.to_string()))?;
+        let rows = stmt
+            .query_map([limit], |r| r.get::<_, String>(0))
+            .map_err(|e| FilterError::Sql(e.to_string()))?;
+        rows.collect::<Result<_, _>>()
+            .map_err(|e| FilterError::Sql(e.to_string()))
     }
 
     /// Refuses values that no data has.
@@ -310,6 +337,16 @@ mod tests {
         // empty list and rendered `IN ()`.
         let f = Filters::none().without(Dimension::Channel, &[]);
         assert_eq!(f.predicate(3).0, "true");
+    }
+
+    #[test]
+    fn topic_is_a_plain_column_filter() {
+        let (sql, values) = Filters::parse([("topic", "delivery")])
+            .expect("valid")
+            .predicate(3);
+        assert_eq!(sql, "topic IN ($3)");
+        assert_eq!(values, ["delivery"]);
+        assert_eq!(Dimension::parse("topic"), Some(Dimension::Topic));
     }
 
     #[test]

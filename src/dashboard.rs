@@ -1,0 +1,137 @@
+//! What the KPI detail and department pages show, as client-safe types, and the server
+//! functions that fetch them.
+//!
+//! Each server function takes the page's whole query string, so the server parses exactly
+//! what the URL says (strictly: a bad grain or filter is an error, not a silent default), and
+//! is a thin call into `server::dashboard`, where a policy check can be added at the top.
+
+use chrono::NaiveDate;
+use leptos::prelude::*;
+use serde::{Deserialize, Serialize};
+
+use crate::error::AppError;
+use crate::kpi::{KpiValue, Status, Unit};
+use crate::view::ViewState;
+
+/// The view state after the server resolved it: the dates a preset stands for, the
+/// comparison period, and the values each form filter can take.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct ResolvedView {
+    pub state: ViewState,
+    pub from: NaiveDate,
+    pub to: NaiveDate,
+    pub compare_from: NaiveDate,
+    pub compare_to: NaiveDate,
+    /// The grain of series: the URL's, or the default for the period's length.
+    pub grain: crate::kpi::Grain,
+    /// `(dimension, values)` for the form's select lists.
+    pub options: Vec<(String, Vec<String>)>,
+}
+
+/// One bucket of a KPI's series.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct SeriesRow {
+    pub from: NaiveDate,
+    pub to: NaiveDate,
+    pub value: Option<f64>,
+    /// The bucket at the same position in the comparison period.
+    pub comparison: Option<f64>,
+    /// The target that applies to this bucket (see `server::dashboard::detail`).
+    pub target: Option<f64>,
+}
+
+/// One part of a breakdown; `label` `None` is "other".
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct BreakdownRow {
+    pub label: Option<String>,
+    pub value: Option<f64>,
+}
+
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct Breakdown {
+    pub kpi: String,
+    pub kpi_name: String,
+    pub unit: Unit,
+    pub dimension: String,
+    pub rows: Vec<BreakdownRow>,
+    pub svg: String,
+}
+
+/// A target with where the KPI stands against it.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct TargetRow {
+    pub kpi: String,
+    pub department: String,
+    pub period: String,
+    pub value: f64,
+    pub actual: Option<f64>,
+    pub projection: Option<f64>,
+    pub status: Option<Status>,
+    pub as_of: NaiveDate,
+}
+
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct BenchmarkRow {
+    pub value: f64,
+    pub source: String,
+    pub year: Option<i32>,
+    pub note: Option<String>,
+}
+
+/// Everything the KPI detail page shows.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct KpiDetail {
+    pub view: ResolvedView,
+    pub kpi: KpiValue,
+    /// The definition in plain words, in the UI language.
+    pub description: String,
+    pub owner: String,
+    pub series: Vec<SeriesRow>,
+    pub series_svg: String,
+    pub breakdown: Breakdown,
+    pub targets: Vec<TargetRow>,
+    pub benchmarks: Vec<BenchmarkRow>,
+}
+
+/// A KPI tile of a department: value, change, target and status, and a sparkline.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct DeptTile {
+    pub kpi: KpiValue,
+    pub target: Option<TargetRow>,
+    pub sparkline: String,
+}
+
+/// Everything a department page shows.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct DepartmentView {
+    pub view: ResolvedView,
+    pub department: String,
+    pub tiles: Vec<DeptTile>,
+    pub breakdowns: Vec<Breakdown>,
+}
+
+/// The KPI detail of `key` for the view in `query` (the page's query string).
+#[server(endpoint = "kpi_detail")]
+pub async fn fetch_kpi_detail(key: String, query: String) -> Result<KpiDetail, AppError> {
+    use crate::server::auth::{self, policy};
+    use crate::server::{dashboard, state::AppState};
+    auth::require(policy::Access::View(policy::View::Company), None)?;
+    let state = expect_context::<AppState>();
+    dashboard::detail::kpi_detail(&state.db, key, query).await
+}
+
+/// The view of `department` for the view in `query`.
+#[server(endpoint = "department_view")]
+pub async fn fetch_department_view(
+    department: String,
+    query: String,
+) -> Result<DepartmentView, AppError> {
+    use crate::server::auth::{self, policy};
+    use crate::server::{dashboard, state::AppState};
+    auth::require(
+        policy::Access::View(policy::View::Department),
+        Some(&department),
+    )?;
+    let state = expect_context::<AppState>();
+    dashboard::department::department_view(&state.db, department, query).await
+}

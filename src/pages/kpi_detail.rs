@@ -1,0 +1,349 @@
+//! The KPI detail page (`/kpi/:key`): value and change, the series with a grain switch, the
+//! comparison and target lines, a breakdown by any dimension, targets, market benchmarks and
+//! the definition in plain words. Every chart has its table; every table and chart downloads.
+
+use leptos::prelude::*;
+use leptos_meta::{Html, Title};
+use leptos_router::hooks::{use_params_map, use_query_map};
+
+use crate::components::chart::{Downloads, Figure};
+use crate::components::header::Header;
+use crate::components::period_form::PeriodForm;
+use crate::dashboard::{KpiDetail, fetch_kpi_detail};
+use crate::format;
+use crate::i18n::{Locale, Msg};
+use crate::kpi::{Grain, Unit};
+use crate::view::{DIMENSIONS, department_name, dimension_name, grain_label, status_text};
+
+use super::{error_view, query_string};
+
+#[component]
+pub fn KpiDetailPage() -> impl IntoView {
+    let query = use_query_map();
+    let params = use_params_map();
+    let locale = Memo::new(move |_| Locale::parse(query.read().get("lang").as_deref()));
+    let key = Memo::new(move |_| params.read().get("key").unwrap_or_default());
+    let qs = query_string();
+    let data = Resource::new(
+        move || (key.get(), qs.get()),
+        |(key, qs)| fetch_kpi_detail(key, qs),
+    );
+    view! {
+        <Html {..} lang=move || locale.get().code() />
+        <Header locale=locale />
+        <main id="main" class="page kpi-detail">
+            <Suspense fallback=move || {
+                view! { <p class="loading">{locale.get().text(Msg::Loading)}</p> }
+            }>
+                {move || Suspend::new(async move {
+                    let locale = locale.get();
+                    match data.await {
+                        Ok(detail) => view! { <DetailBody detail locale /> }.into_any(),
+                        Err(err) => {
+                            let action = format!("/kpi/{}", key.get_untracked());
+                            error_view(err, action, Msg::KpiNotFound, locale)
+                        }
+                    }
+                })}
+            </Suspense>
+        </main>
+    }
+}
+
+fn value(v: Option<f64>, unit: Unit, locale: Locale) -> String {
+    format::kpi_value(v, unit, locale)
+}
+
+#[component]
+fn DetailBody(detail: KpiDetail, locale: Locale) -> impl IntoView {
+    let KpiDetail {
+        view: resolved,
+        kpi,
+        description,
+        owner,
+        series,
+        series_svg,
+        breakdown,
+        targets,
+        benchmarks,
+    } = detail;
+    let state = resolved.state.clone();
+    let grain = resolved.grain;
+    let unit = kpi.unit;
+    let key = kpi.key.clone();
+    let base = format!("/kpi/{key}");
+    let export = move |file: &str, q: &str| format!("/export/kpi/{key}/{file}{q}");
+    let query = state.query();
+    let owner_link = if crate::view::DEPARTMENTS.contains(&owner.as_str()) {
+        format!("/dept/{owner}{}", state.with_by(None).query())
+    } else {
+        format!("/{}", state.with_by(None).query())
+    };
+    let versus = locale.text(match state.compare {
+        crate::view::Comparison::Previous => Msg::VsPreviousPeriod,
+        crate::view::Comparison::LastYear => Msg::VsLastYear,
+    });
+    let change = kpi.change.map(|c| format::change_in(c, unit, locale));
+    let raw = kpi
+        .value
+        .map_or_else(|| "null".to_string(), |v| v.to_string());
+
+    // Grain switch: links that keep the rest of the view.
+    let grains = Grain::ALL
+        .into_iter()
+        .map(|g| {
+            let href = format!("{base}{}", state.with_grain(g).query());
+            view! {
+                <a href=href aria-current=(grain == g).then_some("page")>
+                    {grain_label(g, locale)}
+                </a>
+            }
+        })
+        .collect_view();
+    let series_rows = series
+        .iter()
+        .map(|r| {
+            view! {
+                <tr>
+                    <td>{format::bucket(r.from, grain, locale)}</td>
+                    <td>{format::date(r.from, locale)}</td>
+                    <td>{format::date(r.to, locale)}</td>
+                    <td class="num">{value(r.value, unit, locale)}</td>
+                    <td class="num">{value(r.comparison, unit, locale)}</td>
+                    <td class="num">{r.target.map(|t| value(Some(t), unit, locale))}</td>
+                </tr>
+            }
+        })
+        .collect_view();
+    let series_title = format!("{} · {}", kpi.name, grain_label(grain, locale));
+
+    // Breakdown switch.
+    let dims = DIMENSIONS
+        .into_iter()
+        .map(|d| {
+            let href = format!("{base}{}#breakdown", state.with_by(Some(d)).query());
+            view! {
+                <a href=href aria-current=(breakdown.dimension == d).then_some("page")>
+                    {dimension_name(d, locale)}
+                </a>
+            }
+        })
+        .collect_view();
+    let other = locale.text(Msg::Other);
+    let breakdown_rows = breakdown
+        .rows
+        .iter()
+        .map(|r| {
+            view! {
+                <tr>
+                    <td>{r.label.clone().unwrap_or_else(|| other.to_string())}</td>
+                    <td class="num">{value(r.value, unit, locale)}</td>
+                </tr>
+            }
+        })
+        .collect_view();
+    let breakdown_title = format!(
+        "{} · {}",
+        kpi.name,
+        dimension_name(&breakdown.dimension, locale)
+    );
+    let breakdown_empty = breakdown.rows.is_empty();
+    let by_query = state.with_by(Some(&breakdown.dimension)).query();
+
+    let target_rows = targets
+        .iter()
+        .map(|t| {
+            let (class, text) = status_text(t.status, locale);
+            view! {
+                <tr>
+                    <td>{department_name(&t.department, locale)}</td>
+                    <td>{t.period.clone()}</td>
+                    <td class="num">{value(Some(t.value), unit, locale)}</td>
+                    <td class="num">{value(t.actual, unit, locale)}</td>
+                    <td class="num">{value(t.projection, unit, locale)}</td>
+                    <td>
+                        <span class=format!("status status-{class}")>{text}</span>
+                    </td>
+                </tr>
+            }
+        })
+        .collect_view();
+    let has_targets = !targets.is_empty();
+    let benchmark_rows = benchmarks
+        .iter()
+        .map(|b| {
+            view! {
+                <tr>
+                    <td class="num">{value(Some(b.value), unit, locale)}</td>
+                    <td>{b.source.clone()}</td>
+                    <td>{b.year.map(|y| y.to_string())}</td>
+                    <td>{b.note.clone()}</td>
+                </tr>
+            }
+        })
+        .collect_view();
+    let has_benchmarks = !benchmarks.is_empty();
+    let csv = locale.text(Msg::DownloadCsv);
+    let svg = locale.text(Msg::DownloadSvg);
+    let png = locale.text(Msg::DownloadPng);
+
+    view! {
+        <Title text=format!("{} · omnikpi", kpi.name) />
+        <p class="breadcrumb">
+            <a href=owner_link>{department_name(&owner, locale)}</a>
+        </p>
+        <h1>{kpi.name.clone()}</h1>
+        <PeriodForm
+            action=base.clone()
+            state=state.with_grain(grain)
+            options=resolved.options
+            locale
+            with_grain=true
+        />
+        <section class="kpi-summary" data-kpi=kpi.key.clone()>
+            <p class="kpi-value" data-value=raw>
+                {value(kpi.value, unit, locale)}
+            </p>
+            <p class="kpi-change">
+                {change.unwrap_or_else(|| locale.text(Msg::NotAvailable).to_string())} " "
+                <span class="muted">
+                    {versus} " ("
+                    {value(kpi.previous, unit, locale)} ", "
+                    {format::date(resolved.compare_from, locale)} " – "
+                    {format::date(resolved.compare_to, locale)} ")"
+                </span>
+            </p>
+            <p class="muted">
+                {format::date(resolved.from, locale)} " – " {format::date(resolved.to, locale)}
+            </p>
+        </section>
+        <section class="definition">
+            <h2>{locale.text(Msg::Definition)}</h2>
+            <p>{description}</p>
+            <p class="muted">
+                {locale.text(Msg::OwnedBy)} ": " {department_name(&owner, locale)}
+            </p>
+        </section>
+        <section class="series" aria-labelledby="series-title">
+            <h2 id="series-title">{locale.text(Msg::OverTime)}</h2>
+            <nav class="switch" aria-label=locale.text(Msg::GrainLabel)>
+                {grains}
+            </nav>
+            <Figure
+                title=series_title
+                svg=series_svg
+                locale
+                downloads=vec![
+                    (export("series.svg", &query), svg),
+                    (export("series.png", &query), png),
+                    (export("series.csv", &query), csv),
+                ]
+            >
+                <table class="series-table">
+                    <thead>
+                        <tr>
+                            <th scope="col">{locale.text(Msg::PeriodColumn)}</th>
+                            <th scope="col">{locale.text(Msg::FirstDay)}</th>
+                            <th scope="col">{locale.text(Msg::LastDay)}</th>
+                            <th scope="col">{locale.text(Msg::ThisPeriod)}</th>
+                            <th scope="col">{state.compare.label(locale)}</th>
+                            <th scope="col">{locale.text(Msg::Target)}</th>
+                        </tr>
+                    </thead>
+                    <tbody>{series_rows}</tbody>
+                </table>
+            </Figure>
+        </section>
+        <section class="breakdown" id="breakdown" aria-labelledby="breakdown-title">
+            <h2 id="breakdown-title">{locale.text(Msg::BreakdownBy)}</h2>
+            <nav class="switch" aria-label=locale.text(Msg::BreakdownBy)>
+                {dims}
+            </nav>
+            {if breakdown_empty {
+                view! { <p class="muted">{locale.text(Msg::NoParts)}</p> }.into_any()
+            } else {
+                view! {
+                    <Figure
+                        title=breakdown_title
+                        svg=breakdown.svg
+                        locale
+                        downloads=vec![
+                            (export("breakdown.svg", &by_query), svg),
+                            (export("breakdown.png", &by_query), png),
+                            (export("breakdown.csv", &by_query), csv),
+                        ]
+                    >
+                        <table class="breakdown-table">
+                            <thead>
+                                <tr>
+                                    <th scope="col">
+                                        {dimension_name(&breakdown.dimension, locale)}
+                                    </th>
+                                    <th scope="col">{kpi.name.clone()}</th>
+                                </tr>
+                            </thead>
+                            <tbody>{breakdown_rows}</tbody>
+                        </table>
+                    </Figure>
+                }
+                    .into_any()
+            }}
+        </section>
+        <section class="targets">
+            <h2>{locale.text(Msg::Targets)}</h2>
+            {if has_targets {
+                view! {
+                    <div class="table-wrap">
+                        <table>
+                            <thead>
+                                <tr>
+                                    <th scope="col">{locale.text(Msg::Department)}</th>
+                                    <th scope="col">{locale.text(Msg::TargetPeriod)}</th>
+                                    <th scope="col">{locale.text(Msg::Target)}</th>
+                                    <th scope="col">{locale.text(Msg::ToDate)}</th>
+                                    <th scope="col">{locale.text(Msg::Projection)}</th>
+                                    <th scope="col">{locale.text(Msg::StatusLabel)}</th>
+                                </tr>
+                            </thead>
+                            <tbody>{target_rows}</tbody>
+                        </table>
+                    </div>
+                    <Downloads
+                        links=vec![(export("targets.csv", &query), csv)]
+                        what=locale.text(Msg::Targets).to_string()
+                    />
+                }
+                    .into_any()
+            } else {
+                view! { <p class="muted">{locale.text(Msg::NoTargets)}</p> }.into_any()
+            }}
+        </section>
+        <section class="benchmarks">
+            <h2>{locale.text(Msg::Benchmarks)}</h2>
+            {if has_benchmarks {
+                view! {
+                    <div class="table-wrap">
+                        <table>
+                            <thead>
+                                <tr>
+                                    <th scope="col">{locale.text(Msg::Value)}</th>
+                                    <th scope="col">{locale.text(Msg::Source)}</th>
+                                    <th scope="col">{locale.text(Msg::Year)}</th>
+                                    <th scope="col">{locale.text(Msg::Note)}</th>
+                                </tr>
+                            </thead>
+                            <tbody>{benchmark_rows}</tbody>
+                        </table>
+                    </div>
+                    <Downloads
+                        links=vec![(export("benchmarks.csv", &query), csv)]
+                        what=locale.text(Msg::Benchmarks).to_string()
+                    />
+                }
+                    .into_any()
+            } else {
+                view! { <p class="muted">{locale.text(Msg::NoBenchmarks)}</p> }.into_any()
+            }}
+        </section>
+    }
+}

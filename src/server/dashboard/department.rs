@@ -1,0 +1,217 @@
+//! A department's view: the KPIs the catalog says it owns (`owner`), each with its value,
+//! change, target, projection to the target period's end and status, a sparkline, and the
+//! breakdowns that fit the department.
+//!
+//! Which target a tile shows: the department's target whose period contains the day measured
+//! on (the view's last day, or today if earlier), the shortest such period first (a monthly
+//! target before the quarter's before the year's).
+
+use duckdb::Connection;
+
+use crate::dashboard::{DepartmentView, DeptTile, TargetRow};
+use crate::error::AppError;
+use crate::kpi::Grain;
+use crate::view::DEPARTMENTS;
+
+use super::super::charts;
+use super::super::db::Db;
+use super::super::kpi::targets::{self, TargetPeriod};
+use super::super::kpi::{self, Catalog, Period, report};
+use super::detail::{breakdown_of, to_rows};
+use super::{DashboardError, resolve_view};
+
+/// The breakdowns each department sees: (KPI it owns, dimension). A test checks that every
+/// KPI here is owned by its department in the catalog.
+pub const BREAKDOWNS: &[(&str, &[(&str, &str)])] = &[
+    (
+        "marketing",
+        &[("ad_spend", "campaign"), ("new_customers", "channel")],
+    ),
+    (
+        "sales",
+        &[("gross_revenue", "channel"), ("gross_revenue", "category")],
+    ),
+    (
+        "stores",
+        &[("store_orders", "store"), ("store_orders", "region")],
+    ),
+    (
+        "online",
+        &[
+            ("online_orders", "touchpoint"),
+            ("unique_visitors", "touchpoint"),
+        ],
+    ),
+    (
+        "customer_service",
+        &[("complaints", "topic"), ("csat", "topic")],
+    ),
+    (
+        "logistics",
+        &[("return_rate", "channel"), ("returns_value", "category")],
+    ),
+];
+
+pub async fn department_view(
+    db: &Db,
+    department: String,
+    query: String,
+) -> Result<DepartmentView, AppError> {
+    Ok(db
+        .run(move |conn| department_blocking(conn, &department, &query))
+        .await?)
+}
+
+/// The grain of the tiles' sparklines: the default grain of the period
+/// ([`crate::view::auto_grain`]), so a sparkline never has hundreds of points.
+pub fn sparkline_grain(period: &Period) -> Grain {
+    crate::view::auto_grain(period.days())
+}
+
+pub fn department_blocking(
+    conn: &mut Connection,
+    department: &str,
+    query: &str,
+) -> Result<DepartmentView, DashboardError> {
+    if !DEPARTMENTS.contains(&department) {
+        return Err(DashboardError::NotFound(format!(
+            "department {department:?}"
+        )));
+    }
+    let catalog = Catalog::builtin();
+    let resolved = resolve_view(conn, query)?;
+    let owned: Vec<&kpi::KpiDef> = catalog
+        .all()
+        .iter()
+        .filter(|d| d.owner == department && !d.internal)
+        .collect();
+    let request = report::ReportRequest {
+        keys: owned.iter().map(|d| d.key.clone()).collect(),
+        compare: resolved.compare,
+        filters: resolved.filters.clone(),
+        locale: resolved.locale,
+    };
+    let values = report::build(conn, catalog, &resolved.period, &request)?.kpis;
+    let list = targets::list(conn, Some(department), None)?;
+    let reports = to_rows(targets::report(conn, catalog, list, resolved.as_of)?);
+    let grain = sparkline_grain(&resolved.period);
+    let mut tiles = Vec::with_capacity(values.len());
+    for value in values {
+        let points: Vec<Option<f64>> = kpi::series(
+            conn,
+            catalog,
+            &value.key,
+            &resolved.period,
+            grain,
+            &resolved.filters,
+        )?
+        .into_iter()
+        .map(|(_, v)| v)
+        .collect();
+        let sparkline = charts::sparkline(&points).map_err(DashboardError::Chart)?;
+        let target = current_target(&reports, &value.key, resolved.as_of);
+        tiles.push(DeptTile {
+            kpi: value,
+            target,
+            sparkline,
+        });
+    }
+    let mut breakdowns = Vec::new();
+    for (key, dimension) in BREAKDOWNS
+        .iter()
+        .find(|(d, _)| *d == department)
+        .map(|(_, list)| *list)
+        .unwrap_or_default()
+    {
+        if let Some(def) = catalog.get(key) {
+            breakdowns.push(breakdown_of(conn, catalog, def, &resolved, dimension)?);
+        }
+    }
+    Ok(DepartmentView {
+        view: resolved.view,
+        department: department.to_string(),
+        tiles,
+        breakdowns,
+    })
+}
+
+/// The target of `key` whose period contains `day`, the shortest period first.
+pub fn current_target(
+    reports: &[TargetRow],
+    key: &str,
+    day: chrono::NaiveDate,
+) -> Option<TargetRow> {
+    reports
+        .iter()
+        .filter_map(|r| Some((r, TargetPeriod::parse(&r.period).ok()?.period)))
+        .filter(|(r, p)| r.kpi == key && p.contains(day))
+        .min_by_key(|(_, p)| p.days())
+        .map(|(r, _)| r.clone())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_breakdown_kpi_is_owned_by_its_department() {
+        let catalog = Catalog::builtin();
+        for (department, list) in BREAKDOWNS {
+            assert!(DEPARTMENTS.contains(department), "{department}");
+            for (key, dimension) in *list {
+                let def = catalog.get(key).expect("known KPI");
+                assert_eq!(def.owner, *department, "{key}");
+                assert!(
+                    kpi::Dimension::parse(dimension).is_some(),
+                    "{dimension} is an engine dimension"
+                );
+            }
+        }
+        for department in DEPARTMENTS {
+            assert!(
+                catalog
+                    .all()
+                    .iter()
+                    .any(|d| d.owner == department && !d.internal),
+                "{department} owns at least one KPI"
+            );
+        }
+    }
+
+    #[test]
+    fn a_tile_shows_the_narrowest_target_around_the_day() {
+        let day = chrono::NaiveDate::from_ymd_opt(2026, 6, 15).expect("date");
+        let row = |kpi: &str, period: &str, value: f64| TargetRow {
+            kpi: kpi.into(),
+            department: "sales".into(),
+            period: period.into(),
+            value,
+            actual: None,
+            projection: None,
+            status: None,
+            as_of: day,
+        };
+        let rows = [
+            row("orders", "2026", 5000.0),
+            row("orders", "2026-Q2", 1300.0),
+            row("orders", "2026-05", 400.0),
+            row("aov", "2026-06", 50.0),
+        ];
+        let pick = |key: &str| current_target(&rows, key, day).map(|t| t.value);
+        // May is over: the quarter is the narrowest target that holds 15 June.
+        assert_eq!(pick("orders"), Some(1300.0));
+        assert_eq!(pick("aov"), Some(50.0));
+        assert_eq!(pick("gross_revenue"), None);
+    }
+
+    #[test]
+    fn sparklines_stay_short() {
+        let p = |from: &str, to: &str| Period::parse(from, to).expect("period");
+        assert_eq!(sparkline_grain(&p("2026-06-01", "2026-06-30")), Grain::Day);
+        assert_eq!(sparkline_grain(&p("2025-07-01", "2026-06-30")), Grain::Week);
+        assert_eq!(
+            sparkline_grain(&p("2024-01-01", "2026-06-30")),
+            Grain::Month
+        );
+    }
+}
