@@ -4,5 +4,7 @@
 pub mod account;
 pub mod admin;
 pub mod company;
+pub mod customer;
+pub mod journeys;
 pub mod login;
 pub mod not_found;

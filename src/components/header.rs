@@ -56,6 +56,23 @@ pub fn Header(#[prop(into)] locale: Signal<Locale>) -> impl IntoView {
                 </a>
                 <Suspense fallback=|| ()>
                     {move || Suspend::new(async move {
+                        let journeys = who
+                            .await
+                            .ok()
+                            .and_then(|v| v.user)
+                            .is_some_and(|u| u.sees_journeys);
+                        journeys.then(|| view! {
+                            <a
+                                href=move || format!("/journeys?lang={}", locale.get().code())
+                                aria-current=move || current("/journeys")
+                            >
+                                {move || locale.get().text(Msg::NavJourneys)}
+                            </a>
+                        })
+                    })}
+                </Suspense>
+                <Suspense fallback=|| ()>
+                    {move || Suspend::new(async move {
                         let is_admin = who.await.ok().and_then(|v| v.role()) == Some(Role::Admin);
                         is_admin.then(|| view! {
                             <a
