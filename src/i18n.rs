@@ -268,6 +268,7 @@ pub enum Msg {
     StepPurchase,
     StepStoreVisit,
     StepStorePurchase,
+    MedianHoursBetween,
 }
 
 #[cfg(test)]

@@ -206,5 +206,6 @@ pub fn text(msg: Msg) -> &'static str {
         Msg::StepPurchase => "Purchase",
         Msg::StepStoreVisit => "Store visit",
         Msg::StepStorePurchase => "Store purchase",
+        Msg::MedianHoursBetween => "Median hours between the two",
     }
 }

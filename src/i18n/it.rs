@@ -206,5 +206,6 @@ pub fn text(msg: Msg) -> &'static str {
         Msg::StepPurchase => "Acquisto",
         Msg::StepStoreVisit => "Visita in negozio",
         Msg::StepStorePurchase => "Acquisto in negozio",
+        Msg::MedianHoursBetween => "Ore mediane tra i due",
     }
 }

@@ -202,17 +202,19 @@ fn PainList(
             };
             view! {
                 <tr>
-                    <td class="num">{i + 1}</td>
+                    <td class="num rank">{i + 1}</td>
                     <th scope="row">
                         <a href=href>{pain_title(&p)}</a>
                         " "
                         {ack}
                     </th>
-                    <td class="num">{format::number(p.affected_journeys as f64, 0, locale)}</td>
-                    <td class="num">
+                    <td class="num" data-label=locale.text(Msg::AffectedJourneys)>
+                        {format::number(p.affected_journeys as f64, 0, locale)}
+                    </td>
+                    <td class="num" data-label=locale.text(Msg::ConversionGap)>
                         {or_na(p.conversion_gap, locale, |v| format::percent(v, locale))}
                     </td>
-                    <td>{lost}</td>
+                    <td class="lost" data-label=locale.text(Msg::RevenueLost)>{lost}</td>
                 </tr>
             }
         })
@@ -226,7 +228,7 @@ fn PainList(
             } else {
                 view! {
                     <div class="table-scroll">
-                        <table class="data">
+                        <table class="data stack">
                             <thead>
                                 <tr>
                                     <th scope="col">"#"</th>
@@ -428,7 +430,7 @@ fn Handoffs(handoffs: Vec<crate::journey::HandoffRow>, locale: Locale) -> impl I
                             <th scope="col">{locale.text(Msg::ToChannel)}</th>
                             <th scope="col">{locale.text(Msg::JourneysCount)}</th>
                             <th scope="col">{locale.text(Msg::Conversion)}</th>
-                            <th scope="col">{locale.text(Msg::MedianHours)}</th>
+                            <th scope="col">{locale.text(Msg::MedianHoursBetween)}</th>
                             <th scope="col">{locale.text(Msg::ComplaintsAfter)}</th>
                             <th scope="col">{locale.text(Msg::SurveysAfter)}</th>
                             <th scope="col">{locale.text(Msg::AverageScore)}</th>

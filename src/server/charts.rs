@@ -79,7 +79,8 @@ pub fn bars(
     {
         let root = SVGBackend::with_string(&mut svg, (WIDTH, HEIGHT)).into_drawing_area();
         root.fill(&WHITE).map_err(|e| e.to_string())?;
-        let n = u32::try_from(labels.len().max(1)).unwrap_or(u32::MAX);
+        // A segmented range has one segment per value of `0..=last`.
+        let last = u32::try_from(labels.len().saturating_sub(1)).unwrap_or(u32::MAX);
         let max = values.iter().copied().fold(0.0_f64, f64::max);
         let top = if max > 0.0 { max * 1.1 } else { 1.0 };
         let label_font = ("sans-serif", 13).into_font().color(&TEXT);
@@ -87,7 +88,7 @@ pub fn bars(
             .margin(12)
             .x_label_area_size(28)
             .y_label_area_size(84)
-            .build_cartesian_2d((0..n).into_segmented(), 0.0..top)
+            .build_cartesian_2d((0..last).into_segmented(), 0.0..top)
             .map_err(|e| e.to_string())?;
         let x_label = |x: &SegmentValue<u32>| match x {
             SegmentValue::CenterOf(i) => labels.get(*i as usize).cloned().unwrap_or_default(),
