@@ -16,8 +16,9 @@ use crate::pages::admin::{
     settings::AdminSettingsPage, sources::AdminSourcesPage, tokens::AdminTokensPage,
     users::AdminUsersPage,
 };
+use crate::pages::journeys::{JourneysPage, detail::JourneyDetailPage, pain::PainPage};
 use crate::pages::{
-    account::AccountPage, company::CompanyPage, department::DepartmentPage,
+    account::AccountPage, company::CompanyPage, customer::CustomerPage, department::DepartmentPage,
     kpi_detail::KpiDetailPage, login::LoginPage, not_found::NotFound,
 };
 
@@ -80,6 +81,15 @@ pub fn App() -> impl IntoView {
                     <Route path=path!("/") view=CompanyPage ssr=SsrMode::Async />
                     <Route path=path!("/login") view=LoginPage ssr=SsrMode::Async />
                     <Route path=path!("/account") view=AccountPage ssr=SsrMode::Async />
+                    <Route path=path!("/journeys") view=JourneysPage ssr=SsrMode::Async />
+                    <Route path=path!("/journeys/pain/:rule") view=PainPage ssr=SsrMode::Async />
+                    <Route
+                        path=path!("/journeys/journey/:id")
+                        view=JourneyDetailPage
+                        ssr=SsrMode::Async
+                    />
+                    <Route path=path!("/customer") view=CustomerPage ssr=SsrMode::Async />
+                    <Route path=path!("/customer/:id") view=CustomerPage ssr=SsrMode::Async />
                     <Route path=path!("/admin") view=AdminHome ssr=SsrMode::Async />
                     <Route path=path!("/admin/users") view=AdminUsersPage ssr=SsrMode::Async />
                     <Route path=path!("/admin/tokens") view=AdminTokensPage ssr=SsrMode::Async />

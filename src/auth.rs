@@ -78,6 +78,9 @@ pub struct CurrentUser {
     pub department: Option<String>,
     /// Identifiers and timelines are shown unmasked.
     pub sees_personal_data: bool,
+    /// May open the journey view (the header shows its link).
+    #[serde(default)]
+    pub sees_journeys: bool,
     /// Signed in with a one-time password: must choose their own before anything else.
     pub must_change_password: bool,
     /// For viewers: the views their department was granted besides its own.

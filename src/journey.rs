@@ -4,6 +4,8 @@
 //! Times are RFC 3339 strings in the instance's time zone as DuckDB renders them; durations
 //! are in hours; conversions are fractions in [0, 1]; money is euros.
 
+pub mod pages;
+
 use serde::{Deserialize, Serialize};
 
 /// How the journeys of a period ended.

@@ -4,7 +4,9 @@
 pub mod account;
 pub mod admin;
 pub mod company;
+pub mod customer;
 pub mod department;
+pub mod journeys;
 pub mod kpi_detail;
 pub mod login;
 pub mod not_found;

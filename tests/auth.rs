@@ -100,6 +100,25 @@ const EXPECTED: &[(&str, &str, &str)] = &[
         "/export/dept/marketing/kpis.csv?from=2026-03-01&to=2026-03-31",
         "AEL",
     ),
+    (
+        "GET",
+        "/journeys?lang=en&from=2026-03-01&to=2026-03-31",
+        "AEC",
+    ),
+    (
+        "GET",
+        "/journeys/pain/bad_after_sale?lang=en&from=2026-03-01&to=2026-03-31",
+        "AEC",
+    ),
+    ("GET", "/journeys/journey/1?lang=en", "AEC"),
+    ("POST", "/journeys/pain-note", "AC"),
+    ("POST", "/api/journeys_page", "AEC"),
+    ("POST", "/api/pain_page", "AEC"),
+    ("POST", "/api/journey_page", "AEC"),
+    ("GET", "/customer?lang=en", "AEC"),
+    ("GET", "/customer/1?lang=en", "AEC"),
+    ("POST", "/customer/erase", "A"),
+    ("POST", "/api/customer_page", "AEC"),
     ("GET", "/admin?lang=en", "A"),
     ("GET", "/admin/users?lang=en", "A"),
     ("GET", "/admin/tokens?lang=en", "A"),
@@ -144,6 +163,16 @@ const EXPECTED: &[(&str, &str, &str)] = &[
     ("GET", "/api/v1/benchmarks", "AELCV"),
     ("POST", "/api/v1/events", "A"),
     ("GET", "/healthz", "P"),
+    (
+        "GET",
+        "/api/v1/journeys?from=2026-03-01&to=2026-03-31",
+        "AEC",
+    ),
+    (
+        "GET",
+        "/api/v1/pain-points?from=2026-03-01&to=2026-03-31",
+        "AEC",
+    ),
 ];
 
 fn path_of(uri: &str) -> &str {
@@ -180,7 +209,9 @@ fn every_route_has_a_rule_and_an_expectation() {
         );
         let sample = path
             .replace("{key}", "gross_revenue")
-            .replace("{department}", "stores");
+            .replace("{department}", "stores")
+            .replace("{rule}", "bad_after_sale")
+            .replace("{id}", "1");
         let expected = EXPECTED
             .iter()
             .any(|(m, uri, _)| m == method && path_of(uri) == sample);

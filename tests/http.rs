@@ -331,9 +331,11 @@ async fn the_openapi_document_lists_every_api_route_and_each_one_answers() {
         [
             "/benchmarks",
             "/events",
+            "/journeys",
             "/kpis",
             "/kpis/{key}/breakdown",
             "/kpis/{key}/series",
+            "/pain-points",
             "/targets"
         ]
     );

@@ -22,6 +22,7 @@ pub fn Notice(locale: Locale) -> impl IntoView {
         let msg = match code.as_str() {
             "password" => Msg::PasswordChanged,
             "lang" => Msg::LanguageSaved,
+            "erased" => Msg::Erased,
             _ => Msg::Saved,
         };
         view! {

@@ -88,6 +88,18 @@ pub fn Header(#[prop(into)] locale: Signal<Locale>) -> impl IntoView {
                 )
             })
             .collect_view();
+        let journeys = user.sees_journeys.then(|| {
+            view! {
+                <a
+                    href=move || format!("/journeys?lang={}", locale.get().code())
+                    aria-current=move || {
+                        location.pathname.get().starts_with("/journeys").then_some("page")
+                    }
+                >
+                    {move || locale.get().text(Msg::NavJourneys)}
+                </a>
+            }
+        });
         let admin = (user.role == Role::Admin).then(|| {
             view! {
                 <a
@@ -104,6 +116,7 @@ pub fn Header(#[prop(into)] locale: Signal<Locale>) -> impl IntoView {
             <nav class="views" aria-label=move || locale.get().text(Msg::NavLabel)>
                 {company}
                 {departments}
+                {journeys}
                 {admin}
             </nav>
         }

@@ -14,8 +14,11 @@
 
 pub mod build;
 pub mod customer;
+pub mod forms;
 pub mod funnel;
 pub mod handoff;
+pub mod notes;
+pub mod pages;
 pub mod pain;
 pub mod paths;
 pub mod service;

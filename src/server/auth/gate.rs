@@ -192,6 +192,11 @@ async fn resolve(
                     role: user.role,
                     department: user.department,
                     sees_personal_data: policy::sees_personal_data(&principal),
+                    sees_journeys: policy::decide(
+                        Some(&principal),
+                        policy::Access::View(policy::View::Journeys),
+                        None,
+                    ) == Decision::Allow,
                     must_change_password: user.must_change_password,
                     views: principal.grants.clone(),
                 });

@@ -146,6 +146,58 @@ pub const RULES: &[Rule] = &[
         Asset,
         Access::View(View::Department),
     ),
+    // Journeys, pain points and the customer 360.
+    rule("GET", "/journeys", Page, Access::View(View::Journeys)),
+    rule(
+        "GET",
+        "/journeys/pain/{rule}",
+        Page,
+        Access::View(View::Journeys),
+    ),
+    rule(
+        "GET",
+        "/journeys/journey/{id}",
+        Page,
+        Access::View(View::Journeys),
+    ),
+    rule(
+        "POST",
+        "/journeys/pain-note",
+        Form,
+        Access::Edit(Edit::PainRules),
+    ),
+    rule(
+        "POST",
+        "/api/journeys_page",
+        ServerFn,
+        Access::View(View::Journeys),
+    ),
+    rule(
+        "POST",
+        "/api/pain_page",
+        ServerFn,
+        Access::View(View::Journeys),
+    ),
+    rule(
+        "POST",
+        "/api/journey_page",
+        ServerFn,
+        Access::View(View::Journeys),
+    ),
+    rule("GET", "/customer", Page, Access::View(View::Customer360)),
+    rule(
+        "GET",
+        "/customer/{id}",
+        Page,
+        Access::View(View::Customer360),
+    ),
+    rule("POST", "/customer/erase", Form, Admin),
+    rule(
+        "POST",
+        "/api/customer_page",
+        ServerFn,
+        Access::View(View::Customer360),
+    ),
     // Administration.
     rule("GET", "/admin", Page, Admin),
     rule("GET", "/admin/users", Page, Admin),
@@ -188,6 +240,13 @@ pub const RULES: &[Rule] = &[
         Access::View(View::Company),
     ),
     rule("POST", "/api/v1/events", Api, Ingest),
+    rule("GET", "/api/v1/journeys", Api, Access::View(View::Journeys)),
+    rule(
+        "GET",
+        "/api/v1/pain-points",
+        Api,
+        Access::View(View::Journeys),
+    ),
 ];
 
 /// Who is asking: a signed-in user or an API token.

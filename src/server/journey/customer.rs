@@ -246,6 +246,15 @@ pub fn journey(conn: &Connection, journey_id: i64) -> Result<JourneyDetail, Jour
 /// customer header, merges and journeys. Returns what was erased; the caller records the audit
 /// row. Files on disk and rejected rows kept for review are not touched.
 pub fn erase(db: &Db, customer_id: i64) -> Result<ErasureReport, JourneyError> {
+    erase_then(db, customer_id, |_, _| Ok(()))
+}
+
+/// [`erase`], running `record` (the audit row) in the same transaction before it commits.
+pub fn erase_then(
+    db: &Db,
+    customer_id: i64,
+    record: impl FnOnce(&Connection, &ErasureReport) -> Result<(), JourneyError>,
+) -> Result<ErasureReport, JourneyError> {
     let _writer = db.write_lock();
     let mut conn = db.connect()?;
     let tx = conn.transaction()?;
@@ -307,11 +316,13 @@ pub fn erase(db: &Db, customer_id: i64) -> Result<ErasureReport, JourneyError> {
         [customer_id],
     )?;
     tx.execute("DELETE FROM journeys WHERE customer_id = ?", [customer_id])?;
-    tx.commit()?;
-    Ok(ErasureReport {
+    let report = ErasureReport {
         customer_id,
         events_anonymised: events as u64,
         identifiers_removed: identifiers as u64,
         identifier_types,
-    })
+    };
+    record(&tx, &report)?;
+    tx.commit()?;
+    Ok(report)
 }

@@ -124,6 +124,35 @@ pub async fn erase_customer(db: &Db, customer_id: i64) -> Result<ErasureReport, 
         .map_err(AppError::from)
 }
 
+/// Right to be forgotten with its audit row (actor, customer number, counts and identifier
+/// types, never a value), written in the erasure's transaction.
+pub async fn erase_customer_audited(
+    db: &Db,
+    customer_id: i64,
+    actor: String,
+) -> Result<ErasureReport, AppError> {
+    let db2 = db.clone();
+    tokio::task::spawn_blocking(move || {
+        customer::erase_then(&db2, customer_id, |tx, report| {
+            crate::server::auth::audit::record(
+                tx,
+                &actor,
+                "customer.erase",
+                &customer_id.to_string(),
+                None::<&()>,
+                Some(report),
+            )
+            .map_err(JourneyError::from)
+        })
+    })
+    .await
+    .map_err(|e| {
+        tracing::error!(error = %e, "erase task failed");
+        AppError::Internal
+    })?
+    .map_err(AppError::from)
+}
+
 impl From<JourneyError> for AppError {
     fn from(err: JourneyError) -> Self {
         match err {

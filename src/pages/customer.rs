@@ -1,0 +1,209 @@
+//! The customer 360: a search by any identifier (a plain GET form), and one customer's
+//! identifiers and merges, first and last seen, channels, revenue, orders, returns, NPS and the
+//! whole timeline with pain points marked. Identifiers arrive masked from the server for roles
+//! without access to personal data. Admins may erase the customer (right to be forgotten).
+
+use leptos::prelude::*;
+use leptos_meta::{Html, Title};
+use leptos_router::components::Form;
+use leptos_router::hooks::{use_params_map, use_query_map};
+
+use crate::components::forms::{CsrfField, Notice};
+use crate::components::header::Header;
+use crate::format;
+use crate::i18n::{Locale, Msg};
+use crate::journey::pages::{CustomerPage as PageData, fetch_customer_page};
+use crate::pages::admin::{csrf_token, page_locale};
+use crate::pages::journeys::detail::{Steps, short_time};
+
+#[component]
+pub fn CustomerPage() -> impl IntoView {
+    let query = use_query_map();
+    let params = use_params_map();
+    let locale = page_locale();
+    let data = Resource::new(
+        move || {
+            let id = params.read().get("id");
+            let q = query.read().get("q").filter(|q| !q.trim().is_empty());
+            (id, q)
+        },
+        |(id, q)| async move {
+            match (id, q) {
+                (Some(id), _) => match id.parse::<i64>() {
+                    Ok(id) => fetch_customer_page(Some(id), None).await.map(Some),
+                    Err(_) => Err(crate::error::AppError::NotFound(format!("customer {id}"))),
+                },
+                (None, Some(q)) => fetch_customer_page(None, Some(q)).await.map(Some),
+                (None, None) => Ok(None),
+            }
+        },
+    );
+    let csrf = csrf_token();
+    view! {
+        <Html {..} lang=move || locale.get().code() />
+        <Title text=move || locale.get().text(Msg::CustomerTitle) />
+        <Header locale=locale />
+        <main id="main" class="page journeys customer">
+            <h1>{move || locale.get().text(Msg::CustomerTitle)}</h1>
+            {move || view! { <Notice locale=locale.get() /> }}
+            {move || {
+                let locale = locale.get();
+                let q = query.read().get("q").unwrap_or_default();
+                view! {
+                    <Form method="GET" action="/customer">
+                        <div class="search-form">
+                            <label>
+                                {locale.text(Msg::IdentifierLabel)}
+                                <input type="search" name="q" value=q required=true autocomplete="off" />
+                            </label>
+                            <input type="hidden" name="lang" value=locale.code() />
+                            <button type="submit">{locale.text(Msg::Search)}</button>
+                        </div>
+                    </Form>
+                }
+            }}
+            <Suspense fallback=move || {
+                view! { <p class="loading">{locale.get().text(Msg::Loading)}</p> }
+            }>
+                {move || Suspend::new(async move {
+                    let locale = locale.get();
+                    let csrf = csrf.await;
+                    match data.await {
+                        Ok(Some(page)) => view! { <CustomerBody page locale csrf /> }.into_any(),
+                        Ok(None) => ().into_any(),
+                        Err(err) => {
+                            view! {
+                                <section class="error" role="alert">
+                                    <h2>{locale.text(Msg::ErrorTitle)}</h2>
+                                    <p>{err.to_string()}</p>
+                                </section>
+                            }
+                                .into_any()
+                        }
+                    }
+                })}
+            </Suspense>
+        </main>
+    }
+}
+
+#[component]
+fn CustomerBody(page: PageData, locale: Locale, csrf: String) -> impl IntoView {
+    let p = page.profile;
+    let id = p.customer_id;
+    let n = move |v: u64| format::number(v as f64, 0, locale);
+    let facts = [
+        (Msg::CustomerLabel, id.to_string()),
+        (Msg::FirstSeen, short_time(&p.first_seen)),
+        (Msg::LastSeen, short_time(&p.last_seen)),
+        (Msg::ChannelsLabel, p.channels.join(", ")),
+        (
+            Msg::SegmentLabel,
+            p.segment
+                .clone()
+                .unwrap_or_else(|| locale.text(Msg::NotAvailable).to_string()),
+        ),
+        (
+            Msg::LifetimeRevenue,
+            format::money(p.lifetime_revenue, locale),
+        ),
+        (Msg::OrdersLabel, n(p.orders)),
+        (Msg::ReturnsLabel, n(p.returns)),
+        (
+            Msg::LastNps,
+            p.last_nps.map_or_else(
+                || locale.text(Msg::NotAvailable).to_string(),
+                |v| v.to_string(),
+            ),
+        ),
+        (Msg::JourneysCount, n(p.journeys)),
+    ]
+    .into_iter()
+    .map(|(label, value)| {
+        view! {
+            <div class="stat">
+                <dt>{locale.text(label)}</dt>
+                <dd>{value}</dd>
+            </div>
+        }
+    })
+    .collect_view();
+    let identifiers = p
+        .identifiers
+        .iter()
+        .map(|i| {
+            view! {
+                <tr>
+                    <td>{i.id_type.clone()}</td>
+                    <td class="identifier">{i.value.clone()}</td>
+                </tr>
+            }
+        })
+        .collect_view();
+    let merges = (!p.merges.is_empty()).then(|| {
+        let rows = p
+            .merges
+            .iter()
+            .map(|m| {
+                view! {
+                    <tr>
+                        <td class="num">{m.merged_id}</td>
+                        <td>{short_time(&m.merged_at)}</td>
+                    </tr>
+                }
+            })
+            .collect_view();
+        view! {
+            <h3>{locale.text(Msg::Merges)}</h3>
+            <table class="data">
+                <thead>
+                    <tr>
+                        <th scope="col">{locale.text(Msg::CustomerLabel)}</th>
+                        <th scope="col">{locale.text(Msg::MergedAt)}</th>
+                    </tr>
+                </thead>
+                <tbody>{rows}</tbody>
+            </table>
+        }
+    });
+    let erase = page.can_erase.then(|| {
+        view! {
+            <section class="card danger" aria-labelledby="erase-title">
+                <h2 id="erase-title">{locale.text(Msg::EraseTitle)}</h2>
+                <p>{locale.text(Msg::EraseHelp)}</p>
+                <form class="stacked" method="post" action="/customer/erase">
+                    <CsrfField token=csrf />
+                    <input type="hidden" name="customer_id" value=id.to_string() />
+                    <input type="hidden" name="lang" value=locale.code() />
+                    <label>
+                        {locale.text(Msg::EraseConfirm)}
+                        <input type="text" name="confirm" required=true autocomplete="off" inputmode="numeric" />
+                    </label>
+                    <button type="submit" class="danger">{locale.text(Msg::Erase)}</button>
+                </form>
+            </section>
+        }
+    });
+    view! {
+        <dl class="stats">{facts}</dl>
+        <section class="card" aria-labelledby="ids-title">
+            <h2 id="ids-title">{locale.text(Msg::Identifiers)}</h2>
+            {page.masked.then(|| view! { <p class="hint">{locale.text(Msg::MaskedNote)}</p> })}
+            <table class="data">
+                <thead>
+                    <tr>
+                        <th scope="col">{locale.text(Msg::IdType)}</th>
+                        <th scope="col">{locale.text(Msg::ValueLabel)}</th>
+                    </tr>
+                </thead>
+                <tbody>{identifiers}</tbody>
+            </table>
+            {merges}
+        </section>
+        <section class="card" aria-labelledby="timeline-title">
+            <h2 id="timeline-title">{locale.text(Msg::TimelineTitle)}</h2>
+            <Steps events=p.timeline locale from=String::new() to=String::new() />
+        </section>
+        {erase}
+    }
+}

@@ -1,0 +1,459 @@
+//! The journey view for the CX officer: how the period's journeys ended, the ranked pain
+//! points (each links to its page), the cross-channel and store funnels as charts with their
+//! tables, the funnel by entry channel, the top paths and the hand-off matrix. The period
+//! lives in the URL, and every link carries it on.
+
+pub mod detail;
+pub mod pain;
+
+use leptos::prelude::*;
+use leptos_meta::{Html, Title};
+use leptos_router::hooks::use_query_map;
+
+use crate::components::{header::Header, period_form::PeriodForm};
+use crate::format;
+use crate::i18n::{Locale, Msg, step_name};
+use crate::journey::pages::{JourneysPage as PageData, fetch_journeys_page};
+use crate::journey::{Funnel, FunnelReport, JourneySummary, PainPoint};
+use crate::pages::admin::page_locale;
+
+/// `n/a` for a missing value, else `show(value)`.
+pub fn or_na(value: Option<f64>, locale: Locale, show: impl Fn(f64) -> String) -> String {
+    value.map_or_else(|| locale.text(Msg::NotAvailable).to_string(), show)
+}
+
+/// A link within the journey pages that keeps the period and the language.
+pub fn link(path: &str, from: &str, to: &str, locale: Locale) -> String {
+    let pairs = [("from", from), ("to", to), ("lang", locale.code())];
+    let kept = pairs.into_iter().filter(|(_, v)| !v.is_empty());
+    format!("{path}{}", crate::url::query(kept))
+}
+
+/// The page of the pain point `key`.
+pub fn pain_href(key: &str, from: &str, to: &str, locale: Locale) -> String {
+    link(
+        &format!("/journeys/pain/{}", crate::url::encode(key)),
+        from,
+        to,
+        locale,
+    )
+}
+
+/// The pain point's lost revenue as its formula with the numbers: `2 × 50.0% × €75.00 = €75.00`.
+pub fn formula(p: &PainPoint, locale: Locale) -> String {
+    format!(
+        "{} × {} × {} = {}",
+        format::number(p.affected_journeys as f64, 0, locale),
+        format::percent(p.conversion_gap.unwrap_or(0.0).max(0.0), locale),
+        format::money(p.average_order_value.unwrap_or(0.0), locale),
+        format::money(p.revenue_lost, locale)
+    )
+}
+
+/// The pain point's name with what rule 5 found, if anything.
+pub fn pain_title(p: &PainPoint) -> String {
+    match &p.subject {
+        Some(subject) => format!("{}: {subject}", p.name),
+        None => p.name.clone(),
+    }
+}
+
+#[component]
+pub fn JourneysPage() -> impl IntoView {
+    let query = use_query_map();
+    let locale = page_locale();
+    let data = Resource::new(
+        move || {
+            let q = query.read();
+            (q.get("from"), q.get("to"), q.get("lang"))
+        },
+        |(from, to, lang)| fetch_journeys_page(from, to, lang),
+    );
+    view! {
+        <Html {..} lang=move || locale.get().code() />
+        <Title text=move || locale.get().text(Msg::JourneysTitle) />
+        <Header locale=locale />
+        <main id="main" class="page journeys">
+            <h1>{move || locale.get().text(Msg::JourneysTitle)}</h1>
+            <Suspense fallback=move || {
+                view! { <p class="loading">{locale.get().text(Msg::Loading)}</p> }
+            }>
+                {move || Suspend::new(async move {
+                    let locale = locale.get();
+                    match data.await {
+                        Ok(page) => view! { <JourneysBody page locale /> }.into_any(),
+                        Err(err) => {
+                            let q = query.read_untracked();
+                            let from = q.get("from").unwrap_or_default();
+                            let to = q.get("to").unwrap_or_default();
+                            let state = crate::view::ViewState::lenient([
+                                ("from", from.as_str()),
+                                ("to", to.as_str()),
+                                ("lang", locale.code()),
+                            ]);
+                            view! {
+                                <PeriodForm
+                                    action="/journeys".to_string()
+                                    state
+                                    options=Vec::new()
+                                    locale
+                                />
+                                <section class="error" role="alert">
+                                    <h2>{locale.text(Msg::ErrorTitle)}</h2>
+                                    <p>{err.to_string()}</p>
+                                </section>
+                            }
+                                .into_any()
+                        }
+                    }
+                })}
+            </Suspense>
+        </main>
+    }
+}
+
+#[component]
+fn JourneysBody(page: PageData, locale: Locale) -> impl IntoView {
+    let from = page.view.from.to_string();
+    let to = page.view.to.to_string();
+    let view = page.view;
+    let state = crate::view::ViewState::lenient([
+        ("from", from.as_str()),
+        ("to", to.as_str()),
+        ("lang", locale.code()),
+    ]);
+    view! {
+        <PeriodForm action="/journeys".to_string() state options=Vec::new() locale />
+        <Summary summary=view.summary locale />
+        <PainList
+            pains=page.pains
+            acknowledged=page.acknowledged
+            from=from.clone()
+            to=to.clone()
+            locale
+        />
+        <FunnelFigure
+            title=locale.text(Msg::CrossChannelFunnel)
+            svg=page.funnel_chart
+            funnel=view.funnel.overall.clone()
+            locale
+        />
+        <EntryChannels report=view.funnel locale />
+        <FunnelFigure
+            title=locale.text(Msg::StoreFunnel)
+            svg=page.store_funnel_chart
+            funnel=view.store_funnel.overall
+            locale
+        />
+        <Paths paths=view.paths locale />
+        <Handoffs handoffs=view.handoffs locale />
+    }
+}
+
+#[component]
+fn Summary(summary: JourneySummary, locale: Locale) -> impl IntoView {
+    let n = |v: u64| format::number(v as f64, 0, locale);
+    let items = [
+        (Msg::JourneysCount, n(summary.journeys)),
+        (Msg::Converted, n(summary.converted)),
+        (Msg::Abandoned, n(summary.abandoned)),
+        (Msg::StillOpen, n(summary.open)),
+        (
+            Msg::Conversion,
+            or_na(summary.conversion, locale, |v| format::percent(v, locale)),
+        ),
+        (Msg::Revenue, format::money(summary.revenue, locale)),
+        (
+            Msg::AverageOrderValue,
+            or_na(summary.average_order_value, locale, |v| {
+                format::money(v, locale)
+            }),
+        ),
+    ]
+    .into_iter()
+    .map(|(label, value)| {
+        view! {
+            <div class="stat">
+                <dt>{locale.text(label)}</dt>
+                <dd class="num">{value}</dd>
+            </div>
+        }
+    })
+    .collect_view();
+    view! {
+        <dl class="stats" aria-label=locale.text(Msg::JourneysTitle)>
+            {items}
+        </dl>
+    }
+}
+
+#[component]
+fn PainList(
+    pains: Vec<PainPoint>,
+    acknowledged: Vec<String>,
+    from: String,
+    to: String,
+    locale: Locale,
+) -> impl IntoView {
+    let empty = pains.is_empty();
+    let rows = pains
+        .into_iter()
+        .filter(|p| p.affected_journeys > 0)
+        .enumerate()
+        .map(|(i, p)| {
+            let href = pain_href(&p.key, &from, &to, locale);
+            let ack = acknowledged.contains(&p.key).then(|| {
+                view! { <span class="badge">{locale.text(Msg::AcknowledgedBadge)}</span> }
+            });
+            let lost = if p.enough_volume {
+                view! {
+                    <span class="num">{format::money(p.revenue_lost, locale)}</span>
+                    <br />
+                    <small class="formula">{formula(&p, locale)}</small>
+                }
+                .into_any()
+            } else {
+                view! { <small>{locale.text(Msg::LowVolume)}</small> }.into_any()
+            };
+            view! {
+                <tr>
+                    <td class="num rank">{i + 1}</td>
+                    <th scope="row">
+                        <a href=href>{pain_title(&p)}</a>
+                        " "
+                        {ack}
+                    </th>
+                    <td class="num" data-label=locale.text(Msg::AffectedJourneys)>
+                        {format::number(p.affected_journeys as f64, 0, locale)}
+                    </td>
+                    <td class="num" data-label=locale.text(Msg::ConversionGap)>
+                        {or_na(p.conversion_gap, locale, |v| format::percent(v, locale))}
+                    </td>
+                    <td class="lost" data-label=locale.text(Msg::RevenueLost)>{lost}</td>
+                </tr>
+            }
+        })
+        .collect_view();
+    view! {
+        <section class="card pains" aria-labelledby="pains-title">
+            <h2 id="pains-title">{locale.text(Msg::TopPainPoints)}</h2>
+            <p class="formula">{locale.text(Msg::LostFormula)}</p>
+            {if empty {
+                view! { <p>{locale.text(Msg::NoPainPoints)}</p> }.into_any()
+            } else {
+                view! {
+                    <div class="table-scroll">
+                        <table class="data stack">
+                            <thead>
+                                <tr>
+                                    <th scope="col">"#"</th>
+                                    <th scope="col">{locale.text(Msg::PainPointLabel)}</th>
+                                    <th scope="col">{locale.text(Msg::AffectedJourneys)}</th>
+                                    <th scope="col">{locale.text(Msg::ConversionGap)}</th>
+                                    <th scope="col">{locale.text(Msg::RevenueLost)}</th>
+                                </tr>
+                            </thead>
+                            <tbody>{rows}</tbody>
+                        </table>
+                    </div>
+                }
+                    .into_any()
+            }}
+        </section>
+    }
+}
+
+/// A funnel as a bar chart, with its table.
+#[component]
+pub fn FunnelFigure(
+    title: &'static str,
+    svg: String,
+    funnel: Funnel,
+    locale: Locale,
+) -> impl IntoView {
+    let pct = move |v: Option<f64>| or_na(v, locale, |v| format::percent(v, locale));
+    let rows = funnel
+        .steps
+        .into_iter()
+        .map(|s| {
+            view! {
+                <tr>
+                    <th scope="row">{step_name(&s.key, locale)}</th>
+                    <td class="num">{format::number(s.journeys as f64, 0, locale)}</td>
+                    <td class="num">{pct(s.conversion_from_previous)}</td>
+                    <td class="num">{pct(s.conversion_from_first)}</td>
+                    <td class="num">
+                        {or_na(s.median_hours_from_previous, locale, |v| format::number(v, 1, locale))}
+                    </td>
+                </tr>
+            }
+        })
+        .collect_view();
+    view! {
+        <figure class="chart">
+            <figcaption>{title}</figcaption>
+            <div class="chart-svg" role="img" aria-label=title inner_html=svg></div>
+            <div class="table-scroll">
+                <table class="data">
+                    <caption class="visually-hidden">{title}</caption>
+                    <thead>
+                        <tr>
+                            <th scope="col">{locale.text(Msg::Step)}</th>
+                            <th scope="col">{locale.text(Msg::JourneysCount)}</th>
+                            <th scope="col">{locale.text(Msg::FromPreviousStep)}</th>
+                            <th scope="col">{locale.text(Msg::FromFirstStep)}</th>
+                            <th scope="col">{locale.text(Msg::MedianHours)}</th>
+                        </tr>
+                    </thead>
+                    <tbody>{rows}</tbody>
+                </table>
+            </div>
+        </figure>
+    }
+}
+
+/// The funnel split by entry channel: journeys reaching each step and the share of the first.
+#[component]
+fn EntryChannels(report: FunnelReport, locale: Locale) -> impl IntoView {
+    let heads = report
+        .overall
+        .steps
+        .iter()
+        .map(|s| view! { <th scope="col">{step_name(&s.key, locale)}</th> })
+        .collect_view();
+    let row = move |name: String, f: Funnel| {
+        let cells = f
+            .steps
+            .into_iter()
+            .map(|s| {
+                let share = s
+                    .conversion_from_first
+                    .map(|v| format!(" ({})", format::percent(v, locale)))
+                    .unwrap_or_default();
+                view! {
+                    <td class="num">
+                        {format!("{}{share}", format::number(s.journeys as f64, 0, locale))}
+                    </td>
+                }
+            })
+            .collect_view();
+        view! {
+            <tr>
+                <th scope="row">{name}</th>
+                {cells}
+            </tr>
+        }
+    };
+    let mut rows = vec![row(
+        locale.text(Msg::AllChannels).to_string(),
+        report.overall.clone(),
+    )];
+    rows.extend(
+        report
+            .by_entry_channel
+            .into_iter()
+            .map(|f| row(f.entry_channel.clone().unwrap_or_default(), f)),
+    );
+    view! {
+        <section class="card" aria-labelledby="entry-title">
+            <h2 id="entry-title">{locale.text(Msg::FunnelByEntry)}</h2>
+            <div class="table-scroll">
+                <table class="data">
+                    <thead>
+                        <tr>
+                            <th scope="col">{locale.text(Msg::EntryChannel)}</th>
+                            {heads}
+                        </tr>
+                    </thead>
+                    <tbody>{rows.collect_view()}</tbody>
+                </table>
+            </div>
+        </section>
+    }
+}
+
+#[component]
+fn Paths(paths: Vec<crate::journey::PathRow>, locale: Locale) -> impl IntoView {
+    let rows = paths
+        .into_iter()
+        .map(|p| {
+            view! {
+                <tr>
+                    <th scope="row">{p.path.join(" → ")}</th>
+                    <td class="num">{format::number(p.journeys as f64, 0, locale)}</td>
+                    <td class="num">
+                        {or_na(p.conversion, locale, |v| format::percent(v, locale))}
+                    </td>
+                    <td class="num">{format::money(p.revenue, locale)}</td>
+                </tr>
+            }
+        })
+        .collect_view();
+    view! {
+        <section class="card" aria-labelledby="paths-title">
+            <h2 id="paths-title">{locale.text(Msg::TopPaths)}</h2>
+            <div class="table-scroll">
+                <table class="data">
+                    <thead>
+                        <tr>
+                            <th scope="col">{locale.text(Msg::PathLabel)}</th>
+                            <th scope="col">{locale.text(Msg::JourneysCount)}</th>
+                            <th scope="col">{locale.text(Msg::Conversion)}</th>
+                            <th scope="col">{locale.text(Msg::Revenue)}</th>
+                        </tr>
+                    </thead>
+                    <tbody>{rows}</tbody>
+                </table>
+            </div>
+        </section>
+    }
+}
+
+#[component]
+fn Handoffs(handoffs: Vec<crate::journey::HandoffRow>, locale: Locale) -> impl IntoView {
+    let rows = handoffs
+        .into_iter()
+        .map(|h| {
+            view! {
+                <tr>
+                    <th scope="row">{h.from}</th>
+                    <th scope="row">{h.to}</th>
+                    <td class="num">{format::number(h.journeys as f64, 0, locale)}</td>
+                    <td class="num">
+                        {or_na(h.conversion, locale, |v| format::percent(v, locale))}
+                    </td>
+                    <td class="num">
+                        {or_na(h.median_hours, locale, |v| format::number(v, 1, locale))}
+                    </td>
+                    <td class="num">{format::number(h.complaints as f64, 0, locale)}</td>
+                    <td class="num">{format::number(h.surveys as f64, 0, locale)}</td>
+                    <td class="num">
+                        {or_na(h.average_survey_score, locale, |v| format::number(v, 1, locale))}
+                    </td>
+                </tr>
+            }
+        })
+        .collect_view();
+    view! {
+        <section class="card" aria-labelledby="handoffs-title">
+            <h2 id="handoffs-title">{locale.text(Msg::HandoffMatrix)}</h2>
+            <div class="table-scroll">
+                <table class="data">
+                    <thead>
+                        <tr>
+                            <th scope="col">{locale.text(Msg::FromChannel)}</th>
+                            <th scope="col">{locale.text(Msg::ToChannel)}</th>
+                            <th scope="col">{locale.text(Msg::JourneysCount)}</th>
+                            <th scope="col">{locale.text(Msg::Conversion)}</th>
+                            <th scope="col">{locale.text(Msg::MedianHoursBetween)}</th>
+                            <th scope="col">{locale.text(Msg::ComplaintsAfter)}</th>
+                            <th scope="col">{locale.text(Msg::SurveysAfter)}</th>
+                            <th scope="col">{locale.text(Msg::AverageScore)}</th>
+                        </tr>
+                    </thead>
+                    <tbody>{rows}</tbody>
+                </table>
+            </div>
+        </section>
+    }
+}
