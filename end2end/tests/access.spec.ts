@@ -3,12 +3,13 @@
 import { test, expect } from '@playwright/test';
 import { DEMO, Account, signIn } from './auth';
 
-const ROLES: [string, Account, boolean][] = [
-  ['admin', DEMO.admin, true],
-  ['executive', DEMO.executive, false],
-  ['stores lead', DEMO.storesLead, false],
-  ['cx officer', DEMO.cx, false],
-  ['viewer', DEMO.viewer, false],
+// Each role lands on the view of its work: [name, account, is admin, landing page].
+const ROLES: [string, Account, boolean, RegExp][] = [
+  ['admin', DEMO.admin, true, /\/\?lang=en$/],
+  ['executive', DEMO.executive, false, /\/\?lang=en$/],
+  ['stores lead', DEMO.storesLead, false, /\/dept\/stores\?lang=en$/],
+  ['cx officer', DEMO.cx, false, /\/journeys\?lang=en$/],
+  ['viewer', DEMO.viewer, false, /\/\?lang=en$/],
 ];
 
 test('an anonymous visitor is sent to sign in and comes back where they wanted', async ({ page }) => {
@@ -31,11 +32,11 @@ test('a wrong password is refused with the same message as an unknown account', 
   }
 });
 
-for (const [name, account, isAdmin] of ROLES) {
-  test(`the ${name} lands on the company view and sees only what the role allows`, async ({ page }) => {
+for (const [name, account, isAdmin, landing] of ROLES) {
+  test(`the ${name} lands on the view of their work and sees only what the role allows`, async ({ page }) => {
     await signIn(page, account);
-    await expect(page).toHaveURL(/\/\?lang=/);
-    await expect(page.locator('.kpi-tile').first()).toBeVisible();
+    await expect(page).toHaveURL(landing);
+    await expect(page.getByRole('heading', { level: 1 })).toBeVisible();
     const adminLink = page.getByRole('link', { name: /Administration|Amministrazione/ });
     await expect(adminLink).toHaveCount(isAdmin ? 1 : 0);
     const response = await page.goto('/admin/users?lang=en');

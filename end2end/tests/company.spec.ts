@@ -2,7 +2,7 @@
 // the same period, the chart is there, and the period and language controls work both as
 // client-side navigation (hydrated) and as plain GET forms and links (JavaScript disabled).
 import { test, expect, Page, APIRequestContext } from '@playwright/test';
-import { DEMO, signIn } from './auth';
+import { DEMO, signIn, ready } from './auth';
 
 // The executive is the company view's first reader.
 test.beforeEach(async ({ page }) => {
@@ -24,12 +24,6 @@ async function apiValues(request: APIRequestContext, from: string, to: string) {
   expect(body.from).toBe(from);
   expect(body.to).toBe(to);
   return new Map<string, number | null>(body.kpis.map((k: any) => [k.key, k.value]));
-}
-
-async function ready(page: Page, hydrated: boolean) {
-  if (hydrated) {
-    await expect(page.locator('#app')).toHaveAttribute('data-hydrated', 'true', { timeout: 20_000 });
-  }
 }
 
 async function expectTilesMatch(page: Page, values: Map<string, number | null>) {

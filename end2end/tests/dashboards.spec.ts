@@ -4,7 +4,7 @@
 // test runs hydrated and with JavaScript disabled (playwright.config.ts).
 import { test, expect, Page, APIRequestContext } from '@playwright/test';
 import { readFileSync } from 'fs';
-import { DEMO, signIn } from './auth';
+import { DEMO, signIn, ready } from './auth';
 
 // The executive reads every view (in English: the specs check English labels).
 test.beforeEach(async ({ page }) => {
@@ -19,12 +19,6 @@ const MARKETING = [
   'new_customers', 'ad_spend', 'ad_ctr', 'roas', 'cpa', 'email_open_rate', 'email_ctr',
   'social_engagement', 'social_engagement_rate',
 ];
-
-async function ready(page: Page, hydrated: boolean) {
-  if (hydrated) {
-    await expect(page.locator('#app')).toHaveAttribute('data-hydrated', 'true', { timeout: 20_000 });
-  }
-}
 
 async function apiValue(request: APIRequestContext, key: string, query: string) {
   const response = await request.get(`/api/v1/kpis?${query}&kpi=${key}`);

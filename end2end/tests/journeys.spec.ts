@@ -2,15 +2,9 @@
 // point, one of its example journeys, and that customer's 360, in three clicks; the same with
 // and without JavaScript (the config runs every spec in both projects).
 import { test, expect, Page } from '@playwright/test';
-import { DEMO, signIn } from './auth';
+import { DEMO, signIn, ready } from './auth';
 
 const PERIOD = 'from=2026-01-01&to=2026-06-30&lang=en';
-
-async function ready(page: Page, hydrated: boolean) {
-  if (hydrated) {
-    await expect(page.locator('#app')).toHaveAttribute('data-hydrated', 'true');
-  }
-}
 
 test('the CX officer reaches a real customer from the top pain point in three clicks', async ({ page }, info) => {
   const hydrated = info.project.name === 'hydrated';

@@ -43,7 +43,9 @@ pub fn router(state: AppState) -> Router {
         .merge(admin::router())
         .merge(export::router())
         .merge(super::journey::forms::router())
-        .leptos_routes(&state, routes, move || shell(options.clone()))
+        .leptos_routes_with_context(&state, routes, provide_script_nonce, move || {
+            shell(options.clone())
+        })
         .fallback(file_and_error_handler::<AppState, _>(shell))
         .layer(middleware::from_fn_with_state(state.clone(), gate::gate))
         .layer(session_layer)
@@ -72,6 +74,16 @@ pub fn router(state: AppState) -> Router {
 const CSP: &str = "default-src 'self'; script-src 'self'; style-src 'self' 'unsafe-inline'; \
                    img-src 'self' data:; object-src 'none'; base-uri 'none'; \
                    form-action 'self'; frame-ancestors 'none'";
+
+/// Renders the page with the nonce the gate put in its response's CSP, instead of the one
+/// Leptos would draw itself, so header and scripts always agree.
+fn provide_script_nonce() {
+    let nonce = leptos::prelude::use_context::<axum::http::request::Parts>()
+        .and_then(|parts| parts.extensions.get::<gate::ScriptNonce>().cloned());
+    if let Some(gate::ScriptNonce(value)) = nonce {
+        leptos::prelude::provide_context(leptos::nonce::Nonce::from_value(value));
+    }
+}
 
 /// Deletes expired sessions every 10 minutes, for as long as the server runs.
 pub async fn delete_expired_sessions(db: Db) {

@@ -102,6 +102,21 @@ pub async fn gate(
         .find(|(name, _)| *name == "department")
         .map(|(_, v)| *v);
     match policy::decide(auth.principal.as_ref(), rule.access, department) {
+        Decision::Allow if rule.kind == Kind::Page => {
+            // The page's inline scripts run only with this response's nonce (Leptos puts it
+            // on its hydration and data scripts, see `routes::provide_script_nonce`).
+            let nonce = ScriptNonce(random_token());
+            let policy = nonce.policy();
+            req.extensions_mut().insert(auth);
+            req.extensions_mut().insert(nonce);
+            let mut response = next.run(req).await;
+            if let Ok(value) = HeaderValue::from_str(&policy) {
+                response
+                    .headers_mut()
+                    .insert(header::CONTENT_SECURITY_POLICY, value);
+            }
+            response
+        }
         Decision::Allow => {
             req.extensions_mut().insert(auth);
             next.run(req).await
@@ -119,6 +134,24 @@ pub async fn gate(
             kind => refuse(kind, AppError::Unauthorized, locale, &path),
         },
         Decision::Deny => refuse(rule.kind, AppError::Forbidden, locale, &path),
+    }
+}
+
+/// The nonce a page's inline scripts must carry.
+#[derive(Clone, Debug)]
+pub struct ScriptNonce(pub String);
+
+impl ScriptNonce {
+    /// The page's Content-Security-Policy: scripts from our origin or with this nonce, the
+    /// bundle's WebAssembly, nothing else inline; inline styles stay allowed for the SVG
+    /// charts' style attributes.
+    pub fn policy(&self) -> String {
+        format!(
+            "default-src 'self'; script-src 'self' 'nonce-{}' 'wasm-unsafe-eval'; \
+             style-src 'self' 'unsafe-inline'; img-src 'self' data:; object-src 'none'; \
+             base-uri 'none'; form-action 'self'; frame-ancestors 'none'",
+            self.0
+        )
     }
 }
 
@@ -353,10 +386,14 @@ fn setup_page() -> Response {
     )
 }
 
-/// Where a user lands after signing in, when no page was asked for.
+/// Where a user lands after signing in, when no page was asked for: the view of their work.
+/// Executives and admins the company view, a lead their department, the CX officer the
+/// journeys, a viewer the company view if granted, else their department.
 pub fn landing(role: Role, department: Option<&str>, grants_company: bool) -> String {
     match (role, department) {
-        (Role::Viewer, Some(_)) if !grants_company => "/account".into(),
+        (Role::Lead, Some(d)) => format!("/dept/{d}"),
+        (Role::Viewer, Some(d)) if !grants_company => format!("/dept/{d}"),
+        (Role::CxOfficer, _) => "/journeys".into(),
         _ => "/".into(),
     }
 }
@@ -649,6 +686,16 @@ mod tests {
         ])));
         assert!(!same_origin(&headers(&[host, (header::ORIGIN, "null")])));
         assert!(!same_origin(&headers(&[])));
+    }
+
+    #[test]
+    fn each_role_lands_on_the_view_of_its_work() {
+        assert_eq!(landing(Role::Executive, None, false), "/");
+        assert_eq!(landing(Role::Admin, None, false), "/");
+        assert_eq!(landing(Role::Lead, Some("stores"), true), "/dept/stores");
+        assert_eq!(landing(Role::CxOfficer, None, true), "/journeys");
+        assert_eq!(landing(Role::Viewer, Some("sales"), true), "/");
+        assert_eq!(landing(Role::Viewer, Some("sales"), false), "/dept/sales");
     }
 
     #[test]
