@@ -160,6 +160,11 @@ const EXPECTED: &[(&str, &str, &str)] = &[
     ),
     ("GET", "/api/v1/targets", "AELCV"),
     ("POST", "/api/v1/targets", "AL"),
+    (
+        "DELETE",
+        "/api/v1/targets?kpi=orders&department=stores&period=2026",
+        "AL",
+    ),
     ("GET", "/api/v1/benchmarks", "AELCV"),
     ("POST", "/api/v1/events", "A"),
     ("GET", "/healthz", "P"),
@@ -200,6 +205,9 @@ fn every_route_has_a_rule_and_an_expectation() {
         if item.post.is_some() {
             routes.push(("POST".into(), format!("/api/v1{path}")));
         }
+        if item.delete.is_some() {
+            routes.push(("DELETE".into(), format!("/api/v1{path}")));
+        }
     }
     assert!(routes.len() > 20, "{routes:?}");
     for (method, path) in &routes {
@@ -221,10 +229,13 @@ fn every_route_has_a_rule_and_an_expectation() {
 
 fn allowed(reply: &Reply) -> bool {
     let to_login = reply.status.is_redirection() && reply.location().starts_with("/login?next=");
+    // A JSON 404 is a handler's "no such thing"; the gate's 404 (no route) is a page.
+    let no_route = reply.status == StatusCode::NOT_FOUND && !reply.body.starts_with('{');
     !matches!(
         reply.status,
-        StatusCode::UNAUTHORIZED | StatusCode::FORBIDDEN | StatusCode::NOT_FOUND
-    ) && !to_login
+        StatusCode::UNAUTHORIZED | StatusCode::FORBIDDEN
+    ) && !no_route
+        && !to_login
 }
 
 /// Calls a route the way its own page would (a POST carries the session's form token), so
@@ -232,6 +243,9 @@ fn allowed(reply: &Reply) -> bool {
 async fn call(browser: &mut Browser, method: &str, uri: &str) -> Reply {
     if method == "GET" {
         browser.get(uri).await
+    } else if method == "DELETE" {
+        let request = axum::http::Request::delete(uri).header("origin", web::ORIGIN);
+        browser.send(request, axum::body::Body::empty()).await
     } else {
         let csrf = browser.csrf().await;
         browser.post_form(uri, &[("csrf", &csrf)]).await
@@ -709,6 +723,17 @@ async fn admins_manage_accounts_tokens_and_settings_safely() {
     let conn = t.db.connect().expect("connection");
     let owners = omnikpi::server::admin::kpi_owners(&conn).expect("owners");
     assert_eq!(owners["gross_revenue"], "stores");
+    // The department views follow the new owner.
+    let stores = admin.get("/dept/stores?lang=en").await.body;
+    assert!(
+        stores.contains("data-kpi=\"gross_revenue\""),
+        "stores now owns it"
+    );
+    let sales = admin.get("/dept/sales?lang=en").await.body;
+    assert!(
+        !sales.contains("data-kpi=\"gross_revenue\""),
+        "sales no longer does"
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -751,5 +776,23 @@ async fn a_lead_sets_only_their_own_departments_targets_and_it_is_audited() {
     assert_eq!(
         t.count("SELECT count(*) FROM targets WHERE kpi = 'gross_revenue' AND period = '2026-Q3'"),
         2
+    );
+    // Deleting: the lead's own department only, once.
+    let delete = |browser: &Browser, department: &str| {
+        let uri =
+            format!("/api/v1/targets?kpi=gross_revenue&department={department}&period=2026-Q3");
+        let request = axum::http::Request::delete(uri).header("origin", web::ORIGIN);
+        let mut browser = browser.clone();
+        async move { browser.send(request, axum::body::Body::empty()).await }
+    };
+    assert_eq!(
+        delete(&lead, "marketing").await.status,
+        StatusCode::FORBIDDEN
+    );
+    assert_eq!(delete(&lead, "stores").await.status, StatusCode::NO_CONTENT);
+    assert_eq!(delete(&lead, "stores").await.status, StatusCode::NOT_FOUND);
+    assert_eq!(
+        t.count("SELECT count(*) FROM audit_log WHERE action = 'target.delete'"),
+        1
     );
 }

@@ -179,20 +179,9 @@ pub async fn departments_page() -> Result<Vec<DepartmentRow>, AppError> {
     run(|conn| departments(conn)).await
 }
 
-/// Each KPI's owner department: an admin's choice, else the catalog's.
+/// Each KPI's owner department (see [`super::kpi::owners`]).
 pub fn kpi_owners(conn: &Connection) -> Result<BTreeMap<String, String>, duckdb::Error> {
-    let mut owners: BTreeMap<String, String> = Catalog::builtin()
-        .all()
-        .iter()
-        .map(|k| (k.key.clone(), k.owner.clone()))
-        .collect();
-    let mut stmt = conn.prepare("SELECT kpi, owner FROM kpi_owners")?;
-    let rows = stmt.query_map([], |r| Ok((r.get::<_, String>(0)?, r.get::<_, String>(1)?)))?;
-    for row in rows {
-        let (kpi, owner) = row?;
-        owners.insert(kpi, owner);
-    }
-    Ok(owners)
+    super::kpi::owners(conn)
 }
 
 pub async fn kpis_page(lang: Option<String>) -> Result<KpisPage, AppError> {

@@ -59,7 +59,7 @@ pub fn router_and_openapi() -> (Router<AppState>, utoipa::openapi::OpenApi) {
         .routes(routes!(kpis))
         .routes(routes!(series))
         .routes(routes!(breakdown))
-        .routes(routes!(targets, set_target))
+        .routes(routes!(targets, set_target, delete_target))
         .routes(routes!(benchmarks))
         .routes(routes!(ingest_events))
         .routes(routes!(journeys))
@@ -445,6 +445,66 @@ async fn set_target(
         .await
         .map_err(AppError::from)?;
     Ok(Json(target))
+}
+
+/// Which target to delete.
+#[derive(Debug, serde::Deserialize, utoipa::IntoParams)]
+#[serde(deny_unknown_fields)]
+pub struct TargetKey {
+    pub kpi: String,
+    pub department: String,
+    /// `2026`, `2026-Q1` or `2026-03`.
+    pub period: String,
+}
+
+/// `DELETE /api/v1/targets?kpi=K&department=D&period=P`: removes a target (admins, or the
+/// department's own lead); recorded in the audit log with the value it had.
+#[utoipa::path(delete, path = "/targets", tag = "targets",
+    params(TargetKey),
+    responses(
+        (status = 204, description = "Deleted"),
+        (status = 400, body = ErrorBody, description = "A bad period"),
+        (status = 403, body = ErrorBody, description = "Not a lead of that department nor an admin"),
+        (status = 404, body = ErrorBody, description = "No such target"),
+    ))]
+async fn delete_target(
+    State(state): State<AppState>,
+    axum::Extension(auth): axum::Extension<super::auth::RequestAuth>,
+    Query(key): Query<TargetKey>,
+) -> Result<StatusCode, ApiError> {
+    let who = auth.principal.ok_or(AppError::Unauthorized)?;
+    if !super::auth::policy::can_edit_targets(&who, &key.department) {
+        return Err(AppError::Forbidden.into());
+    }
+    let deleted = state
+        .db
+        .run(move |conn| -> Result<bool, DashboardError> {
+            let tx = conn.transaction()?;
+            let before = engine::targets::list(&tx, Some(&key.department), Some(&key.kpi))?
+                .into_iter()
+                .find(|t| t.period == key.period);
+            let deleted = engine::targets::delete(&tx, &key.kpi, &key.department, &key.period)?;
+            if deleted {
+                let subject = format!("{}/{}/{}", key.kpi, key.department, key.period);
+                super::auth::audit::record::<_, ()>(
+                    &tx,
+                    &who.label,
+                    "target.delete",
+                    &subject,
+                    before.as_ref(),
+                    None,
+                )?;
+            }
+            tx.commit()?;
+            Ok(deleted)
+        })
+        .await
+        .map_err(AppError::from)?;
+    if deleted {
+        Ok(StatusCode::NO_CONTENT)
+    } else {
+        Err(AppError::NotFound("no such target".into()).into())
+    }
 }
 
 #[derive(Debug, serde::Deserialize)]

@@ -74,6 +74,9 @@ enum Command {
         /// Only these KPIs (repeatable); all when absent.
         #[arg(long = "kpi")]
         kpis: Vec<String>,
+        /// Only the KPIs this department owns (marketing, sales, stores, ...).
+        #[arg(long)]
+        department: Option<String>,
         /// Narrow the events first, e.g. --filter channel=store,web (repeatable).
         #[arg(long = "filter", value_name = "DIMENSION=VALUES")]
         filters: Vec<String>,
@@ -250,6 +253,15 @@ enum SourceCommand {
 
 #[derive(Debug, Subcommand)]
 enum TargetCommand {
+    /// Delete a target: --kpi K --department D --period 2026-Q1.
+    Delete {
+        #[arg(long)]
+        kpi: String,
+        #[arg(long)]
+        department: String,
+        #[arg(long)]
+        period: String,
+    },
     /// Set (or replace) a target: --kpi K --department D --period 2026-Q1 --value V.
     Set {
         #[arg(long)]
@@ -374,6 +386,7 @@ fn execute(cli: Cli) -> anyhow::Result<()> {
             from,
             to,
             kpis,
+            department,
             filters,
             compare,
             json,
@@ -381,6 +394,23 @@ fn execute(cli: Cli) -> anyhow::Result<()> {
         } => {
             let (Some(from), Some(to)) = (from, to) else {
                 anyhow::bail!("kpi needs --from and --to");
+            };
+            let kpis = match department {
+                Some(department) => {
+                    let owners = super::kpi::owners(&db.connect()?)?;
+                    let owned: Vec<String> = Catalog::builtin()
+                        .all()
+                        .iter()
+                        .filter(|d| !d.internal && owners.get(&d.key) == Some(&department))
+                        .map(|d| d.key.clone())
+                        .filter(|k| kpis.is_empty() || kpis.contains(k))
+                        .collect();
+                    if owned.is_empty() {
+                        anyhow::bail!("department {department:?} owns no KPI");
+                    }
+                    owned
+                }
+                None => kpis,
             };
             let period = Period::parse(&from, &to)?;
             let conn = db.connect()?;
@@ -536,8 +566,12 @@ fn execute(cli: Cli) -> anyhow::Result<()> {
                 },
         } => {
             let conn = db.connect()?;
+            let tx = conn.unchecked_transaction()?;
+            let before = kpi_targets::list(&tx, Some(&department), Some(&kpi))?
+                .into_iter()
+                .find(|t| t.period == period);
             let t = kpi_targets::set(
-                &conn,
+                &tx,
                 Catalog::builtin(),
                 &kpi,
                 &department,
@@ -545,10 +579,35 @@ fn execute(cli: Cli) -> anyhow::Result<()> {
                 value,
                 &by,
             )?;
+            let subject = format!("{}/{}/{}", t.kpi, t.department, t.period);
+            audit::record(&tx, &by, "target.set", &subject, before.as_ref(), Some(&t))?;
+            tx.commit()?;
             println!(
                 "target set: {} for {} in {} = {}",
                 t.kpi, t.department, t.period, t.value
             );
+            Ok(())
+        }
+        Command::Target {
+            command:
+                TargetCommand::Delete {
+                    kpi,
+                    department,
+                    period,
+                },
+        } => {
+            let conn = db.connect()?;
+            let tx = conn.unchecked_transaction()?;
+            let before = kpi_targets::list(&tx, Some(&department), Some(&kpi))?
+                .into_iter()
+                .find(|t| t.period == period);
+            if !kpi_targets::delete(&tx, &kpi, &department, &period)? {
+                anyhow::bail!("no target of {kpi} for {department} in {period}");
+            }
+            let subject = format!("{kpi}/{department}/{period}");
+            audit::record::<_, ()>(&tx, "cli", "target.delete", &subject, before.as_ref(), None)?;
+            tx.commit()?;
+            println!("target deleted: {kpi} for {department} in {period}");
             Ok(())
         }
         Command::Target {

@@ -18,3 +18,23 @@ pub use catalog::{Catalog, CatalogError, KpiDef};
 pub use filter::{Dimension, FilterError, Filters};
 pub use period::{Period, PeriodError};
 pub use query::{KpiError, compute, compute_compared, compute_with_previous, series};
+
+use std::collections::BTreeMap;
+
+/// Each KPI's owner department: an admin's choice (table `kpi_owners`, set on the KPI
+/// ownership page) over the catalog's default. Every view that groups KPIs by department
+/// reads ownership here.
+pub fn owners(conn: &duckdb::Connection) -> Result<BTreeMap<String, String>, duckdb::Error> {
+    let mut owners: BTreeMap<String, String> = Catalog::builtin()
+        .all()
+        .iter()
+        .map(|k| (k.key.clone(), k.owner.clone()))
+        .collect();
+    let mut stmt = conn.prepare("SELECT kpi, owner FROM kpi_owners")?;
+    let rows = stmt.query_map([], |r| Ok((r.get::<_, String>(0)?, r.get::<_, String>(1)?)))?;
+    for row in rows {
+        let (kpi, owner) = row?;
+        owners.insert(kpi, owner);
+    }
+    Ok(owners)
+}

@@ -20,6 +20,9 @@ use super::db::Db;
 use super::state::AppState;
 use super::{admin, api, export};
 
+/// The longest any request may take (a load through the API included).
+pub const REQUEST_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(120);
+
 /// The name of the session cookie.
 pub const SESSION_COOKIE: &str = "omnikpi_session";
 
@@ -49,6 +52,11 @@ pub fn router(state: AppState) -> Router {
         .fallback(file_and_error_handler::<AppState, _>(shell))
         .layer(middleware::from_fn_with_state(state.clone(), gate::gate))
         .layer(session_layer)
+        // No request may hang a client forever: past two minutes it is answered 408.
+        .layer(tower_http::timeout::TimeoutLayer::with_status_code(
+            StatusCode::REQUEST_TIMEOUT,
+            REQUEST_TIMEOUT,
+        ))
         .layer(SetResponseHeaderLayer::if_not_present(
             header::X_CONTENT_TYPE_OPTIONS,
             HeaderValue::from_static("nosniff"),

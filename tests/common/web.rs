@@ -95,12 +95,17 @@ impl Browser {
         if let Some(token) = &self.bearer {
             request = request.header(header::AUTHORIZATION, format!("Bearer {token}"));
         }
-        let response = self
-            .app
-            .clone()
-            .oneshot(request.body(body).expect("request"))
-            .await
-            .expect("response");
+        let request = request.body(body).expect("request");
+        let what = format!("{} {}", request.method(), request.uri());
+        // A request that never answers fails the test with its name instead of hanging the
+        // suite (a rare lost wake-up during server rendering has been seen under load).
+        let response = tokio::time::timeout(
+            std::time::Duration::from_secs(60),
+            self.app.clone().oneshot(request),
+        )
+        .await
+        .unwrap_or_else(|_| panic!("{what} did not answer within 60 s"))
+        .expect("response");
         if let Some(set) = response.headers().get(header::SET_COOKIE) {
             let pair = set
                 .to_str()

@@ -234,6 +234,12 @@ pub const RULES: &[Rule] = &[
     rule("GET", "/api/v1/targets", Api, Access::View(View::Company)),
     rule("POST", "/api/v1/targets", Api, Access::Edit(Edit::Targets)),
     rule(
+        "DELETE",
+        "/api/v1/targets",
+        Api,
+        Access::Edit(Edit::Targets),
+    ),
+    rule(
         "GET",
         "/api/v1/benchmarks",
         Api,

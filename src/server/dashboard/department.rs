@@ -80,10 +80,11 @@ pub fn department_blocking(
     }
     let catalog = Catalog::builtin();
     let resolved = resolve_view(conn, query)?;
+    let owners = kpi::owners(conn)?;
     let owned: Vec<&kpi::KpiDef> = catalog
         .all()
         .iter()
-        .filter(|d| d.owner == department && !d.internal)
+        .filter(|d| owners.get(&d.key).is_some_and(|o| o == department) && !d.internal)
         .collect();
     let request = report::ReportRequest {
         keys: owned.iter().map(|d| d.key.clone()).collect(),

@@ -73,7 +73,10 @@ pub fn detail_blocking(
     Ok(KpiDetail {
         kpi: kpi_value,
         description: def.description.get(locale).to_string(),
-        owner: def.owner.clone(),
+        owner: kpi::owners(conn)?
+            .get(&def.key)
+            .cloned()
+            .unwrap_or_else(|| def.owner.clone()),
         series,
         series_svg,
         breakdown,
@@ -109,7 +112,12 @@ pub fn target_rows(
     key: &str,
     as_of: NaiveDate,
 ) -> Result<Vec<TargetRow>, DashboardError> {
-    let owner = catalog.get(key).map(|d| d.owner.as_str()).unwrap_or("");
+    let owners = kpi::owners(conn)?;
+    let owner = owners
+        .get(key)
+        .map(String::as_str)
+        .or_else(|| catalog.get(key).map(|d| d.owner.as_str()))
+        .unwrap_or("");
     let mut list = targets::list(conn, None, Some(key))?;
     list.sort_by_key(|t| t.department != owner);
     Ok(to_rows(targets::report(conn, catalog, list, as_of)?))

@@ -157,6 +157,21 @@ pub fn set(
     })
 }
 
+/// Deletes a target; `false` when there was none.
+pub fn delete(
+    conn: &Connection,
+    kpi: &str,
+    department: &str,
+    period: &str,
+) -> Result<bool, TargetError> {
+    let period = TargetPeriod::parse(period)?;
+    let n = conn.execute(
+        "DELETE FROM targets WHERE kpi = ? AND department = ? AND period = ?",
+        params![kpi, department, period.label],
+    )?;
+    Ok(n > 0)
+}
+
 /// Targets, optionally of one department and/or KPI, in a stable order.
 pub fn list(
     conn: &Connection,
