@@ -34,6 +34,35 @@ pub fn csrf_token() -> Resource<String> {
     )
 }
 
+/// An admin page's content: waits for its data and the session's form token, then renders
+/// `body(data, locale, csrf)`, or the error where the data could not be read.
+pub fn admin_content<T, V>(
+    locale: Memo<Locale>,
+    data: Resource<Result<T, crate::error::AppError>>,
+    body: fn(T, Locale, String) -> V,
+) -> impl IntoView
+where
+    T: Clone + Send + Sync + serde::Serialize + serde::de::DeserializeOwned + 'static,
+    V: IntoView + 'static,
+{
+    let csrf = csrf_token();
+    view! {
+        <Suspense fallback=|| ()>
+            {move || Suspend::new(async move {
+                let locale = locale.get();
+                let csrf = csrf.await;
+                match data.await {
+                    Ok(value) => body(value, locale, csrf).into_any(),
+                    Err(err) => {
+                        view! { <p class="notice-error" role="alert">{err.to_string()}</p> }
+                            .into_any()
+                    }
+                }
+            })}
+        </Suspense>
+    }
+}
+
 /// Header, admin navigation, title and the last change's outcome around an admin page.
 #[component]
 pub fn AdminFrame(locale: Memo<Locale>, title: Msg, children: Children) -> impl IntoView {

@@ -6,25 +6,17 @@ use crate::admin::{DepartmentRow, admin_departments};
 use crate::components::forms::CsrfField;
 use crate::i18n::{Locale, Msg};
 
-use super::{AdminFrame, csrf_token, page_locale};
+use super::{AdminFrame, admin_content, page_locale};
 
 #[component]
 pub fn AdminDepartmentsPage() -> impl IntoView {
     let locale = page_locale();
     let data = Resource::new(|| (), |()| admin_departments());
-    let csrf = csrf_token();
     view! {
         <AdminFrame locale title=Msg::AdminDepartments>
-            <Suspense fallback=|| ()>
-                {move || Suspend::new(async move {
-                    let locale = locale.get();
-                    let csrf = csrf.await;
-                    match data.await {
-                        Ok(departments) => view! { <DepartmentsBody departments locale csrf /> }.into_any(),
-                        Err(err) => view! { <p class="notice-error" role="alert">{err.to_string()}</p> }.into_any(),
-                    }
-                })}
-            </Suspense>
+            {admin_content(locale, data, |departments, locale, csrf| {
+                view! { <DepartmentsBody departments locale csrf /> }
+            })}
         </AdminFrame>
     }
 }

@@ -7,7 +7,7 @@ use crate::admin::{KpisPage, admin_kpis};
 use crate::components::forms::CsrfField;
 use crate::i18n::{Locale, Msg};
 
-use super::{AdminFrame, DepartmentSelect, csrf_token, page_locale};
+use super::{AdminFrame, DepartmentSelect, admin_content, page_locale};
 
 #[component]
 pub fn AdminKpisPage() -> impl IntoView {
@@ -16,19 +16,11 @@ pub fn AdminKpisPage() -> impl IntoView {
         move || locale.get().code(),
         |lang| admin_kpis(Some(lang.to_string())),
     );
-    let csrf = csrf_token();
     view! {
         <AdminFrame locale title=Msg::AdminKpis>
-            <Suspense fallback=|| ()>
-                {move || Suspend::new(async move {
-                    let locale = locale.get();
-                    let csrf = csrf.await;
-                    match data.await {
-                        Ok(page) => view! { <KpisBody page locale csrf /> }.into_any(),
-                        Err(err) => view! { <p class="notice-error" role="alert">{err.to_string()}</p> }.into_any(),
-                    }
-                })}
-            </Suspense>
+            {admin_content(locale, data, |page, locale, csrf| {
+                view! { <KpisBody page locale csrf /> }
+            })}
         </AdminFrame>
     }
 }

@@ -7,25 +7,17 @@ use crate::admin::{SettingRow, admin_settings};
 use crate::components::forms::CsrfField;
 use crate::i18n::{Locale, Msg};
 
-use super::{AdminFrame, csrf_token, page_locale};
+use super::{AdminFrame, admin_content, page_locale};
 
 #[component]
 pub fn AdminSettingsPage() -> impl IntoView {
     let locale = page_locale();
     let data = Resource::new(|| (), |()| admin_settings());
-    let csrf = csrf_token();
     view! {
         <AdminFrame locale title=Msg::AdminSettings>
-            <Suspense fallback=|| ()>
-                {move || Suspend::new(async move {
-                    let locale = locale.get();
-                    let csrf = csrf.await;
-                    match data.await {
-                        Ok(settings) => view! { <SettingsBody settings locale csrf /> }.into_any(),
-                        Err(err) => view! { <p class="notice-error" role="alert">{err.to_string()}</p> }.into_any(),
-                    }
-                })}
-            </Suspense>
+            {admin_content(locale, data, |settings, locale, csrf| {
+                view! { <SettingsBody settings locale csrf /> }
+            })}
         </AdminFrame>
     }
 }

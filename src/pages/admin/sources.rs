@@ -7,25 +7,17 @@ use crate::admin::{SourceRow, admin_sources};
 use crate::components::forms::CsrfField;
 use crate::i18n::{Locale, Msg};
 
-use super::{AdminFrame, csrf_token, page_locale};
+use super::{AdminFrame, admin_content, page_locale};
 
 #[component]
 pub fn AdminSourcesPage() -> impl IntoView {
     let locale = page_locale();
     let data = Resource::new(|| (), |()| admin_sources());
-    let csrf = csrf_token();
     view! {
         <AdminFrame locale title=Msg::AdminSources>
-            <Suspense fallback=|| ()>
-                {move || Suspend::new(async move {
-                    let locale = locale.get();
-                    let csrf = csrf.await;
-                    match data.await {
-                        Ok(sources) => view! { <SourcesBody sources locale csrf /> }.into_any(),
-                        Err(err) => view! { <p class="notice-error" role="alert">{err.to_string()}</p> }.into_any(),
-                    }
-                })}
-            </Suspense>
+            {admin_content(locale, data, |sources, locale, csrf| {
+                view! { <SourcesBody sources locale csrf /> }
+            })}
         </AdminFrame>
     }
 }

@@ -6,25 +6,17 @@ use crate::admin::{TokensPage, admin_tokens};
 use crate::components::forms::CsrfField;
 use crate::i18n::{Locale, Msg};
 
-use super::{AdminFrame, DepartmentSelect, csrf_token, page_locale};
+use super::{AdminFrame, DepartmentSelect, admin_content, page_locale};
 
 #[component]
 pub fn AdminTokensPage() -> impl IntoView {
     let locale = page_locale();
     let data = Resource::new(|| (), |()| admin_tokens());
-    let csrf = csrf_token();
     view! {
         <AdminFrame locale title=Msg::AdminTokens>
-            <Suspense fallback=|| ()>
-                {move || Suspend::new(async move {
-                    let locale = locale.get();
-                    let csrf = csrf.await;
-                    match data.await {
-                        Ok(page) => view! { <TokensBody page locale csrf /> }.into_any(),
-                        Err(err) => view! { <p class="notice-error" role="alert">{err.to_string()}</p> }.into_any(),
-                    }
-                })}
-            </Suspense>
+            {admin_content(locale, data, |page, locale, csrf| {
+                view! { <TokensBody page locale csrf /> }
+            })}
         </AdminFrame>
     }
 }

@@ -7,25 +7,17 @@ use crate::admin::{UserRow, UsersPage, admin_users};
 use crate::components::forms::CsrfField;
 use crate::i18n::{Locale, Msg};
 
-use super::{AdminFrame, DepartmentSelect, RoleSelect, csrf_token, page_locale};
+use super::{AdminFrame, DepartmentSelect, RoleSelect, admin_content, page_locale};
 
 #[component]
 pub fn AdminUsersPage() -> impl IntoView {
     let locale = page_locale();
     let data = Resource::new(|| (), |()| admin_users());
-    let csrf = csrf_token();
     view! {
         <AdminFrame locale title=Msg::AdminUsers>
-            <Suspense fallback=|| ()>
-                {move || Suspend::new(async move {
-                    let locale = locale.get();
-                    let csrf = csrf.await;
-                    match data.await {
-                        Ok(page) => view! { <UsersBody page locale csrf /> }.into_any(),
-                        Err(err) => view! { <p class="notice-error" role="alert">{err.to_string()}</p> }.into_any(),
-                    }
-                })}
-            </Suspense>
+            {admin_content(locale, data, |page, locale, csrf| {
+                view! { <UsersBody page locale csrf /> }
+            })}
         </AdminFrame>
     }
 }
