@@ -108,6 +108,9 @@ pub struct DepartmentView {
     pub department: String,
     pub tiles: Vec<DeptTile>,
     pub breakdowns: Vec<Breakdown>,
+    /// Whether the visitor may set this department's targets (an admin or its lead).
+    #[serde(default)]
+    pub can_edit_targets: bool,
 }
 
 /// The KPI detail of `key` for the view in `query` (the page's query string).
@@ -128,10 +131,13 @@ pub async fn fetch_department_view(
 ) -> Result<DepartmentView, AppError> {
     use crate::server::auth::{self, policy};
     use crate::server::{dashboard, state::AppState};
-    auth::require(
+    let who = auth::require(
         policy::Access::View(policy::View::Department),
         Some(&department),
     )?;
+    let can_edit_targets = policy::can_edit_targets(&who, &department);
     let state = expect_context::<AppState>();
-    dashboard::department::department_view(&state.db, department, query).await
+    let mut view = dashboard::department::department_view(&state.db, department, query).await?;
+    view.can_edit_targets = can_edit_targets;
+    Ok(view)
 }

@@ -168,6 +168,14 @@ pub fn text(msg: Msg) -> &'static str {
         Msg::DownloadSvg => "Download SVG",
         Msg::DownloadPng => "Download PNG",
         Msg::OwnedKpis => "KPIs owned by the department",
+        Msg::SetTargets => "Set targets",
+        Msg::SetTargetsHelp => {
+            "A period is a year (2026), a quarter (2026-Q3) or a month (2026-07). Type money and counts as plain numbers; type percentages as percent (12.5 for 12.5 %), they are stored as fractions. Saving replaces the target of that period."
+        }
+        Msg::TargetPeriodLabel => "Period",
+        Msg::TargetValueLabel => "Target value",
+        Msg::SaveTarget => "Save target",
+        Msg::CurrentTargetLabel => "Current target",
         Msg::Breakdowns => "Breakdowns",
         Msg::NoParts => "No data for this breakdown in the period.",
         Msg::Change => "Change",

@@ -43,6 +43,7 @@ pub fn router(state: AppState) -> Router {
         .merge(admin::router())
         .merge(export::router())
         .merge(super::journey::forms::router())
+        .merge(super::dashboard::forms::router())
         .leptos_routes(&state, routes, move || shell(options.clone()))
         .fallback(file_and_error_handler::<AppState, _>(shell))
         .layer(middleware::from_fn_with_state(state.clone(), gate::gate))

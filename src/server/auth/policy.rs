@@ -123,6 +123,12 @@ pub const RULES: &[Rule] = &[
     ),
     rule(
         "POST",
+        "/dept/{department}/targets",
+        Form,
+        Access::Edit(Edit::Targets),
+    ),
+    rule(
+        "POST",
         "/api/department_view",
         ServerFn,
         Access::View(View::Department),

@@ -132,6 +132,7 @@ pub fn department_blocking(
         department: department.to_string(),
         tiles,
         breakdowns,
+        can_edit_targets: false,
     })
 }
 

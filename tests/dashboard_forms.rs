@@ -1,0 +1,204 @@
+//! The dashboard pages' forms through the real router, signed in as the roles that use them:
+//! a department's targets set from its page.
+
+mod common;
+#[path = "common/web.rs"]
+mod web;
+
+use axum::http::StatusCode;
+
+use common::{FIXTURE, TestDb};
+use omnikpi::auth::Role;
+use web::{Browser, PASSWORD};
+
+const VIEW: &str = "from=2026-03-01&to=2026-03-31&lang=en";
+
+fn data() -> TestDb {
+    let t = TestDb::new();
+    let file = t.file("fixture.csv", FIXTURE);
+    t.load("pos", &file).expect("fixture loads");
+    web::add_user(&t.db, "admin@test.it", Role::Admin, None);
+    web::add_user(&t.db, "lead@test.it", Role::Lead, Some("stores"));
+    web::add_user(&t.db, "mlead@test.it", Role::Lead, Some("marketing"));
+    web::add_user(&t.db, "ceo@test.it", Role::Executive, None);
+    web::add_user(&t.db, "viewer@test.it", Role::Viewer, Some("stores"));
+    t
+}
+
+async fn signed_in(t: &TestDb, email: &str) -> Browser {
+    let mut browser = Browser::new(web::router(&t.db));
+    let reply = browser.sign_in(email, PASSWORD).await;
+    assert_eq!(reply.status, StatusCode::SEE_OTHER, "{}", reply.body);
+    browser
+}
+
+async fn page(browser: &mut Browser, uri: &str) -> String {
+    let reply = browser.get(uri).await;
+    assert_eq!(reply.status, StatusCode::OK, "{uri}: {}", reply.body);
+    reply.body
+}
+
+fn target_of(t: &TestDb, kpi: &str, department: &str, period: &str) -> Option<f64> {
+    let conn = t.db.connect().expect("connection");
+    conn.query_row(
+        "SELECT value FROM targets WHERE kpi = ? AND department = ? AND period = ?",
+        [kpi, department, period],
+        |r| r.get(0),
+    )
+    .ok()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_stores_lead_sets_a_stores_target_from_the_department_page() {
+    let t = data();
+    let mut lead = signed_in(&t, "lead@test.it").await;
+    let body = page(&mut lead, &format!("/dept/stores?{VIEW}")).await;
+    assert!(body.contains("action=\"/dept/stores/targets\""), "a form");
+    let csrf = web::csrf_in(&body).expect("csrf");
+    // A ratio typed as a percentage, the Italian way: 12,5 % is stored as 0.125.
+    let fields = [
+        ("csrf", csrf.as_str()),
+        ("kpi", "pickup_rate"),
+        ("period", "2026-q1"),
+        ("value", "12,5"),
+        ("view", "from=2026-03-01&to=2026-03-31&lang=it"),
+    ];
+    let reply = lead.post_form("/dept/stores/targets", &fields).await;
+    assert_eq!(reply.status, StatusCode::SEE_OTHER);
+    assert_eq!(
+        reply.location(),
+        "/dept/stores?from=2026-03-01&to=2026-03-31&lang=it&ok=saved"
+    );
+    assert_eq!(
+        target_of(&t, "pickup_rate", "stores", "2026-Q1"),
+        Some(0.125)
+    );
+    // A count as typed; a second save replaces the value and the audit row has both.
+    for value in ["1,200", "1,500"] {
+        let fields = [
+            ("csrf", csrf.as_str()),
+            ("kpi", "footfall"),
+            ("period", "2026-03"),
+            ("value", value),
+            ("view", VIEW),
+        ];
+        let reply = lead.post_form("/dept/stores/targets", &fields).await;
+        assert!(
+            reply.location().ends_with("&ok=saved"),
+            "{}",
+            reply.location()
+        );
+    }
+    assert_eq!(target_of(&t, "footfall", "stores", "2026-03"), Some(1500.0));
+    assert_eq!(
+        t.count(
+            "SELECT count(*) FROM audit_log WHERE action = 'target.set' AND actor = 'lead@test.it' \
+             AND subject = 'footfall/stores/2026-03' AND old_value LIKE '%1200%' \
+             AND new_value LIKE '%1500%'"
+        ),
+        1
+    );
+    assert_eq!(
+        t.count("SELECT count(*) FROM audit_log WHERE action = 'target.set'"),
+        3
+    );
+    // The page shows the saved target and the outcome.
+    let after = page(
+        &mut lead,
+        "/dept/stores?from=2026-03-01&to=2026-03-31&lang=en&ok=saved",
+    )
+    .await;
+    assert!(after.contains("Saved."), "notice");
+    assert!(
+        after.contains("value=\"1500\""),
+        "the form shows the current value"
+    );
+    // A bad value or period is refused with a message and nothing changes.
+    let bad = [
+        ("csrf", csrf.as_str()),
+        ("kpi", "footfall"),
+        ("period", "2026-Q5"),
+        ("value", "7"),
+        ("view", VIEW),
+    ];
+    let reply = lead.post_form("/dept/stores/targets", &bad).await;
+    assert!(reply.location().contains("error="), "{}", reply.location());
+    let bad = [
+        ("csrf", csrf.as_str()),
+        ("kpi", "footfall"),
+        ("period", "2026-03"),
+        ("value", "lots"),
+        ("view", VIEW),
+    ];
+    let reply = lead.post_form("/dept/stores/targets", &bad).await;
+    assert!(reply.location().contains("error="), "{}", reply.location());
+    assert_eq!(target_of(&t, "footfall", "stores", "2026-03"), Some(1500.0));
+    // Without the form's token nothing is saved.
+    let forged = [
+        ("kpi", "footfall"),
+        ("period", "2026-03"),
+        ("value", "9"),
+        ("view", VIEW),
+    ];
+    let reply = lead.post_form("/dept/stores/targets", &forged).await;
+    assert!(reply.location().contains("error="), "{}", reply.location());
+    assert_eq!(target_of(&t, "footfall", "stores", "2026-03"), Some(1500.0));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn only_admins_and_the_department_lead_set_its_targets() {
+    let t = data();
+    let mut lead = signed_in(&t, "lead@test.it").await;
+    let marketing = page(&mut lead, &format!("/dept/marketing?{VIEW}")).await;
+    assert!(
+        !marketing.contains("/targets\""),
+        "no form on another department"
+    );
+    let csrf = lead.csrf().await;
+    let fields = [
+        ("csrf", csrf.as_str()),
+        ("kpi", "footfall"),
+        ("period", "2026"),
+        ("value", "10"),
+        ("view", VIEW),
+    ];
+    let reply = lead.post_form("/dept/marketing/targets", &fields).await;
+    assert_eq!(reply.status, StatusCode::FORBIDDEN);
+    for email in ["viewer@test.it", "ceo@test.it", "mlead@test.it"] {
+        let mut other = signed_in(&t, email).await;
+        let body = page(&mut other, &format!("/dept/stores?{VIEW}")).await;
+        assert!(
+            !body.contains("/dept/stores/targets"),
+            "{email} sees no form"
+        );
+        let csrf = other.csrf().await;
+        let fields = [
+            ("csrf", csrf.as_str()),
+            ("kpi", "footfall"),
+            ("period", "2026"),
+            ("value", "10"),
+            ("view", VIEW),
+        ];
+        let reply = other.post_form("/dept/stores/targets", &fields).await;
+        assert_eq!(reply.status, StatusCode::FORBIDDEN, "{email}");
+    }
+    assert_eq!(t.count("SELECT count(*) FROM targets"), 0);
+    // An admin may set any department's.
+    let mut admin = signed_in(&t, "admin@test.it").await;
+    let body = page(&mut admin, &format!("/dept/marketing?{VIEW}")).await;
+    let csrf = web::csrf_in(&body).expect("csrf");
+    let fields = [
+        ("csrf", csrf.as_str()),
+        ("kpi", "footfall"),
+        ("period", "2026"),
+        ("value", "10"),
+        ("view", VIEW),
+    ];
+    let reply = admin.post_form("/dept/marketing/targets", &fields).await;
+    assert!(
+        reply.location().ends_with("ok=saved"),
+        "{}",
+        reply.location()
+    );
+    assert_eq!(target_of(&t, "footfall", "marketing", "2026"), Some(10.0));
+}
