@@ -91,6 +91,24 @@ pub struct KpiDetail {
     pub breakdown: Breakdown,
     pub targets: Vec<TargetRow>,
     pub benchmarks: Vec<BenchmarkRow>,
+    /// The notes on this KPI and on the company view within the period, oldest first.
+    pub annotations: Vec<AnnotationRow>,
+    /// Whether the visitor may add notes.
+    #[serde(default)]
+    pub can_annotate: bool,
+}
+
+/// A dated note on a KPI (`kpi`) or on a whole view (`kpi` `None`).
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct AnnotationRow {
+    pub id: i64,
+    pub kpi: Option<String>,
+    pub day: NaiveDate,
+    pub text: String,
+    pub author: String,
+    /// Whether the visitor may edit or delete it (its author or an admin).
+    #[serde(default)]
+    pub editable: bool,
 }
 
 /// A KPI tile of a department: value, change, target and status, and a sparkline.
@@ -118,9 +136,16 @@ pub struct DepartmentView {
 pub async fn fetch_kpi_detail(key: String, query: String) -> Result<KpiDetail, AppError> {
     use crate::server::auth::{self, policy};
     use crate::server::{dashboard, state::AppState};
-    auth::require(policy::Access::View(policy::View::Company), None)?;
+    let who = auth::require(policy::Access::View(policy::View::Company), None)?;
     let state = expect_context::<AppState>();
-    dashboard::detail::kpi_detail(&state.db, key, query).await
+    let mut detail = dashboard::detail::kpi_detail(&state.db, key, query).await?;
+    detail.can_annotate = policy::decide(
+        Some(&who),
+        policy::Access::Edit(policy::Edit::Annotations),
+        None,
+    ) == policy::Decision::Allow;
+    crate::server::annotations::mark_editable(&mut detail.annotations, &who);
+    Ok(detail)
 }
 
 /// The view of `department` for the view in `query`.

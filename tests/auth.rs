@@ -82,6 +82,8 @@ const EXPECTED: &[(&str, &str, &str)] = &[
     ("POST", "/api/department_view", "AELCV"),
     ("POST", "/dept/stores/targets", "AL"),
     ("POST", "/dept/marketing/targets", "A"),
+    ("POST", "/annotations/save", "AELC"),
+    ("POST", "/annotations/delete", "AELC"),
     (
         "GET",
         "/export/company/kpis.csv?from=2026-03-01&to=2026-03-31",

@@ -202,3 +202,177 @@ async fn only_admins_and_the_department_lead_set_its_targets() {
     );
     assert_eq!(target_of(&t, "footfall", "marketing", "2026"), Some(10.0));
 }
+
+fn note_text(t: &TestDb, id: i64) -> Option<String> {
+    let conn = t.db.connect().expect("connection");
+    conn.query_row("SELECT text FROM annotations WHERE id = ?", [id], |r| {
+        r.get(0)
+    })
+    .ok()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn notes_are_added_shown_on_the_chart_edited_by_their_author_and_deleted_by_an_admin() {
+    let t = data();
+    let uri = format!("/kpi/gross_revenue?{VIEW}&grain=week");
+    let mut ceo = signed_in(&t, "ceo@test.it").await;
+    let before = page(&mut ceo, &uri).await;
+    assert!(before.contains("No notes in this period."));
+    let svg_before = page(
+        &mut ceo,
+        &format!("/export/kpi/gross_revenue/series.svg?{VIEW}&grain=week"),
+    )
+    .await;
+    assert!(!svg_before.contains("#5A5A5A"), "no marker yet");
+    let csrf = web::csrf_in(&before).expect("a form to add a note");
+    let add = [
+        ("csrf", csrf.as_str()),
+        ("kpi", "gross_revenue"),
+        ("day", "2026-03-10"),
+        ("text", "Spring campaign started"),
+        ("view", "from=2026-03-01&to=2026-03-31&grain=week&lang=en"),
+    ];
+    let reply = ceo.post_form("/annotations/save", &add).await;
+    assert_eq!(reply.status, StatusCode::SEE_OTHER);
+    assert_eq!(
+        reply.location(),
+        "/kpi/gross_revenue?from=2026-03-01&to=2026-03-31&grain=week&lang=en&ok=saved"
+    );
+    let id: i64 = t.count("SELECT max(id) FROM annotations");
+    assert_eq!(
+        note_text(&t, id).as_deref(),
+        Some("Spring campaign started")
+    );
+    assert_eq!(
+        t.count(
+            "SELECT count(*) FROM audit_log WHERE action = 'annotation.add' \
+             AND actor = 'ceo@test.it'"
+        ),
+        1
+    );
+    // Listed, in the chart's table on the week that holds 10 March, and marked on the chart.
+    let shown = page(&mut ceo, &uri).await;
+    assert!(shown.contains("Spring campaign started"));
+    assert!(
+        shown.contains("<td class=\"notes\">1. Spring campaign started</td>"),
+        "in the table alternative"
+    );
+    let svg = page(
+        &mut ceo,
+        &format!("/export/kpi/gross_revenue/series.svg?{VIEW}&grain=week"),
+    )
+    .await;
+    assert!(svg.contains("#5A5A5A"), "a marker on the chart");
+    // A note outside the period is not shown.
+    let april = page(
+        &mut ceo,
+        "/kpi/gross_revenue?from=2026-04-01&to=2026-04-30&lang=en",
+    )
+    .await;
+    assert!(!april.contains("Spring campaign started"));
+    // Its author edits it.
+    let id_text = id.to_string();
+    let edit = [
+        ("csrf", csrf.as_str()),
+        ("id", id_text.as_str()),
+        ("kpi", "gross_revenue"),
+        ("day", "2026-03-11"),
+        ("text", "Spring campaign started (TV)"),
+        ("view", VIEW),
+    ];
+    let reply = ceo.post_form("/annotations/save", &edit).await;
+    assert!(
+        reply.location().ends_with("ok=saved"),
+        "{}",
+        reply.location()
+    );
+    assert_eq!(
+        note_text(&t, id).as_deref(),
+        Some("Spring campaign started (TV)")
+    );
+    // Another user who may write notes may not change someone else's.
+    let mut lead = signed_in(&t, "lead@test.it").await;
+    let body = page(&mut lead, &uri).await;
+    assert!(!body.contains("name=\"id\""), "no edit form for the lead");
+    let csrf_lead = web::csrf_in(&body).expect("the add form");
+    let hijack = [
+        ("csrf", csrf_lead.as_str()),
+        ("id", id_text.as_str()),
+        ("kpi", "gross_revenue"),
+        ("day", "2026-03-11"),
+        ("text", "mine now"),
+        ("view", VIEW),
+    ];
+    let reply = lead.post_form("/annotations/save", &hijack).await;
+    assert_eq!(reply.status, StatusCode::FORBIDDEN);
+    let reply = lead
+        .post_form(
+            "/annotations/delete",
+            &[("csrf", &csrf_lead), ("id", &id_text), ("view", VIEW)],
+        )
+        .await;
+    assert_eq!(reply.status, StatusCode::FORBIDDEN);
+    assert_eq!(
+        note_text(&t, id).as_deref(),
+        Some("Spring campaign started (TV)")
+    );
+    // A viewer reads notes but writes none.
+    let mut viewer = signed_in(&t, "viewer@test.it").await;
+    let token = viewer.csrf().await;
+    let reply = viewer
+        .post_form(
+            "/annotations/save",
+            &[("csrf", &token), ("day", "2026-03-02"), ("text", "x")],
+        )
+        .await;
+    assert_eq!(reply.status, StatusCode::FORBIDDEN);
+    // An admin deletes it.
+    let mut admin = signed_in(&t, "admin@test.it").await;
+    let body = page(&mut admin, &uri).await;
+    let csrf_admin = web::csrf_in(&body).expect("csrf");
+    let reply = admin
+        .post_form(
+            "/annotations/delete",
+            &[
+                ("csrf", &csrf_admin),
+                ("id", &id_text),
+                ("kpi", "gross_revenue"),
+                ("view", VIEW),
+            ],
+        )
+        .await;
+    assert!(
+        reply.location().ends_with("ok=deleted"),
+        "{}",
+        reply.location()
+    );
+    assert_eq!(note_text(&t, id), None);
+    assert_eq!(
+        t.count(
+            "SELECT count(*) FROM audit_log WHERE action = 'annotation.delete' \
+             AND actor = 'admin@test.it' AND old_value LIKE '%(TV)%'"
+        ),
+        1
+    );
+    // Empty or over-long notes and bad days are refused with a message.
+    for (day, text) in [
+        ("2026-03-02", " "),
+        ("2026-02-30", "x"),
+        ("2026-03-02", &"y".repeat(501)),
+    ] {
+        let reply = admin
+            .post_form(
+                "/annotations/save",
+                &[
+                    ("csrf", &csrf_admin),
+                    ("day", day),
+                    ("text", text),
+                    ("view", VIEW),
+                ],
+            )
+            .await;
+        assert!(reply.location().starts_with("/?"), "{}", reply.location());
+        assert!(reply.location().contains("error="), "{}", reply.location());
+    }
+    assert_eq!(t.count("SELECT count(*) FROM annotations"), 0);
+}

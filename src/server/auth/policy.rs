@@ -129,6 +129,18 @@ pub const RULES: &[Rule] = &[
     ),
     rule(
         "POST",
+        "/annotations/save",
+        Form,
+        Access::Edit(Edit::Annotations),
+    ),
+    rule(
+        "POST",
+        "/annotations/delete",
+        Form,
+        Access::Edit(Edit::Annotations),
+    ),
+    rule(
+        "POST",
         "/api/department_view",
         ServerFn,
         Access::View(View::Department),

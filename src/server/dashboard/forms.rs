@@ -14,6 +14,7 @@ use tower_sessions::Session;
 use crate::error::AppError;
 use crate::i18n::Locale;
 use crate::kpi::Unit;
+use crate::server::annotations;
 use crate::server::auth::{RequestAuth, audit, keys, policy, same_secret};
 use crate::server::kpi::{Catalog, targets};
 use crate::server::state::AppState;
@@ -23,7 +24,10 @@ use super::DashboardError;
 
 /// The form handlers.
 pub fn router() -> Router<AppState> {
-    Router::new().route("/dept/{department}/targets", post(save_target))
+    Router::new()
+        .route("/dept/{department}/targets", post(save_target))
+        .route("/annotations/save", post(save_annotation))
+        .route("/annotations/delete", post(delete_annotation))
 }
 
 type Fields = Vec<(String, String)>;
@@ -148,6 +152,169 @@ async fn save_target(
             tracing::error!(error = %e, "saving a target failed");
             back(("error", "internal"))
         }
+    }
+}
+
+/// Where a note form returns: the KPI's detail page, or the company view.
+fn note_page(kpi: Option<&str>) -> String {
+    match kpi {
+        Some(k) => format!("/kpi/{}", crate::url::encode(k)),
+        None => "/".to_string(),
+    }
+}
+
+fn note_error(e: &annotations::AnnotationError) -> String {
+    match e {
+        annotations::AnnotationError::Sql(_) | annotations::AnnotationError::Db(_) => {
+            tracing::error!(error = %e, "saving a note failed");
+            "internal".to_string()
+        }
+        other => other.to_string(),
+    }
+}
+
+/// `POST /annotations/save`: `day`, `text`, `kpi` (empty: the company view), `id` (to edit an
+/// existing note: its author or an admin), `view` and `csrf`.
+async fn save_annotation(
+    State(state): State<AppState>,
+    session: Session,
+    axum::Extension(auth): axum::Extension<RequestAuth>,
+    Form(fields): Form<Fields>,
+) -> Response {
+    let view = carried_view(&fields);
+    let kpi = Some(field(&fields, "kpi"))
+        .filter(|k| !k.is_empty() && Catalog::builtin().get(k).is_some())
+        .map(str::to_string);
+    let page = note_page(kpi.as_deref());
+    let back = |outcome: (&str, &str)| back_to(&page, &view, outcome);
+    let Some(who) = auth.principal.clone() else {
+        return Redirect::to("/login").into_response();
+    };
+    if !csrf_ok(&session, &fields).await {
+        return back(("error", EXPIRED));
+    }
+    if !field(&fields, "kpi").is_empty() && kpi.is_none() {
+        return back(("error", "unknown KPI"));
+    }
+    let (day, text) = match annotations::check(field(&fields, "day"), field(&fields, "text")) {
+        Ok(checked) => checked,
+        Err(e) => return back(("error", &e.to_string())),
+    };
+    let id = match field(&fields, "id") {
+        "" => None,
+        id => match id.parse::<i64>() {
+            Ok(id) => Some(id),
+            Err(_) => return back(("error", "no such note")),
+        },
+    };
+    let saved = state
+        .db
+        .run(move |conn| -> Result<bool, annotations::AnnotationError> {
+            let tx = conn.transaction()?;
+            match id {
+                None => {
+                    let view_key = if kpi.is_some() { "kpi" } else { "company" };
+                    let note =
+                        annotations::add(&tx, kpi.as_deref(), view_key, day, &text, &who.label)?;
+                    let subject = format!("annotation/{}", note.id);
+                    audit::record(
+                        &tx,
+                        &who.label,
+                        "annotation.add",
+                        &subject,
+                        None::<&()>,
+                        Some(&note),
+                    )?;
+                }
+                Some(id) => {
+                    let before =
+                        annotations::get(&tx, id)?.ok_or(annotations::AnnotationError::NotFound)?;
+                    if !annotations::may_change(&who, &before) {
+                        return Ok(false);
+                    }
+                    let after = annotations::update(&tx, id, day, &text)?;
+                    let subject = format!("annotation/{id}");
+                    audit::record(
+                        &tx,
+                        &who.label,
+                        "annotation.edit",
+                        &subject,
+                        Some(&before),
+                        Some(&after),
+                    )?;
+                }
+            }
+            tx.commit()?;
+            Ok(true)
+        })
+        .await;
+    match saved {
+        Ok(true) => back(("ok", "saved")),
+        Ok(false) => crate::server::auth::gate::refuse(
+            policy::Kind::Form,
+            AppError::Forbidden,
+            view.lang,
+            "",
+        ),
+        Err(e) => back(("error", &note_error(&e))),
+    }
+}
+
+/// `POST /annotations/delete`: `id`, `kpi` (where to return), `view` and `csrf`; by the
+/// note's author or an admin.
+async fn delete_annotation(
+    State(state): State<AppState>,
+    session: Session,
+    axum::Extension(auth): axum::Extension<RequestAuth>,
+    Form(fields): Form<Fields>,
+) -> Response {
+    let view = carried_view(&fields);
+    let kpi = Some(field(&fields, "kpi"))
+        .filter(|k| !k.is_empty() && Catalog::builtin().get(k).is_some())
+        .map(str::to_string);
+    let page = note_page(kpi.as_deref());
+    let back = |outcome: (&str, &str)| back_to(&page, &view, outcome);
+    let Some(who) = auth.principal.clone() else {
+        return Redirect::to("/login").into_response();
+    };
+    if !csrf_ok(&session, &fields).await {
+        return back(("error", EXPIRED));
+    }
+    let Ok(id) = field(&fields, "id").parse::<i64>() else {
+        return back(("error", "no such note"));
+    };
+    let deleted = state
+        .db
+        .run(move |conn| -> Result<bool, annotations::AnnotationError> {
+            let tx = conn.transaction()?;
+            let before =
+                annotations::get(&tx, id)?.ok_or(annotations::AnnotationError::NotFound)?;
+            if !annotations::may_change(&who, &before) {
+                return Ok(false);
+            }
+            annotations::delete(&tx, id)?;
+            let subject = format!("annotation/{id}");
+            audit::record(
+                &tx,
+                &who.label,
+                "annotation.delete",
+                &subject,
+                Some(&before),
+                None::<&()>,
+            )?;
+            tx.commit()?;
+            Ok(true)
+        })
+        .await;
+    match deleted {
+        Ok(true) => back(("ok", "deleted")),
+        Ok(false) => crate::server::auth::gate::refuse(
+            policy::Kind::Form,
+            AppError::Forbidden,
+            view.lang,
+            "",
+        ),
+        Err(e) => back(("error", &note_error(&e))),
     }
 }
 
