@@ -243,6 +243,7 @@ pub enum Msg {
     DeleteAnnotation,
     NoAnnotations,
     AnnotationsHelp,
+    CompanyAnnotationsHelp,
     Deleted,
     SetTargetsHelp,
     TargetPeriodLabel,

@@ -376,3 +376,35 @@ async fn notes_are_added_shown_on_the_chart_edited_by_their_author_and_deleted_b
     }
     assert_eq!(t.count("SELECT count(*) FROM annotations"), 0);
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_note_on_the_company_view_shows_there_and_on_every_kpi_chart() {
+    let t = data();
+    let mut cx = signed_in(&t, "ceo@test.it").await;
+    let home = page(&mut cx, &format!("/?{VIEW}")).await;
+    let csrf = web::csrf_in(&home).expect("a form to add a note");
+    let reply = cx
+        .post_form(
+            "/annotations/save",
+            &[
+                ("csrf", &csrf),
+                ("kpi", ""),
+                ("day", "2026-03-20"),
+                ("text", "Stores closed for the strike"),
+                ("view", VIEW),
+            ],
+        )
+        .await;
+    assert_eq!(reply.location(), format!("/?{VIEW}&ok=saved"));
+    assert_eq!(
+        t.count(
+            "SELECT count(*) FROM annotations WHERE kpi IS NULL AND view_key = 'company' \
+             AND day = DATE '2026-03-20' AND author = 'ceo@test.it'"
+        ),
+        1
+    );
+    let home = page(&mut cx, &format!("/?{VIEW}")).await;
+    assert!(home.contains("Stores closed for the strike"));
+    let detail = page(&mut cx, &format!("/kpi/footfall?{VIEW}&grain=week")).await;
+    assert!(detail.contains("<td class=\"notes\">1. Stores closed for the strike</td>"));
+}

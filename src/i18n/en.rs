@@ -179,6 +179,9 @@ pub fn text(msg: Msg) -> &'static str {
         Msg::AnnotationsHelp => {
             "Notes on this KPI and on the whole company view; each is marked on the chart above with its number."
         }
+        Msg::CompanyAnnotationsHelp => {
+            "Notes on the whole company view; they also show on every KPI's detail chart."
+        }
         Msg::Deleted => "Deleted.",
         Msg::SetTargetsHelp => {
             "A period is a year (2026), a quarter (2026-Q3) or a month (2026-07). Type money and counts as plain numbers; type percentages as percent (12.5 for 12.5 %), they are stored as fractions. Saving replaces the target of that period."

@@ -20,6 +20,7 @@ pub fn CompanyPage() -> impl IntoView {
     let locale = Memo::new(move |_| Locale::parse(query.read().get("lang").as_deref()));
     let qs = query_string();
     let data = Resource::new(move || qs.get(), fetch_company_view);
+    let csrf = super::admin::csrf_token();
 
     view! {
         <Html {..} lang=move || locale.get().code() />
@@ -32,7 +33,12 @@ pub fn CompanyPage() -> impl IntoView {
                 {move || Suspend::new(async move {
                     let locale = locale.get();
                     match data.await {
-                        Ok(view) => view! { <CompanyBody view locale /> }.into_any(),
+                        Ok(view) => {
+                            let writes = view.can_annotate
+                                || view.annotations.iter().any(|a| a.editable);
+                            let csrf = if writes { csrf.await } else { String::new() };
+                            view! { <CompanyBody view locale csrf /> }.into_any()
+                        }
                         Err(err) => error_view(err, "/".into(), Msg::PageNotFound, locale),
                     }
                 })}
@@ -42,7 +48,7 @@ pub fn CompanyPage() -> impl IntoView {
 }
 
 #[component]
-fn CompanyBody(view: CompanyView, locale: Locale) -> impl IntoView {
+fn CompanyBody(view: CompanyView, locale: Locale, csrf: String) -> impl IntoView {
     let state = view.view.state.clone();
     let query = state.with_by(None).query();
     let tiles = view
@@ -72,6 +78,7 @@ fn CompanyBody(view: CompanyView, locale: Locale) -> impl IntoView {
         locale.text(Msg::DownloadCsv),
     )];
     view! {
+        <crate::components::forms::Notice locale />
         <PeriodForm action="/".to_string() state=state.clone() options=view.view.options locale />
         <section class="tiles" aria-label=locale.text(Msg::CompanyTitle)>
             {tiles}
@@ -86,6 +93,16 @@ fn CompanyBody(view: CompanyView, locale: Locale) -> impl IntoView {
             points=view.revenue
             locale
             downloads
+        />
+        <super::kpi_detail::Annotations
+            notes=view.annotations
+            kpi=String::new()
+            carried=query.trim_start_matches('?').to_string()
+            can_add=view.can_annotate
+            default_day=view.to.format("%Y-%m-%d").to_string()
+            csrf
+            locale
+            help=Msg::CompanyAnnotationsHelp
         />
     }
 }

@@ -379,10 +379,11 @@ fn DetailBody(detail: KpiDetail, locale: Locale, csrf: String) -> impl IntoView 
     }
 }
 
-/// The notes of the period, numbered as on the chart; edit and delete forms for the notes the
+/// The notes of the period, numbered as on the chart (the KPI detail page; `kpi` empty: the
+/// company view's notes); edit and delete forms for the notes the
 /// visitor may change, and a form to add one.
 #[component]
-fn Annotations(
+pub fn Annotations(
     notes: Vec<AnnotationRow>,
     kpi: String,
     carried: String,
@@ -390,7 +391,9 @@ fn Annotations(
     default_day: String,
     csrf: String,
     locale: Locale,
+    #[prop(optional)] help: Option<Msg>,
 ) -> impl IntoView {
+    let help = help.unwrap_or(Msg::AnnotationsHelp);
     let empty = notes.is_empty();
     let items = notes
         .into_iter()
@@ -453,7 +456,7 @@ fn Annotations(
     view! {
         <section class="annotations" aria-labelledby="notes-title">
             <h2 id="notes-title">{locale.text(Msg::Annotations)}</h2>
-            <p class="hint">{locale.text(Msg::AnnotationsHelp)}</p>
+            <p class="hint">{locale.text(help)}</p>
             {if empty {
                 Some(view! { <p class="muted">{locale.text(Msg::NoAnnotations)}</p> })
             } else {
