@@ -96,6 +96,9 @@ pub struct KpiDetail {
     /// Whether the visitor may add notes.
     #[serde(default)]
     pub can_annotate: bool,
+    /// The session's anti-forgery token when the page has forms to send, else empty.
+    #[serde(default)]
+    pub csrf: String,
 }
 
 /// A dated note on a KPI (`kpi`) or on a whole view (`kpi` `None`).
@@ -129,6 +132,9 @@ pub struct DepartmentView {
     /// Whether the visitor may set this department's targets (an admin or its lead).
     #[serde(default)]
     pub can_edit_targets: bool,
+    /// The session's anti-forgery token when the page has forms to send, else empty.
+    #[serde(default)]
+    pub csrf: String,
 }
 
 /// The KPI detail of `key` for the view in `query` (the page's query string).
@@ -145,6 +151,9 @@ pub async fn fetch_kpi_detail(key: String, query: String) -> Result<KpiDetail, A
         None,
     ) == policy::Decision::Allow;
     crate::server::annotations::mark_editable(&mut detail.annotations, &who);
+    if detail.can_annotate || detail.annotations.iter().any(|a| a.editable) {
+        detail.csrf = crate::server::auth::visitor().await.csrf;
+    }
     Ok(detail)
 }
 
@@ -164,5 +173,8 @@ pub async fn fetch_department_view(
     let state = expect_context::<AppState>();
     let mut view = dashboard::department::department_view(&state.db, department, query).await?;
     view.can_edit_targets = can_edit_targets;
+    if can_edit_targets {
+        view.csrf = crate::server::auth::visitor().await.csrf;
+    }
     Ok(view)
 }

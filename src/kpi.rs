@@ -122,6 +122,9 @@ pub struct CompanyView {
     /// Whether the visitor may add notes.
     #[serde(default)]
     pub can_annotate: bool,
+    /// The session's anti-forgery token when the page has forms to send, else empty.
+    #[serde(default)]
+    pub csrf: String,
 }
 
 /// The company view for the view in `query` (the page's query string; the last 30 days
@@ -140,5 +143,8 @@ pub async fn fetch_company_view(query: String) -> Result<CompanyView, AppError> 
         None,
     ) == policy::Decision::Allow;
     crate::server::annotations::mark_editable(&mut view.annotations, &who);
+    if view.can_annotate || view.annotations.iter().any(|a| a.editable) {
+        view.csrf = crate::server::auth::visitor().await.csrf;
+    }
     Ok(view)
 }

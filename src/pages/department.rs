@@ -30,7 +30,6 @@ pub fn DepartmentPage() -> impl IntoView {
         move || (department.get(), qs.get()),
         |(department, qs)| fetch_department_view(department, qs),
     );
-    let csrf = super::admin::csrf_token();
     view! {
         <Html {..} lang=move || locale.get().code() />
         <Header locale=locale />
@@ -42,7 +41,7 @@ pub fn DepartmentPage() -> impl IntoView {
                     let locale = locale.get();
                     match data.await {
                         Ok(view) => {
-                            let csrf = if view.can_edit_targets { csrf.await } else { String::new() };
+                            let csrf = view.csrf.clone();
                             view! { <DepartmentBody view locale csrf /> }.into_any()
                         }
                         Err(err) => {

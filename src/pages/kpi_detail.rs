@@ -29,7 +29,6 @@ pub fn KpiDetailPage() -> impl IntoView {
         move || (key.get(), qs.get()),
         |(key, qs)| fetch_kpi_detail(key, qs),
     );
-    let csrf = super::admin::csrf_token();
     view! {
         <Html {..} lang=move || locale.get().code() />
         <Header locale=locale />
@@ -41,9 +40,7 @@ pub fn KpiDetailPage() -> impl IntoView {
                     let locale = locale.get();
                     match data.await {
                         Ok(detail) => {
-                            let writes = detail.can_annotate
-                                || detail.annotations.iter().any(|a| a.editable);
-                            let csrf = if writes { csrf.await } else { String::new() };
+                            let csrf = detail.csrf.clone();
                             view! { <DetailBody detail locale csrf /> }.into_any()
                         }
                         Err(err) => {
@@ -75,6 +72,7 @@ fn DetailBody(detail: KpiDetail, locale: Locale, csrf: String) -> impl IntoView 
         benchmarks,
         annotations,
         can_annotate,
+        csrf: _,
     } = detail;
     let state = resolved.state.clone();
     let grain = resolved.grain;
@@ -400,7 +398,6 @@ pub fn Annotations(
         .enumerate()
         .map(|(n, note)| {
             let id = note.id.to_string();
-            let target = note.kpi.clone().unwrap_or_default();
             let forms = note.editable.then(|| {
                 let day_id = format!("note-day-{id}");
                 let text_id = format!("note-text-{id}");
@@ -408,7 +405,7 @@ pub fn Annotations(
                     <form method="post" action="/annotations/save" class="inline note-edit">
                         <CsrfField token=csrf.clone() />
                         <input type="hidden" name="id" value=id.clone() />
-                        <input type="hidden" name="kpi" value=target.clone() />
+                        <input type="hidden" name="kpi" value=kpi.clone() />
                         <input type="hidden" name="view" value=carried.clone() />
                         <label for=day_id.clone()>{locale.text(Msg::AnnotationDay)}</label>
                         <input type="date" id=day_id name="day" value=note.day.to_string() required />

@@ -239,6 +239,7 @@ pub fn company_blocking(
         revenue_chart,
         annotations,
         can_annotate: false,
+        csrf: String::new(),
     })
 }
 

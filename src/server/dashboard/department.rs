@@ -133,6 +133,7 @@ pub fn department_blocking(
         tiles,
         breakdowns,
         can_edit_targets: false,
+        csrf: String::new(),
     })
 }
 

@@ -95,6 +95,7 @@ pub fn detail_blocking(
         benchmarks,
         annotations,
         can_annotate: false,
+        csrf: String::new(),
         view: resolved.view,
     })
 }
