@@ -91,6 +91,27 @@ pub struct KpiDetail {
     pub breakdown: Breakdown,
     pub targets: Vec<TargetRow>,
     pub benchmarks: Vec<BenchmarkRow>,
+    /// The notes on this KPI and on the company view within the period, oldest first.
+    pub annotations: Vec<AnnotationRow>,
+    /// Whether the visitor may add notes.
+    #[serde(default)]
+    pub can_annotate: bool,
+    /// The session's anti-forgery token when the page has forms to send, else empty.
+    #[serde(default)]
+    pub csrf: String,
+}
+
+/// A dated note on a KPI (`kpi`) or on a whole view (`kpi` `None`).
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct AnnotationRow {
+    pub id: i64,
+    pub kpi: Option<String>,
+    pub day: NaiveDate,
+    pub text: String,
+    pub author: String,
+    /// Whether the visitor may edit or delete it (its author or an admin).
+    #[serde(default)]
+    pub editable: bool,
 }
 
 /// A KPI tile of a department: value, change, target and status, and a sparkline.
@@ -108,6 +129,12 @@ pub struct DepartmentView {
     pub department: String,
     pub tiles: Vec<DeptTile>,
     pub breakdowns: Vec<Breakdown>,
+    /// Whether the visitor may set this department's targets (an admin or its lead).
+    #[serde(default)]
+    pub can_edit_targets: bool,
+    /// The session's anti-forgery token when the page has forms to send, else empty.
+    #[serde(default)]
+    pub csrf: String,
 }
 
 /// The KPI detail of `key` for the view in `query` (the page's query string).
@@ -115,9 +142,19 @@ pub struct DepartmentView {
 pub async fn fetch_kpi_detail(key: String, query: String) -> Result<KpiDetail, AppError> {
     use crate::server::auth::{self, policy};
     use crate::server::{dashboard, state::AppState};
-    auth::require(policy::Access::View(policy::View::Company), None)?;
+    let who = auth::require(policy::Access::View(policy::View::Company), None)?;
     let state = expect_context::<AppState>();
-    dashboard::detail::kpi_detail(&state.db, key, query).await
+    let mut detail = dashboard::detail::kpi_detail(&state.db, key, query).await?;
+    detail.can_annotate = policy::decide(
+        Some(&who),
+        policy::Access::Edit(policy::Edit::Annotations),
+        None,
+    ) == policy::Decision::Allow;
+    crate::server::annotations::mark_editable(&mut detail.annotations, &who);
+    if detail.can_annotate || detail.annotations.iter().any(|a| a.editable) {
+        detail.csrf = crate::server::auth::visitor().await.csrf;
+    }
+    Ok(detail)
 }
 
 /// The view of `department` for the view in `query`.
@@ -128,10 +165,16 @@ pub async fn fetch_department_view(
 ) -> Result<DepartmentView, AppError> {
     use crate::server::auth::{self, policy};
     use crate::server::{dashboard, state::AppState};
-    auth::require(
+    let who = auth::require(
         policy::Access::View(policy::View::Department),
         Some(&department),
     )?;
+    let can_edit_targets = policy::can_edit_targets(&who, &department);
     let state = expect_context::<AppState>();
-    dashboard::department::department_view(&state.db, department, query).await
+    let mut view = dashboard::department::department_view(&state.db, department, query).await?;
+    view.can_edit_targets = can_edit_targets;
+    if can_edit_targets {
+        view.csrf = crate::server::auth::visitor().await.csrf;
+    }
+    Ok(view)
 }

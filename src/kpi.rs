@@ -117,6 +117,14 @@ pub struct CompanyView {
     pub revenue: Vec<DailyPoint>,
     /// The revenue chart, rendered to SVG on the server.
     pub revenue_chart: String,
+    /// The notes on the company view within the period, oldest first.
+    pub annotations: Vec<crate::dashboard::AnnotationRow>,
+    /// Whether the visitor may add notes.
+    #[serde(default)]
+    pub can_annotate: bool,
+    /// The session's anti-forgery token when the page has forms to send, else empty.
+    #[serde(default)]
+    pub csrf: String,
 }
 
 /// The company view for the view in `query` (the page's query string; the last 30 days
@@ -126,7 +134,17 @@ pub async fn fetch_company_view(query: String) -> Result<CompanyView, AppError> 
     use crate::server::auth::{self, policy};
     use crate::server::{dashboard, state::AppState};
 
-    auth::require(policy::Access::View(policy::View::Company), None)?;
+    let who = auth::require(policy::Access::View(policy::View::Company), None)?;
     let state = expect_context::<AppState>();
-    dashboard::company(&state.db, query).await
+    let mut view = dashboard::company(&state.db, query).await?;
+    view.can_annotate = policy::decide(
+        Some(&who),
+        policy::Access::Edit(policy::Edit::Annotations),
+        None,
+    ) == policy::Decision::Allow;
+    crate::server::annotations::mark_editable(&mut view.annotations, &who);
+    if view.can_annotate || view.annotations.iter().any(|a| a.editable) {
+        view.csrf = crate::server::auth::visitor().await.csrf;
+    }
+    Ok(view)
 }

@@ -5,6 +5,7 @@
 //! functions declared beside their client types (for example [`crate::kpi`]).
 
 pub mod admin;
+pub mod annotations;
 pub mod api;
 pub mod auth;
 pub mod charts;

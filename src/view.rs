@@ -279,6 +279,8 @@ impl ViewState {
                 self.by = Some(value.to_string());
             }
             "lang" => self.lang = Locale::parse(Some(value)),
+            // The outcome of the last form post, shown by the page, not view state.
+            "ok" | "error" => {}
             _ => self.filters.push((name.to_string(), value.to_string())),
         }
         Ok(())

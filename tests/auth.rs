@@ -80,6 +80,10 @@ const EXPECTED: &[(&str, &str, &str)] = &[
         "AELC",
     ),
     ("POST", "/api/department_view", "AELCV"),
+    ("POST", "/dept/stores/targets", "AL"),
+    ("POST", "/dept/marketing/targets", "A"),
+    ("POST", "/annotations/save", "AELC"),
+    ("POST", "/annotations/delete", "AELC"),
     (
         "GET",
         "/export/company/kpis.csv?from=2026-03-01&to=2026-03-31",

@@ -23,6 +23,7 @@ pub fn Notice(locale: Locale) -> impl IntoView {
             "password" => Msg::PasswordChanged,
             "lang" => Msg::LanguageSaved,
             "erased" => Msg::Erased,
+            "deleted" => Msg::Deleted,
             _ => Msg::Saved,
         };
         view! {

@@ -168,6 +168,28 @@ pub fn text(msg: Msg) -> &'static str {
         Msg::DownloadSvg => "Download SVG",
         Msg::DownloadPng => "Download PNG",
         Msg::OwnedKpis => "KPIs owned by the department",
+        Msg::SetTargets => "Set targets",
+        Msg::Annotations => "Notes",
+        Msg::AddAnnotation => "Add a note",
+        Msg::AnnotationDay => "Date",
+        Msg::AnnotationText => "Note",
+        Msg::SaveAnnotation => "Save note",
+        Msg::DeleteAnnotation => "Delete",
+        Msg::NoAnnotations => "No notes in this period.",
+        Msg::AnnotationsHelp => {
+            "Notes on this KPI and on the whole company view; each is marked on the chart above with its number."
+        }
+        Msg::CompanyAnnotationsHelp => {
+            "Notes on the whole company view; they also show on every KPI's detail chart."
+        }
+        Msg::Deleted => "Deleted.",
+        Msg::SetTargetsHelp => {
+            "A period is a year (2026), a quarter (2026-Q3) or a month (2026-07). Type money and counts as plain numbers; type percentages as percent (12.5 for 12.5 %), they are stored as fractions. Saving replaces the target of that period."
+        }
+        Msg::TargetPeriodLabel => "Period",
+        Msg::TargetValueLabel => "Target value",
+        Msg::SaveTarget => "Save target",
+        Msg::CurrentTargetLabel => "Current target",
         Msg::Breakdowns => "Breakdowns",
         Msg::NoParts => "No data for this breakdown in the period.",
         Msg::Change => "Change",

@@ -168,6 +168,28 @@ pub fn text(msg: Msg) -> &'static str {
         Msg::DownloadSvg => "Scarica SVG",
         Msg::DownloadPng => "Scarica PNG",
         Msg::OwnedKpis => "KPI di responsabilità del reparto",
+        Msg::SetTargets => "Imposta i target",
+        Msg::Annotations => "Note",
+        Msg::AddAnnotation => "Aggiungi una nota",
+        Msg::AnnotationDay => "Data",
+        Msg::AnnotationText => "Nota",
+        Msg::SaveAnnotation => "Salva la nota",
+        Msg::DeleteAnnotation => "Elimina",
+        Msg::NoAnnotations => "Nessuna nota nel periodo.",
+        Msg::AnnotationsHelp => {
+            "Note su questo KPI e sull'intera vista aziendale; ognuna è segnata sul grafico qui sopra con il suo numero."
+        }
+        Msg::CompanyAnnotationsHelp => {
+            "Note sull'intera vista aziendale; compaiono anche sul grafico di dettaglio di ogni KPI."
+        }
+        Msg::Deleted => "Eliminata.",
+        Msg::SetTargetsHelp => {
+            "Un periodo è un anno (2026), un trimestre (2026-Q3) o un mese (2026-07). Scrivi importi e conteggi come numeri; le percentuali in percento (12,5 per 12,5 %), salvate come frazioni. Salvare sostituisce il target di quel periodo."
+        }
+        Msg::TargetPeriodLabel => "Periodo",
+        Msg::TargetValueLabel => "Valore del target",
+        Msg::SaveTarget => "Salva il target",
+        Msg::CurrentTargetLabel => "Target attuale",
         Msg::Breakdowns => "Ripartizioni",
         Msg::NoParts => "Nessun dato per questa ripartizione nel periodo.",
         Msg::Change => "Variazione",

@@ -32,7 +32,10 @@ pub fn CompanyPage() -> impl IntoView {
                 {move || Suspend::new(async move {
                     let locale = locale.get();
                     match data.await {
-                        Ok(view) => view! { <CompanyBody view locale /> }.into_any(),
+                        Ok(view) => {
+                            let csrf = view.csrf.clone();
+                            view! { <CompanyBody view locale csrf /> }.into_any()
+                        }
                         Err(err) => error_view(err, "/".into(), Msg::PageNotFound, locale),
                     }
                 })}
@@ -42,7 +45,7 @@ pub fn CompanyPage() -> impl IntoView {
 }
 
 #[component]
-fn CompanyBody(view: CompanyView, locale: Locale) -> impl IntoView {
+fn CompanyBody(view: CompanyView, locale: Locale, csrf: String) -> impl IntoView {
     let state = view.view.state.clone();
     let query = state.with_by(None).query();
     let tiles = view
@@ -72,6 +75,7 @@ fn CompanyBody(view: CompanyView, locale: Locale) -> impl IntoView {
         locale.text(Msg::DownloadCsv),
     )];
     view! {
+        <crate::components::forms::Notice locale />
         <PeriodForm action="/".to_string() state=state.clone() options=view.view.options locale />
         <section class="tiles" aria-label=locale.text(Msg::CompanyTitle)>
             {tiles}
@@ -86,6 +90,16 @@ fn CompanyBody(view: CompanyView, locale: Locale) -> impl IntoView {
             points=view.revenue
             locale
             downloads
+        />
+        <super::kpi_detail::Annotations
+            notes=view.annotations
+            kpi=String::new()
+            carried=query.trim_start_matches('?').to_string()
+            can_add=view.can_annotate
+            default_day=view.to.format("%Y-%m-%d").to_string()
+            csrf
+            locale
+            help=Msg::CompanyAnnotationsHelp
         />
     }
 }

@@ -7,9 +7,10 @@ use leptos_meta::{Html, Title};
 use leptos_router::hooks::{use_params_map, use_query_map};
 
 use crate::components::chart::{Downloads, Figure};
+use crate::components::forms::{CsrfField, Notice};
 use crate::components::header::Header;
 use crate::components::period_form::PeriodForm;
-use crate::dashboard::{KpiDetail, fetch_kpi_detail};
+use crate::dashboard::{AnnotationRow, KpiDetail, fetch_kpi_detail};
 use crate::format;
 use crate::i18n::{Locale, Msg};
 use crate::kpi::{Grain, Unit};
@@ -38,7 +39,10 @@ pub fn KpiDetailPage() -> impl IntoView {
                 {move || Suspend::new(async move {
                     let locale = locale.get();
                     match data.await {
-                        Ok(detail) => view! { <DetailBody detail locale /> }.into_any(),
+                        Ok(detail) => {
+                            let csrf = detail.csrf.clone();
+                            view! { <DetailBody detail locale csrf /> }.into_any()
+                        }
                         Err(err) => {
                             let action = format!("/kpi/{}", key.get_untracked());
                             error_view(err, action, Msg::KpiNotFound, locale)
@@ -55,7 +59,7 @@ fn value(v: Option<f64>, unit: Unit, locale: Locale) -> String {
 }
 
 #[component]
-fn DetailBody(detail: KpiDetail, locale: Locale) -> impl IntoView {
+fn DetailBody(detail: KpiDetail, locale: Locale, csrf: String) -> impl IntoView {
     let KpiDetail {
         view: resolved,
         kpi,
@@ -66,6 +70,9 @@ fn DetailBody(detail: KpiDetail, locale: Locale) -> impl IntoView {
         breakdown,
         targets,
         benchmarks,
+        annotations,
+        can_annotate,
+        csrf: _,
     } = detail;
     let state = resolved.state.clone();
     let grain = resolved.grain;
@@ -100,9 +107,19 @@ fn DetailBody(detail: KpiDetail, locale: Locale) -> impl IntoView {
             }
         })
         .collect_view();
+    let notes_in = |from: chrono::NaiveDate, to: chrono::NaiveDate| {
+        annotations
+            .iter()
+            .enumerate()
+            .filter(|(_, a)| from <= a.day && a.day <= to)
+            .map(|(n, a)| format!("{}. {}", n + 1, a.text))
+            .collect::<Vec<_>>()
+            .join(" · ")
+    };
     let series_rows = series
         .iter()
         .map(|r| {
+            let notes = notes_in(r.from, r.to);
             view! {
                 <tr>
                     <td>{format::bucket(r.from, grain, locale)}</td>
@@ -111,6 +128,7 @@ fn DetailBody(detail: KpiDetail, locale: Locale) -> impl IntoView {
                     <td class="num">{value(r.value, unit, locale)}</td>
                     <td class="num">{value(r.comparison, unit, locale)}</td>
                     <td class="num">{r.target.map(|t| value(Some(t), unit, locale))}</td>
+                    <td class="notes">{notes}</td>
                 </tr>
             }
         })
@@ -217,6 +235,7 @@ fn DetailBody(detail: KpiDetail, locale: Locale) -> impl IntoView {
                 {format::date(resolved.from, locale)} " – " {format::date(resolved.to, locale)}
             </p>
         </section>
+        <Notice locale />
         <section class="definition">
             <h2>{locale.text(Msg::Definition)}</h2>
             <p>{description}</p>
@@ -248,12 +267,22 @@ fn DetailBody(detail: KpiDetail, locale: Locale) -> impl IntoView {
                             <th scope="col">{locale.text(Msg::ThisPeriod)}</th>
                             <th scope="col">{state.compare.label(locale)}</th>
                             <th scope="col">{locale.text(Msg::Target)}</th>
+                            <th scope="col">{locale.text(Msg::Annotations)}</th>
                         </tr>
                     </thead>
                     <tbody>{series_rows}</tbody>
                 </table>
             </Figure>
         </section>
+        <Annotations
+            notes=annotations.clone()
+            kpi=kpi.key.clone()
+            carried=query.trim_start_matches('?').to_string()
+            can_add=can_annotate
+            default_day=resolved.to.format("%Y-%m-%d").to_string()
+            csrf
+            locale
+        />
         <section class="breakdown" id="breakdown" aria-labelledby="breakdown-title">
             <h2 id="breakdown-title">{locale.text(Msg::BreakdownBy)}</h2>
             <nav class="switch" aria-label=locale.text(Msg::BreakdownBy)>
@@ -344,6 +373,94 @@ fn DetailBody(detail: KpiDetail, locale: Locale) -> impl IntoView {
             } else {
                 view! { <p class="muted">{locale.text(Msg::NoBenchmarks)}</p> }.into_any()
             }}
+        </section>
+    }
+}
+
+/// The notes of the period, numbered as on the chart (the KPI detail page; `kpi` empty: the
+/// company view's notes); edit and delete forms for the notes the
+/// visitor may change, and a form to add one.
+#[component]
+pub fn Annotations(
+    notes: Vec<AnnotationRow>,
+    kpi: String,
+    carried: String,
+    can_add: bool,
+    default_day: String,
+    csrf: String,
+    locale: Locale,
+    #[prop(optional)] help: Option<Msg>,
+) -> impl IntoView {
+    let help = help.unwrap_or(Msg::AnnotationsHelp);
+    let empty = notes.is_empty();
+    let items = notes
+        .into_iter()
+        .enumerate()
+        .map(|(n, note)| {
+            let id = note.id.to_string();
+            let forms = note.editable.then(|| {
+                let day_id = format!("note-day-{id}");
+                let text_id = format!("note-text-{id}");
+                view! {
+                    <form method="post" action="/annotations/save" class="inline note-edit">
+                        <CsrfField token=csrf.clone() />
+                        <input type="hidden" name="id" value=id.clone() />
+                        <input type="hidden" name="kpi" value=kpi.clone() />
+                        <input type="hidden" name="view" value=carried.clone() />
+                        <label for=day_id.clone()>{locale.text(Msg::AnnotationDay)}</label>
+                        <input type="date" id=day_id name="day" value=note.day.to_string() required />
+                        <label for=text_id.clone()>{locale.text(Msg::AnnotationText)}</label>
+                        <input type="text" id=text_id name="text" value=note.text.clone() required maxlength="500" />
+                        <button type="submit">{locale.text(Msg::SaveAnnotation)}</button>
+                    </form>
+                    <form method="post" action="/annotations/delete" class="inline note-delete">
+                        <CsrfField token=csrf.clone() />
+                        <input type="hidden" name="id" value=id.clone() />
+                        <input type="hidden" name="kpi" value=kpi.clone() />
+                        <input type="hidden" name="view" value=carried.clone() />
+                        <button type="submit">{locale.text(Msg::DeleteAnnotation)}</button>
+                    </form>
+                }
+            });
+            view! {
+                <li value=(n + 1).to_string()>
+                    <p class="note-line">
+                        <strong>{format::date(note.day, locale)}</strong>
+                        " — "
+                        <span class="note-text">{note.text.clone()}</span>
+                        " "
+                        <span class="muted">"(" {note.author.clone()} ")"</span>
+                    </p>
+                    {forms}
+                </li>
+            }
+        })
+        .collect_view();
+    let add = can_add.then(|| {
+        view! {
+            <form method="post" action="/annotations/save" class="inline note-add">
+                <CsrfField token=csrf.clone() />
+                <input type="hidden" name="kpi" value=kpi.clone() />
+                <input type="hidden" name="view" value=carried.clone() />
+                <label for="note-day-new">{locale.text(Msg::AnnotationDay)}</label>
+                <input type="date" id="note-day-new" name="day" value=default_day required />
+                <label for="note-text-new">{locale.text(Msg::AnnotationText)}</label>
+                <input type="text" id="note-text-new" name="text" required maxlength="500" />
+                <button type="submit">{locale.text(Msg::AddAnnotation)}</button>
+            </form>
+        }
+    });
+    view! {
+        <section class="annotations" aria-labelledby="notes-title">
+            <h2 id="notes-title">{locale.text(Msg::Annotations)}</h2>
+            <p class="hint">{locale.text(help)}</p>
+            {if empty {
+                Some(view! { <p class="muted">{locale.text(Msg::NoAnnotations)}</p> })
+            } else {
+                None
+            }}
+            <ol class="note-list">{items}</ol>
+            {add}
         </section>
     }
 }

@@ -20,6 +20,8 @@ const TARGET: RGBColor = RGBColor(204, 121, 167);
 const OTHER: RGBColor = RGBColor(0, 158, 115);
 const GRID: RGBColor = RGBColor(220, 220, 220);
 const TEXT: RGBColor = RGBColor(60, 60, 60);
+/// Annotation markers: a dark grey that differs from the lines by its dots and its label.
+const MARKER: RGBColor = RGBColor(90, 90, 90);
 
 const WIDTH: u32 = 800;
 const HEIGHT: u32 = 320;
@@ -143,6 +145,20 @@ pub fn line_chart(
     texts: &Texts<'_>,
     locale: Locale,
 ) -> Result<String, String> {
+    line_chart_marked(labels, lines, &[], unit, texts, locale)
+}
+
+/// A [`line_chart`] with vertical markers: `(label index, short text)` for each annotation,
+/// a dotted line across the plot at that label with the text (its number in the page's list)
+/// at the top.
+pub fn line_chart_marked(
+    labels: &[String],
+    lines: &[Line<'_>],
+    markers: &[(usize, String)],
+    unit: Unit,
+    texts: &Texts<'_>,
+    locale: Locale,
+) -> Result<String, String> {
     let mut svg = String::new();
     {
         let root = SVGBackend::with_string(&mut svg, (WIDTH, HEIGHT + 40)).into_drawing_area();
@@ -178,6 +194,24 @@ pub fn line_chart(
             .label_style(label_font.clone())
             .draw()
             .map_err(|e| e.to_string())?;
+        for (at, text) in markers {
+            let x = (*at).min(last);
+            chart
+                .draw_series(DashedLineSeries::new(
+                    [(x, lo), (x, hi)],
+                    3,
+                    3,
+                    MARKER.stroke_width(2),
+                ))
+                .map_err(|e| e.to_string())?;
+            chart
+                .draw_series(std::iter::once(Text::new(
+                    format!(" {text}"),
+                    (x, hi),
+                    ("sans-serif", 14).into_font().color(&MARKER),
+                )))
+                .map_err(|e| e.to_string())?;
+        }
         for line in lines {
             let (colour, width) = match line.kind {
                 LineKind::Main => (SERIES, 3),

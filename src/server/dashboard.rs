@@ -18,6 +18,7 @@ use super::kpi::{self, Catalog, Dimension, FilterError, Filters, KpiError, Perio
 
 pub mod department;
 pub mod detail;
+pub mod forms;
 
 /// The most values a filter's select list offers.
 pub const MAX_OPTIONS: usize = 200;
@@ -217,6 +218,18 @@ pub fn company_blocking(
     .collect();
     let revenue_chart = charts::daily_line(&revenue, locale.text(Msg::RevenuePerDay), locale)
         .map_err(DashboardError::Chart)?;
+    let annotations = super::annotations::list(
+        conn,
+        "company",
+        None,
+        resolved.period.from(),
+        resolved.period.to(),
+    )
+    .map_err(|e| match e {
+        super::annotations::AnnotationError::Sql(e) => DashboardError::from(e),
+        super::annotations::AnnotationError::Db(e) => DashboardError::Db(e),
+        other => DashboardError::BadRequest(other.to_string()),
+    })?;
     Ok(CompanyView {
         view: resolved.view,
         from: resolved.period.from(),
@@ -224,6 +237,9 @@ pub fn company_blocking(
         kpis,
         revenue,
         revenue_chart,
+        annotations,
+        can_annotate: false,
+        csrf: String::new(),
     })
 }
 

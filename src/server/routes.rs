@@ -46,6 +46,7 @@ pub fn router(state: AppState) -> Router {
         .merge(admin::router())
         .merge(export::router())
         .merge(super::journey::forms::router())
+        .merge(super::dashboard::forms::router())
         .leptos_routes_with_context(&state, routes, provide_script_nonce, move || {
             shell(options.clone())
         })

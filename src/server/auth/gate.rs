@@ -330,7 +330,7 @@ impl MapStatus for Response {
 }
 
 /// A refusal in the form the route's kind calls for.
-fn refuse(kind: Kind, error: AppError, locale: Locale, path: &str) -> Response {
+pub fn refuse(kind: Kind, error: AppError, locale: Locale, path: &str) -> Response {
     let status = StatusCode::from_u16(error.status_code()).unwrap_or(StatusCode::FORBIDDEN);
     match kind {
         Kind::ServerFn => {

@@ -123,6 +123,24 @@ pub const RULES: &[Rule] = &[
     ),
     rule(
         "POST",
+        "/dept/{department}/targets",
+        Form,
+        Access::Edit(Edit::Targets),
+    ),
+    rule(
+        "POST",
+        "/annotations/save",
+        Form,
+        Access::Edit(Edit::Annotations),
+    ),
+    rule(
+        "POST",
+        "/annotations/delete",
+        Form,
+        Access::Edit(Edit::Annotations),
+    ),
+    rule(
+        "POST",
         "/api/department_view",
         ServerFn,
         Access::View(View::Department),

@@ -133,6 +133,8 @@ pub fn department_blocking(
         department: department.to_string(),
         tiles,
         breakdowns,
+        can_edit_targets: false,
+        csrf: String::new(),
     })
 }
 

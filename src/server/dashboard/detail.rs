@@ -13,7 +13,9 @@
 use chrono::NaiveDate;
 use duckdb::Connection;
 
-use crate::dashboard::{BenchmarkRow, Breakdown, BreakdownRow, KpiDetail, SeriesRow, TargetRow};
+use crate::dashboard::{
+    AnnotationRow, BenchmarkRow, Breakdown, BreakdownRow, KpiDetail, SeriesRow, TargetRow,
+};
 use crate::error::AppError;
 use crate::format;
 use crate::i18n::Msg;
@@ -54,7 +56,19 @@ pub fn detail_blocking(
     let target_rows = target_rows(conn, catalog, key, resolved.as_of)?;
     let grain = resolved.view.grain;
     let series = series_rows(conn, catalog, def, &resolved, &target_rows)?;
-    let series_svg = series_chart(def, &series, &resolved, grain)?;
+    let annotations = super::super::annotations::list(
+        conn,
+        "company",
+        Some(key),
+        resolved.period.from(),
+        resolved.period.to(),
+    )
+    .map_err(|e| match e {
+        super::super::annotations::AnnotationError::Sql(e) => DashboardError::from(e),
+        super::super::annotations::AnnotationError::Db(e) => DashboardError::Db(e),
+        other => DashboardError::BadRequest(other.to_string()),
+    })?;
+    let series_svg = series_chart(def, &series, &resolved, grain, &annotations)?;
     let dimension = resolved
         .state()
         .by
@@ -82,6 +96,9 @@ pub fn detail_blocking(
         breakdown,
         targets: target_rows,
         benchmarks,
+        annotations,
+        can_annotate: false,
+        csrf: String::new(),
         view: resolved.view,
     })
 }
@@ -209,6 +226,7 @@ pub fn series_chart(
     rows: &[SeriesRow],
     resolved: &Resolved,
     grain: Grain,
+    annotations: &[AnnotationRow],
 ) -> Result<String, DashboardError> {
     let locale = resolved.locale;
     let labels: Vec<String> = rows
@@ -239,9 +257,20 @@ pub fn series_chart(
     }
     let name = def.name.get(locale);
     let title = format!("{name} · {}", grain_label(grain, locale));
-    charts::line_chart(
+    // A note is marked on the bucket that holds its day, numbered as in the page's list.
+    let markers: Vec<(usize, String)> = annotations
+        .iter()
+        .enumerate()
+        .filter_map(|(n, a)| {
+            rows.iter()
+                .position(|r| r.from <= a.day && a.day <= r.to)
+                .map(|i| (i, format!("{}", n + 1)))
+        })
+        .collect();
+    charts::line_chart_marked(
         &labels,
         &lines,
+        &markers,
         def.unit,
         &Texts {
             title: &title,

@@ -53,6 +53,11 @@ pub const MIGRATIONS: &[Migration] = &[
         name: "journeys",
         sql: include_str!("../../../migrations/0009_journeys.sql"),
     },
+    Migration {
+        version: 10,
+        name: "annotations",
+        sql: include_str!("../../../migrations/0010_annotations.sql"),
+    },
 ];
 
 pub struct Migration {
