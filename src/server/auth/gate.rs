@@ -501,13 +501,9 @@ async fn login(
     let grants_company = state
         .db
         .run(move |conn| -> Result<bool, DbError> {
-            users::touch_login(conn, id).map_err(|e| DbError::Task(e.to_string()))?;
-            let n: i64 = conn.query_row(
-                "SELECT count(*) FROM department_views WHERE department = ? AND view = 'company'",
-                [department.unwrap_or_default()],
-                |r| r.get(0),
-            )?;
-            Ok(n > 0)
+            let task = |e: users::UserError| DbError::Task(e.to_string());
+            users::touch_login(conn, id).map_err(task)?;
+            users::department_sees_company(conn, &department.unwrap_or_default()).map_err(task)
         })
         .await
         .unwrap_or(false);
@@ -635,11 +631,7 @@ async fn change_lang(
     let result = state
         .db
         .run(move |conn| -> Result<(), DbError> {
-            conn.execute(
-                "UPDATE users SET lang = ? WHERE email = ?",
-                duckdb::params![lang, user.email],
-            )?;
-            Ok(())
+            users::set_lang(conn, &user.email, &lang).map_err(|e| DbError::Task(e.to_string()))
         })
         .await;
     match result {

@@ -261,6 +261,29 @@ pub fn update(
     get(conn, user.id)?.ok_or_else(|| UserError::NotFound(email.to_string()))
 }
 
+/// Sets the language a user's pages open in.
+pub fn set_lang(conn: &Connection, email: &str, lang: &str) -> Result<(), UserError> {
+    check_lang(lang)?;
+    let n = conn.execute(
+        "UPDATE users SET lang = ? WHERE email = ?",
+        params![lang, email.trim().to_lowercase()],
+    )?;
+    if n == 0 {
+        return Err(UserError::NotFound(email.to_string()));
+    }
+    Ok(())
+}
+
+/// Whether a department's viewers may open the company view.
+pub fn department_sees_company(conn: &Connection, department: &str) -> Result<bool, UserError> {
+    let n: i64 = conn.query_row(
+        "SELECT count(*) FROM department_views WHERE department = ? AND view = 'company'",
+        [department],
+        |r| r.get(0),
+    )?;
+    Ok(n > 0)
+}
+
 /// Records a successful sign-in.
 pub fn touch_login(conn: &Connection, id: i64) -> Result<(), UserError> {
     conn.execute(
