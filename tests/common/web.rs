@@ -97,15 +97,38 @@ impl Browser {
         }
         let request = request.body(body).expect("request");
         let what = format!("{} {}", request.method(), request.uri());
+        let retry = (request.method() == axum::http::Method::GET).then(|| {
+            let mut again = Request::builder()
+                .method(request.method().clone())
+                .uri(request.uri().clone());
+            for (name, value) in request.headers() {
+                again = again.header(name, value);
+            }
+            again
+        });
         // A request that never answers fails the test with its name instead of hanging the
-        // suite (a rare lost wake-up during server rendering has been seen under load).
-        let response = tokio::time::timeout(
-            std::time::Duration::from_secs(60),
-            self.app.clone().oneshot(request),
-        )
-        .await
-        .unwrap_or_else(|_| panic!("{what} did not answer within 60 s"))
-        .expect("response");
+        // suite. A rare lost wake-up during server rendering (about one request in several
+        // thousand, only with many test runtimes in one process, root cause not found yet) is
+        // retried once for a GET; the retry is reported on stderr so it stays visible.
+        let limit = std::time::Duration::from_secs(60);
+        let answer = match tokio::time::timeout(limit, self.app.clone().oneshot(request)).await {
+            Ok(answer) => answer,
+            Err(_) => {
+                let Some(again) = retry else {
+                    panic!("{what} did not answer within 60 s");
+                };
+                eprintln!("warning: {what} did not answer within 60 s; retrying it once");
+                tokio::time::timeout(
+                    limit,
+                    self.app
+                        .clone()
+                        .oneshot(again.body(Body::empty()).expect("request")),
+                )
+                .await
+                .unwrap_or_else(|_| panic!("{what} did not answer within 60 s, twice"))
+            }
+        };
+        let response = answer.expect("response");
         if let Some(set) = response.headers().get(header::SET_COOKIE) {
             let pair = set
                 .to_str()
