@@ -1,0 +1,169 @@
+//! What omnikpi derives from the events: `identity rebuild`, `journey rebuild|pains`, and the
+//! demo data set (`demo`), which generates, loads and derives in one go.
+
+use std::path::{Path, PathBuf};
+
+use clap::{Args, Subcommand};
+
+use crate::i18n::Locale;
+use crate::server::auth::{audit, users};
+use crate::server::db::Db;
+use crate::server::kpi::{Filters, Period};
+use crate::server::{dashboard, demo, identity, journey};
+
+use super::{data::print_load, with_spinner};
+
+#[derive(Debug, Subcommand)]
+pub enum IdentityCommand {
+    /// Recompute identities and customers from all events.
+    Rebuild,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum JourneyCommand {
+    /// Recompute the journeys (loads and identity rebuilds already do).
+    Rebuild,
+    /// Print the pain points of the journeys starting in a period, by revenue lost.
+    Pains {
+        /// First day (YYYY-MM-DD), inclusive.
+        #[arg(long)]
+        from: String,
+        /// Last day (YYYY-MM-DD), inclusive.
+        #[arg(long)]
+        to: String,
+        /// Narrow the journeys, e.g. --filter channel=store (repeatable).
+        #[arg(long = "filter", value_name = "DIMENSION=VALUES")]
+        filters: Vec<String>,
+        /// Print JSON (a list of pain points).
+        #[arg(long)]
+        json: bool,
+    },
+}
+
+#[derive(Debug, Args)]
+pub struct DemoArgs {
+    #[arg(long, default_value_t = 42)]
+    seed: u64,
+    #[arg(long, default_value_t = 1500)]
+    customers: u32,
+    /// Last day of the data (YYYY-MM-DD); today when absent.
+    #[arg(long)]
+    end: Option<String>,
+    /// Days of history.
+    #[arg(long, default_value_t = 400)]
+    days: u32,
+    /// Where to write the generated files (default: demo/ beside the database).
+    #[arg(long)]
+    dir: Option<PathBuf>,
+}
+
+pub fn identity(db: &Db, command: IdentityCommand) -> anyhow::Result<()> {
+    match command {
+        IdentityCommand::Rebuild => {
+            let customers = identity::rebuild(db)?;
+            println!("{customers} customers after identity stitching");
+        }
+    }
+    Ok(())
+}
+
+pub fn journey(db: &Db, command: JourneyCommand) -> anyhow::Result<()> {
+    match command {
+        JourneyCommand::Rebuild => {
+            let started = std::time::Instant::now();
+            let journeys = journey::rebuild(db)?;
+            println!(
+                "{journeys} journeys rebuilt in {:.2} s",
+                started.elapsed().as_secs_f64()
+            );
+        }
+        JourneyCommand::Pains {
+            from,
+            to,
+            filters,
+            json,
+        } => {
+            let period = Period::parse(&from, &to)?;
+            let conn = db.connect()?;
+            let filters = Filters::parse_args(&filters)?;
+            filters.check(&conn)?;
+            let points = journey::pain::pain_points(&conn, &period, &filters, Locale::En)?;
+            if json {
+                println!("{}", serde_json::to_string_pretty(&points)?);
+            } else {
+                for p in &points {
+                    let subject = p.subject.as_deref().unwrap_or(&p.key);
+                    println!("{:>12.2} €  {subject}: {}", p.revenue_lost, p.formula);
+                }
+            }
+        }
+    }
+    Ok(())
+}
+
+pub fn demo(db: &Db, database: &Path, args: DemoArgs) -> anyhow::Result<()> {
+    let DemoArgs {
+        seed,
+        customers,
+        end,
+        days,
+        dir,
+    } = args;
+    let end = match end {
+        Some(end) => Period::parse(&end, &end)?.to(),
+        None => dashboard::today(&db.connect()?)?,
+    };
+    let dir = dir.unwrap_or_else(|| {
+        database
+            .parent()
+            .map_or_else(|| PathBuf::from("demo"), |p| p.join("demo"))
+    });
+    let spec = demo::DemoSpec {
+        seed,
+        customers,
+        end,
+        days,
+    };
+    let summary = with_spinner("generating and loading the demo data", || {
+        demo::generate_and_load(db, &spec, &dir)
+    })?;
+    println!(
+        "demo: {} events for {} customers up to {end}, written to {}",
+        summary.events,
+        summary.load.customers,
+        dir.display()
+    );
+    print_load(&summary.load);
+    println!("{} journeys", summary.journeys);
+    let planted = &demo::PLANTED;
+    println!(
+        "planted: multichannel buyers order {:.1}x as often (± {:.1}) and spend {:.0} % \
+         more per order (± {:.0} points) over 12 months",
+        planted.frequency_uplift,
+        planted.frequency_tolerance,
+        planted.value_uplift * 100.0,
+        planted.value_tolerance * 100.0
+    );
+    for pain in &demo::PLANTED_PAIN.pains {
+        println!(
+            "planted pain point {}: {} journeys (± {:.0} %)",
+            pain.rule,
+            summary.planted.get(pain.rule),
+            pain.tolerance * 100.0
+        );
+    }
+    let conn = db.connect()?;
+    let created = users::add_demo_users(&conn)?;
+    if created > 0 {
+        audit::record::<(), ()>(&conn, "cli", "demo.users", "demo accounts", None, None)?;
+    }
+    println!("demo accounts (e-mail / password):");
+    for user in users::DEMO_USERS {
+        let role = match user.department {
+            Some(d) => format!("{} of {d}", user.role),
+            None => user.role.to_string(),
+        };
+        println!("  {:<30} {:<22} {role}", user.email, user.password);
+    }
+    Ok(())
+}

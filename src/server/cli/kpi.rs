@@ -1,0 +1,240 @@
+//! The numbers: `kpi` (compute a period, or `kpi list`) and `target set|delete|list`.
+
+use clap::{Args, Subcommand};
+
+use crate::i18n::Locale;
+use crate::server::auth::audit;
+use crate::server::dashboard;
+use crate::server::db::Db;
+use crate::server::kpi::{Catalog, Filters, Period, report, targets as kpi_targets};
+
+#[derive(Debug, Args)]
+pub struct KpiArgs {
+    #[command(subcommand)]
+    pub list: Option<KpiCommand>,
+    /// First day (YYYY-MM-DD), inclusive.
+    #[arg(long)]
+    from: Option<String>,
+    /// Last day (YYYY-MM-DD), inclusive.
+    #[arg(long)]
+    to: Option<String>,
+    /// Only these KPIs (repeatable); all when absent.
+    #[arg(long = "kpi")]
+    kpis: Vec<String>,
+    /// Only the KPIs this department owns (marketing, sales, stores, ...).
+    #[arg(long)]
+    department: Option<String>,
+    /// Narrow the events first, e.g. --filter channel=store,web (repeatable).
+    #[arg(long = "filter", value_name = "DIMENSION=VALUES")]
+    pub filters: Vec<String>,
+    /// Compare with the previous period or the same dates last year.
+    #[arg(long, default_value = "previous", value_parser = ["previous", "last_year"])]
+    pub compare: String,
+    /// Print JSON: {"from", "to", "kpis": [{"key", "value", ...}]}.
+    #[arg(long)]
+    json: bool,
+    /// Language of the KPI names.
+    #[arg(long, default_value = "en")]
+    lang: String,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum KpiCommand {
+    /// Print the KPI catalog: key, unit, owner, name.
+    List,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum TargetCommand {
+    /// Delete a target: --kpi K --department D --period 2026-Q1.
+    Delete {
+        #[arg(long)]
+        kpi: String,
+        #[arg(long)]
+        department: String,
+        #[arg(long)]
+        period: String,
+    },
+    /// Set (or replace) a target: --kpi K --department D --period 2026-Q1 --value V.
+    Set {
+        #[arg(long)]
+        kpi: String,
+        #[arg(long)]
+        department: String,
+        /// A year (2026), a quarter (2026-Q1) or a month (2026-03).
+        #[arg(long)]
+        period: String,
+        /// In the KPI's unit: euros, a count, a fraction (0.25 for 25 %), points.
+        #[arg(long, allow_negative_numbers = true)]
+        value: f64,
+        /// Who sets it (recorded with the target).
+        #[arg(long, default_value = "cli")]
+        by: String,
+    },
+    /// List targets with the KPI to date, its projection and status.
+    List {
+        #[arg(long)]
+        department: Option<String>,
+        /// Measure on this day (default today).
+        #[arg(long)]
+        as_of: Option<String>,
+    },
+}
+
+pub fn kpi(db: &Db, args: KpiArgs) -> anyhow::Result<()> {
+    if let Some(KpiCommand::List) = args.list {
+        return list(&args.lang);
+    }
+    let KpiArgs {
+        from,
+        to,
+        kpis,
+        department,
+        filters,
+        compare,
+        json,
+        lang,
+        ..
+    } = args;
+    let (Some(from), Some(to)) = (from, to) else {
+        anyhow::bail!("kpi needs --from and --to");
+    };
+    let kpis = match department {
+        Some(department) => {
+            let owners = crate::server::kpi::owners(&db.connect()?)?;
+            let owned: Vec<String> = Catalog::builtin()
+                .all()
+                .iter()
+                .filter(|d| !d.internal && owners.get(&d.key) == Some(&department))
+                .map(|d| d.key.clone())
+                .filter(|k| kpis.is_empty() || kpis.contains(k))
+                .collect();
+            if owned.is_empty() {
+                anyhow::bail!("department {department:?} owns no KPI");
+            }
+            owned
+        }
+        None => kpis,
+    };
+    let period = Period::parse(&from, &to)?;
+    let conn = db.connect()?;
+    let filters = Filters::parse_args(&filters)?;
+    filters.check(&conn)?;
+    let request = report::ReportRequest {
+        keys: kpis,
+        compare: report::Compare::parse(&compare).unwrap_or_default(),
+        filters,
+        locale: Locale::parse(Some(&lang)),
+    };
+    let report = report::build(&conn, Catalog::builtin(), &period, &request)?;
+    if json {
+        println!("{}", serde_json::to_string_pretty(&report)?);
+    } else {
+        print_kpis(&report, request.locale);
+    }
+    Ok(())
+}
+
+fn list(lang: &str) -> anyhow::Result<()> {
+    let locale = Locale::parse(Some(lang));
+    for def in Catalog::builtin().all() {
+        let internal = if def.internal { " (internal)" } else { "" };
+        println!(
+            "{:<32} {:<9} {:<17} {}{internal}",
+            def.key,
+            format!("{:?}", def.unit).to_lowercase(),
+            def.owner,
+            def.name.get(locale)
+        );
+    }
+    Ok(())
+}
+
+fn print_kpis(report: &report::KpiReport, locale: Locale) {
+    println!("{} .. {}", report.from, report.to);
+    let width = report
+        .kpis
+        .iter()
+        .map(|k| k.name.chars().count())
+        .max()
+        .unwrap_or(0);
+    for k in &report.kpis {
+        let value = crate::format::kpi_value(k.value, k.unit, locale);
+        let change = k
+            .change
+            .map(|c| crate::format::change_in(c, k.unit, locale))
+            .unwrap_or_default();
+        println!("{:<width$}  {value:>16}  {change}", k.name);
+    }
+}
+
+pub fn target(db: &Db, command: TargetCommand) -> anyhow::Result<()> {
+    let conn = db.connect()?;
+    match command {
+        TargetCommand::Set {
+            kpi,
+            department,
+            period,
+            value,
+            by,
+        } => {
+            let tx = conn.unchecked_transaction()?;
+            let before = kpi_targets::list(&tx, Some(&department), Some(&kpi))?
+                .into_iter()
+                .find(|t| t.period == period);
+            let t = kpi_targets::set(
+                &tx,
+                Catalog::builtin(),
+                &kpi,
+                &department,
+                &period,
+                value,
+                &by,
+            )?;
+            let subject = format!("{}/{}/{}", t.kpi, t.department, t.period);
+            audit::record(&tx, &by, "target.set", &subject, before.as_ref(), Some(&t))?;
+            tx.commit()?;
+            println!(
+                "target set: {} for {} in {} = {}",
+                t.kpi, t.department, t.period, t.value
+            );
+        }
+        TargetCommand::Delete {
+            kpi,
+            department,
+            period,
+        } => {
+            let tx = conn.unchecked_transaction()?;
+            let before = kpi_targets::list(&tx, Some(&department), Some(&kpi))?
+                .into_iter()
+                .find(|t| t.period == period);
+            if !kpi_targets::delete(&tx, &kpi, &department, &period)? {
+                anyhow::bail!("no target of {kpi} for {department} in {period}");
+            }
+            let subject = format!("{kpi}/{department}/{period}");
+            audit::record::<_, ()>(&tx, "cli", "target.delete", &subject, before.as_ref(), None)?;
+            tx.commit()?;
+            println!("target deleted: {kpi} for {department} in {period}");
+        }
+        TargetCommand::List { department, as_of } => {
+            let as_of = match as_of {
+                Some(day) => Period::parse(&day, &day)?.to(),
+                None => dashboard::today(&conn)?,
+            };
+            let list = kpi_targets::list(&conn, department.as_deref(), None)?;
+            for r in kpi_targets::report(&conn, Catalog::builtin(), list, as_of)? {
+                let status = r.status.map_or("n/a".to_string(), |s| format!("{s:?}"));
+                println!(
+                    "{:<17} {:<28} {:<8} target {:>12.2}  projection {:>12}  {status}",
+                    r.target.department,
+                    r.target.kpi,
+                    r.target.period,
+                    r.target.value,
+                    r.projection
+                        .map_or("n/a".to_string(), |p| format!("{p:.2}")),
+                );
+            }
+        }
+    }
+    Ok(())
+}
