@@ -31,6 +31,8 @@ pub fn shell(options: LeptosOptions) -> impl IntoView {
                 <meta charset="utf-8" />
                 <meta name="viewport" content="width=device-width, initial-scale=1" />
                 <meta name="color-scheme" content="light dark" />
+                // The browser bundle formats amounts in the same currency (see `format`).
+                <meta name="omnikpi-currency" content=crate::format::currency().code() />
                 <AutoReload options=options.clone() />
                 <HydrationScripts options />
                 <MetaTags />

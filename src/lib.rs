@@ -36,5 +36,14 @@ pub mod server;
 #[wasm_bindgen::prelude::wasm_bindgen]
 pub fn hydrate() {
     console_error_panic_hook::set_once();
+    // Amounts must read as the server wrote them: same currency before and after hydration.
+    let code = leptos::prelude::document()
+        .query_selector("meta[name=omnikpi-currency]")
+        .ok()
+        .flatten()
+        .and_then(|meta| meta.get_attribute("content"));
+    if let Some(currency) = code.as_deref().and_then(format::Currency::parse) {
+        format::set_currency(currency);
+    }
     leptos::mount::hydrate_body(app::App);
 }

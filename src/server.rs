@@ -20,5 +20,6 @@ pub mod ingest;
 pub mod journey;
 pub mod kpi;
 pub mod routes;
+pub mod settings;
 pub mod state;
 pub mod tokens;

@@ -8,7 +8,7 @@
 pub mod migrate;
 
 use std::path::{Path, PathBuf};
-use std::sync::{Arc, Mutex, MutexGuard};
+use std::sync::{Arc, Mutex, MutexGuard, RwLock};
 
 use duckdb::Connection;
 
@@ -43,7 +43,8 @@ pub struct Db {
 struct Inner {
     root: Mutex<Connection>,
     writer: Mutex<()>,
-    time_zone: String,
+    /// Set from the configuration, then from the settings page (see `settings::apply`).
+    time_zone: RwLock<String>,
     path: Option<PathBuf>,
 }
 
@@ -75,30 +76,39 @@ impl Db {
         time_zone: &str,
         path: Option<PathBuf>,
     ) -> Result<Self, DbError> {
-        let known: i64 = conn.query_row(
-            "SELECT count(*) FROM pg_timezone_names() WHERE name = ?",
-            [time_zone],
-            |row| row.get(0),
-        )?;
-        if known == 0 {
+        if !super::settings::time_zone_known(&conn, time_zone)? {
             return Err(DbError::UnknownTimeZone(time_zone.to_string()));
         }
         let db = Self {
             inner: Arc::new(Inner {
                 root: Mutex::new(conn),
                 writer: Mutex::new(()),
-                time_zone: time_zone.to_string(),
+                time_zone: RwLock::new(time_zone.to_string()),
                 path,
             }),
         };
         let mut conn = db.connect()?;
         migrate::apply(&mut conn)?;
+        super::settings::apply(&db)?;
         Ok(db)
     }
 
     /// The IANA time zone that periods and local days are computed in.
-    pub fn time_zone(&self) -> &str {
-        &self.inner.time_zone
+    pub fn time_zone(&self) -> String {
+        read(&self.inner.time_zone).clone()
+    }
+
+    /// Switches the time zone of every connection made from now on.
+    pub fn set_time_zone(&self, zone: &str) -> Result<(), DbError> {
+        if !super::settings::time_zone_known(&lock(&self.inner.root), zone)? {
+            return Err(DbError::UnknownTimeZone(zone.to_string()));
+        }
+        *self
+            .inner
+            .time_zone
+            .write()
+            .unwrap_or_else(|poisoned| poisoned.into_inner()) = zone.to_string();
+        Ok(())
     }
 
     /// The database file, or `None` for an in-memory database.
@@ -109,9 +119,9 @@ impl Db {
     /// A new connection to the same database, set to the instance's time zone.
     pub fn connect(&self) -> Result<Connection, DbError> {
         let conn = lock(&self.inner.root).try_clone()?;
-        // The name was checked against pg_timezone_names() when the database was opened, and
-        // SET takes no bound parameters; quotes are doubled all the same.
-        let tz = self.inner.time_zone.replace('\'', "''");
+        // The name was checked against pg_timezone_names() when it was set, and SET takes no
+        // bound parameters; quotes are doubled all the same.
+        let tz = read(&self.inner.time_zone).replace('\'', "''");
         conn.execute_batch(&format!("SET TimeZone = '{tz}';"))?;
         Ok(conn)
     }
@@ -136,6 +146,10 @@ impl Db {
         .await
         .map_err(|e| E::from(DbError::Task(e.to_string())))?
     }
+}
+
+fn read<T>(lock: &RwLock<T>) -> std::sync::RwLockReadGuard<'_, T> {
+    lock.read().unwrap_or_else(|poisoned| poisoned.into_inner())
 }
 
 /// A poisoned lock only means another thread panicked while holding it; the connection and

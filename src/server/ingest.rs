@@ -866,6 +866,20 @@ fn find_rejects(
          WHERE __line > first_line"
             .to_string(),
     );
+    if has("currency") && has("amount") {
+        // One reporting currency per instance (the `currency` setting): an amount in another
+        // one would be added to the totals as if it were the same money.
+        checks.push(
+            "SELECT __line, 'currency', 'amounts must be in the instance''s currency, ' ||
+                    (SELECT coalesce(max(value), 'EUR') FROM settings WHERE key = 'currency') ||
+                    ' (convert them before loading)', currency
+             FROM ingest_rows
+             WHERE nullif(trim(amount), '') IS NOT NULL AND nullif(trim(currency), '') IS NOT NULL
+               AND upper(trim(currency)) <> (SELECT coalesce(max(value), 'EUR') FROM settings
+                                             WHERE key = 'currency')"
+                .to_string(),
+        );
+    }
     if has("score") {
         let scale = if has("score_scale") {
             "lower(nullif(trim(score_scale), ''))"

@@ -93,7 +93,8 @@ pub fn journey(db: &Db, command: JourneyCommand) -> anyhow::Result<()> {
             } else {
                 for p in &points {
                     let subject = p.subject.as_deref().unwrap_or(&p.key);
-                    println!("{:>12.2} €  {subject}: {}", p.revenue_lost, p.formula);
+                    let lost = crate::format::money(p.revenue_lost, Locale::En);
+                    println!("{lost:>14}  {subject}: {}", p.formula);
                 }
             }
         }
