@@ -99,6 +99,8 @@ pub enum IngestError {
     Mapping(#[from] mapping::MappingError),
     #[error(transparent)]
     Db(#[from] DbError),
+    #[error(transparent)]
+    Identity(#[from] identity::IdentityError),
 }
 
 impl From<duckdb::Error> for IngestError {

@@ -157,5 +157,9 @@ pub fn masked_profile(mut profile: CustomerProfile) -> CustomerProfile {
     for id in &mut profile.identifiers {
         id.value = mask(&id.id_type, &id.value);
     }
+    for link in &mut profile.links {
+        link.a_value = mask(&link.a_type, &link.a_value);
+        link.b_value = mask(&link.b_type, &link.b_value);
+    }
     profile
 }
