@@ -353,6 +353,18 @@ pub enum Msg {
     StepStoreVisit,
     StepStorePurchase,
     MedianHoursBetween,
+    IdentityLinksTitle,
+    IdentityLinksHelp,
+    NoIdentityLinks,
+    LinkedIdentifiers,
+    LinkedByEvent,
+    LinkRule,
+    SplitLink,
+    BlockIdentifier,
+    SplitReason,
+    SplitHelp,
+    SplitDone,
+    SplitActions,
 }
 
 #[cfg(test)]

@@ -122,6 +122,7 @@ const EXPECTED: &[(&str, &str, &str)] = &[
     ("GET", "/customer?lang=en", "AEC"),
     ("GET", "/customer/1?lang=en", "AEC"),
     ("POST", "/customer/erase", "A"),
+    ("POST", "/customer/split", "AC"),
     ("POST", "/api/customer_page", "AEC"),
     ("GET", "/admin?lang=en", "A"),
     ("GET", "/admin/users?lang=en", "A"),

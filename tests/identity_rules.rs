@@ -539,3 +539,72 @@ proptest! {
         }
     }
 }
+
+#[test]
+fn suspicious_merges_are_flagged() {
+    use omnikpi::server::identity::suspicious::{self, Thresholds};
+    let t = TestDb::new();
+    t.load_events(&[
+        // One card used in Milan and Rome 10 minutes apart.
+        ev("m1", "2026-03-01T10:00:00Z", "purchase")
+            .channel("store")
+            .loyalty("L1")
+            .set("store_id", "MI01")
+            .amount("10.00"),
+        ev("r1", "2026-03-01T10:10:00Z", "purchase")
+            .channel("store")
+            .loyalty("L1")
+            .set("store_id", "RM01")
+            .amount("12.00"),
+        // Same two stores a day apart: plausible.
+        ev("m2", "2026-03-01T10:00:00Z", "purchase")
+            .channel("store")
+            .loyalty("L2")
+            .set("store_id", "MI01")
+            .amount("10.00"),
+        ev("r2", "2026-03-02T10:00:00Z", "purchase")
+            .channel("store")
+            .loyalty("L2")
+            .set("store_id", "RM01")
+            .amount("12.00"),
+        // Three identifiers, three events on one day.
+        ev("x1", "2026-03-03T10:00:00Z", "identify")
+            .loyalty("L3")
+            .email("c@x.it"),
+        ev("x2", "2026-03-03T11:00:00Z", "identify")
+            .email("c@x.it")
+            .set("phone", "+393470000003"),
+        ev("x3", "2026-03-03T12:00:00Z", "visit")
+            .channel("web")
+            .email("c@x.it"),
+    ]);
+    let conn = t.db.connect().expect("connection");
+    let limits = Thresholds {
+        identifiers: 2,
+        events_per_day: 2,
+        store_minutes: 30,
+    };
+    let flags: Vec<(Option<String>, String, i64)> = suspicious::flagged(&conn, &limits)
+        .expect("flags")
+        .into_iter()
+        .map(|f| {
+            let who = [
+                ("L1", "loyalty_id"),
+                ("L2", "loyalty_id"),
+                ("L3", "loyalty_id"),
+            ]
+            .iter()
+            .find(|(v, k)| owner(&t, k, v) == Some(f.customer_id))
+            .map(|(v, _)| (*v).to_string());
+            (who, f.reason, f.value)
+        })
+        .collect();
+    assert_eq!(
+        flags,
+        [
+            (Some("L3".to_string()), "events_per_day".to_string(), 3),
+            (Some("L3".to_string()), "identifiers".to_string(), 3),
+            (Some("L1".to_string()), "two_stores".to_string(), 10),
+        ]
+    );
+}

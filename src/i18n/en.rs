@@ -297,5 +297,21 @@ pub fn text(msg: Msg) -> &'static str {
         Msg::StepStoreVisit => "Store visit",
         Msg::StepStorePurchase => "Store purchase",
         Msg::MedianHoursBetween => "Median hours between the two",
+        Msg::IdentityLinksTitle => "Why these identifiers are one customer",
+        Msg::IdentityLinksHelp => {
+            "Each line is a link made while stitching: the event that carried both identifiers and the rule that allowed the link, in the order the links were made."
+        }
+        Msg::NoIdentityLinks => "One identifier only: nothing was linked.",
+        Msg::LinkedIdentifiers => "Identifiers",
+        Msg::LinkedByEvent => "Linked by event",
+        Msg::LinkRule => "Rule",
+        Msg::SplitLink => "Split this link",
+        Msg::BlockIdentifier => "Block this identifier",
+        Msg::SplitReason => "Reason (required)",
+        Msg::SplitHelp => {
+            "A split is kept as a rule: it holds after later loads and rebuilds, and every customer KPI is recomputed. The audit log records who split and why."
+        }
+        Msg::SplitDone => "Split done: customers and KPIs recomputed.",
+        Msg::SplitActions => "Split",
     }
 }

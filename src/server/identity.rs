@@ -28,9 +28,11 @@
 //! Every link made is stored with the event and the rule behind it (`identity_links`), so the
 //! customer 360 can say why two identifiers are one customer.
 
+pub mod forms;
 pub mod rules;
 pub mod simulate;
 pub mod split;
+pub mod suspicious;
 
 use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
 

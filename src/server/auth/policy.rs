@@ -47,6 +47,8 @@ pub enum Edit {
     Targets,
     Annotations,
     PainRules,
+    /// Splitting a customer on the customer 360 (admins and CX officers).
+    Identity,
 }
 
 /// What a route requires.
@@ -212,6 +214,12 @@ pub const RULES: &[Rule] = &[
     rule("POST", "/customer/erase", Form, Admin),
     rule(
         "POST",
+        "/customer/split",
+        Form,
+        Access::Edit(Edit::Identity),
+    ),
+    rule(
+        "POST",
         "/api/customer_page",
         ServerFn,
         Access::View(View::Customer360),
@@ -361,7 +369,7 @@ fn can_edit(who: &Principal, role: Role, edit: Edit, department: Option<&str>) -
         // At the route level (no department yet) a lead may try; the handler decides.
         (Role::Lead, Edit::Targets) => department.is_none() || who.own_department(department),
         (Role::Executive | Role::Lead | Role::CxOfficer, Edit::Annotations) => true,
-        (Role::CxOfficer, Edit::PainRules) => true,
+        (Role::CxOfficer, Edit::PainRules | Edit::Identity) => true,
         _ => false,
     }
 }

@@ -7,7 +7,7 @@ use std::path::PathBuf;
 use clap::Subcommand;
 
 use crate::server::db::Db;
-use crate::server::identity::{self, simulate};
+use crate::server::identity::{self, simulate, suspicious};
 use crate::server::kpi::Period;
 
 #[derive(Debug, Subcommand)]
@@ -21,6 +21,13 @@ pub enum IdentityCommand {
     Simulate(RulesArgs),
     /// Store the rules in FILE and re-stitch every customer.
     Apply(RulesArgs),
+    /// List the customers whose merge looks suspicious (too many identifiers, too many events
+    /// in a day, purchases in two stores within minutes), for review on the customer 360.
+    Flagged {
+        /// Print JSON.
+        #[arg(long)]
+        json: bool,
+    },
 }
 
 #[derive(Debug, clap::Args)]
@@ -101,6 +108,19 @@ pub fn run(db: &Db, command: IdentityCommand) -> anyhow::Result<()> {
             print(&report, args.json)?;
             if !args.json {
                 println!("applied");
+            }
+        }
+        IdentityCommand::Flagged { json } => {
+            let conn = db.connect()?;
+            let limits = suspicious::thresholds(&conn)?;
+            let flags = suspicious::flagged(&conn, &limits)?;
+            if json {
+                println!("{}", serde_json::to_string_pretty(&flags)?);
+            } else {
+                for f in &flags {
+                    println!("{:>18}  {:<15} {}", f.customer_id, f.reason, f.value);
+                }
+                println!("{} customers to review", flags.len());
             }
         }
     }

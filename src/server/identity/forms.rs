@@ -45,17 +45,26 @@ async fn split_customer(
     let id = field(&fields, "customer_id").parse::<i64>().ok();
     let back = |customer: Option<i64>, outcome: (&str, &str)| {
         let page = customer.map_or_else(|| "/customer".to_string(), |c| format!("/customer/{c}"));
-        Redirect::to(&format!("{page}{}#identity-links", query([("lang", lang.as_str()), outcome])))
-            .into_response()
+        Redirect::to(&format!(
+            "{page}{}#identity-links",
+            query([("lang", lang.as_str()), outcome])
+        ))
+        .into_response()
     };
     let expected = session.get::<String>(keys::CSRF).await.ok().flatten();
     if !expected.is_some_and(|t| same_secret(&t, field(&fields, "csrf"))) {
-        return back(id, ("error", "the form expired; reload the page and try again"));
+        return back(
+            id,
+            ("error", "the form expired; reload the page and try again"),
+        );
     }
     let Some(customer_id) = id else {
         return back(None, ("error", "no customer number"));
     };
-    let a = (field(&fields, "a_type").to_string(), field(&fields, "a_value").to_string());
+    let a = (
+        field(&fields, "a_type").to_string(),
+        field(&fields, "a_value").to_string(),
+    );
     let what = match field(&fields, "kind") {
         "block" => Split::Block {
             id_type: a.0,
@@ -75,10 +84,9 @@ async fn split_customer(
         .as_ref()
         .map_or_else(|| "unknown".to_string(), |p| p.label.clone());
     let db = state.db.clone();
-    let done = tokio::task::spawn_blocking(move || {
-        split::split(&db, customer_id, &what, &reason, &actor)
-    })
-    .await;
+    let done =
+        tokio::task::spawn_blocking(move || split::split(&db, customer_id, &what, &reason, &actor))
+            .await;
     match done {
         Ok(Ok(outcome)) => {
             // Back to the customer if it still exists, else to the one holding the identifier.

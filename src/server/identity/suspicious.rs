@@ -95,7 +95,9 @@ pub fn thresholds(conn: &Connection) -> Result<Thresholds, IdentityError> {
         "SELECT key, try_cast(value AS BIGINT) FROM settings WHERE key LIKE 'identity_flag_%'",
     )?;
     let rows = stmt
-        .query_map([], |r| Ok((r.get::<_, String>(0)?, r.get::<_, Option<i64>>(1)?)))?
+        .query_map([], |r| {
+            Ok((r.get::<_, String>(0)?, r.get::<_, Option<i64>>(1)?))
+        })?
         .collect::<Result<Vec<_>, _>>()?;
     for (key, value) in rows {
         let Some(v) = value.filter(|v| *v > 0) else {

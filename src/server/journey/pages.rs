@@ -149,6 +149,7 @@ pub async fn customer(
         },
         masked,
         can_erase: policy::decide(Some(who), Access::Admin, None) == Decision::Allow,
+        can_split: policy::decide(Some(who), Access::Edit(Edit::Identity), None) == Decision::Allow,
     })
 }
 
