@@ -487,19 +487,19 @@ fn blocking_an_identifier_sends_its_events_back_and_survives_a_reload() {
 fn random_event(i: usize, pick: &[u8]) -> Ev {
     let at = format!("2026-03-{:02}T10:00:00Z", 1 + usize::from(pick[0] % 4));
     let mut e = ev(&format!("e{i}"), &at, "visit").channel("web");
-    if pick[1] % 3 == 0 {
+    if pick[1].is_multiple_of(3) {
         e = e.loyalty(&format!("L{}", pick[1] % 4));
     }
-    if pick[2] % 2 == 0 {
+    if pick[2].is_multiple_of(2) {
         e = e.email(&format!("m{}@x.it", pick[2] % 5));
     }
-    if pick[3] % 3 == 0 {
+    if pick[3].is_multiple_of(3) {
         e = e.set("phone", &format!("+3934700000{:02}", pick[3] % 4));
     }
-    if pick[4] % 3 == 0 {
+    if pick[4].is_multiple_of(3) {
         e = e.device(&format!("D{}", pick[4] % 3));
     }
-    if pick[5] % 2 == 0 {
+    if pick[5].is_multiple_of(2) {
         e = e.cookie(&format!("K{}", pick[5] % 4));
     }
     e

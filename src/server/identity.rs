@@ -156,7 +156,10 @@ pub fn stitch_with(conn: &Connection, rules: &Rules) -> Result<u64, IdentityErro
 }
 
 /// The splits in force: identifiers that link nobody, and pairs that never link directly.
-fn splits(conn: &Connection) -> Result<(HashSet<Key>, HashSet<(Key, Key)>), IdentityError> {
+/// Identifiers blocked by splits, and pairs unlinked by splits (smaller identifier first).
+type SplitRules = (HashSet<Key>, HashSet<(Key, Key)>);
+
+fn splits(conn: &Connection) -> Result<SplitRules, IdentityError> {
     let mut blocked = HashSet::new();
     let mut unlinked = HashSet::new();
     let mut stmt =

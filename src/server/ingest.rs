@@ -100,7 +100,13 @@ pub enum IngestError {
     #[error(transparent)]
     Db(#[from] DbError),
     #[error(transparent)]
-    Identity(#[from] identity::IdentityError),
+    Identity(Box<identity::IdentityError>),
+}
+
+impl From<identity::IdentityError> for IngestError {
+    fn from(err: identity::IdentityError) -> Self {
+        Self::Identity(Box::new(err))
+    }
 }
 
 impl From<duckdb::Error> for IngestError {

@@ -155,10 +155,10 @@ pub fn split(
     crate::server::journey::rebuild_in(&tx)?;
     let mut now = Vec::new();
     for (t, v) in &pair {
-        if let Some(id) = owner(&tx, t, v)? {
-            if !now.contains(&id) {
-                now.push(id);
-            }
+        if let Some(id) = owner(&tx, t, v)?
+            && !now.contains(&id)
+        {
+            now.push(id);
         }
     }
     let outcome = SplitOutcome {
