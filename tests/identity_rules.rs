@@ -5,6 +5,8 @@
 //! load order.
 
 mod common;
+#[path = "common/web.rs"]
+mod web;
 
 use chrono::NaiveDate;
 use common::{Ev, TestDb, ev};
@@ -607,4 +609,100 @@ fn suspicious_merges_are_flagged() {
             (Some("L1".to_string()), "two_stores".to_string(), 10),
         ]
     );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_cx_officer_sees_why_and_splits_a_link_in_the_customer_360() {
+    use axum::http::StatusCode;
+    use omnikpi::auth::Role;
+    let t = TestDb::new();
+    t.load_events(&two_people(true));
+    web::add_user(&t.db, "admin@test.it", Role::Admin, None);
+    web::add_user(&t.db, "cx@test.it", Role::CxOfficer, None);
+    web::add_user(&t.db, "ceo@test.it", Role::Executive, None);
+    let customer = owner(&t, "loyalty_id", "L1").expect("L1");
+    let url = format!("/customer/{customer}?lang=en");
+
+    // The executive sees the lineage masked, and no split form.
+    let mut ceo = web::Browser::new(web::router(&t.db));
+    assert_eq!(
+        ceo.sign_in("ceo@test.it", web::PASSWORD).await.status,
+        StatusCode::SEE_OTHER
+    );
+    let masked = ceo.get(&url).await;
+    assert_eq!(masked.status, StatusCode::OK);
+    assert!(
+        masked
+            .body
+            .contains("Why these identifiers are one customer")
+    );
+    assert!(
+        masked.body.contains("fixture:s2"),
+        "the event that linked them"
+    );
+    assert!(masked.body.contains("loyalty_id+email"), "the rule");
+    assert!(masked.body.contains("b***@x.it"));
+    assert!(!masked.body.contains("b@x.it"), "no e-mail anywhere");
+    assert!(!masked.body.contains("/customer/split"));
+
+    let mut cx = web::Browser::new(web::router(&t.db));
+    assert_eq!(
+        cx.sign_in("cx@test.it", web::PASSWORD).await.status,
+        StatusCode::SEE_OTHER
+    );
+    let page = cx.get(&url).await;
+    assert!(page.body.contains("b@x.it"));
+    assert!(page.body.contains("action=\"/customer/split\""));
+    let csrf = web::csrf_in(&page.body).expect("csrf");
+    let id = customer.to_string();
+    let fields = |reason: &'static str| {
+        vec![
+            ("csrf", csrf.clone()),
+            ("customer_id", id.clone()),
+            ("lang", "en".to_string()),
+            ("kind", "unlink".to_string()),
+            ("a_type", "loyalty_id".to_string()),
+            ("a_value", "L1".to_string()),
+            ("b_type", "email".to_string()),
+            ("b_value", "b@x.it".to_string()),
+            ("reason", reason.to_string()),
+        ]
+    };
+    let no_reason = fields("");
+    let refs: Vec<(&str, &str)> = no_reason.iter().map(|(k, v)| (*k, v.as_str())).collect();
+    let refused = cx.post_form("/customer/split", &refs).await;
+    assert_eq!(refused.status, StatusCode::SEE_OTHER);
+    assert!(
+        refused.location().contains("error="),
+        "{}",
+        refused.location()
+    );
+    assert_eq!(t.count("SELECT count(*) FROM customers"), 1);
+
+    let with_reason = fields("cashier typed another customer's e-mail");
+    let refs: Vec<(&str, &str)> = with_reason.iter().map(|(k, v)| (*k, v.as_str())).collect();
+    let done = cx.post_form("/customer/split", &refs).await;
+    assert_eq!(done.status, StatusCode::SEE_OTHER);
+    assert_eq!(
+        done.location(),
+        format!("/customer/{customer}?lang=en&ok=split#identity-links")
+    );
+    assert_eq!(t.count("SELECT count(*) FROM customers"), 2);
+    assert_eq!(
+        t.count(
+            "SELECT count(*) FROM audit_log WHERE action = 'identity.split' AND actor LIKE '%cx@test.it%'"
+        ),
+        1
+    );
+    let after = cx.get(&url).await;
+    assert!(after.body.contains("nothing was linked"));
+    // The executive may not split.
+    let csrf = web::csrf_in(&masked.body).unwrap_or_default();
+    let forbidden = ceo
+        .post_form(
+            "/customer/split",
+            &[("csrf", &csrf), ("customer_id", &id), ("kind", "block")],
+        )
+        .await;
+    assert_eq!(forbidden.status, StatusCode::FORBIDDEN);
 }
