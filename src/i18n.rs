@@ -365,6 +365,17 @@ pub enum Msg {
     SplitHelp,
     SplitDone,
     SplitActions,
+    AdminIdentity,
+    IdentityRulesHelp,
+    RulesVersion,
+    BuiltInDefaults,
+    Simulate,
+    ApplyRules,
+    SimulationTitle,
+    FlaggedTitle,
+    FlaggedHelp,
+    NoFlagged,
+    FlagReason,
 }
 
 #[cfg(test)]

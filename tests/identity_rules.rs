@@ -706,3 +706,55 @@ async fn the_cx_officer_sees_why_and_splits_a_link_in_the_customer_360() {
         .await;
     assert_eq!(forbidden.status, StatusCode::FORBIDDEN);
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_admin_simulates_then_applies_rules_on_the_admin_page() {
+    use axum::http::StatusCode;
+    use omnikpi::auth::Role;
+    let t = TestDb::new();
+    t.load_events(&[
+        ev("1", "2026-03-01T10:00:00Z", "identify")
+            .email("negozio@shop.it")
+            .set("phone", "+393470000001"),
+        ev("2", "2026-03-02T10:00:00Z", "identify")
+            .email("negozio@shop.it")
+            .set("phone", "+393470000002"),
+    ]);
+    web::add_user(&t.db, "admin@test.it", Role::Admin, None);
+    let mut admin = web::Browser::new(web::router(&t.db));
+    admin.sign_in("admin@test.it", web::PASSWORD).await;
+    let page = admin.get("/admin/identity?lang=en").await;
+    assert_eq!(page.status, StatusCode::OK);
+    assert!(page.body.contains("built-in retail defaults"));
+    assert!(page.body.contains("[[link]]"));
+    let blocked = rules_with_email_block("[\"negozio@*\"]");
+    let uri = format!(
+        "/admin/identity?lang=en&rules={}",
+        omnikpi::url::encode(&blocked)
+    );
+    let simulated = admin.get(&uri).await;
+    assert_eq!(simulated.status, StatusCode::OK);
+    assert!(simulated.body.contains("1 → 2"), "customers 1 → 2");
+    assert_eq!(
+        t.count("SELECT count(*) FROM customers"),
+        1,
+        "nothing written"
+    );
+    let csrf = web::csrf_in(&simulated.body).expect("csrf");
+    let done = admin
+        .post_form(
+            "/admin/identity/apply",
+            &[("csrf", &csrf), ("lang", "en"), ("rules", &blocked)],
+        )
+        .await;
+    assert_eq!(done.location(), "/admin/identity?lang=en&ok=saved");
+    assert_eq!(t.count("SELECT count(*) FROM customers"), 2);
+    let bad = admin
+        .post_form(
+            "/admin/identity/apply",
+            &[("csrf", &csrf), ("lang", "en"), ("rules", "[types.fax]\n")],
+        )
+        .await;
+    assert!(bad.location().contains("error="), "{}", bad.location());
+    assert!(bad.location().contains("line%201"), "{}", bad.location());
+}

@@ -313,5 +313,20 @@ pub fn text(msg: Msg) -> &'static str {
         }
         Msg::SplitDone => "Split done: customers and KPIs recomputed.",
         Msg::SplitActions => "Split",
+        Msg::AdminIdentity => "Identity rules",
+        Msg::IdentityRulesHelp => {
+            "The rules decide which identifiers may link into one customer. Simulate a change first: nothing is written until you apply it."
+        }
+        Msg::RulesVersion => "Rules in force",
+        Msg::BuiltInDefaults => "built-in retail defaults",
+        Msg::Simulate => "Simulate",
+        Msg::ApplyRules => "Apply these rules",
+        Msg::SimulationTitle => "What these rules would change",
+        Msg::FlaggedTitle => "Merges to review",
+        Msg::FlaggedHelp => {
+            "Customers with many identifiers, many events in one day, or purchases in two stores within minutes. Open the customer 360 to see why they were linked and split a wrong link."
+        }
+        Msg::NoFlagged => "Nothing to review.",
+        Msg::FlagReason => "Reason",
     }
 }

@@ -313,5 +313,20 @@ pub fn text(msg: Msg) -> &'static str {
         }
         Msg::SplitDone => "Separazione fatta: clienti e KPI ricalcolati.",
         Msg::SplitActions => "Separa",
+        Msg::AdminIdentity => "Regole di identità",
+        Msg::IdentityRulesHelp => {
+            "Le regole decidono quali identificativi possono unirsi in un solo cliente. Simula prima una modifica: nulla viene scritto finché non la applichi."
+        }
+        Msg::RulesVersion => "Regole in vigore",
+        Msg::BuiltInDefaults => "impostazioni predefinite per il retail",
+        Msg::Simulate => "Simula",
+        Msg::ApplyRules => "Applica queste regole",
+        Msg::SimulationTitle => "Cosa cambierebbero queste regole",
+        Msg::FlaggedTitle => "Unioni da verificare",
+        Msg::FlaggedHelp => {
+            "Clienti con molti identificativi, molti eventi in un giorno o acquisti in due negozi a pochi minuti di distanza. Apri la scheda cliente per vedere perché sono stati uniti e separare un collegamento sbagliato."
+        }
+        Msg::NoFlagged => "Niente da verificare.",
+        Msg::FlagReason => "Motivo",
     }
 }

@@ -233,6 +233,7 @@ pub const RULES: &[Rule] = &[
     rule("GET", "/admin/settings", Page, Admin),
     rule("GET", "/admin/audit", Page, Admin),
     rule("GET", "/admin/sources", Page, Admin),
+    rule("GET", "/admin/identity", Page, Admin),
     rule("POST", "/api/admin_sources", ServerFn, Admin),
     rule("GET", "/admin/audit.csv", Asset, Admin),
     rule("POST", "/admin/*", Form, Admin),
@@ -242,6 +243,7 @@ pub const RULES: &[Rule] = &[
     rule("POST", "/api/admin_kpis", ServerFn, Admin),
     rule("POST", "/api/admin_settings", ServerFn, Admin),
     rule("POST", "/api/admin_audit", ServerFn, Admin),
+    rule("POST", "/api/admin_identity", ServerFn, Admin),
     // The JSON API.
     rule("GET", "/api/v1/openapi.json", Api, Public),
     rule("GET", "/api/v1/kpis", Api, Access::View(View::Company)),
