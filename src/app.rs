@@ -12,9 +12,9 @@ use leptos_router::{
 };
 
 use crate::pages::admin::{
-    AdminHome, audit::AdminAuditPage, departments::AdminDepartmentsPage, kpis::AdminKpisPage,
-    settings::AdminSettingsPage, sources::AdminSourcesPage, tokens::AdminTokensPage,
-    users::AdminUsersPage,
+    AdminHome, audit::AdminAuditPage, departments::AdminDepartmentsPage,
+    identity::AdminIdentityPage, kpis::AdminKpisPage, settings::AdminSettingsPage,
+    sources::AdminSourcesPage, tokens::AdminTokensPage, users::AdminUsersPage,
 };
 use crate::pages::journeys::{JourneysPage, detail::JourneyDetailPage, pain::PainPage};
 use crate::pages::{
@@ -79,6 +79,7 @@ pub fn App() -> impl IntoView {
                     />
                     <Route path=path!("/admin/kpis") view=AdminKpisPage ssr=SsrMode::Async />
                     <Route path=path!("/admin/settings") view=AdminSettingsPage ssr=SsrMode::Async />
+                    <Route path=path!("/admin/identity") view=AdminIdentityPage ssr=SsrMode::Async />
                     <Route path=path!("/admin/audit") view=AdminAuditPage ssr=SsrMode::Async />
                     <Route path=path!("/admin/sources") view=AdminSourcesPage ssr=SsrMode::Async />
                     <Route path=path!("/kpi/:key") view=KpiDetailPage ssr=SsrMode::Async />

@@ -297,5 +297,36 @@ pub fn text(msg: Msg) -> &'static str {
         Msg::StepStoreVisit => "Store visit",
         Msg::StepStorePurchase => "Store purchase",
         Msg::MedianHoursBetween => "Median hours between the two",
+        Msg::IdentityLinksTitle => "Why these identifiers are one customer",
+        Msg::IdentityLinksHelp => {
+            "Each line is a link made while stitching: the event that carried both identifiers and the rule that allowed the link, in the order the links were made."
+        }
+        Msg::NoIdentityLinks => "One identifier only: nothing was linked.",
+        Msg::LinkedIdentifiers => "Identifiers",
+        Msg::LinkedByEvent => "Linked by event",
+        Msg::LinkRule => "Rule",
+        Msg::SplitLink => "Split this link",
+        Msg::BlockIdentifier => "Block this identifier",
+        Msg::SplitReason => "Reason (required)",
+        Msg::SplitHelp => {
+            "A split is kept as a rule: it holds after later loads and rebuilds, and every customer KPI is recomputed. The audit log records who split and why."
+        }
+        Msg::SplitDone => "Split done: customers and KPIs recomputed.",
+        Msg::SplitActions => "Split",
+        Msg::AdminIdentity => "Identity rules",
+        Msg::IdentityRulesHelp => {
+            "The rules decide which identifiers may link into one customer. Simulate a change first: nothing is written until you apply it."
+        }
+        Msg::RulesVersion => "Rules in force",
+        Msg::BuiltInDefaults => "built-in retail defaults",
+        Msg::Simulate => "Simulate",
+        Msg::ApplyRules => "Apply these rules",
+        Msg::SimulationTitle => "What these rules would change",
+        Msg::FlaggedTitle => "Merges to review",
+        Msg::FlaggedHelp => {
+            "Customers with many identifiers, many events in one day, or purchases in two stores within minutes. Open the customer 360 to see why they were linked and split a wrong link."
+        }
+        Msg::NoFlagged => "Nothing to review.",
+        Msg::FlagReason => "Reason",
     }
 }

@@ -297,5 +297,36 @@ pub fn text(msg: Msg) -> &'static str {
         Msg::StepStoreVisit => "Visita in negozio",
         Msg::StepStorePurchase => "Acquisto in negozio",
         Msg::MedianHoursBetween => "Ore mediane tra i due",
+        Msg::IdentityLinksTitle => "Perché questi identificativi sono un solo cliente",
+        Msg::IdentityLinksHelp => {
+            "Ogni riga è un collegamento fatto durante l'unificazione: l'evento che portava entrambi gli identificativi e la regola che ha permesso il collegamento, nell'ordine in cui sono stati fatti."
+        }
+        Msg::NoIdentityLinks => "Un solo identificativo: nessun collegamento.",
+        Msg::LinkedIdentifiers => "Identificativi",
+        Msg::LinkedByEvent => "Collegati dall'evento",
+        Msg::LinkRule => "Regola",
+        Msg::SplitLink => "Separa questo collegamento",
+        Msg::BlockIdentifier => "Blocca questo identificativo",
+        Msg::SplitReason => "Motivo (obbligatorio)",
+        Msg::SplitHelp => {
+            "Una separazione resta come regola: vale anche dopo i caricamenti e le ricostruzioni successive, e tutti i KPI dei clienti vengono ricalcolati. Il registro delle modifiche annota chi ha separato e perché."
+        }
+        Msg::SplitDone => "Separazione fatta: clienti e KPI ricalcolati.",
+        Msg::SplitActions => "Separa",
+        Msg::AdminIdentity => "Regole di identità",
+        Msg::IdentityRulesHelp => {
+            "Le regole decidono quali identificativi possono unirsi in un solo cliente. Simula prima una modifica: nulla viene scritto finché non la applichi."
+        }
+        Msg::RulesVersion => "Regole in vigore",
+        Msg::BuiltInDefaults => "impostazioni predefinite per il retail",
+        Msg::Simulate => "Simula",
+        Msg::ApplyRules => "Applica queste regole",
+        Msg::SimulationTitle => "Cosa cambierebbero queste regole",
+        Msg::FlaggedTitle => "Unioni da verificare",
+        Msg::FlaggedHelp => {
+            "Clienti con molti identificativi, molti eventi in un giorno o acquisti in due negozi a pochi minuti di distanza. Apri la scheda cliente per vedere perché sono stati uniti e separare un collegamento sbagliato."
+        }
+        Msg::NoFlagged => "Niente da verificare.",
+        Msg::FlagReason => "Motivo",
     }
 }

@@ -60,6 +60,10 @@ pub struct CustomerPage {
     pub masked: bool,
     /// The viewer may erase the customer (admins).
     pub can_erase: bool,
+    /// The viewer may split the customer: remove a link, block an identifier (admins and CX
+    /// officers).
+    #[serde(default)]
+    pub can_split: bool,
 }
 
 #[leptos::server(endpoint = "journeys_page")]

@@ -128,18 +128,97 @@ fn CustomerBody(page: PageData, locale: Locale, csrf: String) -> impl IntoView {
         }
     })
     .collect_view();
+    let can_split = page.can_split && !page.masked;
+    let split_form = {
+        let csrf = csrf.clone();
+        move |kind: &'static str, a: (String, String), b: Option<(String, String)>, label: Msg| {
+            let (b_type, b_value) = b.unwrap_or_default();
+            view! {
+                <form class="inline split" method="post" action="/customer/split">
+                    <CsrfField token=csrf.clone() />
+                    <input type="hidden" name="customer_id" value=id.to_string() />
+                    <input type="hidden" name="lang" value=locale.code() />
+                    <input type="hidden" name="kind" value=kind />
+                    <input type="hidden" name="a_type" value=a.0 />
+                    <input type="hidden" name="a_value" value=a.1 />
+                    <input type="hidden" name="b_type" value=b_type />
+                    <input type="hidden" name="b_value" value=b_value />
+                    <label>
+                        {locale.text(Msg::SplitReason)}
+                        <input type="text" name="reason" required=true maxlength="500" autocomplete="off" />
+                    </label>
+                    <button type="submit" class="danger">{locale.text(label)}</button>
+                </form>
+            }
+        }
+    };
     let identifiers = p
         .identifiers
         .iter()
         .map(|i| {
+            let block = can_split.then(|| {
+                split_form(
+                    "block",
+                    (i.id_type.clone(), i.value.clone()),
+                    None,
+                    Msg::BlockIdentifier,
+                )
+            });
             view! {
                 <tr>
                     <td>{i.id_type.clone()}</td>
                     <td class="identifier">{i.value.clone()}</td>
+                    {can_split.then(|| view! { <td>{block}</td> })}
                 </tr>
             }
         })
         .collect_view();
+    let links = if p.links.is_empty() {
+        view! { <p class="hint">{locale.text(Msg::NoIdentityLinks)}</p> }.into_any()
+    } else {
+        let rows = p
+            .links
+            .iter()
+            .map(|l| {
+                let unlink = can_split.then(|| {
+                    split_form(
+                        "unlink",
+                        (l.a_type.clone(), l.a_value.clone()),
+                        Some((l.b_type.clone(), l.b_value.clone())),
+                        Msg::SplitLink,
+                    )
+                });
+                let at = l.occurred_at.as_deref().map(short_time).unwrap_or_default();
+                view! {
+                    <tr class="identity-link">
+                        <td>
+                            {l.a_type.clone()} " " <span class="identifier">{l.a_value.clone()}</span>
+                            " + " {l.b_type.clone()} " "
+                            <span class="identifier">{l.b_value.clone()}</span>
+                        </td>
+                        <td>{format!("{}:{}", l.source, l.event_id)} " · " {at}</td>
+                        <td>{l.rule.clone()} " (" {l.priority} ")"</td>
+                        {can_split.then(|| view! { <td>{unlink}</td> })}
+                    </tr>
+                }
+            })
+            .collect_view();
+        view! {
+            <table class="data">
+                <thead>
+                    <tr>
+                        <th scope="col">{locale.text(Msg::LinkedIdentifiers)}</th>
+                        <th scope="col">{locale.text(Msg::LinkedByEvent)}</th>
+                        <th scope="col">{locale.text(Msg::LinkRule)}</th>
+                        {can_split
+                            .then(|| view! { <th scope="col">{locale.text(Msg::SplitActions)}</th> })}
+                    </tr>
+                </thead>
+                <tbody>{rows}</tbody>
+            </table>
+        }
+            .into_any()
+    };
     let merges = (!p.merges.is_empty()).then(|| {
         let rows = p
             .merges
@@ -194,11 +273,19 @@ fn CustomerBody(page: PageData, locale: Locale, csrf: String) -> impl IntoView {
                     <tr>
                         <th scope="col">{locale.text(Msg::IdType)}</th>
                         <th scope="col">{locale.text(Msg::ValueLabel)}</th>
+                        {can_split
+                            .then(|| view! { <th scope="col">{locale.text(Msg::SplitActions)}</th> })}
                     </tr>
                 </thead>
                 <tbody>{identifiers}</tbody>
             </table>
             {merges}
+        </section>
+        <section class="card" id="identity-links" aria-labelledby="links-title">
+            <h2 id="links-title">{locale.text(Msg::IdentityLinksTitle)}</h2>
+            <p class="hint">{locale.text(Msg::IdentityLinksHelp)}</p>
+            {can_split.then(|| view! { <p class="hint">{locale.text(Msg::SplitHelp)}</p> })}
+            {links}
         </section>
         <section class="card" aria-labelledby="timeline-title">
             <h2 id="timeline-title">{locale.text(Msg::TimelineTitle)}</h2>

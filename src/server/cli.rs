@@ -7,6 +7,7 @@
 mod accounts;
 mod data;
 mod derived;
+mod identity;
 mod kpi;
 mod serve;
 
@@ -50,10 +51,11 @@ enum Command {
     Load(data::LoadArgs),
     /// Compute KPIs for a period (`kpi list` prints the catalog).
     Kpi(kpi::KpiArgs),
-    /// Identity stitching: `identity rebuild` recomputes every customer from all events.
+    /// Identity stitching: `identity rebuild`, and rule changes: `identity simulate|apply
+    /// --rules FILE`, `identity rules` (print the rules in force).
     Identity {
         #[command(subcommand)]
-        command: derived::IdentityCommand,
+        command: identity::IdentityCommand,
     },
     /// User accounts: `user add --email E --role admin` creates the first administrator.
     User {
@@ -138,7 +140,7 @@ fn execute(cli: Cli) -> anyhow::Result<()> {
         Command::Target { command } => kpi::target(&db, command),
         Command::User { command } => accounts::user(&db, command),
         Command::Token { command } => accounts::token(&db, command),
-        Command::Identity { command } => derived::identity(&db, command),
+        Command::Identity { command } => identity::run(&db, command),
         Command::Journey { command } => derived::journey(&db, command),
         Command::Demo(args) => derived::demo(&db, &config.db, args),
     }

@@ -99,6 +99,14 @@ pub enum IngestError {
     Mapping(#[from] mapping::MappingError),
     #[error(transparent)]
     Db(#[from] DbError),
+    #[error(transparent)]
+    Identity(Box<identity::IdentityError>),
+}
+
+impl From<identity::IdentityError> for IngestError {
+    fn from(err: identity::IdentityError) -> Self {
+        Self::Identity(Box::new(err))
+    }
 }
 
 impl From<duckdb::Error> for IngestError {

@@ -47,6 +47,8 @@ pub enum Edit {
     Targets,
     Annotations,
     PainRules,
+    /// Splitting a customer on the customer 360 (admins and CX officers).
+    Identity,
 }
 
 /// What a route requires.
@@ -212,6 +214,12 @@ pub const RULES: &[Rule] = &[
     rule("POST", "/customer/erase", Form, Admin),
     rule(
         "POST",
+        "/customer/split",
+        Form,
+        Access::Edit(Edit::Identity),
+    ),
+    rule(
+        "POST",
         "/api/customer_page",
         ServerFn,
         Access::View(View::Customer360),
@@ -225,6 +233,7 @@ pub const RULES: &[Rule] = &[
     rule("GET", "/admin/settings", Page, Admin),
     rule("GET", "/admin/audit", Page, Admin),
     rule("GET", "/admin/sources", Page, Admin),
+    rule("GET", "/admin/identity", Page, Admin),
     rule("POST", "/api/admin_sources", ServerFn, Admin),
     rule("GET", "/admin/audit.csv", Asset, Admin),
     rule("POST", "/admin/*", Form, Admin),
@@ -234,6 +243,7 @@ pub const RULES: &[Rule] = &[
     rule("POST", "/api/admin_kpis", ServerFn, Admin),
     rule("POST", "/api/admin_settings", ServerFn, Admin),
     rule("POST", "/api/admin_audit", ServerFn, Admin),
+    rule("POST", "/api/admin_identity", ServerFn, Admin),
     // The JSON API.
     rule("GET", "/api/v1/openapi.json", Api, Public),
     rule("GET", "/api/v1/kpis", Api, Access::View(View::Company)),
@@ -361,7 +371,7 @@ fn can_edit(who: &Principal, role: Role, edit: Edit, department: Option<&str>) -
         // At the route level (no department yet) a lead may try; the handler decides.
         (Role::Lead, Edit::Targets) => department.is_none() || who.own_department(department),
         (Role::Executive | Role::Lead | Role::CxOfficer, Edit::Annotations) => true,
-        (Role::CxOfficer, Edit::PainRules) => true,
+        (Role::CxOfficer, Edit::PainRules | Edit::Identity) => true,
         _ => false,
     }
 }

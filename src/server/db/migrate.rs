@@ -58,6 +58,11 @@ pub const MIGRATIONS: &[Migration] = &[
         name: "annotations",
         sql: include_str!("../../../migrations/0010_annotations.sql"),
     },
+    Migration {
+        version: 12,
+        name: "identity_rules",
+        sql: include_str!("../../../migrations/0012_identity_rules.sql"),
+    },
 ];
 
 pub struct Migration {

@@ -149,6 +149,7 @@ pub async fn customer(
         },
         masked,
         can_erase: policy::decide(Some(who), Access::Admin, None) == Decision::Allow,
+        can_split: policy::decide(Some(who), Access::Edit(Edit::Identity), None) == Decision::Allow,
     })
 }
 
@@ -156,6 +157,10 @@ pub async fn customer(
 pub fn masked_profile(mut profile: CustomerProfile) -> CustomerProfile {
     for id in &mut profile.identifiers {
         id.value = mask(&id.id_type, &id.value);
+    }
+    for link in &mut profile.links {
+        link.a_value = mask(&link.a_type, &link.a_value);
+        link.b_value = mask(&link.b_type, &link.b_value);
     }
     profile
 }
