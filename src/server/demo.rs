@@ -95,7 +95,7 @@ pub struct PlantedChange {
     /// The store whose conversion drops: people come in and do not buy.
     pub weak_store: &'static str,
     /// Extra footfall at the weak store that month, as a share of its door count; its
-    /// door-counted conversion falls to 1 / (1 + share) of what it would be (−43 % for 0.75).
+    /// door-counted conversion falls to 1 / (1 + share) of what it would be (−60 % for 1.5).
     pub extra_footfall: f64,
     /// The campaign whose spend rises with no extra orders: anonymous paid clicks from a
     /// placement that brings nobody who buys.
@@ -107,7 +107,7 @@ pub struct PlantedChange {
 
 pub const PLANTED_CHANGE: PlantedChange = PlantedChange {
     weak_store: "BO01",
-    extra_footfall: 0.75,
+    extra_footfall: 1.5,
     weak_campaign: "META-RETARGET",
     extra_clicks_per_day: 12,
     click_cost: 0.45,
