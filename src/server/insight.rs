@@ -361,49 +361,47 @@ pub async fn changed_page(
     query: String,
 ) -> Result<ChangedPage, AppError> {
     let who = who.clone();
-    let page = db
-        .run(
-            move |conn| -> Result<Result<ChangedPage, AppError>, DashboardError> {
-                let (kpi, rest) = split_query(&query);
-                let key = kpi.unwrap_or_else(|| DEFAULT_KPI.to_string());
-                if !may_see(conn, &who, &key)? {
-                    return Ok(Err(AppError::Forbidden));
-                }
-                let resolved = resolve_view(conn, &rest)?;
-                let dimension_name = resolved
-                    .state()
-                    .by
-                    .clone()
-                    .unwrap_or_else(|| DEFAULT_DIMENSION.to_string());
-                let dimension = Dimension::parse(&dimension_name)
-                    .ok_or_else(|| DashboardError::BadRequest(format!("by: {dimension_name:?}")))?;
-                let changed = what_changed(
-                    conn,
-                    &key,
-                    dimension,
-                    &resolved.period,
-                    &resolved.comparison,
-                    &resolved.filters,
-                    resolved.locale,
-                )?;
-                let svg = waterfall_svg(&changed, resolved.locale)?;
-                let locale = resolved.locale;
-                let kpis = changed::splittable(Catalog::builtin())
-                    .into_iter()
-                    .map(|d| (d.key.clone(), d.name.get(locale).to_string()))
-                    .collect();
-                Ok(Ok(ChangedPage {
-                    view: resolved.view,
-                    changed,
-                    svg,
-                    kpis,
-                    dimensions: Dimension::ALL
-                        .iter()
-                        .map(|d| d.name().to_string())
-                        .collect(),
-                }))
-            },
-        )
-        .await?;
-    page
+    db.run(
+        move |conn| -> Result<Result<ChangedPage, AppError>, DashboardError> {
+            let (kpi, rest) = split_query(&query);
+            let key = kpi.unwrap_or_else(|| DEFAULT_KPI.to_string());
+            if !may_see(conn, &who, &key)? {
+                return Ok(Err(AppError::Forbidden));
+            }
+            let resolved = resolve_view(conn, &rest)?;
+            let dimension_name = resolved
+                .state()
+                .by
+                .clone()
+                .unwrap_or_else(|| DEFAULT_DIMENSION.to_string());
+            let dimension = Dimension::parse(&dimension_name)
+                .ok_or_else(|| DashboardError::BadRequest(format!("by: {dimension_name:?}")))?;
+            let changed = what_changed(
+                conn,
+                &key,
+                dimension,
+                &resolved.period,
+                &resolved.comparison,
+                &resolved.filters,
+                resolved.locale,
+            )?;
+            let svg = waterfall_svg(&changed, resolved.locale)?;
+            let locale = resolved.locale;
+            let kpis = changed::splittable(Catalog::builtin())
+                .into_iter()
+                .map(|d| (d.key.clone(), d.name.get(locale).to_string()))
+                .collect();
+            Ok(Ok(ChangedPage {
+                view: resolved.view,
+                changed,
+                svg,
+                kpis,
+                dimensions: Dimension::ALL
+                    .iter()
+                    .map(|d| d.name().to_string())
+                    .collect(),
+            }))
+        },
+    )
+    .await?
 }
