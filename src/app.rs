@@ -16,6 +16,7 @@ use crate::pages::admin::{
     identity::AdminIdentityPage, kpis::AdminKpisPage, settings::AdminSettingsPage,
     sources::AdminSourcesPage, tokens::AdminTokensPage, users::AdminUsersPage,
 };
+use crate::pages::insights::{KpiTreePage, WhatChangedPage};
 use crate::pages::journeys::{JourneysPage, detail::JourneyDetailPage, pain::PainPage};
 use crate::pages::{
     account::AccountPage, company::CompanyPage, customer::CustomerPage, department::DepartmentPage,
@@ -86,6 +87,12 @@ pub fn App() -> impl IntoView {
                     <Route
                         path=path!("/dept/:department")
                         view=DepartmentPage
+                        ssr=SsrMode::Async
+                    />
+                    <Route path=path!("/insights/tree") view=KpiTreePage ssr=SsrMode::Async />
+                    <Route
+                        path=path!("/insights/changed")
+                        view=WhatChangedPage
                         ssr=SsrMode::Async
                     />
                 </Routes>

@@ -22,6 +22,7 @@ pub mod dashboard;
 pub mod error;
 pub mod format;
 pub mod i18n;
+pub mod insight;
 pub mod journey;
 pub mod kpi;
 pub mod pages;

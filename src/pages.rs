@@ -6,6 +6,7 @@ pub mod admin;
 pub mod company;
 pub mod customer;
 pub mod department;
+pub mod insights;
 pub mod journeys;
 pub mod kpi_detail;
 pub mod login;

@@ -17,6 +17,7 @@ pub mod demo;
 pub mod export;
 pub mod identity;
 pub mod ingest;
+pub mod insight;
 pub mod journey;
 pub mod kpi;
 pub mod routes;

@@ -86,6 +86,18 @@ const EXPECTED: &[(&str, &str, &str)] = &[
     ("POST", "/annotations/delete", "AELC"),
     (
         "GET",
+        "/insights/tree?lang=en&from=2026-03-01&to=2026-03-31",
+        "AELCV",
+    ),
+    ("POST", "/api/kpi_tree", "AELCV"),
+    (
+        "GET",
+        "/insights/changed?lang=en&from=2026-03-01&to=2026-03-31&kpi=footfall&by=store",
+        "AELV",
+    ),
+    ("POST", "/api/what_changed", "AELCV"),
+    (
+        "GET",
         "/export/company/kpis.csv?from=2026-03-01&to=2026-03-31",
         "AELCV",
     ),
@@ -185,6 +197,16 @@ const EXPECTED: &[(&str, &str, &str)] = &[
         "GET",
         "/api/v1/pain-points?from=2026-03-01&to=2026-03-31",
         "AEC",
+    ),
+    (
+        "GET",
+        "/api/v1/kpi-tree?from=2026-03-01&to=2026-03-31",
+        "AELCV",
+    ),
+    (
+        "GET",
+        "/api/v1/what-changed?from=2026-03-01&to=2026-03-31&kpi=footfall&dimension=store",
+        "AELV",
     ),
 ];
 

@@ -328,5 +328,42 @@ pub fn text(msg: Msg) -> &'static str {
         }
         Msg::NoFlagged => "Nothing to review.",
         Msg::FlagReason => "Reason",
+        Msg::NavInsights => "KPI tree",
+        Msg::TreeTitle => "KPI tree: what drives net revenue",
+        Msg::TreeIntro => {
+            "Each KPI is made of the KPIs below it; the contribution column splits its change between them (sums: the differences; products: log-change shares), so the contributions add up to the change above."
+        }
+        Msg::Previous => "Comparison",
+        Msg::Contribution => "Contribution to the KPI above",
+        Msg::ToRoot => "Contribution to net revenue",
+        Msg::TreeResidualNote => {
+            "Not an exact identity: the other node holds what the parts leave out."
+        }
+        Msg::TreeShapley => {
+            "A value is zero or negative, so this split uses Shapley shares instead of logarithms."
+        }
+        Msg::WhatChanged => "What changed",
+        Msg::WhatChangedTitle => "What changed: a KPI's change split by a dimension",
+        Msg::Dimension => "Split by",
+        Msg::MixEffect => "Weight (mix)",
+        Msg::RateEffect => "Own rate",
+        Msg::Unexplained => "Not attributable to one part",
+        Msg::ChangedSummaryTotal => "{kpi} went from {previous} to {current} ({delta}).",
+        Msg::ChangedSummaryPart => "{part} contributed {contribution}.",
+        Msg::ChangedSummaryMixRate => {
+            "{part} contributed {contribution} ({rate} from its own rate, {mix} from its weight)."
+        }
+        Msg::ChangedSummaryUnexplained => {
+            "{amount} is not attributable to a single part (counted in more than one)."
+        }
+        Msg::ChangedMethodDifference => {
+            "A sum or count: each part's contribution is its own difference."
+        }
+        Msg::ChangedMethodMixRate => {
+            "A ratio: each part's contribution is the effect of its weight changing (mix, against the average) plus the effect of its own rate changing."
+        }
+        Msg::WaterfallStart => "Comparison",
+        Msg::WaterfallEnd => "Period",
+        Msg::Part => "Part",
     }
 }

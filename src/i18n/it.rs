@@ -328,5 +328,42 @@ pub fn text(msg: Msg) -> &'static str {
         }
         Msg::NoFlagged => "Niente da verificare.",
         Msg::FlagReason => "Motivo",
+        Msg::NavInsights => "Albero dei KPI",
+        Msg::TreeTitle => "Albero dei KPI: cosa muove il fatturato netto",
+        Msg::TreeIntro => {
+            "Ogni KPI è composto dai KPI sotto di esso; la colonna contributo ripartisce la sua variazione tra di essi (somme: le differenze; prodotti: quote della variazione logaritmica), quindi i contributi sommano alla variazione sopra."
+        }
+        Msg::Previous => "Confronto",
+        Msg::Contribution => "Contributo al KPI sopra",
+        Msg::ToRoot => "Contributo al fatturato netto",
+        Msg::TreeResidualNote => {
+            "Non è un'identità esatta: il nodo altro contiene ciò che le parti non coprono."
+        }
+        Msg::TreeShapley => {
+            "Un valore è zero o negativo, quindi questa ripartizione usa le quote di Shapley invece dei logaritmi."
+        }
+        Msg::WhatChanged => "Cosa è cambiato",
+        Msg::WhatChangedTitle => "Cosa è cambiato: la variazione di un KPI per dimensione",
+        Msg::Dimension => "Dividi per",
+        Msg::MixEffect => "Peso (mix)",
+        Msg::RateEffect => "Tasso proprio",
+        Msg::Unexplained => "Non attribuibile a una sola parte",
+        Msg::ChangedSummaryTotal => "{kpi} è passato da {previous} a {current} ({delta}).",
+        Msg::ChangedSummaryPart => "{part} ha contribuito per {contribution}.",
+        Msg::ChangedSummaryMixRate => {
+            "{part} ha contribuito per {contribution} ({rate} dal proprio tasso, {mix} dal proprio peso)."
+        }
+        Msg::ChangedSummaryUnexplained => {
+            "{amount} non è attribuibile a una sola parte (contato in più parti)."
+        }
+        Msg::ChangedMethodDifference => {
+            "Una somma o un conteggio: il contributo di ogni parte è la sua differenza."
+        }
+        Msg::ChangedMethodMixRate => {
+            "Un rapporto: il contributo di ogni parte è l'effetto della variazione del suo peso (mix, rispetto alla media) più l'effetto della variazione del suo tasso."
+        }
+        Msg::WaterfallStart => "Confronto",
+        Msg::WaterfallEnd => "Periodo",
+        Msg::Part => "Parte",
     }
 }

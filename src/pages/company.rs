@@ -80,6 +80,11 @@ fn CompanyBody(view: CompanyView, locale: Locale, csrf: String) -> impl IntoView
         <section class="tiles" aria-label=locale.text(Msg::CompanyTitle)>
             {tiles}
         </section>
+        <nav class="insight-links">
+            <a href=format!("/insights/tree{query}")>{locale.text(Msg::NavInsights)}</a>
+            " · "
+            <a href=format!("/insights/changed{query}")>{locale.text(Msg::WhatChanged)}</a>
+        </nav>
         <crate::components::chart::Downloads
             links=kpis_csv
             what=locale.text(Msg::KpiTable).to_string()

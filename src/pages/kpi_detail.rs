@@ -201,6 +201,14 @@ fn DetailBody(detail: KpiDetail, locale: Locale, csrf: String) -> impl IntoView 
         })
         .collect_view();
     let has_benchmarks = !benchmarks.is_empty();
+    let plain = state.with_by(None).query();
+    let joiner = if plain.is_empty() { "?" } else { "&" };
+    let changed_href = format!(
+        "/insights/changed{plain}{joiner}kpi={}&by={}",
+        crate::url::encode(&kpi.key),
+        crate::url::encode(&breakdown.dimension)
+    );
+    let tree_href = format!("/insights/tree{plain}");
     let csv = locale.text(Msg::DownloadCsv);
     let svg = locale.text(Msg::DownloadSvg);
     let png = locale.text(Msg::DownloadPng);
@@ -236,6 +244,11 @@ fn DetailBody(detail: KpiDetail, locale: Locale, csrf: String) -> impl IntoView 
             </p>
         </section>
         <Notice locale />
+        <nav class="insight-links">
+            <a href=changed_href>{locale.text(Msg::WhatChanged)}</a>
+            " · "
+            <a href=tree_href>{locale.text(Msg::NavInsights)}</a>
+        </nav>
         <section class="definition">
             <h2>{locale.text(Msg::Definition)}</h2>
             <p>{description}</p>

@@ -485,6 +485,118 @@ pub fn bars(
     Ok(with_title(svg, title))
 }
 
+/// A horizontal waterfall: the comparison value, one floating bar per step (from the running
+/// total before it to the one after it; blue up, orange down, green for "other"), and the
+/// period's value. `value_text` writes a total, `step_text` a signed step. Totals start from
+/// zero only when every running total has the same sign, so small changes of a large value
+/// stay visible.
+pub fn waterfall(
+    start: (&str, f64),
+    steps: &[(String, f64)],
+    end: (&str, f64),
+    other_label: &str,
+    title: &str,
+    value_text: &dyn Fn(f64) -> String,
+    step_text: &dyn Fn(f64) -> String,
+) -> Result<String, String> {
+    const CHART_WIDTH: u32 = 640;
+    const ROW: i32 = 30;
+    const TOP: i32 = 10;
+    const LABEL_W: i32 = 170;
+    const VALUE_W: i32 = 120;
+    let rows = steps.len() + 2;
+    let height = (TOP * 2 + ROW * rows as i32) as u32;
+    let mut running = vec![start.1];
+    for (_, step) in steps {
+        let last = running.last().copied().unwrap_or(0.0);
+        running.push(last + step);
+    }
+    let lo = running
+        .iter()
+        .copied()
+        .chain([end.1])
+        .fold(f64::INFINITY, f64::min);
+    let hi = running
+        .iter()
+        .copied()
+        .chain([end.1])
+        .fold(f64::NEG_INFINITY, f64::max);
+    // The axis: from 0 when the totals are far from it (then the bars read as sizes), else a
+    // band around the totals so each step is wide enough to see.
+    let (lo, hi) = if lo.is_finite() && hi.is_finite() {
+        let pad = ((hi - lo) * 0.1)
+            .max(hi.abs().max(lo.abs()) * 1e-6)
+            .max(f64::EPSILON);
+        (lo - pad, hi + pad)
+    } else {
+        (0.0, 1.0)
+    };
+    let span = (hi - lo).max(f64::EPSILON);
+    let mut svg = String::new();
+    {
+        let root = SVGBackend::with_string(&mut svg, (CHART_WIDTH, height)).into_drawing_area();
+        root.fill(&WHITE).map_err(|e| e.to_string())?;
+        let bar_w = f64::from(CHART_WIDTH as i32 - LABEL_W - VALUE_W - 8);
+        let x_of = |v: f64| LABEL_W + ((v - lo) / span * bar_w).round() as i32;
+        let font = ("sans-serif", 15).into_font().color(&TEXT);
+        let draw_row = |i: usize, label: &str, a: f64, b: f64, colour: RGBColor, text: String| {
+            let y = TOP + i as i32 * ROW;
+            let short: String = if label.chars().count() > 18 {
+                label.chars().take(17).chain(['…']).collect()
+            } else {
+                label.to_string()
+            };
+            root.draw(&Text::new(short, (6, y + 7), font.clone()))
+                .map_err(|e| e.to_string())?;
+            let (left, right) = (x_of(a.min(b)), x_of(a.max(b)));
+            let right = right.max(left + 1);
+            root.draw(&Rectangle::new(
+                [(left, y + 5), (right, y + ROW - 5)],
+                colour.filled(),
+            ))
+            .map_err(|e| e.to_string())?;
+            root.draw(&Text::new(text, (right + 6, y + 7), font.clone()))
+                .map_err(|e| e.to_string())
+        };
+        draw_row(
+            0,
+            start.0,
+            lo.max(0.0).min(start.1),
+            start.1,
+            MARKER,
+            value_text(start.1),
+        )?;
+        for (i, (label, step)) in steps.iter().enumerate() {
+            let before = running[i];
+            let colour = if label == other_label {
+                OTHER
+            } else if *step >= 0.0 {
+                SERIES
+            } else {
+                COMPARISON
+            };
+            draw_row(
+                i + 1,
+                label,
+                before,
+                before + step,
+                colour,
+                step_text(*step),
+            )?;
+        }
+        draw_row(
+            rows - 1,
+            end.0,
+            lo.max(0.0).min(end.1),
+            end.1,
+            MARKER,
+            value_text(end.1),
+        )?;
+        root.present().map_err(|e| e.to_string())?;
+    }
+    Ok(with_title(svg, title))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

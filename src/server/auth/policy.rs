@@ -147,6 +147,26 @@ pub const RULES: &[Rule] = &[
         ServerFn,
         Access::View(View::Department),
     ),
+    // The KPI tree and "what changed" (its handler checks the KPI's department).
+    rule("GET", "/insights/tree", Page, Access::View(View::Company)),
+    rule(
+        "POST",
+        "/api/kpi_tree",
+        ServerFn,
+        Access::View(View::Company),
+    ),
+    rule(
+        "GET",
+        "/insights/changed",
+        Page,
+        Access::View(View::Company),
+    ),
+    rule(
+        "POST",
+        "/api/what_changed",
+        ServerFn,
+        Access::View(View::Company),
+    ),
     // Downloads of what those pages show (CSV, SVG, PNG).
     rule(
         "GET",
@@ -280,6 +300,13 @@ pub const RULES: &[Rule] = &[
         "/api/v1/pain-points",
         Api,
         Access::View(View::Journeys),
+    ),
+    rule("GET", "/api/v1/kpi-tree", Api, Access::View(View::Company)),
+    rule(
+        "GET",
+        "/api/v1/what-changed",
+        Api,
+        Access::View(View::Company),
     ),
 ];
 
