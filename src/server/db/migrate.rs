@@ -58,6 +58,11 @@ pub const MIGRATIONS: &[Migration] = &[
         name: "annotations",
         sql: include_str!("../../../migrations/0010_annotations.sql"),
     },
+    Migration {
+        version: 17,
+        name: "alerts",
+        sql: include_str!("../../../migrations/0017_alerts.sql"),
+    },
 ];
 
 pub struct Migration {
