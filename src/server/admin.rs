@@ -27,6 +27,7 @@ use crate::i18n::Locale;
 use super::auth::policy::Access;
 use super::auth::{self, RequestAuth, audit, keys, same_secret, users};
 use super::db::DbError;
+use super::digest;
 use super::kpi::Catalog;
 use super::state::AppState;
 use super::tokens;
@@ -221,6 +222,10 @@ struct SettingDef {
     help_en: &'static str,
     help_it: &'static str,
     valid: fn(&str) -> bool,
+    /// Typed as a number: a decimal comma is read as a point.
+    numeric: bool,
+    /// May be empty.
+    optional: bool,
 }
 
 fn number_in(value: &str, low: f64, high: f64) -> bool {
@@ -237,6 +242,8 @@ const SETTINGS: &[SettingDef] = &[
         help_en: "Gross margin applied to revenue in customer lifetime value (0.01 to 1).",
         help_it: "Margine lordo applicato ai ricavi nel valore del cliente (da 0,01 a 1).",
         valid: |v| number_in(v, 0.01, 1.0),
+        numeric: true,
+        optional: false,
     },
     SettingDef {
         key: "target_at_risk_within",
@@ -244,6 +251,8 @@ const SETTINGS: &[SettingDef] = &[
         help_en: "How close to its target a KPI's projection is 'at risk' (0 to 0.5, 0.05 = 5 %).",
         help_it: "Quanto vicino al target una proiezione è 'a rischio' (da 0 a 0,5; 0,05 = 5 %).",
         valid: |v| number_in(v, 0.0, 0.5),
+        numeric: true,
+        optional: false,
     },
     SettingDef {
         key: "identity_max_links",
@@ -255,6 +264,8 @@ const SETTINGS: &[SettingDef] = &[
                 .parse::<u32>()
                 .is_ok_and(|n| (2..=10_000).contains(&n))
         },
+        numeric: true,
+        optional: false,
     },
     SettingDef {
         key: "phone_country_code",
@@ -265,6 +276,8 @@ const SETTINGS: &[SettingDef] = &[
             let v = v.trim();
             (1..=3).contains(&v.len()) && v.chars().all(|c| c.is_ascii_digit())
         },
+        numeric: false,
+        optional: false,
     },
     SettingDef {
         key: "journey_inactivity_days",
@@ -276,14 +289,183 @@ const SETTINGS: &[SettingDef] = &[
                 .parse::<u32>()
                 .is_ok_and(|n| (1..=365).contains(&n))
         },
+        numeric: true,
+        optional: false,
     },
 ];
+
+/// Digest settings: the SMTP server (its password only from the configuration file or
+/// `OMNIKPI_SMTP_PASSWORD`), sender, frequency, language, base URL of links and recipients.
+const DIGEST_SETTINGS: &[SettingDef] = &[
+    SettingDef {
+        key: digest::SMTP_HOST.0,
+        default: digest::SMTP_HOST.1,
+        help_en: "SMTP server of the digests (a host name or address).",
+        help_it: "Server SMTP dei riepiloghi (nome host o indirizzo).",
+        valid: |v| {
+            let v = v.trim();
+            !v.is_empty() && v.len() <= 253 && !v.contains(char::is_whitespace)
+        },
+        numeric: false,
+        optional: false,
+    },
+    SettingDef {
+        key: digest::SMTP_PORT.0,
+        default: digest::SMTP_PORT.1,
+        help_en: "SMTP port (25, 587 with starttls, 465 with tls).",
+        help_it: "Porta SMTP (25, 587 con starttls, 465 con tls).",
+        valid: |v| v.trim().parse::<u16>().is_ok_and(|p| p > 0),
+        numeric: false,
+        optional: false,
+    },
+    SettingDef {
+        key: digest::SMTP_TLS.0,
+        default: digest::SMTP_TLS.1,
+        help_en: "Connection security: none, starttls or tls.",
+        help_it: "Sicurezza della connessione: none, starttls o tls.",
+        valid: |v| digest::TlsMode::parse(v).is_some(),
+        numeric: false,
+        optional: false,
+    },
+    SettingDef {
+        key: digest::SMTP_USER.0,
+        default: digest::SMTP_USER.1,
+        help_en: "SMTP user name (empty: no authentication). The password is set in the configuration file or OMNIKPI_SMTP_PASSWORD.",
+        help_it: "Utente SMTP (vuoto: nessuna autenticazione). La password va nel file di configurazione o in OMNIKPI_SMTP_PASSWORD.",
+        valid: |v| v.len() <= 200 && !v.trim().contains(char::is_whitespace),
+        numeric: false,
+        optional: true,
+    },
+    SettingDef {
+        key: digest::SMTP_FROM.0,
+        default: digest::SMTP_FROM.1,
+        help_en: "Sender address of the digests.",
+        help_it: "Indirizzo mittente dei riepiloghi.",
+        valid: |v| digest::is_address(v.trim()),
+        numeric: false,
+        optional: false,
+    },
+    SettingDef {
+        key: digest::FREQUENCY.0,
+        default: digest::FREQUENCY.1,
+        help_en: "Scheduled digests: off, daily (the day before) or weekly (Mondays, the week before).",
+        help_it: "Riepiloghi programmati: off, daily (il giorno prima) o weekly (il lunedì, la settimana prima).",
+        valid: |v| digest::Frequency::parse(v).is_some(),
+        numeric: false,
+        optional: false,
+    },
+    SettingDef {
+        key: digest::LANG.0,
+        default: digest::LANG.1,
+        help_en: "Language of the digests: en or it.",
+        help_it: "Lingua dei riepiloghi: en o it.",
+        valid: |v| matches!(v.trim(), "en" | "it"),
+        numeric: false,
+        optional: false,
+    },
+    SettingDef {
+        key: digest::BASE_URL.0,
+        default: digest::BASE_URL.1,
+        help_en: "Address of omnikpi as readers open it, for the links in the digests (http:// or https://).",
+        help_it: "Indirizzo di omnikpi come lo aprono i lettori, per i link dei riepiloghi (http:// o https://).",
+        valid: |v| {
+            let v = v.trim();
+            (v.starts_with("http://") || v.starts_with("https://"))
+                && !v.contains(char::is_whitespace)
+        },
+        numeric: false,
+        optional: false,
+    },
+    SettingDef {
+        key: "digest_to_marketing",
+        default: "",
+        help_en: "Recipients of the marketing digest (addresses separated by commas; empty: none).",
+        help_it: "Destinatari del riepilogo marketing (indirizzi separati da virgole; vuoto: nessuno).",
+        valid: valid_recipients,
+        numeric: false,
+        optional: true,
+    },
+    SettingDef {
+        key: "digest_to_sales",
+        default: "",
+        help_en: "Recipients of the sales digest (addresses separated by commas; empty: none).",
+        help_it: "Destinatari del riepilogo sales (indirizzi separati da virgole; vuoto: nessuno).",
+        valid: valid_recipients,
+        numeric: false,
+        optional: true,
+    },
+    SettingDef {
+        key: "digest_to_stores",
+        default: "",
+        help_en: "Recipients of the stores digest (addresses separated by commas; empty: none).",
+        help_it: "Destinatari del riepilogo stores (indirizzi separati da virgole; vuoto: nessuno).",
+        valid: valid_recipients,
+        numeric: false,
+        optional: true,
+    },
+    SettingDef {
+        key: "digest_to_online",
+        default: "",
+        help_en: "Recipients of the online digest (addresses separated by commas; empty: none).",
+        help_it: "Destinatari del riepilogo online (indirizzi separati da virgole; vuoto: nessuno).",
+        valid: valid_recipients,
+        numeric: false,
+        optional: true,
+    },
+    SettingDef {
+        key: "digest_to_customer_service",
+        default: "",
+        help_en: "Recipients of the customer_service digest (addresses separated by commas; empty: none).",
+        help_it: "Destinatari del riepilogo customer_service (indirizzi separati da virgole; vuoto: nessuno).",
+        valid: valid_recipients,
+        numeric: false,
+        optional: true,
+    },
+    SettingDef {
+        key: "digest_to_logistics",
+        default: "",
+        help_en: "Recipients of the logistics digest (addresses separated by commas; empty: none).",
+        help_it: "Destinatari del riepilogo logistics (indirizzi separati da virgole; vuoto: nessuno).",
+        valid: valid_recipients,
+        numeric: false,
+        optional: true,
+    },
+    SettingDef {
+        key: "digest_to_executive",
+        default: "",
+        help_en: "Recipients of the executive digest (addresses separated by commas; empty: none).",
+        help_it: "Destinatari del riepilogo executive (indirizzi separati da virgole; vuoto: nessuno).",
+        valid: valid_recipients,
+        numeric: false,
+        optional: true,
+    },
+    SettingDef {
+        key: "digest_to_cx_officer",
+        default: "",
+        help_en: "Recipients of the cx_officer digest (addresses separated by commas; empty: none).",
+        help_it: "Destinatari del riepilogo cx_officer (indirizzi separati da virgole; vuoto: nessuno).",
+        valid: valid_recipients,
+        numeric: false,
+        optional: true,
+    },
+];
+
+fn valid_recipients(value: &str) -> bool {
+    digest::split_addresses(value)
+        .iter()
+        .all(|a| digest::is_address(a))
+}
+
+/// Every setting of the settings page.
+fn all_settings() -> impl Iterator<Item = &'static SettingDef> {
+    SETTINGS.iter().chain(DIGEST_SETTINGS)
+}
 
 pub async fn settings_page() -> Result<Vec<SettingRow>, AppError> {
     admin()?;
     run(|conn| {
         let mut rows = Vec::new();
-        for def in SETTINGS {
+        for def in all_settings() {
             let value: Option<String> = conn
                 .query_row("SELECT value FROM settings WHERE key = ?", [def.key], |r| {
                     r.get(0)
@@ -294,6 +476,7 @@ pub async fn settings_page() -> Result<Vec<SettingRow>, AppError> {
                 value: value.unwrap_or_else(|| def.default.to_string()),
                 help_en: def.help_en.to_string(),
                 help_it: def.help_it.to_string(),
+                optional: def.optional,
             });
         }
         Ok(rows)
@@ -694,16 +877,16 @@ handler!(set_kpi_owner, "/admin/kpis", |conn, actor, f| {
 
 handler!(save_setting, "/admin/settings", |conn, actor, f| {
     let key = field(f, "key");
-    let value = field(f, "value").replace(',', ".");
-    let value = if key == "phone_country_code" {
-        field(f, "value").to_string()
-    } else {
-        value
-    };
-    let Some(def) = SETTINGS.iter().find(|d| d.key == key) else {
+    let Some(def) = all_settings().find(|d| d.key == key) else {
         return Err(AdminError::Invalid(format!("unknown setting {key:?}")));
     };
-    if !(def.valid)(&value) {
+    let value = if def.numeric {
+        field(f, "value").replace(',', ".")
+    } else {
+        field(f, "value").to_string()
+    };
+    let empty_ok = def.optional && value.trim().is_empty();
+    if !empty_ok && !(def.valid)(&value) {
         return Err(AdminError::Invalid(format!(
             "{key}: {value:?} is not allowed. {}",
             def.help_en
