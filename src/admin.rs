@@ -74,6 +74,9 @@ pub struct SettingRow {
     /// What the setting does and which values it takes (English and Italian).
     pub help_en: String,
     pub help_it: String,
+    /// May be left empty (the form does not require it).
+    #[serde(default)]
+    pub optional: bool,
 }
 
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]

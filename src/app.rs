@@ -19,8 +19,8 @@ use crate::pages::admin::{
 use crate::pages::insights::{KpiTreePage, WhatChangedPage};
 use crate::pages::journeys::{JourneysPage, detail::JourneyDetailPage, pain::PainPage};
 use crate::pages::{
-    account::AccountPage, company::CompanyPage, customer::CustomerPage, department::DepartmentPage,
-    kpi_detail::KpiDetailPage, login::LoginPage, not_found::NotFound,
+    account::AccountPage, alerts::AlertsPageView, company::CompanyPage, customer::CustomerPage,
+    department::DepartmentPage, kpi_detail::KpiDetailPage, login::LoginPage, not_found::NotFound,
 };
 
 /// The document around the app, rendered only on the server.
@@ -61,6 +61,7 @@ pub fn App() -> impl IntoView {
                     <Route path=path!("/") view=CompanyPage ssr=SsrMode::Async />
                     <Route path=path!("/login") view=LoginPage ssr=SsrMode::Async />
                     <Route path=path!("/account") view=AccountPage ssr=SsrMode::Async />
+                    <Route path=path!("/alerts") view=AlertsPageView ssr=SsrMode::Async />
                     <Route path=path!("/journeys") view=JourneysPage ssr=SsrMode::Async />
                     <Route path=path!("/journeys/pain/:rule") view=PainPage ssr=SsrMode::Async />
                     <Route

@@ -8,6 +8,7 @@
 //! - [`app`]: the HTML shell and the route table;
 //! - [`pages`] and [`components`]: the views, shared by both builds;
 //! - [`kpi`]: client-safe KPI types and the server functions the views call;
+//! - [`alerts`]: alert rules and firings as the views see them, the alerts page's server function;
 //! - [`dashboard`]: what the KPI detail and department pages show, and their server functions;
 //! - [`view`] and [`url`]: the view state that lives in the URL query;
 //! - [`i18n`] and [`format`]: UI text in English and Italian, locale-aware numbers;
@@ -15,6 +16,7 @@
 //! - `server` (ssr only): everything that touches the database, the files or the network.
 
 pub mod admin;
+pub mod alerts;
 pub mod app;
 pub mod auth;
 pub mod components;

@@ -5,6 +5,7 @@
 //! functions declared beside their client types (for example [`crate::kpi`]).
 
 pub mod admin;
+pub mod alerts;
 pub mod annotations;
 pub mod api;
 pub mod auth;
@@ -14,6 +15,7 @@ pub mod config;
 pub mod dashboard;
 pub mod db;
 pub mod demo;
+pub mod digest;
 pub mod export;
 pub mod identity;
 pub mod ingest;

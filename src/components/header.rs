@@ -152,11 +152,27 @@ pub fn Header(#[prop(into)] locale: Signal<Locale>) -> impl IntoView {
 
 #[component]
 fn UserMenu(visitor: Visitor, locale: Locale) -> impl IntoView {
-    let Visitor { user, csrf } = visitor;
+    let Visitor {
+        user,
+        csrf,
+        unread_alerts,
+    } = visitor;
     user.map(|user| {
         let title = format!("{} · {}", user.email, locale.text(role_name(user.role)));
+        let bell_label = format!("{} {}", unread_alerts, locale.text(Msg::AlertsUnread));
         view! {
             <div class="user-menu">
+                <a
+                    class="bell"
+                    href=format!("/alerts?lang={}", locale.code())
+                    title=bell_label.clone()
+                    aria-label=bell_label
+                    data-unread=unread_alerts.to_string()
+                >
+                    <span aria-hidden="true">"🔔"</span>
+                    {(unread_alerts > 0)
+                        .then(|| view! { <span class="bell-count">{unread_alerts}</span> })}
+                </a>
                 <a href=format!("/account?lang={}", locale.code()) title=title>
                     {user.display_name}
                 </a>

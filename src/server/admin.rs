@@ -258,7 +258,7 @@ pub async fn settings_page() -> Result<Vec<SettingRow>, AppError> {
     admin()?;
     run(|conn| {
         let mut rows = Vec::new();
-        for def in settings::SETTINGS {
+        for def in settings::all() {
             let value = match def.key {
                 // What is in force, which may come from the configuration file.
                 "time_zone" => {
@@ -273,6 +273,7 @@ pub async fn settings_page() -> Result<Vec<SettingRow>, AppError> {
                 value,
                 help_en: def.help_en.to_string(),
                 help_it: def.help_it.to_string(),
+                optional: def.optional,
             });
         }
         Ok(rows)

@@ -7,6 +7,7 @@
 mod accounts;
 mod data;
 mod derived;
+mod digest;
 mod identity;
 mod kpi;
 mod serve;
@@ -84,6 +85,11 @@ enum Command {
     },
     /// Generate a realistic demo data set and load it.
     Demo(derived::DemoArgs),
+    /// E-mail digests: `digest send --department marketing --to lead@example.com`.
+    Digest {
+        #[command(subcommand)]
+        command: digest::DigestCommand,
+    },
 }
 
 /// Runs the command line and turns any error into a message and exit code 1.
@@ -143,6 +149,7 @@ fn execute(cli: Cli) -> anyhow::Result<()> {
         Command::Identity { command } => identity::run(&db, command),
         Command::Journey { command } => derived::journey(&db, command),
         Command::Demo(args) => derived::demo(&db, &config.db, args),
+        Command::Digest { command } => digest::digest(&db, &config, command),
     }
 }
 

@@ -24,6 +24,29 @@ pub struct Config {
     /// IANA zone in which periods and days are read (KPIS.md conventions).
     pub time_zone: String,
     pub sessions: SessionConfig,
+    /// The SMTP password of the digests (`smtp_password` in the file or
+    /// `OMNIKPI_SMTP_PASSWORD`); never stored in the database nor shown.
+    pub smtp_password: Option<Secret>,
+}
+
+/// A secret that prints as `(hidden)` in logs and debug output.
+#[derive(Clone, PartialEq, Eq)]
+pub struct Secret(String);
+
+impl Secret {
+    pub fn new(value: impl Into<String>) -> Self {
+        Self(value.into())
+    }
+
+    pub fn expose(&self) -> &str {
+        &self.0
+    }
+}
+
+impl std::fmt::Debug for Secret {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("(hidden)")
+    }
 }
 
 /// How sign-in sessions behave.
@@ -56,6 +79,7 @@ struct FileConfig {
     secure_cookie: Option<bool>,
     session_idle_minutes: Option<u32>,
     session_absolute_hours: Option<u32>,
+    smtp_password: Option<String>,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -147,11 +171,16 @@ impl Config {
                 DEFAULT_SESSION_ABSOLUTE_HOURS,
             )?,
         };
+        let smtp_password = env("OMNIKPI_SMTP_PASSWORD")
+            .or(file.smtp_password)
+            .filter(|p| !p.is_empty())
+            .map(Secret::new);
         Ok(Self {
             db,
             addr,
             time_zone,
             sessions,
+            smtp_password,
         })
     }
 }
@@ -193,6 +222,19 @@ mod tests {
         assert_eq!(config.db, PathBuf::from(DEFAULT_DB));
         assert_eq!(config.addr.to_string(), DEFAULT_ADDR);
         assert_eq!(config.time_zone, "Europe/Rome");
+        assert!(config.smtp_password.is_none());
+        Ok(())
+    }
+
+    #[test]
+    fn the_smtp_password_never_prints() -> Result<(), ConfigError> {
+        let env = |key: &str| (key == "OMNIKPI_SMTP_PASSWORD").then(|| "s3cret".to_string());
+        let config = Config::load(Overrides::default(), env)?;
+        assert_eq!(
+            config.smtp_password.as_ref().map(Secret::expose),
+            Some("s3cret")
+        );
+        assert!(!format!("{config:?}").contains("s3cret"));
         Ok(())
     }
 

@@ -220,6 +220,7 @@ pub fn generate_and_load(db: &Db, spec: &DemoSpec, dir: &Path) -> Result<DemoSum
     }
     // One journey rebuild for the whole data set rather than one per file.
     let journeys = super::journey::rebuild(db)?;
+    seed_alert_rules(db, spec.end);
     Ok(DemoSummary {
         files: files.into_iter().map(|(s, p, _)| (s, p)).collect(),
         events,
@@ -228,6 +229,58 @@ pub fn generate_and_load(db: &Db, spec: &DemoSpec, dir: &Path) -> Result<DemoSum
         journeys,
     })
 }
+
+/// The demo's alert rules (only into a database that has none), evaluated on the demo's last
+/// day so the bell has something to show. A failure is logged: the data set stays usable.
+fn seed_alert_rules(db: &Db, end: NaiveDate) {
+    use super::alerts::{self, NewRule};
+    let rule = |kpi: &str, department: &str, kind: &str, op: &str, threshold: f64| NewRule {
+        kpi: kpi.into(),
+        department: department.into(),
+        filters: String::new(),
+        kind: kind.into(),
+        op: op.into(),
+        threshold: Some(threshold),
+        window: "last_7_days".into(),
+    };
+    let rules = [
+        // Marketing spends more than planned in a week (fires on the demo data).
+        rule(
+            "ad_spend",
+            "marketing",
+            "threshold",
+            "above",
+            DEMO_AD_SPEND_WEEK,
+        ),
+        rule("new_customers", "marketing", "change", "below", 50.0),
+        rule("store_orders", "stores", "change", "below", 20.0),
+        rule("complaints", "customer_service", "threshold", "above", 1.0),
+    ];
+    let seeded = (|| -> Result<usize, alerts::AlertError> {
+        {
+            let _writer = db.write_lock();
+            let conn = db.connect()?;
+            let existing: i64 =
+                conn.query_row("SELECT count(*) FROM alert_rules", [], |r| r.get(0))?;
+            if existing > 0 {
+                return Ok(0);
+            }
+            let tx = conn.unchecked_transaction()?;
+            for r in &rules {
+                alerts::create(&tx, r, "demo")?;
+            }
+            tx.commit()?;
+        }
+        Ok(alerts::evaluate_now(db, Some(end))?.len())
+    })();
+    match seeded {
+        Ok(n) => tracing::info!(fired = n, "demo alert rules seeded"),
+        Err(e) => tracing::warn!(error = %e, "seeding the demo alert rules failed"),
+    }
+}
+
+/// The weekly ad spend above which the demo's marketing rule fires (the demo spends more).
+const DEMO_AD_SPEND_WEEK: f64 = 1000.0;
 
 /// Fills the `stores` reference table (idempotent).
 fn ensure_stores(db: &Db) -> Result<(), DemoError> {

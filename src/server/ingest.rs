@@ -150,7 +150,12 @@ pub fn load_files(
     files: &[PathBuf],
     options: &LoadOptions,
 ) -> Result<LoadReport, IngestError> {
-    load_files_with(db, source, files, options, true)
+    let report = load_files_with(db, source, files, options, true)?;
+    if report.files.iter().any(|f| f.rows_loaded > 0) {
+        // New data may cross a rule's threshold (server::alerts).
+        super::alerts::evaluate_after_load(db);
+    }
+    Ok(report)
 }
 
 /// [`load_files`] without the journey rebuild, for a batch of loads (the demo) that rebuilds

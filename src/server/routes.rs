@@ -48,6 +48,7 @@ pub fn router(state: AppState) -> Router {
         .merge(super::journey::forms::router())
         .merge(super::dashboard::forms::router())
         .merge(super::identity::forms::router())
+        .merge(super::alerts::forms::router())
         .leptos_routes_with_context(&state, routes, provide_script_nonce, move || {
             shell(options.clone())
         })

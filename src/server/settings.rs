@@ -18,6 +18,10 @@ pub struct SettingDef {
     pub help_en: &'static str,
     pub help_it: &'static str,
     valid: fn(&str) -> bool,
+    /// Typed as a number: a decimal comma is read as a point.
+    numeric: bool,
+    /// May be left empty.
+    pub optional: bool,
 }
 
 fn number_in(value: &str, low: f64, high: f64) -> bool {
@@ -49,6 +53,8 @@ pub const SETTINGS: &[SettingDef] = &[
                 && v.chars()
                     .all(|c| c.is_ascii_alphanumeric() || "/_-+".contains(c))
         },
+        numeric: false,
+        optional: false,
     },
     SettingDef {
         key: "currency",
@@ -58,6 +64,8 @@ pub const SETTINGS: &[SettingDef] = &[
         help_it: "Codice ISO della valuta degli importi (EUR, USD, GBP, CHF, SEK, DKK, NOK, PLN). \
                   I caricamenti rifiutano importi in un'altra valuta.",
         valid: |v| Currency::parse(v).is_some(),
+        numeric: false,
+        optional: false,
     },
     SettingDef {
         key: "clv_margin",
@@ -65,6 +73,8 @@ pub const SETTINGS: &[SettingDef] = &[
         help_en: "Gross margin applied to revenue in customer lifetime value (0.01 to 1).",
         help_it: "Margine lordo applicato ai ricavi nel valore del cliente (da 0,01 a 1).",
         valid: |v| number_in(v, 0.01, 1.0),
+        numeric: true,
+        optional: false,
     },
     SettingDef {
         key: "target_at_risk_within",
@@ -72,6 +82,8 @@ pub const SETTINGS: &[SettingDef] = &[
         help_en: "How close to its target a KPI's projection is 'at risk' (0 to 0.5, 0.05 = 5 %).",
         help_it: "Quanto vicino al target una proiezione è 'a rischio' (da 0 a 0,5; 0,05 = 5 %).",
         valid: |v| number_in(v, 0.0, 0.5),
+        numeric: true,
+        optional: false,
     },
     SettingDef {
         key: "identity_max_links",
@@ -79,6 +91,8 @@ pub const SETTINGS: &[SettingDef] = &[
         help_en: "An identifier shared by more people than this is ignored by stitching (2 to 10000).",
         help_it: "Un identificativo condiviso da più persone di così è ignorato (da 2 a 10000).",
         valid: |v| whole_in(v, 2, 10_000),
+        numeric: true,
+        optional: false,
     },
     SettingDef {
         key: "phone_country_code",
@@ -86,6 +100,8 @@ pub const SETTINGS: &[SettingDef] = &[
         help_en: "Country calling code added to phone numbers written without one (1 to 3 digits).",
         help_it: "Prefisso internazionale per i numeri scritti senza (da 1 a 3 cifre).",
         valid: |v| (1..=3).contains(&v.len()) && v.chars().all(|c| c.is_ascii_digit()),
+        numeric: false,
+        optional: false,
     },
     SettingDef {
         key: "journey_inactivity_days",
@@ -93,8 +109,177 @@ pub const SETTINGS: &[SettingDef] = &[
         help_en: "Days without any event after which a journey without a purchase is abandoned (1 to 365).",
         help_it: "Giorni senza eventi dopo i quali un percorso senza acquisto è abbandonato (da 1 a 365).",
         valid: |v| whole_in(v, 1, 365),
+        numeric: true,
+        optional: false,
     },
 ];
+
+/// Digest settings: the SMTP server (its password only from the configuration file or
+/// `OMNIKPI_SMTP_PASSWORD`), sender, frequency, language, base URL of links and recipients.
+const DIGEST_SETTINGS: &[SettingDef] = &[
+    SettingDef {
+        key: super::digest::SMTP_HOST.0,
+        default: super::digest::SMTP_HOST.1,
+        help_en: "SMTP server of the digests (a host name or address).",
+        help_it: "Server SMTP dei riepiloghi (nome host o indirizzo).",
+        valid: |v| {
+            let v = v.trim();
+            !v.is_empty() && v.len() <= 253 && !v.contains(char::is_whitespace)
+        },
+        numeric: false,
+        optional: false,
+    },
+    SettingDef {
+        key: super::digest::SMTP_PORT.0,
+        default: super::digest::SMTP_PORT.1,
+        help_en: "SMTP port (25, 587 with starttls, 465 with tls).",
+        help_it: "Porta SMTP (25, 587 con starttls, 465 con tls).",
+        valid: |v| v.trim().parse::<u16>().is_ok_and(|p| p > 0),
+        numeric: false,
+        optional: false,
+    },
+    SettingDef {
+        key: super::digest::SMTP_TLS.0,
+        default: super::digest::SMTP_TLS.1,
+        help_en: "Connection security: none, starttls or tls.",
+        help_it: "Sicurezza della connessione: none, starttls o tls.",
+        valid: |v| super::digest::TlsMode::parse(v).is_some(),
+        numeric: false,
+        optional: false,
+    },
+    SettingDef {
+        key: super::digest::SMTP_USER.0,
+        default: super::digest::SMTP_USER.1,
+        help_en: "SMTP user name (empty: no authentication). The password is set in the configuration file or OMNIKPI_SMTP_PASSWORD.",
+        help_it: "Utente SMTP (vuoto: nessuna autenticazione). La password va nel file di configurazione o in OMNIKPI_SMTP_PASSWORD.",
+        valid: |v| v.len() <= 200 && !v.trim().contains(char::is_whitespace),
+        numeric: false,
+        optional: true,
+    },
+    SettingDef {
+        key: super::digest::SMTP_FROM.0,
+        default: super::digest::SMTP_FROM.1,
+        help_en: "Sender address of the digests.",
+        help_it: "Indirizzo mittente dei riepiloghi.",
+        valid: |v| super::digest::is_address(v.trim()),
+        numeric: false,
+        optional: false,
+    },
+    SettingDef {
+        key: super::digest::FREQUENCY.0,
+        default: super::digest::FREQUENCY.1,
+        help_en: "Scheduled digests: off, daily (the day before) or weekly (Mondays, the week before).",
+        help_it: "Riepiloghi programmati: off, daily (il giorno prima) o weekly (il lunedì, la settimana prima).",
+        valid: |v| super::digest::Frequency::parse(v).is_some(),
+        numeric: false,
+        optional: false,
+    },
+    SettingDef {
+        key: super::digest::LANG.0,
+        default: super::digest::LANG.1,
+        help_en: "Language of the digests: en or it.",
+        help_it: "Lingua dei riepiloghi: en o it.",
+        valid: |v| matches!(v.trim(), "en" | "it"),
+        numeric: false,
+        optional: false,
+    },
+    SettingDef {
+        key: super::digest::BASE_URL.0,
+        default: super::digest::BASE_URL.1,
+        help_en: "Address of omnikpi as readers open it, for the links in the digests (http:// or https://).",
+        help_it: "Indirizzo di omnikpi come lo aprono i lettori, per i link dei riepiloghi (http:// o https://).",
+        valid: |v| {
+            let v = v.trim();
+            (v.starts_with("http://") || v.starts_with("https://"))
+                && !v.contains(char::is_whitespace)
+        },
+        numeric: false,
+        optional: false,
+    },
+    SettingDef {
+        key: "digest_to_marketing",
+        default: "",
+        help_en: "Recipients of the marketing digest (addresses separated by commas; empty: none).",
+        help_it: "Destinatari del riepilogo marketing (indirizzi separati da virgole; vuoto: nessuno).",
+        valid: valid_recipients,
+        numeric: false,
+        optional: true,
+    },
+    SettingDef {
+        key: "digest_to_sales",
+        default: "",
+        help_en: "Recipients of the sales digest (addresses separated by commas; empty: none).",
+        help_it: "Destinatari del riepilogo sales (indirizzi separati da virgole; vuoto: nessuno).",
+        valid: valid_recipients,
+        numeric: false,
+        optional: true,
+    },
+    SettingDef {
+        key: "digest_to_stores",
+        default: "",
+        help_en: "Recipients of the stores digest (addresses separated by commas; empty: none).",
+        help_it: "Destinatari del riepilogo stores (indirizzi separati da virgole; vuoto: nessuno).",
+        valid: valid_recipients,
+        numeric: false,
+        optional: true,
+    },
+    SettingDef {
+        key: "digest_to_online",
+        default: "",
+        help_en: "Recipients of the online digest (addresses separated by commas; empty: none).",
+        help_it: "Destinatari del riepilogo online (indirizzi separati da virgole; vuoto: nessuno).",
+        valid: valid_recipients,
+        numeric: false,
+        optional: true,
+    },
+    SettingDef {
+        key: "digest_to_customer_service",
+        default: "",
+        help_en: "Recipients of the customer_service digest (addresses separated by commas; empty: none).",
+        help_it: "Destinatari del riepilogo customer_service (indirizzi separati da virgole; vuoto: nessuno).",
+        valid: valid_recipients,
+        numeric: false,
+        optional: true,
+    },
+    SettingDef {
+        key: "digest_to_logistics",
+        default: "",
+        help_en: "Recipients of the logistics digest (addresses separated by commas; empty: none).",
+        help_it: "Destinatari del riepilogo logistics (indirizzi separati da virgole; vuoto: nessuno).",
+        valid: valid_recipients,
+        numeric: false,
+        optional: true,
+    },
+    SettingDef {
+        key: "digest_to_executive",
+        default: "",
+        help_en: "Recipients of the executive digest (addresses separated by commas; empty: none).",
+        help_it: "Destinatari del riepilogo executive (indirizzi separati da virgole; vuoto: nessuno).",
+        valid: valid_recipients,
+        numeric: false,
+        optional: true,
+    },
+    SettingDef {
+        key: "digest_to_cx_officer",
+        default: "",
+        help_en: "Recipients of the cx_officer digest (addresses separated by commas; empty: none).",
+        help_it: "Destinatari del riepilogo cx_officer (indirizzi separati da virgole; vuoto: nessuno).",
+        valid: valid_recipients,
+        numeric: false,
+        optional: true,
+    },
+];
+
+fn valid_recipients(value: &str) -> bool {
+    super::digest::split_addresses(value)
+        .iter()
+        .all(|a| super::digest::is_address(a))
+}
+
+/// Every setting of the settings page, in its order.
+pub fn all() -> impl Iterator<Item = &'static SettingDef> {
+    SETTINGS.iter().chain(DIGEST_SETTINGS)
+}
 
 /// Why a value was refused, in words for the admin.
 #[derive(Debug, thiserror::Error)]
@@ -126,10 +311,7 @@ impl SettingError {
         match self {
             SettingError::Unknown(key) => format!("impostazione sconosciuta {key:?}"),
             SettingError::Invalid { key, value, .. } => {
-                let help = SETTINGS
-                    .iter()
-                    .find(|d| d.key == *key)
-                    .map_or("", |d| d.help_it);
+                let help = all().find(|d| d.key == *key).map_or("", |d| d.help_it);
                 format!("{key}: {value:?} non è ammesso. {help}")
             }
             SettingError::UnknownTimeZone(zone) => format!(
@@ -155,16 +337,17 @@ pub fn stored(conn: &Connection, key: &str) -> Result<Option<String>, duckdb::Er
 /// Checks `value` for `key` and returns it as it will be stored (trimmed, decimal comma read
 /// as a point, currency codes upper-case).
 pub fn check(conn: &Connection, key: &str, value: &str) -> Result<String, SettingError> {
-    let Some(def) = SETTINGS.iter().find(|d| d.key == key) else {
+    let Some(def) = all().find(|d| d.key == key) else {
         return Err(SettingError::Unknown(key.to_string()));
     };
     let value = value.trim();
     let value = match key {
-        "time_zone" | "phone_country_code" => value.to_string(),
         "currency" => value.to_ascii_uppercase(),
-        _ => value.replace(',', "."),
+        _ if def.numeric => value.replace(',', "."),
+        _ => value.to_string(),
     };
-    if !(def.valid)(&value) {
+    let empty_ok = def.optional && value.is_empty();
+    if !empty_ok && !(def.valid)(&value) {
         return Err(SettingError::Invalid {
             key: def.key,
             value,
@@ -234,8 +417,12 @@ mod tests {
 
     #[test]
     fn every_setting_default_is_valid() {
-        for def in SETTINGS {
-            assert!((def.valid)(def.default), "{}", def.key);
+        for def in all() {
+            assert!(
+                (def.optional && def.default.is_empty()) || (def.valid)(def.default),
+                "{}",
+                def.key
+            );
         }
         let margin = SETTINGS.iter().find(|d| d.key == "clv_margin");
         assert!(margin.is_some_and(|d| !(d.valid)("1.5") && !(d.valid)("x")));

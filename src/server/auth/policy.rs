@@ -49,6 +49,8 @@ pub enum Edit {
     PainRules,
     /// Splitting a customer on the customer 360 (admins and CX officers).
     Identity,
+    /// A department's alert rules (the department as for [`View::Department`]).
+    AlertRules,
 }
 
 /// What a route requires.
@@ -244,6 +246,23 @@ pub const RULES: &[Rule] = &[
         ServerFn,
         Access::View(View::Customer360),
     ),
+    // Alerts: anyone signed in reads those of the departments they may view (the handlers
+    // filter); rules are changed by admins and a department's lead (the handlers decide).
+    rule("GET", "/alerts", Page, SignedIn),
+    rule("POST", "/api/alerts_page", ServerFn, SignedIn),
+    rule("POST", "/alerts/read", Form, SignedIn),
+    rule(
+        "POST",
+        "/alerts/rules/save",
+        Form,
+        Access::Edit(Edit::AlertRules),
+    ),
+    rule(
+        "POST",
+        "/alerts/rules/delete",
+        Form,
+        Access::Edit(Edit::AlertRules),
+    ),
     // Administration.
     rule("GET", "/admin", Page, Admin),
     rule("GET", "/admin/users", Page, Admin),
@@ -397,6 +416,7 @@ fn can_edit(who: &Principal, role: Role, edit: Edit, department: Option<&str>) -
         (Role::Admin, _) => true,
         // At the route level (no department yet) a lead may try; the handler decides.
         (Role::Lead, Edit::Targets) => department.is_none() || who.own_department(department),
+        (Role::Lead, Edit::AlertRules) => department.is_none() || who.own_department(department),
         (Role::Executive | Role::Lead | Role::CxOfficer, Edit::Annotations) => true,
         (Role::CxOfficer, Edit::PainRules | Edit::Identity) => true,
         _ => false,
@@ -406,6 +426,11 @@ fn can_edit(who: &Principal, role: Role, edit: Edit, department: Option<&str>) -
 /// Whether `who` may change the targets of `department`.
 pub fn can_edit_targets(who: &Principal, department: &str) -> bool {
     decide(Some(who), Access::Edit(Edit::Targets), Some(department)) == Decision::Allow
+}
+
+/// Whether `who` may create and delete the alert rules of `department`.
+pub fn can_edit_alert_rules(who: &Principal, department: &str) -> bool {
+    decide(Some(who), Access::Edit(Edit::AlertRules), Some(department)) == Decision::Allow
 }
 
 /// Whether identifiers and timelines are shown unmasked to `who`.
@@ -497,6 +522,11 @@ mod tests {
         let viewer = user(Role::Viewer, Some("stores"), &["company"]);
         assert!(!can_edit_targets(&viewer, "stores"));
         assert!(can_edit_targets(&user(Role::Admin, None, &[]), "marketing"));
+        assert!(can_edit_alert_rules(&lead, "stores"));
+        assert!(!can_edit_alert_rules(&lead, "marketing"));
+        assert!(!can_edit_alert_rules(&viewer, "stores"));
+        let ceo = user(Role::Executive, None, &[]);
+        assert!(!can_edit_alert_rules(&ceo, "stores"));
     }
 
     #[test]

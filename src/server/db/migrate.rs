@@ -63,6 +63,11 @@ pub const MIGRATIONS: &[Migration] = &[
         name: "identity_rules",
         sql: include_str!("../../../migrations/0012_identity_rules.sql"),
     },
+    Migration {
+        version: 17,
+        name: "alerts",
+        sql: include_str!("../../../migrations/0017_alerts.sql"),
+    },
 ];
 
 pub struct Migration {
