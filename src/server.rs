@@ -19,6 +19,7 @@ pub mod identity;
 pub mod ingest;
 pub mod journey;
 pub mod kpi;
+pub mod ops;
 pub mod routes;
 pub mod state;
 pub mod tokens;
