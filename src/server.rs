@@ -22,6 +22,7 @@ pub mod ingest;
 pub mod insight;
 pub mod journey;
 pub mod kpi;
+pub mod ops;
 pub mod routes;
 pub mod settings;
 pub mod state;

@@ -193,6 +193,9 @@ const EXPECTED: &[(&str, &str, &str)] = &[
     ("GET", "/api/v1/benchmarks", "AELCV"),
     ("POST", "/api/v1/events", "A"),
     ("GET", "/healthz", "P"),
+    ("GET", "/readyz", "P"),
+    ("GET", "/metrics", "A"),
+    ("POST", "/ops/backup", "A"),
     (
         "GET",
         "/api/v1/journeys?from=2026-03-01&to=2026-03-31",

@@ -90,6 +90,13 @@ impl Db {
         let mut conn = db.connect()?;
         migrate::apply(&mut conn)?;
         super::settings::apply(&db)?;
+        let interrupted = super::ingest::mark_interrupted_loads(&conn)?;
+        if interrupted > 0 {
+            tracing::warn!(
+                loads = interrupted,
+                "loads cut short by an earlier stop were marked interrupted (nothing of them was kept)"
+            );
+        }
         Ok(db)
     }
 
@@ -139,7 +146,10 @@ impl Db {
         F: FnOnce(&mut Connection) -> Result<T, E> + Send + 'static,
     {
         let db = self.clone();
+        // The caller's span (a request's, with its id) follows the work to its thread.
+        let span = tracing::Span::current();
         tokio::task::spawn_blocking(move || {
+            let _entered = span.enter();
             let mut conn = db.connect()?;
             work(&mut conn)
         })

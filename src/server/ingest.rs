@@ -179,26 +179,29 @@ fn load_files_with(
     check_source_name(source)?;
     let _writer = db.write_lock();
     let mut conn = db.connect()?;
-    let started = chrono::Utc::now();
     let clock = Instant::now();
-    let result = load_in_transaction(&mut conn, source, files, options, journeys);
+    let names = files
+        .iter()
+        .map(|f| f.display().to_string())
+        .collect::<Vec<_>>()
+        .join(", ");
+    // The attempt is recorded as 'running' in its own committed transaction before the data
+    // transaction starts; the data transaction deletes it when it commits (the rows of the
+    // files it loaded are the record), a failure marks it 'failed', and one still 'running'
+    // when the database is next opened was cut short (killed, power lost): it is marked
+    // 'interrupted' by [`mark_interrupted_loads`]. Its data never committed.
+    let attempt: i64 = conn.query_row(
+        "INSERT INTO loads (source, file, checksum, started_at, status)
+         VALUES (?, ?, '', now(), 'running') RETURNING load_id",
+        params![source, names],
+        |r| r.get(0),
+    )?;
+    let result = load_in_transaction(&mut conn, source, files, options, journeys, attempt);
     if let Err(err) = &result {
         // The transaction rolled back; keep a trace of the attempt for the data page.
-        let file = files
-            .iter()
-            .map(|f| f.display().to_string())
-            .collect::<Vec<_>>()
-            .join(", ");
         let recorded = conn.execute(
-            "INSERT INTO loads (source, file, checksum, started_at, duration_ms, status, error)
-             VALUES (?, ?, '', CAST(? AS TIMESTAMPTZ), ?, 'failed', ?)",
-            params![
-                source,
-                file,
-                started.to_rfc3339(),
-                clock.elapsed().as_millis() as i64,
-                err.to_string()
-            ],
+            "UPDATE loads SET status = 'failed', duration_ms = ?, error = ? WHERE load_id = ?",
+            params![clock.elapsed().as_millis() as i64, err.to_string(), attempt],
         );
         if let Err(e) = recorded {
             tracing::warn!(error = %e, "could not record the failed load");
@@ -207,12 +210,25 @@ fn load_files_with(
     result
 }
 
+/// Marks the loads still 'running' as 'interrupted': called when the database is opened, by
+/// which time no load of this process can be running (DuckDB lets one process write a file).
+/// Returns how many there were.
+pub fn mark_interrupted_loads(conn: &Connection) -> Result<usize, duckdb::Error> {
+    conn.execute(
+        "UPDATE loads SET status = 'interrupted',
+                error = 'the process stopped during the load; nothing of it was kept'
+         WHERE status = 'running'",
+        [],
+    )
+}
+
 fn load_in_transaction(
     conn: &mut Connection,
     source: &str,
     files: &[PathBuf],
     options: &LoadOptions,
     journeys: bool,
+    attempt: i64,
 ) -> Result<LoadReport, IngestError> {
     let tx = conn.transaction()?;
     let mut report = LoadReport::default();
@@ -225,6 +241,7 @@ fn load_in_transaction(
     if journeys {
         super::journey::rebuild_in(&tx)?;
     }
+    tx.execute("DELETE FROM loads WHERE load_id = ?", [attempt])?;
     tx.commit()?;
     Ok(report)
 }

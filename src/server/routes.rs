@@ -8,7 +8,9 @@ use axum::http::{HeaderValue, StatusCode, header};
 use axum::middleware;
 use axum::routing::get;
 use leptos_axum::{LeptosRoutes, file_and_error_handler, generate_route_list};
+use tower_http::request_id::{PropagateRequestIdLayer, SetRequestIdLayer};
 use tower_http::set_header::SetResponseHeaderLayer;
+use tower_http::trace::{DefaultOnResponse, TraceLayer};
 use tower_sessions::cookie::SameSite;
 use tower_sessions::session_store::ExpiredDeletion;
 use tower_sessions::{Expiry, SessionManagerLayer};
@@ -41,6 +43,9 @@ pub fn router(state: AppState) -> Router {
         ))));
     Router::new()
         .route("/healthz", get(healthz))
+        .route("/readyz", get(super::ops::readyz))
+        .route("/metrics", get(super::ops::metrics))
+        .route("/ops/backup", axum::routing::post(super::ops::backup))
         .nest("/api/v1", api::router())
         .merge(gate::router())
         .merge(admin::router())
@@ -55,6 +60,10 @@ pub fn router(state: AppState) -> Router {
         .fallback(file_and_error_handler::<AppState, _>(shell))
         .layer(middleware::from_fn_with_state(state.clone(), gate::gate))
         .layer(session_layer)
+        .layer(middleware::from_fn_with_state(
+            state.clone(),
+            super::ops::track,
+        ))
         // No request may hang a client forever: past two minutes it is answered 408.
         .layer(tower_http::timeout::TimeoutLayer::with_status_code(
             StatusCode::REQUEST_TIMEOUT,
@@ -76,6 +85,15 @@ pub fn router(state: AppState) -> Router {
             header::CONTENT_SECURITY_POLICY,
             HeaderValue::from_static(CSP),
         ))
+        // Every request gets an id (the caller's x-request-id, or a new one), answered back
+        // and recorded on the span all its log lines carry.
+        .layer(PropagateRequestIdLayer::x_request_id())
+        .layer(
+            TraceLayer::new_for_http()
+                .make_span_with(super::ops::request_span)
+                .on_response(DefaultOnResponse::new().level(tracing::Level::INFO)),
+        )
+        .layer(SetRequestIdLayer::x_request_id(super::ops::MakeRequestId))
         .with_state(state)
 }
 

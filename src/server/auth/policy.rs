@@ -96,6 +96,11 @@ pub const RULES: &[Rule] = &[
     rule("GET", "/pkg/*", Asset, Public),
     rule("GET", "/favicon.ico", Asset, Public),
     rule("GET", "/healthz", Asset, Public),
+    rule("GET", "/readyz", Asset, Public),
+    // Prometheus metrics: an admin session or an admin-role API token.
+    rule("GET", "/metrics", Api, Admin),
+    // A backup taken by the running server (`omnikpi backup DIR --url ...`).
+    rule("POST", "/ops/backup", Api, Admin),
     // Signing in and out, one's own account.
     rule("GET", "/login", Page, Public),
     rule("POST", "/login", Form, Public),
