@@ -10,6 +10,7 @@
 //! - [`kpi`]: client-safe KPI types and the server functions the views call;
 //! - [`dashboard`]: what the KPI detail and department pages show, and their server functions;
 //! - [`view`] and [`url`]: the view state that lives in the URL query;
+//! - [`live`]: open dashboards refresh themselves when new data is loaded;
 //! - [`i18n`] and [`format`]: UI text in English and Italian, locale-aware numbers;
 //! - [`error`]: the one error type that crosses the wire;
 //! - `server` (ssr only): everything that touches the database, the files or the network.
@@ -24,6 +25,7 @@ pub mod format;
 pub mod i18n;
 pub mod journey;
 pub mod kpi;
+pub mod live;
 pub mod pages;
 pub mod url;
 pub mod view;

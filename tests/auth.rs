@@ -80,6 +80,7 @@ const EXPECTED: &[(&str, &str, &str)] = &[
         "AELC",
     ),
     ("POST", "/api/department_view", "AELCV"),
+    ("POST", "/api/data_version", "AELCV"),
     ("POST", "/dept/stores/targets", "AL"),
     ("POST", "/dept/marketing/targets", "A"),
     ("POST", "/annotations/save", "AELC"),

@@ -145,6 +145,8 @@ pub const RULES: &[Rule] = &[
         ServerFn,
         Access::View(View::Department),
     ),
+    // The data version open dashboards poll to refresh themselves (`crate::live`).
+    rule("POST", "/api/data_version", ServerFn, SignedIn),
     // Downloads of what those pages show (CSV, SVG, PNG).
     rule(
         "GET",
