@@ -19,7 +19,7 @@ use crate::pages::admin::{
 use crate::pages::journeys::{JourneysPage, detail::JourneyDetailPage, pain::PainPage};
 use crate::pages::{
     account::AccountPage, company::CompanyPage, customer::CustomerPage, department::DepartmentPage,
-    kpi_detail::KpiDetailPage, login::LoginPage, not_found::NotFound,
+    kpi_detail::KpiDetailPage, login::LoginPage, not_found::NotFound, tv::TvPage,
 };
 
 /// The document around the app, rendered only on the server.
@@ -35,7 +35,8 @@ pub fn shell(options: LeptosOptions) -> impl IntoView {
                 <HydrationScripts options />
                 <MetaTags />
             </head>
-            <body>
+            // The theme the user chose (see `theme`); the CSS follows the system without one.
+            <body data-theme=crate::theme::current_theme().code()>
                 <App />
             </body>
         </html>
@@ -80,6 +81,7 @@ pub fn App() -> impl IntoView {
                     <Route path=path!("/admin/audit") view=AdminAuditPage ssr=SsrMode::Async />
                     <Route path=path!("/admin/sources") view=AdminSourcesPage ssr=SsrMode::Async />
                     <Route path=path!("/kpi/:key") view=KpiDetailPage ssr=SsrMode::Async />
+                    <Route path=path!("/tv") view=TvPage ssr=SsrMode::Async />
                     <Route
                         path=path!("/dept/:department")
                         view=DepartmentPage

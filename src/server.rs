@@ -21,4 +21,5 @@ pub mod journey;
 pub mod kpi;
 pub mod routes;
 pub mod state;
+pub mod theme;
 pub mod tokens;

@@ -115,6 +115,7 @@ fn PointedSvg(title: String, svg: String) -> impl IntoView {
         {
             let _ = old.set_attribute("class", "pt");
         }
+        current.set(None);
         tip.set(None);
     };
     let on_key = move |ev: leptos::ev::KeyboardEvent| {

@@ -21,9 +21,10 @@ pub fn CompanyPage() -> impl IntoView {
     let qs = query_string();
     // Keyed on the data version too: new events refresh the open page (see `live`).
     let version = crate::live::use_data_version();
-    let data = Resource::new(move || (qs.get(), version.get()), |(qs, _)| {
-        fetch_company_view(qs)
-    });
+    let data = Resource::new(
+        move || (qs.get(), version.get()),
+        |(qs, _)| fetch_company_view(qs),
+    );
 
     view! {
         <Html {..} lang=move || locale.get().code() />
@@ -85,6 +86,12 @@ fn CompanyBody(view: CompanyView, locale: Locale, csrf: String) -> impl IntoView
         <section class="tiles" aria-label=locale.text(Msg::CompanyTitle)>
             {tiles}
         </section>
+        <p class="more">
+            <a href=format!(
+                "/tv?views=company,dept/sales,dept/stores,dept/online&seconds=30&lang={}",
+                locale.code(),
+            )>{locale.text(Msg::TvOpen)}</a>
+        </p>
         <crate::components::chart::Downloads
             links=kpis_csv
             what=locale.text(Msg::KpiTable).to_string()

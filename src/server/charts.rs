@@ -705,7 +705,10 @@ mod tests {
         // One target per present value (the gap has none), after everything plotters drew.
         assert_eq!(svg.matches(r#"class="pt""#).count(), 2, "{svg}");
         assert!(svg.contains(r#"data-count="2""#));
-        assert!(svg.contains(r#"data-label="Jan" data-value="€1,200.50""#), "{svg}");
+        assert!(
+            svg.contains(r#"data-label="Jan" data-value="€1,200.50""#),
+            "{svg}"
+        );
         assert!(svg.contains("<title>Mar: -€3.00</title>"), "{svg}");
         assert!(svg.trim_end().ends_with("</g></svg>"));
         let daily = daily_line(

@@ -47,6 +47,7 @@ pub fn router(state: AppState) -> Router {
         .merge(export::router())
         .merge(super::journey::forms::router())
         .merge(super::dashboard::forms::router())
+        .merge(super::theme::router())
         .leptos_routes_with_context(&state, routes, provide_script_nonce, move || {
             shell(options.clone())
         })

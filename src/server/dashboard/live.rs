@@ -8,7 +8,9 @@ use super::DashboardError;
 
 /// The id of the latest load, or 0 before the first one.
 pub fn data_version(conn: &Connection) -> Result<i64, DashboardError> {
-    Ok(conn.query_row("SELECT coalesce(max(load_id), 0) FROM loads", [], |r| {
-        r.get(0)
-    })?)
+    Ok(
+        conn.query_row("SELECT coalesce(max(load_id), 0) FROM loads", [], |r| {
+            r.get(0)
+        })?,
+    )
 }
