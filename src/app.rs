@@ -21,6 +21,7 @@ use crate::pages::journeys::{JourneysPage, detail::JourneyDetailPage, pain::Pain
 use crate::pages::{
     account::AccountPage, alerts::AlertsPageView, company::CompanyPage, customer::CustomerPage,
     department::DepartmentPage, kpi_detail::KpiDetailPage, login::LoginPage, not_found::NotFound,
+    tv::TvPage,
 };
 
 /// The document around the app, rendered only on the server.
@@ -38,7 +39,8 @@ pub fn shell(options: LeptosOptions) -> impl IntoView {
                 <HydrationScripts options />
                 <MetaTags />
             </head>
-            <body>
+            // The theme the user chose (see `theme`); the CSS follows the system without one.
+            <body data-theme=crate::theme::current_theme().code()>
                 <App />
             </body>
         </html>
@@ -85,6 +87,7 @@ pub fn App() -> impl IntoView {
                     <Route path=path!("/admin/audit") view=AdminAuditPage ssr=SsrMode::Async />
                     <Route path=path!("/admin/sources") view=AdminSourcesPage ssr=SsrMode::Async />
                     <Route path=path!("/kpi/:key") view=KpiDetailPage ssr=SsrMode::Async />
+                    <Route path=path!("/tv") view=TvPage ssr=SsrMode::Async />
                     <Route
                         path=path!("/dept/:department")
                         view=DepartmentPage

@@ -11,6 +11,8 @@
 //! - [`alerts`]: alert rules and firings as the views see them, the alerts page's server function;
 //! - [`dashboard`]: what the KPI detail and department pages show, and their server functions;
 //! - [`view`] and [`url`]: the view state that lives in the URL query;
+//! - [`live`]: open dashboards refresh themselves when new data is loaded;
+//! - [`theme`]: light and dark themes, remembered in a cookie;
 //! - [`i18n`] and [`format`]: UI text in English and Italian, locale-aware numbers;
 //! - [`error`]: the one error type that crosses the wire;
 //! - `server` (ssr only): everything that touches the database, the files or the network.
@@ -27,7 +29,9 @@ pub mod i18n;
 pub mod insight;
 pub mod journey;
 pub mod kpi;
+pub mod live;
 pub mod pages;
+pub mod theme;
 pub mod url;
 pub mod view;
 

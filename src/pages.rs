@@ -12,6 +12,7 @@ pub mod journeys;
 pub mod kpi_detail;
 pub mod login;
 pub mod not_found;
+pub mod tv;
 
 use leptos::prelude::*;
 use leptos_router::hooks::use_query_map;

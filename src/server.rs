@@ -26,4 +26,5 @@ pub mod ops;
 pub mod routes;
 pub mod settings;
 pub mod state;
+pub mod theme;
 pub mod tokens;

@@ -56,6 +56,7 @@ const EXPECTED: &[(&str, &str, &str)] = &[
     ("POST", "/account/password", "AELCV"),
     ("POST", "/account/lang", "AELCV"),
     ("POST", "/api/visitor", "P"),
+    ("GET", "/theme?set=dark&back=/account", "P"),
     ("GET", "/?lang=en&from=2026-03-01&to=2026-03-31", "AELCV"),
     ("POST", "/api/company_view", "AELCV"),
     (
@@ -80,6 +81,8 @@ const EXPECTED: &[(&str, &str, &str)] = &[
         "AELC",
     ),
     ("POST", "/api/department_view", "AELCV"),
+    ("POST", "/api/data_version", "AELCV"),
+    ("GET", "/tv?views=company,dept/stores", "AELCV"),
     ("POST", "/dept/stores/targets", "AL"),
     ("POST", "/dept/marketing/targets", "A"),
     ("POST", "/annotations/save", "AELC"),

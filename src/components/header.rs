@@ -12,6 +12,7 @@ use leptos_router::hooks::{use_location, use_query_map};
 use crate::auth::{CurrentUser, Role, Visitor, fetch_visitor};
 use crate::components::forms::CsrfField;
 use crate::i18n::{Locale, Msg, role_name};
+use crate::theme::Theme;
 use crate::view::{DEPARTMENTS, ViewState, department_name};
 
 /// Whether the user's navigation offers a department's view (the server decides access;
@@ -133,6 +134,7 @@ pub fn Header(#[prop(into)] locale: Signal<Locale>) -> impl IntoView {
                 {lang_link(Locale::En, "EN")}
                 {lang_link(Locale::It, "IT")}
             </nav>
+            <ThemeSwitch locale />
             <Suspense fallback=|| ()>
                 {move || Suspend::new(async move {
                     who.await
@@ -147,6 +149,51 @@ pub fn Header(#[prop(into)] locale: Signal<Locale>) -> impl IntoView {
                 })}
             </Suspense>
         </header>
+    }
+}
+
+/// Auto, light or dark: plain links to `/theme`, which remembers the choice and comes back
+/// here (`rel="external"`: the router must let the browser follow them).
+#[component]
+fn ThemeSwitch(locale: Signal<Locale>) -> impl IntoView {
+    let location = use_location();
+    let current = crate::theme::current_theme();
+    let back = move || {
+        let search = location.search.get();
+        let here = if search.is_empty() {
+            location.pathname.get()
+        } else {
+            format!(
+                "{}?{}",
+                location.pathname.get(),
+                search.trim_start_matches('?')
+            )
+        };
+        crate::url::encode(&here)
+    };
+    let links = Theme::ALL
+        .into_iter()
+        .map(|theme| {
+            let label = match theme {
+                Theme::Auto => Msg::ThemeAuto,
+                Theme::Light => Msg::ThemeLight,
+                Theme::Dark => Msg::ThemeDark,
+            };
+            view! {
+                <a
+                    href=move || format!("/theme?set={}&back={}", theme.code(), back())
+                    rel="external"
+                    aria-current=(current == theme).then_some("true")
+                >
+                    {move || locale.get().text(label)}
+                </a>
+            }
+        })
+        .collect_view();
+    view! {
+        <nav class="theme" aria-label=move || locale.get().text(Msg::Theme)>
+            {links}
+        </nav>
     }
 }
 

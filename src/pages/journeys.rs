@@ -242,7 +242,7 @@ fn PainList(
                 view! { <p>{locale.text(Msg::NoPainPoints)}</p> }.into_any()
             } else {
                 view! {
-                    <div class="table-scroll">
+                    <div class="table-scroll" tabindex="0">
                         <table class="data stack">
                             <thead>
                                 <tr>
@@ -293,7 +293,7 @@ pub fn FunnelFigure(
         <figure class="chart">
             <figcaption>{title}</figcaption>
             <div class="chart-svg" role="img" aria-label=title inner_html=svg></div>
-            <div class="table-scroll">
+            <div class="table-scroll" tabindex="0">
                 <table class="data">
                     <caption class="visually-hidden">{title}</caption>
                     <thead>
@@ -357,7 +357,7 @@ fn EntryChannels(report: FunnelReport, locale: Locale) -> impl IntoView {
     view! {
         <section class="card" aria-labelledby="entry-title">
             <h2 id="entry-title">{locale.text(Msg::FunnelByEntry)}</h2>
-            <div class="table-scroll">
+            <div class="table-scroll" tabindex="0">
                 <table class="data">
                     <thead>
                         <tr>
@@ -392,7 +392,7 @@ fn Paths(paths: Vec<crate::journey::PathRow>, locale: Locale) -> impl IntoView {
     view! {
         <section class="card" aria-labelledby="paths-title">
             <h2 id="paths-title">{locale.text(Msg::TopPaths)}</h2>
-            <div class="table-scroll">
+            <div class="table-scroll" tabindex="0">
                 <table class="data">
                     <thead>
                         <tr>
@@ -437,7 +437,7 @@ fn Handoffs(handoffs: Vec<crate::journey::HandoffRow>, locale: Locale) -> impl I
     view! {
         <section class="card" aria-labelledby="handoffs-title">
             <h2 id="handoffs-title">{locale.text(Msg::HandoffMatrix)}</h2>
-            <div class="table-scroll">
+            <div class="table-scroll" tabindex="0">
                 <table class="data">
                     <thead>
                         <tr>

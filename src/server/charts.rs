@@ -29,6 +29,7 @@ const HEIGHT: u32 = 320;
 /// A line chart of one value per day; an empty series draws empty axes.
 pub fn daily_line(points: &[DailyPoint], title: &str, locale: Locale) -> Result<String, String> {
     let mut svg = String::new();
+    let hits: Vec<Hit>;
     {
         let root = SVGBackend::with_string(&mut svg, (WIDTH, HEIGHT)).into_drawing_area();
         root.fill(&WHITE).map_err(|e| e.to_string())?;
@@ -70,9 +71,18 @@ pub fn daily_line(points: &[DailyPoint], title: &str, locale: Locale) -> Result<
                 SERIES.stroke_width(2),
             ))
             .map_err(|e| e.to_string())?;
+        hits = points
+            .iter()
+            .enumerate()
+            .map(|(i, p)| Hit {
+                at: chart.backend_coord(&(i, p.value)),
+                label: format::date(p.day, locale),
+                value: format::money(p.value, locale),
+            })
+            .collect();
         root.present().map_err(|e| e.to_string())?;
     }
-    Ok(with_title(svg, title))
+    Ok(with_hits(with_title(svg, title), &hits))
 }
 
 /// How a line of [`line_chart`] is drawn. Lines differ by dash pattern as well as colour, so
@@ -160,6 +170,7 @@ pub fn line_chart_marked(
     locale: Locale,
 ) -> Result<String, String> {
     let mut svg = String::new();
+    let mut hits = Vec::new();
     {
         let root = SVGBackend::with_string(&mut svg, (WIDTH, HEIGHT + 40)).into_drawing_area();
         root.fill(&WHITE).map_err(|e| e.to_string())?;
@@ -239,10 +250,23 @@ pub fn line_chart_marked(
                     };
                 }
             }
+            if line.kind == LineKind::Main {
+                hits = line
+                    .values
+                    .iter()
+                    .enumerate()
+                    .filter_map(|(i, v)| v.filter(|v| v.is_finite()).map(|v| (i, v)))
+                    .map(|(i, v)| Hit {
+                        at: chart.backend_coord(&(i, v)),
+                        label: labels.get(i).cloned().unwrap_or_default(),
+                        value: format::kpi_value(Some(v), unit, locale),
+                    })
+                    .collect();
+            }
         }
         root.present().map_err(|e| e.to_string())?;
     }
-    Ok(with_title(svg, texts.title))
+    Ok(with_hits(with_title(svg, texts.title), &hits))
 }
 
 /// A row of legend entries: a sample of each line's colour and dash pattern, and its name.
@@ -407,6 +431,45 @@ pub fn to_png(svg: &str) -> Result<Vec<u8>, String> {
         &mut pixmap.as_mut(),
     );
     pixmap.encode_png().map_err(|e| e.to_string())
+}
+
+/// A point of a chart's main line, where it is drawn and what it says.
+struct Hit {
+    at: (i32, i32),
+    label: String,
+    value: String,
+}
+
+/// Escapes text for an SVG element or a double-quoted attribute.
+fn escape(text: &str) -> String {
+    text.replace('&', "&amp;")
+        .replace('<', "&lt;")
+        .replace('>', "&gt;")
+        .replace('"', "&quot;")
+}
+
+/// Adds an invisible target over each point of the main line, before the closing tag: a
+/// `<title>` (the browser's own tooltip, without JavaScript) and `data-` attributes that the
+/// hydrated chart (`components::chart`) shows on hover and keyboard focus.
+fn with_hits(svg: String, hits: &[Hit]) -> String {
+    if hits.is_empty() {
+        return svg;
+    }
+    let Some(end) = svg.rfind("</svg>") else {
+        return svg;
+    };
+    let mut group = format!(r#"<g class="points" data-count="{}">"#, hits.len());
+    for (i, hit) in hits.iter().enumerate() {
+        let (label, value) = (escape(&hit.label), escape(&hit.value));
+        group.push_str(&format!(
+            r#"<circle class="pt" cx="{}" cy="{}" r="6" fill="{}" fill-opacity="0" data-i="{i}" data-label="{label}" data-value="{value}"><title>{label}: {value}</title></circle>"#,
+            hit.at.0,
+            hit.at.1,
+            format_args!("#{:02x}{:02x}{:02x}", SERIES.0, SERIES.1, SERIES.2),
+        ));
+    }
+    group.push_str("</g>");
+    format!("{}{group}{}", &svg[..end], &svg[end..])
 }
 
 /// Inserts an SVG `<title>` (escaped) right after the opening tag.
@@ -729,6 +792,47 @@ mod tests {
         let width = u32::from_be_bytes([png[16], png[17], png[18], png[19]]);
         let height = u32::from_be_bytes([png[20], png[21], png[22], png[23]]);
         assert_eq!((width, height), (840, 2 * (10 * 2 + 34 * 2)));
+    }
+
+    #[test]
+    fn line_points_carry_their_label_and_value_for_the_tooltip() {
+        let labels = vec!["Jan".to_string(), "Feb".to_string(), "Mar".to_string()];
+        let values = [Some(1200.5), None, Some(-3.0)];
+        let svg = line_chart(
+            &labels,
+            &[Line {
+                name: "A & B",
+                values: &values,
+                kind: LineKind::Main,
+            }],
+            Unit::Money,
+            &Texts {
+                title: "T",
+                x_label: "x",
+                y_label: "y",
+            },
+            Locale::En,
+        )
+        .expect("renders");
+        // One target per present value (the gap has none), after everything plotters drew.
+        assert_eq!(svg.matches(r#"class="pt""#).count(), 2, "{svg}");
+        assert!(svg.contains(r#"data-count="2""#));
+        assert!(
+            svg.contains(r#"data-label="Jan" data-value="€1,200.50""#),
+            "{svg}"
+        );
+        assert!(svg.contains("<title>Mar: -€3.00</title>"), "{svg}");
+        assert!(svg.trim_end().ends_with("</g></svg>"));
+        let daily = daily_line(
+            &[DailyPoint {
+                day: chrono::NaiveDate::from_ymd_opt(2026, 6, 1).expect("date"),
+                value: 5.0,
+            }],
+            "R",
+            Locale::It,
+        )
+        .expect("renders");
+        assert!(daily.contains(r#"data-value="5,00 €""#), "{daily}");
     }
 
     #[test]

@@ -19,6 +19,7 @@ use super::kpi::{self, Catalog, Dimension, FilterError, Filters, KpiError, Perio
 pub mod department;
 pub mod detail;
 pub mod forms;
+pub mod live;
 
 /// The most values a filter's select list offers.
 pub const MAX_OPTIONS: usize = 200;

@@ -54,6 +54,7 @@ pub fn router(state: AppState) -> Router {
         .merge(super::dashboard::forms::router())
         .merge(super::identity::forms::router())
         .merge(super::alerts::forms::router())
+        .merge(super::theme::router())
         .leptos_routes_with_context(&state, routes, provide_script_nonce, move || {
             shell(options.clone())
         })

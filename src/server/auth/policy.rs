@@ -109,6 +109,8 @@ pub const RULES: &[Rule] = &[
     rule("POST", "/account/password", Form, SignedIn),
     rule("POST", "/account/lang", Form, SignedIn),
     rule("POST", "/api/visitor", ServerFn, Public),
+    // The theme switch (a cookie and a redirect back).
+    rule("GET", "/theme", Page, Public),
     // Views.
     rule("GET", "/", Page, Access::View(View::Company)),
     rule(
@@ -174,6 +176,10 @@ pub const RULES: &[Rule] = &[
         ServerFn,
         Access::View(View::Company),
     ),
+    // TV mode: the views it rotates through check access like their own pages do.
+    rule("GET", "/tv", Page, SignedIn),
+    // The data version open dashboards poll to refresh themselves (`crate::live`).
+    rule("POST", "/api/data_version", ServerFn, SignedIn),
     // Downloads of what those pages show (CSV, SVG, PNG).
     rule(
         "GET",
