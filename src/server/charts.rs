@@ -410,7 +410,7 @@ pub fn to_png(svg: &str) -> Result<Vec<u8>, String> {
 }
 
 /// Inserts an SVG `<title>` (escaped) right after the opening tag.
-fn with_title(svg: String, title: &str) -> String {
+pub(crate) fn with_title(svg: String, title: &str) -> String {
     let escaped = title
         .replace('&', "&amp;")
         .replace('<', "&lt;")

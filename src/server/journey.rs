@@ -14,7 +14,9 @@
 //! [`crate::journey`].
 
 pub mod build;
+pub mod compare;
 pub mod customer;
+pub mod flow_chart;
 pub mod forms;
 pub mod funnel;
 pub mod handoff;
