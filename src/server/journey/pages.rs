@@ -206,7 +206,7 @@ pub async fn compare(query: String) -> Result<ComparePage, AppError> {
                 },
             };
             let (before, after) =
-                compare::periods(at, days).map_err(|e| AppError::bad_request(&e.to_string()))?;
+                compare::periods(at, days).map_err(|e| AppError::bad_request(e.to_string()))?;
             let c = compare::compare(conn, &before, &after, &resolved.filters, &defs, locale)?;
             Ok::<_, AppError>(ComparePage {
                 view: resolved.view,
