@@ -17,7 +17,10 @@ use crate::pages::admin::{
     sources::AdminSourcesPage, tokens::AdminTokensPage, users::AdminUsersPage,
 };
 use crate::pages::insights::{KpiTreePage, WhatChangedPage};
-use crate::pages::journeys::{JourneysPage, detail::JourneyDetailPage, pain::PainPage};
+use crate::pages::journeys::{
+    JourneysPage, compare::ComparePage, detail::JourneyDetailPage, funnel::CustomFunnelPage,
+    pain::PainPage,
+};
 use crate::pages::{
     account::AccountPage, alerts::AlertsPageView, company::CompanyPage, customer::CustomerPage,
     department::DepartmentPage, kpi_detail::KpiDetailPage, login::LoginPage, not_found::NotFound,
@@ -66,6 +69,12 @@ pub fn App() -> impl IntoView {
                     <Route path=path!("/alerts") view=AlertsPageView ssr=SsrMode::Async />
                     <Route path=path!("/journeys") view=JourneysPage ssr=SsrMode::Async />
                     <Route path=path!("/journeys/pain/:rule") view=PainPage ssr=SsrMode::Async />
+                    <Route
+                        path=path!("/journeys/funnel")
+                        view=CustomFunnelPage
+                        ssr=SsrMode::Async
+                    />
+                    <Route path=path!("/journeys/compare") view=ComparePage ssr=SsrMode::Async />
                     <Route
                         path=path!("/journeys/journey/:id")
                         view=JourneyDetailPage

@@ -408,5 +408,38 @@ pub fn text(msg: Msg) -> &'static str {
         Msg::DigestNoAlerts => "No alerts in this period.",
         Msg::DigestOpenView => "Open the view",
         Msg::DigestStatus => "Status",
+        Msg::FlowChartTitle => "Flow between channels (first 4 channels of each path)",
+        Msg::FlowChartHelp => {
+            "Each band is as wide as the journeys that go from one channel to the next; journeys on a single channel have no band."
+        }
+        Msg::FlowFromPosition => "From position",
+        Msg::CustomFunnel => "Custom funnel",
+        Msg::CustomFunnelHelp => {
+            "Choose the event type of each step and, if you like, its channel; steps without an event type are skipped. The page's link reproduces this funnel."
+        }
+        Msg::EventTypeLabel => "Event type",
+        Msg::AnyChannel => "Any channel",
+        Msg::NoStepChosen => "(no step)",
+        Msg::BeforeAfterTitle => "Before and after",
+        Msg::BeforeAfterHelp => {
+            "Journeys that start in the chosen number of days before the day, against those that start in as many days from it. A change is significant when |z| ≥ 1.96 in a two-proportion z-test (5 %, two-sided) and each side has at least 10 journeys. Journeys still open are left out of conversions: an \"after\" window that reaches today converts less partly because it is young."
+        }
+        Msg::AnnotationLabel => "Annotation",
+        Msg::NoAnnotationChosen => "(the day below instead)",
+        Msg::DaysEachSide => "Days on each side",
+        Msg::CompareAction => "Compare",
+        Msg::BeforeLabel => "Before",
+        Msg::AfterLabel => "After",
+        Msg::DifferenceLabel => "Difference",
+        Msg::ZScoreLabel => "z",
+        Msg::SignificantLabel => "Significant",
+        Msg::YesWord => "yes",
+        Msg::NoWord => "no",
+        Msg::StepConversionTitle => "Conversion from the previous step",
+        Msg::PainShareTitle => "Pain points: affected journeys of those judged",
+        Msg::CustomFunnelLink => "Build a custom funnel",
+        Msg::BeforeAfterLink => "Before and after an annotation",
+        Msg::OfLabel => "of",
+        Msg::NoDataWord => "no journeys",
     }
 }

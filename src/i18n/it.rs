@@ -408,5 +408,38 @@ pub fn text(msg: Msg) -> &'static str {
         Msg::DigestNoAlerts => "Nessun avviso nel periodo.",
         Msg::DigestOpenView => "Apri la vista",
         Msg::DigestStatus => "Stato",
+        Msg::FlowChartTitle => "Flusso tra canali (primi 4 canali di ogni percorso)",
+        Msg::FlowChartHelp => {
+            "Ogni banda è larga quanto i percorsi che passano da un canale al successivo; i percorsi su un solo canale non hanno banda."
+        }
+        Msg::FlowFromPosition => "Dalla posizione",
+        Msg::CustomFunnel => "Funnel personalizzato",
+        Msg::CustomFunnelHelp => {
+            "Scegli il tipo di evento di ogni passo e, se vuoi, il suo canale; i passi senza tipo di evento sono ignorati. Il link della pagina riproduce questo funnel."
+        }
+        Msg::EventTypeLabel => "Tipo di evento",
+        Msg::AnyChannel => "Qualsiasi canale",
+        Msg::NoStepChosen => "(nessun passo)",
+        Msg::BeforeAfterTitle => "Prima e dopo",
+        Msg::BeforeAfterHelp => {
+            "Percorsi che iniziano nei giorni scelti prima del giorno, contro quelli che iniziano in altrettanti giorni da quel giorno. Una variazione è significativa quando |z| ≥ 1,96 in un test z su due proporzioni (5 %, bilaterale) e ogni lato ha almeno 10 percorsi. I percorsi ancora aperti sono esclusi dalle conversioni: una finestra \"dopo\" che arriva a oggi converte meno anche perché è giovane."
+        }
+        Msg::AnnotationLabel => "Nota",
+        Msg::NoAnnotationChosen => "(il giorno qui sotto invece)",
+        Msg::DaysEachSide => "Giorni per lato",
+        Msg::CompareAction => "Confronta",
+        Msg::BeforeLabel => "Prima",
+        Msg::AfterLabel => "Dopo",
+        Msg::DifferenceLabel => "Differenza",
+        Msg::ZScoreLabel => "z",
+        Msg::SignificantLabel => "Significativa",
+        Msg::YesWord => "sì",
+        Msg::NoWord => "no",
+        Msg::StepConversionTitle => "Conversione dal passo precedente",
+        Msg::PainShareTitle => "Punti critici: percorsi colpiti su quelli valutati",
+        Msg::CustomFunnelLink => "Crea un funnel personalizzato",
+        Msg::BeforeAfterLink => "Prima e dopo una nota",
+        Msg::OfLabel => "su",
+        Msg::NoDataWord => "nessun percorso",
     }
 }

@@ -1,11 +1,11 @@
-//! The customer 360: a search by any identifier (a plain GET form), and one customer's
+//! The customer 360: a search by any identifier (a form post with the anti-forgery token, so
+//! the identifier stays out of URLs; it redirects to the customer's number), and one customer's
 //! identifiers and merges, first and last seen, channels, revenue, orders, returns, NPS and the
 //! whole timeline with pain points marked. Identifiers arrive masked from the server for roles
 //! without access to personal data. Admins may erase the customer (right to be forgotten).
 
 use leptos::prelude::*;
 use leptos_meta::{Html, Title};
-use leptos_router::components::Form;
 use leptos_router::hooks::{use_params_map, use_query_map};
 
 use crate::components::forms::{CsrfField, Notice};
@@ -22,23 +22,19 @@ pub fn CustomerPage() -> impl IntoView {
     let params = use_params_map();
     let locale = page_locale();
     let data = Resource::new(
-        move || {
-            let id = params.read().get("id");
-            let q = query.read().get("q").filter(|q| !q.trim().is_empty());
-            (id, q)
-        },
-        |(id, q)| async move {
-            match (id, q) {
-                (Some(id), _) => match id.parse::<i64>() {
-                    Ok(id) => fetch_customer_page(Some(id), None).await.map(Some),
+        move || params.read().get("id"),
+        |id| async move {
+            match id {
+                Some(id) => match id.parse::<i64>() {
+                    Ok(id) => fetch_customer_page(id).await.map(Some),
                     Err(_) => Err(crate::error::AppError::NotFound(format!("customer {id}"))),
                 },
-                (None, Some(q)) => fetch_customer_page(None, Some(q)).await.map(Some),
-                (None, None) => Ok(None),
+                None => Ok(None),
             }
         },
     );
     let csrf = csrf_token();
+    let search_csrf = csrf;
     view! {
         <Html {..} lang=move || locale.get().code() />
         <Title text=move || locale.get().text(Msg::CustomerTitle) />
@@ -46,22 +42,31 @@ pub fn CustomerPage() -> impl IntoView {
         <main id="main" class="page journeys customer">
             <h1>{move || locale.get().text(Msg::CustomerTitle)}</h1>
             {move || view! { <Notice locale=locale.get() /> }}
-            {move || {
-                let locale = locale.get();
-                let q = query.read().get("q").unwrap_or_default();
-                view! {
-                    <Form method="GET" action="/customer">
-                        <div class="search-form">
-                            <label>
-                                {locale.text(Msg::IdentifierLabel)}
-                                <input type="search" name="q" value=q required=true autocomplete="off" />
-                            </label>
-                            <input type="hidden" name="lang" value=locale.code() />
-                            <button type="submit">{locale.text(Msg::Search)}</button>
-                        </div>
-                    </Form>
-                }
-            }}
+            <Suspense>
+                {move || Suspend::new(async move {
+                    let locale = locale.get();
+                    let token = search_csrf.await;
+                    let _ = &query;
+                    view! {
+                        <form method="post" action="/customer/search">
+                            <div class="search-form">
+                                <CsrfField token />
+                                <label>
+                                    {locale.text(Msg::IdentifierLabel)}
+                                    <input
+                                        type="search"
+                                        name="q"
+                                        required=true
+                                        autocomplete="off"
+                                    />
+                                </label>
+                                <input type="hidden" name="lang" value=locale.code() />
+                                <button type="submit">{locale.text(Msg::Search)}</button>
+                            </div>
+                        </form>
+                    }
+                })}
+            </Suspense>
             <Suspense fallback=move || {
                 view! { <p class="loading">{locale.get().text(Msg::Loading)}</p> }
             }>

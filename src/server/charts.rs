@@ -473,7 +473,7 @@ fn with_hits(svg: String, hits: &[Hit]) -> String {
 }
 
 /// Inserts an SVG `<title>` (escaped) right after the opening tag.
-fn with_title(svg: String, title: &str) -> String {
+pub(crate) fn with_title(svg: String, title: &str) -> String {
     let escaped = title
         .replace('&', "&amp;")
         .replace('<', "&lt;")

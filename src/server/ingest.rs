@@ -236,10 +236,11 @@ fn load_in_transaction(
         report.files.push(load_file(&tx, source, file, options)?);
     }
     report.customers = identity::stitch(&tx)?;
-    // Journeys read the stitched customers; rebuilt in the same transaction so a reader never
-    // sees events without their journeys.
+    // Journeys read the stitched customers; brought up to date in the same transaction so a
+    // reader never sees events without their journeys. Only the customers the load touched are
+    // cut again (journey::build::update_in).
     if journeys {
-        super::journey::rebuild_in(&tx)?;
+        super::journey::update_in(&tx)?;
     }
     tx.execute("DELETE FROM loads WHERE load_id = ?", [attempt])?;
     tx.commit()?;

@@ -237,6 +237,30 @@ pub const RULES: &[Rule] = &[
         ServerFn,
         Access::View(View::Journeys),
     ),
+    rule(
+        "GET",
+        "/journeys/funnel",
+        Page,
+        Access::View(View::Journeys),
+    ),
+    rule(
+        "GET",
+        "/journeys/compare",
+        Page,
+        Access::View(View::Journeys),
+    ),
+    rule(
+        "POST",
+        "/api/funnel_page",
+        ServerFn,
+        Access::View(View::Journeys),
+    ),
+    rule(
+        "POST",
+        "/api/compare_page",
+        ServerFn,
+        Access::View(View::Journeys),
+    ),
     rule("GET", "/customer", Page, Access::View(View::Customer360)),
     rule(
         "GET",
@@ -245,6 +269,13 @@ pub const RULES: &[Rule] = &[
         Access::View(View::Customer360),
     ),
     rule("POST", "/customer/erase", Form, Admin),
+    // The search posts the identifier (never in a URL) and redirects to the customer number.
+    rule(
+        "POST",
+        "/customer/search",
+        Form,
+        Access::View(View::Customer360),
+    ),
     rule(
         "POST",
         "/customer/split",
