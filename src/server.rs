@@ -17,6 +17,7 @@ pub mod db;
 pub mod demo;
 pub mod digest;
 pub mod export;
+pub mod forms;
 pub mod identity;
 pub mod ingest;
 pub mod insight;

@@ -25,12 +25,13 @@ use crate::error::AppError;
 use crate::i18n::Locale;
 
 use super::auth::policy::Access;
-use super::auth::{self, RequestAuth, audit, keys, same_secret, users};
+use super::auth::{self, RequestAuth, audit, keys, users};
 use super::db::DbError;
 use super::kpi::Catalog;
 use super::settings::{self, SettingError};
 use super::state::AppState;
 use super::tokens;
+use crate::server::forms::{Fields, actor, csrf_ok, field, optional};
 
 #[derive(Debug, thiserror::Error)]
 pub enum AdminError {
@@ -329,20 +330,6 @@ pub async fn audit_page(offset: u32) -> Result<AuditPage, AppError> {
 
 // ---- form handlers ----
 
-type Fields = Vec<(String, String)>;
-
-fn field<'a>(fields: &'a Fields, name: &str) -> &'a str {
-    fields
-        .iter()
-        .find(|(k, _)| k == name)
-        .map_or("", |(_, v)| v.as_str())
-        .trim()
-}
-
-fn optional<'a>(fields: &'a Fields, name: &str) -> Option<&'a str> {
-    Some(field(fields, name)).filter(|v| !v.is_empty())
-}
-
 fn back(page: &str, result: Result<&str, String>) -> Response {
     let query = match &result {
         Ok(ok) => crate::url::query([("ok", *ok)]),
@@ -365,19 +352,14 @@ where
     F: FnOnce(&Connection, &str, &Fields) -> Result<&'static str, AdminError> + Send + 'static,
 {
     let locale = Locale::parse(auth.user.as_ref().map(|u| u.lang.as_str()));
-    let sent = field(&fields, "csrf").to_string();
-    let expected = session.get::<String>(keys::CSRF).await.ok().flatten();
-    if !expected.is_some_and(|t| same_secret(&t, &sent)) {
+    if !csrf_ok(&session, &fields).await {
         let expired = match locale {
             Locale::En => "the form expired; reload the page and try again",
             Locale::It => "il modulo è scaduto; ricarica la pagina e riprova",
         };
         return back(page, Err(expired.into()));
     }
-    let actor = auth
-        .principal
-        .as_ref()
-        .map_or_else(|| "unknown".to_string(), |p| p.label.clone());
+    let actor = actor(&auth);
     let result = state
         .db
         .run(move |conn| -> Result<&'static str, AdminError> {

@@ -13,12 +13,13 @@ use tower_sessions::Session;
 use crate::alerts::RuleKind;
 use crate::error::AppError;
 use crate::i18n::Locale;
-use crate::server::auth::{RequestAuth, keys, policy, same_secret};
+use crate::server::auth::{RequestAuth, policy};
 use crate::server::dashboard::forms::{parse_number, stored_value};
 use crate::server::kpi::Catalog;
 use crate::server::state::AppState;
 
 use super::{AlertError, NewRule};
+use crate::server::forms::{EXPIRED, Fields, csrf_ok, field};
 
 pub fn router() -> Router<AppState> {
     Router::new()
@@ -26,23 +27,6 @@ pub fn router() -> Router<AppState> {
         .route("/alerts/rules/save", post(save_rule))
         .route("/alerts/rules/delete", post(delete_rule))
 }
-
-type Fields = Vec<(String, String)>;
-
-fn field<'a>(fields: &'a Fields, name: &str) -> &'a str {
-    fields
-        .iter()
-        .find(|(k, _)| k == name)
-        .map_or("", |(_, v)| v.as_str())
-        .trim()
-}
-
-async fn csrf_ok(session: &Session, fields: &Fields) -> bool {
-    let expected = session.get::<String>(keys::CSRF).await.ok().flatten();
-    expected.is_some_and(|t| same_secret(&t, field(fields, "csrf")))
-}
-
-const EXPIRED: &str = "the form expired; reload the page and try again";
 
 /// `/alerts` in the form's language with the outcome.
 fn back(locale: Locale, outcome: (&str, &str)) -> Response {

@@ -11,12 +11,13 @@ use axum::response::{IntoResponse, Redirect, Response};
 use axum::routing::post;
 use tower_sessions::Session;
 
-use crate::server::auth::{RequestAuth, keys, same_secret};
+use crate::server::auth::RequestAuth;
 use crate::server::state::AppState;
 use crate::url::query;
 
 use super::IdentityError;
 use super::split::{self, Split};
+use crate::server::forms::{EXPIRED, Fields, csrf_ok, field};
 
 pub fn router() -> Router<AppState> {
     Router::new()
@@ -117,9 +118,8 @@ async fn apply_rules(
         ))
         .into_response()
     };
-    let expected = session.get::<String>(keys::CSRF).await.ok().flatten();
-    if !expected.is_some_and(|t| same_secret(&t, field(&fields, "csrf"))) {
-        return back(("error", "the form expired; reload the page and try again"));
+    if !csrf_ok(&session, &fields).await {
+        return back(("error", EXPIRED));
     }
     let text = fields
         .iter()
@@ -149,16 +149,6 @@ async fn apply_rules(
     }
 }
 
-type Fields = Vec<(String, String)>;
-
-fn field<'a>(fields: &'a Fields, name: &str) -> &'a str {
-    fields
-        .iter()
-        .find(|(k, _)| k == name)
-        .map_or("", |(_, v)| v.as_str())
-        .trim()
-}
-
 async fn split_customer(
     State(state): State<AppState>,
     session: Session,
@@ -178,8 +168,7 @@ async fn split_customer(
         ))
         .into_response()
     };
-    let expected = session.get::<String>(keys::CSRF).await.ok().flatten();
-    if !expected.is_some_and(|t| same_secret(&t, field(&fields, "csrf"))) {
+    if !csrf_ok(&session, &fields).await {
         return back(
             id,
             ("error", "the form expired; reload the page and try again"),

@@ -13,12 +13,13 @@ use axum::routing::post;
 use tower_sessions::Session;
 
 use crate::error::AppError;
-use crate::server::auth::{RequestAuth, audit, keys, same_secret};
+use crate::server::auth::{RequestAuth, audit};
 use crate::server::db::DbError;
 use crate::server::state::AppState;
 use crate::url::{encode, query};
 
 use super::{notes, pain, service};
+use crate::server::forms::{EXPIRED, Fields, actor, csrf_ok, field};
 
 /// The form handlers.
 pub fn router() -> Router<AppState> {
@@ -27,29 +28,6 @@ pub fn router() -> Router<AppState> {
         .route("/customer/erase", post(erase_customer))
         .route("/customer/search", post(search_customer))
 }
-
-type Fields = Vec<(String, String)>;
-
-fn field<'a>(fields: &'a Fields, name: &str) -> &'a str {
-    fields
-        .iter()
-        .find(|(k, _)| k == name)
-        .map_or("", |(_, v)| v.as_str())
-        .trim()
-}
-
-async fn csrf_ok(session: &Session, fields: &Fields) -> bool {
-    let expected = session.get::<String>(keys::CSRF).await.ok().flatten();
-    expected.is_some_and(|t| same_secret(&t, field(fields, "csrf")))
-}
-
-fn actor(auth: &RequestAuth) -> String {
-    auth.principal
-        .as_ref()
-        .map_or_else(|| "unknown".to_string(), |p| p.label.clone())
-}
-
-const EXPIRED: &str = "the form expired; reload the page and try again";
 
 /// Whether `key` names a pain point: a rule, or a finding of the significance rule.
 fn known_pain_point(key: &str) -> bool {
