@@ -6,7 +6,7 @@ import { DEMO, signIn, ready } from './auth';
 
 test('the marketing lead sees the bell, opens the alerts and marks one read', async ({ page }, info) => {
   // The hydrated run marks the demo's alerts read first, so the no-JS run finds none unread (the projects share one database); it needs its own alert. Open in #9.
-  test.fixme(info.project.name === 'no-js', 'The hydrated run marks the demo's alerts read first, so the no-JS run finds none unread (the projects share one database); it needs its own alert. Open in #9.');
+  test.fixme(info.project.name === 'no-js', 'shares the demo database with the hydrated run, which marks the alerts read first');
   const hydrated = info.project.name === 'hydrated';
   await signIn(page, DEMO.marketingLead, '/alerts?lang=en');
   await expect(page).toHaveURL(/\/alerts\?lang=en/);
