@@ -11,8 +11,7 @@ test.beforeEach(async ({ page }) => {
 
 const JUNE = 'from=2026-06-01&to=2026-06-30';
 
-// Fails on main (both projects) with a 30 s timeout; written by the insights branch but never run there; open in #9.
-test.fixme('the KPI tree shows the net revenue the API computes', async ({ page }, info) => {
+test('the KPI tree shows the net revenue the API computes', async ({ page }, info) => {
   await page.goto(`/?${JUNE}`);
   await ready(page, info.project.name === 'hydrated');
   await page.locator('.insight-links a[href^="/insights/tree"]').click();

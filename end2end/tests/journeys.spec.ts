@@ -3,6 +3,7 @@
 // and without JavaScript (the config runs every spec in both projects).
 import { test, expect, Page } from '@playwright/test';
 import { DEMO, signIn, ready } from './auth';
+import { searchCustomer } from './customers';
 
 const PERIOD = 'from=2026-01-01&to=2026-06-30&lang=en';
 
@@ -58,10 +59,7 @@ test('the executive finds a customer by identifier and sees it masked', async ({
   await page.context().clearCookies();
 
   await signIn(page, DEMO.executive);
-  await page.goto('/customer?lang=en');
-  await ready(page, hydrated);
-  await page.getByLabel(/E-mail, phone, loyalty card/).fill(email);
-  await page.getByRole('button', { name: 'Search' }).click();
+  await searchCustomer(page, email, hydrated);
   // The search is a form post that lands on the customer's number: no e-mail in the URL.
   await expect(page).toHaveURL(/\/customer\/\d+\?lang=en$/);
   expect(page.url()).not.toContain(email.split('@')[0]);

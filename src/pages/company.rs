@@ -90,13 +90,12 @@ fn CompanyBody(view: CompanyView, locale: Locale, csrf: String) -> impl IntoView
             <a href=format!("/insights/tree{query}")>{locale.text(Msg::NavInsights)}</a>
             " · "
             <a href=format!("/insights/changed{query}")>{locale.text(Msg::WhatChanged)}</a>
-        </nav>
-        <p class="more">
+            " · "
             <a href=format!(
                 "/tv?views=company,dept/sales,dept/stores,dept/online&seconds=30&lang={}",
                 locale.code(),
             )>{locale.text(Msg::TvOpen)}</a>
-        </p>
+        </nav>
         <crate::components::chart::Downloads
             links=kpis_csv
             what=locale.text(Msg::KpiTable).to_string()

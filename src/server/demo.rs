@@ -280,7 +280,7 @@ fn seed_alert_rules(db: &Db, end: NaiveDate) {
 }
 
 /// The weekly ad spend above which the demo's marketing rule fires (the demo spends more).
-const DEMO_AD_SPEND_WEEK: f64 = 1000.0;
+const DEMO_AD_SPEND_WEEK: f64 = 40.0;
 
 /// Fills the `stores` reference table (idempotent).
 fn ensure_stores(db: &Db) -> Result<(), DemoError> {
