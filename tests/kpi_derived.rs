@@ -7,12 +7,12 @@ mod common;
 mod web;
 
 use axum::http::StatusCode;
-use web::{Browser, PASSWORD};
 use common::{Ev, TestDb, ev};
 use omnikpi::auth::Role;
 use omnikpi::kpi::{Direction, Unit};
 use omnikpi::server::kpi::report::{self, Compare, ReportRequest};
-use omnikpi::server::kpi::{self, Catalog, Dimension, DerivedSpec, Filters, Period, derived};
+use omnikpi::server::kpi::{self, Catalog, DerivedSpec, Dimension, Filters, Period, derived};
+use web::{Browser, PASSWORD};
 
 fn db(events: &[Ev]) -> TestDb {
     let t = TestDb::new();
@@ -90,7 +90,12 @@ fn with_revenue_per_visit() -> TestDb {
     let t = db(&stores());
     add(
         &t,
-        &spec("revenue_per_visit", "store_revenue", "footfall", Unit::Money),
+        &spec(
+            "revenue_per_visit",
+            "store_revenue",
+            "footfall",
+            Unit::Money,
+        ),
     )
     .expect("valid derived KPI");
     t
@@ -106,8 +111,8 @@ fn a_derived_kpi_is_computed_compared_and_null_on_a_zero_denominator() {
         compare: Compare::Previous,
         ..Default::default()
     };
-    let march = report::build(&conn, &catalog, &period(MARCH.0, MARCH.1), &request)
-        .expect("report");
+    let march =
+        report::build(&conn, &catalog, &period(MARCH.0, MARCH.1), &request).expect("report");
     let k = &march.kpis[0];
     // March: store revenue 100 + 60 + 30 + 20 = 210 over 6 store visits = 35.
     close(k.value, Some(35.0));
@@ -144,10 +149,8 @@ fn a_derived_kpi_breaks_down_as_the_ratio_of_each_parts_own_sums() {
         10,
     )
     .expect("breakdown");
-    let got: Vec<(Option<&str>, Option<f64>)> = parts
-        .iter()
-        .map(|p| (p.value.as_deref(), p.kpi))
-        .collect();
+    let got: Vec<(Option<&str>, Option<f64>)> =
+        parts.iter().map(|p| (p.value.as_deref(), p.kpi)).collect();
     // MI01 160 / 4 = 40; RM01 30 / 2 = 15; TO01 20 / 0 visits = n/a (not the mean of ratios,
     // and not 0). No event lacks a store, so there is no "other".
     assert_eq!(
@@ -203,19 +206,34 @@ fn a_derived_kpi_takes_targets_like_any_other() {
 fn derived_definitions_are_validated_and_audited() {
     let t = with_revenue_per_visit();
     let refused = |s: DerivedSpec| add(&t, &s).err().map(|e| e.to_string()).unwrap_or_default();
-    assert!(refused(spec("aov", "gross_revenue", "orders", Unit::Money)).contains("already exists"));
     assert!(
-        refused(spec("revenue_per_visit", "gross_revenue", "orders", Unit::Money))
-            .contains("already exists")
+        refused(spec("aov", "gross_revenue", "orders", Unit::Money)).contains("already exists")
+    );
+    assert!(
+        refused(spec(
+            "revenue_per_visit",
+            "gross_revenue",
+            "orders",
+            Unit::Money
+        ))
+        .contains("already exists")
     );
     assert!(refused(spec("x_per_y", "revenue", "orders", Unit::Money)).contains("unknown KPI"));
-    assert!(refused(spec("x_per_y", "gross_revenue", "orders", Unit::Ratio)).contains("money or multiple"));
+    assert!(
+        refused(spec("x_per_y", "gross_revenue", "orders", Unit::Ratio))
+            .contains("money or multiple")
+    );
     assert!(refused(spec("Bad Key", "gross_revenue", "orders", Unit::Money)).contains("key"));
     // A derived KPI of a derived one is fine; then making the first divide the second is a
     // cycle, refused.
     add(
         &t,
-        &spec("visit_value_per_order", "revenue_per_visit", "orders", Unit::Multiple),
+        &spec(
+            "visit_value_per_order",
+            "revenue_per_visit",
+            "orders",
+            Unit::Multiple,
+        ),
     )
     .expect("derived of derived");
     let mut conn = t.db.connect().expect("connection");
@@ -223,7 +241,12 @@ fn derived_definitions_are_validated_and_audited() {
     let cycle = derived::save(
         &tx,
         "admin@test.it",
-        &spec("revenue_per_visit", "visit_value_per_order", "footfall", Unit::Multiple),
+        &spec(
+            "revenue_per_visit",
+            "visit_value_per_order",
+            "footfall",
+            Unit::Multiple,
+        ),
         true,
     )
     .err()
@@ -260,7 +283,10 @@ async fn the_admin_page_creates_edits_and_deletes_a_derived_kpi_that_the_api_the
     admin.sign_in("admin@test.it", PASSWORD).await;
     let page = admin.get("/admin/kpis?lang=it").await;
     assert_eq!(page.status, StatusCode::OK);
-    assert!(page.body.contains("KPI derivati"), "the section is in Italian");
+    assert!(
+        page.body.contains("KPI derivati"),
+        "the section is in Italian"
+    );
     let csrf = web::csrf_in(&page.body).expect("csrf");
     let fields = |mode: &'static str, unit: &'static str| {
         vec![
@@ -285,7 +311,11 @@ async fn the_admin_page_creates_edits_and_deletes_a_derived_kpi_that_the_api_the
     let forged = admin
         .post_form("/admin/kpis/derived/save", &fields("update", "multiple"))
         .await;
-    assert!(forged.location().contains("error="), "{}", forged.location());
+    assert!(
+        forged.location().contains("error="),
+        "{}",
+        forged.location()
+    );
     // A lead may not define KPIs.
     let mut lead = Browser::new(web::router(&t.db));
     lead.sign_in("lead@test.it", PASSWORD).await;
@@ -318,7 +348,11 @@ async fn the_admin_page_creates_edits_and_deletes_a_derived_kpi_that_the_api_the
     let mut bad = fields("update", "ratio");
     bad.push(("csrf", &csrf));
     let refused = admin.post_form("/admin/kpis/derived/save", &bad).await;
-    assert!(refused.location().contains("error="), "{}", refused.location());
+    assert!(
+        refused.location().contains("error="),
+        "{}",
+        refused.location()
+    );
     let mut edit = fields("update", "multiple");
     edit.push(("csrf", &csrf));
     let edited = admin.post_form("/admin/kpis/derived/save", &edit).await;
@@ -344,8 +378,14 @@ async fn the_admin_page_creates_edits_and_deletes_a_derived_kpi_that_the_api_the
 
 fn value(t: &TestDb, key: &str, (from, to): (&str, &str), filters: &Filters) -> Option<f64> {
     let conn = t.db.connect().expect("connection");
-    kpi::compute(&conn, Catalog::builtin(), &[key], &period(from, to), filters).expect("compute")
-        [key]
+    kpi::compute(
+        &conn,
+        Catalog::builtin(),
+        &[key],
+        &period(from, to),
+        filters,
+    )
+    .expect("compute")[key]
 }
 
 /// SKU1: web lines at 10 and 12 (web mean 11), a store line at 14; SKU2: web only, 20.
@@ -378,7 +418,10 @@ fn channel_price_gap_by_channel_compares_with_every_channel_not_zero() {
     // Web only: its pairs against the all-channel means: (1/12 + 0) / 2 = 1/24 (it was 0,
     // because the filter also narrowed the reference to the web).
     let web = Filters::parse([("channel", "web")]).expect("filter");
-    close(value(&t, "channel_price_gap", MARCH, &web), Some(1.0 / 24.0));
+    close(
+        value(&t, "channel_price_gap", MARCH, &web),
+        Some(1.0 / 24.0),
+    );
     let conn = t.db.connect().expect("connection");
     let parts = kpi::breakdown::breakdown(
         &conn,
@@ -390,10 +433,8 @@ fn channel_price_gap_by_channel_compares_with_every_channel_not_zero() {
         10,
     )
     .expect("breakdown");
-    let got: Vec<(Option<&str>, Option<f64>)> = parts
-        .iter()
-        .map(|p| (p.value.as_deref(), p.kpi))
-        .collect();
+    let got: Vec<(Option<&str>, Option<f64>)> =
+        parts.iter().map(|p| (p.value.as_deref(), p.kpi)).collect();
     assert_eq!(got.len(), 2, "{got:?}");
     assert_eq!(got[0].0, Some("store"));
     close(got[0].1, Some(1.0 / 6.0));
@@ -508,9 +549,9 @@ fn values_whose_windows_are_still_open_are_provisional() {
     let conn = t.db.connect().expect("connection");
     let catalog = Catalog::builtin()
         .with_derived(&spec(
-            "pickups_per_store_conversion",
+            "pickups_per_euro",
             "pickup_rate",
-            "webrooming_rate",
+            "gross_revenue",
             Unit::Multiple,
         ))
         .expect("valid");
@@ -520,7 +561,7 @@ fn values_whose_windows_are_still_open_are_provisional() {
             "chat_to_purchase_rate".into(),
             "webrooming_rate".into(),
             "gross_revenue".into(),
-            "pickups_per_store_conversion".into(),
+            "pickups_per_euro".into(),
         ],
         ..Default::default()
     };
@@ -535,10 +576,62 @@ fn values_whose_windows_are_still_open_are_provisional() {
             .collect()
     };
     // A reservation at 23:59 on 31 March may be picked up until 7 April 23:59: on 7 April the
-    // windows that look ahead (pickups, purchases after a chat, and a ratio of a pickup rate)
-    // are still open; the 7 days *before* a store purchase closed when it was made.
-    assert_eq!(flags("2026-04-07"), [true, true, false, false, true]);
-    assert_eq!(flags("2026-03-15"), [true, true, false, false, true]);
+    // windows that look ahead (pickups, and a ratio of a pickup rate: 0 / 20 EUR) are still
+    // open; the 7 days *before* a store purchase closed when it was made; March has no chat,
+    // so chat to purchase is n/a, with nothing to revise.
+    assert_eq!(flags("2026-04-07"), [true, false, false, false, true]);
+    assert_eq!(flags("2026-03-15"), [true, false, false, false, true]);
     // From 8 April every window of March has closed.
     assert_eq!(flags("2026-04-08"), [false, false, false, false, false]);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn tiles_and_the_kpi_detail_mark_provisional_values_in_both_languages() {
+    // A reservation two days ago, not picked up (yet): this week's pickup rate is 0 for now.
+    let today = chrono::Utc::now().date_naive();
+    let day = |back: u64| today - chrono::Days::new(back);
+    let at = format!("{}T12:00:00Z", day(2));
+    let t = db(&[
+        ev("r1", &at, "reservation").channel("web").order("R1"),
+        ev("r0", "2026-03-10T12:00:00+01:00", "reservation")
+            .channel("web")
+            .order("R0"),
+    ]);
+    web::add_user(&t.db, "admin@test.it", Role::Admin, None);
+    let mut admin = Browser::new(web::router(&t.db));
+    admin.sign_in("admin@test.it", PASSWORD).await;
+    let recent = format!("from={}&to={}", day(5), today);
+    for (lang, word) in [("en", "Provisional"), ("it", "Provvisorio")] {
+        let stores = admin
+            .get(&format!("/dept/stores?{recent}&lang={lang}"))
+            .await;
+        assert_eq!(stores.status, StatusCode::OK);
+        let tile = stores
+            .body
+            .split("data-kpi=\"pickup_rate\"")
+            .nth(1)
+            .expect("pickup tile");
+        let tile = tile.split("</article>").next().unwrap_or_default();
+        assert!(tile.contains("data-provisional=\"true\""), "{lang}: {tile}");
+        assert!(tile.contains(word), "{lang}");
+        let detail = admin
+            .get(&format!("/kpi/pickup_rate?{recent}&lang={lang}"))
+            .await;
+        assert!(detail.body.contains("data-provisional=\"true\""), "{lang}");
+        assert!(detail.body.contains(word), "{lang}");
+    }
+    // March 2026 closed long ago (its pickup rate is 0 of 1): no marker.
+    let march = admin
+        .get("/kpi/pickup_rate?from=2026-03-01&to=2026-03-31&lang=en")
+        .await;
+    assert!(!march.body.contains("data-provisional"), "closed windows");
+    let api = admin
+        .get(&format!(
+            "/api/v1/kpis?{recent}&kpi=pickup_rate,gross_revenue"
+        ))
+        .await;
+    let json: serde_json::Value = serde_json::from_str(&api.body).expect("json");
+    assert_eq!(json["kpis"][0]["value"], 0.0);
+    assert_eq!(json["kpis"][0]["provisional"], true);
+    assert_eq!(json["kpis"][1]["provisional"], false);
 }

@@ -442,9 +442,13 @@ pub fn text(msg: Msg) -> &'static str {
         Msg::OfLabel => "of",
         Msg::NoDataWord => "no journeys",
         Msg::Provisional => "Provisional",
-        Msg::ProvisionalHelp => "Some 7-day windows of this period have not closed yet: the value can still rise.",
+        Msg::ProvisionalHelp => {
+            "Some 7-day windows of this period have not closed yet: the value can still rise."
+        }
         Msg::DerivedKpis => "Derived KPIs",
-        Msg::DerivedKpisHelp => "A derived KPI is the ratio of two existing KPIs, computed like every other: filters, comparisons, series, breakdowns (each part divides its own numerator by its own denominator) and targets. n/a when the denominator is 0.",
+        Msg::DerivedKpisHelp => {
+            "A derived KPI is the ratio of two existing KPIs, computed like every other: filters, comparisons, series, breakdowns (each part divides its own numerator by its own denominator) and targets. n/a when the denominator is 0."
+        }
         Msg::NoDerivedKpis => "No derived KPI yet.",
         Msg::NumeratorLabel => "Numerator",
         Msg::DenominatorLabel => "Denominator",

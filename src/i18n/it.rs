@@ -442,9 +442,13 @@ pub fn text(msg: Msg) -> &'static str {
         Msg::OfLabel => "su",
         Msg::NoDataWord => "nessun percorso",
         Msg::Provisional => "Provvisorio",
-        Msg::ProvisionalHelp => "Alcune finestre di 7 giorni di questo periodo non sono ancora chiuse: il valore può ancora crescere.",
+        Msg::ProvisionalHelp => {
+            "Alcune finestre di 7 giorni di questo periodo non sono ancora chiuse: il valore può ancora crescere."
+        }
         Msg::DerivedKpis => "KPI derivati",
-        Msg::DerivedKpisHelp => "Un KPI derivato è il rapporto tra due KPI esistenti, calcolato come tutti gli altri: filtri, confronti, serie, scomposizioni (ogni parte divide il proprio numeratore per il proprio denominatore) e obiettivi. n.d. quando il denominatore è 0.",
+        Msg::DerivedKpisHelp => {
+            "Un KPI derivato è il rapporto tra due KPI esistenti, calcolato come tutti gli altri: filtri, confronti, serie, scomposizioni (ogni parte divide il proprio numeratore per il proprio denominatore) e obiettivi. n.d. quando il denominatore è 0."
+        }
         Msg::NoDerivedKpis => "Nessun KPI derivato per ora.",
         Msg::NumeratorLabel => "Numeratore",
         Msg::DenominatorLabel => "Denominatore",

@@ -17,8 +17,8 @@ use duckdb::{Connection, OptionalExt, params};
 use tower_sessions::Session;
 
 use crate::admin::{
-    AuditPage, AuditRow, DepartmentRow, DerivedKpiRow, KpiOwnerRow, KpisPage, SettingRow, SourceRow, TokenRow,
-    TokensPage, UserRow, UsersPage,
+    AuditPage, AuditRow, DepartmentRow, DerivedKpiRow, KpiOwnerRow, KpisPage, SettingRow,
+    SourceRow, TokenRow, TokensPage, UserRow, UsersPage,
 };
 use crate::auth::Role;
 use crate::error::AppError;
@@ -674,8 +674,13 @@ handler!(set_kpi_owner, "/admin/kpis", |conn, actor, f| {
 /// `description_it`, `numerator`, `denominator`, `unit`, `direction`, `owner`).
 pub fn derived_from_form(f: &Fields) -> Result<super::kpi::DerivedSpec, AdminError> {
     let unit = field(f, "unit");
-    let unit = serde_json::from_value(serde_json::Value::String(unit.to_string()))
-        .map_err(|_| invalid(format!("unknown unit {unit:?}"), format!("unità sconosciuta {unit:?}")))?;
+    let unit =
+        serde_json::from_value(serde_json::Value::String(unit.to_string())).map_err(|_| {
+            invalid(
+                format!("unknown unit {unit:?}"),
+                format!("unità sconosciuta {unit:?}"),
+            )
+        })?;
     let direction = field(f, "direction");
     let direction = serde_json::from_value(serde_json::Value::String(direction.to_string()))
         .map_err(|_| {

@@ -210,7 +210,12 @@ async fn kpis(
                 filters: request.filters,
                 locale: request.locale,
             };
-            Ok(report::build(conn, &engine::catalog(conn)?, &period, &spec)?)
+            Ok(report::build(
+                conn,
+                &engine::catalog(conn)?,
+                &period,
+                &spec,
+            )?)
         })
         .await
         .map_err(AppError::from)?;

@@ -126,7 +126,12 @@ pub fn kpi(db: &Db, args: KpiArgs) -> anyhow::Result<()> {
         filters,
         locale: Locale::parse(Some(&lang)),
     };
-    let report = report::build(&conn, &crate::server::kpi::catalog(&conn)?, &period, &request)?;
+    let report = report::build(
+        &conn,
+        &crate::server::kpi::catalog(&conn)?,
+        &period,
+        &request,
+    )?;
     if json {
         println!("{}", serde_json::to_string_pretty(&report)?);
     } else {
@@ -228,7 +233,8 @@ pub fn target(db: &Db, command: TargetCommand) -> anyhow::Result<()> {
                 None => dashboard::today(&conn)?,
             };
             let list = kpi_targets::list(&conn, department.as_deref(), None)?;
-            for r in kpi_targets::report(&conn, &crate::server::kpi::catalog(&conn)?, list, as_of)? {
+            for r in kpi_targets::report(&conn, &crate::server::kpi::catalog(&conn)?, list, as_of)?
+            {
                 let status = r.status.map_or("n/a".to_string(), |s| format!("{s:?}"));
                 println!(
                     "{:<17} {:<28} {:<8} target {:>12.2}  projection {:>12}  {status}",

@@ -86,7 +86,10 @@ impl DefArgs {
 
 pub fn run(db: &Db, command: KpiDefCommand) -> anyhow::Result<()> {
     let conn = db.connect()?;
-    let in_transaction = |work: &dyn Fn(&duckdb::Connection) -> Result<(), derived::DerivedKpiError>| -> anyhow::Result<()> {
+    let in_transaction = |work: &dyn Fn(
+        &duckdb::Connection,
+    ) -> Result<(), derived::DerivedKpiError>|
+     -> anyhow::Result<()> {
         let tx = conn.unchecked_transaction()?;
         work(&tx)?;
         tx.commit()?;
@@ -112,18 +115,28 @@ pub fn run(db: &Db, command: KpiDefCommand) -> anyhow::Result<()> {
         KpiDefCommand::Add(args) => {
             let spec = args.spec()?;
             in_transaction(&|tx| derived::save(tx, &args.by, &spec, false))?;
-            println!("derived KPI added: {} = {} / {}", spec.key, spec.numerator, spec.denominator);
+            println!(
+                "derived KPI added: {} = {} / {}",
+                spec.key, spec.numerator, spec.denominator
+            );
         }
         KpiDefCommand::Edit(args) => {
             let spec = args.spec()?;
             in_transaction(&|tx| derived::save(tx, &args.by, &spec, true))?;
-            println!("derived KPI changed: {} = {} / {}", spec.key, spec.numerator, spec.denominator);
+            println!(
+                "derived KPI changed: {} = {} / {}",
+                spec.key, spec.numerator, spec.denominator
+            );
         }
         KpiDefCommand::Delete { key, by } => {
             in_transaction(&|tx| derived::delete(tx, &by, &key))?;
             println!("derived KPI deleted: {key}");
         }
-        KpiDefCommand::Owner { kpi: key, department, by } => {
+        KpiDefCommand::Owner {
+            kpi: key,
+            department,
+            by,
+        } => {
             in_transaction(&|tx| derived::set_owner(tx, &by, &key, &department))?;
             let owner = kpi::owners(&conn)?.get(&key).cloned().unwrap_or_default();
             println!("{key} is owned by {owner}");

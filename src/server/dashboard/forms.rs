@@ -122,8 +122,7 @@ async fn save_target(
             let before = targets::list(&tx, Some(&dept), Some(&kpi))?
                 .into_iter()
                 .find(|t| t.period == normalised);
-            let target =
-                targets::set(&tx, &catalog, &kpi, &dept, &period, value, &actor)?;
+            let target = targets::set(&tx, &catalog, &kpi, &dept, &period, value, &actor)?;
             let subject = format!("{}/{}/{}", target.kpi, target.department, target.period);
             audit::record(
                 &tx,

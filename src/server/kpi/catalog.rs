@@ -337,7 +337,9 @@ impl Catalog {
         if !key_ok {
             return Err(derived_error(
                 format!("key {key:?}: 2-48 characters of a-z, 0-9 and _, starting with a letter"),
-                format!("chiave {key:?}: da 2 a 48 caratteri tra a-z, 0-9 e _, iniziando con una lettera"),
+                format!(
+                    "chiave {key:?}: da 2 a 48 caratteri tra a-z, 0-9 e _, iniziando con una lettera"
+                ),
             ));
         }
         if self.index.contains_key(key) {
@@ -354,7 +356,10 @@ impl Catalog {
         }
         let part = |k: &str| {
             self.get(k).ok_or_else(|| {
-                derived_error(format!("unknown KPI {k:?}"), format!("KPI sconosciuto {k:?}"))
+                derived_error(
+                    format!("unknown KPI {k:?}"),
+                    format!("KPI sconosciuto {k:?}"),
+                )
             })
         };
         let numerator = part(&spec.numerator)?;
@@ -414,9 +419,9 @@ impl Catalog {
             },
         });
         // A new key cannot close a cycle (nothing refers to it yet); checked all the same.
-        catalog.check_references().map_err(|e| {
-            derived_error(e.to_string(), format!("definizione non valida: {e}"))
-        })?;
+        catalog
+            .check_references()
+            .map_err(|e| derived_error(e.to_string(), format!("definizione non valida: {e}")))?;
         Ok(catalog)
     }
 

@@ -28,7 +28,9 @@ impl DerivedKpiError {
         match (self, locale) {
             (Self::Invalid(e), Locale::En) => e.en.clone(),
             (Self::Invalid(e), Locale::It) => e.it.clone(),
-            (Self::Sql(_), Locale::En) => "the change could not be saved; see the server log".into(),
+            (Self::Sql(_), Locale::En) => {
+                "the change could not be saved; see the server log".into()
+            }
             (Self::Sql(_), Locale::It) => {
                 "la modifica non è stata salvata; vedi il log del server".into()
             }
@@ -157,8 +159,7 @@ fn dependents(specs: &[DerivedSpec], key: &str) -> Vec<String> {
     let mut frontier = vec![key.to_string()];
     while let Some(k) = frontier.pop() {
         for s in specs {
-            if (s.numerator == k || s.denominator == k) && !found.contains(&s.key) && s.key != key
-            {
+            if (s.numerator == k || s.denominator == k) && !found.contains(&s.key) && s.key != key {
                 found.push(s.key.clone());
                 frontier.push(s.key.clone());
             }
@@ -216,8 +217,14 @@ pub fn save(
     for part in [&spec.numerator, &spec.denominator] {
         if *part == spec.key || users.contains(part) {
             return Err(invalid(
-                format!("{:?} would be defined in terms of itself (through {part:?})", spec.key),
-                format!("{:?} sarebbe definito in termini di sé stesso (tramite {part:?})", spec.key),
+                format!(
+                    "{:?} would be defined in terms of itself (through {part:?})",
+                    spec.key
+                ),
+                format!(
+                    "{:?} sarebbe definito in termini di sé stesso (tramite {part:?})",
+                    spec.key
+                ),
             ));
         }
     }
@@ -238,7 +245,10 @@ pub fn save(
     let (_, broken) = extend(&with_new, &dependent);
     if let Some((key, err)) = broken.first() {
         return Err(invalid(
-            format!("{key} uses this KPI and would no longer be valid: {}", err.en),
+            format!(
+                "{key} uses this KPI and would no longer be valid: {}",
+                err.en
+            ),
             format!("{key} usa questo KPI e non sarebbe più valido: {}", err.it),
         ));
     }
@@ -362,13 +372,16 @@ pub fn delete(conn: &Connection, actor: &str, key: &str) -> Result<(), DerivedKp
             format!("{user} è calcolato da {key}; modificalo o eliminalo prima"),
         ));
     }
-    let targets: i64 = conn.query_row("SELECT count(*) FROM targets WHERE kpi = ?", [key], |r| {
-        r.get(0)
-    })?;
-    let rules: Option<i64> = conn
-        .query_row("SELECT count(*) FROM alert_rules WHERE kpi = ?", [key], |r| {
+    let targets: i64 =
+        conn.query_row("SELECT count(*) FROM targets WHERE kpi = ?", [key], |r| {
             r.get(0)
-        })
+        })?;
+    let rules: Option<i64> = conn
+        .query_row(
+            "SELECT count(*) FROM alert_rules WHERE kpi = ?",
+            [key],
+            |r| r.get(0),
+        )
         .optional()?;
     if targets > 0 || rules.unwrap_or(0) > 0 {
         return Err(invalid(
@@ -378,7 +391,14 @@ pub fn delete(conn: &Connection, actor: &str, key: &str) -> Result<(), DerivedKp
     }
     conn.execute("DELETE FROM derived_kpis WHERE key = ?", [key])?;
     conn.execute("DELETE FROM kpi_owners WHERE kpi = ?", [key])?;
-    audit::record::<DerivedSpec, ()>(conn, actor, "kpi.derived.delete", key, Some(&before.spec), None)?;
+    audit::record::<DerivedSpec, ()>(
+        conn,
+        actor,
+        "kpi.derived.delete",
+        key,
+        Some(&before.spec),
+        None,
+    )?;
     Ok(())
 }
 
@@ -443,7 +463,12 @@ mod tests {
     #[test]
     fn looks_ahead_is_inherited() {
         let catalog = Catalog::builtin()
-            .with_derived(&spec("x4", "pickup_rate", "store_conversion_rate", Unit::Multiple))
+            .with_derived(&spec(
+                "x4",
+                "pickup_rate",
+                "store_conversion_rate",
+                Unit::Multiple,
+            ))
             .expect("valid");
         assert!(catalog.looks_ahead("x4"));
         assert!(!catalog.looks_ahead("aov"));

@@ -371,7 +371,10 @@ mod tests {
             f.predicate(3).0,
             "channel IN ($3, $4) AND store_id IN ($5) AND (channel IN ($6)) IS NOT TRUE"
         );
-        assert_eq!(f.predicate_without(3, Dimension::Channel), "store_id IN ($5)");
+        assert_eq!(
+            f.predicate_without(3, Dimension::Channel),
+            "store_id IN ($5)"
+        );
         assert_eq!(
             Filters::parse([("channel", "web")])
                 .expect("valid")

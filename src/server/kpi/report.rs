@@ -121,7 +121,10 @@ pub fn build_as_of(
             value: c.and_then(|c| c.value),
             previous: c.and_then(|c| c.previous),
             change: c.and_then(|c| c.change),
-            provisional: catalog.looks_ahead(key) && period.windows_open(today),
+            // n/a has nothing to revise: no reservation, no chat.
+            provisional: c.and_then(|c| c.value).is_some()
+                && catalog.looks_ahead(key)
+                && period.windows_open(today),
         });
     }
     Ok(KpiReport {
