@@ -251,4 +251,37 @@ mod tests {
         assert_eq!(compare, "last_year");
         assert!(Cli::try_parse_from(["omnikpi", "kpi", "--compare", "yesterday"]).is_err());
     }
+
+    #[test]
+    fn kpi_def_add_takes_a_ratio_and_refuses_an_unknown_unit() {
+        let args = |unit: &'static str| {
+            [
+                "omnikpi",
+                "kpi-def",
+                "add",
+                "--key",
+                "revenue_per_visit",
+                "--name-en",
+                "Revenue per visit",
+                "--name-it",
+                "Ricavi per visita",
+                "--numerator",
+                "store_revenue",
+                "--denominator",
+                "footfall",
+                "--unit",
+                unit,
+                "--owner",
+                "stores",
+            ]
+        };
+        let cli = Cli::try_parse_from(args("money")).expect("parses");
+        assert!(matches!(
+            cli.command,
+            Some(Command::KpiDef {
+                command: kpi_defs::KpiDefCommand::Add(_)
+            })
+        ));
+        assert!(Cli::try_parse_from(args("percent")).is_err());
+    }
 }

@@ -424,12 +424,12 @@ mod tests {
     #[test]
     fn derived_kpis_may_divide_derived_ones_in_any_stored_order() {
         let specs = [
-            spec("b", "a1", "orders", Unit::Multiple),
+            spec("b2", "a1", "orders", Unit::Multiple),
             spec("a1", "gross_revenue", "footfall", Unit::Money),
         ];
         let (catalog, failed) = extend(Catalog::builtin(), &specs);
         assert!(failed.is_empty(), "{failed:?}");
-        assert!(catalog.get("b").is_some_and(|d| d.derived));
+        assert!(catalog.get("b2").is_some_and(|d| d.derived));
     }
 
     #[test]
