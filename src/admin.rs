@@ -65,6 +65,29 @@ pub struct KpiOwnerRow {
 pub struct KpisPage {
     pub kpis: Vec<KpiOwnerRow>,
     pub departments: Vec<DepartmentRow>,
+    /// The admin's derived KPIs (ratios of two KPIs).
+    #[serde(default)]
+    pub derived: Vec<DerivedKpiRow>,
+    /// Every KPI a derived one may divide: (key, name in the page's language).
+    #[serde(default)]
+    pub parts: Vec<(String, String)>,
+}
+
+/// A derived KPI as its edit form shows it.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct DerivedKpiRow {
+    pub key: String,
+    pub name_en: String,
+    pub name_it: String,
+    pub description_en: String,
+    pub description_it: String,
+    pub numerator: String,
+    pub denominator: String,
+    pub unit: crate::kpi::Unit,
+    pub direction: crate::kpi::Direction,
+    pub owner: String,
+    pub created_by: String,
+    pub created_at: String,
 }
 
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]

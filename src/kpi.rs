@@ -87,6 +87,11 @@ pub struct KpiValue {
     /// difference for ratios (percentage points as a fraction) and scores (points). `None`
     /// when either side is missing, or for a relative change from 0.
     pub change: Option<f64>,
+    /// The KPI counts what happens within 7 days after an event of the period (a pickup, a
+    /// purchase after a chat) and some of those windows have not closed yet: the value can
+    /// still rise (docs/kpis.md, "Provisional values").
+    #[serde(default)]
+    pub provisional: bool,
 }
 
 impl KpiValue {

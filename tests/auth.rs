@@ -180,6 +180,8 @@ const EXPECTED: &[(&str, &str, &str)] = &[
     ("POST", "/admin/departments/save", "A"),
     ("POST", "/admin/departments/grants", "A"),
     ("POST", "/admin/kpis/owner", "A"),
+    ("POST", "/admin/kpis/derived/save", "A"),
+    ("POST", "/admin/kpis/derived/delete", "A"),
     ("POST", "/admin/settings/save", "A"),
     ("POST", "/api/admin_users", "A"),
     ("POST", "/api/admin_tokens", "A"),

@@ -278,6 +278,9 @@ fn omnichannel_kpis() {
     assert_kpi(&t, "footfall", MARCH, Some(2.0));
     assert_kpi(&t, "store_orders", MARCH, Some(3.0));
     assert_kpi(&t, "store_conversion_rate", MARCH, Some(1.5));
+    // The stores' and online's revenue: store O10 100 + O12 50 + O13 30; web O11 60 + O14 40.
+    assert_kpi(&t, "store_revenue", MARCH, Some(180.0));
+    assert_kpi(&t, "online_revenue", MARCH, Some(100.0));
 }
 
 #[test]

@@ -71,6 +71,7 @@ pub fn KpiTile(
             <p class="kpi-value" data-value=raw>
                 {value}
             </p>
+            {kpi.provisional.then(|| view! { <ProvisionalNote locale /> })}
             <p class=format!("kpi-change {tone}")>
                 {match change {
                     Some(text) => {
@@ -99,5 +100,18 @@ pub fn KpiTile(
                     view! { <div class="sparkline" aria-hidden="true" inner_html=svg></div> }
                 })}
         </article>
+    }
+}
+
+/// The marker of a value whose 7-day windows have not all closed, with the reason in words
+/// (visible, not only in a tooltip, so it reads the same without a mouse or JavaScript).
+#[component]
+pub fn ProvisionalNote(locale: Locale) -> impl IntoView {
+    view! {
+        <p class="kpi-provisional" data-provisional="true">
+            <strong>{locale.text(Msg::Provisional)}</strong>
+            " "
+            <span class="muted">{locale.text(Msg::ProvisionalHelp)}</span>
+        </p>
     }
 }

@@ -441,5 +441,29 @@ pub fn text(msg: Msg) -> &'static str {
         Msg::BeforeAfterLink => "Before and after an annotation",
         Msg::OfLabel => "of",
         Msg::NoDataWord => "no journeys",
+        Msg::Provisional => "Provisional",
+        Msg::ProvisionalHelp => {
+            "Some 7-day windows of this period have not closed yet: the value can still rise."
+        }
+        Msg::DerivedKpis => "Derived KPIs",
+        Msg::DerivedKpisHelp => {
+            "A derived KPI is the ratio of two existing KPIs, computed like every other: filters, comparisons, series, breakdowns (each part divides its own numerator by its own denominator) and targets. n/a when the denominator is 0."
+        }
+        Msg::NoDerivedKpis => "No derived KPI yet.",
+        Msg::NumeratorLabel => "Numerator",
+        Msg::DenominatorLabel => "Denominator",
+        Msg::UnitLabel => "Unit",
+        Msg::DirectionLabel => "Good news when",
+        Msg::HigherIsBetterWord => "higher is better",
+        Msg::LowerIsBetterWord => "lower is better",
+        Msg::DescriptionEnglish => "Description (English)",
+        Msg::DescriptionItalian => "Description (Italian)",
+        Msg::UnitMoney => "money (EUR)",
+        Msg::UnitCount => "count",
+        Msg::UnitRatio => "ratio (shown as %)",
+        Msg::UnitScore => "score",
+        Msg::UnitMultiple => "multiple (×)",
+        Msg::DeleteDerivedKpi => "Delete",
+        Msg::CreatedBy => "Created by",
     }
 }

@@ -441,5 +441,29 @@ pub fn text(msg: Msg) -> &'static str {
         Msg::BeforeAfterLink => "Prima e dopo una nota",
         Msg::OfLabel => "su",
         Msg::NoDataWord => "nessun percorso",
+        Msg::Provisional => "Provvisorio",
+        Msg::ProvisionalHelp => {
+            "Alcune finestre di 7 giorni di questo periodo non sono ancora chiuse: il valore può ancora crescere."
+        }
+        Msg::DerivedKpis => "KPI derivati",
+        Msg::DerivedKpisHelp => {
+            "Un KPI derivato è il rapporto tra due KPI esistenti, calcolato come tutti gli altri: filtri, confronti, serie, scomposizioni (ogni parte divide il proprio numeratore per il proprio denominatore) e obiettivi. n.d. quando il denominatore è 0."
+        }
+        Msg::NoDerivedKpis => "Nessun KPI derivato per ora.",
+        Msg::NumeratorLabel => "Numeratore",
+        Msg::DenominatorLabel => "Denominatore",
+        Msg::UnitLabel => "Unità",
+        Msg::DirectionLabel => "Buona notizia quando",
+        Msg::HigherIsBetterWord => "più alto è meglio",
+        Msg::LowerIsBetterWord => "più basso è meglio",
+        Msg::DescriptionEnglish => "Descrizione (inglese)",
+        Msg::DescriptionItalian => "Descrizione (italiano)",
+        Msg::UnitMoney => "denaro (EUR)",
+        Msg::UnitCount => "conteggio",
+        Msg::UnitRatio => "rapporto (mostrato in %)",
+        Msg::UnitScore => "punteggio",
+        Msg::UnitMultiple => "multiplo (×)",
+        Msg::DeleteDerivedKpi => "Elimina",
+        Msg::CreatedBy => "Creato da",
     }
 }

@@ -9,6 +9,7 @@ use leptos_router::hooks::{use_params_map, use_query_map};
 use crate::components::chart::{Downloads, Figure};
 use crate::components::forms::{CsrfField, Notice};
 use crate::components::header::Header;
+use crate::components::kpi_tile::ProvisionalNote;
 use crate::components::period_form::PeriodForm;
 use crate::dashboard::{AnnotationRow, KpiDetail, fetch_kpi_detail};
 use crate::format;
@@ -233,6 +234,7 @@ fn DetailBody(detail: KpiDetail, locale: Locale, csrf: String) -> impl IntoView 
             <p class="kpi-value" data-value=raw>
                 {value(kpi.value, unit, locale)}
             </p>
+            {kpi.provisional.then(|| view! { <ProvisionalNote locale /> })}
             <p class="kpi-change">
                 {change.unwrap_or_else(|| locale.text(Msg::NotAvailable).to_string())} " "
                 <span class="muted">

@@ -17,8 +17,8 @@ use duckdb::{Connection, OptionalExt, params};
 use tower_sessions::Session;
 
 use crate::admin::{
-    AuditPage, AuditRow, DepartmentRow, KpiOwnerRow, KpisPage, SettingRow, SourceRow, TokenRow,
-    TokensPage, UserRow, UsersPage,
+    AuditPage, AuditRow, DepartmentRow, DerivedKpiRow, KpiOwnerRow, KpisPage, SettingRow,
+    SourceRow, TokenRow, TokensPage, UserRow, UsersPage,
 };
 use crate::auth::Role;
 use crate::error::AppError;
@@ -27,7 +27,6 @@ use crate::i18n::Locale;
 use super::auth::policy::Access;
 use super::auth::{self, RequestAuth, audit, keys, users};
 use super::db::DbError;
-use super::kpi::Catalog;
 use super::settings::{self, SettingError};
 use super::state::AppState;
 use super::tokens;
@@ -46,6 +45,8 @@ pub enum AdminError {
     Ingest(#[from] super::ingest::IngestError),
     #[error(transparent)]
     Setting(#[from] SettingError),
+    #[error(transparent)]
+    Derived(#[from] super::kpi::derived::DerivedKpiError),
     #[error("database error: {0}")]
     Sql(#[from] duckdb::Error),
     #[error(transparent)]
@@ -77,6 +78,7 @@ impl AdminError {
             (AdminError::Sql(_) | AdminError::Db(_), Locale::It) => {
                 "la modifica non è stata salvata; vedi il log del server".into()
             }
+            (AdminError::Derived(e), Locale::En) => e.message(Locale::En),
             (other, Locale::En) => other.to_string(),
             (AdminError::User(e), Locale::It) => e.italian(),
             (AdminError::Token(e), Locale::It) => e.italian(),
@@ -84,6 +86,7 @@ impl AdminError {
             // The mapping's own messages cite its lines and columns; they stay as written.
             (AdminError::Ingest(e), Locale::It) => format!("mappatura non valida: {e}"),
             (AdminError::Setting(e), Locale::It) => e.italian(),
+            (AdminError::Derived(e), _) => e.message(locale),
         }
     }
 }
@@ -112,6 +115,8 @@ pub fn router() -> Router<AppState> {
         .route("/admin/departments/save", post(save_department))
         .route("/admin/departments/grants", post(save_grants))
         .route("/admin/kpis/owner", post(set_kpi_owner))
+        .route("/admin/kpis/derived/save", post(save_derived_kpi))
+        .route("/admin/kpis/derived/delete", post(delete_derived_kpi))
         .route("/admin/settings/save", post(save_setting))
         .route("/admin/sources/save", post(save_source))
         .route("/admin/audit.csv", get(audit_csv))
@@ -230,7 +235,30 @@ pub async fn kpis_page(lang: Option<String>) -> Result<KpisPage, AppError> {
     let locale = Locale::parse(lang.as_deref());
     run(move |conn| {
         let owners = kpi_owners(conn)?;
-        let kpis = Catalog::builtin()
+        let catalog = super::kpi::catalog(conn)?;
+        let parts = catalog
+            .all()
+            .iter()
+            .map(|k| (k.key.clone(), k.name.get(locale).to_string()))
+            .collect();
+        let derived = super::kpi::derived::list(conn)?
+            .into_iter()
+            .map(|d| DerivedKpiRow {
+                key: d.spec.key,
+                name_en: d.spec.name_en,
+                name_it: d.spec.name_it,
+                description_en: d.spec.description_en,
+                description_it: d.spec.description_it,
+                numerator: d.spec.numerator,
+                denominator: d.spec.denominator,
+                unit: d.spec.unit,
+                direction: d.spec.direction,
+                owner: d.spec.owner,
+                created_by: d.created_by,
+                created_at: d.created_at,
+            })
+            .collect();
+        let kpis = catalog
             .all()
             .iter()
             .filter(|k| !k.internal)
@@ -250,6 +278,8 @@ pub async fn kpis_page(lang: Option<String>) -> Result<KpisPage, AppError> {
         Ok(KpisPage {
             kpis,
             departments: departments(conn)?,
+            derived,
+            parts,
         })
     })
     .await
@@ -636,33 +666,53 @@ handler!(save_grants, "/admin/departments", |conn, actor, f| {
 });
 
 handler!(set_kpi_owner, "/admin/kpis", |conn, actor, f| {
-    let kpi = field(f, "kpi");
-    let owner = field(f, "owner");
-    let Some(def) = Catalog::builtin().get(kpi) else {
-        return Err(invalid(
-            format!("unknown KPI {kpi:?}"),
-            format!("KPI sconosciuto {kpi:?}"),
-        ));
-    };
-    let exists: i64 = conn.query_row(
-        "SELECT count(*) FROM departments WHERE department = ?",
-        [owner],
-        |r| r.get(0),
-    )?;
-    if exists == 0 {
-        return Err(unknown_department(owner));
-    }
-    let before = kpi_owners(conn)?.get(kpi).cloned();
-    if owner == def.owner {
-        conn.execute("DELETE FROM kpi_owners WHERE kpi = ?", [kpi])?;
-    } else {
-        conn.execute(
-            "INSERT OR REPLACE INTO kpi_owners (kpi, owner, updated_at) VALUES (?, ?, now())",
-            params![kpi, owner],
-        )?;
-    }
-    audit::record(conn, actor, "kpi.owner", kpi, before.as_ref(), Some(&owner))?;
+    super::kpi::derived::set_owner(conn, actor, field(f, "kpi"), field(f, "owner"))?;
     Ok("saved")
+});
+
+/// The derived KPI a form describes (`key`, `name_en`, `name_it`, `description_en`,
+/// `description_it`, `numerator`, `denominator`, `unit`, `direction`, `owner`).
+pub fn derived_from_form(f: &Fields) -> Result<super::kpi::DerivedSpec, AdminError> {
+    let unit = field(f, "unit");
+    let unit =
+        serde_json::from_value(serde_json::Value::String(unit.to_string())).map_err(|_| {
+            invalid(
+                format!("unknown unit {unit:?}"),
+                format!("unità sconosciuta {unit:?}"),
+            )
+        })?;
+    let direction = field(f, "direction");
+    let direction = serde_json::from_value(serde_json::Value::String(direction.to_string()))
+        .map_err(|_| {
+            invalid(
+                format!("unknown direction {direction:?}"),
+                format!("direzione sconosciuta {direction:?}"),
+            )
+        })?;
+    Ok(super::kpi::DerivedSpec {
+        key: field(f, "key").to_string(),
+        name_en: field(f, "name_en").to_string(),
+        name_it: field(f, "name_it").to_string(),
+        description_en: field(f, "description_en").to_string(),
+        description_it: field(f, "description_it").to_string(),
+        numerator: field(f, "numerator").to_string(),
+        denominator: field(f, "denominator").to_string(),
+        unit,
+        direction,
+        owner: field(f, "owner").to_string(),
+    })
+}
+
+handler!(save_derived_kpi, "/admin/kpis", |conn, actor, f| {
+    let spec = derived_from_form(f)?;
+    let replace = field(f, "mode") == "update";
+    super::kpi::derived::save(conn, actor, &spec, replace)?;
+    Ok(if replace { "saved" } else { "created" })
+});
+
+handler!(delete_derived_kpi, "/admin/kpis", |conn, actor, f| {
+    super::kpi::derived::delete(conn, actor, field(f, "key"))?;
+    Ok("deleted")
 });
 
 /// Saves a setting; the time zone and the currency take effect at once (see

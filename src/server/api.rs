@@ -23,7 +23,7 @@ use crate::kpi::Grain;
 use super::dashboard::{self, DashboardError};
 use super::ingest;
 use super::kpi::report::{self, Compare, ReportRequest};
-use super::kpi::{self as engine, Catalog, Dimension, Filters, Period};
+use super::kpi::{self as engine, Dimension, Filters, Period};
 use super::state::AppState;
 
 /// The OpenAPI document's frame; the paths come from the handlers' annotations.
@@ -210,7 +210,12 @@ async fn kpis(
                 filters: request.filters,
                 locale: request.locale,
             };
-            Ok(report::build(conn, Catalog::builtin(), &period, &spec)?)
+            Ok(report::build(
+                conn,
+                &engine::catalog(conn)?,
+                &period,
+                &spec,
+            )?)
         })
         .await
         .map_err(AppError::from)?;
@@ -258,7 +263,7 @@ async fn series(
             request.filters.check(conn)?;
             let points = engine::series(
                 conn,
-                Catalog::builtin(),
+                &engine::catalog(conn)?,
                 &key,
                 &period,
                 request.grain,
@@ -320,7 +325,7 @@ async fn breakdown(
             request.filters.check(conn)?;
             let parts = engine::breakdown::breakdown(
                 conn,
-                Catalog::builtin(),
+                &engine::catalog(conn)?,
                 &key,
                 &period,
                 &request.filters,
@@ -376,7 +381,7 @@ async fn targets(
                 engine::targets::list(conn, query.department.as_deref(), query.kpi.as_deref())?;
             Ok(engine::targets::report(
                 conn,
-                Catalog::builtin(),
+                &engine::catalog(conn)?,
                 list,
                 as_of,
             )?)
@@ -425,7 +430,7 @@ async fn set_target(
                 .find(|t| t.period == input.period);
             let target = engine::targets::set(
                 &tx,
-                Catalog::builtin(),
+                &engine::catalog(&tx)?,
                 &input.kpi,
                 &input.department,
                 &input.period,

@@ -10,6 +10,7 @@ mod derived;
 mod digest;
 mod identity;
 mod kpi;
+mod kpi_defs;
 mod ops;
 mod serve;
 
@@ -97,6 +98,11 @@ enum Command {
     Restore(ops::RestoreArgs),
     /// Export every event as Parquet partitioned by month: `export --parquet DIR`.
     Export(ops::ExportArgs),
+    /// Derived KPIs (ratios of two KPIs) and KPI ownership: `kpi-def add|edit|delete|list|owner`.
+    KpiDef {
+        #[command(subcommand)]
+        command: kpi_defs::KpiDefCommand,
+    },
 }
 
 /// Runs the command line and turns any error into a message and exit code 1.
@@ -171,6 +177,7 @@ fn execute(cli: Cli) -> anyhow::Result<()> {
         Command::Journey { command } => derived::journey(&db, command),
         Command::Demo(args) => derived::demo(&db, &config.db, args),
         Command::Digest { command } => digest::digest(&db, &config, command),
+        Command::KpiDef { command } => kpi_defs::run(&db, command),
         // Answered above, before the database was opened.
         Command::Backup(_) | Command::Restore(_) | Command::Export(_) => Ok(()),
     }
@@ -243,5 +250,38 @@ mod tests {
         assert_eq!(filters, ["channel=store"]);
         assert_eq!(compare, "last_year");
         assert!(Cli::try_parse_from(["omnikpi", "kpi", "--compare", "yesterday"]).is_err());
+    }
+
+    #[test]
+    fn kpi_def_add_takes_a_ratio_and_refuses_an_unknown_unit() {
+        let args = |unit: &'static str| {
+            [
+                "omnikpi",
+                "kpi-def",
+                "add",
+                "--key",
+                "revenue_per_visit",
+                "--name-en",
+                "Revenue per visit",
+                "--name-it",
+                "Ricavi per visita",
+                "--numerator",
+                "store_revenue",
+                "--denominator",
+                "footfall",
+                "--unit",
+                unit,
+                "--owner",
+                "stores",
+            ]
+        };
+        let cli = Cli::try_parse_from(args("money")).expect("parses");
+        assert!(matches!(
+            cli.command,
+            Some(Command::KpiDef {
+                command: kpi_defs::KpiDefCommand::Add(_)
+            })
+        ));
+        assert!(Cli::try_parse_from(args("percent")).is_err());
     }
 }

@@ -10,6 +10,7 @@ pub mod breakdown;
 pub mod catalog;
 pub mod changed;
 pub mod decompose;
+pub mod derived;
 pub mod filter;
 pub mod period;
 pub mod query;
@@ -17,7 +18,7 @@ pub mod report;
 pub mod targets;
 pub mod tree;
 
-pub use catalog::{Catalog, CatalogError, KpiDef};
+pub use catalog::{Catalog, CatalogError, DerivedSpec, KpiDef};
 pub use filter::{Dimension, FilterError, Filters};
 pub use period::{Period, PeriodError};
 pub use query::{KpiError, compute, compute_compared, compute_with_previous, series};
@@ -28,7 +29,7 @@ use std::collections::BTreeMap;
 /// ownership page) over the catalog's default. Every view that groups KPIs by department
 /// reads ownership here.
 pub fn owners(conn: &duckdb::Connection) -> Result<BTreeMap<String, String>, duckdb::Error> {
-    let mut owners: BTreeMap<String, String> = Catalog::builtin()
+    let mut owners: BTreeMap<String, String> = catalog(conn)?
         .all()
         .iter()
         .map(|k| (k.key.clone(), k.owner.clone()))
@@ -40,4 +41,10 @@ pub fn owners(conn: &duckdb::Connection) -> Result<BTreeMap<String, String>, duc
         owners.insert(kpi, owner);
     }
     Ok(owners)
+}
+
+/// The live catalog: the compiled KPIs plus the admin's derived ones (see [`derived`]).
+/// Every view, the API and the CLI compute through it.
+pub fn catalog(conn: &duckdb::Connection) -> Result<Catalog, duckdb::Error> {
+    derived::catalog(conn)
 }

@@ -6,7 +6,7 @@ use crate::i18n::Locale;
 use crate::server::auth::audit;
 use crate::server::dashboard;
 use crate::server::db::Db;
-use crate::server::kpi::{Catalog, Filters, Period, report, targets as kpi_targets};
+use crate::server::kpi::{Filters, Period, report, targets as kpi_targets};
 
 #[derive(Debug, Args)]
 pub struct KpiArgs {
@@ -83,7 +83,7 @@ pub enum TargetCommand {
 
 pub fn kpi(db: &Db, args: KpiArgs) -> anyhow::Result<()> {
     if let Some(KpiCommand::List) = args.list {
-        return list(&args.lang);
+        return list(db, &args.lang);
     }
     let KpiArgs {
         from,
@@ -102,7 +102,7 @@ pub fn kpi(db: &Db, args: KpiArgs) -> anyhow::Result<()> {
     let kpis = match department {
         Some(department) => {
             let owners = crate::server::kpi::owners(&db.connect()?)?;
-            let owned: Vec<String> = Catalog::builtin()
+            let owned: Vec<String> = crate::server::kpi::catalog(&db.connect()?)?
                 .all()
                 .iter()
                 .filter(|d| !d.internal && owners.get(&d.key) == Some(&department))
@@ -126,7 +126,12 @@ pub fn kpi(db: &Db, args: KpiArgs) -> anyhow::Result<()> {
         filters,
         locale: Locale::parse(Some(&lang)),
     };
-    let report = report::build(&conn, Catalog::builtin(), &period, &request)?;
+    let report = report::build(
+        &conn,
+        &crate::server::kpi::catalog(&conn)?,
+        &period,
+        &request,
+    )?;
     if json {
         println!("{}", serde_json::to_string_pretty(&report)?);
     } else {
@@ -135,15 +140,21 @@ pub fn kpi(db: &Db, args: KpiArgs) -> anyhow::Result<()> {
     Ok(())
 }
 
-fn list(lang: &str) -> anyhow::Result<()> {
+fn list(db: &Db, lang: &str) -> anyhow::Result<()> {
     let locale = Locale::parse(Some(lang));
-    for def in Catalog::builtin().all() {
-        let internal = if def.internal { " (internal)" } else { "" };
+    let conn = db.connect()?;
+    let owners = crate::server::kpi::owners(&conn)?;
+    for def in crate::server::kpi::catalog(&conn)?.all() {
+        let note = match (def.internal, def.derived) {
+            (true, _) => " (internal)",
+            (_, true) => " (derived)",
+            _ => "",
+        };
         println!(
-            "{:<32} {:<9} {:<17} {}{internal}",
+            "{:<32} {:<9} {:<17} {}{note}",
             def.key,
             format!("{:?}", def.unit).to_lowercase(),
-            def.owner,
+            owners.get(&def.key).unwrap_or(&def.owner),
             def.name.get(locale)
         );
     }
@@ -184,7 +195,7 @@ pub fn target(db: &Db, command: TargetCommand) -> anyhow::Result<()> {
                 .find(|t| t.period == period);
             let t = kpi_targets::set(
                 &tx,
-                Catalog::builtin(),
+                &crate::server::kpi::catalog(&tx)?,
                 &kpi,
                 &department,
                 &period,
@@ -222,7 +233,8 @@ pub fn target(db: &Db, command: TargetCommand) -> anyhow::Result<()> {
                 None => dashboard::today(&conn)?,
             };
             let list = kpi_targets::list(&conn, department.as_deref(), None)?;
-            for r in kpi_targets::report(&conn, Catalog::builtin(), list, as_of)? {
+            for r in kpi_targets::report(&conn, &crate::server::kpi::catalog(&conn)?, list, as_of)?
+            {
                 let status = r.status.map_or("n/a".to_string(), |s| format!("{s:?}"));
                 println!(
                     "{:<17} {:<28} {:<8} target {:>12.2}  projection {:>12}  {status}",

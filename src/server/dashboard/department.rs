@@ -16,7 +16,7 @@ use crate::view::DEPARTMENTS;
 use super::super::charts;
 use super::super::db::Db;
 use super::super::kpi::targets::{self, TargetPeriod};
-use super::super::kpi::{self, Catalog, Period, report};
+use super::super::kpi::{self, Period, report};
 use super::detail::{breakdown_of, to_rows};
 use super::{DashboardError, resolve_view};
 
@@ -78,7 +78,7 @@ pub fn department_blocking(
             "department {department:?}"
         )));
     }
-    let catalog = Catalog::builtin();
+    let catalog = &kpi::catalog(conn)?;
     let resolved = resolve_view(conn, query)?;
     let owners = kpi::owners(conn)?;
     let owned: Vec<&kpi::KpiDef> = catalog
@@ -155,6 +155,7 @@ pub fn current_target(
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::server::kpi::Catalog;
 
     #[test]
     fn every_breakdown_kpi_is_owned_by_its_department() {

@@ -46,7 +46,7 @@ pub fn detail_blocking(
     key: &str,
     query: &str,
 ) -> Result<KpiDetail, DashboardError> {
-    let catalog = Catalog::builtin();
+    let catalog = &super::super::kpi::catalog(conn)?;
     let def = catalog
         .get(key)
         .ok_or_else(|| DashboardError::NotFound(format!("KPI {key:?}")))?;

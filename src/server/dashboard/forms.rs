@@ -96,13 +96,9 @@ async fn save_target(
         return back(("error", EXPIRED));
     }
     let kpi = field(&fields, "kpi").to_string();
-    let Some(def) = Catalog::builtin().get(&kpi) else {
-        return back(("error", "unknown KPI"));
-    };
     let Some(typed) = parse_number(field(&fields, "value"), view.lang) else {
         return back(("error", "the target value is not a number"));
     };
-    let value = stored_value(typed, def.unit);
     let period = field(&fields, "period").to_string();
     let actor = who.label.clone();
     let dept = department.clone();
@@ -110,6 +106,11 @@ async fn save_target(
         .db
         .run(move |conn| -> Result<(), DashboardError> {
             let tx = conn.transaction()?;
+            let catalog = super::super::kpi::catalog(&tx)?;
+            let Some(def) = catalog.get(&kpi) else {
+                return Err(DashboardError::BadRequest("unknown KPI".into()));
+            };
+            let value = stored_value(typed, def.unit);
             // A department's page sets targets for the KPIs that department owns.
             let owner = super::super::kpi::owners(&tx)?.get(&kpi).cloned();
             if owner.as_deref() != Some(dept.as_str()) {
@@ -121,8 +122,7 @@ async fn save_target(
             let before = targets::list(&tx, Some(&dept), Some(&kpi))?
                 .into_iter()
                 .find(|t| t.period == normalised);
-            let target =
-                targets::set(&tx, Catalog::builtin(), &kpi, &dept, &period, value, &actor)?;
+            let target = targets::set(&tx, &catalog, &kpi, &dept, &period, value, &actor)?;
             let subject = format!("{}/{}/{}", target.kpi, target.department, target.period);
             audit::record(
                 &tx,

@@ -68,6 +68,11 @@ pub const MIGRATIONS: &[Migration] = &[
         name: "alerts",
         sql: include_str!("../../../migrations/0017_alerts.sql"),
     },
+    Migration {
+        version: 18,
+        name: "derived_kpis",
+        sql: include_str!("../../../migrations/0018_derived_kpis.sql"),
+    },
 ];
 
 pub struct Migration {

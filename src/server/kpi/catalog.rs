@@ -38,6 +38,21 @@ pub enum CatalogError {
     Sql { kpi: String, source: duckdb::Error },
 }
 
+/// Why an admin's derived KPI was refused, in both languages.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{en}")]
+pub struct DerivedError {
+    pub en: String,
+    pub it: String,
+}
+
+fn derived_error(en: impl Into<String>, it: impl Into<String>) -> DerivedError {
+    DerivedError {
+        en: en.into(),
+        it: it.into(),
+    }
+}
+
 /// A name or description in every UI language.
 #[derive(Clone, Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -74,6 +89,8 @@ struct RawKpi {
     #[serde(default)]
     internal: bool,
     additive: Option<bool>,
+    #[serde(default)]
+    looks_ahead: bool,
     sql: Option<String>,
     ratio: Option<RawRatio>,
     difference: Option<RawDifference>,
@@ -124,11 +141,32 @@ pub struct KpiDef {
     pub internal: bool,
     /// `Some(false)` for counts that do not add up over days (distinct customers).
     pub additive: Option<bool>,
+    /// Counts what happens within 7 days *after* an event of the period (a pickup after a
+    /// reservation): its value is provisional until those windows have closed.
+    pub looks_ahead: bool,
+    /// Defined by an admin (table `derived_kpis`), not compiled in.
+    pub derived: bool,
     pub formula: Formula,
 }
 
+/// An admin-defined KPI: the ratio of two KPIs of the catalog (or of other derived ones),
+/// as stored in `derived_kpis`.
+#[derive(Clone, Debug, PartialEq, serde::Serialize, serde::Deserialize)]
+pub struct DerivedSpec {
+    pub key: String,
+    pub name_en: String,
+    pub name_it: String,
+    pub description_en: String,
+    pub description_it: String,
+    pub numerator: String,
+    pub denominator: String,
+    pub unit: Unit,
+    pub direction: Direction,
+    pub owner: String,
+}
+
 /// The validated catalog.
-#[derive(Debug)]
+#[derive(Clone, Debug)]
 pub struct Catalog {
     kpis: Vec<KpiDef>,
     index: HashMap<String, usize>,
@@ -184,6 +222,8 @@ impl Catalog {
                 owner: kpi.owner,
                 internal: kpi.internal,
                 additive: kpi.additive,
+                looks_ahead: kpi.looks_ahead,
+                derived: false,
                 formula,
             });
         }
@@ -241,7 +281,7 @@ impl Catalog {
                 // LIMIT 0: plan and type the query without scanning the events.
                 Formula::Query(query) => format!(
                     "SELECT * FROM ({}) LIMIT 0",
-                    super::query::wrap_query(query, "true")
+                    super::query::wrap_query(query, "true", "true")
                 ),
                 Formula::Ratio { .. } | Formula::Difference { .. } => continue,
             };
@@ -282,6 +322,147 @@ impl Catalog {
             .get(name)
             .map(|keys| keys.iter().filter_map(|k| self.get(k)).collect())
             .unwrap_or_default()
+    }
+
+    /// This catalog plus `spec` as a derived KPI, validated: a snake_case key that no KPI
+    /// has, both parts known KPIs (no cycle through other derived ones), a unit that fits
+    /// the parts' units, non-empty names.
+    pub fn with_derived(&self, spec: &DerivedSpec) -> Result<Catalog, DerivedError> {
+        let key = spec.key.as_str();
+        let key_ok = (2..=48).contains(&key.len())
+            && key.starts_with(|c: char| c.is_ascii_lowercase())
+            && key
+                .chars()
+                .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '_');
+        if !key_ok {
+            return Err(derived_error(
+                format!("key {key:?}: 2-48 characters of a-z, 0-9 and _, starting with a letter"),
+                format!(
+                    "chiave {key:?}: da 2 a 48 caratteri tra a-z, 0-9 e _, iniziando con una lettera"
+                ),
+            ));
+        }
+        if self.index.contains_key(key) {
+            return Err(derived_error(
+                format!("a KPI with key {key:?} already exists"),
+                format!("esiste già un KPI con chiave {key:?}"),
+            ));
+        }
+        if spec.name_en.trim().is_empty() || spec.name_it.trim().is_empty() {
+            return Err(derived_error(
+                "a derived KPI needs a name in English and in Italian",
+                "un KPI derivato ha bisogno di un nome in inglese e in italiano",
+            ));
+        }
+        let part = |k: &str| {
+            self.get(k).ok_or_else(|| {
+                derived_error(
+                    format!("unknown KPI {k:?}"),
+                    format!("KPI sconosciuto {k:?}"),
+                )
+            })
+        };
+        let numerator = part(&spec.numerator)?;
+        let denominator = part(&spec.denominator)?;
+        if numerator.key == denominator.key {
+            return Err(derived_error(
+                "numerator and denominator must be two different KPIs",
+                "numeratore e denominatore devono essere due KPI diversi",
+            ));
+        }
+        let allowed = derived_units(numerator.unit, denominator.unit);
+        if allowed.is_empty() {
+            return Err(derived_error(
+                "a score can only be divided by a score",
+                "un punteggio si può dividere solo per un punteggio",
+            ));
+        }
+        if !allowed.contains(&spec.unit) {
+            let names: Vec<&str> = allowed.iter().map(|u| unit_name(*u)).collect();
+            return Err(derived_error(
+                format!(
+                    "{} / {}: the unit must be {}",
+                    numerator.key,
+                    denominator.key,
+                    names.join(" or ")
+                ),
+                format!(
+                    "{} / {}: l'unità deve essere {}",
+                    numerator.key,
+                    denominator.key,
+                    names.join(" o ")
+                ),
+            ));
+        }
+        let mut catalog = self.clone();
+        catalog.index.insert(spec.key.clone(), catalog.kpis.len());
+        catalog.kpis.push(KpiDef {
+            key: spec.key.clone(),
+            name: Text {
+                en: spec.name_en.trim().to_string(),
+                it: spec.name_it.trim().to_string(),
+            },
+            description: Text {
+                en: spec.description_en.trim().to_string(),
+                it: spec.description_it.trim().to_string(),
+            },
+            unit: spec.unit,
+            direction: spec.direction,
+            owner: spec.owner.clone(),
+            internal: false,
+            additive: Some(false),
+            looks_ahead: numerator.looks_ahead || denominator.looks_ahead,
+            derived: true,
+            formula: Formula::Ratio {
+                numerator: spec.numerator.clone(),
+                denominator: spec.denominator.clone(),
+            },
+        });
+        // A new key cannot close a cycle (nothing refers to it yet); checked all the same.
+        catalog
+            .check_references()
+            .map_err(|e| derived_error(e.to_string(), format!("definizione non valida: {e}")))?;
+        Ok(catalog)
+    }
+
+    /// Whether `key`'s value counts events in windows that reach past the event (directly or
+    /// through the KPIs it is computed from).
+    pub fn looks_ahead(&self, key: &str) -> bool {
+        let mut stack = vec![key];
+        let mut seen = 0usize;
+        while let Some(k) = stack.pop() {
+            seen += 1;
+            let Some(def) = self.get(k) else { continue };
+            if def.looks_ahead {
+                return true;
+            }
+            if seen <= self.kpis.len() * 2 {
+                stack.extend(def.dependencies());
+            }
+        }
+        false
+    }
+}
+
+/// The units a ratio of a `numerator` KPI over a `denominator` KPI may be shown in: a share
+/// or a multiple of like over like, money per unit of a count (revenue per visit), a plain
+/// number otherwise. A score only divides by a score.
+pub fn derived_units(numerator: Unit, denominator: Unit) -> &'static [Unit] {
+    match (numerator, denominator) {
+        (a, b) if a == b => &[Unit::Ratio, Unit::Multiple],
+        (Unit::Money, Unit::Count) => &[Unit::Money, Unit::Multiple],
+        (Unit::Score, _) | (_, Unit::Score) => &[],
+        _ => &[Unit::Multiple],
+    }
+}
+
+fn unit_name(unit: Unit) -> &'static str {
+    match unit {
+        Unit::Money => "money",
+        Unit::Count => "count",
+        Unit::Ratio => "ratio",
+        Unit::Score => "score",
+        Unit::Multiple => "multiple",
     }
 }
 

@@ -246,6 +246,16 @@ impl Filters {
     /// A predicate over `events` rows, with placeholders `$first`, `$first+1`, ...; returns
     /// the SQL (`true` without filters) and the values to bind in order.
     pub fn predicate(&self, first: usize) -> (String, Vec<String>) {
+        self.predicate_skipping(first, None)
+    }
+
+    /// [`Self::predicate`] without the clauses on `skip`, numbered as the full predicate so
+    /// both can sit in one statement with one list of parameters.
+    pub fn predicate_without(&self, first: usize, skip: Dimension) -> String {
+        self.predicate_skipping(first, Some(skip)).0
+    }
+
+    fn predicate_skipping(&self, first: usize, skip: Option<Dimension>) -> (String, Vec<String>) {
         let mut clauses = Vec::new();
         let mut values = Vec::new();
         let mut render = |dimension: Dimension, list: &[String], negate: bool| {
@@ -256,6 +266,9 @@ impl Filters {
                     format!("${}", first + values.len() - 1)
                 })
                 .collect();
+            if skip == Some(dimension) {
+                return;
+            }
             let set = placeholders.join(", ");
             let test = match dimension {
                 Dimension::Region => {
@@ -347,6 +360,27 @@ mod tests {
         assert_eq!(sql, "topic IN ($3)");
         assert_eq!(values, ["delivery"]);
         assert_eq!(Dimension::parse("topic"), Some(Dimension::Topic));
+    }
+
+    #[test]
+    fn a_predicate_without_a_dimension_keeps_the_numbering() {
+        let f = Filters::parse([("channel", "store,web"), ("store", "MI01")])
+            .expect("valid")
+            .without(Dimension::Channel, &["app".to_string()]);
+        assert_eq!(
+            f.predicate(3).0,
+            "channel IN ($3, $4) AND store_id IN ($5) AND (channel IN ($6)) IS NOT TRUE"
+        );
+        assert_eq!(
+            f.predicate_without(3, Dimension::Channel),
+            "store_id IN ($5)"
+        );
+        assert_eq!(
+            Filters::parse([("channel", "web")])
+                .expect("valid")
+                .predicate_without(3, Dimension::Channel),
+            "true"
+        );
     }
 
     #[test]

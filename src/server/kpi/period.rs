@@ -63,6 +63,12 @@ impl Period {
     }
 
     /// The first local day after the period: events are in the period when
+    /// Whether a 7-day window opened by an event of the period may still be open on `today`
+    /// (the window of an event on the last day closes 7 days after that day ends).
+    pub fn windows_open(&self, today: NaiveDate) -> bool {
+        today < self.end_exclusive() + chrono::Days::new(7)
+    }
+
     /// `from <= local day < end_exclusive`.
     pub fn end_exclusive(&self) -> NaiveDate {
         self.to.succ_opt().unwrap_or(self.to)

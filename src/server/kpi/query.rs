@@ -17,7 +17,7 @@ use duckdb::Connection;
 use crate::kpi::{Grain, Unit};
 
 use super::catalog::{Catalog, Formula, KpiDef};
-use super::filter::Filters;
+use super::filter::{Dimension, Filters};
 use super::period::Period;
 
 #[derive(Debug, thiserror::Error)]
@@ -55,6 +55,7 @@ pub fn compute(
 ) -> Result<Values, KpiError> {
     let plan = Plan::new(catalog, keys)?;
     let (predicate, params) = bind(period, filters);
+    let any_channel = filters.predicate_without(3, Dimension::Channel);
     let mut base = Values::new();
     if !plan.aggregates.is_empty() {
         let sql = select_aggregates(&plan.aggregates, None, &predicate);
@@ -64,7 +65,8 @@ pub fn compute(
     }
     for def in &plan.queries {
         if let Formula::Query(query) = &def.formula {
-            let value = run_query(conn, &wrap_query(query, &predicate), &params)?;
+            let sql = wrap_query(query, &predicate, &any_channel);
+            let value = run_query(conn, &sql, &params)?;
             base.insert(def.key.clone(), value);
         }
     }
@@ -72,8 +74,9 @@ pub fn compute(
 }
 
 /// The SQL a query KPI runs: its SELECT inside the CTEs it may read (see catalog.toml), with
-/// `predicate` (over `events`, placeholders from `$3`) narrowing `ev`.
-pub fn wrap_query(query: &str, predicate: &str) -> String {
+/// `predicate` (over `events`, placeholders from `$3`) narrowing `ev`, and `any_channel` (the
+/// same without the channel filter, same placeholders) narrowing `pe_any_channel`.
+pub fn wrap_query(query: &str, predicate: &str, any_channel: &str) -> String {
     format!(
         "WITH bounds AS (
              SELECT CAST(CAST($1 AS DATE) AS TIMESTAMPTZ) AS t0,
@@ -87,6 +90,9 @@ pub fn wrap_query(query: &str, predicate: &str) -> String {
          ev AS (SELECT * FROM events WHERE {predicate}),
          pe AS (SELECT ev.* FROM ev, bounds
                 WHERE ev.occurred_at >= bounds.t0 AND ev.occurred_at < bounds.t1),
+         pe_any_channel AS (SELECT events.* FROM events, bounds
+                WHERE events.occurred_at >= bounds.t0 AND events.occurred_at < bounds.t1
+                  AND ({any_channel})),
          kpi AS ({query})
          SELECT * FROM kpi"
     )

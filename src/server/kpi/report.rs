@@ -64,12 +64,34 @@ pub struct ReportRequest {
     pub locale: Locale,
 }
 
-/// Computes the requested KPIs for `period`.
+/// Computes the requested KPIs for `period`, marking provisional values as of the database
+/// clock's local day.
 pub fn build(
     conn: &duckdb::Connection,
     catalog: &Catalog,
     period: &Period,
     request: &ReportRequest,
+) -> Result<KpiReport, KpiError> {
+    let today = today(conn)?;
+    build_as_of(conn, catalog, period, request, today)
+}
+
+/// Today in the instance's time zone (the connection's).
+pub fn today(conn: &duckdb::Connection) -> Result<NaiveDate, KpiError> {
+    let day: String = conn.query_row("SELECT CAST(CAST(now() AS DATE) AS VARCHAR)", [], |r| {
+        r.get(0)
+    })?;
+    NaiveDate::parse_from_str(&day, "%Y-%m-%d").map_err(|_| KpiError::BadBucket(day))
+}
+
+/// [`build`] with `today` given: a KPI that looks ahead is provisional while
+/// [`Period::windows_open`] on `today`.
+pub fn build_as_of(
+    conn: &duckdb::Connection,
+    catalog: &Catalog,
+    period: &Period,
+    request: &ReportRequest,
+    today: NaiveDate,
 ) -> Result<KpiReport, KpiError> {
     let keys: Vec<&str> = request.keys.iter().map(String::as_str).collect();
     let locale = request.locale;
@@ -99,6 +121,10 @@ pub fn build(
             value: c.and_then(|c| c.value),
             previous: c.and_then(|c| c.previous),
             change: c.and_then(|c| c.change),
+            // n/a has nothing to revise: no reservation, no chat.
+            provisional: c.and_then(|c| c.value).is_some()
+                && catalog.looks_ahead(key)
+                && period.windows_open(today),
         });
     }
     Ok(KpiReport {
