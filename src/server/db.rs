@@ -7,7 +7,10 @@
 
 pub mod migrate;
 
+use std::any::Any;
+use std::collections::HashMap;
 use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard};
 
 use duckdb::Connection;
@@ -45,6 +48,31 @@ struct Inner {
     writer: Mutex<()>,
     time_zone: String,
     path: Option<PathBuf>,
+    /// Bumped after every write (see [`Db::invalidate`]); cached results carry the version
+    /// they were computed at and are used only while it is current.
+    version: AtomicU64,
+    cache: Mutex<HashMap<String, Cached>>,
+}
+
+/// A computed result and the data version it was computed at.
+struct Cached {
+    version: u64,
+    value: Arc<dyn Any + Send + Sync>,
+}
+
+/// The most results the cache keeps; past it, it starts again empty.
+pub const CACHE_ENTRIES: usize = 512;
+
+/// Held by a writer (see [`Db::write_lock`]); when dropped, cached results become stale.
+pub struct WriteGuard<'a> {
+    db: &'a Db,
+    _guard: MutexGuard<'a, ()>,
+}
+
+impl Drop for WriteGuard<'_> {
+    fn drop(&mut self) {
+        self.db.invalidate();
+    }
 }
 
 impl Db {
@@ -89,6 +117,8 @@ impl Db {
                 writer: Mutex::new(()),
                 time_zone: time_zone.to_string(),
                 path,
+                version: AtomicU64::new(0),
+                cache: Mutex::new(HashMap::new()),
             }),
         };
         let mut conn = db.connect()?;
@@ -116,9 +146,58 @@ impl Db {
         Ok(conn)
     }
 
-    /// Serialises writers: loads and stitching hold this for their whole transaction.
-    pub fn write_lock(&self) -> MutexGuard<'_, ()> {
-        lock(&self.inner.writer)
+    /// Serialises writers: loads and stitching hold this for their whole transaction. Cached
+    /// results are invalidated when the guard is dropped.
+    pub fn write_lock(&self) -> WriteGuard<'_> {
+        WriteGuard {
+            db: self,
+            _guard: lock(&self.inner.writer),
+        }
+    }
+
+    /// The data version: it changes after every write, so a result computed at one version
+    /// is valid while it is current.
+    pub fn data_version(&self) -> u64 {
+        self.inner.version.load(Ordering::SeqCst)
+    }
+
+    /// Marks every cached result stale: called when a writer releases [`Db::write_lock`] and
+    /// after every request that may write (any method but GET and HEAD).
+    pub fn invalidate(&self) {
+        self.inner.version.fetch_add(1, Ordering::SeqCst);
+        lock(&self.inner.cache).clear();
+    }
+
+    /// The result cached under `key` at the current data version, or `compute`'s, which is
+    /// kept only if no write happened while it ran. `key` must name everything the result
+    /// depends on besides the data (KPI set, period, filters, comparison, language, today).
+    pub fn cached<T, E>(&self, key: &str, compute: impl FnOnce() -> Result<T, E>) -> Result<T, E>
+    where
+        T: Clone + Send + Sync + 'static,
+    {
+        let version = self.data_version();
+        if let Some(hit) = lock(&self.inner.cache).get(key) {
+            if hit.version == version {
+                if let Some(value) = hit.value.downcast_ref::<T>() {
+                    return Ok(value.clone());
+                }
+            }
+        }
+        let value = compute()?;
+        let mut cache = lock(&self.inner.cache);
+        if self.data_version() == version {
+            if cache.len() >= CACHE_ENTRIES {
+                cache.clear();
+            }
+            cache.insert(
+                key.to_string(),
+                Cached {
+                    version,
+                    value: Arc::new(value.clone()),
+                },
+            );
+        }
+        Ok(value)
     }
 
     /// Runs `work` on a blocking thread with its own connection.
@@ -149,6 +228,37 @@ fn lock<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn cached_results_last_until_a_writer_finishes() -> Result<(), DbError> {
+        let db = Db::open_in_memory("Europe/Rome")?;
+        let mut runs = 0;
+        let mut get = |db: &Db| {
+            db.cached("k", || {
+                runs += 1;
+                Ok::<_, DbError>(runs)
+            })
+        };
+        assert_eq!(get(&db)?, 1);
+        assert_eq!(get(&db)?, 1, "served from the cache");
+        drop(db.write_lock());
+        assert_eq!(get(&db)?, 2, "a write made it stale");
+        db.invalidate();
+        assert_eq!(get(&db)?, 3);
+        Ok(())
+    }
+
+    #[test]
+    fn a_result_computed_during_a_write_is_not_kept() -> Result<(), DbError> {
+        let db = Db::open_in_memory("Europe/Rome")?;
+        let first = db.cached("k", || {
+            db.invalidate();
+            Ok::<_, DbError>(1)
+        })?;
+        assert_eq!(first, 1);
+        assert_eq!(db.cached("k", || Ok::<_, DbError>(2))?, 2);
+        Ok(())
+    }
 
     #[test]
     fn unknown_time_zone_is_refused() {

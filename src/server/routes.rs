@@ -52,6 +52,10 @@ pub fn router(state: AppState) -> Router {
         })
         .fallback(file_and_error_handler::<AppState, _>(shell))
         .layer(middleware::from_fn_with_state(state.clone(), gate::gate))
+        .layer(middleware::from_fn_with_state(
+            state.clone(),
+            invalidate_after_writes,
+        ))
         .layer(session_layer)
         // No request may hang a client forever: past two minutes it is answered 408.
         .layer(tower_http::timeout::TimeoutLayer::with_status_code(
@@ -108,6 +112,24 @@ pub async fn delete_expired_sessions(db: Db) {
 /// Deletes the sessions past their expiry.
 pub async fn purge_expired_sessions(db: &Db) -> Result<(), tower_sessions::session_store::Error> {
     DuckDbStore::new(db.clone()).delete_expired().await
+}
+
+/// Any request that may have written (every method but GET and HEAD: forms, server functions,
+/// the events API) makes the cached results stale once it is answered, whatever it wrote.
+async fn invalidate_after_writes(
+    State(state): State<AppState>,
+    req: axum::extract::Request,
+    next: middleware::Next,
+) -> axum::response::Response {
+    let writes = !matches!(
+        *req.method(),
+        axum::http::Method::GET | axum::http::Method::HEAD
+    );
+    let response = next.run(req).await;
+    if writes {
+        state.db.invalidate();
+    }
+    response
 }
 
 /// 200 when the database answers a query, 503 otherwise.
