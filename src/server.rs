@@ -8,6 +8,7 @@ pub mod admin;
 pub mod annotations;
 pub mod api;
 pub mod auth;
+pub mod bench;
 pub mod charts;
 pub mod cli;
 pub mod config;

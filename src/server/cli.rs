@@ -5,6 +5,7 @@
 //! uses. Errors print as one clear message and exit non-zero; nothing panics on bad input.
 
 mod accounts;
+mod bench;
 mod data;
 mod derived;
 mod kpi;
@@ -82,6 +83,8 @@ enum Command {
     },
     /// Generate a realistic demo data set and load it.
     Demo(derived::DemoArgs),
+    /// Benchmark at N events against raw DuckDB (bench/run.sh adds PostgreSQL and HTTP).
+    Bench(bench::BenchArgs),
 }
 
 /// Runs the command line and turns any error into a message and exit code 1.
@@ -141,6 +144,7 @@ fn execute(cli: Cli) -> anyhow::Result<()> {
         Command::Identity { command } => derived::identity(&db, command),
         Command::Journey { command } => derived::journey(&db, command),
         Command::Demo(args) => derived::demo(&db, &config.db, args),
+        Command::Bench(args) => bench::bench(&config.time_zone, args),
     }
 }
 

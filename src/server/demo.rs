@@ -194,7 +194,7 @@ pub fn generate_and_load(db: &Db, spec: &DemoSpec, dir: &Path) -> Result<DemoSum
 }
 
 /// Fills the `stores` reference table (idempotent).
-fn ensure_stores(db: &Db) -> Result<(), DemoError> {
+pub fn ensure_stores(db: &Db) -> Result<(), DemoError> {
     let _writer = db.write_lock();
     let conn = db.connect()?;
     for (id, name, region) in STORES {
