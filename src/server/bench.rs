@@ -47,9 +47,9 @@ pub enum BenchError {
         source: std::io::Error,
     },
     #[error(transparent)]
-    Demo(#[from] demo::DemoError),
+    Demo(Box<demo::DemoError>),
     #[error(transparent)]
-    Ingest(#[from] ingest::IngestError),
+    Ingest(Box<ingest::IngestError>),
     #[error(transparent)]
     Db(#[from] DbError),
     #[error("database error: {0}")]
@@ -68,11 +68,23 @@ pub enum BenchError {
     },
 }
 
+impl From<demo::DemoError> for BenchError {
+    fn from(err: demo::DemoError) -> Self {
+        Self::Demo(Box::new(err))
+    }
+}
+
+impl From<ingest::IngestError> for BenchError {
+    fn from(err: ingest::IngestError) -> Self {
+        Self::Ingest(Box::new(err))
+    }
+}
+
 /// The customers the demo needs to write about `events` events over `days`: two small sample
 /// runs fit events = fixed + per customer x customers (store footfall does not grow with
 /// customers, so a single sample would overshoot).
 fn customers_for(opts: &BenchOptions) -> Result<u32, BenchError> {
-    let mut sample = |customers: u32| -> Result<f64, BenchError> {
+    let sample = |customers: u32| -> Result<f64, BenchError> {
         let dir = opts.dir.join("calibration");
         let spec = DemoSpec {
             seed: opts.seed,
@@ -420,7 +432,9 @@ pub fn postgres_script(statements: &[Statement]) -> String {
 /// - `DOUBLE` is `DOUBLE PRECISION`;
 /// - `INTERVAL 1 DAY` / `INTERVAL 12 MONTH` need quotes;
 /// - `try_cast` does not exist (the only use reads a numeric setting: a plain cast);
-/// - a subquery in FROM needs an alias in PostgreSQL before 16.
+/// - a subquery in FROM needs an alias in PostgreSQL before 16;
+/// - the CTEs `ev` and `pe` are marked NOT MATERIALIZED, so PostgreSQL inlines them as DuckDB
+///   does instead of copying the events and scanning the copy without indexes.
 pub fn to_postgres(sql: &str) -> String {
     let mut out = sql
         .replace(" AS DOUBLE)", " AS DOUBLE PRECISION)")
@@ -432,6 +446,13 @@ pub fn to_postgres(sql: &str) -> String {
     ] {
         out = out.replace(duck, pg);
     }
+    // Read twice, PostgreSQL would materialise them (DuckDB inlines them).
+    out = out
+        .replace(
+            "ev AS (SELECT * FROM events",
+            "ev AS NOT MATERIALIZED (SELECT * FROM events",
+        )
+        .replace("pe AS (SELECT ev.*", "pe AS NOT MATERIALIZED (SELECT ev.*");
     alias_subqueries(&out)
 }
 

@@ -52,6 +52,8 @@ struct Inner {
     /// they were computed at and are used only while it is current.
     version: AtomicU64,
     cache: Mutex<HashMap<String, Cached>>,
+    /// One lock per key being computed, so concurrent misses compute it once.
+    computing: Mutex<HashMap<String, Arc<Mutex<()>>>>,
 }
 
 /// A computed result and the data version it was computed at.
@@ -119,6 +121,7 @@ impl Db {
                 path,
                 version: AtomicU64::new(0),
                 cache: Mutex::new(HashMap::new()),
+                computing: Mutex::new(HashMap::new()),
             }),
         };
         let mut conn = db.connect()?;
@@ -161,6 +164,13 @@ impl Db {
         self.inner.version.load(Ordering::SeqCst)
     }
 
+    fn cache_hit<T: Clone + 'static>(&self, key: &str) -> Option<T> {
+        let version = self.data_version();
+        let cache = lock(&self.inner.cache);
+        let hit = cache.get(key).filter(|hit| hit.version == version)?;
+        hit.value.downcast_ref::<T>().cloned()
+    }
+
     /// Marks every cached result stale: called when a writer releases [`Db::write_lock`] and
     /// after every request that may write (any method but GET and HEAD).
     pub fn invalidate(&self) {
@@ -175,15 +185,23 @@ impl Db {
     where
         T: Clone + Send + Sync + 'static,
     {
-        let version = self.data_version();
-        if let Some(hit) = lock(&self.inner.cache).get(key) {
-            if hit.version == version {
-                if let Some(value) = hit.value.downcast_ref::<T>() {
-                    return Ok(value.clone());
-                }
-            }
+        if let Some(value) = self.cache_hit::<T>(key) {
+            return Ok(value);
         }
-        let value = compute()?;
+        // Fifty clients opening the same page at once wait for one computation instead of
+        // running fifty: the first takes the key's lock, the others find its result.
+        let flight = lock(&self.inner.computing)
+            .entry(key.to_string())
+            .or_default()
+            .clone();
+        let _flight = lock(&flight);
+        if let Some(value) = self.cache_hit::<T>(key) {
+            return Ok(value);
+        }
+        let version = self.data_version();
+        let value = compute();
+        lock(&self.inner.computing).remove(key);
+        let value = value?;
         let mut cache = lock(&self.inner.cache);
         if self.data_version() == version {
             if cache.len() >= CACHE_ENTRIES {
