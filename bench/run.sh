@@ -144,12 +144,23 @@ for _ in $(seq 1 120); do
     curl -fs -o /dev/null "http://127.0.0.1:$PORT/login" && break
     sleep 0.5
 done
-JAR=$WORK/cookies.txt
-rm -f "$JAR"
-CSRF=$(curl -fs -c "$JAR" "http://127.0.0.1:$PORT/login" | grep -o 'name="csrf"[^>]*' | grep -o 'value="[^"]*"' | head -1 | cut -d'"' -f2)
-curl -fs -o /dev/null -b "$JAR" -c "$JAR" --data-urlencode "email=$EMAIL" \
-    --data-urlencode "password=$PASSWORD" --data-urlencode "csrf=$CSRF" "http://127.0.0.1:$PORT/login"
-COOKIE=$(awk '$6 == "omnikpi_session" {print $6 "=" $7}' "$JAR")
+# Sign in as a browser does: the login form's anti-forgery token (tied to the visitor's
+# session cookie), then the form; success is a 303 to the page asked for with a new session
+# cookie. The cookie is read from the answer's headers, not from a cookie jar: curl does not
+# keep a Secure cookie received over plain http (the default `secure_cookie`).
+cookie_of() { tr -d '\r' | sed -n 's/^[Ss]et-[Cc]ookie: *\(omnikpi_session=[^;]*\).*/\1/p' | tail -1; }
+curl -s -D "$WORK/login-get.headers" -o "$WORK/login.html" "http://127.0.0.1:$PORT/login?lang=en"
+VISITOR=$(cookie_of <"$WORK/login-get.headers")
+CSRF=$(grep -o 'name="csrf"[^>]*' "$WORK/login.html" | grep -o 'value="[^"]*"' | head -1 | cut -d'"' -f2)
+login_status=$(curl -s -o /dev/null -D "$WORK/login-post.headers" -w '%{http_code}' \
+    -H "Cookie: $VISITOR" --data-urlencode "email=$EMAIL" --data-urlencode "password=$PASSWORD" \
+    --data-urlencode "csrf=$CSRF" "http://127.0.0.1:$PORT/login")
+COOKIE=$(cookie_of <"$WORK/login-post.headers")
+[ -n "$COOKIE" ] || COOKIE=$VISITOR
+if [ "$login_status" != 303 ] || grep -qi '^location: */login' "$WORK/login-post.headers"; then
+    echo "sign-in failed ($login_status); see $WORK/login-post.headers" >&2
+    exit 1
+fi
 FROM=$(jq -r '.company_view.period[0]' "$WORK/core.json")
 TO=$(jq -r '.company_view.period[1]' "$WORK/core.json")
 KEYS=$(jq -r '.company_view.kpis | join(",")' "$WORK/core.json")

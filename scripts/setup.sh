@@ -44,8 +44,9 @@ fi
 
 if [ ! -f node_modules/@duckdb/node-bindings-linux-x64/libduckdb.so ] \
    || [ ! -d node_modules/@playwright/test ] \
+   || [ ! -d node_modules/@axe-core/playwright ] \
    || [ package-lock.json -nt node_modules/.package-lock.json ]; then
-  step "installing npm packages (libduckdb, Playwright without browsers)"
+  step "installing npm packages (libduckdb, Playwright without browsers, axe-core)"
   PLAYWRIGHT_SKIP_BROWSER_DOWNLOAD=1 npm ci --no-audit --no-fund
 fi
 

@@ -74,6 +74,9 @@ pub struct SettingRow {
     /// What the setting does and which values it takes (English and Italian).
     pub help_en: String,
     pub help_it: String,
+    /// May be left empty (the form does not require it).
+    #[serde(default)]
+    pub optional: bool,
 }
 
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -135,4 +138,25 @@ pub async fn admin_settings() -> Result<Vec<SettingRow>, AppError> {
 #[leptos::server(endpoint = "admin_audit")]
 pub async fn admin_audit(offset: Option<u32>) -> Result<AuditPage, AppError> {
     crate::server::admin::audit_page(offset.unwrap_or(0)).await
+}
+
+/// The identity rules page: the rules in force, a simulation of proposed rules, and the
+/// customers whose merge looks suspicious.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct IdentityAdminPage {
+    /// The TOML in force (or the proposed text when simulating).
+    pub rules: String,
+    /// The stored version in force; None: the built-in defaults.
+    pub version: Option<i64>,
+    /// What the proposed rules would change: "label: before → after" lines, already formatted.
+    pub simulation: Vec<(String, String)>,
+    /// Why the proposed rules were refused (with the line).
+    pub error: Option<String>,
+    /// Suspicious merges: customer, reason, value.
+    pub flags: Vec<(i64, String, i64)>,
+}
+
+#[leptos::server(endpoint = "admin_identity")]
+pub async fn admin_identity(proposed: Option<String>) -> Result<IdentityAdminPage, AppError> {
+    crate::server::identity::forms::admin_page(proposed).await
 }

@@ -12,14 +12,19 @@ use leptos_router::{
 };
 
 use crate::pages::admin::{
-    AdminHome, audit::AdminAuditPage, departments::AdminDepartmentsPage, kpis::AdminKpisPage,
-    settings::AdminSettingsPage, sources::AdminSourcesPage, tokens::AdminTokensPage,
-    users::AdminUsersPage,
+    AdminHome, audit::AdminAuditPage, departments::AdminDepartmentsPage,
+    identity::AdminIdentityPage, kpis::AdminKpisPage, settings::AdminSettingsPage,
+    sources::AdminSourcesPage, tokens::AdminTokensPage, users::AdminUsersPage,
 };
-use crate::pages::journeys::{JourneysPage, detail::JourneyDetailPage, pain::PainPage};
+use crate::pages::insights::{KpiTreePage, WhatChangedPage};
+use crate::pages::journeys::{
+    JourneysPage, compare::ComparePage, detail::JourneyDetailPage, funnel::CustomFunnelPage,
+    pain::PainPage,
+};
 use crate::pages::{
-    account::AccountPage, company::CompanyPage, customer::CustomerPage, department::DepartmentPage,
-    kpi_detail::KpiDetailPage, login::LoginPage, not_found::NotFound,
+    account::AccountPage, alerts::AlertsPageView, company::CompanyPage, customer::CustomerPage,
+    department::DepartmentPage, kpi_detail::KpiDetailPage, login::LoginPage, not_found::NotFound,
+    tv::TvPage,
 };
 
 /// The document around the app, rendered only on the server.
@@ -31,11 +36,14 @@ pub fn shell(options: LeptosOptions) -> impl IntoView {
                 <meta charset="utf-8" />
                 <meta name="viewport" content="width=device-width, initial-scale=1" />
                 <meta name="color-scheme" content="light dark" />
+                // The browser bundle formats amounts in the same currency (see `format`).
+                <meta name="omnikpi-currency" content=crate::format::currency().code() />
                 <AutoReload options=options.clone() />
                 <HydrationScripts options />
                 <MetaTags />
             </head>
-            <body>
+            // The theme the user chose (see `theme`); the CSS follows the system without one.
+            <body data-theme=crate::theme::current_theme().code()>
                 <App />
             </body>
         </html>
@@ -58,8 +66,15 @@ pub fn App() -> impl IntoView {
                     <Route path=path!("/") view=CompanyPage ssr=SsrMode::Async />
                     <Route path=path!("/login") view=LoginPage ssr=SsrMode::Async />
                     <Route path=path!("/account") view=AccountPage ssr=SsrMode::Async />
+                    <Route path=path!("/alerts") view=AlertsPageView ssr=SsrMode::Async />
                     <Route path=path!("/journeys") view=JourneysPage ssr=SsrMode::Async />
                     <Route path=path!("/journeys/pain/:rule") view=PainPage ssr=SsrMode::Async />
+                    <Route
+                        path=path!("/journeys/funnel")
+                        view=CustomFunnelPage
+                        ssr=SsrMode::Async
+                    />
+                    <Route path=path!("/journeys/compare") view=ComparePage ssr=SsrMode::Async />
                     <Route
                         path=path!("/journeys/journey/:id")
                         view=JourneyDetailPage
@@ -77,12 +92,20 @@ pub fn App() -> impl IntoView {
                     />
                     <Route path=path!("/admin/kpis") view=AdminKpisPage ssr=SsrMode::Async />
                     <Route path=path!("/admin/settings") view=AdminSettingsPage ssr=SsrMode::Async />
+                    <Route path=path!("/admin/identity") view=AdminIdentityPage ssr=SsrMode::Async />
                     <Route path=path!("/admin/audit") view=AdminAuditPage ssr=SsrMode::Async />
                     <Route path=path!("/admin/sources") view=AdminSourcesPage ssr=SsrMode::Async />
                     <Route path=path!("/kpi/:key") view=KpiDetailPage ssr=SsrMode::Async />
+                    <Route path=path!("/tv") view=TvPage ssr=SsrMode::Async />
                     <Route
                         path=path!("/dept/:department")
                         view=DepartmentPage
+                        ssr=SsrMode::Async
+                    />
+                    <Route path=path!("/insights/tree") view=KpiTreePage ssr=SsrMode::Async />
+                    <Route
+                        path=path!("/insights/changed")
+                        view=WhatChangedPage
                         ssr=SsrMode::Async
                     />
                 </Routes>

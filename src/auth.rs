@@ -93,6 +93,9 @@ pub struct CurrentUser {
 pub struct Visitor {
     pub user: Option<CurrentUser>,
     pub csrf: String,
+    /// Alerts of the views the user may open that they have not read (the header's bell).
+    #[serde(default)]
+    pub unread_alerts: u32,
 }
 
 impl Visitor {
@@ -104,5 +107,10 @@ impl Visitor {
 /// Who is behind this request.
 #[leptos::server(endpoint = "visitor")]
 pub async fn fetch_visitor() -> Result<Visitor, AppError> {
-    Ok(crate::server::auth::visitor().await)
+    let mut visitor = crate::server::auth::visitor().await;
+    if visitor.user.is_some() {
+        let state = leptos::prelude::expect_context::<crate::server::state::AppState>();
+        visitor.unread_alerts = crate::server::alerts::unread_for_current(&state.db).await;
+    }
+    Ok(visitor)
 }

@@ -37,15 +37,108 @@ pub fn number(value: f64, decimals: usize, locale: Locale) -> String {
     out
 }
 
-/// Euros: `€1,234.56` in English, `1.234,56 €` in Italian.
+/// The currency every amount is reported in: one per instance (an admin setting). Loads
+/// refuse amounts in any other currency, so a total never mixes two.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub enum Currency {
+    #[default]
+    Eur,
+    Usd,
+    Gbp,
+    Chf,
+    Sek,
+    Dkk,
+    Nok,
+    Pln,
+}
+
+impl Currency {
+    pub const ALL: [Currency; 8] = [
+        Currency::Eur,
+        Currency::Usd,
+        Currency::Gbp,
+        Currency::Chf,
+        Currency::Sek,
+        Currency::Dkk,
+        Currency::Nok,
+        Currency::Pln,
+    ];
+
+    /// The ISO 4217 code, as events carry it.
+    pub fn code(self) -> &'static str {
+        match self {
+            Currency::Eur => "EUR",
+            Currency::Usd => "USD",
+            Currency::Gbp => "GBP",
+            Currency::Chf => "CHF",
+            Currency::Sek => "SEK",
+            Currency::Dkk => "DKK",
+            Currency::Nok => "NOK",
+            Currency::Pln => "PLN",
+        }
+    }
+
+    /// Reads an ISO code in any case.
+    pub fn parse(code: &str) -> Option<Currency> {
+        Currency::ALL
+            .into_iter()
+            .find(|c| c.code().eq_ignore_ascii_case(code.trim()))
+    }
+
+    /// The sign written beside amounts; currencies without a well-known sign use their code.
+    fn sign(self) -> &'static str {
+        match self {
+            Currency::Eur => "€",
+            Currency::Usd => "$",
+            Currency::Gbp => "£",
+            Currency::Chf => "CHF",
+            Currency::Sek => "SEK",
+            Currency::Dkk => "DKK",
+            Currency::Nok => "NOK",
+            Currency::Pln => "PLN",
+        }
+    }
+}
+
+/// The instance's currency, as an index into [`Currency::ALL`]. The server sets it from the
+/// settings when it starts and when an admin changes it; the browser bundle sets it from the
+/// page's `omnikpi-currency` meta tag before hydrating, so both render the same text.
+static CURRENCY: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
+
+/// The currency amounts are written in.
+pub fn currency() -> Currency {
+    Currency::ALL
+        .get(CURRENCY.load(std::sync::atomic::Ordering::Relaxed))
+        .copied()
+        .unwrap_or_default()
+}
+
+/// Sets the instance's currency (see [`currency`]).
+pub fn set_currency(currency: Currency) {
+    let index = Currency::ALL
+        .iter()
+        .position(|c| *c == currency)
+        .unwrap_or(0);
+    CURRENCY.store(index, std::sync::atomic::Ordering::Relaxed);
+}
+
+/// An amount in the instance's currency: `€1,234.56` in English, `1.234,56 €` in Italian.
 pub fn money(value: f64, locale: Locale) -> String {
+    money_in(value, currency(), locale)
+}
+
+/// An amount in `currency`. English puts a sign before the digits (`€1,234.56`, `CHF 1,234.56`),
+/// Italian after them (`1.234,56 €`, `1.234,56 CHF`).
+pub fn money_in(value: f64, currency: Currency, locale: Locale) -> String {
     let digits = number(value, 2, locale);
+    let sign = currency.sign();
+    let gap = if sign.chars().count() > 1 { " " } else { "" };
     match locale {
         Locale::En => match digits.strip_prefix('-') {
-            Some(rest) => format!("-€{rest}"),
-            None => format!("€{digits}"),
+            Some(rest) => format!("-{sign}{gap}{rest}"),
+            None => format!("{sign}{gap}{digits}"),
         },
-        Locale::It => format!("{digits} €"),
+        Locale::It => format!("{digits} {sign}"),
     }
 }
 
@@ -139,6 +232,21 @@ mod tests {
         assert_eq!(money(-5.0, Locale::En), "-€5.00");
         assert_eq!(money(1_234_567.0, Locale::It), "1.234.567,00 €");
         assert_eq!(money(0.0, Locale::It), "0,00 €");
+    }
+
+    #[test]
+    fn other_currencies_use_their_sign_or_code() {
+        assert_eq!(money_in(1234.5, Currency::Usd, Locale::En), "$1,234.50");
+        assert_eq!(money_in(-3.0, Currency::Gbp, Locale::En), "-£3.00");
+        assert_eq!(money_in(1234.5, Currency::Chf, Locale::En), "CHF 1,234.50");
+        assert_eq!(
+            money_in(-1234.5, Currency::Chf, Locale::En),
+            "-CHF 1,234.50"
+        );
+        assert_eq!(money_in(1234.5, Currency::Usd, Locale::It), "1.234,50 $");
+        assert_eq!(money_in(7.0, Currency::Sek, Locale::It), "7,00 SEK");
+        assert_eq!(Currency::parse(" chf"), Some(Currency::Chf));
+        assert_eq!(Currency::parse("XYZ"), None);
     }
 
     #[test]

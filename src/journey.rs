@@ -339,6 +339,26 @@ pub struct CustomerProfile {
     pub last_nps: Option<i64>,
     pub journeys: u64,
     pub timeline: Vec<TimelineEvent>,
+    /// Why the identifiers are one customer: the links made while stitching, in order.
+    #[serde(default)]
+    pub links: Vec<IdentityLink>,
+}
+
+/// One link of a customer's identity: the event that carried both identifiers and the rule
+/// that let them link.
+#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct IdentityLink {
+    pub a_type: String,
+    pub a_value: String,
+    pub b_type: String,
+    pub b_value: String,
+    /// The rule: the two kinds, e.g. "loyalty_id+email".
+    pub rule: String,
+    pub priority: i64,
+    pub source: String,
+    pub event_id: String,
+    pub occurred_at: Option<String>,
 }
 
 /// What erasing a customer changed.

@@ -8,8 +8,11 @@
 //! - [`app`]: the HTML shell and the route table;
 //! - [`pages`] and [`components`]: the views, shared by both builds;
 //! - [`kpi`]: client-safe KPI types and the server functions the views call;
+//! - [`alerts`]: alert rules and firings as the views see them, the alerts page's server function;
 //! - [`dashboard`]: what the KPI detail and department pages show, and their server functions;
 //! - [`view`] and [`url`]: the view state that lives in the URL query;
+//! - [`live`]: open dashboards refresh themselves when new data is loaded;
+//! - [`theme`]: light and dark themes, remembered in a cookie;
 //! - [`i18n`] and [`format`]: UI text in English and Italian, locale-aware numbers;
 //! - [`error`]: the one error type that crosses the wire;
 //! - `server` (ssr only): everything that touches the database, the files or the network.
@@ -17,6 +20,7 @@
 #![recursion_limit = "256"]
 
 pub mod admin;
+pub mod alerts;
 pub mod app;
 pub mod auth;
 pub mod components;
@@ -24,9 +28,12 @@ pub mod dashboard;
 pub mod error;
 pub mod format;
 pub mod i18n;
+pub mod insight;
 pub mod journey;
 pub mod kpi;
+pub mod live;
 pub mod pages;
+pub mod theme;
 pub mod url;
 pub mod view;
 
@@ -38,5 +45,14 @@ pub mod server;
 #[wasm_bindgen::prelude::wasm_bindgen]
 pub fn hydrate() {
     console_error_panic_hook::set_once();
+    // Amounts must read as the server wrote them: same currency before and after hydration.
+    let code = leptos::prelude::document()
+        .query_selector("meta[name=omnikpi-currency]")
+        .ok()
+        .flatten()
+        .and_then(|meta| meta.get_attribute("content"));
+    if let Some(currency) = code.as_deref().and_then(format::Currency::parse) {
+        format::set_currency(currency);
+    }
     leptos::mount::hydrate_body(app::App);
 }

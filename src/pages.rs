@@ -3,13 +3,16 @@
 
 pub mod account;
 pub mod admin;
+pub mod alerts;
 pub mod company;
 pub mod customer;
 pub mod department;
+pub mod insights;
 pub mod journeys;
 pub mod kpi_detail;
 pub mod login;
 pub mod not_found;
+pub mod tv;
 
 use leptos::prelude::*;
 use leptos_router::hooks::use_query_map;

@@ -5,6 +5,7 @@
 //! functions declared beside their client types (for example [`crate::kpi`]).
 
 pub mod admin;
+pub mod alerts;
 pub mod annotations;
 pub mod api;
 pub mod auth;
@@ -15,11 +16,17 @@ pub mod config;
 pub mod dashboard;
 pub mod db;
 pub mod demo;
+pub mod digest;
 pub mod export;
+pub mod forms;
 pub mod identity;
 pub mod ingest;
+pub mod insight;
 pub mod journey;
 pub mod kpi;
+pub mod ops;
 pub mod routes;
+pub mod settings;
 pub mod state;
+pub mod theme;
 pub mod tokens;

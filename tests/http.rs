@@ -332,11 +332,13 @@ async fn the_openapi_document_lists_every_api_route_and_each_one_answers() {
             "/benchmarks",
             "/events",
             "/journeys",
+            "/kpi-tree",
             "/kpis",
             "/kpis/{key}/breakdown",
             "/kpis/{key}/series",
             "/pain-points",
-            "/targets"
+            "/targets",
+            "/what-changed"
         ]
     );
     assert_eq!(
@@ -351,8 +353,10 @@ async fn the_openapi_document_lists_every_api_route_and_each_one_answers() {
             "/api/v1{}?from=2026-03-01&to=2026-03-31&dimension=channel",
             path.replace("{key}", "gross_revenue")
         );
-        let uri = if path.starts_with("/kpis") {
+        let uri = if path.starts_with("/kpis") || path == "/kpi-tree" {
             uri
+        } else if path == "/what-changed" {
+            format!("{uri}&kpi=gross_revenue")
         } else {
             format!("/api/v1{path}")
         };

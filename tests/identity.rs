@@ -1,6 +1,6 @@
 //! Identity stitching: chains of identifiers become one customer, over-shared identifiers
-//! link nobody, merges keep the older id and are recorded, phones are compared in E.164, and
-//! the customer 360 headers follow.
+//! link nobody, a merge keeps the id of the customer's smallest identifier and is recorded,
+//! phones are compared in E.164, and the customer 360 headers follow.
 
 mod common;
 
@@ -100,7 +100,7 @@ fn an_over_shared_identifier_links_nobody_and_is_listed() {
 }
 
 #[test]
-fn a_merge_keeps_the_older_id_and_is_recorded() {
+fn a_merge_keeps_the_id_of_the_smallest_identifier_and_is_recorded() {
     let t = TestDb::new();
     t.load_events(&[
         ev("1", "2026-03-01T10:00:00Z", "purchase")
@@ -134,12 +134,12 @@ fn a_merge_keeps_the_older_id_and_is_recorded() {
     );
     t.load("crm", &file).expect("link loads");
     let after = ids(&t);
-    let survivor = l1.min(a);
+    // The id derives from the smallest identifier: loyalty ids come before e-mails.
+    let survivor = l1;
     assert!(after.iter().all(|r| r.2 == survivor), "{after:?}");
     assert_eq!(
         t.count(&format!(
-            "SELECT count(*) FROM customer_merges WHERE merged_id = {} AND into_id = {survivor}",
-            l1.max(a)
+            "SELECT count(*) FROM customer_merges WHERE merged_id = {a} AND into_id = {survivor}"
         )),
         1
     );

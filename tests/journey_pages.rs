@@ -321,12 +321,31 @@ async fn a_journey_shows_its_steps_and_the_pain_point_it_hit() {
     assert!(missing.contains("no journey 999999"));
 }
 
+/// Searches `q` through the customer search form post; returns the redirect's location.
+async fn search(browser: &mut Browser, q: &str) -> String {
+    let form = page(browser, "/customer?lang=en").await;
+    assert!(form.contains("action=\"/customer/search\""), "a post form");
+    let csrf = web::csrf_in(&form).expect("csrf in the search form");
+    let reply = browser
+        .post_form(
+            "/customer/search",
+            &[("csrf", &csrf), ("q", q), ("lang", "en")],
+        )
+        .await;
+    assert_eq!(reply.status, StatusCode::SEE_OTHER, "{}", reply.body);
+    reply.location().to_string()
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_customer_360_masks_identifiers_for_roles_without_personal_data() {
     let t = data();
     let anna = customer_of(&t, "anna.rossi@x.it");
     let mut cx = signed_in(&t, "cx@test.it").await;
-    let body = page(&mut cx, "/customer?q=L000123&lang=en").await;
+    // The search posts the card number and lands on her customer number: no identifier in
+    // any URL.
+    let found = search(&mut cx, "L000123").await;
+    assert_eq!(found, format!("/customer/{anna}?lang=en"));
+    let body = page(&mut cx, &found).await;
     for expected in [
         "anna.rossi@x.it",
         "L000123",
@@ -344,11 +363,44 @@ async fn the_customer_360_masks_identifiers_for_roles_without_personal_data() {
     assert!(masked.contains("****123"), "masked card");
     assert!(!masked.contains("anna.rossi"), "no e-mail anywhere");
     assert!(!masked.contains("L000123"), "no card anywhere");
-    assert!(masked.contains("€40.00"));
-    let searched = page(&mut ceo, "/customer?q=L000123&lang=en").await;
+    assert!(
+        masked.contains("€40.00"),
+        "the numbers and the timeline stay"
+    );
+    assert!(masked.contains("2026-02-10 10:20"));
+    let searched_at = search(&mut ceo, "anna.rossi@x.it").await;
+    assert_eq!(searched_at, format!("/customer/{anna}?lang=en"));
+    let searched = page(&mut ceo, &searched_at).await;
     assert!(searched.contains("a***@x.it") && !searched.contains("anna.rossi"));
-    let nobody = page(&mut ceo, "/customer?q=nobody%40x.it&lang=en").await;
-    assert!(nobody.contains("no customer has the identifier"));
+    // A miss says so without repeating the identifier.
+    let nobody = search(&mut ceo, "nobody@x.it").await;
+    assert!(nobody.starts_with("/customer?lang=en&error="), "{nobody}");
+    assert!(!nobody.contains("nobody"), "{nobody}");
+    assert!(
+        page(&mut ceo, &nobody)
+            .await
+            .contains("no customer has this identifier")
+    );
+    // The old GET search finds nobody: an identifier in a URL is not a search any more.
+    let old = page(&mut ceo, "/customer?q=L000123&lang=en").await;
+    assert!(!old.contains("a***@x.it") && !old.contains("€40.00"));
+    // Without the session's token the post is refused.
+    let forged = ceo
+        .post_form("/customer/search", &[("csrf", "forged"), ("q", "L000123")])
+        .await;
+    assert!(
+        forged.location().contains("error="),
+        "{}",
+        forged.location()
+    );
+    assert!(!forged.location().contains(&anna.to_string()));
+    // A viewer may not search at all.
+    let mut viewer = signed_in(&t, "viewer@test.it").await;
+    let token = viewer.csrf().await;
+    let refused = viewer
+        .post_form("/customer/search", &[("csrf", &token), ("q", "L000123")])
+        .await;
+    assert_eq!(refused.status, StatusCode::FORBIDDEN);
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -476,4 +528,174 @@ async fn the_journeys_api_answers_the_same_numbers() {
     // A misspelt filter is refused, not ignored.
     let bad = cx.get("/api/v1/journeys?chanel=web").await;
     assert_eq!(bad.status, StatusCode::BAD_REQUEST, "{}", bad.body);
+}
+
+/// The `<dt>`/`<dd>` pair of the journeys summary.
+fn stat(label: &str, value: &str) -> String {
+    format!("<dt>{label}</dt><dd class=\"num\">{value}</dd>")
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn filters_narrow_every_number_of_the_journey_view() {
+    let t = data();
+    let mut cx = signed_in(&t, "cx@test.it").await;
+    // Store MI01 has the reservations of q1 and q2: 2 journeys, both bought (150.00), both
+    // web → store. Store RM02 has q3 (abandoned) and q4 (open): nothing bought, no hand-off.
+    let mi01 = page(&mut cx, &format!("/journeys?{PERIOD}&store=MI01")).await;
+    for (label, value) in [
+        ("Journeys", "2"),
+        ("Converted", "2"),
+        ("Abandoned", "0"),
+        ("Still open", "0"),
+        ("Conversion", "100.0%"),
+        ("Revenue", "€150.00"),
+        ("Average order value", "€75.00"),
+    ] {
+        assert!(mi01.contains(&stat(label, value)), "MI01: {label} {value}");
+    }
+    assert!(mi01.contains("web → store"));
+    let rm02 = page(&mut cx, &format!("/journeys?{PERIOD}&store=RM02")).await;
+    for (label, value) in [
+        ("Journeys", "2"),
+        ("Converted", "0"),
+        ("Abandoned", "1"),
+        ("Still open", "1"),
+        ("Conversion", "0.0%"),
+        ("Revenue", "€0.00"),
+    ] {
+        assert!(rm02.contains(&stat(label, value)), "RM02: {label} {value}");
+    }
+    assert!(
+        !rm02.contains("web → store"),
+        "no hand-off in RM02's journeys"
+    );
+    // The filter is in the form, selected, and carried to the custom funnel.
+    assert!(rm02.contains("name=\"store\""));
+    assert!(rm02.contains("/journeys/funnel?from=2026-03-01&amp;to=2026-06-30&amp;store=RM02"));
+    // A value no data has is refused by name.
+    let bad = page(&mut cx, &format!("/journeys?{PERIOD}&store=XX99")).await;
+    assert!(bad.contains("no data has the value"), "refused");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_flow_chart_draws_the_channel_hand_offs_with_a_table() {
+    let t = data();
+    let mut cx = signed_in(&t, "cx@test.it").await;
+    let body = page(&mut cx, &format!("/journeys?{PERIOD}")).await;
+    // Paths: web > store (q1, q2), web (q3, q4): one band, web → store, 2 journeys.
+    assert!(body.contains("<title>Flow between channels"), "the chart");
+    assert!(
+        body.contains("web 2") && body.contains("store 2"),
+        "node labels"
+    );
+    let table = &body[body.find("id=\"flow\"").expect("flow figure")..];
+    let table = &table[..table.find("</figure>").expect("figure end")];
+    assert!(table.contains("<polygon"), "a band");
+    let row = "<td class=\"num\">1</td><th scope=\"row\">web</th><th scope=\"row\">store</th>\
+               <td class=\"num\">2</td>";
+    assert!(table.contains(row), "{table}");
+    // Only store RM02: no journey changes channel, no band, an empty table.
+    let rm02 = page(&mut cx, &format!("/journeys?{PERIOD}&store=RM02")).await;
+    let flow = &rm02[rm02.find("id=\"flow\"").expect("flow figure")..];
+    let flow = &flow[..flow.find("</figure>").expect("figure end")];
+    assert!(!flow.contains("<polygon") && !flow.contains("<th scope=\"row\">web"));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_custom_funnel_comes_from_the_url() {
+    let t = data();
+    let mut cx = signed_in(&t, "cx@test.it").await;
+    // Reservation (q1..q4: 4), then a pickup at the store (q1, q2: 2, 50 %), then a purchase
+    // (both, at the pickup's instant: the purchase counts after it; 2, 100 %).
+    let uri = format!("/journeys/funnel?{PERIOD}&t1=reservation&t2=pickup&c2=store&t3=purchase");
+    let body = page(&mut cx, &uri).await;
+    for row in [
+        "<th scope=\"row\">reservation</th><td class=\"num\">4</td><td class=\"num\">n/a</td>\
+         <td class=\"num\">100.0%</td>",
+        "<th scope=\"row\">pickup @ store</th><td class=\"num\">2</td>\
+         <td class=\"num\">50.0%</td><td class=\"num\">50.0%</td>",
+        // A step that is a default step's key takes its name.
+        "<th scope=\"row\">Purchase</th><td class=\"num\">2</td>\
+         <td class=\"num\">100.0%</td><td class=\"num\">50.0%</td>",
+    ] {
+        assert!(body.contains(row), "{row} missing");
+    }
+    // The form holds the steps, and the period form keeps them.
+    assert!(body.contains("name=\"t1\"") && body.contains("name=\"c8\""));
+    assert!(body.contains("<input type=\"hidden\" name=\"t2\" value=\"pickup\""));
+    // Filtered to RM02: q3 and q4 reserve, nobody picks up.
+    let rm02 = page(&mut cx, &format!("{uri}&store=RM02")).await;
+    assert!(rm02.contains("<th scope=\"row\">reservation</th><td class=\"num\">2</td>"));
+    assert!(rm02.contains("<th scope=\"row\">pickup @ store</th><td class=\"num\">0</td>"));
+    // Without steps, the default funnel fills the form.
+    let default = page(&mut cx, &format!("/journeys/funnel?{PERIOD}")).await;
+    assert!(default.contains("add_to_cart / reservation"));
+    // An unknown event type is refused by name.
+    let bad = page(
+        &mut cx,
+        &format!("/journeys/funnel?{PERIOD}&t1=visit&t2=teleport"),
+    )
+    .await;
+    assert!(bad.contains("unknown event type"), "refused");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn before_and_after_an_annotation_with_the_z_test() {
+    let t = data();
+    let note: i64 =
+        t.db.connect()
+            .expect("connection")
+            .query_row(
+                "INSERT INTO annotations (kpi, view_key, day, text, author)
+             VALUES (NULL, 'company', DATE '2026-03-02', 'New pickup desk', 'cx@test.it')
+             RETURNING id",
+                [],
+                |r| r.get(0),
+            )
+            .expect("annotation");
+    let mut cx = signed_in(&t, "cx@test.it").await;
+    let body = page(
+        &mut cx,
+        &format!("/journeys/compare?annotation={note}&days=120&lang=en"),
+    )
+    .await;
+    assert!(body.contains("New pickup desk"), "the note is offered");
+    assert!(body.contains("Before: 2025-11-02 – 2026-03-01 · After: 2026-03-02 – 2026-06-29"));
+    // Before: Anna's journey (10 February), converted: 1 of 1. After: q1..q4, 2 converted, 1
+    // abandoned, 1 open: 2 of 3. Difference -33.3 pp; p = 3/4, se = sqrt(0.75 × 0.25 ×
+    // (1 + 1/3)) = 0.5, z = (2/3 - 1) / 0.5 = -0.67; too few journeys to be significant.
+    let conversion = &body[body.find("id=\"compare-conversion\"").expect("table")..];
+    let conversion = &conversion[..conversion.find("</section>").expect("end")];
+    for expected in [
+        "100.0% (1 of 1)",
+        "66.7% (2 of 3)",
+        "-33.3 pp",
+        "0.67",
+        ">no<",
+    ] {
+        assert!(
+            conversion.contains(expected),
+            "{expected} missing: {conversion}"
+        );
+    }
+    // Rule 3 before: nothing judged; after: 2 of 3 reservations not picked up.
+    let pains = &body[body.find("id=\"compare-pains\"").expect("table")..];
+    let row = &pains[pains.find("Reservation not picked up").expect("rule 3")..];
+    let row = &row[..row.find("</tr>").expect("row end")];
+    assert!(
+        row.contains("n/a (0 of 0)") && row.contains("66.7% (2 of 3)"),
+        "{row}"
+    );
+    // A day instead of a note gives the same windows.
+    let by_day = page(&mut cx, "/journeys/compare?at=2026-03-02&days=120&lang=en").await;
+    assert!(by_day.contains("66.7% (2 of 3)"));
+    // A store filter narrows both sides: MI01 after is q1, q2 (2 of 2), before nothing.
+    let mi01 = page(
+        &mut cx,
+        "/journeys/compare?at=2026-03-02&days=120&lang=en&store=MI01",
+    )
+    .await;
+    assert!(mi01.contains("n/a (0 of 0)") && mi01.contains("100.0% (2 of 2)"));
+    let bad = page(&mut cx, "/journeys/compare?at=2026-03-02&days=0&lang=en").await;
+    assert!(bad.contains("days: a number from 1 to 366"));
 }

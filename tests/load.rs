@@ -416,3 +416,31 @@ fn a_latin1_file_without_a_mapping_is_refused_with_the_way_out() {
         .unwrap_or_default();
     assert!(err.contains("encoding = \"latin1\""), "{err}");
 }
+
+#[test]
+fn amounts_in_another_currency_are_refused_with_their_line() {
+    let t = TestDb::new();
+    let file = t.file(
+        "usd.csv",
+        &[
+            "event_id,occurred_at,event_type,channel,loyalty_id,order_id,amount,currency",
+            "u1,2026-03-10T10:00:00+01:00,purchase,store,L1,A,100.00,EUR",
+            "u2,2026-03-10T11:00:00+01:00,purchase,store,L2,B,80.00,",
+            "u3,2026-03-10T12:00:00+01:00,purchase,store,L3,C,50.00,usd",
+            "u4,2026-03-10T12:30:00+01:00,visit,store,L3,,,USD",
+        ],
+    );
+    let err = t
+        .load("pos", &file)
+        .expect_err("the USD amount rejects the file");
+    let message = err.to_string();
+    assert!(
+        message.contains(
+            "usd.csv:4: column currency: amounts must be in the instance's currency, EUR"
+        ),
+        "{message}"
+    );
+    // A currency without an amount converts nothing, so it is no reason to refuse the row.
+    assert!(!message.contains("usd.csv:5"), "{message}");
+    assert_eq!(t.count("SELECT count(*) FROM events"), 0);
+}

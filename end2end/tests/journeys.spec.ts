@@ -62,7 +62,84 @@ test('the executive finds a customer by identifier and sees it masked', async ({
   await ready(page, hydrated);
   await page.getByLabel(/E-mail, phone, loyalty card/).fill(email);
   await page.getByRole('button', { name: 'Search' }).click();
+  // The search is a form post that lands on the customer's number: no e-mail in the URL.
+  await expect(page).toHaveURL(/\/customer\/\d+\?lang=en$/);
+  expect(page.url()).not.toContain(email.split('@')[0]);
   const masked = email[0] + '***@' + email.split('@')[1];
   await expect(page.locator('td.identifier', { hasText: masked })).toBeVisible();
   await expect(page.locator('body')).not.toContainText(`${email.split('@')[0]}@`);
+});
+
+test('the flow chart of channel hand-offs has its table', async ({ page }, info) => {
+  const hydrated = info.project.name === 'hydrated';
+  await signIn(page, DEMO.cx);
+  await page.goto(`/journeys?${PERIOD}`);
+  await ready(page, hydrated);
+  const flow = page.locator('#flow');
+  await expect(flow.locator('svg')).toBeVisible();
+  await expect(flow.locator('svg polygon').first()).toBeAttached();
+  await flow.locator('summary').click();
+  const rows = flow.locator('table tbody tr');
+  await expect(rows.first()).toBeVisible();
+  // Every band joins two different channels.
+  const from = (await rows.first().locator('th').nth(0).textContent())!.trim();
+  const to = (await rows.first().locator('th').nth(1).textContent())!.trim();
+  expect(from).not.toBe(to);
+});
+
+test('a custom funnel is chosen in a form and reproduced by its URL', async ({ page }, info) => {
+  const hydrated = info.project.name === 'hydrated';
+  await signIn(page, DEMO.cx);
+  await page.goto(`/journeys?${PERIOD}`);
+  await ready(page, hydrated);
+  await page.getByRole('link', { name: 'Build a custom funnel' }).click();
+  await expect(page).toHaveURL(/\/journeys\/funnel\?/);
+  await ready(page, hydrated);
+  await expect(page.getByRole('heading', { level: 1 })).toHaveText('Custom funnel');
+  // Two steps: a visit, then a purchase in the store.
+  const form = page.locator('.funnel-form');
+  await form.locator('select[name="t1"]').selectOption('visit');
+  await form.locator('select[name="c1"]').selectOption('');
+  await form.locator('select[name="t2"]').selectOption('purchase');
+  await form.locator('select[name="c2"]').selectOption('store');
+  for (const n of [3, 4, 5]) {
+    await form.locator(`select[name="t${n}"]`).selectOption('');
+  }
+  await form.locator('button[type="submit"]').click();
+  await expect(page).toHaveURL(/t1=visit/);
+  await expect(page).toHaveURL(/t2=purchase&c2=store/);
+  await ready(page, hydrated);
+  const table = page.locator('figure.chart table').first();
+  await expect(table.locator('tbody tr')).toHaveCount(2);
+  await expect(table.locator('tbody tr').nth(1).locator('th')).toHaveText('purchase @ store');
+  const reached = (await table.locator('tbody tr').nth(1).locator('td').first().textContent())!.trim();
+  // The same URL gives the same funnel.
+  const url = page.url();
+  await page.goto(url);
+  await ready(page, hydrated);
+  await expect(page.locator('figure.chart table').first().locator('tbody tr').nth(1).locator('td').first()).toHaveText(reached);
+});
+
+test('before and after a day, with the significance of each change', async ({ page }, info) => {
+  const hydrated = info.project.name === 'hydrated';
+  await signIn(page, DEMO.cx);
+  await page.goto('/journeys/compare?at=2026-04-01&days=28&lang=en');
+  await ready(page, hydrated);
+  await expect(page.getByRole('heading', { level: 1 })).toHaveText('Before and after');
+  await expect(page.locator('#compare-periods')).toHaveText(
+    'Before: 2026-03-04 – 2026-03-31 · After: 2026-04-01 – 2026-04-28',
+  );
+  const conversion = page.locator('#compare-conversion tbody tr');
+  await expect(conversion).toHaveCount(1);
+  await expect(conversion.locator('td').nth(0)).toContainText(/% \([\d,]+ of [\d,]+\)/);
+  await expect(page.locator('#compare-funnel tbody tr')).toHaveCount(4);
+  await expect(page.locator('#compare-pains tbody tr').first()).toBeVisible();
+  // A shorter window through the form.
+  await page.getByLabel('Days on each side').fill('14');
+  await page.getByRole('button', { name: 'Compare' }).click();
+  await expect(page).toHaveURL(/days=14/);
+  await ready(page, hydrated);
+  await expect(page.locator('#compare-periods')).toHaveText(
+    'Before: 2026-03-18 – 2026-03-31 · After: 2026-04-01 – 2026-04-14',
+  );
 });

@@ -46,15 +46,139 @@ pub fn Figure(
     view! {
         <figure class=format!("chart {class}")>
             <figcaption>{title.clone()}</figcaption>
-            // On a phone a wide chart scrolls sideways instead of shrinking its text away;
-            // tabindex lets a keyboard user scroll it.
-            <div class="chart-svg" role="img" tabindex="0" aria-label=title inner_html=svg></div>
+            <PointedSvg title svg />
             <details>
                 <summary>{locale.text(Msg::ChartDataTable)}</summary>
                 <div class="table-wrap">{children()}</div>
             </details>
             {has_downloads.then(|| view! { <Downloads links=downloads what /> })}
         </figure>
+    }
+}
+
+/// The chart's SVG and, after hydration, a tooltip with the value of the point under the
+/// pointer or chosen with the arrow keys while the chart has the focus. The points are the
+/// `circle.pt` targets the server drew (`server::charts`), each with `data-label` and
+/// `data-value`; without JavaScript their `<title>` is the browser's own tooltip.
+#[component]
+fn PointedSvg(title: String, svg: String) -> impl IntoView {
+    // (text, left, top) in pixels inside the chart's box.
+    let tip = RwSignal::new(None::<(String, f64, f64)>);
+    let current = RwSignal::new(None::<usize>);
+    let host = NodeRef::<leptos::html::Div>::new();
+    let show = move |point: &leptos::web_sys::Element| {
+        let Some(host) = host.get_untracked() else {
+            return;
+        };
+        let attr = |name: &str| point.get_attribute(name).unwrap_or_default();
+        let number = |name: &str| attr(name).parse::<f64>().unwrap_or(0.0);
+        // The SVG is drawn 800 units wide and scaled to the box (or scrolled within it).
+        let drawn = host
+            .query_selector("svg")
+            .ok()
+            .flatten()
+            .and_then(|svg| svg.get_attribute("width"))
+            .and_then(|w| w.parse::<f64>().ok())
+            .unwrap_or(800.0);
+        let scale = f64::from(host.scroll_width()) / drawn;
+        let left = number("cx") * scale - f64::from(host.scroll_left());
+        let top = number("cy") * scale;
+        if let Ok(Some(old)) = host.query_selector("circle.pt.active") {
+            let _ = old.set_attribute("class", "pt");
+        }
+        let _ = point.set_attribute("class", "pt active");
+        current.set(attr("data-i").parse().ok());
+        tip.set(Some((
+            format!("{}: {}", attr("data-label"), attr("data-value")),
+            left,
+            top,
+        )));
+    };
+    let point_at = move |index: usize| {
+        host.get_untracked().and_then(|host| {
+            host.query_selector(&format!("circle.pt[data-i=\"{index}\"]"))
+                .ok()
+                .flatten()
+        })
+    };
+    let count = move || {
+        host.get_untracked()
+            .and_then(|host| host.query_selector("g.points").ok().flatten())
+            .and_then(|g| g.get_attribute("data-count"))
+            .and_then(|n| n.parse::<usize>().ok())
+            .unwrap_or(0)
+    };
+    let hide = move || {
+        if let Some(Ok(Some(old))) = host
+            .get_untracked()
+            .map(|host| host.query_selector("circle.pt.active"))
+        {
+            let _ = old.set_attribute("class", "pt");
+        }
+        current.set(None);
+        tip.set(None);
+    };
+    let on_key = move |ev: leptos::ev::KeyboardEvent| {
+        let last = count().saturating_sub(1);
+        let at = current.get_untracked().unwrap_or(last);
+        let next = match ev.key().as_str() {
+            "ArrowLeft" => at.saturating_sub(1),
+            "ArrowRight" => (at + 1).min(last),
+            "Home" => 0,
+            "End" => last,
+            "Escape" => {
+                hide();
+                return;
+            }
+            _ => return,
+        };
+        ev.prevent_default();
+        if let Some(point) = point_at(next) {
+            show(&point);
+        }
+    };
+    view! {
+        <div class="chart-box">
+            // On a phone a wide chart scrolls sideways instead of shrinking its text away;
+            // tabindex lets a keyboard user scroll it, and move between points with the arrows.
+            <div
+                class="chart-svg"
+                role="img"
+                tabindex="0"
+                aria-label=title
+                node_ref=host
+                inner_html=svg
+                on:mouseover=move |ev| {
+                    let point = event_target::<leptos::web_sys::Element>(&ev)
+                        .closest("circle.pt")
+                        .ok()
+                        .flatten();
+                    if let Some(point) = point {
+                        show(&point);
+                    }
+                }
+                on:mouseleave=move |_| hide()
+                on:focus=move |_| {
+                    if count() > 0 {
+                        let at = current.get_untracked().unwrap_or(count() - 1);
+                        if let Some(point) = point_at(at) {
+                            show(&point);
+                        }
+                    }
+                }
+                on:blur=move |_| hide()
+                on:keydown=on_key
+            ></div>
+            <div
+                class="chart-tip"
+                role="status"
+                hidden=move || tip.with(Option::is_none)
+                style:left=move || tip.with(|t| t.as_ref().map(|t| format!("{:.0}px", t.1)))
+                style:top=move || tip.with(|t| t.as_ref().map(|t| format!("{:.0}px", t.2)))
+            >
+                {move || tip.with(|t| t.as_ref().map(|t| t.0.clone()))}
+            </div>
+        </div>
     }
 }
 

@@ -24,6 +24,7 @@ pub fn Notice(locale: Locale) -> impl IntoView {
             "lang" => Msg::LanguageSaved,
             "erased" => Msg::Erased,
             "deleted" => Msg::Deleted,
+            "split" => Msg::SplitDone,
             _ => Msg::Saved,
         };
         view! {

@@ -12,6 +12,7 @@ use leptos_router::hooks::{use_location, use_query_map};
 use crate::auth::{CurrentUser, Role, Visitor, fetch_visitor};
 use crate::components::forms::CsrfField;
 use crate::i18n::{Locale, Msg, role_name};
+use crate::theme::Theme;
 use crate::view::{DEPARTMENTS, ViewState, department_name};
 
 /// Whether the user's navigation offers a department's view (the server decides access;
@@ -133,6 +134,7 @@ pub fn Header(#[prop(into)] locale: Signal<Locale>) -> impl IntoView {
                 {lang_link(Locale::En, "EN")}
                 {lang_link(Locale::It, "IT")}
             </nav>
+            <ThemeSwitch locale />
             <Suspense fallback=|| ()>
                 {move || Suspend::new(async move {
                     who.await
@@ -150,13 +152,74 @@ pub fn Header(#[prop(into)] locale: Signal<Locale>) -> impl IntoView {
     }
 }
 
+/// Auto, light or dark: plain links to `/theme`, which remembers the choice and comes back
+/// here (`rel="external"`: the router must let the browser follow them).
+#[component]
+fn ThemeSwitch(locale: Signal<Locale>) -> impl IntoView {
+    let location = use_location();
+    let current = crate::theme::current_theme();
+    let back = move || {
+        let search = location.search.get();
+        let here = if search.is_empty() {
+            location.pathname.get()
+        } else {
+            format!(
+                "{}?{}",
+                location.pathname.get(),
+                search.trim_start_matches('?')
+            )
+        };
+        crate::url::encode(&here)
+    };
+    let links = Theme::ALL
+        .into_iter()
+        .map(|theme| {
+            let label = match theme {
+                Theme::Auto => Msg::ThemeAuto,
+                Theme::Light => Msg::ThemeLight,
+                Theme::Dark => Msg::ThemeDark,
+            };
+            view! {
+                <a
+                    href=move || format!("/theme?set={}&back={}", theme.code(), back())
+                    rel="external"
+                    aria-current=(current == theme).then_some("true")
+                >
+                    {move || locale.get().text(label)}
+                </a>
+            }
+        })
+        .collect_view();
+    view! {
+        <nav class="theme" aria-label=move || locale.get().text(Msg::Theme)>
+            {links}
+        </nav>
+    }
+}
+
 #[component]
 fn UserMenu(visitor: Visitor, locale: Locale) -> impl IntoView {
-    let Visitor { user, csrf } = visitor;
+    let Visitor {
+        user,
+        csrf,
+        unread_alerts,
+    } = visitor;
     user.map(|user| {
         let title = format!("{} · {}", user.email, locale.text(role_name(user.role)));
+        let bell_label = format!("{} {}", unread_alerts, locale.text(Msg::AlertsUnread));
         view! {
             <div class="user-menu">
+                <a
+                    class="bell"
+                    href=format!("/alerts?lang={}", locale.code())
+                    title=bell_label.clone()
+                    aria-label=bell_label
+                    data-unread=unread_alerts.to_string()
+                >
+                    <span aria-hidden="true">"🔔"</span>
+                    {(unread_alerts > 0)
+                        .then(|| view! { <span class="bell-count">{unread_alerts}</span> })}
+                </a>
                 <a href=format!("/account?lang={}", locale.code()) title=title>
                     {user.display_name}
                 </a>

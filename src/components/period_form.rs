@@ -26,6 +26,9 @@ pub fn PeriodForm(
     /// Whether to offer the grain (pages without a series leave it out).
     #[prop(optional)]
     with_grain: bool,
+    /// Extra `(name, value)` pairs the form carries (a page's own parameters, e.g. `kpi`).
+    #[prop(optional)]
+    hidden: Vec<(String, String)>,
 ) -> impl IntoView {
     let from = state.from.clone().unwrap_or_default();
     let to = state.to.clone().unwrap_or_default();
@@ -140,6 +143,10 @@ pub fn PeriodForm(
                 <input type="hidden" name="lang" value=locale.code() />
                 {by.map(|by| view! { <input type="hidden" name="by" value=by /> })}
                 {hidden_grain.map(|g| view! { <input type="hidden" name="grain" value=g /> })}
+                {hidden
+                    .into_iter()
+                    .map(|(name, value)| view! { <input type="hidden" name=name value=value /> })
+                    .collect_view()}
                 <button type="submit">{locale.text(Msg::Apply)}</button>
             </div>
         </Form>

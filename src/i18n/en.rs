@@ -12,6 +12,14 @@ pub fn text(msg: Msg) -> &'static str {
         Msg::PeriodTo => "To",
         Msg::Apply => "Apply",
         Msg::Language => "Language",
+        Msg::Theme => "Theme",
+        Msg::ThemeAuto => "Auto",
+        Msg::ThemeLight => "Light",
+        Msg::ThemeDark => "Dark",
+        Msg::TvMode => "TV mode",
+        Msg::TvNextIn => "Next view in",
+        Msg::TvSeconds => "s",
+        Msg::TvOpen => "Show on a TV (rotates company and departments)",
         Msg::Loading => "Loading…",
         Msg::NotAvailable => "n/a",
         Msg::VsPreviousPeriod => "vs previous period",
@@ -297,5 +305,141 @@ pub fn text(msg: Msg) -> &'static str {
         Msg::StepStoreVisit => "Store visit",
         Msg::StepStorePurchase => "Store purchase",
         Msg::MedianHoursBetween => "Median hours between the two",
+        Msg::IdentityLinksTitle => "Why these identifiers are one customer",
+        Msg::IdentityLinksHelp => {
+            "Each line is a link made while stitching: the event that carried both identifiers and the rule that allowed the link, in the order the links were made."
+        }
+        Msg::NoIdentityLinks => "One identifier only: nothing was linked.",
+        Msg::LinkedIdentifiers => "Identifiers",
+        Msg::LinkedByEvent => "Linked by event",
+        Msg::LinkRule => "Rule",
+        Msg::SplitLink => "Split this link",
+        Msg::BlockIdentifier => "Block this identifier",
+        Msg::SplitReason => "Reason (required)",
+        Msg::SplitHelp => {
+            "A split is kept as a rule: it holds after later loads and rebuilds, and every customer KPI is recomputed. The audit log records who split and why."
+        }
+        Msg::SplitDone => "Split done: customers and KPIs recomputed.",
+        Msg::SplitActions => "Split",
+        Msg::AdminIdentity => "Identity rules",
+        Msg::IdentityRulesHelp => {
+            "The rules decide which identifiers may link into one customer. Simulate a change first: nothing is written until you apply it."
+        }
+        Msg::RulesVersion => "Rules in force",
+        Msg::BuiltInDefaults => "built-in retail defaults",
+        Msg::Simulate => "Simulate",
+        Msg::ApplyRules => "Apply these rules",
+        Msg::SimulationTitle => "What these rules would change",
+        Msg::FlaggedTitle => "Merges to review",
+        Msg::FlaggedHelp => {
+            "Customers with many identifiers, many events in one day, or purchases in two stores within minutes. Open the customer 360 to see why they were linked and split a wrong link."
+        }
+        Msg::NoFlagged => "Nothing to review.",
+        Msg::FlagReason => "Reason",
+        Msg::NavInsights => "KPI tree",
+        Msg::TreeTitle => "KPI tree: what drives net revenue",
+        Msg::TreeIntro => {
+            "Each KPI is made of the KPIs below it; the contribution column splits its change between them (sums: the differences; products: log-change shares), so the contributions add up to the change above."
+        }
+        Msg::Previous => "Comparison",
+        Msg::Contribution => "Contribution to the KPI above",
+        Msg::ToRoot => "Contribution to net revenue",
+        Msg::TreeResidualNote => {
+            "Not an exact identity: the other node holds what the parts leave out."
+        }
+        Msg::TreeShapley => {
+            "A value is zero or negative, so this split uses Shapley shares instead of logarithms."
+        }
+        Msg::WhatChanged => "What changed",
+        Msg::WhatChangedTitle => "What changed: a KPI's change split by a dimension",
+        Msg::Dimension => "Split by",
+        Msg::MixEffect => "Weight (mix)",
+        Msg::RateEffect => "Own rate",
+        Msg::Unexplained => "Not attributable to one part",
+        Msg::ChangedSummaryTotal => "{kpi} went from {previous} to {current} ({delta}).",
+        Msg::ChangedSummaryPart => "{part} contributed {contribution}.",
+        Msg::ChangedSummaryMixRate => {
+            "{part} contributed {contribution} ({rate} from its own rate, {mix} from its weight)."
+        }
+        Msg::ChangedSummaryUnexplained => {
+            "{amount} is not attributable to a single part (counted in more than one)."
+        }
+        Msg::ChangedMethodDifference => {
+            "A sum or count: each part's contribution is its own difference."
+        }
+        Msg::ChangedMethodMixRate => {
+            "A ratio: each part's contribution is the effect of its weight changing (mix, against the average) plus the effect of its own rate changing."
+        }
+        Msg::WaterfallStart => "Comparison",
+        Msg::WaterfallEnd => "Period",
+        Msg::Part => "Part",
+        Msg::NavAlerts => "Alerts",
+        Msg::AlertsTitle => "Alerts",
+        Msg::AlertsUnread => "unread alerts",
+        Msg::AlertsNone => "No alerts have fired for the views you can open.",
+        Msg::AlertMarkRead => "Mark read",
+        Msg::AlertMarkAllRead => "Mark all read",
+        Msg::AlertReadLabel => "Read",
+        Msg::AlertNewLabel => "New",
+        Msg::AlertFiredAt => "Fired",
+        Msg::AlertRules => "Alert rules",
+        Msg::AlertRulesNone => "No rules yet.",
+        Msg::AlertNewRule => "New rule",
+        Msg::AlertKind => "Kind",
+        Msg::AlertKindThreshold => "Threshold",
+        Msg::AlertKindChange => "Change vs previous period",
+        Msg::AlertKindOffTrack => "Off track against target",
+        Msg::AlertOp => "Fires when",
+        Msg::AlertOpAbove => "above",
+        Msg::AlertOpBelow => "below",
+        Msg::AlertThreshold => "Value (percent for ratios and changes)",
+        Msg::AlertWindow => "Period",
+        Msg::AlertWindow7 => "last 7 days",
+        Msg::AlertWindow30 => "last 30 days",
+        Msg::AlertWindowMtd => "month to date",
+        Msg::AlertFiltersHelp => "Filters as in a view's link, e.g. channel=web (optional)",
+        Msg::AlertChanged => "change",
+        Msg::AlertProjection => "projection vs target",
+        Msg::AlertDelete => "Delete",
+        Msg::DigestTitle => "KPI digest",
+        Msg::DigestExecutive => "Company",
+        Msg::DigestKpis => "KPIs",
+        Msg::DigestAlerts => "Alerts",
+        Msg::DigestNoAlerts => "No alerts in this period.",
+        Msg::DigestOpenView => "Open the view",
+        Msg::DigestStatus => "Status",
+        Msg::FlowChartTitle => "Flow between channels (first 4 channels of each path)",
+        Msg::FlowChartHelp => {
+            "Each band is as wide as the journeys that go from one channel to the next; journeys on a single channel have no band."
+        }
+        Msg::FlowFromPosition => "From position",
+        Msg::CustomFunnel => "Custom funnel",
+        Msg::CustomFunnelHelp => {
+            "Choose the event type of each step and, if you like, its channel; steps without an event type are skipped. The page's link reproduces this funnel."
+        }
+        Msg::EventTypeLabel => "Event type",
+        Msg::AnyChannel => "Any channel",
+        Msg::NoStepChosen => "(no step)",
+        Msg::BeforeAfterTitle => "Before and after",
+        Msg::BeforeAfterHelp => {
+            "Journeys that start in the chosen number of days before the day, against those that start in as many days from it. A change is significant when |z| ≥ 1.96 in a two-proportion z-test (5 %, two-sided) and each side has at least 10 journeys. Journeys still open are left out of conversions: an \"after\" window that reaches today converts less partly because it is young."
+        }
+        Msg::AnnotationLabel => "Annotation",
+        Msg::NoAnnotationChosen => "(the day below instead)",
+        Msg::DaysEachSide => "Days on each side",
+        Msg::CompareAction => "Compare",
+        Msg::BeforeLabel => "Before",
+        Msg::AfterLabel => "After",
+        Msg::DifferenceLabel => "Difference",
+        Msg::ZScoreLabel => "z",
+        Msg::SignificantLabel => "Significant",
+        Msg::YesWord => "yes",
+        Msg::NoWord => "no",
+        Msg::StepConversionTitle => "Conversion from the previous step",
+        Msg::PainShareTitle => "Pain points: affected journeys of those judged",
+        Msg::CustomFunnelLink => "Build a custom funnel",
+        Msg::BeforeAfterLink => "Before and after an annotation",
+        Msg::OfLabel => "of",
+        Msg::NoDataWord => "no journeys",
     }
 }

@@ -12,6 +12,14 @@ pub fn text(msg: Msg) -> &'static str {
         Msg::PeriodTo => "Al",
         Msg::Apply => "Applica",
         Msg::Language => "Lingua",
+        Msg::Theme => "Tema",
+        Msg::ThemeAuto => "Automatico",
+        Msg::ThemeLight => "Chiaro",
+        Msg::ThemeDark => "Scuro",
+        Msg::TvMode => "Modalità TV",
+        Msg::TvNextIn => "Prossima vista tra",
+        Msg::TvSeconds => "s",
+        Msg::TvOpen => "Mostra su una TV (ruota azienda e reparti)",
         Msg::Loading => "Caricamento…",
         Msg::NotAvailable => "n.d.",
         Msg::VsPreviousPeriod => "rispetto al periodo precedente",
@@ -297,5 +305,141 @@ pub fn text(msg: Msg) -> &'static str {
         Msg::StepStoreVisit => "Visita in negozio",
         Msg::StepStorePurchase => "Acquisto in negozio",
         Msg::MedianHoursBetween => "Ore mediane tra i due",
+        Msg::IdentityLinksTitle => "Perché questi identificativi sono un solo cliente",
+        Msg::IdentityLinksHelp => {
+            "Ogni riga è un collegamento fatto durante l'unificazione: l'evento che portava entrambi gli identificativi e la regola che ha permesso il collegamento, nell'ordine in cui sono stati fatti."
+        }
+        Msg::NoIdentityLinks => "Un solo identificativo: nessun collegamento.",
+        Msg::LinkedIdentifiers => "Identificativi",
+        Msg::LinkedByEvent => "Collegati dall'evento",
+        Msg::LinkRule => "Regola",
+        Msg::SplitLink => "Separa questo collegamento",
+        Msg::BlockIdentifier => "Blocca questo identificativo",
+        Msg::SplitReason => "Motivo (obbligatorio)",
+        Msg::SplitHelp => {
+            "Una separazione resta come regola: vale anche dopo i caricamenti e le ricostruzioni successive, e tutti i KPI dei clienti vengono ricalcolati. Il registro delle modifiche annota chi ha separato e perché."
+        }
+        Msg::SplitDone => "Separazione fatta: clienti e KPI ricalcolati.",
+        Msg::SplitActions => "Separa",
+        Msg::AdminIdentity => "Regole di identità",
+        Msg::IdentityRulesHelp => {
+            "Le regole decidono quali identificativi possono unirsi in un solo cliente. Simula prima una modifica: nulla viene scritto finché non la applichi."
+        }
+        Msg::RulesVersion => "Regole in vigore",
+        Msg::BuiltInDefaults => "impostazioni predefinite per il retail",
+        Msg::Simulate => "Simula",
+        Msg::ApplyRules => "Applica queste regole",
+        Msg::SimulationTitle => "Cosa cambierebbero queste regole",
+        Msg::FlaggedTitle => "Unioni da verificare",
+        Msg::FlaggedHelp => {
+            "Clienti con molti identificativi, molti eventi in un giorno o acquisti in due negozi a pochi minuti di distanza. Apri la scheda cliente per vedere perché sono stati uniti e separare un collegamento sbagliato."
+        }
+        Msg::NoFlagged => "Niente da verificare.",
+        Msg::FlagReason => "Motivo",
+        Msg::NavInsights => "Albero dei KPI",
+        Msg::TreeTitle => "Albero dei KPI: cosa muove il fatturato netto",
+        Msg::TreeIntro => {
+            "Ogni KPI è composto dai KPI sotto di esso; la colonna contributo ripartisce la sua variazione tra di essi (somme: le differenze; prodotti: quote della variazione logaritmica), quindi i contributi sommano alla variazione sopra."
+        }
+        Msg::Previous => "Confronto",
+        Msg::Contribution => "Contributo al KPI sopra",
+        Msg::ToRoot => "Contributo al fatturato netto",
+        Msg::TreeResidualNote => {
+            "Non è un'identità esatta: il nodo altro contiene ciò che le parti non coprono."
+        }
+        Msg::TreeShapley => {
+            "Un valore è zero o negativo, quindi questa ripartizione usa le quote di Shapley invece dei logaritmi."
+        }
+        Msg::WhatChanged => "Cosa è cambiato",
+        Msg::WhatChangedTitle => "Cosa è cambiato: la variazione di un KPI per dimensione",
+        Msg::Dimension => "Dividi per",
+        Msg::MixEffect => "Peso (mix)",
+        Msg::RateEffect => "Tasso proprio",
+        Msg::Unexplained => "Non attribuibile a una sola parte",
+        Msg::ChangedSummaryTotal => "{kpi} è passato da {previous} a {current} ({delta}).",
+        Msg::ChangedSummaryPart => "{part} ha contribuito per {contribution}.",
+        Msg::ChangedSummaryMixRate => {
+            "{part} ha contribuito per {contribution} ({rate} dal proprio tasso, {mix} dal proprio peso)."
+        }
+        Msg::ChangedSummaryUnexplained => {
+            "{amount} non è attribuibile a una sola parte (contato in più parti)."
+        }
+        Msg::ChangedMethodDifference => {
+            "Una somma o un conteggio: il contributo di ogni parte è la sua differenza."
+        }
+        Msg::ChangedMethodMixRate => {
+            "Un rapporto: il contributo di ogni parte è l'effetto della variazione del suo peso (mix, rispetto alla media) più l'effetto della variazione del suo tasso."
+        }
+        Msg::WaterfallStart => "Confronto",
+        Msg::WaterfallEnd => "Periodo",
+        Msg::Part => "Parte",
+        Msg::NavAlerts => "Avvisi",
+        Msg::AlertsTitle => "Avvisi",
+        Msg::AlertsUnread => "avvisi non letti",
+        Msg::AlertsNone => "Nessun avviso per le viste che puoi aprire.",
+        Msg::AlertMarkRead => "Segna come letto",
+        Msg::AlertMarkAllRead => "Segna tutti come letti",
+        Msg::AlertReadLabel => "Letto",
+        Msg::AlertNewLabel => "Nuovo",
+        Msg::AlertFiredAt => "Scattato",
+        Msg::AlertRules => "Regole di avviso",
+        Msg::AlertRulesNone => "Nessuna regola.",
+        Msg::AlertNewRule => "Nuova regola",
+        Msg::AlertKind => "Tipo",
+        Msg::AlertKindThreshold => "Soglia",
+        Msg::AlertKindChange => "Variazione sul periodo precedente",
+        Msg::AlertKindOffTrack => "Fuori rotta sul target",
+        Msg::AlertOp => "Scatta quando è",
+        Msg::AlertOpAbove => "sopra",
+        Msg::AlertOpBelow => "sotto",
+        Msg::AlertThreshold => "Valore (percentuale per rapporti e variazioni)",
+        Msg::AlertWindow => "Periodo",
+        Msg::AlertWindow7 => "ultimi 7 giorni",
+        Msg::AlertWindow30 => "ultimi 30 giorni",
+        Msg::AlertWindowMtd => "mese in corso",
+        Msg::AlertFiltersHelp => "Filtri come nel link di una vista, es. channel=web (facoltativi)",
+        Msg::AlertChanged => "variazione",
+        Msg::AlertProjection => "proiezione rispetto al target",
+        Msg::AlertDelete => "Elimina",
+        Msg::DigestTitle => "Riepilogo KPI",
+        Msg::DigestExecutive => "Azienda",
+        Msg::DigestKpis => "KPI",
+        Msg::DigestAlerts => "Avvisi",
+        Msg::DigestNoAlerts => "Nessun avviso nel periodo.",
+        Msg::DigestOpenView => "Apri la vista",
+        Msg::DigestStatus => "Stato",
+        Msg::FlowChartTitle => "Flusso tra canali (primi 4 canali di ogni percorso)",
+        Msg::FlowChartHelp => {
+            "Ogni banda è larga quanto i percorsi che passano da un canale al successivo; i percorsi su un solo canale non hanno banda."
+        }
+        Msg::FlowFromPosition => "Dalla posizione",
+        Msg::CustomFunnel => "Funnel personalizzato",
+        Msg::CustomFunnelHelp => {
+            "Scegli il tipo di evento di ogni passo e, se vuoi, il suo canale; i passi senza tipo di evento sono ignorati. Il link della pagina riproduce questo funnel."
+        }
+        Msg::EventTypeLabel => "Tipo di evento",
+        Msg::AnyChannel => "Qualsiasi canale",
+        Msg::NoStepChosen => "(nessun passo)",
+        Msg::BeforeAfterTitle => "Prima e dopo",
+        Msg::BeforeAfterHelp => {
+            "Percorsi che iniziano nei giorni scelti prima del giorno, contro quelli che iniziano in altrettanti giorni da quel giorno. Una variazione è significativa quando |z| ≥ 1,96 in un test z su due proporzioni (5 %, bilaterale) e ogni lato ha almeno 10 percorsi. I percorsi ancora aperti sono esclusi dalle conversioni: una finestra \"dopo\" che arriva a oggi converte meno anche perché è giovane."
+        }
+        Msg::AnnotationLabel => "Nota",
+        Msg::NoAnnotationChosen => "(il giorno qui sotto invece)",
+        Msg::DaysEachSide => "Giorni per lato",
+        Msg::CompareAction => "Confronta",
+        Msg::BeforeLabel => "Prima",
+        Msg::AfterLabel => "Dopo",
+        Msg::DifferenceLabel => "Differenza",
+        Msg::ZScoreLabel => "z",
+        Msg::SignificantLabel => "Significativa",
+        Msg::YesWord => "sì",
+        Msg::NoWord => "no",
+        Msg::StepConversionTitle => "Conversione dal passo precedente",
+        Msg::PainShareTitle => "Punti critici: percorsi colpiti su quelli valutati",
+        Msg::CustomFunnelLink => "Crea un funnel personalizzato",
+        Msg::BeforeAfterLink => "Prima e dopo una nota",
+        Msg::OfLabel => "su",
+        Msg::NoDataWord => "nessun percorso",
     }
 }

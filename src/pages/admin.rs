@@ -4,6 +4,7 @@
 
 pub mod audit;
 pub mod departments;
+pub mod identity;
 pub mod kpis;
 pub mod settings;
 pub mod sources;
@@ -90,6 +91,7 @@ pub fn AdminFrame(locale: Memo<Locale>, title: Msg, children: Children) -> impl 
                 {tab("/admin/sources", Msg::AdminSources)}
                 {tab("/admin/settings", Msg::AdminSettings)}
                 {tab("/admin/audit", Msg::AdminAudit)}
+                {tab("/admin/identity", Msg::AdminIdentity)}
             </nav>
             <h1>{move || locale.get().text(title)}</h1>
             {move || view! { <Notice locale=locale.get() /> }}
@@ -112,6 +114,7 @@ pub fn AdminHome() -> impl IntoView {
                 <li><a href=move || format!("/admin/sources?lang={}", locale.get().code())>{move || locale.get().text(Msg::AdminSources)}</a></li>
                 <li><a href=move || format!("/admin/settings?lang={}", locale.get().code())>{move || locale.get().text(Msg::AdminSettings)}</a></li>
                 <li><a href=move || format!("/admin/audit?lang={}", locale.get().code())>{move || locale.get().text(Msg::AdminAudit)}</a></li>
+                <li><a href=move || format!("/admin/identity?lang={}", locale.get().code())>{move || locale.get().text(Msg::AdminIdentity)}</a></li>
             </ul>
         </AdminFrame>
     }

@@ -19,14 +19,20 @@ pub fn CompanyPage() -> impl IntoView {
     let query = use_query_map();
     let locale = Memo::new(move |_| Locale::parse(query.read().get("lang").as_deref()));
     let qs = query_string();
-    let data = Resource::new(move || qs.get(), fetch_company_view);
+    // Keyed on the data version too: new events refresh the open page (see `live`).
+    let version = crate::live::use_data_version();
+    let data = Resource::new(
+        move || (qs.get(), version.get()),
+        |(qs, _)| fetch_company_view(qs),
+    );
 
     view! {
         <Html {..} lang=move || locale.get().code() />
         <Header locale=locale />
         <main id="main" class="page company">
             <h1>{move || locale.get().text(Msg::CompanyTitle)}</h1>
-            <Suspense fallback=move || {
+            // A transition keeps the page on screen while a refresh computes the new one.
+            <Transition fallback=move || {
                 view! { <p class="loading">{locale.get().text(Msg::Loading)}</p> }
             }>
                 {move || Suspend::new(async move {
@@ -39,7 +45,7 @@ pub fn CompanyPage() -> impl IntoView {
                         Err(err) => error_view(err, "/".into(), Msg::PageNotFound, locale),
                     }
                 })}
-            </Suspense>
+            </Transition>
         </main>
     }
 }
@@ -80,6 +86,17 @@ fn CompanyBody(view: CompanyView, locale: Locale, csrf: String) -> impl IntoView
         <section class="tiles" aria-label=locale.text(Msg::CompanyTitle)>
             {tiles}
         </section>
+        <nav class="insight-links">
+            <a href=format!("/insights/tree{query}")>{locale.text(Msg::NavInsights)}</a>
+            " · "
+            <a href=format!("/insights/changed{query}")>{locale.text(Msg::WhatChanged)}</a>
+        </nav>
+        <p class="more">
+            <a href=format!(
+                "/tv?views=company,dept/sales,dept/stores,dept/online&seconds=30&lang={}",
+                locale.code(),
+            )>{locale.text(Msg::TvOpen)}</a>
+        </p>
         <crate::components::chart::Downloads
             links=kpis_csv
             what=locale.text(Msg::KpiTable).to_string()

@@ -1,11 +1,11 @@
-//! The customer 360: a search by any identifier (a plain GET form), and one customer's
+//! The customer 360: a search by any identifier (a form post with the anti-forgery token, so
+//! the identifier stays out of URLs; it redirects to the customer's number), and one customer's
 //! identifiers and merges, first and last seen, channels, revenue, orders, returns, NPS and the
 //! whole timeline with pain points marked. Identifiers arrive masked from the server for roles
 //! without access to personal data. Admins may erase the customer (right to be forgotten).
 
 use leptos::prelude::*;
 use leptos_meta::{Html, Title};
-use leptos_router::components::Form;
 use leptos_router::hooks::{use_params_map, use_query_map};
 
 use crate::components::forms::{CsrfField, Notice};
@@ -22,23 +22,19 @@ pub fn CustomerPage() -> impl IntoView {
     let params = use_params_map();
     let locale = page_locale();
     let data = Resource::new(
-        move || {
-            let id = params.read().get("id");
-            let q = query.read().get("q").filter(|q| !q.trim().is_empty());
-            (id, q)
-        },
-        |(id, q)| async move {
-            match (id, q) {
-                (Some(id), _) => match id.parse::<i64>() {
-                    Ok(id) => fetch_customer_page(Some(id), None).await.map(Some),
+        move || params.read().get("id"),
+        |id| async move {
+            match id {
+                Some(id) => match id.parse::<i64>() {
+                    Ok(id) => fetch_customer_page(id).await.map(Some),
                     Err(_) => Err(crate::error::AppError::NotFound(format!("customer {id}"))),
                 },
-                (None, Some(q)) => fetch_customer_page(None, Some(q)).await.map(Some),
-                (None, None) => Ok(None),
+                None => Ok(None),
             }
         },
     );
     let csrf = csrf_token();
+    let search_csrf = csrf;
     view! {
         <Html {..} lang=move || locale.get().code() />
         <Title text=move || locale.get().text(Msg::CustomerTitle) />
@@ -46,22 +42,31 @@ pub fn CustomerPage() -> impl IntoView {
         <main id="main" class="page journeys customer">
             <h1>{move || locale.get().text(Msg::CustomerTitle)}</h1>
             {move || view! { <Notice locale=locale.get() /> }}
-            {move || {
-                let locale = locale.get();
-                let q = query.read().get("q").unwrap_or_default();
-                view! {
-                    <Form method="GET" action="/customer">
-                        <div class="search-form">
-                            <label>
-                                {locale.text(Msg::IdentifierLabel)}
-                                <input type="search" name="q" value=q required=true autocomplete="off" />
-                            </label>
-                            <input type="hidden" name="lang" value=locale.code() />
-                            <button type="submit">{locale.text(Msg::Search)}</button>
-                        </div>
-                    </Form>
-                }
-            }}
+            <Suspense>
+                {move || Suspend::new(async move {
+                    let locale = locale.get();
+                    let token = search_csrf.await;
+                    let _ = &query;
+                    view! {
+                        <form method="post" action="/customer/search">
+                            <div class="search-form">
+                                <CsrfField token />
+                                <label>
+                                    {locale.text(Msg::IdentifierLabel)}
+                                    <input
+                                        type="search"
+                                        name="q"
+                                        required=true
+                                        autocomplete="off"
+                                    />
+                                </label>
+                                <input type="hidden" name="lang" value=locale.code() />
+                                <button type="submit">{locale.text(Msg::Search)}</button>
+                            </div>
+                        </form>
+                    }
+                })}
+            </Suspense>
             <Suspense fallback=move || {
                 view! { <p class="loading">{locale.get().text(Msg::Loading)}</p> }
             }>
@@ -128,18 +133,97 @@ fn CustomerBody(page: PageData, locale: Locale, csrf: String) -> impl IntoView {
         }
     })
     .collect_view();
+    let can_split = page.can_split && !page.masked;
+    let split_form = {
+        let csrf = csrf.clone();
+        move |kind: &'static str, a: (String, String), b: Option<(String, String)>, label: Msg| {
+            let (b_type, b_value) = b.unwrap_or_default();
+            view! {
+                <form class="inline split" method="post" action="/customer/split">
+                    <CsrfField token=csrf.clone() />
+                    <input type="hidden" name="customer_id" value=id.to_string() />
+                    <input type="hidden" name="lang" value=locale.code() />
+                    <input type="hidden" name="kind" value=kind />
+                    <input type="hidden" name="a_type" value=a.0 />
+                    <input type="hidden" name="a_value" value=a.1 />
+                    <input type="hidden" name="b_type" value=b_type />
+                    <input type="hidden" name="b_value" value=b_value />
+                    <label>
+                        {locale.text(Msg::SplitReason)}
+                        <input type="text" name="reason" required=true maxlength="500" autocomplete="off" />
+                    </label>
+                    <button type="submit" class="danger">{locale.text(label)}</button>
+                </form>
+            }
+        }
+    };
     let identifiers = p
         .identifiers
         .iter()
         .map(|i| {
+            let block = can_split.then(|| {
+                split_form(
+                    "block",
+                    (i.id_type.clone(), i.value.clone()),
+                    None,
+                    Msg::BlockIdentifier,
+                )
+            });
             view! {
                 <tr>
                     <td>{i.id_type.clone()}</td>
                     <td class="identifier">{i.value.clone()}</td>
+                    {can_split.then(|| view! { <td>{block}</td> })}
                 </tr>
             }
         })
         .collect_view();
+    let links = if p.links.is_empty() {
+        view! { <p class="hint">{locale.text(Msg::NoIdentityLinks)}</p> }.into_any()
+    } else {
+        let rows = p
+            .links
+            .iter()
+            .map(|l| {
+                let unlink = can_split.then(|| {
+                    split_form(
+                        "unlink",
+                        (l.a_type.clone(), l.a_value.clone()),
+                        Some((l.b_type.clone(), l.b_value.clone())),
+                        Msg::SplitLink,
+                    )
+                });
+                let at = l.occurred_at.as_deref().map(short_time).unwrap_or_default();
+                view! {
+                    <tr class="identity-link">
+                        <td>
+                            {l.a_type.clone()} " " <span class="identifier">{l.a_value.clone()}</span>
+                            " + " {l.b_type.clone()} " "
+                            <span class="identifier">{l.b_value.clone()}</span>
+                        </td>
+                        <td>{format!("{}:{}", l.source, l.event_id)} " · " {at}</td>
+                        <td>{l.rule.clone()} " (" {l.priority} ")"</td>
+                        {can_split.then(|| view! { <td>{unlink}</td> })}
+                    </tr>
+                }
+            })
+            .collect_view();
+        view! {
+            <table class="data">
+                <thead>
+                    <tr>
+                        <th scope="col">{locale.text(Msg::LinkedIdentifiers)}</th>
+                        <th scope="col">{locale.text(Msg::LinkedByEvent)}</th>
+                        <th scope="col">{locale.text(Msg::LinkRule)}</th>
+                        {can_split
+                            .then(|| view! { <th scope="col">{locale.text(Msg::SplitActions)}</th> })}
+                    </tr>
+                </thead>
+                <tbody>{rows}</tbody>
+            </table>
+        }
+            .into_any()
+    };
     let merges = (!p.merges.is_empty()).then(|| {
         let rows = p
             .merges
@@ -194,11 +278,19 @@ fn CustomerBody(page: PageData, locale: Locale, csrf: String) -> impl IntoView {
                     <tr>
                         <th scope="col">{locale.text(Msg::IdType)}</th>
                         <th scope="col">{locale.text(Msg::ValueLabel)}</th>
+                        {can_split
+                            .then(|| view! { <th scope="col">{locale.text(Msg::SplitActions)}</th> })}
                     </tr>
                 </thead>
                 <tbody>{identifiers}</tbody>
             </table>
             {merges}
+        </section>
+        <section class="card" id="identity-links" aria-labelledby="links-title">
+            <h2 id="links-title">{locale.text(Msg::IdentityLinksTitle)}</h2>
+            <p class="hint">{locale.text(Msg::IdentityLinksHelp)}</p>
+            {can_split.then(|| view! { <p class="hint">{locale.text(Msg::SplitHelp)}</p> })}
+            {links}
         </section>
         <section class="card" aria-labelledby="timeline-title">
             <h2 id="timeline-title">{locale.text(Msg::TimelineTitle)}</h2>

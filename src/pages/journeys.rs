@@ -1,9 +1,13 @@
 //! The journey view for the CX officer: how the period's journeys ended, the ranked pain
 //! points (each links to its page), the cross-channel and store funnels as charts with their
-//! tables, the funnel by entry channel, the top paths and the hand-off matrix. The period
-//! lives in the URL, and every link carries it on.
+//! tables, the funnel by entry channel, the flow between channels (a Sankey-like chart with its
+//! table), the top paths and the hand-off matrix. The period and the filters (the KPI pages'
+//! form) live in the URL and narrow every number on the page; links carry them on to the
+//! custom funnel and the before/after comparison.
 
+pub mod compare;
 pub mod detail;
+pub mod funnel;
 pub mod pain;
 
 use leptos::prelude::*;
@@ -62,13 +66,8 @@ pub fn pain_title(p: &PainPoint) -> String {
 pub fn JourneysPage() -> impl IntoView {
     let query = use_query_map();
     let locale = page_locale();
-    let data = Resource::new(
-        move || {
-            let q = query.read();
-            (q.get("from"), q.get("to"), q.get("lang"))
-        },
-        |(from, to, lang)| fetch_journeys_page(from, to, lang),
-    );
+    let qs = crate::pages::query_string();
+    let data = Resource::new(move || qs.get(), fetch_journeys_page);
     view! {
         <Html {..} lang=move || locale.get().code() />
         <Title text=move || locale.get().text(Msg::JourneysTitle) />
@@ -83,14 +82,8 @@ pub fn JourneysPage() -> impl IntoView {
                     match data.await {
                         Ok(page) => view! { <JourneysBody page locale /> }.into_any(),
                         Err(err) => {
-                            let q = query.read_untracked();
-                            let from = q.get("from").unwrap_or_default();
-                            let to = q.get("to").unwrap_or_default();
-                            let state = crate::view::ViewState::lenient([
-                                ("from", from.as_str()),
-                                ("to", to.as_str()),
-                                ("lang", locale.code()),
-                            ]);
+                            let _ = &query;
+                            let state = crate::pages::url_state();
                             view! {
                                 <PeriodForm
                                     action="/journeys".to_string()
@@ -117,13 +110,22 @@ fn JourneysBody(page: PageData, locale: Locale) -> impl IntoView {
     let from = page.view.from.to_string();
     let to = page.view.to.to_string();
     let view = page.view;
-    let state = crate::view::ViewState::lenient([
-        ("from", from.as_str()),
-        ("to", to.as_str()),
-        ("lang", locale.code()),
-    ]);
+    let state = page.state.state.clone();
+    // Period and filters, without a preset (the dates it stood for are explicit).
+    let carried = crate::view::ViewState {
+        preset: crate::view::Preset::Custom,
+        ..state.clone()
+    }
+    .query();
+    let funnel_href = format!("/journeys/funnel{carried}");
+    let compare_href = format!("/journeys/compare{carried}");
     view! {
-        <PeriodForm action="/journeys".to_string() state options=Vec::new() locale />
+        <PeriodForm action="/journeys".to_string() state options=page.state.options locale />
+        <nav class="subnav" aria-label=locale.text(Msg::JourneysTitle)>
+            <a href=funnel_href>{locale.text(Msg::CustomFunnelLink)}</a>
+            " · "
+            <a href=compare_href>{locale.text(Msg::BeforeAfterLink)}</a>
+        </nav>
         <Summary summary=view.summary locale />
         <PainList
             pains=page.pains
@@ -145,6 +147,7 @@ fn JourneysBody(page: PageData, locale: Locale) -> impl IntoView {
             funnel=view.store_funnel.overall
             locale
         />
+        <FlowFigure svg=page.flow_chart links=view.flow locale />
         <Paths paths=view.paths locale />
         <Handoffs handoffs=view.handoffs locale />
     }
@@ -242,7 +245,7 @@ fn PainList(
                 view! { <p>{locale.text(Msg::NoPainPoints)}</p> }.into_any()
             } else {
                 view! {
-                    <div class="table-scroll">
+                    <div class="table-scroll" tabindex="0">
                         <table class="data stack">
                             <thead>
                                 <tr>
@@ -293,7 +296,7 @@ pub fn FunnelFigure(
         <figure class="chart">
             <figcaption>{title}</figcaption>
             <div class="chart-svg" role="img" aria-label=title inner_html=svg></div>
-            <div class="table-scroll">
+            <div class="table-scroll" tabindex="0">
                 <table class="data">
                     <caption class="visually-hidden">{title}</caption>
                     <thead>
@@ -314,7 +317,7 @@ pub fn FunnelFigure(
 
 /// The funnel split by entry channel: journeys reaching each step and the share of the first.
 #[component]
-fn EntryChannels(report: FunnelReport, locale: Locale) -> impl IntoView {
+pub fn EntryChannels(report: FunnelReport, locale: Locale) -> impl IntoView {
     let heads = report
         .overall
         .steps
@@ -357,7 +360,7 @@ fn EntryChannels(report: FunnelReport, locale: Locale) -> impl IntoView {
     view! {
         <section class="card" aria-labelledby="entry-title">
             <h2 id="entry-title">{locale.text(Msg::FunnelByEntry)}</h2>
-            <div class="table-scroll">
+            <div class="table-scroll" tabindex="0">
                 <table class="data">
                     <thead>
                         <tr>
@@ -392,7 +395,7 @@ fn Paths(paths: Vec<crate::journey::PathRow>, locale: Locale) -> impl IntoView {
     view! {
         <section class="card" aria-labelledby="paths-title">
             <h2 id="paths-title">{locale.text(Msg::TopPaths)}</h2>
-            <div class="table-scroll">
+            <div class="table-scroll" tabindex="0">
                 <table class="data">
                     <thead>
                         <tr>
@@ -437,7 +440,7 @@ fn Handoffs(handoffs: Vec<crate::journey::HandoffRow>, locale: Locale) -> impl I
     view! {
         <section class="card" aria-labelledby="handoffs-title">
             <h2 id="handoffs-title">{locale.text(Msg::HandoffMatrix)}</h2>
-            <div class="table-scroll">
+            <div class="table-scroll" tabindex="0">
                 <table class="data">
                     <thead>
                         <tr>
@@ -455,5 +458,48 @@ fn Handoffs(handoffs: Vec<crate::journey::HandoffRow>, locale: Locale) -> impl I
                 </table>
             </div>
         </section>
+    }
+}
+
+/// The flow chart with its table: one row per band.
+#[component]
+fn FlowFigure(svg: String, links: Vec<crate::journey::FlowLink>, locale: Locale) -> impl IntoView {
+    let title = locale.text(Msg::FlowChartTitle);
+    let rows = links
+        .into_iter()
+        .map(|l| {
+            view! {
+                <tr>
+                    <td class="num">{l.position + 1}</td>
+                    <th scope="row">{l.from}</th>
+                    <th scope="row">{l.to}</th>
+                    <td class="num">{format::number(l.journeys as f64, 0, locale)}</td>
+                </tr>
+            }
+        })
+        .collect_view();
+    view! {
+        <figure class="chart flow" id="flow">
+            <figcaption>{title}</figcaption>
+            <p class="hint">{locale.text(Msg::FlowChartHelp)}</p>
+            <div class="chart-svg" role="img" aria-label=title inner_html=svg></div>
+            <details>
+                <summary>{locale.text(Msg::ChartDataTable)}</summary>
+                <div class="table-scroll">
+                    <table class="data">
+                        <caption class="visually-hidden">{title}</caption>
+                        <thead>
+                            <tr>
+                                <th scope="col">{locale.text(Msg::FlowFromPosition)}</th>
+                                <th scope="col">{locale.text(Msg::FromChannel)}</th>
+                                <th scope="col">{locale.text(Msg::ToChannel)}</th>
+                                <th scope="col">{locale.text(Msg::JourneysCount)}</th>
+                            </tr>
+                        </thead>
+                        <tbody>{rows}</tbody>
+                    </table>
+                </div>
+            </details>
+        </figure>
     }
 }

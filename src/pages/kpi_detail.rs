@@ -25,15 +25,18 @@ pub fn KpiDetailPage() -> impl IntoView {
     let locale = Memo::new(move |_| Locale::parse(query.read().get("lang").as_deref()));
     let key = Memo::new(move |_| params.read().get("key").unwrap_or_default());
     let qs = query_string();
+    // Keyed on the data version too: new events refresh the open page (see `live`).
+    let version = crate::live::use_data_version();
     let data = Resource::new(
-        move || (key.get(), qs.get()),
-        |(key, qs)| fetch_kpi_detail(key, qs),
+        move || (key.get(), qs.get(), version.get()),
+        |(key, qs, _)| fetch_kpi_detail(key, qs),
     );
     view! {
         <Html {..} lang=move || locale.get().code() />
         <Header locale=locale />
         <main id="main" class="page kpi-detail">
-            <Suspense fallback=move || {
+            // A transition keeps the page on screen while a refresh computes the new one.
+            <Transition fallback=move || {
                 view! { <p class="loading">{locale.get().text(Msg::Loading)}</p> }
             }>
                 {move || Suspend::new(async move {
@@ -49,7 +52,7 @@ pub fn KpiDetailPage() -> impl IntoView {
                         }
                     }
                 })}
-            </Suspense>
+            </Transition>
         </main>
     }
 }
@@ -201,6 +204,14 @@ fn DetailBody(detail: KpiDetail, locale: Locale, csrf: String) -> impl IntoView 
         })
         .collect_view();
     let has_benchmarks = !benchmarks.is_empty();
+    let plain = state.with_by(None).query();
+    let joiner = if plain.is_empty() { "?" } else { "&" };
+    let changed_href = format!(
+        "/insights/changed{plain}{joiner}kpi={}&by={}",
+        crate::url::encode(&kpi.key),
+        crate::url::encode(&breakdown.dimension)
+    );
+    let tree_href = format!("/insights/tree{plain}");
     let csv = locale.text(Msg::DownloadCsv);
     let svg = locale.text(Msg::DownloadSvg);
     let png = locale.text(Msg::DownloadPng);
@@ -236,6 +247,11 @@ fn DetailBody(detail: KpiDetail, locale: Locale, csrf: String) -> impl IntoView 
             </p>
         </section>
         <Notice locale />
+        <nav class="insight-links">
+            <a href=changed_href>{locale.text(Msg::WhatChanged)}</a>
+            " · "
+            <a href=tree_href>{locale.text(Msg::NavInsights)}</a>
+        </nav>
         <section class="definition">
             <h2>{locale.text(Msg::Definition)}</h2>
             <p>{description}</p>

@@ -96,6 +96,7 @@ pub async fn visitor() -> Visitor {
     Visitor {
         user: auth.user,
         csrf: auth.csrf.unwrap_or_default(),
+        unread_alerts: 0,
     }
 }
 

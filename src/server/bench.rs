@@ -16,7 +16,7 @@ use crate::i18n::Locale;
 
 use super::db::{Db, DbError};
 use super::demo::{self, DemoSpec};
-use super::ingest::{self, LoadOptions, LoadTimings};
+use super::ingest::{self, LoadOptions};
 use super::journey;
 use super::kpi::query::{self, Statement};
 use super::kpi::report::{self, Compare, ReportRequest};
@@ -172,17 +172,14 @@ pub fn run(opts: &BenchOptions) -> Result<Value, BenchError> {
     eprintln!("bench: omnikpi load");
     let ours = Db::open(&ours_path, &opts.time_zone)?;
     demo::ensure_stores(&ours)?;
-    let mut timings = LoadTimings::default();
     let load_clock = Instant::now();
-    for (source, path, _) in &files {
-        let report = ingest::load_files_without_journeys(
-            &ours,
-            source,
-            std::slice::from_ref(path),
-            &LoadOptions::default(),
-        )?;
-        timings.add(&report.timings);
-    }
+    // Every source in one load (one transaction, one identity stitch), as the demo does.
+    let batch: Vec<(String, PathBuf)> = files
+        .iter()
+        .map(|(source, path, _)| (source.clone(), path.clone()))
+        .collect();
+    let timings =
+        ingest::load_sources_without_journeys(&ours, &batch, &LoadOptions::default())?.timings;
     let load_time = load_clock.elapsed();
     let (journeys, journeys_time) = timed(|| journey::rebuild(&ours))?;
     let load_with_journeys = load_time + journeys_time;

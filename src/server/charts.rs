@@ -29,6 +29,7 @@ const HEIGHT: u32 = 320;
 /// A line chart of one value per day; an empty series draws empty axes.
 pub fn daily_line(points: &[DailyPoint], title: &str, locale: Locale) -> Result<String, String> {
     let mut svg = String::new();
+    let hits: Vec<Hit>;
     {
         let root = SVGBackend::with_string(&mut svg, (WIDTH, HEIGHT)).into_drawing_area();
         root.fill(&WHITE).map_err(|e| e.to_string())?;
@@ -70,9 +71,18 @@ pub fn daily_line(points: &[DailyPoint], title: &str, locale: Locale) -> Result<
                 SERIES.stroke_width(2),
             ))
             .map_err(|e| e.to_string())?;
+        hits = points
+            .iter()
+            .enumerate()
+            .map(|(i, p)| Hit {
+                at: chart.backend_coord(&(i, p.value)),
+                label: format::date(p.day, locale),
+                value: format::money(p.value, locale),
+            })
+            .collect();
         root.present().map_err(|e| e.to_string())?;
     }
-    Ok(with_title(svg, title))
+    Ok(with_hits(with_title(svg, title), &hits))
 }
 
 /// How a line of [`line_chart`] is drawn. Lines differ by dash pattern as well as colour, so
@@ -160,6 +170,7 @@ pub fn line_chart_marked(
     locale: Locale,
 ) -> Result<String, String> {
     let mut svg = String::new();
+    let mut hits = Vec::new();
     {
         let root = SVGBackend::with_string(&mut svg, (WIDTH, HEIGHT + 40)).into_drawing_area();
         root.fill(&WHITE).map_err(|e| e.to_string())?;
@@ -239,10 +250,23 @@ pub fn line_chart_marked(
                     };
                 }
             }
+            if line.kind == LineKind::Main {
+                hits = line
+                    .values
+                    .iter()
+                    .enumerate()
+                    .filter_map(|(i, v)| v.filter(|v| v.is_finite()).map(|v| (i, v)))
+                    .map(|(i, v)| Hit {
+                        at: chart.backend_coord(&(i, v)),
+                        label: labels.get(i).cloned().unwrap_or_default(),
+                        value: format::kpi_value(Some(v), unit, locale),
+                    })
+                    .collect();
+            }
         }
         root.present().map_err(|e| e.to_string())?;
     }
-    Ok(with_title(svg, texts.title))
+    Ok(with_hits(with_title(svg, texts.title), &hits))
 }
 
 /// A row of legend entries: a sample of each line's colour and dash pattern, and its name.
@@ -409,8 +433,47 @@ pub fn to_png(svg: &str) -> Result<Vec<u8>, String> {
     pixmap.encode_png().map_err(|e| e.to_string())
 }
 
+/// A point of a chart's main line, where it is drawn and what it says.
+struct Hit {
+    at: (i32, i32),
+    label: String,
+    value: String,
+}
+
+/// Escapes text for an SVG element or a double-quoted attribute.
+fn escape(text: &str) -> String {
+    text.replace('&', "&amp;")
+        .replace('<', "&lt;")
+        .replace('>', "&gt;")
+        .replace('"', "&quot;")
+}
+
+/// Adds an invisible target over each point of the main line, before the closing tag: a
+/// `<title>` (the browser's own tooltip, without JavaScript) and `data-` attributes that the
+/// hydrated chart (`components::chart`) shows on hover and keyboard focus.
+fn with_hits(svg: String, hits: &[Hit]) -> String {
+    if hits.is_empty() {
+        return svg;
+    }
+    let Some(end) = svg.rfind("</svg>") else {
+        return svg;
+    };
+    let mut group = format!(r#"<g class="points" data-count="{}">"#, hits.len());
+    for (i, hit) in hits.iter().enumerate() {
+        let (label, value) = (escape(&hit.label), escape(&hit.value));
+        group.push_str(&format!(
+            r#"<circle class="pt" cx="{}" cy="{}" r="6" fill="{}" fill-opacity="0" data-i="{i}" data-label="{label}" data-value="{value}"><title>{label}: {value}</title></circle>"#,
+            hit.at.0,
+            hit.at.1,
+            format_args!("#{:02x}{:02x}{:02x}", SERIES.0, SERIES.1, SERIES.2),
+        ));
+    }
+    group.push_str("</g>");
+    format!("{}{group}{}", &svg[..end], &svg[end..])
+}
+
 /// Inserts an SVG `<title>` (escaped) right after the opening tag.
-fn with_title(svg: String, title: &str) -> String {
+pub(crate) fn with_title(svg: String, title: &str) -> String {
     let escaped = title
         .replace('&', "&amp;")
         .replace('<', "&lt;")
@@ -480,6 +543,118 @@ pub fn bars(
                 bar
             }))
             .map_err(|e| e.to_string())?;
+        root.present().map_err(|e| e.to_string())?;
+    }
+    Ok(with_title(svg, title))
+}
+
+/// A horizontal waterfall: the comparison value, one floating bar per step (from the running
+/// total before it to the one after it; blue up, orange down, green for "other"), and the
+/// period's value. `value_text` writes a total, `step_text` a signed step. Totals start from
+/// zero only when every running total has the same sign, so small changes of a large value
+/// stay visible.
+pub fn waterfall(
+    start: (&str, f64),
+    steps: &[(String, f64)],
+    end: (&str, f64),
+    other_label: &str,
+    title: &str,
+    value_text: &dyn Fn(f64) -> String,
+    step_text: &dyn Fn(f64) -> String,
+) -> Result<String, String> {
+    const CHART_WIDTH: u32 = 640;
+    const ROW: i32 = 30;
+    const TOP: i32 = 10;
+    const LABEL_W: i32 = 170;
+    const VALUE_W: i32 = 120;
+    let rows = steps.len() + 2;
+    let height = (TOP * 2 + ROW * rows as i32) as u32;
+    let mut running = vec![start.1];
+    for (_, step) in steps {
+        let last = running.last().copied().unwrap_or(0.0);
+        running.push(last + step);
+    }
+    let lo = running
+        .iter()
+        .copied()
+        .chain([end.1])
+        .fold(f64::INFINITY, f64::min);
+    let hi = running
+        .iter()
+        .copied()
+        .chain([end.1])
+        .fold(f64::NEG_INFINITY, f64::max);
+    // The axis: from 0 when the totals are far from it (then the bars read as sizes), else a
+    // band around the totals so each step is wide enough to see.
+    let (lo, hi) = if lo.is_finite() && hi.is_finite() {
+        let pad = ((hi - lo) * 0.1)
+            .max(hi.abs().max(lo.abs()) * 1e-6)
+            .max(f64::EPSILON);
+        (lo - pad, hi + pad)
+    } else {
+        (0.0, 1.0)
+    };
+    let span = (hi - lo).max(f64::EPSILON);
+    let mut svg = String::new();
+    {
+        let root = SVGBackend::with_string(&mut svg, (CHART_WIDTH, height)).into_drawing_area();
+        root.fill(&WHITE).map_err(|e| e.to_string())?;
+        let bar_w = f64::from(CHART_WIDTH as i32 - LABEL_W - VALUE_W - 8);
+        let x_of = |v: f64| LABEL_W + ((v - lo) / span * bar_w).round() as i32;
+        let font = ("sans-serif", 15).into_font().color(&TEXT);
+        let draw_row = |i: usize, label: &str, a: f64, b: f64, colour: RGBColor, text: String| {
+            let y = TOP + i as i32 * ROW;
+            let short: String = if label.chars().count() > 18 {
+                label.chars().take(17).chain(['…']).collect()
+            } else {
+                label.to_string()
+            };
+            root.draw(&Text::new(short, (6, y + 7), font.clone()))
+                .map_err(|e| e.to_string())?;
+            let (left, right) = (x_of(a.min(b)), x_of(a.max(b)));
+            let right = right.max(left + 1);
+            root.draw(&Rectangle::new(
+                [(left, y + 5), (right, y + ROW - 5)],
+                colour.filled(),
+            ))
+            .map_err(|e| e.to_string())?;
+            root.draw(&Text::new(text, (right + 6, y + 7), font.clone()))
+                .map_err(|e| e.to_string())
+        };
+        draw_row(
+            0,
+            start.0,
+            lo.max(0.0).min(start.1),
+            start.1,
+            MARKER,
+            value_text(start.1),
+        )?;
+        for (i, (label, step)) in steps.iter().enumerate() {
+            let before = running[i];
+            let colour = if label == other_label {
+                OTHER
+            } else if *step >= 0.0 {
+                SERIES
+            } else {
+                COMPARISON
+            };
+            draw_row(
+                i + 1,
+                label,
+                before,
+                before + step,
+                colour,
+                step_text(*step),
+            )?;
+        }
+        draw_row(
+            rows - 1,
+            end.0,
+            lo.max(0.0).min(end.1),
+            end.1,
+            MARKER,
+            value_text(end.1),
+        )?;
         root.present().map_err(|e| e.to_string())?;
     }
     Ok(with_title(svg, title))
@@ -617,6 +792,47 @@ mod tests {
         let width = u32::from_be_bytes([png[16], png[17], png[18], png[19]]);
         let height = u32::from_be_bytes([png[20], png[21], png[22], png[23]]);
         assert_eq!((width, height), (840, 2 * (10 * 2 + 34 * 2)));
+    }
+
+    #[test]
+    fn line_points_carry_their_label_and_value_for_the_tooltip() {
+        let labels = vec!["Jan".to_string(), "Feb".to_string(), "Mar".to_string()];
+        let values = [Some(1200.5), None, Some(-3.0)];
+        let svg = line_chart(
+            &labels,
+            &[Line {
+                name: "A & B",
+                values: &values,
+                kind: LineKind::Main,
+            }],
+            Unit::Money,
+            &Texts {
+                title: "T",
+                x_label: "x",
+                y_label: "y",
+            },
+            Locale::En,
+        )
+        .expect("renders");
+        // One target per present value (the gap has none), after everything plotters drew.
+        assert_eq!(svg.matches(r#"class="pt""#).count(), 2, "{svg}");
+        assert!(svg.contains(r#"data-count="2""#));
+        assert!(
+            svg.contains(r#"data-label="Jan" data-value="€1,200.50""#),
+            "{svg}"
+        );
+        assert!(svg.contains("<title>Mar: -€3.00</title>"), "{svg}");
+        assert!(svg.trim_end().ends_with("</g></svg>"));
+        let daily = daily_line(
+            &[DailyPoint {
+                day: chrono::NaiveDate::from_ymd_opt(2026, 6, 1).expect("date"),
+                value: 5.0,
+            }],
+            "R",
+            Locale::It,
+        )
+        .expect("renders");
+        assert!(daily.contains(r#"data-value="5,00 €""#), "{daily}");
     }
 
     #[test]

@@ -8,7 +8,10 @@ mod accounts;
 mod bench;
 mod data;
 mod derived;
+mod digest;
+mod identity;
 mod kpi;
+mod ops;
 mod serve;
 
 use std::path::PathBuf;
@@ -16,7 +19,7 @@ use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
 
-use super::config::{Config, Overrides};
+use super::config::{Config, LogFormat, Overrides};
 use super::db::Db;
 use super::kpi::Catalog;
 
@@ -51,10 +54,11 @@ enum Command {
     Load(data::LoadArgs),
     /// Compute KPIs for a period (`kpi list` prints the catalog).
     Kpi(kpi::KpiArgs),
-    /// Identity stitching: `identity rebuild` recomputes every customer from all events.
+    /// Identity stitching: `identity rebuild`, and rule changes: `identity simulate|apply
+    /// --rules FILE`, `identity rules` (print the rules in force).
     Identity {
         #[command(subcommand)]
-        command: derived::IdentityCommand,
+        command: identity::IdentityCommand,
     },
     /// User accounts: `user add --email E --role admin` creates the first administrator.
     User {
@@ -83,13 +87,23 @@ enum Command {
     },
     /// Generate a realistic demo data set and load it.
     Demo(derived::DemoArgs),
+    /// E-mail digests: `digest send --department marketing --to lead@example.com`.
+    Digest {
+        #[command(subcommand)]
+        command: digest::DigestCommand,
+    },
+    /// Write a consistent backup of the database to a new folder.
+    Backup(ops::BackupArgs),
+    /// Restore a backup folder as the database (`--force` to replace one holding data).
+    Restore(ops::RestoreArgs),
+    /// Export every event as Parquet partitioned by month: `export --parquet DIR`.
+    Export(ops::ExportArgs),
     /// Benchmark at N events against raw DuckDB (bench/run.sh adds PostgreSQL and HTTP).
     Bench(bench::BenchArgs),
 }
 
 /// Runs the command line and turns any error into a message and exit code 1.
 pub fn run() -> ExitCode {
-    init_tracing();
     let cli = Cli::parse();
     match execute(cli) {
         Ok(()) => ExitCode::SUCCESS,
@@ -100,13 +114,20 @@ pub fn run() -> ExitCode {
     }
 }
 
-fn init_tracing() {
+/// Logs to stderr, filtered by `OMNIKPI_LOG` (default `info`), as text or JSON lines.
+fn init_tracing(format: LogFormat) {
     let filter = tracing_subscriber::EnvFilter::try_from_env("OMNIKPI_LOG")
         .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
-    let _ = tracing_subscriber::fmt()
+    let builder = tracing_subscriber::fmt()
         .with_env_filter(filter)
-        .with_writer(std::io::stderr)
-        .try_init();
+        .with_writer(std::io::stderr);
+    let _ = match format {
+        LogFormat::Text => builder.try_init(),
+        LogFormat::Json => builder
+            .fmt_fields(super::ops::logs::JsonFields)
+            .event_format(super::ops::logs::JsonEvent)
+            .try_init(),
+    };
 }
 
 fn execute(cli: Cli) -> anyhow::Result<()> {
@@ -122,10 +143,18 @@ fn execute(cli: Cli) -> anyhow::Result<()> {
         },
         |key| std::env::var(key).ok(),
     )?;
+    init_tracing(config.log_format);
+    // Backups, restores and exports open the database themselves (or not at all).
+    let command = match cli.command.unwrap_or(Command::Serve { addr: None }) {
+        Command::Backup(args) => return ops::backup(&config, args),
+        Command::Restore(args) => return ops::restore(&config, args),
+        Command::Export(args) => return ops::export(&config, args),
+        command => command,
+    };
     let db = Db::open(&config.db, &config.time_zone)?;
     Catalog::builtin().check_against(&db.connect()?)?;
     super::journey::pain::Rules::builtin().check_against(&db.connect()?)?;
-    match cli.command.unwrap_or(Command::Serve { addr: None }) {
+    match command {
         Command::Serve { .. } => serve::run(db, config),
         Command::Migrate => {
             let version = super::db::migrate::current_version(&db.connect()?)?;
@@ -141,10 +170,13 @@ fn execute(cli: Cli) -> anyhow::Result<()> {
         Command::Target { command } => kpi::target(&db, command),
         Command::User { command } => accounts::user(&db, command),
         Command::Token { command } => accounts::token(&db, command),
-        Command::Identity { command } => derived::identity(&db, command),
+        Command::Identity { command } => identity::run(&db, command),
         Command::Journey { command } => derived::journey(&db, command),
         Command::Demo(args) => derived::demo(&db, &config.db, args),
         Command::Bench(args) => bench::bench(&config.time_zone, args),
+        Command::Digest { command } => digest::digest(&db, &config, command),
+        // Answered above, before the database was opened.
+        Command::Backup(_) | Command::Restore(_) | Command::Export(_) => Ok(()),
     }
 }
 

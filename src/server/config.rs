@@ -14,6 +14,95 @@ pub const DEFAULT_SESSION_IDLE_MINUTES: u32 = 120;
 /// No session lives longer than this, used or not.
 pub const DEFAULT_SESSION_ABSOLUTE_HOURS: u32 = 12;
 
+/// One setting, for the reference in docs/configuration.md (generated from this list by
+/// [`reference`]; a test fails when the file is out of date or a key here is not accepted).
+pub struct Setting {
+    pub key: &'static str,
+    pub env: &'static str,
+    pub default: &'static str,
+    /// A value the file accepts, for the test.
+    pub example: &'static str,
+    pub description: &'static str,
+}
+
+/// Every setting of the configuration file, in the order of the reference.
+pub const SETTINGS: &[Setting] = &[
+    Setting {
+        key: "db",
+        env: "OMNIKPI_DB (or --db)",
+        default: DEFAULT_DB,
+        example: "\"/var/lib/omnikpi/omnikpi.duckdb\"",
+        description: "The DuckDB database file; created with its folder on first use.",
+    },
+    Setting {
+        key: "addr",
+        env: "OMNIKPI_ADDR (or serve --addr)",
+        default: DEFAULT_ADDR,
+        example: "\"127.0.0.1:3000\"",
+        description: "The address `serve` listens on.",
+    },
+    Setting {
+        key: "time_zone",
+        env: "OMNIKPI_TIME_ZONE",
+        default: DEFAULT_TIME_ZONE,
+        example: "\"Europe/Rome\"",
+        description: "IANA time zone in which days, weeks and months are read.",
+    },
+    Setting {
+        key: "secure_cookie",
+        env: "OMNIKPI_SECURE_COOKIE",
+        default: "false",
+        example: "true",
+        description: "Mark the session cookie Secure; set it when served over HTTPS.",
+    },
+    Setting {
+        key: "session_idle_minutes",
+        env: "OMNIKPI_SESSION_IDLE_MINUTES",
+        default: "120",
+        example: "60",
+        description: "A session unused this long signs its user out.",
+    },
+    Setting {
+        key: "session_absolute_hours",
+        env: "OMNIKPI_SESSION_ABSOLUTE_HOURS",
+        default: "12",
+        example: "8",
+        description: "No session lives longer than this, used or not.",
+    },
+    Setting {
+        key: "log_format",
+        env: "OMNIKPI_LOG_FORMAT",
+        default: "text",
+        example: "\"json\"",
+        description: "`text` for people, `json` for one object a line (with `request_id`) for log collectors. The level is set with OMNIKPI_LOG (default `info`, e.g. `omnikpi=debug,info`).",
+    },
+];
+
+/// docs/configuration.md, generated from [`SETTINGS`].
+pub fn reference() -> String {
+    let mut out = String::from(
+        "# Configuration reference\n\n\
+         Generated from `SETTINGS` in src/server/config.rs (a test fails when this file is out of\n\
+         date; regenerate with `OMNIKPI_WRITE_DOCS=1 cargo test --features ssr --lib config`).\n\n\
+         omnikpi reads a TOML file (`--config FILE` or `OMNIKPI_CONFIG`), then environment\n\
+         variables, then command-line flags, each overriding the one before. Unknown keys in the\n\
+         file are an error.\n\n\
+         | key | environment | default | meaning |\n|---|---|---|---|\n",
+    );
+    for s in SETTINGS {
+        out.push_str(&format!(
+            "| `{}` | `{}` | `{}` | {} |\n",
+            s.key, s.env, s.default, s.description
+        ));
+    }
+    out.push_str("\nExample file:\n\n```toml\n");
+    for s in SETTINGS {
+        out.push_str(&format!("{} = {}\n", s.key, s.example));
+    }
+    out.push_str("```\n");
+    out
+}
+
 /// The validated configuration every command runs with.
 #[derive(Clone, Debug)]
 pub struct Config {
@@ -24,6 +113,39 @@ pub struct Config {
     /// IANA zone in which periods and days are read (KPIS.md conventions).
     pub time_zone: String,
     pub sessions: SessionConfig,
+    /// The SMTP password of the digests (`smtp_password` in the file or
+    /// `OMNIKPI_SMTP_PASSWORD`); never stored in the database nor shown.
+    pub smtp_password: Option<Secret>,
+    /// How log lines are written to stderr.
+    pub log_format: LogFormat,
+}
+
+/// A secret that prints as `(hidden)` in logs and debug output.
+#[derive(Clone, PartialEq, Eq)]
+pub struct Secret(String);
+
+impl Secret {
+    pub fn new(value: impl Into<String>) -> Self {
+        Self(value.into())
+    }
+
+    pub fn expose(&self) -> &str {
+        &self.0
+    }
+}
+
+impl std::fmt::Debug for Secret {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("(hidden)")
+    }
+}
+
+/// `log_format`: `text` (default, for people) or `json` (one object a line, for collectors).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum LogFormat {
+    #[default]
+    Text,
+    Json,
 }
 
 /// How sign-in sessions behave.
@@ -56,6 +178,8 @@ struct FileConfig {
     secure_cookie: Option<bool>,
     session_idle_minutes: Option<u32>,
     session_absolute_hours: Option<u32>,
+    smtp_password: Option<String>,
+    log_format: Option<String>,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -147,11 +271,32 @@ impl Config {
                 DEFAULT_SESSION_ABSOLUTE_HOURS,
             )?,
         };
+        let smtp_password = env("OMNIKPI_SMTP_PASSWORD")
+            .or(file.smtp_password)
+            .filter(|p| !p.is_empty())
+            .map(Secret::new);
+        let (format_key, format) = match (env("OMNIKPI_LOG_FORMAT"), file.log_format) {
+            (Some(v), _) => ("OMNIKPI_LOG_FORMAT", Some(v)),
+            (None, v) => ("log_format", v),
+        };
+        let log_format = match format.as_deref().map(str::trim) {
+            None | Some("text") => LogFormat::Text,
+            Some("json") => LogFormat::Json,
+            Some(other) => {
+                return Err(ConfigError::Value {
+                    key: format_key,
+                    value: other.to_string(),
+                    expected: "text or json",
+                });
+            }
+        };
         Ok(Self {
             db,
             addr,
             time_zone,
             sessions,
+            smtp_password,
+            log_format,
         })
     }
 }
@@ -193,6 +338,20 @@ mod tests {
         assert_eq!(config.db, PathBuf::from(DEFAULT_DB));
         assert_eq!(config.addr.to_string(), DEFAULT_ADDR);
         assert_eq!(config.time_zone, "Europe/Rome");
+        assert!(config.smtp_password.is_none());
+        assert_eq!(config.log_format, LogFormat::Text);
+        Ok(())
+    }
+
+    #[test]
+    fn the_smtp_password_never_prints() -> Result<(), ConfigError> {
+        let env = |key: &str| (key == "OMNIKPI_SMTP_PASSWORD").then(|| "s3cret".to_string());
+        let config = Config::load(Overrides::default(), env)?;
+        assert_eq!(
+            config.smtp_password.as_ref().map(Secret::expose),
+            Some("s3cret")
+        );
+        assert!(!format!("{config:?}").contains("s3cret"));
         Ok(())
     }
 
@@ -216,6 +375,49 @@ mod tests {
         assert_eq!(config.db, PathBuf::from("flag.duckdb"));
         assert_eq!(config.addr.port(), 2);
         assert_eq!(config.time_zone, "UTC");
+        Ok(())
+    }
+
+    #[test]
+    fn the_configuration_reference_is_up_to_date() -> Result<(), Box<dyn std::error::Error>> {
+        let path = concat!(env!("CARGO_MANIFEST_DIR"), "/docs/configuration.md");
+        let wanted = reference();
+        if std::env::var_os("OMNIKPI_WRITE_DOCS").is_some() {
+            std::fs::write(path, &wanted)?;
+        }
+        let found = std::fs::read_to_string(path).unwrap_or_default();
+        assert!(
+            found == wanted,
+            "docs/configuration.md is out of date: OMNIKPI_WRITE_DOCS=1 cargo test --features ssr --lib config"
+        );
+        // Every documented key is one the file accepts, with its example value.
+        let example: String = SETTINGS
+            .iter()
+            .map(|s| format!("{} = {}\n", s.key, s.example))
+            .collect();
+        let file: FileConfig = toml::from_str(&example)?;
+        assert_eq!(file.log_format.as_deref(), Some("json"));
+        Ok(())
+    }
+
+    #[test]
+    fn log_format_is_text_or_json() -> Result<(), Box<dyn std::error::Error>> {
+        let dir = tempfile::tempdir()?;
+        let file = dir.path().join("omnikpi.toml");
+        std::fs::write(&file, "log_format = \"json\"\n")?;
+        let overrides = || Overrides {
+            config_file: Some(file.clone()),
+            ..Overrides::default()
+        };
+        assert_eq!(
+            Config::load(overrides(), no_env)?.log_format,
+            LogFormat::Json
+        );
+        let env = |key: &str| (key == "OMNIKPI_LOG_FORMAT").then(|| "text".to_string());
+        assert_eq!(Config::load(overrides(), env)?.log_format, LogFormat::Text);
+        let bad = |key: &str| (key == "OMNIKPI_LOG_FORMAT").then(|| "xml".to_string());
+        let err = Config::load(overrides(), bad).err().map(|e| e.to_string());
+        assert!(err.unwrap_or_default().contains("text or json"));
         Ok(())
     }
 

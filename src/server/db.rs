@@ -11,7 +11,7 @@ use std::any::Any;
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::{Arc, Mutex, MutexGuard};
+use std::sync::{Arc, Mutex, MutexGuard, RwLock};
 
 use duckdb::Connection;
 
@@ -46,7 +46,8 @@ pub struct Db {
 struct Inner {
     root: Mutex<Connection>,
     writer: Mutex<()>,
-    time_zone: String,
+    /// Set from the configuration, then from the settings page (see `settings::apply`).
+    time_zone: RwLock<String>,
     path: Option<PathBuf>,
     /// Bumped after every write (see [`Db::invalidate`]); cached results carry the version
     /// they were computed at and are used only while it is current.
@@ -105,33 +106,55 @@ impl Db {
         time_zone: &str,
         path: Option<PathBuf>,
     ) -> Result<Self, DbError> {
-        let known: i64 = conn.query_row(
-            "SELECT count(*) FROM pg_timezone_names() WHERE name = ?",
-            [time_zone],
-            |row| row.get(0),
-        )?;
-        if known == 0 {
+        if !super::settings::time_zone_known(&conn, time_zone)? {
             return Err(DbError::UnknownTimeZone(time_zone.to_string()));
         }
         let db = Self {
             inner: Arc::new(Inner {
                 root: Mutex::new(conn),
                 writer: Mutex::new(()),
-                time_zone: time_zone.to_string(),
+                time_zone: RwLock::new(time_zone.to_string()),
                 path,
-                version: AtomicU64::new(0),
+                // Started from the clock so a restarted server never repeats a version a page
+                // saw before it.
+                version: AtomicU64::new(
+                    std::time::SystemTime::now()
+                        .duration_since(std::time::UNIX_EPOCH)
+                        .map_or(1, |d| u64::try_from(d.as_millis()).unwrap_or(1)),
+                ),
                 cache: Mutex::new(HashMap::new()),
                 computing: Mutex::new(HashMap::new()),
             }),
         };
         let mut conn = db.connect()?;
         migrate::apply(&mut conn)?;
+        super::settings::apply(&db)?;
+        let interrupted = super::ingest::mark_interrupted_loads(&conn)?;
+        if interrupted > 0 {
+            tracing::warn!(
+                loads = interrupted,
+                "loads cut short by an earlier stop were marked interrupted (nothing of them was kept)"
+            );
+        }
         Ok(db)
     }
 
     /// The IANA time zone that periods and local days are computed in.
-    pub fn time_zone(&self) -> &str {
-        &self.inner.time_zone
+    pub fn time_zone(&self) -> String {
+        read(&self.inner.time_zone).clone()
+    }
+
+    /// Switches the time zone of every connection made from now on.
+    pub fn set_time_zone(&self, zone: &str) -> Result<(), DbError> {
+        if !super::settings::time_zone_known(&lock(&self.inner.root), zone)? {
+            return Err(DbError::UnknownTimeZone(zone.to_string()));
+        }
+        *self
+            .inner
+            .time_zone
+            .write()
+            .unwrap_or_else(|poisoned| poisoned.into_inner()) = zone.to_string();
+        Ok(())
     }
 
     /// The database file, or `None` for an in-memory database.
@@ -142,9 +165,9 @@ impl Db {
     /// A new connection to the same database, set to the instance's time zone.
     pub fn connect(&self) -> Result<Connection, DbError> {
         let conn = lock(&self.inner.root).try_clone()?;
-        // The name was checked against pg_timezone_names() when the database was opened, and
-        // SET takes no bound parameters; quotes are doubled all the same.
-        let tz = self.inner.time_zone.replace('\'', "''");
+        // The name was checked against pg_timezone_names() when it was set, and SET takes no
+        // bound parameters; quotes are doubled all the same.
+        let tz = read(&self.inner.time_zone).replace('\'', "''");
         conn.execute_batch(&format!("SET TimeZone = '{tz}';"))?;
         Ok(conn)
     }
@@ -226,13 +249,20 @@ impl Db {
         F: FnOnce(&mut Connection) -> Result<T, E> + Send + 'static,
     {
         let db = self.clone();
+        // The caller's span (a request's, with its id) follows the work to its thread.
+        let span = tracing::Span::current();
         tokio::task::spawn_blocking(move || {
+            let _entered = span.enter();
             let mut conn = db.connect()?;
             work(&mut conn)
         })
         .await
         .map_err(|e| E::from(DbError::Task(e.to_string())))?
     }
+}
+
+fn read<T>(lock: &RwLock<T>) -> std::sync::RwLockReadGuard<'_, T> {
+    lock.read().unwrap_or_else(|poisoned| poisoned.into_inner())
 }
 
 /// A poisoned lock only means another thread panicked while holding it; the connection and

@@ -87,6 +87,42 @@ pub const PLANTED: Planted = Planted {
     value_tolerance: 0.07,
 };
 
+/// What the generator plants for "what changed" in the last full month of the data
+/// ([`planted_month`]), on top of everything else and from its own random stream, so the
+/// purchases, the journeys and the figures of [`PLANTED`] and [`PLANTED_PAIN`] stay the same.
+#[derive(Clone, Copy, Debug)]
+pub struct PlantedChange {
+    /// The store whose conversion drops: people come in and do not buy.
+    pub weak_store: &'static str,
+    /// Extra footfall at the weak store that month, as a share of its door count; its
+    /// door-counted conversion falls to 1 / (1 + share) of what it would be (−60 % for 1.5).
+    pub extra_footfall: f64,
+    /// The campaign whose spend rises with no extra orders: anonymous paid clicks from a
+    /// placement that brings nobody who buys.
+    pub weak_campaign: &'static str,
+    /// Extra clicks of the weak campaign per day of that month, at `click_cost` each.
+    pub extra_clicks_per_day: u32,
+    pub click_cost: f64,
+}
+
+pub const PLANTED_CHANGE: PlantedChange = PlantedChange {
+    weak_store: "BO01",
+    extra_footfall: 1.5,
+    weak_campaign: "META-RETARGET",
+    extra_clicks_per_day: 12,
+    click_cost: 0.45,
+};
+
+/// The last full calendar month of data ending on `end` (its own month when `end` is the
+/// month's last day), as (first day, last day).
+pub fn planted_month(end: NaiveDate) -> (NaiveDate, NaiveDate) {
+    let last = match end.succ_opt() {
+        Some(next) if next.day() == 1 => end,
+        _ => end.with_day(1).and_then(|d| d.pred_opt()).unwrap_or(end),
+    };
+    (last.with_day(1).unwrap_or(last), last)
+}
+
 /// The sources the demo writes, one file each.
 pub const SOURCES: &[&str] = &[
     "pos",
@@ -171,19 +207,15 @@ pub fn generate_and_load(db: &Db, spec: &DemoSpec, dir: &Path) -> Result<DemoSum
     let (files, planted) = write_all(spec, dir)?;
     let events = files.iter().map(|(_, _, n)| n).sum();
     ensure_stores(db)?;
-    let mut load = LoadReport::default();
-    for (source, path, _) in &files {
-        let report = ingest::load_files_without_journeys(
-            db,
-            source,
-            std::slice::from_ref(path),
-            &LoadOptions::default(),
-        )?;
-        load.files.extend(report.files);
-        load.customers = report.customers;
-    }
+    // Every source in one load: one transaction, one identity stitch.
+    let batch: Vec<(String, PathBuf)> = files
+        .iter()
+        .map(|(source, path, _)| (source.clone(), path.clone()))
+        .collect();
+    let load = ingest::load_sources_without_journeys(db, &batch, &LoadOptions::default())?;
     // One journey rebuild for the whole data set rather than one per file.
     let journeys = super::journey::rebuild(db)?;
+    seed_alert_rules(db, spec.end);
     Ok(DemoSummary {
         files: files.into_iter().map(|(s, p, _)| (s, p)).collect(),
         events,
@@ -192,6 +224,58 @@ pub fn generate_and_load(db: &Db, spec: &DemoSpec, dir: &Path) -> Result<DemoSum
         journeys,
     })
 }
+
+/// The demo's alert rules (only into a database that has none), evaluated on the demo's last
+/// day so the bell has something to show. A failure is logged: the data set stays usable.
+fn seed_alert_rules(db: &Db, end: NaiveDate) {
+    use super::alerts::{self, NewRule};
+    let rule = |kpi: &str, department: &str, kind: &str, op: &str, threshold: f64| NewRule {
+        kpi: kpi.into(),
+        department: department.into(),
+        filters: String::new(),
+        kind: kind.into(),
+        op: op.into(),
+        threshold: Some(threshold),
+        window: "last_7_days".into(),
+    };
+    let rules = [
+        // Marketing spends more than planned in a week (fires on the demo data).
+        rule(
+            "ad_spend",
+            "marketing",
+            "threshold",
+            "above",
+            DEMO_AD_SPEND_WEEK,
+        ),
+        rule("new_customers", "marketing", "change", "below", 50.0),
+        rule("store_orders", "stores", "change", "below", 20.0),
+        rule("complaints", "customer_service", "threshold", "above", 1.0),
+    ];
+    let seeded = (|| -> Result<usize, alerts::AlertError> {
+        {
+            let _writer = db.write_lock();
+            let conn = db.connect()?;
+            let existing: i64 =
+                conn.query_row("SELECT count(*) FROM alert_rules", [], |r| r.get(0))?;
+            if existing > 0 {
+                return Ok(0);
+            }
+            let tx = conn.unchecked_transaction()?;
+            for r in &rules {
+                alerts::create(&tx, r, "demo")?;
+            }
+            tx.commit()?;
+        }
+        Ok(alerts::evaluate_now(db, Some(end))?.len())
+    })();
+    match seeded {
+        Ok(n) => tracing::info!(fired = n, "demo alert rules seeded"),
+        Err(e) => tracing::warn!(error = %e, "seeding the demo alert rules failed"),
+    }
+}
+
+/// The weekly ad spend above which the demo's marketing rule fires (the demo spends more).
+const DEMO_AD_SPEND_WEEK: f64 = 1000.0;
 
 /// Fills the `stores` reference table (idempotent).
 pub fn ensure_stores(db: &Db) -> Result<(), DemoError> {
@@ -333,6 +417,8 @@ fn write_all(spec: &DemoSpec, dir: &Path) -> Result<Written, DemoError> {
         }
     }
 
+    let planted_ads = plant_change(spec, start, &mut out.pos);
+
     let mut files = Vec::new();
     for (source, rows) in [("pos", &out.pos), ("webshop", &out.web), ("app", &out.app)] {
         let path = dir.join(format!("{source}.csv"));
@@ -344,7 +430,10 @@ fn write_all(spec: &DemoSpec, dir: &Path) -> Result<Written, DemoError> {
         file.flush().map_err(write_err)?;
         files.push((source.to_string(), path, rows.len() as u64));
     }
-    let layer = journeys::generate(spec, start, &customers, &placed);
+    let mut layer = journeys::generate(spec, start, &customers, &placed);
+    if let Some((_, rows)) = layer.files.iter_mut().find(|(s, _)| *s == "ads") {
+        rows.extend(planted_ads);
+    }
     for (source, rows) in &layer.files {
         let path = dir.join(format!("{source}.csv"));
         let mut file = std::io::BufWriter::new(std::fs::File::create(&path).map_err(write_err)?);
@@ -496,6 +585,73 @@ fn order(
         }
     }
     (when, total)
+}
+
+/// Plants [`PLANTED_CHANGE`] in the last full month, with its own random stream: extra
+/// anonymous footfall at the weak store (appended to `pos`), and the weak campaign's extra
+/// anonymous paid clicks (returned as rows of the ads file). Nothing is planted when the data
+/// does not hold the month before it too (there would be nothing to compare with).
+fn plant_change(spec: &DemoSpec, start: NaiveDate, pos: &mut Vec<String>) -> Vec<String> {
+    let plan = PLANTED_CHANGE;
+    let (first, last) = planted_month(spec.end);
+    let mut ads = Vec::new();
+    if first
+        .checked_sub_months(chrono::Months::new(1))
+        .is_none_or(|d| d < start)
+    {
+        return ads;
+    }
+    let mut rng = ChaCha8Rng::seed_from_u64(spec.seed ^ 0x5745_414b);
+    let store = STORES
+        .iter()
+        .position(|(id, _, _)| *id == plan.weak_store)
+        .unwrap_or(0);
+    let mut seq = 0u64;
+    for day in first.iter_days().take_while(|d| *d <= last) {
+        // The same mean as the door count of that store (see write_all), times the share.
+        let mean = 3.0 * day_weight(day) * (1.0 + (store % 3) as f64 * 0.2) * plan.extra_footfall;
+        for _ in 0..poisson(&mut rng, mean) {
+            seq += 1;
+            let at = at_time(&mut rng, day, 10, 20);
+            pos.push(row(&[
+                &format!("pf{seq}"),
+                &at,
+                "visit",
+                "store",
+                &format!("store:{}", plan.weak_store),
+                "",
+                "",
+                "",
+                "",
+                "",
+                "",
+                "",
+                "",
+                plan.weak_store,
+            ]));
+        }
+        for _ in 0..plan.extra_clicks_per_day {
+            seq += 1;
+            let at = at_time(&mut rng, day, 8, 23);
+            let columns = journeys::HEADER.split(',').count();
+            let mut values = vec![String::new(); columns];
+            for (column, value) in [
+                ("event_id", format!("pc{seq}")),
+                ("occurred_at", at),
+                ("event_type", "click".to_string()),
+                ("channel", "ads".to_string()),
+                ("touchpoint", "lp:product".to_string()),
+                ("campaign_id", plan.weak_campaign.to_string()),
+                ("cost", format!("{:.2}", plan.click_cost)),
+            ] {
+                if let Some(i) = journeys::HEADER.split(',').position(|c| c == column) {
+                    values[i] = value;
+                }
+            }
+            ads.push(values.join(","));
+        }
+    }
+    ads
 }
 
 /// One CSV line; values never contain commas or quotes, trailing fields may be omitted.

@@ -95,18 +95,9 @@ pub fn number(value: f64, locale: Locale) -> String {
 }
 
 /// A text cell made safe: formula triggers neutralised, quoted when it holds the separator, a
-/// quote or a line break.
+/// quote or a line break (the one rule every CSV download shares, [`super::admin::csv_cell`]).
 pub fn text(value: &str, locale: Locale) -> String {
-    let neutral = if value.starts_with(['=', '+', '-', '@', '\t', '\r']) {
-        format!("'{value}")
-    } else {
-        value.to_string()
-    };
-    if neutral.contains([separator(locale), '"', '\n', '\r']) {
-        format!("\"{}\"", neutral.replace('"', "\"\""))
-    } else {
-        neutral
-    }
+    super::admin::csv_cell(value, separator(locale))
 }
 
 /// The whole file: BOM, header, rows, CRLF line ends (RFC 4180).

@@ -1,19 +1,45 @@
-//! Identity stitching: the identifiers that one event carries together belong to one person,
-//! and identifiers connected through any chain of events form one customer (union-find over
-//! the link graph).
+//! Identity stitching: the identifiers that one event carries together may belong to one
+//! person, and identifiers connected through a chain of allowed links form one customer.
 //!
-//! Only a component that holds a person-level identifier (loyalty card, CRM id, e-mail, phone)
-//! is a customer. A cookie or a device seen alone is a browser, not a person: its events stay
-//! anonymous until an event links it to a person (then they join that customer), so a guest
-//! with a fresh cookie is not counted as another active or new customer.
+//! What may link is data ([`rules`]: the retail defaults of `identity/rules.toml`, or the
+//! version an admin stored): which kinds of identifier link which and with what priority, how
+//! many identifiers of a kind one customer may hold, and values that never link (test
+//! accounts, the store's own e-mail). Splits made on the customer 360 ([`split`]) are rules
+//! too: an identifier blocked for everyone, or a pair of identifiers that never link directly.
 //!
-//! Customer ids are stable: a component keeps the smallest id any of its identifiers already
-//! had, and new components get new ids in a deterministic order (by their smallest
-//! identifier), so the same events always give the same customers.
+//! Only a group that holds a person-level identifier (loyalty card, CRM id, e-mail, phone by
+//! default) is a customer. A cookie or a device seen alone is a browser, not a person: its
+//! events stay anonymous until an event links it to a person.
+//!
+//! Determinism: the result depends only on the set of events and the rules, never on the
+//! order the events were loaded in.
+//! - Candidate links are made one at a time, strongest rule first (higher priority), then by
+//!   the earliest event carrying both identifiers (time, then source, then event id), then by
+//!   the smaller pair of identifiers (kind in [`IDENTIFIERS`] order, then value). A link that
+//!   would give a customer more identifiers of a kind than `max_per_customer` is refused:
+//!   the earlier, stronger link wins (the tie-break above).
+//! - A customer's id is derived from its smallest identifier (kind, then value): the first 53
+//!   bits of its SHA-256, so it fits a JavaScript number; should two customers' hashes collide,
+//!   the customer with the larger smallest identifier takes the next free number.
+//! - An event belongs to the customer of its first identifier in [`IDENTIFIERS`] order that
+//!   resolves (a loyalty card before an e-mail before a cookie), which matters only when its
+//!   identifiers were not allowed to link.
+//!
+//! Every link made is stored with the event and the rule behind it (`identity_links`), so the
+//! customer 360 can say why two identifiers are one customer.
 
-use std::collections::{BTreeMap, HashMap, HashSet};
+pub mod forms;
+pub mod rules;
+pub mod simulate;
+pub mod split;
+pub mod suspicious;
+
+use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
 
 use duckdb::Connection;
+use sha2::{Digest, Sha256};
+
+pub use rules::{Rules, RulesError};
 
 /// The identifier columns of `events`, in the order they are tried.
 pub const IDENTIFIERS: &[&str] = &[
@@ -25,156 +51,455 @@ pub const IDENTIFIERS: &[&str] = &[
     "cookie_id",
 ];
 
-/// How many of [`IDENTIFIERS`] (the first ones) name a person rather than a browser.
-const PERSON_LEVEL: usize = 4;
+#[derive(Debug, thiserror::Error)]
+pub enum IdentityError {
+    #[error("database error: {0}")]
+    Sql(#[from] duckdb::Error),
+    #[error(transparent)]
+    Db(#[from] super::db::DbError),
+    #[error(transparent)]
+    Rules(#[from] RulesError),
+    #[error("the stored identity rules (version {0}) no longer parse: {1}")]
+    StoredRules(i64, RulesError),
+    #[error(transparent)]
+    Kpi(#[from] super::kpi::KpiError),
+    #[error(transparent)]
+    Journey(#[from] super::journey::JourneyError),
+    #[error("no customer {0}")]
+    NoCustomer(i64),
+    #[error("customer {customer} has no identifier {id_type} {value:?}")]
+    NotTheirs {
+        customer: i64,
+        id_type: String,
+        value: String,
+    },
+    #[error("{0}")]
+    Invalid(String),
+}
 
-/// Recomputes `identities` and `events.customer_id`; returns the number of customers.
-pub fn stitch(conn: &Connection) -> Result<u64, duckdb::Error> {
-    let max_links: usize = conn.query_row(
-        "SELECT coalesce(max(try_cast(value AS BIGINT)), 50) FROM settings
-         WHERE key = 'identity_max_links'",
+/// An identifier: its kind (index into [`IDENTIFIERS`]) and value.
+pub type Key = (u8, String);
+
+/// The event that first carried two identifiers together: time (µs since the epoch), source,
+/// event id. Ordered as the tie-break orders links.
+type Evidence = (i64, String, String);
+
+/// One link made while stitching, in the order it was made.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Link {
+    pub a: Key,
+    pub b: Key,
+    pub priority: i64,
+    pub source: String,
+    pub event_id: String,
+    pub at_us: i64,
+}
+
+/// The outcome of stitching, before (or instead of) writing it.
+#[derive(Clone, Debug, Default)]
+pub struct Stitched {
+    /// Customer id → its identifiers, sorted.
+    pub customers: BTreeMap<i64, Vec<Key>>,
+    /// Links made, with the customer they belong to.
+    pub links: Vec<(i64, Link)>,
+    /// Identifiers shared by too many people: (key, distinct identifiers seen with it).
+    pub ignored: Vec<(Key, usize)>,
+    /// Links refused because a customer would exceed a per-kind limit.
+    pub refused: usize,
+}
+
+/// The rules in force: the latest version an admin stored, else the built-in defaults; with
+/// its version (None: defaults).
+pub fn current_rules(conn: &Connection) -> Result<(Rules, Option<i64>), IdentityError> {
+    let stored: Option<(i64, String)> = match conn.query_row(
+        "SELECT version, rules FROM identity_rules ORDER BY version DESC LIMIT 1",
         [],
-        |r| r.get::<_, i64>(0),
-    )? as usize;
+        |r| Ok((r.get(0)?, r.get(1)?)),
+    ) {
+        Ok(row) => Some(row),
+        Err(duckdb::Error::QueryReturnedNoRows) => None,
+        Err(e) => return Err(e.into()),
+    };
+    match stored {
+        Some((version, text)) => Rules::parse(&text)
+            .map(|r| (r, Some(version)))
+            .map_err(|e| IdentityError::StoredRules(version, e)),
+        None => Ok((Rules::defaults(), None)),
+    }
+}
 
-    // Every distinct combination of identifiers that some event carries.
-    let mut keys: HashMap<(u8, String), usize> = HashMap::new();
-    let mut combos: Vec<Vec<usize>> = Vec::new();
+/// The text of the rules in force (for the admin page and `identity simulate` diffs).
+pub fn current_rules_text(conn: &Connection) -> Result<String, IdentityError> {
+    match conn.query_row(
+        "SELECT rules FROM identity_rules ORDER BY version DESC LIMIT 1",
+        [],
+        |r| r.get::<_, String>(0),
+    ) {
+        Ok(text) => Ok(text),
+        Err(duckdb::Error::QueryReturnedNoRows) => Ok(rules::DEFAULT_RULES.to_string()),
+        Err(e) => Err(e.into()),
+    }
+}
+
+/// Recomputes `identities`, `identity_links`, `events.customer_id` and `customers` with the
+/// rules in force; returns the number of customers.
+pub fn stitch(conn: &Connection) -> Result<u64, IdentityError> {
+    let (rules, _) = current_rules(conn)?;
+    stitch_with(conn, &rules)
+}
+
+/// [`stitch`] with `rules` instead of the rules in force.
+pub fn stitch_with(conn: &Connection, rules: &Rules) -> Result<u64, IdentityError> {
+    let stitched = compute(conn, rules)?;
+    write(conn, &stitched)?;
+    Ok(stitched.customers.len() as u64)
+}
+
+/// The splits in force: identifiers that link nobody, and pairs that never link directly.
+/// Identifiers blocked by splits, and pairs unlinked by splits (smaller identifier first).
+type SplitRules = (HashSet<Key>, HashSet<(Key, Key)>);
+
+fn splits(conn: &Connection) -> Result<SplitRules, IdentityError> {
+    let mut blocked = HashSet::new();
+    let mut unlinked = HashSet::new();
+    let mut stmt =
+        conn.prepare("SELECT kind, a_type, a_value, b_type, b_value FROM identity_splits")?;
+    let mut rows = stmt.query([])?;
+    let kind_of = |t: &str| IDENTIFIERS.iter().position(|c| *c == t).map(|i| i as u8);
+    while let Some(row) = rows.next()? {
+        let kind: String = row.get(0)?;
+        let a_type: String = row.get(1)?;
+        let a_value: String = row.get(2)?;
+        let b_type: Option<String> = row.get(3)?;
+        let b_value: Option<String> = row.get(4)?;
+        let Some(a) = kind_of(&a_type).map(|t| (t, a_value)) else {
+            continue;
+        };
+        match (kind.as_str(), b_type.as_deref().and_then(kind_of), b_value) {
+            ("block", _, _) => {
+                blocked.insert(a);
+            }
+            ("unlink", Some(bt), Some(bv)) => {
+                let b = (bt, bv);
+                unlinked.insert(if a <= b { (a, b) } else { (b, a) });
+            }
+            _ => {}
+        }
+    }
+    Ok((blocked, unlinked))
+}
+
+/// Stitches the events with `rules` (and the splits in force) without writing anything.
+pub fn compute(conn: &Connection, rules: &Rules) -> Result<Stitched, IdentityError> {
+    let max_links_setting: usize = conn
+        .query_row(
+            "SELECT coalesce(max(try_cast(value AS BIGINT)), 50) FROM settings
+         WHERE key = 'identity_max_links'",
+            [],
+            |r| r.get::<_, i64>(0),
+        )?
+        .max(0) as usize;
+    let (blocked, unlinked) = splits(conn)?;
+
+    // Every distinct combination of identifiers some event carries, with the earliest event
+    // that carries it (the order makes the pick independent of how the rows are stored).
     let any = IDENTIFIERS
         .iter()
         .map(|c| format!("{c} IS NOT NULL"))
         .collect::<Vec<_>>()
         .join(" OR ");
+    let columns = IDENTIFIERS.join(", ");
     let mut stmt = conn.prepare(&format!(
-        "SELECT DISTINCT {} FROM events WHERE {any}",
-        IDENTIFIERS.join(", ")
+        "SELECT DISTINCT ON ({columns}) {columns}, epoch_us(occurred_at), source, event_id
+         FROM events WHERE {any}
+         ORDER BY {columns}, occurred_at, source, event_id"
     ))?;
     let mut rows = stmt.query([])?;
+    let mut keys: Vec<Key> = Vec::new();
+    let mut index: HashMap<Key, usize> = HashMap::new();
+    let mut combos: Vec<(Vec<usize>, Evidence)> = Vec::new();
+    let n = IDENTIFIERS.len();
     while let Some(row) = rows.next()? {
         let mut combo = Vec::new();
-        for (i, _) in IDENTIFIERS.iter().enumerate() {
-            if let Some(value) = row.get::<_, Option<String>>(i)? {
+        for t in 0..n {
+            if let Some(value) = row.get::<_, Option<String>>(t)? {
+                let key = (t as u8, value);
+                if !rules.usable(key.0, &key.1) || blocked.contains(&key) {
+                    continue;
+                }
                 let next = keys.len();
-                combo.push(*keys.entry((i as u8, value)).or_insert(next));
+                let id = *index.entry(key.clone()).or_insert_with(|| {
+                    keys.push(key);
+                    next
+                });
+                combo.push(id);
             }
         }
-        combos.push(combo);
+        if !combo.is_empty() {
+            let evidence = (row.get(n)?, row.get(n + 1)?, row.get(n + 2)?);
+            combos.push((combo, evidence));
+        }
     }
     drop(rows);
 
-    // Guard rail: an identifier linked to more distinct identifiers than `max_links` is shared
-    // by many people (a shop's generic e-mail, a shared tablet) and links nobody.
+    // Guard rail: an identifier seen with more distinct identifiers than its kind's max_links
+    // (default: the setting) is shared by many people and links nobody.
     let mut neighbours: Vec<HashSet<usize>> = vec![HashSet::new(); keys.len()];
-    for combo in &combos {
+    for (combo, _) in &combos {
         for &a in combo {
             neighbours[a].extend(combo.iter().copied().filter(|&b| b != a));
         }
     }
     let ignored: HashSet<usize> = (0..keys.len())
-        .filter(|&n| neighbours[n].len() > max_links)
+        .filter(|&k| {
+            let own = rules.types[usize::from(keys[k].0)].max_links;
+            let limit = if own > 0 { own } else { max_links_setting };
+            neighbours[k].len() > limit
+        })
         .collect();
-    let mut forest = Forest::default();
-    for _ in 0..keys.len() {
-        forest.add();
-    }
-    for combo in &combos {
-        let mut linked = combo.iter().copied().filter(|n| !ignored.contains(n));
-        if let Some(first) = linked.next() {
-            for node in linked {
-                forest.union(first, node);
-            }
-        }
-    }
 
-    let mut existing: HashMap<(u8, String), i64> = HashMap::new();
-    let mut stmt = conn.prepare("SELECT id_type, id_value, customer_id FROM identities")?;
-    let mut rows = stmt.query([])?;
-    while let Some(row) = rows.next()? {
-        let id_type: String = row.get(0)?;
-        if let Some(t) = IDENTIFIERS.iter().position(|c| *c == id_type) {
-            existing.insert((t as u8, row.get(1)?), row.get(2)?);
-        }
-    }
-    drop(rows);
-
-    // Group identifiers by component, each group ordered, groups ordered by smallest member.
-    let mut components: BTreeMap<usize, Vec<&(u8, String)>> = BTreeMap::new();
-    for (key, &node) in &keys {
-        if !ignored.contains(&node) {
-            components.entry(forest.find(node)).or_default().push(key);
-        }
-    }
-    let mut components: Vec<Vec<&(u8, String)>> = components
-        .into_values()
-        .filter(|members| members.iter().any(|(t, _)| usize::from(*t) < PERSON_LEVEL))
-        .collect();
-    for members in &mut components {
-        members.sort();
-    }
-    components.sort();
-
-    let mut next_id = existing.values().copied().max().unwrap_or(0) + 1;
-    conn.execute_batch("DELETE FROM identities; DELETE FROM identifiers_ignored;")?;
-    {
-        let mut merges =
-            conn.prepare("INSERT INTO customer_merges (merged_id, into_id) VALUES (?, ?)")?;
-        let mut appender = conn.appender("identities")?;
-        for members in &components {
-            let mut ids: Vec<i64> = members
-                .iter()
-                .filter_map(|k| existing.get(*k))
-                .copied()
-                .collect();
-            ids.sort_unstable();
-            ids.dedup();
-            let id = match ids.first() {
-                Some(&oldest) => oldest,
-                None => {
-                    next_id += 1;
-                    next_id - 1
+    // Candidate links: every allowed pair of usable identifiers, with its earliest event.
+    let mut candidates: HashMap<(usize, usize), (i64, Evidence)> = HashMap::new();
+    for (combo, evidence) in &combos {
+        let usable: Vec<usize> = combo
+            .iter()
+            .copied()
+            .filter(|k| !ignored.contains(k))
+            .collect();
+        for (i, &x) in usable.iter().enumerate() {
+            for &y in &usable[i + 1..] {
+                let (a, b) = if keys[x] <= keys[y] { (x, y) } else { (y, x) };
+                let Some(priority) = rules.link(keys[a].0, keys[b].0) else {
+                    continue;
+                };
+                if unlinked.contains(&(keys[a].clone(), keys[b].clone())) {
+                    continue;
                 }
-            };
-            // Two customers turned out to be one: the older id survives.
-            for merged in ids.iter().skip(1) {
-                merges.execute(duckdb::params![merged, id])?;
+                candidates
+                    .entry((a, b))
+                    .and_modify(|(_, e)| {
+                        if evidence < e {
+                            *e = evidence.clone();
+                        }
+                    })
+                    .or_insert_with(|| (priority, evidence.clone()));
             }
+        }
+    }
+    let mut ordered: Vec<((usize, usize), (i64, Evidence))> = candidates.into_iter().collect();
+    ordered.sort_by(|((a1, b1), (p1, e1)), ((a2, b2), (p2, e2))| {
+        p2.cmp(p1)
+            .then_with(|| e1.cmp(e2))
+            .then_with(|| keys[*a1].cmp(&keys[*a2]))
+            .then_with(|| keys[*b1].cmp(&keys[*b2]))
+    });
+
+    let mut forest = Forest::new(keys.len(), n);
+    for (k, key) in keys.iter().enumerate() {
+        forest.counts[k][usize::from(key.0)] = 1;
+    }
+    let limits: Vec<usize> = rules.types.iter().map(|t| t.max_per_customer).collect();
+    let mut made: Vec<(usize, Link)> = Vec::new();
+    let mut refused = 0;
+    for ((a, b), (priority, (at_us, source, event_id))) in ordered {
+        match forest.union_within(a, b, &limits) {
+            Union::Joined => made.push((
+                a,
+                Link {
+                    a: keys[a].clone(),
+                    b: keys[b].clone(),
+                    priority,
+                    source,
+                    event_id,
+                    at_us,
+                },
+            )),
+            Union::Same => {}
+            Union::Refused => refused += 1,
+        }
+    }
+
+    // Components that hold a person-level identifier are customers.
+    let mut groups: HashMap<usize, Vec<usize>> = HashMap::new();
+    for k in 0..keys.len() {
+        if !ignored.contains(&k) {
+            groups.entry(forest.find(k)).or_default().push(k);
+        }
+    }
+    let mut components: Vec<(usize, Vec<Key>)> = groups
+        .into_iter()
+        .filter(|(_, members)| {
+            members
+                .iter()
+                .any(|&k| rules.types[usize::from(keys[k].0)].person)
+        })
+        .map(|(root, members)| {
+            let mut members: Vec<Key> = members.into_iter().map(|k| keys[k].clone()).collect();
+            members.sort();
+            (root, members)
+        })
+        .collect();
+    components.sort_by(|x, y| x.1.cmp(&y.1));
+    let mut taken: HashSet<i64> = HashSet::new();
+    let mut id_of_root: HashMap<usize, i64> = HashMap::new();
+    let mut customers = BTreeMap::new();
+    for (root, members) in components {
+        let mut id = customer_id(&members[0]);
+        while !taken.insert(id) {
+            id = if id >= ID_SPACE { 1 } else { id + 1 };
+        }
+        id_of_root.insert(root, id);
+        customers.insert(id, members);
+    }
+    let links = made
+        .into_iter()
+        .filter_map(|(k, link)| id_of_root.get(&forest.find(k)).map(|&id| (id, link)))
+        .collect();
+    let mut ignored: Vec<(Key, usize)> = ignored
+        .into_iter()
+        .map(|k| (keys[k].clone(), neighbours[k].len()))
+        .collect();
+    ignored.sort();
+    Ok(Stitched {
+        customers,
+        links,
+        ignored,
+        refused,
+    })
+}
+
+/// Customer ids are below 2^53 (exact in JavaScript and JSON numbers).
+const ID_SPACE: i64 = (1 << 53) - 1;
+
+/// The id of the customer whose smallest identifier is `key`.
+pub fn customer_id(key: &Key) -> i64 {
+    let mut hash = Sha256::new();
+    hash.update(IDENTIFIERS[usize::from(key.0)].as_bytes());
+    hash.update([0x1f]);
+    hash.update(key.1.as_bytes());
+    let digest = hash.finalize();
+    let mut first = [0u8; 8];
+    first.copy_from_slice(&digest[..8]);
+    let id = (u64::from_be_bytes(first) >> 11) as i64;
+    id.max(1)
+}
+
+/// Writes a stitching: identities, links, ignored identifiers, merges, events and customers.
+pub fn write(conn: &Connection, stitched: &Stitched) -> Result<(), IdentityError> {
+    let mut existing: HashMap<i64, BTreeSet<Key>> = HashMap::new();
+    {
+        let mut stmt = conn.prepare("SELECT id_type, id_value, customer_id FROM identities")?;
+        let mut rows = stmt.query([])?;
+        while let Some(row) = rows.next()? {
+            let id_type: String = row.get(0)?;
+            if let Some(t) = IDENTIFIERS.iter().position(|c| *c == id_type) {
+                existing
+                    .entry(row.get(2)?)
+                    .or_default()
+                    .insert((t as u8, row.get(1)?));
+            }
+        }
+    }
+    conn.execute_batch(
+        "DELETE FROM identities; DELETE FROM identifiers_ignored; DELETE FROM identity_links;",
+    )?;
+    {
+        let mut appender = conn.appender("identities")?;
+        for (id, members) in &stitched.customers {
             for (t, value) in members {
-                appender.append_row(duckdb::params![IDENTIFIERS[*t as usize], value, id])?;
+                appender.append_row(duckdb::params![IDENTIFIERS[usize::from(*t)], value, id])?;
             }
         }
         appender.flush()?;
-        let mut ignored_rows = conn.appender("identifiers_ignored")?;
-        for (key, &node) in &keys {
-            if ignored.contains(&node) {
-                let linked = neighbours[node].len() as i64;
-                ignored_rows.append_row(duckdb::params![
-                    IDENTIFIERS[key.0 as usize],
-                    key.1,
-                    linked
-                ])?;
+        let mut links = conn.appender("identity_links")?;
+        for (step, (id, link)) in stitched.links.iter().enumerate() {
+            links.append_row(duckdb::params![
+                id,
+                IDENTIFIERS[usize::from(link.a.0)],
+                link.a.1,
+                IDENTIFIERS[usize::from(link.b.0)],
+                link.b.1,
+                Rules::link_name(link.a.0, link.b.0),
+                link.priority,
+                link.source,
+                link.event_id,
+                None::<String>,
+                step as i64,
+            ])?;
+        }
+        links.flush()?;
+        let mut ignored = conn.appender("identifiers_ignored")?;
+        for ((t, value), linked) in &stitched.ignored {
+            ignored.append_row(duckdb::params![
+                IDENTIFIERS[usize::from(*t)],
+                value,
+                *linked as i64
+            ])?;
+        }
+        ignored.flush()?;
+    }
+    conn.execute_batch(
+        "UPDATE identity_links SET occurred_at = e.occurred_at FROM events e
+         WHERE e.source = identity_links.source AND e.event_id = identity_links.event_id",
+    )?;
+
+    // Two customers turned out to be one: the ids that no longer exist are recorded as merged
+    // into the customer that now holds most of their identifiers (ties: the smaller id). An id
+    // that exists again (a split) is no longer a merge.
+    let mut owner: HashMap<&Key, i64> = HashMap::new();
+    for (id, members) in &stitched.customers {
+        for key in members {
+            owner.insert(key, *id);
+        }
+    }
+    let mut merges = conn.prepare(
+        "INSERT INTO customer_merges (merged_id, into_id)
+         SELECT $1, $2 WHERE NOT EXISTS
+             (SELECT 1 FROM customer_merges WHERE merged_id = $1 AND into_id = $2)",
+    )?;
+    let mut old_ids: Vec<&i64> = existing.keys().collect();
+    old_ids.sort();
+    for old in old_ids {
+        if stitched.customers.contains_key(old) {
+            continue;
+        }
+        let mut votes: BTreeMap<i64, usize> = BTreeMap::new();
+        for key in &existing[old] {
+            if let Some(&id) = owner.get(key) {
+                *votes.entry(id).or_default() += 1;
             }
         }
-        ignored_rows.flush()?;
+        if let Some((&into, _)) = votes.iter().max_by(|x, y| x.1.cmp(y.1).then(y.0.cmp(x.0))) {
+            merges.execute(duckdb::params![old, into])?;
+        }
     }
-
-    // Events whose identifiers no longer resolve (a browser never linked to a person, an
-    // over-shared identifier) are anonymous; the passes below set everything else.
     conn.execute_batch(
-        "UPDATE events SET customer_id = NULL WHERE customer_id IS NOT NULL
-           AND customer_id NOT IN (SELECT DISTINCT customer_id FROM identities)",
+        "DELETE FROM customer_merges WHERE merged_id IN (SELECT DISTINCT customer_id FROM identities)",
     )?;
-    for column in IDENTIFIERS {
-        conn.execute(
-            &format!(
-                "UPDATE events SET customer_id = i.customer_id FROM identities i
-                 WHERE i.id_type = ? AND i.id_value = events.{column}
-                   AND events.customer_id IS DISTINCT FROM i.customer_id"
-            ),
-            [column],
-        )?;
-    }
+
+    // Each event belongs to the customer of its first identifier (in IDENTIFIERS order) that
+    // resolves; none: anonymous. Column names come from the fixed list.
+    let joins: Vec<String> = IDENTIFIERS
+        .iter()
+        .enumerate()
+        .map(|(i, c)| {
+            format!("LEFT JOIN identities i{i} ON i{i}.id_type = '{c}' AND i{i}.id_value = e.{c}")
+        })
+        .collect();
+    let picks: Vec<String> = (0..IDENTIFIERS.len())
+        .map(|i| format!("i{i}.customer_id"))
+        .collect();
+    conn.execute_batch(&format!(
+        "UPDATE events SET customer_id = r.customer_id
+         FROM (SELECT e.source, e.event_id, coalesce({}) AS customer_id
+               FROM events e {}) r
+         WHERE r.source = events.source AND r.event_id = events.event_id
+           AND events.customer_id IS DISTINCT FROM r.customer_id",
+        picks.join(", "),
+        joins.join(" ")
+    ))?;
     conn.execute_batch(CUSTOMERS_SQL)?;
-    Ok(components.len() as u64)
+    Ok(())
 }
 
 /// Rebuilds the customer 360 headers from the stitched events.
@@ -202,7 +527,7 @@ const CUSTOMERS_SQL: &str = "
     GROUP BY e.customer_id;";
 
 /// Recomputes every customer from all events in one transaction (`omnikpi identity rebuild`).
-pub fn rebuild(db: &super::db::Db) -> Result<u64, super::db::DbError> {
+pub fn rebuild(db: &super::db::Db) -> Result<u64, IdentityError> {
     let _writer = db.write_lock();
     let mut conn = db.connect()?;
     let tx = conn.transaction()?;
@@ -212,18 +537,27 @@ pub fn rebuild(db: &super::db::Db) -> Result<u64, super::db::DbError> {
     Ok(customers)
 }
 
-/// Union-find with path halving and union by size.
-#[derive(Default)]
+/// What [`Forest::union_within`] did.
+enum Union {
+    Joined,
+    Same,
+    Refused,
+}
+
+/// Union-find with path halving and union by size, counting each set's identifiers by kind.
 struct Forest {
     parent: Vec<usize>,
     size: Vec<usize>,
+    counts: Vec<Vec<usize>>,
 }
 
 impl Forest {
-    fn add(&mut self) -> usize {
-        self.parent.push(self.parent.len());
-        self.size.push(1);
-        self.parent.len() - 1
+    fn new(nodes: usize, kinds: usize) -> Self {
+        Self {
+            parent: (0..nodes).collect(),
+            size: vec![1; nodes],
+            counts: vec![vec![0; kinds]; nodes],
+        }
     }
 
     fn find(&mut self, mut node: usize) -> usize {
@@ -234,16 +568,29 @@ impl Forest {
         node
     }
 
-    fn union(&mut self, a: usize, b: usize) {
+    /// Joins the sets of `a` and `b` unless the joined set would hold more identifiers of a
+    /// kind than `limits` allows (0: no limit).
+    fn union_within(&mut self, a: usize, b: usize, limits: &[usize]) -> Union {
         let (mut a, mut b) = (self.find(a), self.find(b));
         if a == b {
-            return;
+            return Union::Same;
+        }
+        let over = limits
+            .iter()
+            .enumerate()
+            .any(|(t, &max)| max > 0 && self.counts[a][t] + self.counts[b][t] > max);
+        if over {
+            return Union::Refused;
         }
         if self.size[a] < self.size[b] {
             std::mem::swap(&mut a, &mut b);
         }
         self.parent[b] = a;
         self.size[a] += self.size[b];
+        for t in 0..limits.len().min(self.counts[a].len()) {
+            self.counts[a][t] += self.counts[b][t];
+        }
+        Union::Joined
     }
 }
 
@@ -252,12 +599,25 @@ mod tests {
     use super::*;
 
     #[test]
-    fn chains_join_into_one_set() {
-        let mut f = Forest::default();
-        let (a, b, c, d) = (f.add(), f.add(), f.add(), f.add());
-        f.union(a, b);
-        f.union(b, c);
-        assert_eq!(f.find(a), f.find(c));
-        assert_ne!(f.find(a), f.find(d));
+    fn chains_join_into_one_set_within_limits() {
+        let mut f = Forest::new(4, 1);
+        for k in 0..4 {
+            f.counts[k][0] = 1;
+        }
+        assert!(matches!(f.union_within(0, 1, &[3]), Union::Joined));
+        assert!(matches!(f.union_within(1, 2, &[3]), Union::Joined));
+        assert!(matches!(f.union_within(0, 2, &[3]), Union::Same));
+        // A fourth identifier of the kind would exceed the limit of 3.
+        assert!(matches!(f.union_within(2, 3, &[3]), Union::Refused));
+        assert_eq!(f.find(0), f.find(2));
+        assert_ne!(f.find(0), f.find(3));
+    }
+
+    #[test]
+    fn customer_ids_fit_a_javascript_number() {
+        let id = customer_id(&(0, "L1".to_string()));
+        assert!(id > 0 && id <= ID_SPACE);
+        assert_eq!(id, customer_id(&(0, "L1".to_string())));
+        assert_ne!(id, customer_id(&(2, "L1".to_string())));
     }
 }

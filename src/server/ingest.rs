@@ -127,6 +127,14 @@ pub enum IngestError {
     Mapping(#[from] mapping::MappingError),
     #[error(transparent)]
     Db(#[from] DbError),
+    #[error(transparent)]
+    Identity(Box<identity::IdentityError>),
+}
+
+impl From<identity::IdentityError> for IngestError {
+    fn from(err: identity::IdentityError) -> Self {
+        Self::Identity(Box::new(err))
+    }
 }
 
 impl From<duckdb::Error> for IngestError {
@@ -170,18 +178,29 @@ pub fn load_files(
     files: &[PathBuf],
     options: &LoadOptions,
 ) -> Result<LoadReport, IngestError> {
-    load_files_with(db, source, files, options, true)
+    let report = load_files_with(db, source, files, options, true)?;
+    if report.files.iter().any(|f| f.rows_loaded > 0) {
+        // New data may cross a rule's threshold (server::alerts).
+        super::alerts::evaluate_after_load(db);
+    }
+    Ok(report)
 }
 
-/// [`load_files`] without the journey rebuild, for a batch of loads (the demo) that rebuilds
-/// the journeys once at its end with [`super::journey::rebuild`].
-pub fn load_files_without_journeys(
+/// Loads several sources' files in one transaction with one identity stitch at its end and
+/// no journey rebuild, for a batch of loads (the demo, the benchmark) that rebuilds the
+/// journeys once at its end with [`super::journey::rebuild`]. Stitching reads every event,
+/// so one stitch for the batch instead of one per source is most of the saving; all files
+/// are kept or none.
+pub fn load_sources_without_journeys(
     db: &Db,
-    source: &str,
-    files: &[PathBuf],
+    batch: &[(String, PathBuf)],
     options: &LoadOptions,
 ) -> Result<LoadReport, IngestError> {
-    load_files_with(db, source, files, options, false)
+    let batch: Vec<(&str, &[PathBuf])> = batch
+        .iter()
+        .map(|(source, file)| (source.as_str(), std::slice::from_ref(file)))
+        .collect();
+    load_batch(db, &batch, options, false)
 }
 
 fn load_files_with(
@@ -191,62 +210,100 @@ fn load_files_with(
     options: &LoadOptions,
     journeys: bool,
 ) -> Result<LoadReport, IngestError> {
-    check_source_name(source)?;
+    load_batch(db, &[(source, files)], options, journeys)
+}
+
+fn load_batch(
+    db: &Db,
+    batch: &[(&str, &[PathBuf])],
+    options: &LoadOptions,
+    journeys: bool,
+) -> Result<LoadReport, IngestError> {
+    for (source, _) in batch {
+        check_source_name(source)?;
+    }
     let _writer = db.write_lock();
     let mut conn = db.connect()?;
-    let started = chrono::Utc::now();
     let clock = Instant::now();
-    let result = load_in_transaction(&mut conn, source, files, options, journeys);
-    if let Err(err) = &result {
-        // The transaction rolled back; keep a trace of the attempt for the data page.
-        let file = files
+    // Each source's attempt is recorded as 'running' in its own committed transaction before
+    // the data transaction starts; the data transaction deletes them when it commits (the
+    // rows of the files it loaded are the record), a failure marks them 'failed', and one
+    // still 'running' when the database is next opened was cut short (killed, power lost): it
+    // is marked 'interrupted' by [`mark_interrupted_loads`]. Its data never committed.
+    let mut attempts = Vec::with_capacity(batch.len());
+    for (source, files) in batch {
+        let names = files
             .iter()
             .map(|f| f.display().to_string())
             .collect::<Vec<_>>()
             .join(", ");
-        let recorded = conn.execute(
-            "INSERT INTO loads (source, file, checksum, started_at, duration_ms, status, error)
-             VALUES (?, ?, '', CAST(? AS TIMESTAMPTZ), ?, 'failed', ?)",
-            params![
-                source,
-                file,
-                started.to_rfc3339(),
-                clock.elapsed().as_millis() as i64,
-                err.to_string()
-            ],
-        );
-        if let Err(e) = recorded {
-            tracing::warn!(error = %e, "could not record the failed load");
+        let attempt: i64 = conn.query_row(
+            "INSERT INTO loads (source, file, checksum, started_at, status)
+             VALUES (?, ?, '', now(), 'running') RETURNING load_id",
+            params![source, names],
+            |r| r.get(0),
+        )?;
+        attempts.push(attempt);
+    }
+    let result = load_in_transaction(&mut conn, batch, options, journeys, &attempts);
+    if let Err(err) = &result {
+        // The transaction rolled back; keep a trace of the attempts for the data page.
+        for attempt in &attempts {
+            let recorded = conn.execute(
+                "UPDATE loads SET status = 'failed', duration_ms = ?, error = ? WHERE load_id = ?",
+                params![clock.elapsed().as_millis() as i64, err.to_string(), attempt],
+            );
+            if let Err(e) = recorded {
+                tracing::warn!(error = %e, "could not record the failed load");
+            }
         }
     }
     result
 }
 
+/// Marks the loads still 'running' as 'interrupted': called when the database is opened, by
+/// which time no load of this process can be running (DuckDB lets one process write a file).
+/// Returns how many there were.
+pub fn mark_interrupted_loads(conn: &Connection) -> Result<usize, duckdb::Error> {
+    conn.execute(
+        "UPDATE loads SET status = 'interrupted',
+                error = 'the process stopped during the load; nothing of it was kept'
+         WHERE status = 'running'",
+        [],
+    )
+}
+
 fn load_in_transaction(
     conn: &mut Connection,
-    source: &str,
-    files: &[PathBuf],
+    batch: &[(&str, &[PathBuf])],
     options: &LoadOptions,
     journeys: bool,
+    attempts: &[i64],
 ) -> Result<LoadReport, IngestError> {
     let tx = conn.transaction()?;
     let mut report = LoadReport::default();
-    for file in files {
-        report
-            .files
-            .push(load_file(&tx, source, file, options, &mut report.timings)?);
+    for (source, files) in batch {
+        for file in *files {
+            report
+                .files
+                .push(load_file(&tx, source, file, options, &mut report.timings)?);
+        }
     }
     let clock = Instant::now();
     report.customers = identity::stitch(&tx)?;
     report.timings.stitch = clock.elapsed();
-    // Journeys read the stitched customers; rebuilt in the same transaction so a reader never
-    // sees events without their journeys.
+    // Journeys read the stitched customers; brought up to date in the same transaction so a
+    // reader never sees events without their journeys. Only the customers the load touched are
+    // cut again (journey::build::update_in).
     if journeys {
         let clock = Instant::now();
-        super::journey::rebuild_in(&tx)?;
+        super::journey::update_in(&tx)?;
         report.timings.journeys = clock.elapsed();
     }
     let clock = Instant::now();
+    for attempt in attempts {
+        tx.execute("DELETE FROM loads WHERE load_id = ?", [attempt])?;
+    }
     tx.commit()?;
     report.timings.insert += clock.elapsed();
     Ok(report)
@@ -343,14 +400,35 @@ fn load_file(
         .filter(|f| f.name != "source")
         .map(|f| f.convert_sql())
         .collect();
+    // Ids already loaded for the source are duplicates (counted, not inserted). The check
+    // joins the file with every event of the source, the slowest part of a first load of a
+    // big file (the benchmark's profile): a source with no events yet has none to find.
+    let source_has_events: bool = tx.query_row(
+        "SELECT EXISTS (SELECT 1 FROM events WHERE source = ?)",
+        [source],
+        |r| r.get(0),
+    )?;
+    let rejected: bool = tx.query_row("SELECT EXISTS (FROM ingest_rejects)", [], |r| r.get(0))?;
+    let mut conditions = Vec::new();
+    if source_has_events {
+        conditions.push(
+            "NOT EXISTS (SELECT 1 FROM events e WHERE e.source = $1 AND e.event_id = trim(s.event_id))",
+        );
+    }
+    if rejected {
+        conditions.push("s.__line NOT IN (SELECT line FROM ingest_rejects)");
+    }
+    let filter = if conditions.is_empty() {
+        String::new()
+    } else {
+        format!("WHERE {}", conditions.join(" AND "))
+    };
     let insert = format!(
-        "INSERT INTO events (source, load_id, {}) SELECT ?, ?, {} FROM ingest_rows s
-         WHERE NOT EXISTS (SELECT 1 FROM events e WHERE e.source = ? AND e.event_id = trim(s.event_id))
-           AND s.__line NOT IN (SELECT line FROM ingest_rejects)",
+        "INSERT INTO events (source, load_id, {}) SELECT $1, $2, {} FROM ingest_rows s {filter}",
         columns.join(", "),
         values.join(", ")
     );
-    let rows_loaded = tx.execute(&insert, params![source, load_id, source])? as u64;
+    let rows_loaded = tx.execute(&insert, params![source, load_id])? as u64;
     // Accepted bad rows (up to --max-rejects) are kept for the data page.
     tx.execute(
         "INSERT INTO load_rejects (load_id, line, column_name, reason, value)
@@ -945,6 +1023,20 @@ fn find_rejects(
     )?;
     if duplicates {
         checks.push(duplicate_check());
+    }
+    if has("currency") && has("amount") {
+        // One reporting currency per instance (the `currency` setting): an amount in another
+        // one would be added to the totals as if it were the same money.
+        checks.push(
+            "SELECT __line, 'currency', 'amounts must be in the instance''s currency, ' ||
+                    (SELECT coalesce(max(value), 'EUR') FROM settings WHERE key = 'currency') ||
+                    ' (convert them before loading)', currency
+             FROM ingest_rows
+             WHERE nullif(trim(amount), '') IS NOT NULL AND nullif(trim(currency), '') IS NOT NULL
+               AND upper(trim(currency)) <> (SELECT coalesce(max(value), 'EUR') FROM settings
+                                             WHERE key = 'currency')"
+                .to_string(),
+        );
     }
     if has("score") {
         let scale = if has("score_scale") {

@@ -2,7 +2,8 @@
 //! the customer 360 read.
 //!
 //! - [`build`]: cuts each stitched customer's touchpoints into journeys (tables `journeys` and
-//!   `journey_steps`), rebuilt after every load and identity rebuild;
+//!   `journey_steps`), updated for the customers a load touched, rebuilt whole by an identity
+//!   rebuild;
 //! - [`funnel`], [`paths`], [`handoff`]: the views over the journeys of a period;
 //! - [`pain`]: the pain point rules of `pain_rules.toml`, with their lost revenue;
 //! - [`customer`]: the customer 360 data and the right to be forgotten;
@@ -13,7 +14,9 @@
 //! [`crate::journey`].
 
 pub mod build;
+pub mod compare;
 pub mod customer;
+pub mod flow_chart;
 pub mod forms;
 pub mod funnel;
 pub mod handoff;
@@ -23,7 +26,7 @@ pub mod pain;
 pub mod paths;
 pub mod service;
 
-pub use build::{rebuild, rebuild_in};
+pub use build::{rebuild, rebuild_in, update_in};
 
 use super::kpi::{Filters, Period};
 

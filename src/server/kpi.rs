@@ -8,11 +8,14 @@
 pub mod benchmarks;
 pub mod breakdown;
 pub mod catalog;
+pub mod changed;
+pub mod decompose;
 pub mod filter;
 pub mod period;
 pub mod query;
 pub mod report;
 pub mod targets;
+pub mod tree;
 
 pub use catalog::{Catalog, CatalogError, KpiDef};
 pub use filter::{Dimension, FilterError, Filters};

@@ -8,7 +8,9 @@ use axum::http::{HeaderValue, StatusCode, header};
 use axum::middleware;
 use axum::routing::get;
 use leptos_axum::{LeptosRoutes, file_and_error_handler, generate_route_list};
+use tower_http::request_id::{PropagateRequestIdLayer, SetRequestIdLayer};
 use tower_http::set_header::SetResponseHeaderLayer;
+use tower_http::trace::{DefaultOnResponse, TraceLayer};
 use tower_sessions::cookie::SameSite;
 use tower_sessions::session_store::ExpiredDeletion;
 use tower_sessions::{Expiry, SessionManagerLayer};
@@ -41,12 +43,18 @@ pub fn router(state: AppState) -> Router {
         ))));
     Router::new()
         .route("/healthz", get(healthz))
+        .route("/readyz", get(super::ops::readyz))
+        .route("/metrics", get(super::ops::metrics))
+        .route("/ops/backup", axum::routing::post(super::ops::backup))
         .nest("/api/v1", api::router())
         .merge(gate::router())
         .merge(admin::router())
         .merge(export::router())
         .merge(super::journey::forms::router())
         .merge(super::dashboard::forms::router())
+        .merge(super::identity::forms::router())
+        .merge(super::alerts::forms::router())
+        .merge(super::theme::router())
         .leptos_routes_with_context(&state, routes, provide_script_nonce, move || {
             shell(options.clone())
         })
@@ -57,6 +65,10 @@ pub fn router(state: AppState) -> Router {
             invalidate_after_writes,
         ))
         .layer(session_layer)
+        .layer(middleware::from_fn_with_state(
+            state.clone(),
+            super::ops::track,
+        ))
         // No request may hang a client forever: past two minutes it is answered 408.
         .layer(tower_http::timeout::TimeoutLayer::with_status_code(
             StatusCode::REQUEST_TIMEOUT,
@@ -78,6 +90,15 @@ pub fn router(state: AppState) -> Router {
             header::CONTENT_SECURITY_POLICY,
             HeaderValue::from_static(CSP),
         ))
+        // Every request gets an id (the caller's x-request-id, or a new one), answered back
+        // and recorded on the span all its log lines carry.
+        .layer(PropagateRequestIdLayer::x_request_id())
+        .layer(
+            TraceLayer::new_for_http()
+                .make_span_with(super::ops::request_span)
+                .on_response(DefaultOnResponse::new().level(tracing::Level::INFO)),
+        )
+        .layer(SetRequestIdLayer::x_request_id(super::ops::MakeRequestId))
         .with_state(state)
 }
 
@@ -114,22 +135,35 @@ pub async fn purge_expired_sessions(db: &Db) -> Result<(), tower_sessions::sessi
     DuckDbStore::new(db.clone()).delete_expired().await
 }
 
-/// Any request that may have written (every method but GET and HEAD: forms, server functions,
-/// the events API) makes the cached results stale once it is answered, whatever it wrote.
+/// Any request that may have written makes the cached results stale (see `Db::cached`)
+/// and moves the data version open dashboards poll, once it is answered, whatever it wrote:
+/// see [`may_write`].
 async fn invalidate_after_writes(
     State(state): State<AppState>,
     req: axum::extract::Request,
     next: middleware::Next,
 ) -> axum::response::Response {
-    let writes = !matches!(
-        *req.method(),
-        axum::http::Method::GET | axum::http::Method::HEAD
-    );
+    let writes = may_write(req.method().as_str(), req.uri().path());
     let response = next.run(req).await;
     if writes {
         state.db.invalidate();
     }
     response
+}
+
+/// Whether a request may change data: every method but GET and HEAD (forms, the events API,
+/// backups), except Leptos server functions, which only fetch a page's data (the test
+/// `server_functions_only_read` in tests/kpi_cache.rs lists them: a new one must be a read
+/// too). Exempting them matters: open dashboards call `data_version` every few seconds and
+/// hydrated pages fetch their data through them, which would otherwise empty the cache.
+pub fn may_write(method: &str, path: &str) -> bool {
+    if matches!(method, "GET" | "HEAD") {
+        return false;
+    }
+    !matches!(
+        super::auth::policy::rule_for(method, path),
+        Some((rule, _)) if rule.kind == super::auth::policy::Kind::ServerFn
+    )
 }
 
 /// 200 when the database answers a query, 503 otherwise.

@@ -15,6 +15,8 @@ pub struct AppState {
     pub config: Arc<Config>,
     pub leptos_options: LeptosOptions,
     pub auth: Arc<AuthState>,
+    /// Request counters for `/metrics`.
+    pub metrics: Arc<super::ops::Metrics>,
 }
 
 impl AppState {
@@ -25,6 +27,7 @@ impl AppState {
             config: Arc::new(config),
             leptos_options,
             auth,
+            metrics: Arc::default(),
         }
     }
 }

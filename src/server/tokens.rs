@@ -31,6 +31,29 @@ pub enum TokenError {
     Sql(#[from] duckdb::Error),
 }
 
+impl TokenError {
+    /// The message in Italian (the Display text is English).
+    pub fn italian(&self) -> String {
+        match self {
+            TokenError::BadName(n) => {
+                format!(
+                    "il nome del token {n:?} deve avere da 1 a 64 caratteri tra a-z, 0-9, _ e -"
+                )
+            }
+            TokenError::Exists(n) => format!("esiste già un token di nome {n:?}"),
+            TokenError::NotFound(n) => format!("nessun token di nome {n:?}"),
+            TokenError::BadRole(r) => format!(
+                "il ruolo del token deve essere ingest, admin, executive, lead, cx_officer o \
+                 viewer, non {r:?}"
+            ),
+            TokenError::Department(r) => {
+                format!("un token {r} richiede un reparto; gli altri ruoli non ne hanno")
+            }
+            TokenError::Sql(e) => format!("errore del database: {e}"),
+        }
+    }
+}
+
 /// A token as listed (never the token itself).
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct TokenInfo {

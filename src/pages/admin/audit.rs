@@ -68,7 +68,7 @@ fn AuditBody(page: AuditPage, locale: Locale) -> impl IntoView {
         })
         .collect_view();
     view! {
-        <div class="table-scroll">
+        <div class="table-scroll" tabindex="0">
             <table class="data">
                 <thead>
                     <tr>

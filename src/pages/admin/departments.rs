@@ -75,7 +75,7 @@ fn DepartmentsBody(departments: Vec<DepartmentRow>, locale: Locale, csrf: String
         })
         .collect_view();
     view! {
-        <div class="table-scroll">
+        <div class="table-scroll" tabindex="0">
             <table class="data">
                 <thead>
                     <tr>

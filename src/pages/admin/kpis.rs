@@ -71,7 +71,7 @@ fn KpisBody(page: KpisPage, locale: Locale, csrf: String) -> impl IntoView {
         })
         .collect_view();
     view! {
-        <div class="table-scroll">
+        <div class="table-scroll" tabindex="0">
             <table class="data">
                 <thead>
                     <tr>

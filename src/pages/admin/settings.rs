@@ -33,13 +33,14 @@ fn SettingsBody(settings: Vec<SettingRow>, locale: Locale, csrf: String) -> impl
                 s.help_en
             };
             let id = format!("setting-{}", s.key);
+            let required = !s.optional;
             view! {
                 <form class="setting card" method="post" action="/admin/settings/save">
                     <CsrfField token=csrf.clone() />
                     <input type="hidden" name="key" value=s.key.clone() />
                     <label for=id.clone()><code>{s.key.clone()}</code></label>
                     <p class="muted">{help}</p>
-                    <input id=id type="text" name="value" value=s.value required=true />
+                    <input id=id type="text" name="value" value=s.value required=required />
                     <button type="submit">{locale.text(Msg::Save)}</button>
                 </form>
             }

@@ -42,7 +42,7 @@ fn SourcesBody(sources: Vec<SourceRow>, locale: Locale, csrf: String) -> impl In
         })
         .collect_view();
     view! {
-        <div class="table-scroll">
+        <div class="table-scroll" tabindex="0">
             <table class="data">
                 <thead>
                     <tr>

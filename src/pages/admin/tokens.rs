@@ -81,7 +81,7 @@ fn TokensBody(page: TokensPage, locale: Locale, csrf: String) -> impl IntoView {
     .collect_view();
     view! {
         {fresh}
-        <div class="table-scroll">
+        <div class="table-scroll" tabindex="0">
             <table class="data">
                 <thead>
                     <tr>

@@ -32,7 +32,7 @@ fn UsersBody(page: UsersPage, locale: Locale, csrf: String) -> impl IntoView {
         })
         .collect_view();
     view! {
-        <div class="table-scroll">
+        <div class="table-scroll" tabindex="0">
             <table class="data">
                 <thead>
                     <tr>

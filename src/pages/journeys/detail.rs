@@ -172,7 +172,7 @@ pub fn Steps(
         })
         .collect_view();
     view! {
-        <div class="table-scroll">
+        <div class="table-scroll" tabindex="0">
             <table class="data steps">
                 <thead>
                     <tr>

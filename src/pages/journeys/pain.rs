@@ -225,7 +225,7 @@ fn PainBody(page: PageData, locale: Locale, csrf: String) -> impl IntoView {
         <figure class="chart">
             <figcaption>{trend_title}</figcaption>
             <div class="chart-svg" role="img" aria-label=trend_title inner_html=page.trend_chart></div>
-            <div class="table-scroll">
+            <div class="table-scroll" tabindex="0">
                 <table class="data">
                     <caption class="visually-hidden">{trend_title}</caption>
                     <thead>
@@ -241,7 +241,7 @@ fn PainBody(page: PageData, locale: Locale, csrf: String) -> impl IntoView {
         </figure>
         <section class="card" aria-labelledby="breakdown-title">
             <h2 id="breakdown-title">{locale.text(Msg::BreakdownTitle)}</h2>
-            <div class="table-scroll">
+            <div class="table-scroll" tabindex="0">
                 <table class="data">
                     <thead>
                         <tr>

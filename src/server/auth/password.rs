@@ -18,6 +18,17 @@ pub enum PasswordError {
     Hash(String),
 }
 
+impl PasswordError {
+    /// The message in Italian (the Display text is English).
+    pub fn italian(&self) -> String {
+        match self {
+            PasswordError::TooShort => format!("una password ha almeno {MIN_LENGTH} caratteri"),
+            PasswordError::TooLong => "una password ha al massimo 256 caratteri".into(),
+            PasswordError::Hash(e) => format!("impossibile calcolare l'hash della password: {e}"),
+        }
+    }
+}
+
 /// Checks the rules a new password must meet.
 pub fn validate(password: &str) -> Result<(), PasswordError> {
     let chars = password.chars().count();

@@ -47,6 +47,10 @@ pub enum Edit {
     Targets,
     Annotations,
     PainRules,
+    /// Splitting a customer on the customer 360 (admins and CX officers).
+    Identity,
+    /// A department's alert rules (the department as for [`View::Department`]).
+    AlertRules,
 }
 
 /// What a route requires.
@@ -92,6 +96,11 @@ pub const RULES: &[Rule] = &[
     rule("GET", "/pkg/*", Asset, Public),
     rule("GET", "/favicon.ico", Asset, Public),
     rule("GET", "/healthz", Asset, Public),
+    rule("GET", "/readyz", Asset, Public),
+    // Prometheus metrics: an admin session or an admin-role API token.
+    rule("GET", "/metrics", Api, Admin),
+    // A backup taken by the running server (`omnikpi backup DIR --url ...`).
+    rule("POST", "/ops/backup", Api, Admin),
     // Signing in and out, one's own account.
     rule("GET", "/login", Page, Public),
     rule("POST", "/login", Form, Public),
@@ -100,6 +109,8 @@ pub const RULES: &[Rule] = &[
     rule("POST", "/account/password", Form, SignedIn),
     rule("POST", "/account/lang", Form, SignedIn),
     rule("POST", "/api/visitor", ServerFn, Public),
+    // The theme switch (a cookie and a redirect back).
+    rule("GET", "/theme", Page, Public),
     // Views.
     rule("GET", "/", Page, Access::View(View::Company)),
     rule(
@@ -145,6 +156,30 @@ pub const RULES: &[Rule] = &[
         ServerFn,
         Access::View(View::Department),
     ),
+    // The KPI tree and "what changed" (its handler checks the KPI's department).
+    rule("GET", "/insights/tree", Page, Access::View(View::Company)),
+    rule(
+        "POST",
+        "/api/kpi_tree",
+        ServerFn,
+        Access::View(View::Company),
+    ),
+    rule(
+        "GET",
+        "/insights/changed",
+        Page,
+        Access::View(View::Company),
+    ),
+    rule(
+        "POST",
+        "/api/what_changed",
+        ServerFn,
+        Access::View(View::Company),
+    ),
+    // TV mode: the views it rotates through check access like their own pages do.
+    rule("GET", "/tv", Page, SignedIn),
+    // The data version open dashboards poll to refresh themselves (`crate::live`).
+    rule("POST", "/api/data_version", ServerFn, SignedIn),
     // Downloads of what those pages show (CSV, SVG, PNG).
     rule(
         "GET",
@@ -202,6 +237,30 @@ pub const RULES: &[Rule] = &[
         ServerFn,
         Access::View(View::Journeys),
     ),
+    rule(
+        "GET",
+        "/journeys/funnel",
+        Page,
+        Access::View(View::Journeys),
+    ),
+    rule(
+        "GET",
+        "/journeys/compare",
+        Page,
+        Access::View(View::Journeys),
+    ),
+    rule(
+        "POST",
+        "/api/funnel_page",
+        ServerFn,
+        Access::View(View::Journeys),
+    ),
+    rule(
+        "POST",
+        "/api/compare_page",
+        ServerFn,
+        Access::View(View::Journeys),
+    ),
     rule("GET", "/customer", Page, Access::View(View::Customer360)),
     rule(
         "GET",
@@ -210,11 +269,41 @@ pub const RULES: &[Rule] = &[
         Access::View(View::Customer360),
     ),
     rule("POST", "/customer/erase", Form, Admin),
+    // The search posts the identifier (never in a URL) and redirects to the customer number.
+    rule(
+        "POST",
+        "/customer/search",
+        Form,
+        Access::View(View::Customer360),
+    ),
+    rule(
+        "POST",
+        "/customer/split",
+        Form,
+        Access::Edit(Edit::Identity),
+    ),
     rule(
         "POST",
         "/api/customer_page",
         ServerFn,
         Access::View(View::Customer360),
+    ),
+    // Alerts: anyone signed in reads those of the departments they may view (the handlers
+    // filter); rules are changed by admins and a department's lead (the handlers decide).
+    rule("GET", "/alerts", Page, SignedIn),
+    rule("POST", "/api/alerts_page", ServerFn, SignedIn),
+    rule("POST", "/alerts/read", Form, SignedIn),
+    rule(
+        "POST",
+        "/alerts/rules/save",
+        Form,
+        Access::Edit(Edit::AlertRules),
+    ),
+    rule(
+        "POST",
+        "/alerts/rules/delete",
+        Form,
+        Access::Edit(Edit::AlertRules),
     ),
     // Administration.
     rule("GET", "/admin", Page, Admin),
@@ -225,6 +314,7 @@ pub const RULES: &[Rule] = &[
     rule("GET", "/admin/settings", Page, Admin),
     rule("GET", "/admin/audit", Page, Admin),
     rule("GET", "/admin/sources", Page, Admin),
+    rule("GET", "/admin/identity", Page, Admin),
     rule("POST", "/api/admin_sources", ServerFn, Admin),
     rule("GET", "/admin/audit.csv", Asset, Admin),
     rule("POST", "/admin/*", Form, Admin),
@@ -234,6 +324,7 @@ pub const RULES: &[Rule] = &[
     rule("POST", "/api/admin_kpis", ServerFn, Admin),
     rule("POST", "/api/admin_settings", ServerFn, Admin),
     rule("POST", "/api/admin_audit", ServerFn, Admin),
+    rule("POST", "/api/admin_identity", ServerFn, Admin),
     // The JSON API.
     rule("GET", "/api/v1/openapi.json", Api, Public),
     rule("GET", "/api/v1/kpis", Api, Access::View(View::Company)),
@@ -270,6 +361,13 @@ pub const RULES: &[Rule] = &[
         "/api/v1/pain-points",
         Api,
         Access::View(View::Journeys),
+    ),
+    rule("GET", "/api/v1/kpi-tree", Api, Access::View(View::Company)),
+    rule(
+        "GET",
+        "/api/v1/what-changed",
+        Api,
+        Access::View(View::Company),
     ),
 ];
 
@@ -360,8 +458,9 @@ fn can_edit(who: &Principal, role: Role, edit: Edit, department: Option<&str>) -
         (Role::Admin, _) => true,
         // At the route level (no department yet) a lead may try; the handler decides.
         (Role::Lead, Edit::Targets) => department.is_none() || who.own_department(department),
+        (Role::Lead, Edit::AlertRules) => department.is_none() || who.own_department(department),
         (Role::Executive | Role::Lead | Role::CxOfficer, Edit::Annotations) => true,
-        (Role::CxOfficer, Edit::PainRules) => true,
+        (Role::CxOfficer, Edit::PainRules | Edit::Identity) => true,
         _ => false,
     }
 }
@@ -369,6 +468,11 @@ fn can_edit(who: &Principal, role: Role, edit: Edit, department: Option<&str>) -
 /// Whether `who` may change the targets of `department`.
 pub fn can_edit_targets(who: &Principal, department: &str) -> bool {
     decide(Some(who), Access::Edit(Edit::Targets), Some(department)) == Decision::Allow
+}
+
+/// Whether `who` may create and delete the alert rules of `department`.
+pub fn can_edit_alert_rules(who: &Principal, department: &str) -> bool {
+    decide(Some(who), Access::Edit(Edit::AlertRules), Some(department)) == Decision::Allow
 }
 
 /// Whether identifiers and timelines are shown unmasked to `who`.
@@ -460,6 +564,11 @@ mod tests {
         let viewer = user(Role::Viewer, Some("stores"), &["company"]);
         assert!(!can_edit_targets(&viewer, "stores"));
         assert!(can_edit_targets(&user(Role::Admin, None, &[]), "marketing"));
+        assert!(can_edit_alert_rules(&lead, "stores"));
+        assert!(!can_edit_alert_rules(&lead, "marketing"));
+        assert!(!can_edit_alert_rules(&viewer, "stores"));
+        let ceo = user(Role::Executive, None, &[]);
+        assert!(!can_edit_alert_rules(&ceo, "stores"));
     }
 
     #[test]

@@ -33,6 +33,27 @@ pub enum UserError {
     Sql(#[from] duckdb::Error),
 }
 
+impl UserError {
+    /// The message in Italian (the Display text is English).
+    pub fn italian(&self) -> String {
+        match self {
+            UserError::BadEmail(e) => format!("{e:?} non è un indirizzo e-mail"),
+            UserError::Exists(e) => format!("esiste già un utente con e-mail {e:?}"),
+            UserError::NotFound(e) => format!("nessun utente con e-mail {e:?}"),
+            UserError::DepartmentRequired(role) => format!("il ruolo {role} richiede un reparto"),
+            UserError::NoDepartment(role) => format!("il ruolo {role} non ha un reparto"),
+            UserError::UnknownDepartment(d) => format!("reparto sconosciuto {d:?}"),
+            UserError::BadLang(l) => format!("la lingua deve essere en o it, non {l:?}"),
+            UserError::LastAdmin => {
+                "l'ultimo amministratore attivo non può perdere il ruolo né essere disattivato"
+                    .into()
+            }
+            UserError::Password(e) => e.italian(),
+            UserError::Sql(e) => format!("errore del database: {e}"),
+        }
+    }
+}
+
 /// An account as stored (the hash never leaves the server).
 #[derive(Clone, Debug, PartialEq, Eq, serde::Serialize)]
 pub struct User {

@@ -1,5 +1,6 @@
-//! What omnikpi derives from the events: `identity rebuild`, `journey rebuild|pains`, and the
-//! demo data set (`demo`), which generates, loads and derives in one go.
+//! What omnikpi derives from the events: `journey rebuild|pains`, and the demo data set
+//! (`demo`), which generates, loads and derives in one go (`identity ...` is in
+//! [`super::identity`]).
 
 use std::path::{Path, PathBuf};
 
@@ -9,15 +10,9 @@ use crate::i18n::Locale;
 use crate::server::auth::{audit, users};
 use crate::server::db::Db;
 use crate::server::kpi::{Filters, Period};
-use crate::server::{dashboard, demo, identity, journey};
+use crate::server::{dashboard, demo, journey};
 
 use super::{data::print_load, with_spinner};
-
-#[derive(Debug, Subcommand)]
-pub enum IdentityCommand {
-    /// Recompute identities and customers from all events.
-    Rebuild,
-}
 
 #[derive(Debug, Subcommand)]
 pub enum JourneyCommand {
@@ -57,16 +52,6 @@ pub struct DemoArgs {
     dir: Option<PathBuf>,
 }
 
-pub fn identity(db: &Db, command: IdentityCommand) -> anyhow::Result<()> {
-    match command {
-        IdentityCommand::Rebuild => {
-            let customers = identity::rebuild(db)?;
-            println!("{customers} customers after identity stitching");
-        }
-    }
-    Ok(())
-}
-
 pub fn journey(db: &Db, command: JourneyCommand) -> anyhow::Result<()> {
     match command {
         JourneyCommand::Rebuild => {
@@ -93,7 +78,8 @@ pub fn journey(db: &Db, command: JourneyCommand) -> anyhow::Result<()> {
             } else {
                 for p in &points {
                     let subject = p.subject.as_deref().unwrap_or(&p.key);
-                    println!("{:>12.2} €  {subject}: {}", p.revenue_lost, p.formula);
+                    let lost = crate::format::money(p.revenue_lost, Locale::En);
+                    println!("{lost:>14}  {subject}: {}", p.formula);
                 }
             }
         }

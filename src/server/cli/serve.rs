@@ -25,6 +25,13 @@ pub fn run(db: Db, config: Config) -> anyhow::Result<()> {
         }
         let state = AppState::new(db, config.clone(), leptos_options);
         tokio::spawn(routes::delete_expired_sessions(state.db.clone()));
+        tokio::spawn(crate::server::alerts::evaluate_on_schedule(
+            state.db.clone(),
+        ));
+        tokio::spawn(crate::server::digest::send_on_schedule(
+            state.db.clone(),
+            config.clone(),
+        ));
         let app = routes::router(state);
         let listener = tokio::net::TcpListener::bind(config.addr)
             .await

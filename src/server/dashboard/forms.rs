@@ -15,12 +15,13 @@ use crate::error::AppError;
 use crate::i18n::Locale;
 use crate::kpi::Unit;
 use crate::server::annotations;
-use crate::server::auth::{RequestAuth, audit, keys, policy, same_secret};
+use crate::server::auth::{RequestAuth, audit, policy};
 use crate::server::kpi::{Catalog, targets};
 use crate::server::state::AppState;
 use crate::view::ViewState;
 
 use super::DashboardError;
+use crate::server::forms::{EXPIRED, Fields, csrf_ok, field};
 
 /// The form handlers.
 pub fn router() -> Router<AppState> {
@@ -29,23 +30,6 @@ pub fn router() -> Router<AppState> {
         .route("/annotations/save", post(save_annotation))
         .route("/annotations/delete", post(delete_annotation))
 }
-
-type Fields = Vec<(String, String)>;
-
-fn field<'a>(fields: &'a Fields, name: &str) -> &'a str {
-    fields
-        .iter()
-        .find(|(k, _)| k == name)
-        .map_or("", |(_, v)| v.as_str())
-        .trim()
-}
-
-async fn csrf_ok(session: &Session, fields: &Fields) -> bool {
-    let expected = session.get::<String>(keys::CSRF).await.ok().flatten();
-    expected.is_some_and(|t| same_secret(&t, field(fields, "csrf")))
-}
-
-const EXPIRED: &str = "the form expired; reload the page and try again";
 
 /// The view state the form carried in its `view` field (the page's query), read leniently:
 /// only view state survives, so the redirect cannot be steered anywhere else.

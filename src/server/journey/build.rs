@@ -11,8 +11,19 @@
 //! the same instant are ordered with the purchase last, then by source and event id, so the
 //! order is total and the same data always gives the same journeys.
 //!
-//! The tables are rebuilt whole from `events`: anonymous events that a later event stitched to
-//! a customer (a cookie linked at checkout) take their place in that customer's journeys.
+//! After a load the tables are updated, not rebuilt ([`update_in`]): only the customers whose
+//! journey steps changed (new events, events stitched to them late, merges, a longer order)
+//! are cut again. Which ones is found by comparing, per customer, the count and a sum of
+//! hashes of the step rows the events give with those `journey_steps` holds; the statuses of
+//! the other customers' journeys are then brought up to the data's new clock (an open journey
+//! may have become abandoned). A customer's journeys depend on nothing but their own steps,
+//! the window and that clock, so the result equals a full rebuild (tests/journeys.rs checks
+//! this on random splits of random loads) except for journey numbers: rebuilt journeys take
+//! new numbers after the highest, so a link to a journey never shows another one.
+//!
+//! [`rebuild_in`] rebuilds the tables whole (`omnikpi journey rebuild`, identity rebuilds, the
+//! demo); [`update_in`] falls back to it when the inactivity window changed since the tables
+//! were built (setting `journey_built_days`, written by both).
 
 use duckdb::Connection;
 
@@ -35,10 +46,99 @@ pub fn rebuild(db: &Db) -> Result<u64, JourneyError> {
 pub fn rebuild_in(conn: &Connection) -> Result<u64, duckdb::Error> {
     let window_days = inactivity_days(conn)?;
     conn.execute_batch("DELETE FROM journey_steps; DELETE FROM journeys;")?;
-    conn.execute(STEPS_SQL, [window_days])?;
-    conn.execute(JOURNEYS_SQL, [window_days])?;
+    conn.execute(&steps_sql(""), [window_days, 0])?;
+    conn.execute(JOURNEYS_SQL, [window_days, 0])?;
+    record_window(conn, window_days)?;
     let n: i64 = conn.query_row("SELECT count(*) FROM journeys", [], |r| r.get(0))?;
     Ok(n as u64)
+}
+
+/// What [`update_in`] did.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct Update {
+    /// Customers whose journeys were cut again (all of them after a full rebuild).
+    pub customers: u64,
+    /// Whether the window changed, so everything was rebuilt.
+    pub full: bool,
+}
+
+/// Brings the journey tables up to date with `events` after a load, inside the caller's
+/// transaction: only the customers whose steps changed are cut again (see the module).
+pub fn update_in(conn: &Connection) -> Result<Update, duckdb::Error> {
+    let window_days = inactivity_days(conn)?;
+    let built: Option<i64> = conn.query_row(
+        "SELECT max(try_cast(value AS BIGINT)) FROM settings WHERE key = 'journey_built_days'",
+        [],
+        |r| r.get(0),
+    )?;
+    let any: i64 = conn.query_row("SELECT count(*) FROM journeys", [], |r| r.get(0))?;
+    if built != Some(window_days) && any > 0 {
+        rebuild_in(conn)?;
+        let customers: i64 = conn.query_row(
+            "SELECT count(DISTINCT customer_id) FROM journeys",
+            [],
+            |r| r.get(0),
+        )?;
+        return Ok(Update {
+            customers: customers as u64,
+            full: true,
+        });
+    }
+    conn.execute_batch(&format!(
+        "CREATE OR REPLACE TEMP TABLE journey_touched AS
+         WITH {},
+         cur AS (SELECT customer_id, count(*) AS n, sum(CAST({ROW_HASH} AS HUGEINT)) AS h
+                 FROM steps GROUP BY customer_id),
+         was AS (SELECT customer_id, count(*) AS n, sum(CAST({ROW_HASH} AS HUGEINT)) AS h
+                 FROM journey_steps GROUP BY customer_id)
+         SELECT coalesce(cur.customer_id, was.customer_id) AS customer_id
+         FROM cur FULL OUTER JOIN was ON cur.customer_id = was.customer_id
+         WHERE cur.n IS DISTINCT FROM was.n OR cur.h IS DISTINCT FROM was.h;",
+        steps_cte("")
+    ))?;
+    let customers: i64 =
+        conn.query_row("SELECT count(*) FROM journey_touched", [], |r| r.get(0))?;
+    if customers > 0 {
+        // New numbers start after the highest ever given (kept in the steps as well).
+        let offset: i64 = conn.query_row(
+            "SELECT greatest(coalesce((SELECT max(journey_id) FROM journeys), 0),
+                             coalesce((SELECT max(journey_id) FROM journey_steps), 0))",
+            [],
+            |r| r.get(0),
+        )?;
+        conn.execute_batch(
+            "DELETE FROM journey_steps WHERE customer_id IN (SELECT customer_id FROM journey_touched);
+             DELETE FROM journeys WHERE customer_id IN (SELECT customer_id FROM journey_touched);",
+        )?;
+        conn.execute(
+            &steps_sql("AND e.customer_id IN (SELECT customer_id FROM journey_touched)"),
+            [window_days, offset],
+        )?;
+        conn.execute(JOURNEYS_SQL, [window_days, offset])?;
+    }
+    conn.execute_batch("DROP TABLE IF EXISTS journey_touched;")?;
+    // The clock may have moved: an open journey of anyone may now be over.
+    conn.execute(
+        "UPDATE journeys SET status = CASE
+             WHEN ended_at + to_hours(CAST($1 AS BIGINT) * 24) >= (SELECT max(occurred_at) FROM events)
+                 THEN 'open' ELSE 'abandoned' END
+         WHERE status <> 'converted'",
+        [window_days],
+    )?;
+    record_window(conn, window_days)?;
+    Ok(Update {
+        customers: customers as u64,
+        full: false,
+    })
+}
+
+fn record_window(conn: &Connection, days: i64) -> Result<(), duckdb::Error> {
+    conn.execute(
+        "INSERT INTO settings (key, value) VALUES ('journey_built_days', CAST(? AS VARCHAR))
+         ON CONFLICT (key) DO UPDATE SET value = excluded.value, updated_at = now()",
+        [days],
+    )?;
+    Ok(())
 }
 
 /// The inactivity window in days (setting `journey_inactivity_days`, 1 to 3650, default 30).
@@ -51,16 +151,24 @@ pub fn inactivity_days(conn: &Connection) -> Result<i64, duckdb::Error> {
     Ok(value.unwrap_or(30).clamp(1, 3650))
 }
 
-const STEPS_SQL: &str = "
-INSERT INTO journey_steps
-WITH base AS (
+/// A hash of one step row over every column `journey_steps` keeps from the events (the same
+/// names in the `steps` CTE and in the table).
+const ROW_HASH: &str = "hash(customer_id, source, event_id, occurred_at, channel, touchpoint, \
+     event_type, order_id, order_key, amount, store_id, campaign_id, category, sku, topic, \
+     attributes)";
+
+/// The step rows of the events: `base` (the journey-step events of known customers, `{only}`
+/// narrowing them), `lines` (the purchase lines of each order) and `steps` (one row per
+/// non-purchase event and per order, with the order's total).
+const STEPS_CTE: &str = "
+base AS (
     SELECT e.customer_id, e.source, e.event_id, e.occurred_at, e.channel, e.touchpoint,
            e.event_type, e.order_id,
            CASE WHEN e.event_type = 'purchase'
                 THEN coalesce(e.order_id, e.source || ':' || e.event_id) END AS order_key,
            e.amount, e.store_id, e.campaign_id, e.category, e.sku, e.topic, e.attributes
     FROM events e JOIN event_types t USING (event_type)
-    WHERE e.customer_id IS NOT NULL AND t.journey_step IS TRUE),
+    WHERE e.customer_id IS NOT NULL AND t.journey_step IS TRUE {only}),
 lines AS (
     SELECT *,
            row_number() OVER (PARTITION BY customer_id, order_key
@@ -76,7 +184,18 @@ steps AS (
     SELECT customer_id, source, event_id, occurred_at, channel, touchpoint, event_type,
            order_id, order_key, CAST(order_total AS DECIMAL(18, 2)), store_id, campaign_id,
            category, sku, topic, attributes
-    FROM lines WHERE line = 1),
+    FROM lines WHERE line = 1)";
+
+fn steps_cte(only: &str) -> String {
+    STEPS_CTE.replace("{only}", only)
+}
+
+/// Inserts the journey steps of the customers `only` selects (a condition on `e`, from a
+/// fixed list in this module), numbering journeys from `$2 + 1`; `$1` is the window in days.
+fn steps_sql(only: &str) -> String {
+    format!(
+        "INSERT INTO journey_steps
+WITH {},
 ordered AS (
     SELECT *,
            row_number() OVER w AS seq,
@@ -93,12 +212,16 @@ cut AS (
                OVER (PARTITION BY customer_id ORDER BY seq
                      ROWS BETWEEN UNBOUNDED PRECEDING AND CURRENT ROW) AS journey_no
     FROM ordered)
-SELECT dense_rank() OVER (ORDER BY customer_id, journey_no) AS journey_id,
+SELECT CAST($2 AS BIGINT) + dense_rank() OVER (ORDER BY customer_id, journey_no) AS journey_id,
        CAST(row_number() OVER (PARTITION BY customer_id, journey_no ORDER BY seq) AS INTEGER),
        customer_id, source, event_id, occurred_at, channel, touchpoint, event_type, order_id,
        order_key, amount, store_id, campaign_id, category, sku, topic, attributes
-FROM cut";
+FROM cut",
+        steps_cte(only)
+    )
+}
 
+/// Inserts the journeys of the steps numbered above `$2`; `$1` is the window in days.
 const JOURNEYS_SQL: &str = "
 INSERT INTO journeys
 WITH clock AS (SELECT max(occurred_at) AS as_of FROM events),
@@ -107,7 +230,7 @@ changes AS (
            coalesce(channel, 'other') IS DISTINCT FROM
                lag(coalesce(channel, 'other')) OVER (PARTITION BY journey_id ORDER BY step)
                AS changed
-    FROM journey_steps),
+    FROM journey_steps WHERE journey_id > $2),
 paths AS (
     SELECT journey_id, string_agg(channel, ' > ' ORDER BY step) AS path
     FROM changes WHERE changed GROUP BY journey_id)
@@ -123,4 +246,5 @@ SELECT s.journey_id, any_value(s.customer_id), min(s.occurred_at), max(s.occurre
        coalesce(sum(s.amount) FILTER (WHERE s.event_type = 'purchase'), 0),
        any_value(p.path)
 FROM journey_steps s JOIN paths p USING (journey_id), clock c
+WHERE s.journey_id > $2
 GROUP BY s.journey_id";

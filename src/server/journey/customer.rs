@@ -166,6 +166,10 @@ pub fn profile(conn: &Connection, customer_id: i64) -> Result<CustomerProfile, J
         last_nps,
         journeys: journeys as u64,
         timeline,
+        links: crate::server::identity::split::lineage(conn, customer_id).map_err(|e| match e {
+            crate::server::identity::IdentityError::Sql(e) => JourneyError::Sql(e),
+            other => JourneyError::Rules(other.to_string()),
+        })?,
     })
 }
 
@@ -307,6 +311,19 @@ pub fn erase_then(
         [customer_id],
     )?;
     tx.execute("DELETE FROM customers WHERE customer_id = ?", [customer_id])?;
+    // The lineage names the identifiers; splits that name them go too (the values are gone
+    // from the events, so they could never link again anyway).
+    tx.execute(
+        "DELETE FROM identity_splits WHERE customer_id = $1
+            OR EXISTS (SELECT 1 FROM identity_links l WHERE l.customer_id = $1
+                       AND ((l.a_type = identity_splits.a_type AND l.a_value = identity_splits.a_value)
+                         OR (l.b_type = identity_splits.a_type AND l.b_value = identity_splits.a_value)))",
+        [customer_id],
+    )?;
+    tx.execute(
+        "DELETE FROM identity_links WHERE customer_id = ?",
+        [customer_id],
+    )?;
     tx.execute(
         "DELETE FROM customer_merges WHERE into_id = $1 OR merged_id = $1",
         [customer_id],

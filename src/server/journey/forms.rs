@@ -1,5 +1,7 @@
-//! The form posts of the journey pages: a pain point's acknowledgement and note, and erasing a
-//! customer (right to be forgotten). The gate has checked the route's access and the request's
+//! The form posts of the journey pages: a pain point's acknowledgement and note, erasing a
+//! customer (right to be forgotten), and the customer search, which takes the identifier in
+//! the request body and redirects to the customer's number, so an e-mail or a phone number
+//! never lands in a URL (server logs, browser history, a shared link). The gate has checked the route's access and the request's
 //! origin; each handler checks the session's anti-forgery token, writes its audit row in the
 //! change's transaction, and redirects back with `?ok=...` or `?error=...`, so both work as
 //! plain HTML forms.
@@ -11,42 +13,21 @@ use axum::routing::post;
 use tower_sessions::Session;
 
 use crate::error::AppError;
-use crate::server::auth::{RequestAuth, audit, keys, same_secret};
+use crate::server::auth::{RequestAuth, audit};
 use crate::server::db::DbError;
 use crate::server::state::AppState;
 use crate::url::{encode, query};
 
 use super::{notes, pain, service};
+use crate::server::forms::{EXPIRED, Fields, actor, csrf_ok, field};
 
 /// The form handlers.
 pub fn router() -> Router<AppState> {
     Router::new()
         .route("/journeys/pain-note", post(save_pain_note))
         .route("/customer/erase", post(erase_customer))
+        .route("/customer/search", post(search_customer))
 }
-
-type Fields = Vec<(String, String)>;
-
-fn field<'a>(fields: &'a Fields, name: &str) -> &'a str {
-    fields
-        .iter()
-        .find(|(k, _)| k == name)
-        .map_or("", |(_, v)| v.as_str())
-        .trim()
-}
-
-async fn csrf_ok(session: &Session, fields: &Fields) -> bool {
-    let expected = session.get::<String>(keys::CSRF).await.ok().flatten();
-    expected.is_some_and(|t| same_secret(&t, field(fields, "csrf")))
-}
-
-fn actor(auth: &RequestAuth) -> String {
-    auth.principal
-        .as_ref()
-        .map_or_else(|| "unknown".to_string(), |p| p.label.clone())
-}
-
-const EXPIRED: &str = "the form expired; reload the page and try again";
 
 /// Whether `key` names a pain point: a rule, or a finding of the significance rule.
 fn known_pain_point(key: &str) -> bool {
@@ -154,5 +135,40 @@ async fn erase_customer(
         Ok(_) => back("/customer", ("ok", "erased")),
         Err(AppError::NotFound(_)) => back("/customer", ("error", "no such customer")),
         Err(e) => back(&page, ("error", &e.to_string())),
+    }
+}
+
+/// `POST /customer/search`: `q` (any identifier) and `lang`; redirects to `/customer/{id}`, or
+/// back to `/customer` with an error that does not repeat the identifier.
+async fn search_customer(
+    State(state): State<AppState>,
+    session: Session,
+    Form(fields): Form<Fields>,
+) -> Response {
+    let lang = field(&fields, "lang");
+    let lang = if lang.is_empty() { "en" } else { lang };
+    let back = |outcome: (&str, &str)| {
+        Redirect::to(&format!("/customer{}", query([("lang", lang), outcome]))).into_response()
+    };
+    if !csrf_ok(&session, &fields).await {
+        return back(("error", EXPIRED));
+    }
+    let q = field(&fields, "q").to_string();
+    if q.is_empty() || q.chars().count() > 320 {
+        return back((
+            "error",
+            "type an identifier: e-mail, phone, loyalty card, ...",
+        ));
+    }
+    let found = state
+        .db
+        .run(move |conn| super::customer::find(conn, &q).map_err(AppError::from))
+        .await;
+    match found {
+        Ok(id) => {
+            Redirect::to(&format!("/customer/{id}{}", query([("lang", lang)]))).into_response()
+        }
+        Err(AppError::NotFound(_)) => back(("error", "no customer has this identifier")),
+        Err(e) => back(("error", &e.to_string())),
     }
 }

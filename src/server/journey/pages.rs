@@ -8,13 +8,18 @@ use leptos::prelude::expect_context;
 use crate::error::AppError;
 use crate::format;
 use crate::i18n::{Locale, Msg, step_name};
-use crate::journey::pages::{CustomerPage, JourneyPage, JourneysPage, PainPage};
+use crate::journey::pages::{
+    AnnotationChoice, ComparePage, CustomerPage, FunnelPage, JourneyPage, JourneysPage, PainPage,
+    is_step_param, step_defs, steps_from_query,
+};
 use crate::journey::{CustomerProfile, Funnel, mask};
 use crate::server::auth::policy::{self, Access, Decision, Edit, Principal, View};
 use crate::server::charts;
 use crate::server::state::AppState;
 
-use super::{notes, service};
+use crate::server::dashboard::resolve_view;
+
+use super::{JourneyError, compare, flow_chart, funnel, notes, pain, service};
 
 fn chart_error(e: String) -> AppError {
     tracing::error!(error = %e, "chart rendering failed");
@@ -32,17 +37,48 @@ pub fn render_funnel(funnel: &Funnel, title: &str, locale: Locale) -> Result<Str
     charts::bars(&labels, &values, title, &|v| format::number(v, 0, locale)).map_err(chart_error)
 }
 
-/// The journey view, its two funnel charts and the pain points of the period.
-pub async fn journeys(
-    from: Option<String>,
-    to: Option<String>,
-    lang: Option<String>,
-) -> Result<JourneysPage, AppError> {
+fn dashboard_error(e: crate::server::dashboard::DashboardError) -> AppError {
+    AppError::from(e)
+}
+
+/// A page's query split into the pairs `own` claims and the rest, re-encoded for
+/// [`resolve_view`] (which takes every unknown parameter for a filter).
+fn split_query(query: &str, own: impl Fn(&str) -> bool) -> (Vec<(String, String)>, String) {
+    let (mine, rest): (Vec<_>, Vec<_>) = crate::url::parse(query)
+        .into_iter()
+        .partition(|(k, _)| own(k));
+    let rest = crate::url::query(rest.iter().map(|(k, v)| (k.as_str(), v.as_str())));
+    (mine, rest.trim_start_matches('?').to_string())
+}
+
+/// The journey-step event types and the channels, for the custom funnel's select lists.
+fn funnel_choices(conn: &duckdb::Connection) -> Result<(Vec<String>, Vec<String>), duckdb::Error> {
+    let list = |sql: &str| -> Result<Vec<String>, duckdb::Error> {
+        let mut stmt = conn.prepare(sql)?;
+        let rows = stmt.query_map([], |r| r.get::<_, String>(0))?;
+        rows.collect()
+    };
+    Ok((
+        list("SELECT event_type FROM event_types WHERE journey_step IS TRUE ORDER BY event_type")?,
+        list("SELECT channel FROM channels ORDER BY channel")?,
+    ))
+}
+
+/// The journey view of the query's period and filters, its funnel and flow charts and the
+/// pain points.
+pub async fn journeys(query: String) -> Result<JourneysPage, AppError> {
     let state = expect_context::<AppState>();
-    let locale = Locale::parse(lang.as_deref());
-    let view = service::journey_view(&state.db, from, to, vec![]).await?;
-    let period = (Some(view.from.to_string()), Some(view.to.to_string()));
-    let mut pains = service::pain_points(&state.db, period.0, period.1, vec![], locale).await?;
+    let (view, state_view, pains, locale) = state
+        .db
+        .run(move |conn| {
+            let resolved = resolve_view(conn, &query).map_err(dashboard_error)?;
+            let locale = resolved.locale;
+            let view = service::view_blocking(conn, &resolved.period, &resolved.filters)?;
+            let pains = pain::pain_points(conn, &resolved.period, &resolved.filters, locale)?;
+            Ok::<_, AppError>((view, resolved.view, pains, locale))
+        })
+        .await?;
+    let mut pains = pains;
     // The list shows the numbers; trend, breakdown and examples are the detail page's.
     for p in &mut pains {
         p.trend.clear();
@@ -63,13 +99,152 @@ pub async fn journeys(
         locale.text(Msg::StoreFunnel),
         locale,
     )?;
+    let flow_chart = flow_chart::render(
+        &view.flow,
+        locale.text(Msg::FlowChartTitle),
+        &|c| format!("{} {}", locale.text(Msg::Step), c + 1),
+        &|n| format::number(n as f64, 0, locale),
+    )
+    .map_err(chart_error)?;
     Ok(JourneysPage {
+        state: state_view,
         view,
         funnel_chart,
+        flow_chart,
         store_funnel_chart,
         pains,
         acknowledged,
     })
+}
+
+/// The custom funnel of the query's steps (`t1`, `c1`, ...), period and filters.
+pub async fn custom_funnel(query: String) -> Result<FunnelPage, AppError> {
+    let state = expect_context::<AppState>();
+    let (mine, rest) = split_query(&query, is_step_param);
+    let steps = steps_from_query(mine.iter().map(|(k, v)| (k.as_str(), v.as_str())));
+    let defs = step_defs(&steps);
+    let (view, report, (event_types, channels)) = state
+        .db
+        .run(move |conn| {
+            let resolved = resolve_view(conn, &rest).map_err(dashboard_error)?;
+            let report = funnel::funnel(conn, &resolved.period, &resolved.filters, &defs)?;
+            let choices = funnel_choices(conn).map_err(JourneyError::from)?;
+            Ok::<_, AppError>((resolved.view, report, choices))
+        })
+        .await?;
+    let locale = view.state.lang;
+    let chart = render_funnel(&report.overall, locale.text(Msg::CustomFunnel), locale)?;
+    Ok(FunnelPage {
+        view,
+        steps,
+        report,
+        chart,
+        event_types,
+        channels,
+    })
+}
+
+/// The most days a before/after window may span.
+pub const MAX_COMPARE_DAYS: u32 = 366;
+
+/// Before/after the query's annotation (`annotation`) or day (`at`), over `days` days
+/// (default 28), with the query's filters and custom funnel steps (if any).
+pub async fn compare(query: String) -> Result<ComparePage, AppError> {
+    let state = expect_context::<AppState>();
+    let own = |k: &str| matches!(k, "at" | "days" | "annotation") || is_step_param(k);
+    let (mine, rest) = split_query(&query, own);
+    let get = |name: &str| {
+        mine.iter()
+            .find(|(k, v)| k == name && !v.trim().is_empty())
+            .map(|(_, v)| v.trim().to_string())
+    };
+    let days = match get("days") {
+        Some(d) => d
+            .parse::<u32>()
+            .ok()
+            .filter(|d| (1..=MAX_COMPARE_DAYS).contains(d))
+            .ok_or_else(|| AppError::bad_request("days: a number from 1 to 366"))?,
+        None => 28,
+    };
+    let annotation = match get("annotation") {
+        Some(a) => Some(
+            a.parse::<i64>()
+                .map_err(|_| AppError::bad_request("annotation: a note number"))?,
+        ),
+        None => None,
+    };
+    let at_param = match get("at") {
+        Some(d) => Some(
+            chrono::NaiveDate::parse_from_str(&d, "%Y-%m-%d")
+                .map_err(|_| AppError::bad_request("at: a date (YYYY-MM-DD)"))?,
+        ),
+        None => None,
+    };
+    let steps = steps_from_query(mine.iter().map(|(k, v)| (k.as_str(), v.as_str())));
+    let defs = step_defs(&steps);
+    state
+        .db
+        .run(move |conn| {
+            let resolved = resolve_view(conn, &rest).map_err(dashboard_error)?;
+            let locale = resolved.locale;
+            let annotations = company_annotations(conn).map_err(JourneyError::from)?;
+            // An annotation names the day; without one, the day given, else the period's end
+            // minus the window (so "after" has happened).
+            let at = match annotation {
+                Some(id) => annotations
+                    .iter()
+                    .find(|a| a.id == id)
+                    .map(|a| a.day)
+                    .ok_or_else(|| AppError::NotFound(format!("annotation {id}")))?,
+                None => match at_param {
+                    Some(at) => at,
+                    None => resolved
+                        .period
+                        .to()
+                        .checked_sub_days(chrono::Days::new(u64::from(days) - 1))
+                        .unwrap_or(resolved.period.to()),
+                },
+            };
+            let (before, after) =
+                compare::periods(at, days).map_err(|e| AppError::bad_request(e.to_string()))?;
+            let c = compare::compare(conn, &before, &after, &resolved.filters, &defs, locale)?;
+            Ok::<_, AppError>(ComparePage {
+                view: resolved.view,
+                at,
+                days,
+                annotation,
+                annotations,
+                before_from: before.from(),
+                before_to: before.to(),
+                after_from: after.from(),
+                after_to: after.to(),
+                steps,
+                conversion: c.conversion,
+                funnel: c.funnel,
+                pains: c.pains,
+            })
+        })
+        .await
+}
+
+/// The notes on the company view (newest first, at most 200): those every journey viewer may
+/// read. Notes on a department or a KPI stay on their own pages.
+fn company_annotations(conn: &duckdb::Connection) -> Result<Vec<AnnotationChoice>, duckdb::Error> {
+    let mut stmt = conn.prepare(
+        "SELECT id, CAST(day AS VARCHAR), text FROM annotations
+         WHERE kpi IS NULL AND view_key = 'company' ORDER BY day DESC, id DESC LIMIT 200",
+    )?;
+    let rows = stmt.query_map([], |r| {
+        let day: String = r.get(1)?;
+        Ok(AnnotationChoice {
+            id: r.get(0)?,
+            day: chrono::NaiveDate::parse_from_str(&day, "%Y-%m-%d").map_err(|e| {
+                duckdb::Error::FromSqlConversionFailure(1, duckdb::types::Type::Text, Box::new(e))
+            })?,
+            text: r.get(2)?,
+        })
+    })?;
+    rows.collect()
 }
 
 /// One pain point of the period with its trend chart and note.
@@ -128,18 +303,11 @@ pub async fn journey(who: &Principal, journey_id: i64) -> Result<JourneyPage, Ap
     })
 }
 
-/// The customer 360 by number or by identifier, masked unless `who` sees personal data.
-pub async fn customer(
-    who: &Principal,
-    customer_id: Option<i64>,
-    q: Option<String>,
-) -> Result<CustomerPage, AppError> {
+/// The customer 360 by number, masked unless `who` sees personal data (an executive sees the
+/// timeline and the numbers, with identifiers masked: docs/journeys.md).
+pub async fn customer(who: &Principal, customer_id: i64) -> Result<CustomerPage, AppError> {
     let state = expect_context::<AppState>();
-    let profile = match (customer_id, q.map(|q| q.trim().to_string())) {
-        (Some(id), _) => service::customer_profile(&state.db, id).await?,
-        (None, Some(q)) if !q.is_empty() => service::find_customer(&state.db, q).await?,
-        _ => return Err(AppError::bad_request("an identifier or a customer number")),
-    };
+    let profile = service::customer_profile(&state.db, customer_id).await?;
     let masked = !policy::sees_personal_data(who);
     Ok(CustomerPage {
         profile: if masked {
@@ -149,6 +317,7 @@ pub async fn customer(
         },
         masked,
         can_erase: policy::decide(Some(who), Access::Admin, None) == Decision::Allow,
+        can_split: policy::decide(Some(who), Access::Edit(Edit::Identity), None) == Decision::Allow,
     })
 }
 
@@ -156,6 +325,10 @@ pub async fn customer(
 pub fn masked_profile(mut profile: CustomerProfile) -> CustomerProfile {
     for id in &mut profile.identifiers {
         id.value = mask(&id.id_type, &id.value);
+    }
+    for link in &mut profile.links {
+        link.a_value = mask(&link.a_type, &link.a_value);
+        link.b_value = mask(&link.b_type, &link.b_value);
     }
     profile
 }

@@ -393,10 +393,12 @@ pub fn anchors(
 pub fn revenue_lost(affected: u64, gap: Option<f64>, aov: Option<f64>) -> (f64, String) {
     let (g, v) = (gap.unwrap_or(0.0).max(0.0), aov.unwrap_or(0.0));
     let lost = affected as f64 * g * v;
+    let money = |amount: f64| crate::format::money(amount, crate::i18n::Locale::En);
     let formula = format!(
-        "{affected} affected journeys × {:.1} % conversion gap × €{v:.2} average order value \
-         = €{lost:.2}",
-        g * 100.0
+        "{affected} affected journeys × {:.1} % conversion gap × {} average order value = {}",
+        g * 100.0,
+        money(v),
+        money(lost)
     );
     (lost, formula)
 }
@@ -802,7 +804,7 @@ min_volume = 1
         assert!((lost - 1280.0).abs() < 1e-9);
         assert_eq!(
             formula,
-            "40 affected journeys × 40.0 % conversion gap × €80.00 average order value = €1280.00"
+            "40 affected journeys × 40.0 % conversion gap × €80.00 average order value = €1,280.00"
         );
         // A negative gap is no loss.
         assert_eq!(revenue_lost(40, Some(-0.1), Some(80.0)).0, 0.0);

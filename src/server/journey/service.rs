@@ -44,21 +44,27 @@ pub async fn journey_view(
 ) -> Result<JourneyView, AppError> {
     db.run(move |conn| {
         let (period, filters) = resolve(conn, from.as_deref(), to.as_deref(), &filters)?;
-        let view = (|| -> Result<JourneyView, JourneyError> {
-            Ok(JourneyView {
-                from: period.from(),
-                to: period.to(),
-                summary: funnel::summary(conn, &period, &filters)?,
-                funnel: funnel::funnel(conn, &period, &filters, &FunnelStepDef::cross_channel())?,
-                store_funnel: funnel::funnel(conn, &period, &filters, &FunnelStepDef::store())?,
-                paths: paths::top_paths(conn, &period, &filters, None, TOP_PATHS)?,
-                flow: paths::flow(conn, &period, &filters, FLOW_STEPS)?,
-                handoffs: handoff::matrix(conn, &period, &filters)?,
-            })
-        })();
-        view.map_err(AppError::from)
+        view_blocking(conn, &period, &filters).map_err(AppError::from)
     })
     .await
+}
+
+/// The journey view of a resolved period and filters, on the caller's connection.
+pub fn view_blocking(
+    conn: &duckdb::Connection,
+    period: &Period,
+    filters: &Filters,
+) -> Result<JourneyView, JourneyError> {
+    Ok(JourneyView {
+        from: period.from(),
+        to: period.to(),
+        summary: funnel::summary(conn, period, filters)?,
+        funnel: funnel::funnel(conn, period, filters, &FunnelStepDef::cross_channel())?,
+        store_funnel: funnel::funnel(conn, period, filters, &FunnelStepDef::store())?,
+        paths: paths::top_paths(conn, period, filters, None, TOP_PATHS)?,
+        flow: paths::flow(conn, period, filters, FLOW_STEPS)?,
+        handoffs: handoff::matrix(conn, period, filters)?,
+    })
 }
 
 /// A funnel with the caller's steps.

@@ -63,7 +63,7 @@ pub fn breakdown(
 }
 
 /// The most frequent values of `dimension` among the period's filtered events.
-fn candidates(
+pub(super) fn candidates(
     conn: &Connection,
     period: &Period,
     filters: &Filters,
@@ -83,7 +83,7 @@ fn candidates(
     Ok(rows.collect::<Result<_, _>>()?)
 }
 
-fn remaining_events(
+pub(super) fn remaining_events(
     conn: &Connection,
     period: &Period,
     filters: &Filters,
