@@ -1,6 +1,8 @@
 # omnikpi: the two commands of the README's quick start, and their parts.
 #   make demo   set up, build, load the demo data set and serve it on http://127.0.0.1:3000
 #   make test   set up and run the whole test suite (what CI runs)
+#   make bench  the benchmark at 10M events against raw DuckDB and PostgreSQL 15 (EVENTS=N to
+#               change; writes bench/results/<date>-<events>.json)
 
 SHELL := /bin/bash
 # Outside the clone, so a fresh clone on the same machine reuses the compiled dependencies.
@@ -29,6 +31,11 @@ serve:
 
 test:
 	scripts/test.sh
+
+EVENTS ?= 10000000
+# Release build in the clone's own target/ by default (bench/run.sh builds it).
+bench: setup
+	bench/run.sh --events $(EVENTS)
 
 clean-demo:
 	rm -rf data/demo.duckdb data/demo.duckdb.wal data/demo

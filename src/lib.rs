@@ -17,6 +17,8 @@
 //! - [`error`]: the one error type that crosses the wire;
 //! - `server` (ssr only): everything that touches the database, the files or the network.
 
+#![recursion_limit = "256"]
+
 pub mod admin;
 pub mod alerts;
 pub mod app;

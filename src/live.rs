@@ -1,7 +1,7 @@
 //! Live refresh: open dashboards follow the data without a reload.
 //!
 //! After hydration a page polls [`fetch_data_version`] every [`POLL_SECONDS`]; when the
-//! version moves (new events were loaded), [`use_data_version`]'s signal changes and the
+//! version moves (data was written), [`use_data_version`]'s signal changes and the
 //! page's resources, keyed on it as well as on the URL query, fetch their data again. The
 //! view state lives in the URL, so nothing the user chose is lost. On the server and without
 //! JavaScript the signal never changes: a reload shows new data as before.
@@ -13,18 +13,17 @@ use crate::error::AppError;
 /// How often an open dashboard asks whether new data arrived.
 pub const POLL_SECONDS: u64 = 5;
 
-/// The version of the loaded data (the id of the latest load).
+/// The version of the data: it moves after every write the server makes or answers (loads,
+/// the events API, identity changes, targets, settings, ...), the same version the results
+/// cache is keyed on (`Db::data_version`), so a page refreshes exactly when its cached
+/// answers went stale.
 #[server(endpoint = "data_version")]
 pub async fn fetch_data_version() -> Result<i64, AppError> {
     use crate::server::auth::{self, policy};
-    use crate::server::{dashboard::live, state::AppState};
+    use crate::server::state::AppState;
     auth::require(policy::Access::SignedIn, None)?;
     let state = expect_context::<AppState>();
-    let version = state
-        .db
-        .run(|conn| live::data_version(conn).map_err(AppError::from))
-        .await?;
-    Ok(version)
+    Ok(i64::try_from(state.db.data_version()).unwrap_or(i64::MAX))
 }
 
 /// A counter that grows each time the data changes while the page is open (0 on the server

@@ -9,6 +9,7 @@ pub mod alerts;
 pub mod annotations;
 pub mod api;
 pub mod auth;
+pub mod bench;
 pub mod charts;
 pub mod cli;
 pub mod config;

@@ -198,24 +198,30 @@ async fn kpis(
     State(state): State<AppState>,
     Query(pairs): Query<Vec<(String, String)>>,
 ) -> Result<Json<report::KpiReport>, ApiError> {
+    let cache = state.db.clone();
     let report = state
         .db
         .run(move |conn| -> Result<_, DashboardError> {
-            let request = Request::parse(pairs)?;
-            let period = request.period(conn)?;
-            request.filters.check(conn)?;
-            let spec = ReportRequest {
-                keys: request.keys,
-                compare: request.compare,
-                filters: request.filters,
-                locale: request.locale,
-            };
-            Ok(report::build(
-                conn,
-                &engine::catalog(conn)?,
-                &period,
-                &spec,
-            )?)
+            // The parameters as sent and today (the default period ends today) name the
+            // report; the results cache keeps it until the next write.
+            let key = format!("kpis\u{1f}{}\u{1f}{pairs:?}", dashboard::today(conn)?);
+            cache.cached(&key, || {
+                let request = Request::parse(pairs)?;
+                let period = request.period(conn)?;
+                request.filters.check(conn)?;
+                let spec = ReportRequest {
+                    keys: request.keys,
+                    compare: request.compare,
+                    filters: request.filters,
+                    locale: request.locale,
+                };
+                Ok(report::build(
+                    conn,
+                    &engine::catalog(conn)?,
+                    &period,
+                    &spec,
+                )?)
+            })
         })
         .await
         .map_err(AppError::from)?;

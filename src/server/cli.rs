@@ -5,6 +5,7 @@
 //! uses. Errors print as one clear message and exit non-zero; nothing panics on bad input.
 
 mod accounts;
+mod bench;
 mod data;
 mod derived;
 mod digest;
@@ -103,6 +104,8 @@ enum Command {
         #[command(subcommand)]
         command: kpi_defs::KpiDefCommand,
     },
+    /// Benchmark at N events against raw DuckDB (bench/run.sh adds PostgreSQL and HTTP).
+    Bench(bench::BenchArgs),
 }
 
 /// Runs the command line and turns any error into a message and exit code 1.
@@ -176,6 +179,7 @@ fn execute(cli: Cli) -> anyhow::Result<()> {
         Command::Identity { command } => identity::run(&db, command),
         Command::Journey { command } => derived::journey(&db, command),
         Command::Demo(args) => derived::demo(&db, &config.db, args),
+        Command::Bench(args) => bench::bench(&config.time_zone, args),
         Command::Digest { command } => digest::digest(&db, &config, command),
         Command::KpiDef { command } => kpi_defs::run(&db, command),
         // Answered above, before the database was opened.

@@ -19,7 +19,6 @@ use super::kpi::{self, Dimension, FilterError, Filters, KpiError, Period, Period
 pub mod department;
 pub mod detail;
 pub mod forms;
-pub mod live;
 
 /// The most values a filter's select list offers.
 pub const MAX_OPTIONS: usize = 200;
@@ -182,9 +181,17 @@ pub fn resolve_view(conn: &duckdb::Connection, query: &str) -> Result<Resolved, 
     })
 }
 
-/// The company view for the view in `query` (the page's query string).
+/// The company view for the view in `query` (the page's query string), from the results
+/// cache while no write happened since it was computed (see [`Db::cached`]).
 pub async fn company(db: &Db, query: String) -> Result<CompanyView, AppError> {
-    let view = db.run(move |conn| company_blocking(conn, &query)).await?;
+    let cache = db.clone();
+    let view = db
+        .run(move |conn| {
+            // Presets and the default period are relative to today, so today is in the key.
+            let key = format!("company\u{1f}{}\u{1f}{query}", today(conn)?);
+            cache.cached(&key, || company_blocking(conn, &query))
+        })
+        .await?;
     Ok(view)
 }
 

@@ -7,7 +7,10 @@
 
 pub mod migrate;
 
+use std::any::Any;
+use std::collections::HashMap;
 use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard, RwLock};
 
 use duckdb::Connection;
@@ -46,6 +49,33 @@ struct Inner {
     /// Set from the configuration, then from the settings page (see `settings::apply`).
     time_zone: RwLock<String>,
     path: Option<PathBuf>,
+    /// Bumped after every write (see [`Db::invalidate`]); cached results carry the version
+    /// they were computed at and are used only while it is current.
+    version: AtomicU64,
+    cache: Mutex<HashMap<String, Cached>>,
+    /// One lock per key being computed, so concurrent misses compute it once.
+    computing: Mutex<HashMap<String, Arc<Mutex<()>>>>,
+}
+
+/// A computed result and the data version it was computed at.
+struct Cached {
+    version: u64,
+    value: Arc<dyn Any + Send + Sync>,
+}
+
+/// The most results the cache keeps; past it, it starts again empty.
+pub const CACHE_ENTRIES: usize = 512;
+
+/// Held by a writer (see [`Db::write_lock`]); when dropped, cached results become stale.
+pub struct WriteGuard<'a> {
+    db: &'a Db,
+    _guard: MutexGuard<'a, ()>,
+}
+
+impl Drop for WriteGuard<'_> {
+    fn drop(&mut self) {
+        self.db.invalidate();
+    }
 }
 
 impl Db {
@@ -85,6 +115,15 @@ impl Db {
                 writer: Mutex::new(()),
                 time_zone: RwLock::new(time_zone.to_string()),
                 path,
+                // Started from the clock so a restarted server never repeats a version a page
+                // saw before it.
+                version: AtomicU64::new(
+                    std::time::SystemTime::now()
+                        .duration_since(std::time::UNIX_EPOCH)
+                        .map_or(1, |d| u64::try_from(d.as_millis()).unwrap_or(1)),
+                ),
+                cache: Mutex::new(HashMap::new()),
+                computing: Mutex::new(HashMap::new()),
             }),
         };
         let mut conn = db.connect()?;
@@ -133,9 +172,73 @@ impl Db {
         Ok(conn)
     }
 
-    /// Serialises writers: loads and stitching hold this for their whole transaction.
-    pub fn write_lock(&self) -> MutexGuard<'_, ()> {
-        lock(&self.inner.writer)
+    /// Serialises writers: loads and stitching hold this for their whole transaction. Cached
+    /// results are invalidated when the guard is dropped.
+    pub fn write_lock(&self) -> WriteGuard<'_> {
+        WriteGuard {
+            db: self,
+            _guard: lock(&self.inner.writer),
+        }
+    }
+
+    /// The data version: it changes after every write, so a result computed at one version
+    /// is valid while it is current.
+    pub fn data_version(&self) -> u64 {
+        self.inner.version.load(Ordering::SeqCst)
+    }
+
+    fn cache_hit<T: Clone + 'static>(&self, key: &str) -> Option<T> {
+        let version = self.data_version();
+        let cache = lock(&self.inner.cache);
+        let hit = cache.get(key).filter(|hit| hit.version == version)?;
+        hit.value.downcast_ref::<T>().cloned()
+    }
+
+    /// Marks every cached result stale: called when a writer releases [`Db::write_lock`] and
+    /// after every request that may write (any method but GET and HEAD).
+    pub fn invalidate(&self) {
+        self.inner.version.fetch_add(1, Ordering::SeqCst);
+        lock(&self.inner.cache).clear();
+    }
+
+    /// The result cached under `key` at the current data version, or `compute`'s, which is
+    /// kept only if no write happened while it ran. `key` must name everything the result
+    /// depends on besides the data (KPI set, period, filters, comparison, language, today).
+    pub fn cached<T, E>(&self, key: &str, compute: impl FnOnce() -> Result<T, E>) -> Result<T, E>
+    where
+        T: Clone + Send + Sync + 'static,
+    {
+        if let Some(value) = self.cache_hit::<T>(key) {
+            return Ok(value);
+        }
+        // Fifty clients opening the same page at once wait for one computation instead of
+        // running fifty: the first takes the key's lock, the others find its result.
+        let flight = lock(&self.inner.computing)
+            .entry(key.to_string())
+            .or_default()
+            .clone();
+        let _flight = lock(&flight);
+        if let Some(value) = self.cache_hit::<T>(key) {
+            return Ok(value);
+        }
+        let version = self.data_version();
+        let value = compute();
+        lock(&self.inner.computing).remove(key);
+        let value = value?;
+        let mut cache = lock(&self.inner.cache);
+        if self.data_version() == version {
+            if cache.len() >= CACHE_ENTRIES {
+                cache.clear();
+            }
+            cache.insert(
+                key.to_string(),
+                Cached {
+                    version,
+                    value: Arc::new(value.clone()),
+                },
+            );
+        }
+        Ok(value)
     }
 
     /// Runs `work` on a blocking thread with its own connection.
@@ -173,6 +276,37 @@ fn lock<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn cached_results_last_until_a_writer_finishes() -> Result<(), DbError> {
+        let db = Db::open_in_memory("Europe/Rome")?;
+        let mut runs = 0;
+        let mut get = |db: &Db| {
+            db.cached("k", || {
+                runs += 1;
+                Ok::<_, DbError>(runs)
+            })
+        };
+        assert_eq!(get(&db)?, 1);
+        assert_eq!(get(&db)?, 1, "served from the cache");
+        drop(db.write_lock());
+        assert_eq!(get(&db)?, 2, "a write made it stale");
+        db.invalidate();
+        assert_eq!(get(&db)?, 3);
+        Ok(())
+    }
+
+    #[test]
+    fn a_result_computed_during_a_write_is_not_kept() -> Result<(), DbError> {
+        let db = Db::open_in_memory("Europe/Rome")?;
+        let first = db.cached("k", || {
+            db.invalidate();
+            Ok::<_, DbError>(1)
+        })?;
+        assert_eq!(first, 1);
+        assert_eq!(db.cached("k", || Ok::<_, DbError>(2))?, 2);
+        Ok(())
+    }
 
     #[test]
     fn unknown_time_zone_is_refused() {

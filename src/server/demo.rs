@@ -207,17 +207,12 @@ pub fn generate_and_load(db: &Db, spec: &DemoSpec, dir: &Path) -> Result<DemoSum
     let (files, planted) = write_all(spec, dir)?;
     let events = files.iter().map(|(_, _, n)| n).sum();
     ensure_stores(db)?;
-    let mut load = LoadReport::default();
-    for (source, path, _) in &files {
-        let report = ingest::load_files_without_journeys(
-            db,
-            source,
-            std::slice::from_ref(path),
-            &LoadOptions::default(),
-        )?;
-        load.files.extend(report.files);
-        load.customers = report.customers;
-    }
+    // Every source in one load: one transaction, one identity stitch.
+    let batch: Vec<(String, PathBuf)> = files
+        .iter()
+        .map(|(source, path, _)| (source.clone(), path.clone()))
+        .collect();
+    let load = ingest::load_sources_without_journeys(db, &batch, &LoadOptions::default())?;
     // One journey rebuild for the whole data set rather than one per file.
     let journeys = super::journey::rebuild(db)?;
     seed_alert_rules(db, spec.end);
@@ -283,7 +278,7 @@ fn seed_alert_rules(db: &Db, end: NaiveDate) {
 const DEMO_AD_SPEND_WEEK: f64 = 40.0;
 
 /// Fills the `stores` reference table (idempotent).
-fn ensure_stores(db: &Db) -> Result<(), DemoError> {
+pub fn ensure_stores(db: &Db) -> Result<(), DemoError> {
     let _writer = db.write_lock();
     let conn = db.connect()?;
     for (id, name, region) in STORES {

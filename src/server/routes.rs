@@ -60,6 +60,10 @@ pub fn router(state: AppState) -> Router {
         })
         .fallback(file_and_error_handler::<AppState, _>(shell))
         .layer(middleware::from_fn_with_state(state.clone(), gate::gate))
+        .layer(middleware::from_fn_with_state(
+            state.clone(),
+            invalidate_after_writes,
+        ))
         .layer(session_layer)
         .layer(middleware::from_fn_with_state(
             state.clone(),
@@ -129,6 +133,37 @@ pub async fn delete_expired_sessions(db: Db) {
 /// Deletes the sessions past their expiry.
 pub async fn purge_expired_sessions(db: &Db) -> Result<(), tower_sessions::session_store::Error> {
     DuckDbStore::new(db.clone()).delete_expired().await
+}
+
+/// Any request that may have written makes the cached results stale (see `Db::cached`)
+/// and moves the data version open dashboards poll, once it is answered, whatever it wrote:
+/// see [`may_write`].
+async fn invalidate_after_writes(
+    State(state): State<AppState>,
+    req: axum::extract::Request,
+    next: middleware::Next,
+) -> axum::response::Response {
+    let writes = may_write(req.method().as_str(), req.uri().path());
+    let response = next.run(req).await;
+    if writes {
+        state.db.invalidate();
+    }
+    response
+}
+
+/// Whether a request may change data: every method but GET and HEAD (forms, the events API,
+/// backups), except Leptos server functions, which only fetch a page's data (the test
+/// `server_functions_only_read` in tests/kpi_cache.rs lists them: a new one must be a read
+/// too). Exempting them matters: open dashboards call `data_version` every few seconds and
+/// hydrated pages fetch their data through them, which would otherwise empty the cache.
+pub fn may_write(method: &str, path: &str) -> bool {
+    if matches!(method, "GET" | "HEAD") {
+        return false;
+    }
+    !matches!(
+        super::auth::policy::rule_for(method, path),
+        Some((rule, _)) if rule.kind == super::auth::policy::Kind::ServerFn
+    )
 }
 
 /// 200 when the database answers a query, 503 otherwise.

@@ -73,6 +73,44 @@ pub fn compute(
     evaluate(catalog, keys, &base)
 }
 
+/// One statement [`compute`] runs: what it computes, its SQL and its bound parameters.
+#[derive(Clone, Debug)]
+pub struct Statement {
+    pub label: String,
+    pub sql: String,
+    pub params: Vec<String>,
+}
+
+/// The statements [`compute`] runs for `keys` over `period`, in order: the aggregates in one
+/// scan, then one per query KPI (the benchmark runs them directly in DuckDB and PostgreSQL).
+pub fn statements(
+    catalog: &Catalog,
+    keys: &[&str],
+    period: &Period,
+    filters: &Filters,
+) -> Result<Vec<Statement>, KpiError> {
+    let plan = Plan::new(catalog, keys)?;
+    let (predicate, params) = bind(period, filters);
+    let mut out = Vec::new();
+    if !plan.aggregates.is_empty() {
+        out.push(Statement {
+            label: "aggregates".to_string(),
+            sql: select_aggregates(&plan.aggregates, None, &predicate),
+            params: params.clone(),
+        });
+    }
+    for def in &plan.queries {
+        if let Formula::Query(query) = &def.formula {
+            out.push(Statement {
+                label: def.key.clone(),
+                sql: wrap_query(query, &predicate),
+                params: params.clone(),
+            });
+        }
+    }
+    Ok(out)
+}
+
 /// The SQL a query KPI runs: its SELECT inside the CTEs it may read (see catalog.toml), with
 /// `predicate` (over `events`, placeholders from `$3`) narrowing `ev`, and `any_channel` (the
 /// same without the channel filter, same placeholders) narrowing `pe_any_channel`.

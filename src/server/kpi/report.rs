@@ -42,7 +42,7 @@ impl Compare {
     }
 }
 
-#[derive(Debug, Serialize, utoipa::ToSchema)]
+#[derive(Clone, Debug, Serialize, utoipa::ToSchema)]
 pub struct KpiReport {
     pub from: NaiveDate,
     pub to: NaiveDate,

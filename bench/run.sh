@@ -1,0 +1,241 @@
+#!/usr/bin/env bash
+# The benchmark of issue #10, in one run on this machine (`make bench`, or
+# `bench/run.sh --events 1000000`):
+#   1. generation, omnikpi's load (by phase) vs DuckDB's read_csv + INSERT, the company view
+#      cold and warm vs its SQL run directly in DuckDB, journeys + pain points
+#      (`omnikpi bench`, release build);
+#   2. the same company view SQL in PostgreSQL 15 (a throwaway cluster on 127.0.0.1, default
+#      settings plus indexes, loaded with COPY);
+#   3. HTTP: the company page and /api/v1/kpis with 50 clients for 30 s (wrk), peak RSS;
+#   4. sizes: the release wasm bundle (raw, gzip) and the server binary.
+# Prints a table and writes bench/results/<date>-<events>.json. Safe to re-run.
+#
+# Environment: BENCH_DIR (work folder, default $CARGO_TARGET_DIR/bench), BENCH_PORT (3204),
+# BENCH_PG_PORT (5433), BENCH_SECONDS (30), BENCH_CLIENTS (50), BENCH_SKIP_BUILD=1,
+# BENCH_REUSE_CORE=1 (keep the work folder's core.json and databases from an earlier run of
+# `omnikpi bench`: only PostgreSQL, HTTP and sizes are measured again).
+set -euo pipefail
+
+EVENTS=10000000
+while [ $# -gt 0 ]; do
+    case "$1" in
+        --events) EVENTS="$2"; shift 2 ;;
+        --events=*) EVENTS="${1#*=}"; shift ;;
+        *) echo "usage: bench/run.sh [--events N]" >&2; exit 2 ;;
+    esac
+done
+
+cd "$(dirname "$0")/.."
+ROOT=$PWD
+export CARGO_TARGET_DIR=${CARGO_TARGET_DIR:-$ROOT/target}
+WORK=${BENCH_DIR:-$CARGO_TARGET_DIR/bench}
+PORT=${BENCH_PORT:-3204}
+PG_PORT=${BENCH_PG_PORT:-5433}
+SECONDS_HTTP=${BENCH_SECONDS:-30}
+CLIENTS=${BENCH_CLIENTS:-50}
+PG_BIN=/usr/lib/postgresql/15/bin
+BIN=$CARGO_TARGET_DIR/release/omnikpi
+DB=$WORK/omnikpi.duckdb
+say() { printf '\n== %s\n' "$*" >&2; }
+now_ms() { echo $(($(date +%s%N) / 1000000)); }
+
+# --- tools -----------------------------------------------------------------------------------
+need=()
+[ -x "$PG_BIN/initdb" ] || need+=(postgresql-15)
+command -v psql >/dev/null || need+=(postgresql-client-15)
+command -v wrk >/dev/null || need+=(wrk)
+command -v wasm-opt >/dev/null || need+=(binaryen)
+command -v jq >/dev/null || need+=(jq)
+command -v curl >/dev/null || need+=(curl)
+if [ ${#need[@]} -gt 0 ]; then
+    say "installing ${need[*]}"
+    SUDO=""; [ "$(id -u)" = 0 ] || SUDO=sudo
+    # The package's own cluster is not used: the benchmark starts a throwaway one.
+    $SUDO apt-get install -y --no-install-recommends "${need[@]}"
+fi
+
+# --- build -----------------------------------------------------------------------------------
+if [ "${BENCH_SKIP_BUILD:-0}" != 1 ]; then
+    say "release build (cargo leptos build --release)"
+    [ -f scripts/setup.sh ] && scripts/setup.sh >/dev/null
+    cargo leptos build --release
+fi
+mkdir -p "$WORK" bench/results
+
+# --- 1. omnikpi bench (in-process measurements) ----------------------------------------------
+if [ "${BENCH_REUSE_CORE:-0}" = 1 ] && [ -f "$WORK/core.json" ]; then
+    say "reusing $WORK/core.json"
+else
+    say "omnikpi bench --events $EVENTS"
+    OMNIKPI_LOG=warn "$BIN" --db "$WORK/cli.duckdb" bench --events "$EVENTS" --dir "$WORK" \
+        --out "$WORK/core.json"
+fi
+TZ_NAME=$(jq -r .time_zone "$WORK/core.json")
+
+# --- 2. PostgreSQL 15 ------------------------------------------------------------------------
+say "PostgreSQL 15 on 127.0.0.1:$PG_PORT"
+PGDATA=$WORK/pgdata
+AS=()
+if [ "$(id -u)" = 0 ]; then AS=(runuser -u postgres --); fi
+pg_ctl() { "${AS[@]}" "$PG_BIN/pg_ctl" -D "$PGDATA" -l "$WORK/postgres.log" -w "$@"; }
+pg_stop() { [ -f "$PGDATA/postmaster.pid" ] && pg_ctl stop -m fast >/dev/null 2>&1 || true; }
+pg_stop
+rm -rf "$PGDATA"
+mkdir -p "$PGDATA"
+if [ "$(id -u)" = 0 ]; then chown postgres "$PGDATA"; touch "$WORK/postgres.log"; chown postgres "$WORK/postgres.log"; fi
+"${AS[@]}" "$PG_BIN/initdb" -D "$PGDATA" -U postgres --auth=trust >/dev/null
+PG_OPTS="-p $PG_PORT -c listen_addresses=127.0.0.1 -k $PGDATA"
+pg_ctl -o "$PG_OPTS" start >/dev/null
+trap 'pg_stop; [ -n "${SERVER:-}" ] && kill "$SERVER" 2>/dev/null || true' EXIT
+export PGTZ=$TZ_NAME
+PSQL=(psql -X -q -v ON_ERROR_STOP=1 -h 127.0.0.1 -p "$PG_PORT" -U postgres -d postgres)
+"${PSQL[@]}" -f bench/postgres-schema.sql
+t0=$(now_ms)
+for table in events event_types settings; do
+    "${PSQL[@]}" -c "\\copy $table FROM '$WORK/pg/$table.csv' WITH (FORMAT csv, HEADER true)"
+done
+t1=$(now_ms)
+"${PSQL[@]}" -f bench/postgres-indexes.sql
+t2=$(now_ms)
+# The CTEs ev and pe are read twice in some statements, which makes PostgreSQL materialise
+# them (no index use, nested loops over the copy); NOT MATERIALIZED lets it inline them as
+# DuckDB does. omnikpi bench writes it already; this is for scripts from older binaries.
+sed -i -e 's/ev AS (SELECT \* FROM events/ev AS NOT MATERIALIZED (SELECT * FROM events/' \
+    -e 's/pe AS (SELECT ev\.\*/pe AS NOT MATERIALIZED (SELECT ev.*/' "$WORK/pg/company.sql"
+# A statement past PG_TIMEOUT_S seconds is cancelled and counted; the time is then a floor.
+PG_TIMEOUT_S=${BENCH_PG_TIMEOUT:-300}
+pg_run() { # wall time in ms of the company view statements in a new psql session
+    local s e
+    s=$(now_ms)
+    PGOPTIONS="-c statement_timeout=${PG_TIMEOUT_S}s" \
+        psql -X -q -h 127.0.0.1 -p "$PG_PORT" -U postgres -d postgres \
+        -f "$WORK/pg/company.sql" >"$WORK/pg/company.out" 2>"$WORK/pg/company.err" || true
+    e=$(now_ms)
+    echo $((e - s))
+}
+pg_timeouts() { grep -c 'statement timeout' "$WORK/pg/company.err" || true; }
+pg_ctl -o "$PG_OPTS" restart >/dev/null
+PG_COLD=$(pg_run)
+PG_COLD_TIMEOUTS=$(pg_timeouts)
+PG_WARM_ALL=()
+for _ in 1 2 3; do PG_WARM_ALL+=("$(pg_run)"); done
+PG_WARM=$(printf '%s\n' "${PG_WARM_ALL[@]}" | sort -n | sed -n 2p)
+PG_WARM_TIMEOUTS=$(pg_timeouts)
+PG_VERSION=$("${PSQL[@]}" -At -c "SHOW server_version")
+jq -n --argjson copy $((t1 - t0)) --argjson index $((t2 - t1)) --argjson cold "$PG_COLD" \
+    --argjson warm "$PG_WARM" --arg version "$PG_VERSION" --argjson t1 "$PG_COLD_TIMEOUTS" \
+    --argjson t2 "$PG_WARM_TIMEOUTS" --argjson limit "$PG_TIMEOUT_S" \
+    '{version: $version, copy_ms: $copy, index_ms: $index, company_cold_ms: $cold,
+      company_warm_ms: $warm, statement_timeout_s: $limit,
+      statements_timed_out_cold: $t1, statements_timed_out_warm: $t2}' >"$WORK/postgres.json"
+pg_stop
+
+# --- 3. HTTP ---------------------------------------------------------------------------------
+say "HTTP: $CLIENTS clients for $SECONDS_HTTP s per URL on 127.0.0.1:$PORT"
+PASSWORD=benchmark-password-$RANDOM$RANDOM
+EMAIL=bench-$RANDOM@example.it
+# Pages stay closed until an administrator exists; the measuring account is an executive.
+echo "$PASSWORD" | "$BIN" --db "$DB" user add --email "admin-$EMAIL" --role admin --password-stdin >/dev/null
+echo "$PASSWORD" | "$BIN" --db "$DB" user add --email "$EMAIL" --role executive --password-stdin >/dev/null
+TOKEN=$("$BIN" --db "$DB" token create --name "bench-$RANDOM" --role executive 2>/dev/null | tail -1)
+"$BIN" --db "$DB" serve --addr "127.0.0.1:$PORT" >"$WORK/server.log" 2>&1 &
+SERVER=$!
+for _ in $(seq 1 120); do
+    curl -fs -o /dev/null "http://127.0.0.1:$PORT/login" && break
+    sleep 0.5
+done
+# Sign in as a browser does: the login form's anti-forgery token (tied to the visitor's
+# session cookie), then the form; success is a 303 to the page asked for with a new session
+# cookie. The cookie is read from the answer's headers, not from a cookie jar: curl does not
+# keep a Secure cookie received over plain http (the default `secure_cookie`).
+cookie_of() { tr -d '\r' | sed -n 's/^[Ss]et-[Cc]ookie: *\(omnikpi_session=[^;]*\).*/\1/p' | tail -1; }
+curl -s -D "$WORK/login-get.headers" -o "$WORK/login.html" "http://127.0.0.1:$PORT/login?lang=en"
+VISITOR=$(cookie_of <"$WORK/login-get.headers")
+CSRF=$(grep -o 'name="csrf"[^>]*' "$WORK/login.html" | grep -o 'value="[^"]*"' | head -1 | cut -d'"' -f2)
+login_status=$(curl -s -o /dev/null -D "$WORK/login-post.headers" -w '%{http_code}' \
+    -H "Cookie: $VISITOR" --data-urlencode "email=$EMAIL" --data-urlencode "password=$PASSWORD" \
+    --data-urlencode "csrf=$CSRF" "http://127.0.0.1:$PORT/login")
+COOKIE=$(cookie_of <"$WORK/login-post.headers")
+[ -n "$COOKIE" ] || COOKIE=$VISITOR
+if [ "$login_status" != 303 ] || grep -qi '^location: */login' "$WORK/login-post.headers"; then
+    echo "sign-in failed ($login_status); see $WORK/login-post.headers" >&2
+    exit 1
+fi
+FROM=$(jq -r '.company_view.period[0]' "$WORK/core.json")
+TO=$(jq -r '.company_view.period[1]' "$WORK/core.json")
+KEYS=$(jq -r '.company_view.kpis | join(",")' "$WORK/core.json")
+PAGE_URL="http://127.0.0.1:$PORT/?from=$FROM&to=$TO"
+API_URL="http://127.0.0.1:$PORT/api/v1/kpis?from=$FROM&to=$TO&kpi=$KEYS"
+page_status=$(curl -s -o "$WORK/page.html" -w '%{http_code}' -H "Cookie: $COOKIE" "$PAGE_URL")
+api_status=$(curl -s -o "$WORK/api.json" -w '%{http_code}' -H "Authorization: Bearer $TOKEN" "$API_URL")
+if [ "$page_status" != 200 ] || [ "$api_status" != 200 ] || ! grep -q 'name="from"' "$WORK/page.html"; then
+    echo "the page answered $page_status and the API $api_status; see $WORK/page.html, $WORK/api.json" >&2
+    exit 1
+fi
+wrk_json() { grep '^WRKJSON ' | sed 's/^WRKJSON //'; }
+PAGE_JSON=$(BENCH_COOKIE=$COOKIE wrk -t2 -c"$CLIENTS" -d"${SECONDS_HTTP}s" --timeout 60s \
+    -s bench/wrk-report.lua "$PAGE_URL" | wrk_json)
+API_JSON=$(BENCH_TOKEN=$TOKEN wrk -t2 -c"$CLIENTS" -d"${SECONDS_HTTP}s" --timeout 60s \
+    -s bench/wrk-report.lua "$API_URL" | wrk_json)
+RSS_KB=$(awk '/VmHWM/ {print $2}' "/proc/$SERVER/status")
+kill "$SERVER"
+wait "$SERVER" 2>/dev/null || true
+SERVER=""
+
+# --- 4. sizes --------------------------------------------------------------------------------
+WASM=$(ls "$ROOT"/target/site/pkg/*.wasm 2>/dev/null | head -1 || true)
+[ -n "$WASM" ] || WASM=$(ls "$CARGO_TARGET_DIR"/site/pkg/*.wasm | head -1)
+WASM_RAW=$(stat -c %s "$WASM")
+WASM_GZ=$(gzip -9 -c "$WASM" | wc -c)
+JS=$(ls "$(dirname "$WASM")"/*.js | head -1)
+JS_GZ=$(gzip -9 -c "$JS" | wc -c)
+BIN_SIZE=$(stat -c %s "$BIN")
+
+# --- results ---------------------------------------------------------------------------------
+read -r L1 L5 L15 _ </proc/loadavg
+OUT=bench/results/$(date -u +%Y-%m-%d)-$EVENTS.json
+jq -n --slurpfile core "$WORK/core.json" --slurpfile pg "$WORK/postgres.json" \
+    --argjson page "$PAGE_JSON" --argjson api "$API_JSON" --argjson rss "$RSS_KB" \
+    --argjson wasm_raw "$WASM_RAW" --argjson wasm_gz "$WASM_GZ" --argjson js_gz "$JS_GZ" \
+    --argjson bin "$BIN_SIZE" --arg l1 "$L1" --arg l5 "$L5" --arg l15 "$L15" \
+    --arg commit "$(git rev-parse --short HEAD)" --arg date "$(date -u +%FT%TZ)" \
+    --argjson clients "$CLIENTS" --argjson seconds "$SECONDS_HTTP" \
+    --arg cpus "$(nproc)" --arg cpu "$(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2- | sed 's/^ //')" '
+    ($core[0]) as $c | ($pg[0]) as $p |
+    $c + {
+      date: $date, commit: $commit,
+      machine: {cpus: ($cpus | tonumber), cpu: $cpu,
+                load_average_at_end: [($l1|tonumber), ($l5|tonumber), ($l15|tonumber)]},
+      postgres: ($p + {
+        cold_ratio_vs_omnikpi: (($p.company_cold_ms / $c.company_view.omnikpi_cold_ms) * 100 | round / 100),
+        warm_ratio_vs_omnikpi: (($p.company_warm_ms / $c.company_view.omnikpi_warm_ms) * 100 | round / 100)}),
+      http: {clients: $clients, seconds: $seconds, company_page: $page, api_kpis: $api,
+             server_peak_rss_mib: (($rss / 1024) * 10 | round / 10)},
+      sizes: {wasm_bytes: $wasm_raw, wasm_gzip_bytes: $wasm_gz, js_gzip_bytes: $js_gz,
+              server_binary_bytes: $bin}
+    }' >"$OUT"
+
+jq -r '
+  def f: if . == null then "-" else tostring end;
+  "omnikpi benchmark: \(.events) events, \(.customers) customers, commit \(.commit), \(.date)",
+  "machine: \(.machine.cpus) CPUs (\(.machine.cpu)), load average at end \(.machine.load_average_at_end | map(tostring) | join(" "))",
+  "",
+  "generation                       \(.generate_ms) ms (\(.csv_bytes / 1048576 | floor) MiB of CSV)",
+  "load omnikpi                     \(.load.omnikpi_ms) ms (read \(.load.phases_ms.read), validate \(.load.phases_ms.validate), insert \(.load.phases_ms.insert), stitch \(.load.phases_ms.stitch))",
+  "load DuckDB read_csv + INSERT    \(.load.duckdb_raw_ms) ms  ratio \(.load.ratio | f)  (goal <= 1.3)",
+  "journeys rebuild                 \(.journeys.rebuild_ms) ms",
+  "pain points (1 year)             \(.journeys.pain_points_ms) ms  total \(.journeys.total_ms) ms (goal < 3000)",
+  "company view cold omnikpi        \(.company_view.omnikpi_cold_ms) ms (open \(.company_view.omnikpi_open_ms))",
+  "company view cold raw DuckDB     \(.company_view.duckdb_raw_cold_ms) ms  ratio \(.company_view.cold_ratio | f) (goal <= 1.5)",
+  "company view cold PostgreSQL 15  \(.postgres.company_cold_ms) ms  PG / omnikpi \(.postgres.cold_ratio_vs_omnikpi) (goal >= 10; \(.postgres.statements_timed_out_cold) statements cancelled at \(.postgres.statement_timeout_s) s)",
+  "company view warm omnikpi        \(.company_view.omnikpi_warm_ms) ms (page \(.company_view.page_warm_ms) ms)",
+  "company view warm raw DuckDB     \(.company_view.duckdb_raw_warm_ms) ms  ratio \(.company_view.warm_ratio | f)",
+  "company view warm PostgreSQL 15  \(.postgres.company_warm_ms) ms  PG / omnikpi \(.postgres.warm_ratio_vs_omnikpi)",
+  "HTTP company page (\(.http.clients) clients)  p50 \(.http.company_page.p50_ms) p95 \(.http.company_page.p95_ms) p99 \(.http.company_page.p99_ms) ms, \(.http.company_page.rps) req/s (goal p50 < 50, p95 < 200)",
+  "HTTP /api/v1/kpis                p50 \(.http.api_kpis.p50_ms) p95 \(.http.api_kpis.p95_ms) p99 \(.http.api_kpis.p99_ms) ms, \(.http.api_kpis.rps) req/s",
+  "server peak RSS                  \(.http.server_peak_rss_mib) MiB (goal < 1024)",
+  "wasm bundle                      \(.sizes.wasm_bytes) B raw, \(.sizes.wasm_gzip_bytes) B gzip (goal < 409600)",
+  "server binary                    \(.sizes.server_binary_bytes) B"
+' "$OUT"
+echo
+echo "written to $OUT"
