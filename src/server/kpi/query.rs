@@ -91,6 +91,7 @@ pub fn statements(
 ) -> Result<Vec<Statement>, KpiError> {
     let plan = Plan::new(catalog, keys)?;
     let (predicate, params) = bind(period, filters);
+    let any_channel = filters.predicate_without(3, Dimension::Channel);
     let mut out = Vec::new();
     if !plan.aggregates.is_empty() {
         out.push(Statement {
@@ -103,7 +104,7 @@ pub fn statements(
         if let Formula::Query(query) = &def.formula {
             out.push(Statement {
                 label: def.key.clone(),
-                sql: wrap_query(query, &predicate),
+                sql: wrap_query(query, &predicate, &any_channel),
                 params: params.clone(),
             });
         }
