@@ -469,6 +469,22 @@ pub enum Msg {
     BeforeAfterLink,
     OfLabel,
     NoDataWord,
+    CustomersPerDay,
+    ActiveCustomersColumn,
+    SparklineLabel,
+    ChannelMix,
+    TopStores,
+    TopRegions,
+    WhereRevenueComesFrom,
+    MultichannelTitle,
+    MultichannelHelp,
+    MultichannelCol,
+    SingleChannelCol,
+    UpliftCol,
+    MeasureCol,
+    FrequencyRow,
+    OrderValueRow,
+    BellLabel,
 }
 
 #[cfg(test)]
