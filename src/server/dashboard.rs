@@ -324,8 +324,10 @@ pub fn company_blocking(
     let mut breakdowns = Vec::with_capacity(COMPANY_BREAKDOWNS.len());
     for (key, dimension) in COMPANY_BREAKDOWNS {
         if let Some(def) = catalog.get(key) {
-            breakdowns.push(detail::breakdown_of(
-                conn, catalog, def, &resolved, dimension,
+            // The channel mix is whole; the top stores and regions are a ranking.
+            let with_other = *dimension == "channel";
+            breakdowns.push(detail::breakdown_shown(
+                conn, catalog, def, &resolved, dimension, with_other,
             )?);
         }
     }
