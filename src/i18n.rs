@@ -489,6 +489,22 @@ pub enum Msg {
     UnitMultiple,
     DeleteDerivedKpi,
     CreatedBy,
+    CustomersPerDay,
+    ActiveCustomersColumn,
+    SparklineLabel,
+    ChannelMix,
+    TopStores,
+    TopRegions,
+    WhereRevenueComesFrom,
+    MultichannelTitle,
+    MultichannelHelp,
+    MultichannelCol,
+    SingleChannelCol,
+    UpliftCol,
+    MeasureCol,
+    FrequencyRow,
+    OrderValueRow,
+    BellLabel,
 }
 
 #[cfg(test)]

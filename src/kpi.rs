@@ -122,6 +122,28 @@ pub struct CompanyView {
     pub revenue: Vec<DailyPoint>,
     /// The revenue chart, rendered to SVG on the server.
     pub revenue_chart: String,
+    /// Active customers per day, and its chart.
+    #[serde(default)]
+    pub customers: Vec<DailyPoint>,
+    #[serde(default)]
+    pub customers_chart: String,
+    /// Each tile's sparkline (SVG) by KPI key: the KPI's series over the period.
+    #[serde(default)]
+    pub sparklines: std::collections::BTreeMap<String, String>,
+    /// Channel mix, top stores and top regions (gross revenue split by each).
+    #[serde(default)]
+    pub breakdowns: Vec<crate::dashboard::Breakdown>,
+    /// Multichannel against single-channel buyers, side by side.
+    #[serde(default)]
+    pub multichannel: Multichannel,
+    /// Each tile's target by KPI key: its owner department's target whose period holds the
+    /// day measured on (absent: none is set).
+    #[serde(default)]
+    pub targets: std::collections::BTreeMap<String, crate::dashboard::TargetRow>,
+    /// Each tile's change against the other comparison (last year when the view compares with
+    /// the previous period, and the reverse), by KPI key.
+    #[serde(default)]
+    pub other_changes: std::collections::BTreeMap<String, Option<f64>>,
     /// The notes on the company view within the period, oldest first.
     pub annotations: Vec<crate::dashboard::AnnotationRow>,
     /// Whether the visitor may add notes.
@@ -130,6 +152,19 @@ pub struct CompanyView {
     /// The session's anti-forgery token when the page has forms to send, else empty.
     #[serde(default)]
     pub csrf: String,
+}
+
+/// Purchase frequency and average order value of identified buyers who interacted on two or
+/// more channels and of those on exactly one, over the view's period (`None`: nobody in the
+/// group).
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+pub struct Multichannel {
+    pub frequency_multi: Option<f64>,
+    pub frequency_single: Option<f64>,
+    pub frequency_uplift: Option<f64>,
+    pub aov_multi: Option<f64>,
+    pub aov_single: Option<f64>,
+    pub aov_uplift: Option<f64>,
 }
 
 /// The company view for the view in `query` (the page's query string; the last 30 days

@@ -463,3 +463,115 @@ async fn a_year_without_a_grain_is_shown_by_week() {
         .body;
     assert!(html.contains("aria-current=\"page\">Day</a>"));
 }
+
+/// The company view's tiles draw the same series the KPI detail computes: one pass for every
+/// tile gives, KPI by KPI, what the detail's series gives for that KPI alone.
+#[test]
+fn company_sparklines_are_the_detail_series() {
+    let t = loaded();
+    let conn = t.db.connect().expect("connection");
+    let catalog = Catalog::builtin();
+    let march = Period::parse("2026-03-01", "2026-03-31").expect("period");
+    let keys: Vec<&str> = catalog
+        .view("company")
+        .iter()
+        .map(|d| d.key.as_str())
+        .collect();
+    for grain in [omnikpi::kpi::Grain::Day, omnikpi::kpi::Grain::Week] {
+        let all = kpi::series_many(&conn, catalog, &keys, &march, grain, &Filters::none())
+            .expect("series of every tile");
+        assert_eq!(all.len(), keys.len());
+        for key in &keys {
+            let alone =
+                kpi::series(&conn, catalog, key, &march, grain, &Filters::none()).expect("series");
+            assert_eq!(all[*key], alone, "{key} by {grain:?}");
+        }
+    }
+    let days = kpi::series_many(
+        &conn,
+        catalog,
+        &["gross_revenue", "active_customers"],
+        &march,
+        omnikpi::kpi::Grain::Day,
+        &Filters::none(),
+    )
+    .expect("series");
+    // 10 March: order A (100 + 50) of the customer of L1.
+    assert_eq!(days["gross_revenue"][9].1, Some(150.0));
+    assert_eq!(days["active_customers"][9].1, Some(1.0));
+    // 20 March: an anonymous purchase is revenue but no active customer.
+    assert_eq!(days["gross_revenue"][19].1, Some(20.0));
+    assert_eq!(days["active_customers"][19].1, Some(0.0));
+}
+
+/// The company view: a sparkline per tile with its name, active customers per day, the channel
+/// mix and multichannel against single-channel buyers, with values worked out from FIXTURE.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_company_view_shows_trends_mix_and_multichannel_buyers() {
+    let t = loaded();
+    // Without the hydration markers between a cell's parts.
+    let html = get(&t, &format!("/?{MARCH}")).await.body.replace("<!>", "");
+    let tiles = html.matches("class=\"kpi-tile\"").count();
+    assert!(tiles >= 10, "{html}");
+    assert_eq!(
+        html.matches("role=\"img\" aria-label=\"Trend of ").count(),
+        tiles,
+        "every tile has a named sparkline"
+    );
+    assert!(
+        html.contains("aria-label=\"Trend of Net revenue, 1 Mar 2026–31 Mar 2026\""),
+        "{html}"
+    );
+    // Channel mix: store 100 + 50 + 20 + 5, web 30 + 10.
+    assert!(html.contains("Channel mix · Gross revenue"), "{html}");
+    assert!(html.contains("<td>store</td><td class=\"num\">€175.00</td>"));
+    assert!(html.contains("Top stores"));
+    assert!(html.contains("Top regions"));
+    // Buyers in March: the customer of L1 and a@x.it bought in store (order A, 150) and on the
+    // web (e3, 30): two channels, 2 orders, 180. Single-channel: b@x.it (web, 10) and L3
+    // (store, 5): 2 orders for 2 buyers, 15.
+    assert!(
+        html.contains(
+            "<td class=\"num\">2.00</td><td class=\"num\">1.00</td><td class=\"num\">2.00×</td>"
+        ),
+        "{html}"
+    );
+    assert!(
+        html.contains("<td class=\"num\">€90.00</td><td class=\"num\">€7.50</td>"),
+        "{html}"
+    );
+    assert!(html.contains("Active customers per day"));
+
+    // The same numbers download: active customers per day (1 March: b@x.it; 20 March: only an
+    // anonymous purchase) and the channel mix.
+    let a = get(&t, &format!("/export/company/customers.csv?{MARCH}")).await;
+    assert_eq!(a.status, StatusCode::OK, "{}", a.body);
+    assert!(
+        a.body
+            .starts_with("\u{FEFF}Day,Active customers\r\n2026-03-01,1\r\n"),
+        "{}",
+        a.body
+    );
+    assert!(a.body.contains("\r\n2026-03-20,0\r\n"), "{}", a.body);
+    let a = get(
+        &t,
+        &format!("/export/company/breakdown-1.csv?{MARCH}&lang=it"),
+    )
+    .await;
+    assert_eq!(
+        a.body,
+        "\u{FEFF}Canale;Fatturato lordo\r\nstore;175\r\nweb;40\r\n"
+    );
+    assert!(
+        a.disposition
+            .contains("omnikpi-company-gross_revenue-by-channel-2026-03-01-2026-03-31.csv"),
+        "{}",
+        a.disposition
+    );
+    for file in ["customers.svg", "breakdown-2.svg", "breakdown-3.png"] {
+        let a = get(&t, &format!("/export/company/{file}?{MARCH}")).await;
+        assert_eq!(a.status, StatusCode::OK, "{file}: {}", a.body);
+    }
+    let a = get(&t, &format!("/export/company/breakdown-4.csv?{MARCH}")).await;
+    assert_eq!(a.status, StatusCode::NOT_FOUND);
+}

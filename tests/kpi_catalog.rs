@@ -268,6 +268,12 @@ fn omnichannel_kpis() {
     assert_kpi(&t, "multichannel_frequency_uplift", MARCH, Some(2.0 / 1.5));
     // Multi AOV 160 / 2 = 80; single AOV (80 + 40) / 3 = 40; 80 / 40 - 1.
     assert_kpi(&t, "multichannel_value_uplift", MARCH, Some(1.0));
+    // The two sides the company view shows side by side (internal KPIs): M's 2 orders for 1
+    // buyer against S1's and S2's 3 orders for 2; M's 160 / 2 against (80 + 40) / 3.
+    assert_kpi(&t, "multichannel_purchase_frequency", MARCH, Some(2.0));
+    assert_kpi(&t, "single_channel_purchase_frequency", MARCH, Some(1.5));
+    assert_kpi(&t, "multichannel_aov", MARCH, Some(80.0));
+    assert_kpi(&t, "single_channel_aov", MARCH, Some(40.0));
     // Store orders O10 (web visit 3 days before), O12, O13: 1 of 3.
     assert_kpi(&t, "webrooming_rate", MARCH, Some(1.0 / 3.0));
     // Online orders O11 (store visit 5 days before) and O14: 1 of 2.
@@ -291,6 +297,10 @@ fn omnichannel_kpis_are_null_without_buyers() {
         "omnichannel_share",
         "multichannel_frequency_uplift",
         "multichannel_value_uplift",
+        "multichannel_purchase_frequency",
+        "single_channel_purchase_frequency",
+        "multichannel_aov",
+        "single_channel_aov",
         "webrooming_rate",
         "showrooming_rate",
         "pickup_rate",

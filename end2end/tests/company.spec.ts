@@ -48,9 +48,79 @@ test('shows the demo KPIs that the API computes, and the revenue chart', async (
   await expect(page.getByRole('heading', { level: 1 })).toHaveText('Company overview');
   await expectTilesMatch(page, values);
   await expect(page.locator('[data-kpi="gross_revenue"] .kpi-value')).toHaveText(/^€[\d,]+\.\d\d$/);
-  await expect(page.locator('.chart-svg svg')).toBeVisible();
-  await expect(page.locator('.chart-svg[role="img"]')).toHaveAttribute('aria-label', 'Gross revenue per day');
-  await expect(page.locator('.chart table tbody tr')).toHaveCount(30);
+  const revenue = page.locator('figure.chart').first();
+  await expect(revenue.locator('.chart-svg svg')).toBeVisible();
+  await expect(revenue.locator('.chart-svg[role="img"]')).toHaveAttribute('aria-label', 'Gross revenue per day');
+  await expect(revenue.locator('table tbody tr')).toHaveCount(30);
+});
+
+test('each tile has a named sparkline, a target line and both comparisons', async ({ page }, info) => {
+  await page.goto('/?from=2026-06-01&to=2026-06-30');
+  await ready(page, info.project.name === 'hydrated');
+  for (const key of KPIS) {
+    const tile = page.locator(`[data-kpi="${key}"]`);
+    const name = (await tile.locator('.kpi-name').innerText()).trim();
+    // A picture with a name, drawn on the server: no script needed to see or announce it.
+    await expect(tile.getByRole('img', { name: `Trend of ${name}, 1 Jun 2026–30 Jun 2026` })).toBeVisible();
+    await expect(tile.locator('.sparkline svg')).toHaveCount(1);
+    await expect(tile.locator('.kpi-change[data-compare="previous"]')).toContainText('vs previous period');
+    await expect(tile.locator('.kpi-change[data-compare="last_year"]')).toContainText('last year');
+    await expect(tile.locator('.kpi-target')).toHaveCount(1);
+  }
+});
+
+test('channel mix, top stores and regions, and multichannel buyers match the API', async ({ page }, info) => {
+  const june = 'from=2026-06-01&to=2026-06-30';
+  await page.goto(`/?${june}`);
+  await ready(page, info.project.name === 'hydrated');
+  const figures = page.locator('section.breakdowns figure.chart');
+  await expect(figures).toHaveCount(3);
+  const dimensions = ['channel', 'store', 'region'];
+  for (let i = 0; i < 3; i++) {
+    const body = await (await page.request.get(
+      `/api/v1/kpis/gross_revenue/breakdown?${june}&dimension=${dimensions[i]}&top=8`)).json();
+    // The channel mix is whole; the top stores and regions leave "other" out (it also holds
+    // every sale made outside a store).
+    const parts: { value: string | null; kpi: number | null }[] =
+      i === 0 ? body.parts : body.parts.filter((p: { value: string | null }) => p.value !== null);
+    const rows = figures.nth(i).locator('table tbody tr');
+    await expect(rows).toHaveCount(parts.length);
+    // The same parts in the same order (the largest first, "Other" last).
+    for (let j = 0; j < parts.length; j++) {
+      await expect(rows.nth(j).locator('td').first()).toHaveText(parts[j].value ?? 'Other');
+    }
+  }
+  await expect(figures.nth(0).locator('figcaption')).toHaveText('Channel mix · Gross revenue');
+  const kpis = await (await page.request.get(
+    `/api/v1/kpis?${june}&kpi=multichannel_frequency_uplift,multichannel_value_uplift`)).json();
+  const uplift = kpis.kpis.find((k: any) => k.key === 'multichannel_frequency_uplift').value;
+  const table = page.locator('section.multichannel table');
+  await expect(table.locator('tbody tr')).toHaveCount(2);
+  if (uplift !== null) {
+    await expect(table.locator('tbody tr').first().locator('td').nth(2)).toHaveText(`${uplift.toFixed(2)}×`);
+  }
+  await expect(page.locator('figure.chart').nth(1).locator('figcaption')).toHaveText('Active customers per day');
+});
+
+test('the insight links and the TV link do not overlap at phone width', async ({ page }, info) => {
+  await page.setViewportSize({ width: 360, height: 780 });
+  await page.goto('/?from=2026-06-01&to=2026-06-30&lang=it');
+  await ready(page, info.project.name === 'hydrated');
+  const links = await page.locator('nav.insight-links').boundingBox();
+  const tv = await page.getByRole('link', { name: /^Mostra su una TV/ }).boundingBox();
+  expect(links && tv).toBeTruthy();
+  expect(tv!.y).toBeGreaterThanOrEqual(links!.y + links!.height);
+});
+
+test('the alerts bell is a drawn icon whose name carries the unread count', async ({ page }, info) => {
+  await page.goto('/?from=2026-06-01&to=2026-06-30');
+  await ready(page, info.project.name === 'hydrated');
+  const bell = page.locator('a.bell');
+  const unread = await bell.getAttribute('data-unread');
+  await expect(bell).toHaveAccessibleName(`Alerts: ${unread} unread`);
+  await expect(bell.locator('svg.bell-icon')).toBeVisible();
+  await page.goto('/?from=2026-06-01&to=2026-06-30&lang=it');
+  await expect(page.locator('a.bell')).toHaveAccessibleName(/^Avvisi: \d+ non letti$/);
 });
 
 test('the period form changes the values and keeps them in the URL', async ({ page }, info) => {

@@ -37,3 +37,25 @@ test('every view at 1280 and 360 px, in English and Italian', async ({ page }, i
     }
   }
 });
+
+// The dark theme (as the system asks for it) on the views with charts and tiles, where colours
+// matter most: end2end/test-results/screenshots/<project>/<view>-<width>-<lang>-dark.png.
+test('the chart views in the dark theme at 1280 and 360 px', async ({ page }, info) => {
+  test.setTimeout(300_000);
+  await signIn(page, DEMO.admin);
+  await page.emulateMedia({ colorScheme: 'dark' });
+  const names = ['company', 'dept-stores', 'dept-online', 'kpi-detail', 'journeys'];
+  for (const view of VIEWS.filter((v) => names.includes(v.name))) {
+    for (const width of [1280, 360]) {
+      for (const lang of ['en', 'it']) {
+        await page.setViewportSize({ width, height: width === 360 ? 780 : 900 });
+        await page.goto(inLang(view.path, lang));
+        await ready(page, info.project.name === 'hydrated');
+        const background = await page.evaluate(() => getComputedStyle(document.body).backgroundColor);
+        expect.soft(background, `${view.name} is dark`).toBe('rgb(20, 23, 29)');
+        const file = path.join(DIR, info.project.name, `${view.name}-${width}-${lang}-dark.png`);
+        await page.screenshot({ path: file, fullPage: true });
+      }
+    }
+  }
+});

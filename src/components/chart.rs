@@ -4,9 +4,10 @@
 
 use leptos::prelude::*;
 
+use crate::dashboard::Breakdown;
 use crate::format;
 use crate::i18n::{Locale, Msg};
-use crate::kpi::DailyPoint;
+use crate::kpi::{DailyPoint, Unit};
 
 /// Download links under a chart or table: each a plain link with an accessible name that
 /// says what it downloads.
@@ -189,14 +190,22 @@ pub fn DailyChart(
     points: Vec<DailyPoint>,
     locale: Locale,
     #[prop(optional)] downloads: Vec<(String, &'static str)>,
+    /// The values' unit (money unless said).
+    #[prop(optional)]
+    unit: Option<Unit>,
+    /// The value column's heading ("Revenue" unless said).
+    #[prop(optional)]
+    column: Option<Msg>,
 ) -> impl IntoView {
+    let unit = unit.unwrap_or(Unit::Money);
+    let column = column.unwrap_or(Msg::Revenue);
     let rows = points
         .into_iter()
         .map(|p| {
             view! {
                 <tr>
                     <td>{format::date(p.day, locale)}</td>
-                    <td class="num">{format::money(p.value, locale)}</td>
+                    <td class="num">{format::kpi_value(Some(p.value), unit, locale)}</td>
                 </tr>
             }
         })
@@ -207,11 +216,57 @@ pub fn DailyChart(
                 <thead>
                     <tr>
                         <th scope="col">{locale.text(Msg::Day)}</th>
-                        <th scope="col">{locale.text(Msg::Revenue)}</th>
+                        <th scope="col">{locale.text(column)}</th>
                     </tr>
                 </thead>
                 <tbody>{rows}</tbody>
             </table>
         </Figure>
+    }
+}
+
+/// A KPI split by a dimension: its bar chart, the table of the same rows, downloads, and a
+/// link to the KPI's detail split the same way.
+#[component]
+pub fn BreakdownFigure(
+    breakdown: Breakdown,
+    title: String,
+    locale: Locale,
+    downloads: Vec<(String, &'static str)>,
+    /// The KPI detail page split by the same dimension.
+    detail: String,
+) -> impl IntoView {
+    let b = breakdown;
+    let other = locale.text(Msg::Other);
+    let unit = b.unit;
+    let rows = b
+        .rows
+        .iter()
+        .map(|r| {
+            view! {
+                <tr>
+                    <td>{r.label.clone().unwrap_or_else(|| other.to_string())}</td>
+                    <td class="num">{format::kpi_value(r.value, unit, locale)}</td>
+                </tr>
+            }
+        })
+        .collect_view();
+    let dimension = crate::view::dimension_name(&b.dimension, locale);
+    let name = b.kpi_name.clone();
+    view! {
+        <Figure title svg=b.svg locale downloads class="breakdown">
+            <table>
+                <thead>
+                    <tr>
+                        <th scope="col">{dimension}</th>
+                        <th scope="col">{b.kpi_name.clone()}</th>
+                    </tr>
+                </thead>
+                <tbody>{rows}</tbody>
+            </table>
+        </Figure>
+        <p class="more">
+            <a href=detail>{name} " →"</a>
+        </p>
     }
 }

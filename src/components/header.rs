@@ -206,7 +206,9 @@ fn UserMenu(visitor: Visitor, locale: Locale) -> impl IntoView {
     } = visitor;
     user.map(|user| {
         let title = format!("{} · {}", user.email, locale.text(role_name(user.role)));
-        let bell_label = format!("{} {}", unread_alerts, locale.text(Msg::AlertsUnread));
+        let bell_label = locale
+            .text(Msg::BellLabel)
+            .replace("{n}", &unread_alerts.to_string());
         view! {
             <div class="user-menu">
                 <a
@@ -216,7 +218,20 @@ fn UserMenu(visitor: Visitor, locale: Locale) -> impl IntoView {
                     aria-label=bell_label
                     data-unread=unread_alerts.to_string()
                 >
-                    <span aria-hidden="true">"🔔"</span>
+                    // Drawn inline: no font has to carry a bell glyph.
+                    <svg
+                        class="bell-icon"
+                        aria-hidden="true"
+                        focusable="false"
+                        viewBox="0 0 24 24"
+                        width="20"
+                        height="20"
+                    >
+                        <path
+                            fill="currentColor"
+                            d="M12 22a2.5 2.5 0 0 0 2.45-2h-4.9A2.5 2.5 0 0 0 12 22zm7-6v-5a7 7 0 0 0-5.5-6.84V3.5a1.5 1.5 0 0 0-3 0v.66A7 7 0 0 0 5 11v5l-2 2v1h18v-1z"
+                        />
+                    </svg>
                     {(unread_alerts > 0)
                         .then(|| view! { <span class="bell-count">{unread_alerts}</span> })}
                 </a>

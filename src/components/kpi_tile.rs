@@ -1,7 +1,8 @@
 //! A KPI tile: the value in the locale's format, its change against the comparison period
 //! with an arrow and a colour that respect the KPI's direction (fewer returns is good news),
-//! and, on department views, the target, the projection and the status in words and colour,
-//! and a sparkline. The KPI's name links to its detail page, keeping the view.
+//! on department views the target, the projection and the status in words and colour, and a
+//! sparkline of the period with a name for screen readers ("Trend of Net revenue, 1 Jun
+//! 2026–30 Jun 2026"). The KPI's name links to its detail page, keeping the view.
 
 use leptos::prelude::*;
 
@@ -22,23 +23,68 @@ pub fn KpiTile(
     #[prop(optional)]
     target: Option<Option<TargetRow>>,
     #[prop(optional)] sparkline: Option<String>,
+    /// The period the sparkline covers, for its accessible name.
+    #[prop(optional)]
+    span: Option<(chrono::NaiveDate, chrono::NaiveDate)>,
+    /// The change against a second comparison (the company view shows both).
+    #[prop(optional)]
+    other: Option<(Option<f64>, Comparison)>,
 ) -> impl IntoView {
+    let trend = span.map(|(from, to)| {
+        locale
+            .text(Msg::SparklineLabel)
+            .replace("{kpi}", &kpi.name)
+            .replace("{from}", &format::date(from, locale))
+            .replace("{to}", &format::date(to, locale))
+    });
     let value = format::kpi_value(kpi.value, kpi.unit, locale);
     let raw = kpi
         .value
         .map_or_else(|| "null".to_string(), |v| v.to_string());
-    let (arrow, tone) = match (kpi.change, kpi.change_is_good()) {
-        (Some(c), Some(true)) if c > 0.0 => ("▲", "good"),
-        (Some(_), Some(true)) => ("▼", "good"),
-        (Some(c), Some(false)) if c > 0.0 => ("▲", "bad"),
-        (Some(_), Some(false)) => ("▼", "bad"),
-        _ => ("", "flat"),
+    let change_line = |change: Option<f64>, compare: Comparison| {
+        let judged = KpiValue {
+            change,
+            ..kpi.clone()
+        };
+        let (arrow, tone) = match (change, judged.change_is_good()) {
+            (Some(c), Some(true)) if c > 0.0 => ("▲", "good"),
+            (Some(_), Some(true)) => ("▼", "good"),
+            (Some(c), Some(false)) if c > 0.0 => ("▲", "bad"),
+            (Some(_), Some(false)) => ("▼", "bad"),
+            _ => ("", "flat"),
+        };
+        let versus = locale.text(match compare {
+            Comparison::Previous => Msg::VsPreviousPeriod,
+            Comparison::LastYear => Msg::VsLastYear,
+        });
+        let text = change.map(|c| format::change_in(c, kpi.unit, locale));
+        view! {
+            <p class=format!("kpi-change {tone}") data-compare=compare.name()>
+                {match text {
+                    Some(text) => {
+                        view! {
+                            <span aria-hidden="true">{arrow}</span>
+                            " "
+                            <span>{text}</span>
+                            " "
+                            <span class="muted">{versus}</span>
+                        }
+                            .into_any()
+                    }
+                    None => {
+                        view! {
+                            <span class="muted">
+                                {locale.text(Msg::NotAvailable)} " " {versus}
+                            </span>
+                        }
+                            .into_any()
+                    }
+                }}
+            </p>
+        }
     };
-    let versus = locale.text(match compare {
-        Comparison::Previous => Msg::VsPreviousPeriod,
-        Comparison::LastYear => Msg::VsLastYear,
-    });
-    let change = kpi.change.map(|c| format::change_in(c, kpi.unit, locale));
+    let main_change = change_line(kpi.change, compare);
+    let other_change = other.map(|(change, compare)| change_line(change, compare));
     let unit = kpi.unit;
     let target_view = target.map(|target| match target {
         Some(t) => {
@@ -72,32 +118,20 @@ pub fn KpiTile(
                 {value}
             </p>
             {kpi.provisional.then(|| view! { <ProvisionalNote locale /> })}
-            <p class=format!("kpi-change {tone}")>
-                {match change {
-                    Some(text) => {
-                        view! {
-                            <span aria-hidden="true">{arrow}</span>
-                            " "
-                            <span>{text}</span>
-                            " "
-                            <span class="muted">{versus}</span>
-                        }
+            {main_change}
+            {other_change}
+            {target_view}
+            {sparkline
+                .map(|svg| match trend {
+                    // A picture with a name: screen readers announce it, its lines stay silent.
+                    Some(name) => {
+                        view! { <div class="sparkline" role="img" aria-label=name inner_html=svg></div> }
                             .into_any()
                     }
                     None => {
-                        view! {
-                            <span class="muted">
-                                {locale.text(Msg::NotAvailable)} " " {versus}
-                            </span>
-                        }
+                        view! { <div class="sparkline" aria-hidden="true" inner_html=svg></div> }
                             .into_any()
                     }
-                }}
-            </p>
-            {target_view}
-            {sparkline
-                .map(|svg| {
-                    view! { <div class="sparkline" aria-hidden="true" inner_html=svg></div> }
                 })}
         </article>
     }

@@ -465,5 +465,23 @@ pub fn text(msg: Msg) -> &'static str {
         Msg::UnitMultiple => "multiple (×)",
         Msg::DeleteDerivedKpi => "Delete",
         Msg::CreatedBy => "Created by",
+        Msg::CustomersPerDay => "Active customers per day",
+        Msg::ActiveCustomersColumn => "Active customers",
+        Msg::SparklineLabel => "Trend of {kpi}, {from}–{to}",
+        Msg::ChannelMix => "Channel mix",
+        Msg::TopStores => "Top stores",
+        Msg::TopRegions => "Top regions",
+        Msg::WhereRevenueComesFrom => "Where revenue comes from",
+        Msg::MultichannelTitle => "Multichannel and single-channel buyers",
+        Msg::MultichannelHelp => {
+            "Identified buyers of the period who interacted on two or more channels, against those on exactly one."
+        }
+        Msg::MultichannelCol => "Multichannel",
+        Msg::SingleChannelCol => "Single-channel",
+        Msg::UpliftCol => "Multichannel vs single",
+        Msg::MeasureCol => "Measure",
+        Msg::FrequencyRow => "Purchase frequency (orders per buyer)",
+        Msg::OrderValueRow => "Average order value",
+        Msg::BellLabel => "Alerts: {n} unread",
     }
 }

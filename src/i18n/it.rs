@@ -465,5 +465,23 @@ pub fn text(msg: Msg) -> &'static str {
         Msg::UnitMultiple => "multiplo (×)",
         Msg::DeleteDerivedKpi => "Elimina",
         Msg::CreatedBy => "Creato da",
+        Msg::CustomersPerDay => "Clienti attivi per giorno",
+        Msg::ActiveCustomersColumn => "Clienti attivi",
+        Msg::SparklineLabel => "Andamento di {kpi}, {from}–{to}",
+        Msg::ChannelMix => "Mix dei canali",
+        Msg::TopStores => "Negozi principali",
+        Msg::TopRegions => "Regioni principali",
+        Msg::WhereRevenueComesFrom => "Da dove viene il fatturato",
+        Msg::MultichannelTitle => "Clienti multicanale e monocanale",
+        Msg::MultichannelHelp => {
+            "Acquirenti identificati del periodo con interazioni su due o più canali, a confronto con quelli su un solo canale."
+        }
+        Msg::MultichannelCol => "Multicanale",
+        Msg::SingleChannelCol => "Monocanale",
+        Msg::UpliftCol => "Multicanale vs mono",
+        Msg::MeasureCol => "Misura",
+        Msg::FrequencyRow => "Frequenza d'acquisto (ordini per cliente)",
+        Msg::OrderValueRow => "Scontrino medio",
+        Msg::BellLabel => "Avvisi: {n} non letti",
     }
 }

@@ -6,7 +6,7 @@ use leptos::prelude::*;
 use leptos_meta::{Html, Title};
 use leptos_router::hooks::{use_params_map, use_query_map};
 
-use crate::components::chart::{Downloads, Figure};
+use crate::components::chart::{BreakdownFigure, Downloads};
 use crate::components::forms::{CsrfField, Notice};
 use crate::components::header::Header;
 use crate::components::kpi_tile::KpiTile;
@@ -76,6 +76,7 @@ fn DepartmentBody(view: DepartmentView, locale: Locale, csrf: String) -> impl In
     let query = state.with_by(None).query();
     let department = view.department.clone();
     let name = department_name(&department, locale);
+    let (from, to) = (view.view.from, view.view.to);
     let tiles = view
         .tiles
         .into_iter()
@@ -89,31 +90,17 @@ fn DepartmentBody(view: DepartmentView, locale: Locale, csrf: String) -> impl In
                     compare=state.compare
                     target=tile.target
                     sparkline=tile.sparkline
+                    span=(from, to)
                 />
             }
         })
         .collect_view();
-    let other = locale.text(Msg::Other);
     let breakdowns = view
         .breakdowns
         .into_iter()
         .enumerate()
         .map(|(i, b)| {
             let title = format!("{} · {}", b.kpi_name, dimension_name(&b.dimension, locale));
-            let unit = b.unit;
-            let kpi_name = b.kpi_name.clone();
-            let rows = b
-                .rows
-                .iter()
-                .map(|r| {
-                    view! {
-                        <tr>
-                            <td>{r.label.clone().unwrap_or_else(|| other.to_string())}</td>
-                            <td class="num">{format::kpi_value(r.value, unit, locale)}</td>
-                        </tr>
-                    }
-                })
-                .collect_view();
             let base = format!("/export/dept/{department}/breakdown-{}", i + 1);
             let downloads = vec![
                 (format!("{base}.svg{query}"), locale.text(Msg::DownloadSvg)),
@@ -125,22 +112,7 @@ fn DepartmentBody(view: DepartmentView, locale: Locale, csrf: String) -> impl In
                 b.kpi,
                 state.with_by(Some(&b.dimension)).query()
             );
-            view! {
-                <Figure title=title.clone() svg=b.svg locale downloads class="breakdown">
-                    <table>
-                        <thead>
-                            <tr>
-                                <th scope="col">{dimension_name(&b.dimension, locale)}</th>
-                                <th scope="col">{b.kpi_name.clone()}</th>
-                            </tr>
-                        </thead>
-                        <tbody>{rows}</tbody>
-                    </table>
-                </Figure>
-                <p class="more">
-                    <a href=detail>{kpi_name} " →"</a>
-                </p>
-            }
+            view! { <BreakdownFigure breakdown=b title locale downloads detail /> }
         })
         .collect_view();
     let kpis_csv = vec![(

@@ -26,8 +26,13 @@ const MARKER: RGBColor = RGBColor(90, 90, 90);
 const WIDTH: u32 = 800;
 const HEIGHT: u32 = 320;
 
-/// A line chart of one value per day; an empty series draws empty axes.
-pub fn daily_line(points: &[DailyPoint], title: &str, locale: Locale) -> Result<String, String> {
+/// A line chart of one value per day in `unit`; an empty series draws empty axes.
+pub fn daily_line(
+    points: &[DailyPoint],
+    unit: Unit,
+    title: &str,
+    locale: Locale,
+) -> Result<String, String> {
     let mut svg = String::new();
     let hits: Vec<Hit>;
     {
@@ -51,7 +56,7 @@ pub fn daily_line(points: &[DailyPoint], title: &str, locale: Locale) -> Result<
                 .map(|p| format::date(p.day, locale))
                 .unwrap_or_default()
         };
-        let money_label = |v: &f64| format::money(*v, locale);
+        let value_label = |v: &f64| format::kpi_value(Some(*v), unit, locale);
         chart
             .configure_mesh()
             .disable_x_mesh()
@@ -61,7 +66,7 @@ pub fn daily_line(points: &[DailyPoint], title: &str, locale: Locale) -> Result<
             .x_labels(5)
             .y_labels(5)
             .x_label_formatter(&day_label)
-            .y_label_formatter(&money_label)
+            .y_label_formatter(&value_label)
             .label_style(label_font)
             .draw()
             .map_err(|e| e.to_string())?;
@@ -77,7 +82,7 @@ pub fn daily_line(points: &[DailyPoint], title: &str, locale: Locale) -> Result<
             .map(|(i, p)| Hit {
                 at: chart.backend_coord(&(i, p.value)),
                 label: format::date(p.day, locale),
-                value: format::money(p.value, locale),
+                value: format::kpi_value(Some(p.value), unit, locale),
             })
             .collect();
         root.present().map_err(|e| e.to_string())?;
@@ -674,7 +679,8 @@ mod tests {
                 value: i as f64 * 10.0,
             })
             .collect();
-        let svg = daily_line(&points, "Gross revenue per day", Locale::En).expect("renders");
+        let svg =
+            daily_line(&points, Unit::Money, "Gross revenue per day", Locale::En).expect("renders");
         assert!(svg.starts_with("<svg"), "{}", &svg[..40.min(svg.len())]);
         assert!(svg.contains("Gross revenue per day"));
         assert!(svg.contains("<polyline") || svg.contains("<path"));
@@ -828,6 +834,7 @@ mod tests {
                 day: chrono::NaiveDate::from_ymd_opt(2026, 6, 1).expect("date"),
                 value: 5.0,
             }],
+            Unit::Money,
             "R",
             Locale::It,
         )
@@ -847,7 +854,7 @@ mod tests {
 
     #[test]
     fn an_empty_series_still_renders() {
-        assert!(daily_line(&[], "Empty", Locale::It).is_ok());
+        assert!(daily_line(&[], Unit::Money, "Empty", Locale::It).is_ok());
     }
 
     #[test]

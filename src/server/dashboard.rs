@@ -8,7 +8,7 @@ use chrono::NaiveDate;
 use crate::dashboard::ResolvedView;
 use crate::error::AppError;
 use crate::i18n::{Locale, Msg};
-use crate::kpi::{CompanyView, DailyPoint, Grain};
+use crate::kpi::{CompanyView, DailyPoint, Grain, Multichannel, Unit};
 use crate::view::{Comparison, FORM_FILTERS, ViewState};
 
 use super::charts;
@@ -181,6 +181,78 @@ pub fn resolve_view(conn: &duckdb::Connection, query: &str) -> Result<Resolved, 
     })
 }
 
+/// The breakdowns of the company view, in order: (KPI, dimension). The channel mix first, then
+/// the top stores and regions.
+pub const COMPANY_BREAKDOWNS: &[(&str, &str)] = &[
+    ("gross_revenue", "channel"),
+    ("gross_revenue", "store"),
+    ("gross_revenue", "region"),
+];
+
+/// Multichannel against single-channel buyers over the view's period, from the engine's KPIs:
+/// the two sides of each uplift computed here, the uplifts themselves taken from the tiles
+/// (`kpis`, computed for the same period and filters).
+pub fn multichannel(
+    conn: &duckdb::Connection,
+    catalog: &Catalog,
+    resolved: &Resolved,
+    kpis: &[crate::kpi::KpiValue],
+) -> Result<Multichannel, DashboardError> {
+    let keys = [
+        "multichannel_purchase_frequency",
+        "single_channel_purchase_frequency",
+        "multichannel_aov",
+        "single_channel_aov",
+    ];
+    let uplifts = ["multichannel_frequency_uplift", "multichannel_value_uplift"];
+    let tile = |k: &str| kpis.iter().find(|v| v.key == k).map(|v| v.value);
+    let mut wanted: Vec<&str> = keys.to_vec();
+    wanted.extend(uplifts.iter().filter(|k| tile(k).is_none()));
+    let v = kpi::compute(conn, catalog, &wanted, &resolved.period, &resolved.filters)?;
+    let get = |k: &str| tile(k).unwrap_or_else(|| v.get(k).copied().flatten());
+    Ok(Multichannel {
+        frequency_multi: get(keys[0]),
+        frequency_single: get(keys[1]),
+        frequency_uplift: get(uplifts[0]),
+        aov_multi: get(keys[2]),
+        aov_single: get(keys[3]),
+        aov_uplift: get(uplifts[1]),
+    })
+}
+
+/// The target each company tile shows: its owner department's target whose period holds
+/// `as_of`, the narrowest period first (as on the department views); only those are measured.
+pub fn company_targets(
+    conn: &duckdb::Connection,
+    catalog: &Catalog,
+    keys: &[&str],
+    as_of: NaiveDate,
+) -> Result<std::collections::BTreeMap<String, crate::dashboard::TargetRow>, DashboardError> {
+    let owners = kpi::owners(conn)?;
+    let mut chosen: std::collections::BTreeMap<String, (i64, kpi::targets::Target)> =
+        std::collections::BTreeMap::new();
+    for target in kpi::targets::list(conn, None, None)? {
+        if !keys.contains(&target.kpi.as_str())
+            || owners.get(&target.kpi) != Some(&target.department)
+        {
+            continue;
+        }
+        let Ok(period) = kpi::targets::TargetPeriod::parse(&target.period) else {
+            continue;
+        };
+        if !period.period.contains(as_of) {
+            continue;
+        }
+        let days = period.period.days();
+        if chosen.get(&target.kpi).is_none_or(|(d, _)| days < *d) {
+            chosen.insert(target.kpi.clone(), (days, target));
+        }
+    }
+    let list = chosen.into_values().map(|(_, t)| t).collect();
+    let rows = detail::to_rows(kpi::targets::report(conn, catalog, list, as_of)?);
+    Ok(rows.into_iter().map(|r| (r.kpi.clone(), r)).collect())
+}
+
 /// The company view for the view in `query` (the page's query string), from the results
 /// cache while no write happened since it was computed (see [`Db::cached`]).
 pub async fn company(db: &Db, query: String) -> Result<CompanyView, AppError> {
@@ -210,22 +282,82 @@ pub fn company_blocking(
         filters: resolved.filters.clone(),
     };
     let kpis = kpi::report::build(conn, catalog, &resolved.period, &request)?.kpis;
-    let revenue: Vec<DailyPoint> = kpi::series(
+    let tile_keys: Vec<&str> = kpis.iter().map(|k| k.key.as_str()).collect();
+    let sparklines = department::sparklines(
         conn,
         catalog,
-        "gross_revenue",
+        &tile_keys,
+        &resolved.period,
+        &resolved.filters,
+    )?;
+    // Both daily charts in one scan.
+    let daily = kpi::series_many(
+        conn,
+        catalog,
+        &["gross_revenue", "active_customers"],
         &resolved.period,
         Grain::Day,
         &resolved.filters,
-    )?
-    .into_iter()
-    .map(|(day, value)| DailyPoint {
-        day: day.from(),
-        value: value.unwrap_or(0.0),
-    })
-    .collect();
-    let revenue_chart = charts::daily_line(&revenue, locale.text(Msg::RevenuePerDay), locale)
-        .map_err(DashboardError::Chart)?;
+    )?;
+    let per_day = |key: &str| -> Vec<DailyPoint> {
+        daily
+            .get(key)
+            .map(|s| {
+                s.iter()
+                    .map(|(day, value)| DailyPoint {
+                        day: day.from(),
+                        value: value.unwrap_or(0.0),
+                    })
+                    .collect()
+            })
+            .unwrap_or_default()
+    };
+    let revenue = per_day("gross_revenue");
+    let customers = per_day("active_customers");
+    let revenue_chart = charts::daily_line(
+        &revenue,
+        Unit::Money,
+        locale.text(Msg::RevenuePerDay),
+        locale,
+    )
+    .map_err(DashboardError::Chart)?;
+    let customers_chart = charts::daily_line(
+        &customers,
+        Unit::Count,
+        locale.text(Msg::CustomersPerDay),
+        locale,
+    )
+    .map_err(DashboardError::Chart)?;
+    let mut breakdowns = Vec::with_capacity(COMPANY_BREAKDOWNS.len());
+    for (key, dimension) in COMPANY_BREAKDOWNS {
+        if let Some(def) = catalog.get(key) {
+            // The channel mix is whole; the top stores and regions are a ranking.
+            let with_other = *dimension == "channel";
+            breakdowns.push(detail::breakdown_shown(
+                conn, catalog, def, &resolved, dimension, with_other,
+            )?);
+        }
+    }
+    let multichannel = multichannel(conn, catalog, &resolved, &kpis)?;
+    let targets = company_targets(conn, catalog, &tile_keys, resolved.as_of)?;
+    // The other comparison: last year when the view compares with the previous period, and the
+    // previous period when it compares with last year.
+    let other = match resolved.compare {
+        Compare::Previous => Compare::LastYear,
+        Compare::LastYear => Compare::Previous,
+    }
+    .period(&resolved.period);
+    let before = kpi::compute(conn, catalog, &tile_keys, &other, &resolved.filters)?;
+    let other_changes = kpis
+        .iter()
+        .map(|k| {
+            let previous = before.get(&k.key).copied().flatten();
+            (
+                k.key.clone(),
+                kpi::query::change(Some(k.unit), k.value, previous),
+            )
+        })
+        .collect();
     let annotations = super::annotations::list(
         conn,
         "company",
@@ -245,6 +377,13 @@ pub fn company_blocking(
         kpis,
         revenue,
         revenue_chart,
+        customers,
+        customers_chart,
+        sparklines,
+        breakdowns,
+        multichannel,
+        targets,
+        other_changes,
         annotations,
         can_annotate: false,
         csrf: String::new(),

@@ -300,6 +300,28 @@ fn unknown_file(file: &str) -> DashboardError {
 
 /// A `.png` request is the `.svg` of the same name, rasterised: the file name to look up and
 /// whether to convert.
+/// `breakdown-N.csv` / `breakdown-N.svg` (N from 1) of a page's breakdowns.
+fn breakdown_file<'b>(
+    breakdowns: &'b [Breakdown],
+    file: &str,
+    locale: Locale,
+) -> Result<(&'b Breakdown, File), DashboardError> {
+    let parsed = file
+        .strip_prefix("breakdown-")
+        .and_then(|rest| rest.split_once('.'))
+        .and_then(|(n, ext)| Some((n.parse::<usize>().ok()?.checked_sub(1)?, ext)));
+    let Some((index, ext)) = parsed else {
+        return Err(unknown_file(file));
+    };
+    let b = breakdowns.get(index).ok_or_else(|| unknown_file(file))?;
+    let out = match ext {
+        "csv" => File::Csv(breakdown_table(b, locale)),
+        "svg" => File::Svg(b.svg.clone()),
+        _ => return Err(unknown_file(file)),
+    };
+    Ok((b, out))
+}
+
 fn wants_png(file: String) -> (String, bool) {
     match file.strip_suffix(".png") {
         Some(stem) => (format!("{stem}.svg"), true),
@@ -346,7 +368,26 @@ async fn company(
                     }),
                 ),
                 "revenue.svg" => ("revenue", File::Svg(view.revenue_chart)),
-                other => return Err(unknown_file(other)),
+                "customers.csv" => (
+                    "customers",
+                    File::Csv(Table {
+                        header: vec![
+                            locale.text(Msg::Day).to_string(),
+                            locale.text(Msg::ActiveCustomersColumn).to_string(),
+                        ],
+                        rows: view
+                            .customers
+                            .iter()
+                            .map(|p| vec![p.day.to_string().into(), Some(p.value).into()])
+                            .collect(),
+                    }),
+                ),
+                "customers.svg" => ("customers", File::Svg(view.customers_chart)),
+                other => {
+                    let (b, out) = breakdown_file(&view.breakdowns, other, locale)?;
+                    let name = format!("company-{}-by-{}-{span}", b.kpi, b.dimension);
+                    return Ok((finish(out, png)?, name, locale));
+                }
             };
             Ok((finish(out, png)?, format!("company-{what}-{span}"), locale))
         })
@@ -435,23 +476,7 @@ async fn dept(
                 let name = format!("{}-kpis-{span}", view.department);
                 return Ok((File::Csv(table), name, locale));
             }
-            // breakdown-N.csv / breakdown-N.svg, N from 1.
-            let parsed = file
-                .strip_prefix("breakdown-")
-                .and_then(|rest| rest.split_once('.'))
-                .and_then(|(n, ext)| Some((n.parse::<usize>().ok()?.checked_sub(1)?, ext)));
-            let Some((index, ext)) = parsed else {
-                return Err(unknown_file(&file));
-            };
-            let b = view
-                .breakdowns
-                .get(index)
-                .ok_or_else(|| unknown_file(&file))?;
-            let out = match ext {
-                "csv" => File::Csv(breakdown_table(b, locale)),
-                "svg" => File::Svg(b.svg.clone()),
-                _ => return Err(unknown_file(&file)),
-            };
+            let (b, out) = breakdown_file(&view.breakdowns, &file, locale)?;
             let name = format!("{}-{}-by-{}-{span}", view.department, b.kpi, b.dimension);
             Ok((finish(out, png)?, name, locale))
         })

@@ -21,7 +21,7 @@ pub mod tree;
 pub use catalog::{Catalog, CatalogError, DerivedSpec, KpiDef};
 pub use filter::{Dimension, FilterError, Filters};
 pub use period::{Period, PeriodError};
-pub use query::{KpiError, compute, compute_compared, compute_with_previous, series};
+pub use query::{KpiError, compute, compute_compared, compute_with_previous, series, series_many};
 
 use std::collections::BTreeMap;
 

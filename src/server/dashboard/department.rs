@@ -6,6 +6,8 @@
 //! on (the view's last day, or today if earlier), the shortest such period first (a monthly
 //! target before the quarter's before the year's).
 
+use std::collections::BTreeMap;
+
 use duckdb::Connection;
 
 use crate::dashboard::{DepartmentView, DeptTile, TargetRow};
@@ -38,6 +40,8 @@ pub const BREAKDOWNS: &[(&str, &[(&str, &str)])] = &[
     (
         "online",
         &[
+            // By device: the web shop in a browser against the app.
+            ("online_orders", "channel"),
             ("online_orders", "touchpoint"),
             ("unique_visitors", "touchpoint"),
         ],
@@ -68,6 +72,70 @@ pub fn sparkline_grain(period: &Period) -> Grain {
     crate::view::auto_grain(period.days())
 }
 
+/// The grain of the sparklines of KPIs that look across time (churn, CLV, omnichannel share):
+/// each of their points is a statement of its own (measured: about 0.1 s each on the demo data),
+/// so they get at most about 8 points: days up to 8 days, weeks up to 8 weeks, months up to 8
+/// months, quarters beyond.
+pub fn sparkline_grain_across_time(period: &Period) -> Grain {
+    match period.days() {
+        ..=8 => Grain::Day,
+        9..=56 => Grain::Week,
+        57..=245 => Grain::Month,
+        _ => Grain::Quarter,
+    }
+}
+
+/// The sparkline of each of `keys` over the period, by key: the engine's series (the KPI
+/// detail's), the KPIs computed from aggregates in one grouped scan at [`sparkline_grain`],
+/// the ones that look across time at [`sparkline_grain_across_time`].
+pub fn sparklines(
+    conn: &Connection,
+    catalog: &Catalog,
+    keys: &[&str],
+    period: &Period,
+    filters: &kpi::Filters,
+) -> Result<BTreeMap<String, String>, DashboardError> {
+    let mut plain = Vec::new();
+    let mut across = Vec::new();
+    for key in keys {
+        if kpi::query::looks_across_time(catalog, key)? {
+            across.push(*key);
+        } else {
+            plain.push(*key);
+        }
+    }
+    let mut series = BTreeMap::new();
+    if !plain.is_empty() {
+        series.extend(kpi::series_many(
+            conn,
+            catalog,
+            &plain,
+            period,
+            sparkline_grain(period),
+            filters,
+        )?);
+    }
+    if !across.is_empty() {
+        series.extend(kpi::series_many(
+            conn,
+            catalog,
+            &across,
+            period,
+            sparkline_grain_across_time(period),
+            filters,
+        )?);
+    }
+    let mut out = BTreeMap::new();
+    for (key, points) in series {
+        let values: Vec<Option<f64>> = points.into_iter().map(|(_, v)| v).collect();
+        out.insert(
+            key,
+            charts::sparkline(&values).map_err(DashboardError::Chart)?,
+        );
+    }
+    Ok(out)
+}
+
 pub fn department_blocking(
     conn: &mut Connection,
     department: &str,
@@ -95,21 +163,11 @@ pub fn department_blocking(
     let values = report::build(conn, catalog, &resolved.period, &request)?.kpis;
     let list = targets::list(conn, Some(department), None)?;
     let reports = to_rows(targets::report(conn, catalog, list, resolved.as_of)?);
-    let grain = sparkline_grain(&resolved.period);
+    let keys: Vec<&str> = values.iter().map(|v| v.key.as_str()).collect();
+    let mut sparklines = sparklines(conn, catalog, &keys, &resolved.period, &resolved.filters)?;
     let mut tiles = Vec::with_capacity(values.len());
     for value in values {
-        let points: Vec<Option<f64>> = kpi::series(
-            conn,
-            catalog,
-            &value.key,
-            &resolved.period,
-            grain,
-            &resolved.filters,
-        )?
-        .into_iter()
-        .map(|(_, v)| v)
-        .collect();
-        let sparkline = charts::sparkline(&points).map_err(DashboardError::Chart)?;
+        let sparkline = sparklines.remove(&value.key).unwrap_or_default();
         let target = current_target(&reports, &value.key, resolved.as_of);
         tiles.push(DeptTile {
             kpi: value,
@@ -217,5 +275,11 @@ mod tests {
             sparkline_grain(&p("2024-01-01", "2026-06-30")),
             Grain::Month
         );
+        // A point of churn or CLV is a statement of its own: at most about 8 of them.
+        let across = |from: &str, to: &str| sparkline_grain_across_time(&p(from, to));
+        assert_eq!(across("2026-06-23", "2026-06-30"), Grain::Day);
+        assert_eq!(across("2026-06-01", "2026-06-30"), Grain::Week);
+        assert_eq!(across("2026-04-01", "2026-06-30"), Grain::Month);
+        assert_eq!(across("2025-07-01", "2026-06-30"), Grain::Quarter);
     }
 }

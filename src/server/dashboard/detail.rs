@@ -291,6 +291,19 @@ pub fn breakdown_of(
     resolved: &Resolved,
     dimension: &str,
 ) -> Result<Breakdown, DashboardError> {
+    breakdown_shown(conn, catalog, def, resolved, dimension, true)
+}
+
+/// [`breakdown_of`], with or without its "other" part: a ranking of the top stores leaves it
+/// out, since "other" there also holds every sale made outside a store.
+pub fn breakdown_shown(
+    conn: &Connection,
+    catalog: &Catalog,
+    def: &KpiDef,
+    resolved: &Resolved,
+    dimension: &str,
+    with_other: bool,
+) -> Result<Breakdown, DashboardError> {
     let locale = resolved.locale;
     let dim = Dimension::parse(dimension)
         .ok_or_else(|| DashboardError::BadRequest(format!("unknown dimension {dimension:?}")))?;
@@ -305,6 +318,7 @@ pub fn breakdown_of(
     )?;
     let rows: Vec<BreakdownRow> = parts
         .into_iter()
+        .filter(|p| with_other || p.value.is_some())
         .map(|p| BreakdownRow {
             label: p.value,
             value: p.kpi,

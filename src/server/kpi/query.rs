@@ -259,6 +259,9 @@ pub fn buckets(period: &Period, grain: Grain) -> Vec<Period> {
     out
 }
 
+/// One KPI's values per bucket, each bucket clipped to the period.
+pub type Series = Vec<(Period, Option<f64>)>;
+
 /// The value of `key` in each bucket of `grain` over `period` (buckets clipped to it). A bucket
 /// without events gets the KPI's value on no events: 0 for sums and counts, `None` for ratios.
 pub fn series(
@@ -268,24 +271,64 @@ pub fn series(
     period: &Period,
     grain: Grain,
     filters: &Filters,
-) -> Result<Vec<(Period, Option<f64>)>, KpiError> {
-    let plan = Plan::new(catalog, &[key])?;
+) -> Result<Series, KpiError> {
+    let mut all = series_many(conn, catalog, &[key], period, grain, filters)?;
+    all.remove(key)
+        .ok_or_else(|| KpiError::UnknownKpi(key.to_string()))
+}
+
+/// Whether `key` needs a query KPI (windows, history), directly or through its parts: its
+/// series then costs one statement per bucket (see [`series_many`]).
+pub fn looks_across_time(catalog: &Catalog, key: &str) -> Result<bool, KpiError> {
+    Ok(!Plan::new(catalog, &[key])?.queries.is_empty())
+}
+
+/// [`series`] of several KPIs at once, keyed by KPI key: the KPIs computed from aggregates
+/// alone share one grouped scan of `events`; the KPIs that need a query (windows, history)
+/// are computed together bucket by bucket, each bucket whole. Each KPI's values are exactly
+/// what [`series`] gives for it alone (the detail page and the tiles show the same line).
+pub fn series_many(
+    conn: &Connection,
+    catalog: &Catalog,
+    keys: &[&str],
+    period: &Period,
+    grain: Grain,
+    filters: &Filters,
+) -> Result<BTreeMap<String, Series>, KpiError> {
+    let mut plain = Vec::new();
+    let mut looking = Vec::new();
+    for key in keys {
+        if looks_across_time(catalog, key)? {
+            looking.push(*key);
+        } else {
+            plain.push(*key);
+        }
+    }
     let buckets = buckets(period, grain);
-    if !plan.queries.is_empty() {
+    let mut out = BTreeMap::new();
+    if !looking.is_empty() {
         // A query KPI looks beyond its own rows (windows, history): compute each bucket whole.
         if buckets.len() > MAX_QUERY_BUCKETS {
             return Err(KpiError::TooManyBuckets {
-                key: key.to_string(),
+                key: looking[0].to_string(),
             });
         }
-        return buckets
-            .into_iter()
-            .map(|b| {
-                let values = compute(conn, catalog, &[key], &b, filters)?;
-                Ok((b, values.get(key).copied().flatten()))
-            })
-            .collect();
+        let mut per_key: BTreeMap<&str, Series> = BTreeMap::new();
+        for b in &buckets {
+            let values = compute(conn, catalog, &looking, b, filters)?;
+            for key in &looking {
+                per_key
+                    .entry(*key)
+                    .or_default()
+                    .push((*b, values.get(*key).copied().flatten()));
+            }
+        }
+        out.extend(per_key.into_iter().map(|(k, v)| (k.to_string(), v)));
     }
+    if plain.is_empty() {
+        return Ok(out);
+    }
+    let plan = Plan::new(catalog, &plain)?;
     let (predicate, params) = bind(period, filters);
     let aggregates = plan.aggregates;
     let bucket = match grain {
@@ -306,20 +349,24 @@ pub fn series(
         let (start, values) = row?;
         let day = NaiveDate::parse_from_str(&start, "%Y-%m-%d")
             .map_err(|_| KpiError::BadBucket(start.clone()))?;
-        by_bucket.insert(day, evaluate(catalog, &[key], &values)?);
+        by_bucket.insert(day, evaluate(catalog, &plain, &values)?);
     }
     let empty_sql = format!("{} WHERE false", select_from(&aggregates, None));
     let empty = conn.query_row(&empty_sql, [], |row| read_values(row, &aggregates, 0))?;
-    let empty = evaluate(catalog, &[key], &empty)?;
-    Ok(buckets
-        .into_iter()
-        .map(|b| {
-            let values = by_bucket
-                .get(&bucket_start(b.from(), grain))
-                .unwrap_or(&empty);
-            (b, values.get(key).copied().flatten())
-        })
-        .collect())
+    let empty = evaluate(catalog, &plain, &empty)?;
+    for key in plain {
+        let line = buckets
+            .iter()
+            .map(|b| {
+                let values = by_bucket
+                    .get(&bucket_start(b.from(), grain))
+                    .unwrap_or(&empty);
+                (*b, values.get(key).copied().flatten())
+            })
+            .collect();
+        out.insert(key.to_string(), line);
+    }
+    Ok(out)
 }
 
 /// What a set of KPIs needs computed from the database.
