@@ -14,7 +14,7 @@ use crate::view::{Comparison, FORM_FILTERS, ViewState};
 use super::charts;
 use super::db::{Db, DbError};
 use super::kpi::report::Compare;
-use super::kpi::{self, Dimension, FilterError, Filters, KpiError, Period, PeriodError};
+use super::kpi::{self, Catalog, Dimension, FilterError, Filters, KpiError, Period, PeriodError};
 
 pub mod department;
 pub mod detail;

@@ -17,6 +17,7 @@ use crate::view::DEPARTMENTS;
 
 use super::super::charts;
 use super::super::db::Db;
+use super::super::kpi::Catalog;
 use super::super::kpi::targets::{self, TargetPeriod};
 use super::super::kpi::{self, Period, report};
 use super::detail::{breakdown_of, to_rows};
