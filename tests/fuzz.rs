@@ -90,7 +90,7 @@ fn check_load(
     let path = t.dir.path().join(name);
     std::fs::write(&path, bytes).expect("write");
     let before = snapshot(t);
-    let result = ingest::load_files(&t.db, "fuzz", &[path.clone()], options);
+    let result = ingest::load_files(&t.db, "fuzz", std::slice::from_ref(&path), options);
     let after = snapshot(t);
     let shown = path.display().to_string();
     match result {
