@@ -605,6 +605,16 @@ fn filter_and_view_parsers_never_panic() {
     result.expect("property");
 }
 
+/// Found by `mapping_toml_and_a_file_through_it`: a stray carriage return before the first
+/// key made the TOML parser's message empty, so the error said only "fuzz.toml:1: ".
+#[test]
+fn regression_a_toml_error_always_has_words() {
+    let err = Mapping::parse("\r0\nkind = \"pos\"\n", "cr.toml").expect_err("not TOML");
+    assert_eq!(err.line, 1);
+    assert!(!err.problem.trim().is_empty(), "{err}");
+    assert!(err.to_string().starts_with("cr.toml:1: "), "{err}");
+}
+
 static URL_CASES: AtomicUsize = AtomicUsize::new(0);
 
 #[test]
