@@ -61,6 +61,13 @@ check "cargo fmt --check" cargo fmt --all -- --check
 check "clippy (ssr)" cargo clippy --features ssr --all-targets -- -D warnings
 check "clippy (hydrate)" cargo clippy --lib --no-default-features --features hydrate \
   --target wasm32-unknown-unknown -- -D warnings
+# Known vulnerabilities in the dependencies (docs/security.md): only where cargo-audit is
+# installed, with ADVISORY_DB naming a local copy of the database when there is no internet.
+if command -v cargo-audit >/dev/null 2>&1; then
+  check "cargo audit" scripts/audit.sh
+else
+  echo; echo "==> cargo audit: skipped (cargo install cargo-audit --locked)"
+fi
 # A hung test must fail the run, not eat CI's time limit.
 cargo_tests "cargo test (ssr)" timeout 1500 cargo test --features ssr --no-fail-fast
 cargo_tests "cargo test (hydrate)" cargo test --lib --no-default-features --features hydrate

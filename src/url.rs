@@ -54,6 +54,11 @@ pub fn parse(query: &str) -> Vec<(String, String)> {
         .collect()
 }
 
+/// The value of one ASCII hex digit (checked by the caller).
+fn hex_value(digit: u8) -> u8 {
+    char::from(digit).to_digit(16).unwrap_or(0) as u8
+}
+
 /// Decodes one query key or value.
 pub fn decode(text: &str) -> String {
     let bytes = text.as_bytes();
@@ -62,15 +67,14 @@ pub fn decode(text: &str) -> String {
     while i < bytes.len() {
         match bytes[i] {
             b'+' => out.push(b' '),
-            b'%' if i + 2 < bytes.len() => {
-                let hex = std::str::from_utf8(&bytes[i + 1..i + 3]).ok();
-                match hex.and_then(|h| u8::from_str_radix(h, 16).ok()) {
-                    Some(b) => {
-                        out.push(b);
-                        i += 2;
-                    }
-                    None => out.push(b'%'),
-                }
+            // Exactly two hex digits (`u8::from_str_radix` alone would take "+1" as a sign and
+            // a digit, caught by a property in tests/fuzz.rs).
+            b'%' if i + 2 < bytes.len()
+                && bytes[i + 1].is_ascii_hexdigit()
+                && bytes[i + 2].is_ascii_hexdigit() =>
+            {
+                out.push(hex_value(bytes[i + 1]) * 16 + hex_value(bytes[i + 2]));
+                i += 2;
             }
             b => out.push(b),
         }

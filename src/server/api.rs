@@ -379,6 +379,26 @@ async fn targets(
     let reports = state
         .db
         .run(move |conn| -> Result<_, DashboardError> {
+            // An unknown KPI or department is a mistake to name, not an empty list.
+            if let Some(kpi) = query.kpi.as_deref()
+                && Catalog::builtin().get(kpi).is_none()
+            {
+                return Err(DashboardError::BadRequest(format!(
+                    "kpi: unknown KPI {kpi:?}"
+                )));
+            }
+            if let Some(department) = query.department.as_deref() {
+                let known: i64 = conn.query_row(
+                    "SELECT count(*) FROM departments WHERE department = ?",
+                    [department],
+                    |r| r.get(0),
+                )?;
+                if known == 0 {
+                    return Err(DashboardError::BadRequest(format!(
+                        "department: unknown department {department:?}"
+                    )));
+                }
+            }
             let as_of = match query.as_of.as_deref() {
                 Some(day) => Period::parse(day, day)?.to(),
                 None => dashboard::today(conn)?,
@@ -668,17 +688,42 @@ pub struct RejectedBody {
         (status = 401, body = ErrorBody, description = "Missing, unknown or revoked token"),
         (status = 403, body = ErrorBody, description = "The token's role may not send events"),
         (status = 413, body = ErrorBody, description = "More than 10,000 events or 10 MB"),
+        (status = 415, body = ErrorBody, description = "A content type other than NDJSON, or a compressed body"),
         (status = 422, body = RejectedBody, description = "Some events are invalid; none was loaded"),
     ),
     security(("bearer" = [])))]
 async fn ingest_events(
     State(state): State<AppState>,
-    Query(query): Query<EventsQuery>,
+    query: Result<Query<EventsQuery>, axum::extract::rejection::QueryRejection>,
     axum::Extension(auth): axum::Extension<super::auth::RequestAuth>,
-    body: axum::body::Bytes,
+    headers: axum::http::HeaderMap,
+    body: Result<axum::body::Bytes, axum::extract::rejection::BytesRejection>,
 ) -> Response {
     let error = |status: StatusCode, message: String| {
         (status, Json(ErrorBody { error: message })).into_response()
+    };
+    // Every refusal of the request's form is JSON like the others, before the body is read.
+    if let Some(problem) = unaccepted_body(&headers) {
+        return error(StatusCode::UNSUPPORTED_MEDIA_TYPE, problem);
+    }
+    let Ok(Query(query)) = query else {
+        return error(
+            StatusCode::BAD_REQUEST,
+            "unknown parameter in the query string; the only one is source".into(),
+        );
+    };
+    let body = match body {
+        Ok(body) => body,
+        Err(e) if e.status() == StatusCode::PAYLOAD_TOO_LARGE => {
+            return error(
+                StatusCode::PAYLOAD_TOO_LARGE,
+                format!(
+                    "the body is larger than {} MB; send the events in smaller batches",
+                    MAX_BODY / (1024 * 1024)
+                ),
+            );
+        }
+        Err(e) => return error(e.status(), "the body could not be read".into()),
     };
     // The gate has checked the Ingest right; the default source is the token's name.
     let default_source = auth
@@ -760,6 +805,7 @@ async fn ingest_events(
             e @ (ingest::IngestError::Header { .. }
             | ingest::IngestError::BadSource(_)
             | ingest::IngestError::Unreadable { .. }
+            | ingest::IngestError::BadLine { .. }
             | ingest::IngestError::Empty(_)
             | ingest::IngestError::HeaderOnly(_)),
         )) => {
@@ -782,6 +828,46 @@ async fn ingest_events(
             )
         }
     }
+}
+
+/// Media types a `POST /events` body may be declared as (or none at all).
+const NDJSON_TYPES: &[&str] = &[
+    "application/x-ndjson",
+    "application/ndjson",
+    "application/jsonl",
+    "application/x-jsonlines",
+    "application/json",
+    "text/plain",
+];
+
+/// Why the body's declared form is refused: a content type that is not NDJSON, or any content
+/// encoding (bodies are never decompressed, so a gzip bomb cannot expand on the server).
+fn unaccepted_body(headers: &axum::http::HeaderMap) -> Option<String> {
+    if let Some(encoding) = headers.get(axum::http::header::CONTENT_ENCODING) {
+        let encoding = encoding.to_str().unwrap_or("?").trim();
+        if !encoding.eq_ignore_ascii_case("identity") {
+            return Some(format!(
+                "Content-Encoding {encoding} is not accepted; send the events uncompressed"
+            ));
+        }
+    }
+    let declared = headers
+        .get(axum::http::header::CONTENT_TYPE)?
+        .to_str()
+        .unwrap_or("?")
+        .trim();
+    let essence = declared
+        .split(';')
+        .next()
+        .unwrap_or_default()
+        .trim()
+        .to_ascii_lowercase();
+    (!NDJSON_TYPES.contains(&essence.as_str())).then(|| {
+        format!(
+            "Content-Type {declared} is not accepted; send application/x-ndjson \
+             (one JSON object a line)"
+        )
+    })
 }
 
 /// An [`AppError`] answered as JSON.

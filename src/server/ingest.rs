@@ -26,6 +26,8 @@ use mapping::{Encoding, Mapping};
 
 /// How many rejects an error message lists before it only counts.
 pub const SHOWN_REJECTS: usize = 20;
+/// How many characters of a rejected value a message quotes.
+pub const SHOWN_VALUE: usize = 100;
 
 #[derive(Clone, Debug, Default)]
 pub struct LoadOptions {
@@ -115,6 +117,13 @@ pub enum IngestError {
     HeaderOnly(PathBuf),
     #[error("{}: could not be read as CSV: {message}", file.display())]
     Unreadable { file: PathBuf, message: String },
+    /// A line the CSV reader cannot split into the header's columns.
+    #[error("{}:{line}: {problem}", file.display())]
+    BadLine {
+        file: PathBuf,
+        line: u64,
+        problem: String,
+    },
     #[error("{}: line 1: {problem}", file.display())]
     Header { file: PathBuf, problem: String },
     #[error("{}", RejectList { file, total: *total, rejects })]
@@ -432,7 +441,7 @@ fn load_file(
     // Accepted bad rows (up to --max-rejects) are kept for the data page.
     tx.execute(
         "INSERT INTO load_rejects (load_id, line, column_name, reason, value)
-         SELECT ?, line, col, reason, value FROM ingest_rejects",
+         SELECT ?, line, col, reason, left(value, 1000) FROM ingest_rejects",
         [load_id],
     )?;
     let rows_rejected: i64 =
@@ -490,6 +499,13 @@ fn checksum(file: &Path) -> Result<String, IngestError> {
 
 fn unreadable(file: &Path, err: duckdb::Error) -> IngestError {
     let message = err.to_string();
+    if let Some(line) = csv_error_line(&message) {
+        return IngestError::BadLine {
+            file: file.to_path_buf(),
+            line,
+            problem: csv_problem(&message),
+        };
+    }
     // DuckDB's message repeats the reader's options after a blank line; the first part is
     // the one a user can act on.
     let message = message
@@ -509,6 +525,64 @@ fn unreadable(file: &Path, err: duckdb::Error) -> IngestError {
     IngestError::Unreadable {
         file: file.to_path_buf(),
         message,
+    }
+}
+
+/// The line of a CSV reader error ("CSV Error on Line: 12"), counted in the file.
+fn csv_error_line(message: &str) -> Option<u64> {
+    let rest = message.split("CSV Error on Line: ").nth(1)?;
+    rest.split(|c: char| !c.is_ascii_digit())
+        .next()?
+        .parse()
+        .ok()
+}
+
+/// What is wrong with a line the CSV reader refused, in words a user can act on. The reader's
+/// own message quotes the whole line (megabytes, for a runaway line) and proposes its options,
+/// which are not ours to set; neither is repeated.
+fn csv_problem(message: &str) -> String {
+    let number_after = |label: &str| -> Option<u64> {
+        let rest = message.split(label).nth(1)?;
+        rest.trim_start()
+            .split(|c: char| !c.is_ascii_digit())
+            .next()?
+            .parse()
+            .ok()
+    };
+    if let (Some(expected), Some(found)) = (
+        number_after("Expected Number of Columns:"),
+        number_after("Found:"),
+    ) {
+        return format!(
+            "{found} values where the header has {expected} (check the delimiter and the \
+             quotes of this line)"
+        );
+    }
+    if let Some(max) = number_after("Maximum line size of") {
+        let actual = number_after("Actual Size:")
+            .map(|n| format!(" ({n} bytes)"))
+            .unwrap_or_default();
+        return format!("the line is longer than {max} bytes{actual}");
+    }
+    if message.contains("unterminated quote") {
+        return "a quoted value is never closed (a \" without its closing \")".into();
+    }
+    if message.contains("not utf-8 encoded") {
+        return "the text is not UTF-8. Exports in Latin-1 (common from Italian tills) load \
+                through a mapping with encoding = \"latin1\" (see examples/pos/mapping.toml)"
+            .into();
+    }
+    "the line cannot be read as CSV (check the delimiter and the quotes)".into()
+}
+
+/// A name from a file, as quoted in a message: at most 60 characters.
+fn shown_name(name: &str) -> String {
+    const MAX: usize = 60;
+    if name.chars().count() <= MAX {
+        format!("{name:?}")
+    } else {
+        let cut: String = name.chars().take(MAX).collect();
+        format!("{cut:?}... ({} characters)", name.chars().count())
     }
 }
 
@@ -553,6 +627,15 @@ fn read_header(file: &Path) -> Result<Vec<&'static Field>, IngestError> {
     std::io::BufReader::new(reader.take(MAX_HEADER))
         .read_until(b'\n', &mut bytes)
         .map_err(io)?;
+    if bytes.len() as u64 == MAX_HEADER && !bytes.ends_with(b"\n") {
+        return Err(IngestError::Header {
+            file: file.to_path_buf(),
+            problem: format!(
+                "the first line is longer than {} KB, which no header is",
+                MAX_HEADER / 1024
+            ),
+        });
+    }
     let header_line = String::from_utf8(bytes).map_err(|_| IngestError::Header {
         file: file.to_path_buf(),
         problem: "the header is not UTF-8: canonical files are UTF-8; an export in Latin-1 \
@@ -716,7 +799,8 @@ fn canonical_fields(file: &Path, names: &[String]) -> Result<Vec<&'static Field>
         }
         let field = canonical::find(name).ok_or_else(|| {
             header_err(format!(
-                "unknown column {name:?}; a canonical file uses these names: {}",
+                "unknown column {}; a canonical file uses these names: {}",
+                shown_name(name),
                 canonical::FIELDS
                     .iter()
                     .map(|f| f.name)
@@ -1067,8 +1151,10 @@ fn find_rejects(
     )?;
     let total: i64 = tx.query_row("SELECT count(*) FROM ingest_rejects", [], |r| r.get(0))?;
     let mut stmt = tx.prepare(&format!(
-        "SELECT line, col, reason, value FROM ingest_rejects ORDER BY line, col \
-         LIMIT {SHOWN_REJECTS}"
+        "SELECT line, col, reason,
+                CASE WHEN length(value) > {SHOWN_VALUE} THEN left(value, {SHOWN_VALUE}) || '...'
+                     ELSE value END
+         FROM ingest_rejects ORDER BY line, col LIMIT {SHOWN_REJECTS}"
     ))?;
     let rejects = stmt
         .query_map([], |r| {

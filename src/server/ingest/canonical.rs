@@ -175,7 +175,16 @@ impl Field {
                 "length(regexp_replace(v, '[^0-9]', '', 'g')) < 6",
                 "not a phone number",
             )),
-            (_, Kind::Json) => checks.push(check("NOT json_valid(v)", "not valid JSON")),
+            (_, Kind::Json) => {
+                checks.push(check("NOT json_valid(v)", "not valid JSON"));
+                // Attributes are a few keys a page may read; a document nested thousands of
+                // levels deep or megabytes long is an attack or a mistake, not an attribute.
+                checks.push(check(
+                    "json_valid(v) AND (strlen(v) > 16384 OR \
+                     length(v) - length(replace(replace(v, '[', ''), '{', '')) > 100)",
+                    "too large or too deep: at most 16 KB and 100 objects or arrays",
+                ));
+            }
             (_, Kind::Text | Kind::Lower) => {}
         }
         checks

@@ -131,7 +131,12 @@ impl Mapping {
         let raw: Raw = toml::from_str(text).map_err(|e| MappingError {
             file: file.to_string(),
             line: e.span().map_or(1, &line_of),
-            problem: e.message().to_string(),
+            // The TOML parser's message can be empty (a stray carriage return, found by
+            // tests/fuzz.rs); the user still needs words.
+            problem: match e.message().trim() {
+                "" => "not valid TOML here".to_string(),
+                message => message.to_string(),
+            },
         })?;
         if let Some(format) = raw.format.as_ref().filter(|f| f.get_ref() != "csv") {
             return Err(err(
