@@ -36,6 +36,45 @@ pub struct LoadOptions {
     /// Load a file with up to this many bad values, leaving their rows out (kept in
     /// `load_rejects`); with more, or by default (0), a bad value loads nothing.
     pub max_rejects: u64,
+    /// Told how far the load is (the command line draws a progress bar from it).
+    pub progress: Progress,
+}
+
+/// A step of a running load, as [`Progress`] reports it.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum LoadStep {
+    /// A file was read and numbered: it holds this many rows.
+    Read { rows: u64 },
+    /// A file's rows were checked and inserted (or found duplicate or rejected).
+    Done { rows: u64 },
+    /// The files are in; identity stitching (and the journeys) follow.
+    Stitching,
+}
+
+/// Where a load reports its steps; does nothing unless given a callback.
+#[derive(Clone, Default)]
+pub struct Progress(Option<std::sync::Arc<dyn Fn(LoadStep) + Send + Sync>>);
+
+impl Progress {
+    pub fn new(report: impl Fn(LoadStep) + Send + Sync + 'static) -> Self {
+        Self(Some(std::sync::Arc::new(report)))
+    }
+
+    pub fn report(&self, step: LoadStep) {
+        if let Some(report) = &self.0 {
+            report(step);
+        }
+    }
+}
+
+impl fmt::Debug for Progress {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(if self.0.is_some() {
+            "Progress(callback)"
+        } else {
+            "Progress(none)"
+        })
+    }
 }
 
 /// One rejected value.
@@ -233,8 +272,13 @@ fn load_in_transaction(
     let tx = conn.transaction()?;
     let mut report = LoadReport::default();
     for file in files {
-        report.files.push(load_file(&tx, source, file, options)?);
+        let outcome = load_file(&tx, source, file, options)?;
+        options.progress.report(LoadStep::Done {
+            rows: outcome.rows_read,
+        });
+        report.files.push(outcome);
     }
+    options.progress.report(LoadStep::Stitching);
     report.customers = identity::stitch(&tx)?;
     // Journeys read the stitched customers; brought up to date in the same transaction so a
     // reader never sees events without their journeys. Only the customers the load touched are
@@ -303,6 +347,7 @@ fn load_file(
         }
         Some(mapping) => stage_mapped(tx, file, mapping)?,
     };
+    options.progress.report(LoadStep::Read { rows: rows_read });
     let (total, rejects) = find_rejects(tx, source, &fields)?;
     if total > options.max_rejects {
         return Err(IngestError::Rejected {
@@ -811,9 +856,15 @@ fn convert_mapped(field: &Field, raw: String, mapping: &Mapping) -> String {
             }
         }
         Kind::Timestamp => {
-            if let Some(format) = &mapping.timestamp_format {
-                // The format and zone passed the mapping's strict alphabets (no quotes).
-                let parsed = format!("try_strptime({expr}, '{format}')");
+            if !mapping.timestamp_formats.is_empty() {
+                // The formats and zone passed the mapping's strict alphabets (no quotes); the
+                // first format that parses wins.
+                let tries: Vec<String> = mapping
+                    .timestamp_formats
+                    .iter()
+                    .map(|format| format!("try_strptime({expr}, '{format}')"))
+                    .collect();
+                let parsed = format!("coalesce({})", tries.join(", "));
                 let text = match &mapping.time_zone {
                     Some(zone) => format!("CAST(timezone('{zone}', {parsed}) AS VARCHAR)"),
                     None => format!("strftime({parsed}, '%Y-%m-%dT%H:%M:%S')"),
