@@ -9,6 +9,7 @@
 
 pub mod canonical;
 pub mod mapping;
+pub mod pseudonym;
 pub mod sources;
 
 use std::fmt;
@@ -136,6 +137,11 @@ pub enum IngestError {
     },
     #[error(transparent)]
     Mapping(#[from] mapping::MappingError),
+    #[error(
+        "pseudonymisation is on but the instance's salt (setting pseudonym_salt) is missing; \
+         restore it from a backup before loading"
+    )]
+    NoSalt,
     #[error(transparent)]
     Db(#[from] DbError),
     #[error(transparent)]
@@ -270,6 +276,9 @@ fn load_in_transaction(
     attempt: i64,
 ) -> Result<LoadReport, IngestError> {
     let tx = conn.transaction()?;
+    if pseudonym::salt_missing(&tx)? {
+        return Err(IngestError::NoSalt);
+    }
     let mut report = LoadReport::default();
     for file in files {
         let outcome = load_file(&tx, source, file, options)?;
