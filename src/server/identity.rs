@@ -368,6 +368,20 @@ pub fn compute(conn: &Connection, rules: &Rules) -> Result<Stitched, IdentityErr
     })
 }
 
+/// How many over-shared identifiers the admin page lists.
+pub const IGNORED_SHOWN: i64 = 200;
+
+/// The identifiers stitching ignores because too many people share them: (type, value, how
+/// many distinct identifiers they were seen with), most shared first.
+pub fn ignored(conn: &Connection) -> Result<Vec<(String, String, i64)>, IdentityError> {
+    let mut stmt = conn.prepare(
+        "SELECT id_type, id_value, linked FROM identifiers_ignored
+         ORDER BY linked DESC, id_type, id_value LIMIT ?",
+    )?;
+    let rows = stmt.query_map([IGNORED_SHOWN], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))?;
+    Ok(rows.collect::<Result<_, _>>()?)
+}
+
 /// Customer ids are below 2^53 (exact in JavaScript and JSON numbers).
 const ID_SPACE: i64 = (1 << 53) - 1;
 
