@@ -279,6 +279,10 @@ fn load_in_transaction(
     if pseudonym::salt_missing(&tx)? {
         return Err(IngestError::NoSalt);
     }
+    // Events of this load get load ids above this one: stitching re-does only what they touch.
+    let before: i64 = tx.query_row("SELECT coalesce(max(load_id), 0) FROM loads", [], |r| {
+        r.get(0)
+    })?;
     let mut report = LoadReport::default();
     for file in files {
         let outcome = load_file(&tx, source, file, options)?;
@@ -288,7 +292,7 @@ fn load_in_transaction(
         report.files.push(outcome);
     }
     options.progress.report(LoadStep::Stitching);
-    report.customers = identity::stitch(&tx)?;
+    report.customers = identity::stitch_after(&tx, before)?;
     // Journeys read the stitched customers; brought up to date in the same transaction so a
     // reader never sees events without their journeys. Only the customers the load touched are
     // cut again (journey::build::update_in).
