@@ -188,3 +188,68 @@ fn a_load_that_joins_two_customers_is_stitched_incrementally() {
     // by the default rules, so d1 stays a browser).
     assert_eq!(t.count("SELECT count(*) FROM identities"), 4);
 }
+
+/// Measures a load of 2,000 events of existing customers into a loaded demo database, with
+/// full stitching (as before) and incremental stitching (`--ignored --nocapture`).
+#[test]
+#[ignore]
+fn measure_a_load_into_a_loaded_demo_database() {
+    use omnikpi::server::demo::{self, DemoSpec};
+    let customers: u32 = std::env::var("MEASURE_CUSTOMERS")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(20_000);
+    let t = TestDb::new();
+    let spec = DemoSpec {
+        seed: 42,
+        customers,
+        end: chrono::NaiveDate::from_ymd_opt(2026, 6, 30).expect("date"),
+        days: 400,
+    };
+    let summary = demo::generate_and_load(&t.db, &spec, &t.dir.path().join("demo")).expect("demo");
+    let batch = |tag: &str| -> Vec<Ev> {
+        (0..2000)
+            .map(|i| {
+                ev(
+                    &format!("{tag}{i}"),
+                    "2026-06-29T10:00:00Z",
+                    if i % 2 == 0 { "visit" } else { "identify" },
+                )
+                .channel("web")
+                .email(&format!(
+                    "cliente{:05}@example.it",
+                    (i * 7) % customers as usize
+                ))
+                .cookie(&format!("ck-new-{tag}{i}"))
+            })
+            .collect()
+    };
+    {
+        let conn = t.db.connect().expect("connection");
+        conn.execute(
+            "INSERT INTO settings (key, value) VALUES (?, 'off')",
+            [identity::INCREMENTAL_SETTING],
+        )
+        .expect("full stitching");
+    }
+    let started = std::time::Instant::now();
+    t.load_events(&batch("full"));
+    let full = started.elapsed();
+    {
+        let conn = t.db.connect().expect("connection");
+        conn.execute(
+            "DELETE FROM settings WHERE key = ?",
+            [identity::INCREMENTAL_SETTING],
+        )
+        .expect("incremental again");
+    }
+    let started = std::time::Instant::now();
+    t.load_events(&batch("incr"));
+    let incremental = started.elapsed();
+    println!(
+        "{} demo events; load of 2,000 events: full stitching {:.2} s, incremental {:.2} s",
+        summary.events,
+        full.as_secs_f64(),
+        incremental.as_secs_f64()
+    );
+}

@@ -868,8 +868,8 @@ fn convert_mapped(field: &Field, raw: String, mapping: &Mapping) -> String {
                 expr = format!("replace({expr}, {}, '.')", char_literal(mapping.decimal));
             }
         }
-        Kind::Timestamp => {
-            if !mapping.timestamp_formats.is_empty() {
+        Kind::Timestamp if !mapping.timestamp_formats.is_empty() => {
+            {
                 // The formats and zone passed the mapping's strict alphabets (no quotes); the
                 // first format that parses wins.
                 let tries: Vec<String> = mapping
