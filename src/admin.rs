@@ -177,6 +177,9 @@ pub struct IdentityAdminPage {
     pub error: Option<String>,
     /// Suspicious merges: customer, reason, value.
     pub flags: Vec<(i64, String, i64)>,
+    /// Identifiers shared by too many people (not used for linking): type, value, how many
+    /// distinct identifiers they were seen with; most shared first.
+    pub ignored: Vec<(String, String, i64)>,
 }
 
 #[leptos::server(endpoint = "admin_identity")]

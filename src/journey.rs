@@ -254,8 +254,28 @@ impl CustomerIdentifier {
     }
 }
 
+/// The hex digest of a stored pseudonym (`h:` and 64 hex digits: an e-mail or phone stored
+/// hashed, see server::ingest::pseudonym), or `None` for a value in clear.
+pub fn pseudonym_hash(value: &str) -> Option<&str> {
+    value
+        .strip_prefix("h:")
+        .filter(|h| h.len() == 64 && h.bytes().all(|b| b.is_ascii_hexdigit()))
+}
+
+/// A stored pseudonym shortened for display (`h:1a2b3c4d…`) whoever looks: the full hash
+/// means nothing to a person and is the key to link records elsewhere. Clear values as is.
+pub fn shorten_pseudonym(value: &str) -> String {
+    match pseudonym_hash(value) {
+        Some(hash) => format!("h:{}…", &hash[..8]),
+        None => value.to_string(),
+    }
+}
+
 /// See [`CustomerIdentifier::masked`].
 pub fn mask(id_type: &str, value: &str) -> String {
+    if let Some(hash) = pseudonym_hash(value) {
+        return format!("h:{}…", &hash[..8]);
+    }
     match id_type {
         "email" => match value.split_once('@') {
             Some((local, domain)) => {

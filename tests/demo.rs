@@ -42,3 +42,67 @@ fn the_omnichannel_kpis_find_what_the_generator_planted() {
         "value uplift {value}"
     );
 }
+
+/// A checksum of every loaded event and its stitched customer (everything but the load id),
+/// with the number of events.
+fn events_checksum(t: &TestDb) -> (i64, String) {
+    let conn = t.db.connect().expect("connection");
+    conn.query_row(
+        "SELECT count(*), CAST(coalesce(sum(hash(source, event_id, occurred_at, customer_id, email,
+                phone, loyalty_id, crm_id, device_id, cookie_id, channel, touchpoint, event_type,
+                order_id, amount, currency, quantity, cost, store_id, campaign_id, sku, category,
+                unit_price, score, score_scale, topic, CAST(attributes AS VARCHAR))), 0) AS VARCHAR)
+         FROM events",
+        [],
+        |r| Ok((r.get(0)?, r.get(1)?)),
+    )
+    .expect("checksum")
+}
+
+#[test]
+fn the_export_files_load_into_the_same_events_as_canonical_files() {
+    let spec = DemoSpec {
+        seed: 9,
+        customers: 250,
+        end: NaiveDate::from_ymd_opt(2026, 6, 30).expect("date"),
+        days: 120,
+    };
+    let canonical = TestDb::new();
+    let events = demo::load_canonical(&canonical.db, &spec, &canonical.dir.path().join("demo"))
+        .expect("canonical files load");
+    let exported = TestDb::new();
+    let summary = demo::generate_and_load(&exported.db, &spec, &exported.dir.path().join("demo"))
+        .expect("export files load");
+    assert_eq!(summary.events, events);
+    let (n, sum) = events_checksum(&canonical);
+    assert!(n > 1000, "{n} events");
+    assert_eq!(events_checksum(&exported), (n, sum));
+    // Every demo source was registered with its example mapping and loaded through it.
+    assert_eq!(
+        exported.count("SELECT count(*) FROM sources WHERE mapping_file LIKE 'examples/%'"),
+        demo::SOURCES.len() as i64
+    );
+    // The till's file is in the till's format: a title line, semicolons, decimal comma and
+    // Italian dates.
+    let pos = summary
+        .files
+        .iter()
+        .find(|(s, _)| s == "pos")
+        .map(|(_, p)| std::fs::read(p).expect("pos file"))
+        .expect("a pos file");
+    let text: String = pos.iter().map(|b| char::from(*b)).collect();
+    let mut lines = text.lines();
+    assert_eq!(lines.next(), Some("EXPORT omnikpi demo"));
+    assert!(lines.next().is_some_and(|h| h.contains("ID_MOVIMENTO;")));
+    let receipt = text
+        .lines()
+        .find(|l| l.contains(";VEND;"))
+        .expect("a receipt line");
+    assert!(
+        receipt
+            .split(';')
+            .any(|v| v.len() == 19 && v.as_bytes()[2] == b'/' && v.as_bytes()[5] == b'/'),
+        "{receipt}"
+    );
+    assert!(receipt.split(';').any(|v| v.contains(',')), "{receipt}");
+}

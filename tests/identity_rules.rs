@@ -758,3 +758,52 @@ async fn an_admin_simulates_then_applies_rules_on_the_admin_page() {
     assert!(bad.location().contains("error="), "{}", bad.location());
     assert!(bad.location().contains("line%201"), "{}", bad.location());
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_admin_identity_page_lists_over_shared_identifiers() {
+    use axum::http::StatusCode;
+    use omnikpi::auth::Role;
+    let t = TestDb::new();
+    {
+        let conn = t.db.connect().expect("connection");
+        conn.execute(
+            "UPDATE settings SET value = '2' WHERE key = 'identity_max_links'",
+            [],
+        )
+        .expect("setting");
+    }
+    // The shop's e-mail on three receipts of three cards: seen with 3 identifiers (> 2).
+    let events: Vec<Ev> = (1..=3)
+        .map(|i| {
+            ev(&format!("r{i}"), "2026-03-01T10:00:00Z", "purchase")
+                .channel("store")
+                .email("cassa@shop.it")
+                .loyalty(&format!("L{i}"))
+                .amount("10.00")
+        })
+        .collect();
+    t.load_events(&events);
+    let conn = t.db.connect().expect("connection");
+    assert_eq!(
+        identity::ignored(&conn).expect("ignored"),
+        [("email".to_string(), "cassa@shop.it".to_string(), 3)]
+    );
+    web::add_user(&t.db, "admin@test.it", Role::Admin, None);
+    let mut admin = web::Browser::new(web::router(&t.db));
+    admin.sign_in("admin@test.it", web::PASSWORD).await;
+    let page = admin.get("/admin/identity?lang=en").await;
+    assert_eq!(page.status, StatusCode::OK);
+    assert!(page.body.contains("Identifiers shared by too many people"));
+    let row = page
+        .body
+        .split("<tr>")
+        .find(|r| r.contains("cassa@shop.it"))
+        .expect("the shop's e-mail is listed");
+    assert!(row.contains(">3<"), "{row}");
+    let italian = admin.get("/admin/identity?lang=it").await;
+    assert!(
+        italian
+            .body
+            .contains("Identificativi condivisi da troppe persone")
+    );
+}

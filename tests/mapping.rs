@@ -139,11 +139,12 @@ fn bad_and_unmapped_values_are_rejected_with_their_line() {
         "receipts.csv",
         &[
             "EXPORT",
-            "NEGOZIO;SCONTRINO;RIGA;DATA_ORA;CAUSALE;CARTA_FEDELTA;ARTICOLO;REPARTO;QTA;PREZZO;IMPORTO",
-            "MI01;1;1;07/03/2026 10:15;VEND;;A;B;1;1,00;1,00",
-            "MI01;2;1;07/03/2026 10:15;STORNO;;A;B;1;1,00;1,00",
-            "MI01;3;1;32/03/2026 10:15;VEND;;A;B;1;1,00;1,00",
-            "MI01;4;1;07/03/2026 10:15;VEND;;A;B;1;1,00;dieci",
+            "NEGOZIO;SCONTRINO;RIGA;DATA_ORA;CAUSALE;CARTA_FEDELTA;ARTICOLO;REPARTO;QTA;PREZZO;IMPORTO;\
+             ID_MOVIMENTO;PUNTO;EMAIL_SCONTRINO;VALUTA",
+            "MI01;1;1;07/03/2026 10:15;VEND;;A;B;1;1,00;1,00;m1;;;EUR",
+            "MI01;2;1;07/03/2026 10:15;STORNO;;A;B;1;1,00;1,00;m2;;;EUR",
+            "MI01;3;1;32/03/2026 10:15;VEND;;A;B;1;1,00;1,00;m3;;;EUR",
+            "MI01;4;1;07/03/2026 10:15;VEND;;A;B;1;1,00;dieci;m4;;;EUR",
         ],
     );
     let mut m = mapping("pos/mapping.toml");
@@ -246,8 +247,10 @@ fn every_example_source_loads_with_its_mapping() {
         kinds,
         [
             "ads",
+            "app",
             "chat",
             "crm_loyalty",
+            "ecommerce",
             "ecommerce",
             "email",
             "logistics",

@@ -335,6 +335,13 @@ pub fn text(msg: Msg) -> &'static str {
             "Customers with many identifiers, many events in one day, or purchases in two stores within minutes. Open the customer 360 to see why they were linked and split a wrong link."
         }
         Msg::NoFlagged => "Nothing to review.",
+        Msg::IgnoredTitle => "Identifiers shared by too many people",
+        Msg::IgnoredHelp => {
+            "Seen with more identifiers than the limit (setting identity_max_links, or the type's max_links in the rules): a shop's generic e-mail, a shared tablet. They link nobody."
+        }
+        Msg::NoIgnored => "None.",
+        Msg::IgnoredType => "Type",
+        Msg::IgnoredSeenWith => "Seen with (identifiers)",
         Msg::FlagReason => "Reason",
         Msg::NavInsights => "KPI tree",
         Msg::TreeTitle => "KPI tree: what drives net revenue",

@@ -335,6 +335,13 @@ pub fn text(msg: Msg) -> &'static str {
             "Clienti con molti identificativi, molti eventi in un giorno o acquisti in due negozi a pochi minuti di distanza. Apri la scheda cliente per vedere perché sono stati uniti e separare un collegamento sbagliato."
         }
         Msg::NoFlagged => "Niente da verificare.",
+        Msg::IgnoredTitle => "Identificativi condivisi da troppe persone",
+        Msg::IgnoredHelp => {
+            "Visti con più identificativi del limite (impostazione identity_max_links, o max_links del tipo nelle regole): l'e-mail generica di un negozio, un tablet condiviso. Non collegano nessuno."
+        }
+        Msg::NoIgnored => "Nessuno.",
+        Msg::IgnoredType => "Tipo",
+        Msg::IgnoredSeenWith => "Visto con (identificativi)",
         Msg::FlagReason => "Motivo",
         Msg::NavInsights => "Albero dei KPI",
         Msg::TreeTitle => "Albero dei KPI: cosa muove il fatturato netto",

@@ -172,7 +172,7 @@ fn CustomerBody(page: PageData, locale: Locale, csrf: String) -> impl IntoView {
             view! {
                 <tr>
                     <td>{i.id_type.clone()}</td>
-                    <td class="identifier">{i.value.clone()}</td>
+                    <td class="identifier">{crate::journey::shorten_pseudonym(&i.value)}</td>
                     {can_split.then(|| view! { <td>{block}</td> })}
                 </tr>
             }
@@ -197,9 +197,9 @@ fn CustomerBody(page: PageData, locale: Locale, csrf: String) -> impl IntoView {
                 view! {
                     <tr class="identity-link">
                         <td>
-                            {l.a_type.clone()} " " <span class="identifier">{l.a_value.clone()}</span>
+                            {l.a_type.clone()} " " <span class="identifier">{crate::journey::shorten_pseudonym(&l.a_value)}</span>
                             " + " {l.b_type.clone()} " "
-                            <span class="identifier">{l.b_value.clone()}</span>
+                            <span class="identifier">{crate::journey::shorten_pseudonym(&l.b_value)}</span>
                         </td>
                         <td>{format!("{}:{}", l.source, l.event_id)} " · " {at}</td>
                         <td>{l.rule.clone()} " (" {l.priority} ")"</td>

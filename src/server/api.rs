@@ -381,7 +381,7 @@ async fn targets(
         .run(move |conn| -> Result<_, DashboardError> {
             // An unknown KPI or department is a mistake to name, not an empty list.
             if let Some(kpi) = query.kpi.as_deref()
-                && Catalog::builtin().get(kpi).is_none()
+                && engine::catalog(conn)?.get(kpi).is_none()
             {
                 return Err(DashboardError::BadRequest(format!(
                     "kpi: unknown KPI {kpi:?}"

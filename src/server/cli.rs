@@ -188,24 +188,38 @@ fn execute(cli: Cli) -> anyhow::Result<()> {
 }
 
 /// Runs `work` behind a spinner with the elapsed time (drawn only on a terminal).
-fn with_spinner<T, E>(message: &str, work: impl FnOnce() -> Result<T, E>) -> Result<T, E> {
-    let spinner = indicatif::ProgressBar::new_spinner();
-    spinner.set_style(
-        indicatif::ProgressStyle::with_template("{spinner} {msg} ({elapsed})")
-            .unwrap_or_else(|_| indicatif::ProgressStyle::default_spinner()),
+/// A progress bar for a load: rows read so far against rows done, with rows per second. It
+/// appears only when the load takes more than a second, and only on a terminal (stderr);
+/// piped or redirected output gets the final line alone.
+fn load_progress(message: &str) -> (indicatif::ProgressBar, super::ingest::Progress) {
+    use std::io::IsTerminal;
+    let bar =
+        indicatif::ProgressBar::with_draw_target(Some(0), indicatif::ProgressDrawTarget::hidden());
+    bar.set_style(
+        indicatif::ProgressStyle::with_template(
+            "{spinner} {msg} [{bar:30}] {human_pos}/{human_len} rows, {per_sec} ({elapsed})",
+        )
+        .unwrap_or_else(|_| indicatif::ProgressStyle::default_bar())
+        .progress_chars("=> "),
     );
-    spinner.set_message(message.to_string());
-    spinner.enable_steady_tick(std::time::Duration::from_millis(120));
-    let started = std::time::Instant::now();
-    let result = work();
-    spinner.finish_and_clear();
-    if result.is_ok() {
-        println!(
-            "{message}: done in {:.1} s",
-            started.elapsed().as_secs_f64()
-        );
+    bar.set_message(message.to_string());
+    if std::io::stderr().is_terminal() {
+        let shown = bar.clone();
+        std::thread::spawn(move || {
+            std::thread::sleep(std::time::Duration::from_secs(1));
+            if !shown.is_finished() {
+                shown.set_draw_target(indicatif::ProgressDrawTarget::stderr());
+                shown.enable_steady_tick(std::time::Duration::from_millis(120));
+            }
+        });
     }
-    result
+    let reported = bar.clone();
+    let progress = super::ingest::Progress::new(move |step| match step {
+        super::ingest::LoadStep::Read { rows } => reported.inc_length(rows),
+        super::ingest::LoadStep::Done { rows } => reported.inc(rows),
+        super::ingest::LoadStep::Stitching => reported.set_message("stitching identities"),
+    });
+    (bar, progress)
 }
 
 #[cfg(test)]

@@ -23,6 +23,7 @@ use rand_chacha::ChaCha8Rng;
 use super::db::Db;
 use super::ingest::{self, IngestError, LoadOptions, LoadReport};
 
+pub mod export;
 mod journeys;
 pub use journeys::{PLANTED_PAIN, PlantedPain, PlantedPains};
 
@@ -33,6 +34,16 @@ pub struct DemoSpec {
     /// The last day of the data (local date).
     pub end: NaiveDate,
     pub days: u32,
+}
+
+/// Events the generator writes per customer over 400 days (measured: 45,000 customers gave
+/// 418,417 events), used to size the data set from a number of events (`demo --scale`).
+pub const EVENTS_PER_CUSTOMER_400_DAYS: f64 = 9.3;
+
+/// How many customers give about `events` events over `days` days.
+pub fn customers_for(events: u64, days: u32) -> u32 {
+    let per_customer = EVENTS_PER_CUSTOMER_400_DAYS * f64::from(days.max(1)) / 400.0;
+    ((events as f64 / per_customer).round() as u32).max(1)
 }
 
 /// The stores of the demo retailer: id, name, region.
@@ -145,6 +156,10 @@ pub enum DemoError {
     },
     #[error(transparent)]
     Ingest(#[from] IngestError),
+    #[error(transparent)]
+    Export(#[from] export::ExportError),
+    #[error("no export format for the demo source {0}")]
+    NoExport(&'static str),
     #[error("database error: {0}")]
     Sql(#[from] duckdb::Error),
     #[error(transparent)]
@@ -204,20 +219,59 @@ const HEADER: &str = "event_id,occurred_at,event_type,channel,touchpoint,email,l
 
 /// Writes the demo files into `dir` and loads them into `db`.
 pub fn generate_and_load(db: &Db, spec: &DemoSpec, dir: &Path) -> Result<DemoSummary, DemoError> {
-    let (files, planted) = write_all(spec, dir)?;
-    let events = files.iter().map(|(_, _, n)| n).sum();
+    generate_and_load_with(db, spec, dir, &ingest::Progress::default())
+}
+
+/// [`generate_and_load`], telling `progress` how the loads go.
+pub fn generate_and_load_with(
+    db: &Db,
+    spec: &DemoSpec,
+    dir: &Path,
+    progress: &ingest::Progress,
+) -> Result<DemoSummary, DemoError> {
+    create_dir(dir)?;
+    let (generated, planted) = generate_rows(spec)?;
+    let files = write_exports(generated, dir)?;
+    let events = files.iter().map(|f| f.rows).sum();
     ensure_stores(db)?;
-    // Every source in one load: one transaction, one identity stitch.
-    let batch: Vec<(String, PathBuf)> = files
-        .iter()
-        .map(|(source, path, _)| (source.clone(), path.clone()))
-        .collect();
-    let load = ingest::load_sources_without_journeys(db, &batch, &LoadOptions::default())?;
+    // Each source is registered with its example mapping (as `omnikpi source add` does) and
+    // its file loaded through it (as `omnikpi load --source` does).
+    {
+        let _writer = db.write_lock();
+        let conn = db.connect()?;
+        for f in &files {
+            ingest::sources::add(
+                &conn,
+                f.export.source,
+                f.export.mapping,
+                f.export.mapping_file,
+            )?;
+        }
+    }
+    let mut load = LoadReport::default();
+    for f in &files {
+        let options = LoadOptions {
+            mapping: Some(f.mapping.clone()),
+            progress: progress.clone(),
+            ..LoadOptions::default()
+        };
+        let report = ingest::load_files_without_journeys(
+            db,
+            f.export.source,
+            std::slice::from_ref(&f.path),
+            &options,
+        )?;
+        load.files.extend(report.files);
+        load.customers = report.customers;
+    }
     // One journey rebuild for the whole data set rather than one per file.
     let journeys = super::journey::rebuild(db)?;
     seed_alert_rules(db, spec.end);
     Ok(DemoSummary {
-        files: files.into_iter().map(|(s, p, _)| (s, p)).collect(),
+        files: files
+            .into_iter()
+            .map(|f| (f.export.source.to_string(), f.path))
+            .collect(),
         events,
         load,
         planted,
@@ -291,18 +345,60 @@ pub fn ensure_stores(db: &Db) -> Result<(), DemoError> {
 }
 
 /// Generates the events and writes one canonical CSV per source; returns (source, file, rows).
+/// (The demo itself writes export formats; canonical files are what those must load as.)
 pub fn write_files(spec: &DemoSpec, dir: &Path) -> Result<Vec<(String, PathBuf, u64)>, DemoError> {
-    write_all(spec, dir).map(|(files, _)| files)
+    create_dir(dir)?;
+    write_canonical(generate_rows(spec)?.0, dir)
 }
 
-type Written = (Vec<(String, PathBuf, u64)>, PlantedPains);
+/// Generates the events and writes each source's file in its export format; returns (source,
+/// file, rows).
+pub fn write_export_files(
+    spec: &DemoSpec,
+    dir: &Path,
+) -> Result<Vec<(String, PathBuf, u64)>, DemoError> {
+    create_dir(dir)?;
+    Ok(write_exports(generate_rows(spec)?.0, dir)?
+        .into_iter()
+        .map(|f| (f.export.source.to_string(), f.path, f.rows))
+        .collect())
+}
 
-fn write_all(spec: &DemoSpec, dir: &Path) -> Result<Written, DemoError> {
-    let write_err = |source| DemoError::Write {
+fn create_dir(dir: &Path) -> Result<(), DemoError> {
+    std::fs::create_dir_all(dir).map_err(|source| DemoError::Write {
         dir: dir.to_path_buf(),
         source,
-    };
-    std::fs::create_dir_all(dir).map_err(write_err)?;
+    })
+}
+
+/// Loads the canonical files of [`write_files`] without mappings, as the demo did before it
+/// wrote export formats: the reference the export path must reproduce event for event.
+pub fn load_canonical(db: &Db, spec: &DemoSpec, dir: &Path) -> Result<u64, DemoError> {
+    let files = write_files(spec, dir)?;
+    ensure_stores(db)?;
+    for (source, path, _) in &files {
+        ingest::load_files_without_journeys(
+            db,
+            source,
+            std::slice::from_ref(path),
+            &LoadOptions::default(),
+        )?;
+    }
+    Ok(files.iter().map(|(_, _, n)| n).sum())
+}
+
+/// One source's generated rows: source, canonical header, canonical CSV lines.
+type Rows = (&'static str, &'static str, Vec<String>);
+
+/// A written export file.
+struct ExportFile {
+    export: &'static export::Export,
+    path: PathBuf,
+    rows: u64,
+    mapping: super::ingest::mapping::Mapping,
+}
+
+fn generate_rows(spec: &DemoSpec) -> Result<(Vec<Rows>, PlantedPains), DemoError> {
     let mut rng = ChaCha8Rng::seed_from_u64(spec.seed);
     let customers: Vec<Customer> = (0..spec.customers).map(|i| customer(&mut rng, i)).collect();
     let start = spec
@@ -419,32 +515,60 @@ fn write_all(spec: &DemoSpec, dir: &Path) -> Result<Written, DemoError> {
 
     let planted_ads = plant_change(spec, start, &mut out.pos);
 
-    let mut files = Vec::new();
-    for (source, rows) in [("pos", &out.pos), ("webshop", &out.web), ("app", &out.app)] {
-        let path = dir.join(format!("{source}.csv"));
-        let mut file = std::io::BufWriter::new(std::fs::File::create(&path).map_err(write_err)?);
-        writeln!(file, "{HEADER}").map_err(write_err)?;
-        for line in rows {
-            writeln!(file, "{line}").map_err(write_err)?;
-        }
-        file.flush().map_err(write_err)?;
-        files.push((source.to_string(), path, rows.len() as u64));
+    let mut files: Vec<Rows> = Vec::new();
+    for (source, rows) in [("pos", out.pos), ("webshop", out.web), ("app", out.app)] {
+        files.push((source, HEADER, rows));
     }
     let mut layer = journeys::generate(spec, start, &customers, &placed);
     if let Some((_, rows)) = layer.files.iter_mut().find(|(s, _)| *s == "ads") {
         rows.extend(planted_ads);
     }
-    for (source, rows) in &layer.files {
+    for (source, rows) in layer.files {
+        files.push((source, journeys::HEADER, rows));
+    }
+    Ok((files, layer.planted))
+}
+
+/// Writes each source's rows as a canonical CSV (the canonical form a user can also load
+/// without a mapping); returns (source, file, rows).
+fn write_canonical(
+    generated: Vec<Rows>,
+    dir: &Path,
+) -> Result<Vec<(String, PathBuf, u64)>, DemoError> {
+    let write_err = |source| DemoError::Write {
+        dir: dir.to_path_buf(),
+        source,
+    };
+    let mut files = Vec::new();
+    for (source, header, rows) in &generated {
         let path = dir.join(format!("{source}.csv"));
         let mut file = std::io::BufWriter::new(std::fs::File::create(&path).map_err(write_err)?);
-        writeln!(file, "{}", journeys::HEADER).map_err(write_err)?;
+        writeln!(file, "{header}").map_err(write_err)?;
         for line in rows {
             writeln!(file, "{line}").map_err(write_err)?;
         }
         file.flush().map_err(write_err)?;
         files.push((source.to_string(), path, rows.len() as u64));
     }
-    Ok((files, layer.planted))
+    Ok(files)
+}
+
+/// Writes each source's rows in its export format ([`export`]); returns (source, file, rows,
+/// the mapping that reads the file).
+fn write_exports(generated: Vec<Rows>, dir: &Path) -> Result<Vec<ExportFile>, DemoError> {
+    let mut files = Vec::new();
+    for (source, header, rows) in &generated {
+        let export = export::export_of(source).ok_or(DemoError::NoExport(source))?;
+        let path = dir.join(export.file);
+        let mapping = export::write(export, header, rows, &path)?;
+        files.push(ExportFile {
+            export,
+            path,
+            rows: rows.len() as u64,
+            mapping,
+        });
+    }
+    Ok(files)
 }
 
 fn customer(rng: &mut ChaCha8Rng, i: u32) -> Customer {

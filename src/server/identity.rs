@@ -150,9 +150,92 @@ pub fn stitch(conn: &Connection) -> Result<u64, IdentityError> {
 
 /// [`stitch`] with `rules` instead of the rules in force.
 pub fn stitch_with(conn: &Connection, rules: &Rules) -> Result<u64, IdentityError> {
-    let stitched = compute(conn, rules)?;
-    write(conn, &stitched)?;
+    let stitched = compute_in(conn, rules, false)?;
+    write_in(conn, &stitched, false)?;
     Ok(stitched.customers.len() as u64)
+}
+
+/// The setting that turns incremental stitching off (loads then re-stitch everything): an
+/// escape hatch, and how the tests compare the two.
+pub const INCREMENTAL_SETTING: &str = "identity_incremental";
+
+/// Stitches after a load, re-doing only what the events with a `load_id` above `after` can
+/// change: the identifiers they carry, grown to every identifier connected to those by any
+/// event (so whole components, whose stitching depends on nothing outside them). The result
+/// is the one [`stitch`] gives (a test proves it), except that link step numbers of the
+/// components re-done follow the others'. Returns the number of customers.
+pub fn stitch_after(conn: &Connection, after: i64) -> Result<u64, IdentityError> {
+    let off: Option<String> = conn.query_row(
+        "SELECT max(value) FROM settings WHERE key = ?",
+        [INCREMENTAL_SETTING],
+        |r| r.get(0),
+    )?;
+    if off.as_deref() == Some("off") {
+        return stitch(conn);
+    }
+    let (rules, _) = current_rules(conn)?;
+    let scope = scope_of_load(conn, after)?;
+    if scope == 0 {
+        conn.execute_batch("DROP TABLE IF EXISTS stitch_scope;")?;
+        return Ok(customer_count(conn)?);
+    }
+    let stitched = compute_in(conn, &rules, true)?;
+    write_in(conn, &stitched, true)?;
+    conn.execute_batch(
+        "DROP TABLE IF EXISTS stitch_scope; DROP TABLE IF EXISTS stitch_customers;",
+    )?;
+    Ok(customer_count(conn)?)
+}
+
+fn customer_count(conn: &Connection) -> Result<u64, duckdb::Error> {
+    let n: i64 = conn.query_row(
+        "SELECT count(DISTINCT customer_id) FROM identities",
+        [],
+        |r| r.get(0),
+    )?;
+    Ok(n as u64)
+}
+
+/// SQL: the event `e` carries an identifier of `stitch_scope`.
+fn in_scope(e: &str) -> String {
+    IDENTIFIERS
+        .iter()
+        .map(|c| format!("{e}.{c} IN (SELECT v FROM stitch_scope WHERE t = '{c}')"))
+        .collect::<Vec<_>>()
+        .join(" OR ")
+}
+
+/// Fills the temporary table `stitch_scope (t, v)` with the identifiers of the events loaded
+/// after load `after`, grown until closed: every identifier that shares an event with one in
+/// the scope is in it. Returns its size.
+fn scope_of_load(conn: &Connection, after: i64) -> Result<usize, IdentityError> {
+    let unpivot = |filter: &str| {
+        IDENTIFIERS
+            .iter()
+            .map(|c| {
+                format!(
+                    "SELECT '{c}' AS t, e.{c} AS v FROM events e WHERE e.{c} IS NOT NULL AND ({filter})"
+                )
+            })
+            .collect::<Vec<_>>()
+            .join(" UNION ")
+    };
+    conn.execute_batch("DROP TABLE IF EXISTS stitch_scope;")?;
+    conn.execute(
+        &format!(
+            "CREATE TEMP TABLE stitch_scope AS SELECT DISTINCT t, v FROM ({})",
+            unpivot("e.load_id > $1")
+        ),
+        [after],
+    )?;
+    let grow = format!(
+        "INSERT INTO stitch_scope SELECT DISTINCT n.t, n.v FROM ({}) n
+         WHERE NOT EXISTS (SELECT 1 FROM stitch_scope s WHERE s.t = n.t AND s.v = n.v)",
+        unpivot(&in_scope("e"))
+    );
+    while conn.execute(&grow, [])? > 0 {}
+    let n: i64 = conn.query_row("SELECT count(*) FROM stitch_scope", [], |r| r.get(0))?;
+    Ok(n as usize)
 }
 
 /// The splits in force: identifiers that link nobody, and pairs that never link directly.
@@ -191,6 +274,12 @@ fn splits(conn: &Connection) -> Result<SplitRules, IdentityError> {
 
 /// Stitches the events with `rules` (and the splits in force) without writing anything.
 pub fn compute(conn: &Connection, rules: &Rules) -> Result<Stitched, IdentityError> {
+    compute_in(conn, rules, false)
+}
+
+/// [`compute`] over every event, or (`scoped`) over the events carrying an identifier of
+/// `stitch_scope`, whole components, which give those components as over every event.
+fn compute_in(conn: &Connection, rules: &Rules, scoped: bool) -> Result<Stitched, IdentityError> {
     let max_links_setting: usize = conn
         .query_row(
             "SELECT coalesce(max(try_cast(value AS BIGINT)), 50) FROM settings
@@ -208,6 +297,11 @@ pub fn compute(conn: &Connection, rules: &Rules) -> Result<Stitched, IdentityErr
         .map(|c| format!("{c} IS NOT NULL"))
         .collect::<Vec<_>>()
         .join(" OR ");
+    let any = if scoped {
+        format!("({any}) AND ({})", in_scope("events"))
+    } else {
+        any
+    };
     let columns = IDENTIFIERS.join(", ");
     let mut stmt = conn.prepare(&format!(
         "SELECT DISTINCT ON ({columns}) {columns}, epoch_us(occurred_at), source, event_id
@@ -368,6 +462,20 @@ pub fn compute(conn: &Connection, rules: &Rules) -> Result<Stitched, IdentityErr
     })
 }
 
+/// How many over-shared identifiers the admin page lists.
+pub const IGNORED_SHOWN: i64 = 200;
+
+/// The identifiers stitching ignores because too many people share them: (type, value, how
+/// many distinct identifiers they were seen with), most shared first.
+pub fn ignored(conn: &Connection) -> Result<Vec<(String, String, i64)>, IdentityError> {
+    let mut stmt = conn.prepare(
+        "SELECT id_type, id_value, linked FROM identifiers_ignored
+         ORDER BY linked DESC, id_type, id_value LIMIT ?",
+    )?;
+    let rows = stmt.query_map([IGNORED_SHOWN], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))?;
+    Ok(rows.collect::<Result<_, _>>()?)
+}
+
 /// Customer ids are below 2^53 (exact in JavaScript and JSON numbers).
 const ID_SPACE: i64 = (1 << 53) - 1;
 
@@ -386,9 +494,26 @@ pub fn customer_id(key: &Key) -> i64 {
 
 /// Writes a stitching: identities, links, ignored identifiers, merges, events and customers.
 pub fn write(conn: &Connection, stitched: &Stitched) -> Result<(), IdentityError> {
+    write_in(conn, stitched, false)
+}
+
+/// [`write`] of everything, or (`scoped`) of the components of `stitch_scope` only: their
+/// identities, links and ignored identifiers are replaced, the events that carry them and
+/// the customers they were or are get their ids and headers again.
+fn write_in(conn: &Connection, stitched: &Stitched, scoped: bool) -> Result<(), IdentityError> {
+    let scope_of = |t: &str, v: &str| {
+        if scoped {
+            format!("EXISTS (SELECT 1 FROM stitch_scope s WHERE s.t = {t} AND s.v = {v})")
+        } else {
+            "true".to_string()
+        }
+    };
     let mut existing: HashMap<i64, BTreeSet<Key>> = HashMap::new();
     {
-        let mut stmt = conn.prepare("SELECT id_type, id_value, customer_id FROM identities")?;
+        let mut stmt = conn.prepare(&format!(
+            "SELECT id_type, id_value, customer_id FROM identities WHERE {}",
+            scope_of("id_type", "id_value")
+        ))?;
         let mut rows = stmt.query([])?;
         while let Some(row) = rows.next()? {
             let id_type: String = row.get(0)?;
@@ -400,9 +525,40 @@ pub fn write(conn: &Connection, stitched: &Stitched) -> Result<(), IdentityError
             }
         }
     }
-    conn.execute_batch(
-        "DELETE FROM identities; DELETE FROM identifiers_ignored; DELETE FROM identity_links;",
-    )?;
+    if scoped {
+        // The customers whose headers are redone: the ones the scope held and will hold.
+        conn.execute_batch(
+            "DROP TABLE IF EXISTS stitch_customers;
+             CREATE TEMP TABLE stitch_customers (customer_id BIGINT);",
+        )?;
+        let mut ids = conn.appender("stitch_customers")?;
+        for id in existing.keys().chain(stitched.customers.keys()) {
+            ids.append_row([*id])?;
+        }
+        ids.flush()?;
+        conn.execute_batch(&format!(
+            "DELETE FROM identities WHERE {};
+             DELETE FROM identifiers_ignored WHERE {};
+             DELETE FROM identity_links WHERE customer_id IN (SELECT customer_id FROM stitch_customers)
+                 OR {};",
+            scope_of("id_type", "id_value"),
+            scope_of("id_type", "id_value"),
+            scope_of("a_type", "a_value"),
+        ))?;
+    } else {
+        conn.execute_batch(
+            "DELETE FROM identities; DELETE FROM identifiers_ignored; DELETE FROM identity_links;",
+        )?;
+    }
+    let first_step: i64 = if scoped {
+        conn.query_row(
+            "SELECT coalesce(max(step) + 1, 0) FROM identity_links",
+            [],
+            |r| r.get(0),
+        )?
+    } else {
+        0
+    };
     {
         let mut appender = conn.appender("identities")?;
         for (id, members) in &stitched.customers {
@@ -424,7 +580,7 @@ pub fn write(conn: &Connection, stitched: &Stitched) -> Result<(), IdentityError
                 link.source,
                 link.event_id,
                 None::<String>,
-                step as i64,
+                first_step + step as i64,
             ])?;
         }
         links.flush()?;
@@ -440,7 +596,8 @@ pub fn write(conn: &Connection, stitched: &Stitched) -> Result<(), IdentityError
     }
     conn.execute_batch(
         "UPDATE identity_links SET occurred_at = e.occurred_at FROM events e
-         WHERE e.source = identity_links.source AND e.event_id = identity_links.event_id",
+         WHERE identity_links.occurred_at IS NULL
+           AND e.source = identity_links.source AND e.event_id = identity_links.event_id",
     )?;
 
     // Two customers turned out to be one: the ids that no longer exist are recorded as merged
@@ -489,16 +646,32 @@ pub fn write(conn: &Connection, stitched: &Stitched) -> Result<(), IdentityError
     let picks: Vec<String> = (0..IDENTIFIERS.len())
         .map(|i| format!("i{i}.customer_id"))
         .collect();
+    let events_in_scope = if scoped {
+        format!("WHERE {}", in_scope("e"))
+    } else {
+        String::new()
+    };
     conn.execute_batch(&format!(
         "UPDATE events SET customer_id = r.customer_id
          FROM (SELECT e.source, e.event_id, coalesce({}) AS customer_id
-               FROM events e {}) r
+               FROM events e {} {events_in_scope}) r
          WHERE r.source = events.source AND r.event_id = events.event_id
            AND events.customer_id IS DISTINCT FROM r.customer_id",
         picks.join(", "),
         joins.join(" ")
     ))?;
-    conn.execute_batch(CUSTOMERS_SQL)?;
+    if scoped {
+        conn.execute_batch(&format!(
+            "DELETE FROM customers WHERE customer_id IN (SELECT customer_id FROM stitch_customers);
+             {}",
+            CUSTOMERS_SQL.replace("DELETE FROM customers;", "").replace(
+                "WHERE e.customer_id IS NOT NULL",
+                "WHERE e.customer_id IN (SELECT customer_id FROM stitch_customers)"
+            )
+        ))?;
+    } else {
+        conn.execute_batch(CUSTOMERS_SQL)?;
+    }
     Ok(())
 }
 

@@ -9,6 +9,7 @@
 
 pub mod canonical;
 pub mod mapping;
+pub mod pseudonym;
 pub mod sources;
 
 use std::fmt;
@@ -38,6 +39,45 @@ pub struct LoadOptions {
     /// Load a file with up to this many bad values, leaving their rows out (kept in
     /// `load_rejects`); with more, or by default (0), a bad value loads nothing.
     pub max_rejects: u64,
+    /// Told how far the load is (the command line draws a progress bar from it).
+    pub progress: Progress,
+}
+
+/// A step of a running load, as [`Progress`] reports it.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum LoadStep {
+    /// A file was read and numbered: it holds this many rows.
+    Read { rows: u64 },
+    /// A file's rows were checked and inserted (or found duplicate or rejected).
+    Done { rows: u64 },
+    /// The files are in; identity stitching (and the journeys) follow.
+    Stitching,
+}
+
+/// Where a load reports its steps; does nothing unless given a callback.
+#[derive(Clone, Default)]
+pub struct Progress(Option<std::sync::Arc<dyn Fn(LoadStep) + Send + Sync>>);
+
+impl Progress {
+    pub fn new(report: impl Fn(LoadStep) + Send + Sync + 'static) -> Self {
+        Self(Some(std::sync::Arc::new(report)))
+    }
+
+    pub fn report(&self, step: LoadStep) {
+        if let Some(report) = &self.0 {
+            report(step);
+        }
+    }
+}
+
+impl fmt::Debug for Progress {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(if self.0.is_some() {
+            "Progress(callback)"
+        } else {
+            "Progress(none)"
+        })
+    }
 }
 
 /// One rejected value.
@@ -134,6 +174,11 @@ pub enum IngestError {
     },
     #[error(transparent)]
     Mapping(#[from] mapping::MappingError),
+    #[error(
+        "pseudonymisation is on but the instance's salt (setting pseudonym_salt) is missing; \
+         restore it from a backup before loading"
+    )]
+    NoSalt,
     #[error(transparent)]
     Db(#[from] DbError),
     #[error(transparent)]
@@ -193,6 +238,17 @@ pub fn load_files(
         super::alerts::evaluate_after_load(db);
     }
     Ok(report)
+}
+
+/// [`load_files`] without the journey rebuild, for a batch of loads (the demo) that rebuilds
+/// the journeys once at its end with [`super::journey::rebuild`].
+pub fn load_files_without_journeys(
+    db: &Db,
+    source: &str,
+    files: &[PathBuf],
+    options: &LoadOptions,
+) -> Result<LoadReport, IngestError> {
+    load_files_with(db, source, files, options, false)
 }
 
 /// Loads several sources' files in one transaction with one identity stitch at its end and
@@ -290,16 +346,26 @@ fn load_in_transaction(
     attempts: &[i64],
 ) -> Result<LoadReport, IngestError> {
     let tx = conn.transaction()?;
+    if pseudonym::salt_missing(&tx)? {
+        return Err(IngestError::NoSalt);
+    }
+    // Events of this load get load ids above this one: stitching re-does only what they touch.
+    let before: i64 = tx.query_row("SELECT coalesce(max(load_id), 0) FROM loads", [], |r| {
+        r.get(0)
+    })?;
     let mut report = LoadReport::default();
     for (source, files) in batch {
         for file in *files {
-            report
-                .files
-                .push(load_file(&tx, source, file, options, &mut report.timings)?);
+            let outcome = load_file(&tx, source, file, options, &mut report.timings)?;
+            options.progress.report(LoadStep::Done {
+                rows: outcome.rows_read,
+            });
+            report.files.push(outcome);
         }
     }
+    options.progress.report(LoadStep::Stitching);
     let clock = Instant::now();
-    report.customers = identity::stitch(&tx)?;
+    report.customers = identity::stitch_after(&tx, before)?;
     report.timings.stitch = clock.elapsed();
     // Journeys read the stitched customers; brought up to date in the same transaction so a
     // reader never sees events without their journeys. Only the customers the load touched are
@@ -377,6 +443,7 @@ fn load_file(
     };
     let read_done = clock.elapsed();
     timings.read += read_done;
+    options.progress.report(LoadStep::Read { rows: rows_read });
     let (total, rejects) = find_rejects(tx, source, &fields)?;
     let validate_done = clock.elapsed();
     timings.validate += validate_done - read_done;
@@ -1008,10 +1075,16 @@ fn convert_mapped(field: &Field, raw: String, mapping: &Mapping) -> String {
                 expr = format!("replace({expr}, {}, '.')", char_literal(mapping.decimal));
             }
         }
-        Kind::Timestamp => {
-            if let Some(format) = &mapping.timestamp_format {
-                // The format and zone passed the mapping's strict alphabets (no quotes).
-                let parsed = format!("try_strptime({expr}, '{format}')");
+        Kind::Timestamp if !mapping.timestamp_formats.is_empty() => {
+            {
+                // The formats and zone passed the mapping's strict alphabets (no quotes); the
+                // first format that parses wins.
+                let tries: Vec<String> = mapping
+                    .timestamp_formats
+                    .iter()
+                    .map(|format| format!("try_strptime({expr}, '{format}')"))
+                    .collect();
+                let parsed = format!("coalesce({})", tries.join(", "));
                 let text = match &mapping.time_zone {
                     Some(zone) => format!("CAST(timezone('{zone}', {parsed}) AS VARCHAR)"),
                     None => format!("strftime({parsed}, '%Y-%m-%dT%H:%M:%S')"),

@@ -104,6 +104,18 @@ pub const SETTINGS: &[SettingDef] = &[
         optional: false,
     },
     SettingDef {
+        key: super::ingest::pseudonym::SETTING,
+        default: "off",
+        help_en: "on: e-mails and phones are stored as salted hashes (stitching still works). \
+                  Turn it on before loading any; once values are hashed it cannot be turned off.",
+        help_it: "on: e-mail e telefoni sono salvati come hash con sale (l'unione delle identità \
+                  funziona). Attivalo prima di caricarne; una volta salvati come hash non si può \
+                  disattivare.",
+        valid: |v| v == "on" || v == "off",
+        numeric: false,
+        optional: false,
+    },
+    SettingDef {
         key: "journey_inactivity_days",
         default: "30",
         help_en: "Days without any event after which a journey without a purchase is abandoned (1 to 365).",
@@ -301,6 +313,16 @@ pub enum SettingError {
          (convert the amounts and load them again to change it)"
     )]
     CurrencyInUse { held: String },
+    #[error(
+        "pseudonymise: {0} events already hold e-mails or phones as hashes, which cannot be turned \
+         back into addresses; pseudonymisation stays on"
+    )]
+    PseudonymsStored(i64),
+    #[error(
+        "pseudonymise: {0} events hold e-mails or phones in clear, which would never match their \
+         hashes; turn it on in an instance before loading them (or erase those events first)"
+    )]
+    ClearIdentifiersStored(i64),
     #[error("database error: {0}")]
     Sql(#[from] duckdb::Error),
 }
@@ -321,6 +343,15 @@ impl SettingError {
                 "currency: gli eventi hanno già importi in {held}; la valuta può essere solo \
                  {held} (converti gli importi e ricaricali per cambiarla)"
             ),
+            SettingError::PseudonymsStored(n) => format!(
+                "pseudonymise: {n} eventi hanno già e-mail o telefoni come hash, che non si possono \
+                 riportare in chiaro; la pseudonimizzazione resta attiva"
+            ),
+            SettingError::ClearIdentifiersStored(n) => format!(
+                "pseudonymise: {n} eventi hanno e-mail o telefoni in chiaro, che non \
+                 corrisponderebbero mai ai loro hash; attivala prima di caricarli (o cancella \
+                 prima quegli eventi)"
+            ),
             SettingError::Sql(e) => format!("errore del database: {e}"),
         }
     }
@@ -335,7 +366,8 @@ pub fn stored(conn: &Connection, key: &str) -> Result<Option<String>, duckdb::Er
 }
 
 /// Checks `value` for `key` and returns it as it will be stored (trimmed, decimal comma read
-/// as a point, currency codes upper-case).
+/// as a point, currency codes upper-case). Turning `pseudonymise` on also stores the
+/// instance's salt the first time (see ingest::pseudonym).
 pub fn check(conn: &Connection, key: &str, value: &str) -> Result<String, SettingError> {
     let Some(def) = all().find(|d| d.key == key) else {
         return Err(SettingError::Unknown(key.to_string()));
@@ -361,6 +393,21 @@ pub fn check(conn: &Connection, key: &str, value: &str) -> Result<String, Settin
         "currency" => {
             if let Some(held) = held_currency(conn, &value)? {
                 return Err(SettingError::CurrencyInUse { held });
+            }
+        }
+        super::ingest::pseudonym::SETTING => {
+            use super::ingest::pseudonym;
+            let (clear, hashed) = pseudonym::held(conn)?;
+            let on = pseudonym::enabled(conn)?;
+            if value == "off" && hashed > 0 {
+                return Err(SettingError::PseudonymsStored(hashed));
+            }
+            if value == "on" && !on && clear > 0 {
+                return Err(SettingError::ClearIdentifiersStored(clear));
+            }
+            if value == "on" {
+                // Drawn once, the first time the setting is turned on; never replaced.
+                pseudonym::ensure_salt(conn)?;
             }
         }
         _ => {}

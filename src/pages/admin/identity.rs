@@ -91,6 +91,36 @@ fn IdentityBody(page: IdentityAdminPage, locale: Locale, csrf: String) -> impl I
         }
         .into_any()
     };
+    let ignored = if page.ignored.is_empty() {
+        view! { <p class="hint">{locale.text(Msg::NoIgnored)}</p> }.into_any()
+    } else {
+        let rows = page
+            .ignored
+            .iter()
+            .map(|(id_type, value, linked)| {
+                view! {
+                    <tr>
+                        <td>{id_type.clone()}</td>
+                        <td class="identifier">{crate::journey::shorten_pseudonym(value)}</td>
+                        <td class="num">{*linked}</td>
+                    </tr>
+                }
+            })
+            .collect_view();
+        view! {
+            <table class="data ignored">
+                <thead>
+                    <tr>
+                        <th scope="col">{locale.text(Msg::IgnoredType)}</th>
+                        <th scope="col">{locale.text(Msg::ValueLabel)}</th>
+                        <th scope="col">{locale.text(Msg::IgnoredSeenWith)}</th>
+                    </tr>
+                </thead>
+                <tbody>{rows}</tbody>
+            </table>
+        }
+        .into_any()
+    };
     view! {
         <section class="card" aria-labelledby="rules-title">
             <h2 id="rules-title">{locale.text(Msg::RulesVersion)} ": " {version}</h2>
@@ -117,6 +147,11 @@ fn IdentityBody(page: IdentityAdminPage, locale: Locale, csrf: String) -> impl I
             <h2 id="flagged-title">{locale.text(Msg::FlaggedTitle)}</h2>
             <p class="hint">{locale.text(Msg::FlaggedHelp)}</p>
             {flags}
+        </section>
+        <section class="card" aria-labelledby="ignored-title">
+            <h2 id="ignored-title">{locale.text(Msg::IgnoredTitle)}</h2>
+            <p class="hint">{locale.text(Msg::IgnoredHelp)}</p>
+            {ignored}
         </section>
     }
 }

@@ -8,7 +8,7 @@ use clap::{Args, Subcommand};
 use crate::server::db::Db;
 use crate::server::ingest;
 
-use super::with_spinner;
+use super::load_progress;
 
 #[derive(Debug, Args)]
 pub struct LoadArgs {
@@ -55,15 +55,22 @@ pub fn load(db: &Db, args: LoadArgs) -> anyhow::Result<()> {
         }
     }
     let mapping = ingest::sources::mapping(&db.connect()?, &source)?;
+    let message = format!("loading {} file(s) for {source}", files.len());
+    let (bar, progress) = load_progress(&message);
     let options = ingest::LoadOptions {
         force,
         mapping,
         max_rejects,
+        progress,
     };
-    let report = with_spinner(
-        &format!("loading {} file(s) for {source}", files.len()),
-        || ingest::load_files(db, &source, &files, &options),
-    )?;
+    let started = std::time::Instant::now();
+    let report = ingest::load_files(db, &source, &files, &options);
+    bar.finish_and_clear();
+    let report = report?;
+    println!(
+        "{message}: done in {:.1} s",
+        started.elapsed().as_secs_f64()
+    );
     print_load(&report);
     Ok(())
 }

@@ -12,7 +12,7 @@ use crate::server::db::Db;
 use crate::server::kpi::{Filters, Period};
 use crate::server::{dashboard, demo, journey};
 
-use super::{data::print_load, with_spinner};
+use super::{data::print_load, load_progress};
 
 #[derive(Debug, Subcommand)]
 pub enum JourneyCommand {
@@ -41,6 +41,11 @@ pub struct DemoArgs {
     seed: u64,
     #[arg(long, default_value_t = 1500)]
     customers: u32,
+    /// About how many events to generate (up to 10,000,000): sets the number of customers
+    /// (about one per 9 events over 400 days), instead of --customers.
+    #[arg(long, conflicts_with = "customers", value_name = "EVENTS",
+          value_parser = clap::value_parser!(u64).range(1000..=10_000_000))]
+    scale: Option<u64>,
     /// Last day of the data (YYYY-MM-DD); today when absent.
     #[arg(long)]
     end: Option<String>,
@@ -91,10 +96,12 @@ pub fn demo(db: &Db, database: &Path, args: DemoArgs) -> anyhow::Result<()> {
     let DemoArgs {
         seed,
         customers,
+        scale,
         end,
         days,
         dir,
     } = args;
+    let customers = scale.map_or(customers, |events| demo::customers_for(events, days));
     let end = match end {
         Some(end) => Period::parse(&end, &end)?.to(),
         None => dashboard::today(&db.connect()?)?,
@@ -110,9 +117,16 @@ pub fn demo(db: &Db, database: &Path, args: DemoArgs) -> anyhow::Result<()> {
         end,
         days,
     };
-    let summary = with_spinner("generating and loading the demo data", || {
-        demo::generate_and_load(db, &spec, &dir)
-    })?;
+    let message = "generating and loading the demo data";
+    let (bar, progress) = load_progress(message);
+    let started = std::time::Instant::now();
+    let summary = demo::generate_and_load_with(db, &spec, &dir, &progress);
+    bar.finish_and_clear();
+    let summary = summary?;
+    println!(
+        "{message}: done in {:.1} s",
+        started.elapsed().as_secs_f64()
+    );
     println!(
         "demo: {} events for {} customers up to {end}, written to {}",
         summary.events,

@@ -42,6 +42,7 @@ pub async fn admin_page(
             .into_iter()
             .map(|f| (f.customer_id, f.reason, f.value))
             .collect();
+        let ignored = super::ignored(&conn)?;
         drop(conn);
         let (simulation, error) = match &proposed {
             Some(text) => match super::simulate::simulate(&db, text, None) {
@@ -84,6 +85,7 @@ pub async fn admin_page(
             simulation,
             error,
             flags,
+            ignored,
         })
     })
     .await;

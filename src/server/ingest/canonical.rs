@@ -90,18 +90,20 @@ impl Field {
         let col = format!("nullif(trim(s.\"{}\"), '')", self.name);
         match self.kind {
             Kind::Text => col,
-            Kind::Lower | Kind::Email => format!("lower({col})"),
+            Kind::Lower => format!("lower({col})"),
+            // Hashed with the instance's salt when pseudonymisation is on (super::pseudonym).
+            Kind::Email => super::pseudonym::sql(&format!("lower({col})")),
             // E.164: +<country><number>; 00 is the international prefix; a number written
             // without either gets the instance's country code (setting phone_country_code).
             Kind::Phone => {
                 let digits = format!("regexp_replace({col}, '[^0-9]', '', 'g')");
-                format!(
-                    "CASE WHEN {col} IS NULL THEN NULL \
+                super::pseudonym::sql(&format!(
+                    "(CASE WHEN {col} IS NULL THEN NULL \
                      WHEN starts_with(ltrim({col}), '+') THEN '+' || {digits} \
                      WHEN starts_with({digits}, '00') THEN '+' || substr({digits}, 3) \
                      ELSE '+' || (SELECT coalesce(max(value), '39') FROM settings \
-                                  WHERE key = 'phone_country_code') || {digits} END"
-                )
+                                  WHERE key = 'phone_country_code') || {digits} END)"
+                ))
             }
             Kind::Timestamp => format!("CAST({col} AS TIMESTAMPTZ)"),
             Kind::Money => format!("CAST({col} AS DECIMAL(14, 2))"),

@@ -51,8 +51,9 @@ pub struct Mapping {
     pub skip_rows: usize,
     pub decimal: char,
     pub thousands: Option<char>,
-    /// A strptime format for `occurred_at`; ISO-8601 when absent.
-    pub timestamp_format: Option<String>,
+    /// strptime formats for timestamps, tried in order (the first that parses wins);
+    /// ISO-8601 when empty.
+    pub timestamp_formats: Vec<String>,
     /// The zone local timestamps are read in; the instance's when absent.
     pub time_zone: Option<String>,
     pub fields: Vec<(&'static Field, Source)>,
@@ -91,8 +92,16 @@ struct RawCsv {
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
 struct RawTimestamp {
-    format: Option<Spanned<String>>,
+    format: Option<Spanned<RawFormats>>,
     time_zone: Option<Spanned<String>>,
+}
+
+/// One timestamp format, or several tried in order (a till that writes seconds on some rows).
+#[derive(Deserialize)]
+#[serde(untagged)]
+enum RawFormats {
+    One(String),
+    Many(Vec<String>),
 }
 
 #[derive(Deserialize)]
@@ -220,29 +229,35 @@ impl Mapping {
             }
         };
 
-        let (timestamp_format, time_zone) = match raw.timestamp {
-            None => (None, None),
+        let (timestamp_formats, time_zone) = match raw.timestamp {
+            None => (Vec::new(), None),
             Some(t) => {
-                let format = match t.format {
-                    Some(f)
-                        if f.get_ref()
+                let mut formats = Vec::new();
+                if let Some(f) = t.format {
+                    let span = f.span();
+                    let list = match f.into_inner() {
+                        RawFormats::One(one) => vec![one],
+                        RawFormats::Many(many) => many,
+                    };
+                    if list.is_empty() {
+                        return Err(err(span, "timestamp format: name at least one".into()));
+                    }
+                    for format in list {
+                        let strptime = format
                             .chars()
                             .all(|c| c.is_ascii_alphanumeric() || " %/-.:T,".contains(c))
-                            && f.get_ref().contains('%') =>
-                    {
-                        Some(f.into_inner())
+                            && format.contains('%');
+                        if !strptime {
+                            return Err(err(
+                                span.clone(),
+                                format!(
+                                    "timestamp format {format:?} is not a strptime format such as %d/%m/%Y %H:%M"
+                                ),
+                            ));
+                        }
+                        formats.push(format);
                     }
-                    Some(f) => {
-                        return Err(err(
-                            f.span(),
-                            format!(
-                                "timestamp format {:?} is not a strptime format such as %d/%m/%Y %H:%M",
-                                f.get_ref()
-                            ),
-                        ));
-                    }
-                    None => None,
-                };
+                }
                 let zone = match t.time_zone {
                     Some(z)
                         if z.get_ref()
@@ -259,7 +274,7 @@ impl Mapping {
                     }
                     None => None,
                 };
-                (format, zone)
+                (formats, zone)
             }
         };
 
@@ -369,7 +384,7 @@ impl Mapping {
             skip_rows: csv.skip_rows.unwrap_or(0),
             decimal,
             thousands,
-            timestamp_format,
+            timestamp_formats,
             time_zone,
             fields,
             values,
@@ -516,6 +531,24 @@ RESO = "return"
                 "{err}"
             );
         }
+    }
+
+    #[test]
+    fn several_timestamp_formats_are_tried_in_order() {
+        let text = POS.replace(
+            "format = \"%d/%m/%Y %H:%M\"",
+            "format = [\"%d/%m/%Y %H:%M:%S\", \"%d/%m/%Y %H:%M\"]",
+        );
+        let m = Mapping::parse(&text, "pos.toml").expect("valid");
+        assert_eq!(m.timestamp_formats, ["%d/%m/%Y %H:%M:%S", "%d/%m/%Y %H:%M"]);
+        let bad = POS.replace(
+            "format = \"%d/%m/%Y %H:%M\"",
+            "format = [\"%d/%m/%Y\", \"x'\"]",
+        );
+        let err = Mapping::parse(&bad, "pos.toml").expect_err("bad second format");
+        assert_eq!(err.line, 10, "{err}");
+        let empty = POS.replace("format = \"%d/%m/%Y %H:%M\"", "format = []");
+        assert!(Mapping::parse(&empty, "pos.toml").is_err());
     }
 
     #[test]

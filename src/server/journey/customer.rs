@@ -37,10 +37,16 @@ pub fn find(conn: &Connection, identifier: &str) -> Result<i64, JourneyError> {
     } else {
         format!("+{country}{digits}")
     };
+    // With pseudonymisation on, the stored e-mails and phones are hashes of the normalised
+    // values: the typed value is normalised and hashed the same way.
+    let email = crate::server::ingest::pseudonym::sql("lower($2)");
+    let phone_stored = crate::server::ingest::pseudonym::sql("$3");
     let found: Option<i64> = conn.query_row(
-        "SELECT min(customer_id) FROM identities
-         WHERE id_value = ? OR (id_type = 'email' AND id_value = lower(?))
-            OR (id_type = 'phone' AND id_value = ? AND length(?) >= 6)",
+        &format!(
+            "SELECT min(customer_id) FROM identities
+             WHERE id_value = $1 OR (id_type = 'email' AND id_value = {email})
+                OR (id_type = 'phone' AND id_value = {phone_stored} AND length($4) >= 6)"
+        ),
         duckdb::params![value, value, phone, digits],
         |r| r.get(0),
     )?;
