@@ -207,7 +207,17 @@ fn sigterm_during_a_command_line_load_rolls_it_back() {
         &db_path,
         &["load", "--source", "pos", file.to_str().unwrap_or("")],
     );
-    std::thread::sleep(Duration::from_millis(800));
+    // Signal once the load is under way: its 'running' row is the first write after start-up,
+    // so the write-ahead log appears. A fixed sleep alone signalled a busy machine's process
+    // before it reached the load.
+    let wal = db_path.with_extension("duckdb.wal");
+    let waited = std::time::Instant::now();
+    while !std::fs::metadata(&wal).is_ok_and(|m| m.len() > 0)
+        && waited.elapsed() < Duration::from_secs(30)
+    {
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    std::thread::sleep(Duration::from_millis(200));
     proc::signal(&child, "TERM");
     let out = child.wait_with_output().expect("exit");
     let events = proc::count(&db_path, "SELECT count(*) FROM events");
