@@ -16,6 +16,10 @@ export const VIEWS: { name: string; path: string }[] = [
   { name: 'customer-360', path: '/customer?' },
   { name: 'admin', path: '/admin/users?' },
   { name: 'tv', path: `/tv?views=company&seconds=3600&${JUNE}` },
+  { name: 'kpi-tree', path: `/insights/tree?${JUNE}` },
+  { name: 'what-changed', path: `/insights/changed?kpi=store_conversion_rate&by=store&${JUNE}` },
+  { name: 'alerts', path: '/alerts?' },
+  { name: 'funnel', path: `/journeys/funnel?${JUNE}` },
 ];
 
 /** `path` in `lang` (`?lang=..` or `&lang=..`). */

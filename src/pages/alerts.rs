@@ -199,6 +199,7 @@ fn RulesSection(
     view! {
         <section class="card">
             <h2>{locale.text(Msg::AlertRules)}</h2>
+            <div class="table-wrap">
             <table class="data">
                 <thead>
                     <tr>
@@ -211,6 +212,7 @@ fn RulesSection(
                 </thead>
                 <tbody>{rows}</tbody>
             </table>
+            </div>
             <h3>{locale.text(Msg::AlertNewRule)}</h3>
             <form class="stacked" method="post" action="/alerts/rules/save">
                 <CsrfField token=csrf />
