@@ -5,3 +5,4 @@ pub mod forms;
 pub mod header;
 pub mod kpi_tile;
 pub mod period_form;
+pub mod table;

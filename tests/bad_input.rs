@@ -42,55 +42,16 @@ use omnikpi::server::tokens;
 use tower::ServiceExt;
 use web::Browser;
 
-/// What must not change when an input is refused.
-#[derive(Debug, PartialEq, Eq)]
-struct Snapshot {
-    events: i64,
-    identities: i64,
-    customers: i64,
-    loads_ok: i64,
-    load_rejects: i64,
-    checksum: String,
-}
-
-fn snapshot(t: &TestDb) -> Snapshot {
-    let conn = t.db.connect().expect("connection");
-    let count = |sql: &str| -> i64 { conn.query_row(sql, [], |r| r.get(0)).expect(sql) };
-    Snapshot {
-        events: count("SELECT count(*) FROM events"),
-        identities: count("SELECT count(*) FROM identities"),
-        customers: count("SELECT count(DISTINCT customer_id) FROM identities"),
-        loads_ok: count("SELECT count(*) FROM loads WHERE status = 'ok'"),
-        load_rejects: count("SELECT count(*) FROM load_rejects"),
-        checksum: conn
-            .query_row(
-                "SELECT coalesce(md5(string_agg(CAST(e AS VARCHAR), '|' ORDER BY source, event_id)), '')
-                 FROM events e",
-                [],
-                |r| r.get(0),
-            )
-            .expect("checksum"),
-    }
-}
-
-/// A database holding the fixture, so "unchanged" is not the trivial empty database.
-fn loaded() -> TestDb {
-    let t = TestDb::new();
-    let file = t.file("fixture.csv", FIXTURE);
-    t.load("pos", &file).expect("fixture loads");
-    t
-}
-
 /// Writes `bytes` as `name`, loads it for source `pos`, and checks it is refused, the message
 /// is exactly `expected` (with `{file}` standing for the path), and nothing changed but one
 /// `failed` line in `loads`.
 fn refused(t: &TestDb, name: &str, bytes: &[u8]) -> (IngestError, PathBuf) {
     let path = t.dir.path().join(name);
     std::fs::write(&path, bytes).expect("write");
-    let before = snapshot(t);
+    let before = t.snapshot();
     let failed = t.count("SELECT count(*) FROM loads WHERE status = 'failed'");
     let err = t.load("pos", &path).expect_err("refused");
-    assert_eq!(snapshot(t), before, "{err}");
+    assert_eq!(t.snapshot(), before, "{err}");
     assert_eq!(
         t.count("SELECT count(*) FROM loads WHERE status = 'failed'"),
         failed + 1,
@@ -106,7 +67,7 @@ fn message(err: &IngestError, path: &Path) -> String {
 
 #[test]
 fn an_empty_file() {
-    let t = loaded();
+    let t = TestDb::with_fixture();
     let (err, path) = refused(&t, "empty.csv", b"");
     assert!(matches!(err, IngestError::Empty(_)));
     assert_eq!(message(&err, &path), "{file}: the file is empty");
@@ -114,7 +75,7 @@ fn an_empty_file() {
 
 #[test]
 fn a_file_with_only_a_header() {
-    let t = loaded();
+    let t = TestDb::with_fixture();
     let (err, path) = refused(&t, "header.csv", format!("{}\n", FIXTURE[0]).as_bytes());
     assert_eq!(
         message(&err, &path),
@@ -134,7 +95,7 @@ fn a_file_with_only_a_header() {
 
 #[test]
 fn a_file_separated_by_semicolons() {
-    let t = loaded();
+    let t = TestDb::with_fixture();
     let (err, path) = refused(
         &t,
         "semicolons.csv",
@@ -152,7 +113,7 @@ fn a_file_separated_by_semicolons() {
 
 #[test]
 fn a_row_with_more_values_than_the_header() {
-    let t = loaded();
+    let t = TestDb::with_fixture();
     let (err, path) = refused(
         &t,
         "extra.csv",
@@ -166,7 +127,7 @@ fn a_row_with_more_values_than_the_header() {
 
 #[test]
 fn a_row_with_fewer_values_than_the_header() {
-    let t = loaded();
+    let t = TestDb::with_fixture();
     let (err, path) = refused(
         &t,
         "short.csv",
@@ -180,7 +141,7 @@ fn a_row_with_fewer_values_than_the_header() {
 
 #[test]
 fn an_unterminated_quote() {
-    let t = loaded();
+    let t = TestDb::with_fixture();
     let (err, path) = refused(
         &t,
         "quote.csv",
@@ -194,7 +155,7 @@ fn an_unterminated_quote() {
 
 #[test]
 fn a_ten_megabyte_line() {
-    let t = loaded();
+    let t = TestDb::with_fixture();
     let mut body =
         b"event_id,occurred_at,event_type,touchpoint\nz1,2026-03-10T10:00:00Z,visit,".to_vec();
     body.extend(std::iter::repeat_n(b'x', 10 * 1024 * 1024));
@@ -208,7 +169,7 @@ fn a_ten_megabyte_line() {
 
 #[test]
 fn a_ten_megabyte_header() {
-    let t = loaded();
+    let t = TestDb::with_fixture();
     let mut body = b"event_id,occurred_at,event_type,".to_vec();
     body.extend(std::iter::repeat_n(b'y', 10 * 1024 * 1024));
     body.extend(b"\nz1,2026-03-10T10:00:00Z,visit,1\n");
@@ -235,7 +196,7 @@ fn a_ten_megabyte_header() {
 
 #[test]
 fn nul_bytes_and_control_characters() {
-    let t = loaded();
+    let t = TestDb::with_fixture();
     let (err, path) = refused(
         &t,
         "nul.csv",
@@ -250,7 +211,7 @@ fn nul_bytes_and_control_characters() {
 
 #[test]
 fn dates_that_do_not_exist_or_are_out_of_range() {
-    let t = loaded();
+    let t = TestDb::with_fixture();
     let (err, path) = refused(
         &t,
         "dates.csv",
@@ -294,7 +255,7 @@ fn dates_that_do_not_exist_or_are_out_of_range() {
 
 #[test]
 fn amounts_that_are_not_money() {
-    let t = loaded();
+    let t = TestDb::with_fixture();
     let (err, path) = refused(
         &t,
         "money.csv",
@@ -317,7 +278,7 @@ fn amounts_that_are_not_money() {
 
 #[test]
 fn ndjson_that_is_not_one_object_a_line() {
-    let t = loaded();
+    let t = TestDb::with_fixture();
     let cases: &[(&str, &str)] = &[
         (
             "array.ndjson",
@@ -336,7 +297,7 @@ fn ndjson_that_is_not_one_object_a_line() {
 
 #[test]
 fn deeply_nested_json_attributes() {
-    let t = loaded();
+    let t = TestDb::with_fixture();
     let depth = 100_000;
     let nested = format!("{}1{}", "[".repeat(depth), "]".repeat(depth));
     let line = format!(
@@ -362,7 +323,7 @@ struct Api {
 }
 
 fn api() -> Api {
-    let t = loaded();
+    let t = TestDb::with_fixture();
     let token = {
         let conn = t.db.connect().expect("connection");
         tokens::create(&conn, "shop", tokens::INGEST, None).expect("token")
@@ -378,7 +339,7 @@ impl Api {
         headers: &[(&str, &str)],
         body: Vec<u8>,
     ) -> (StatusCode, serde_json::Value) {
-        let before = snapshot(&self.t);
+        let before = self.t.snapshot();
         let mut request = Request::post("/api/v1/events?source=shop")
             .header("authorization", format!("Bearer {}", self.token));
         for (name, value) in headers {
@@ -398,7 +359,7 @@ impl Api {
         let text = String::from_utf8_lossy(&bytes).into_owned();
         let json = serde_json::from_str(&text)
             .unwrap_or_else(|_| panic!("{status}: the answer is not JSON: {text}"));
-        assert_eq!(snapshot(&self.t), before, "{status} {text}");
+        assert_eq!(self.t.snapshot(), before, "{status} {text}");
         assert!(status.is_client_error(), "{status} {text}");
         (status, json)
     }
@@ -523,7 +484,7 @@ async fn api_a_wrong_content_type() {
 async fn api_a_bad_source_name() {
     let a = api();
     let body = r#"{"event_id": "s", "occurred_at": "2026-03-20T10:00:00Z", "event_type": "visit"}"#;
-    let before = snapshot(&a.t);
+    let before = a.t.snapshot();
     for (query, expected) in [
         (
             "source=..%2F..%2Fetc",
@@ -556,7 +517,7 @@ async fn api_a_bad_source_name() {
         assert!(status.is_client_error(), "{query}: {status}");
         assert_eq!(json["error"], expected, "{query}");
     }
-    assert_eq!(snapshot(&a.t), before);
+    assert_eq!(a.t.snapshot(), before);
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -582,8 +543,8 @@ async fn get(t: &TestDb, uri: &str) -> (StatusCode, String) {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn huge_and_impossible_date_ranges() {
-    let t = loaded();
-    let before = snapshot(&t);
+    let t = TestDb::with_fixture();
+    let before = t.snapshot();
     // 1900-01-01..2100-12-31 is 201 years with 49 leap days (2000 is one, 1900 and 2100 not).
     let days = 201 * 365 + 49;
     let cases = [
@@ -620,7 +581,7 @@ async fn huge_and_impossible_date_ranges() {
             "{query}: the page names the problem"
         );
     }
-    assert_eq!(snapshot(&t), before);
+    assert_eq!(t.snapshot(), before);
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -17,7 +17,7 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 
 use axum::body::Body;
 use axum::http::{Request, StatusCode};
-use common::{FIXTURE, TestDb};
+use common::TestDb;
 use http_body_util::BodyExt;
 use omnikpi::server::ingest::mapping::Mapping;
 use omnikpi::server::ingest::{self, IngestError, LoadOptions};
@@ -46,39 +46,6 @@ fn report(name: &str, cases: &AtomicUsize) {
     println!("fuzz {name}: {} cases", cases.load(Ordering::Relaxed));
 }
 
-#[derive(Debug, PartialEq, Eq)]
-struct Snapshot {
-    events: i64,
-    identities: i64,
-    loads_ok: i64,
-    checksum: String,
-}
-
-fn snapshot(t: &TestDb) -> Snapshot {
-    let conn = t.db.connect().expect("connection");
-    let count = |sql: &str| -> i64 { conn.query_row(sql, [], |r| r.get(0)).expect(sql) };
-    Snapshot {
-        events: count("SELECT count(*) FROM events"),
-        identities: count("SELECT count(*) FROM identities"),
-        loads_ok: count("SELECT count(*) FROM loads WHERE status = 'ok'"),
-        checksum: conn
-            .query_row(
-                "SELECT coalesce(md5(string_agg(CAST(e AS VARCHAR), '|' ORDER BY source, event_id)), '')
-                 FROM events e",
-                [],
-                |r| r.get(0),
-            )
-            .expect("checksum"),
-    }
-}
-
-fn loaded() -> TestDb {
-    let t = TestDb::new();
-    let file = t.file("fixture.csv", FIXTURE);
-    t.load("pos", &file).expect("fixture loads");
-    t
-}
-
 /// The outcome of one load must be all or nothing, and a refusal must say where.
 fn check_load(
     t: &TestDb,
@@ -89,9 +56,9 @@ fn check_load(
 ) -> Result<(), TestCaseError> {
     let path = t.dir.path().join(name);
     std::fs::write(&path, bytes).expect("write");
-    let before = snapshot(t);
+    let before = t.snapshot();
     let result = ingest::load_files(&t.db, "fuzz", std::slice::from_ref(&path), options);
-    let after = snapshot(t);
+    let after = t.snapshot();
     let shown = path.display().to_string();
     match result {
         Ok(report) => {
@@ -216,7 +183,7 @@ static CSV_CASES: AtomicUsize = AtomicUsize::new(0);
 
 #[test]
 fn csv_rows_through_the_load_path() {
-    let t = loaded();
+    let t = TestDb::with_fixture();
     let mut runner = TestRunner::new(config(24));
     let result = runner.run(&(csv_file(), 0u64..2), |((header, rows), max_rejects)| {
         let n = CSV_CASES.fetch_add(1, Ordering::Relaxed);
@@ -250,7 +217,7 @@ static BYTES_CASES: AtomicUsize = AtomicUsize::new(0);
 
 #[test]
 fn arbitrary_bytes_as_a_csv_file() {
-    let t = loaded();
+    let t = TestDb::with_fixture();
     let mut runner = TestRunner::new(config(24));
     let header = b"event_id,occurred_at,event_type,amount\n".to_vec();
     let result = runner.run(
@@ -324,7 +291,7 @@ static NDJSON_CASES: AtomicUsize = AtomicUsize::new(0);
 
 #[test]
 fn ndjson_rows_through_the_load_path() {
-    let t = loaded();
+    let t = TestDb::with_fixture();
     let mut runner = TestRunner::new(config(24));
     let result = runner.run(&prop::collection::vec(ndjson_line(), 1..6), |lines| {
         let n = NDJSON_CASES.fetch_add(1, Ordering::Relaxed);
@@ -433,7 +400,7 @@ static MAPPING_CASES: AtomicUsize = AtomicUsize::new(0);
 
 #[test]
 fn mapping_toml_and_a_file_through_it() {
-    let t = loaded();
+    let t = TestDb::with_fixture();
     let mut runner = TestRunner::new(config(48));
     let data = "SHOP;RECEIPT;WHEN;WHAT;TOTAL\nS1;1;10/03/2026 10:00;SALE;1.234,50\nS1;2;10/03/2026 11:00;SALE;12,00\n";
     let result = runner.run(&mapping_text(), |text| {
@@ -517,7 +484,7 @@ static QUERY_CASES: AtomicUsize = AtomicUsize::new(0);
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn query_strings_of_the_api_and_pages() {
-    let t = loaded();
+    let t = TestDb::with_fixture();
     let app = web::router_as_admin(&t.db);
     let mut runner = TestRunner::new(config(32));
     let cases: Vec<(String, usize)> = {
@@ -529,7 +496,7 @@ async fn query_strings_of_the_api_and_pages() {
         }
         out
     };
-    let before = snapshot(&t);
+    let before = t.snapshot();
     for (query, target) in cases {
         QUERY_CASES.fetch_add(1, Ordering::Relaxed);
         let uri = match target {
@@ -562,7 +529,7 @@ async fn query_strings_of_the_api_and_pages() {
             }
         }
     }
-    assert_eq!(snapshot(&t), before);
+    assert_eq!(t.snapshot(), before);
     report("query", &QUERY_CASES);
 }
 
@@ -679,7 +646,7 @@ static API_CASES: AtomicUsize = AtomicUsize::new(0);
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn api_event_bodies() {
-    let t = loaded();
+    let t = TestDb::with_fixture();
     let token = {
         let conn = t.db.connect().expect("connection");
         omnikpi::server::tokens::create(&conn, "fuzz", omnikpi::server::tokens::INGEST, None)
@@ -706,7 +673,7 @@ async fn api_event_bodies() {
             .collect();
         let body = lines.join(if crlf { "\r\n" } else { "\n" });
         let received = body.lines().filter(|l| !l.trim().is_empty()).count() as u64;
-        let before = snapshot(&t);
+        let before = t.snapshot();
         let response = web::router(&t.db)
             .oneshot(
                 Request::post("/api/v1/events?source=fuzz")
@@ -726,7 +693,7 @@ async fn api_event_bodies() {
             .to_bytes();
         let json: serde_json::Value = serde_json::from_slice(&bytes)
             .unwrap_or_else(|_| panic!("{status}: not JSON: {}", String::from_utf8_lossy(&bytes)));
-        let after = snapshot(&t);
+        let after = t.snapshot();
         match status {
             StatusCode::OK => {
                 let loaded = json["loaded"].as_u64().unwrap_or(u64::MAX);

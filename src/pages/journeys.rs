@@ -14,6 +14,7 @@ use leptos::prelude::*;
 use leptos_meta::{Html, Title};
 use leptos_router::hooks::use_query_map;
 
+use crate::components::table::DataTable;
 use crate::components::{header::Header, period_form::PeriodForm};
 use crate::format;
 use crate::i18n::{Locale, Msg, step_name};
@@ -245,20 +246,18 @@ fn PainList(
                 view! { <p>{locale.text(Msg::NoPainPoints)}</p> }.into_any()
             } else {
                 view! {
-                    <div class="table-scroll" tabindex="0">
-                        <table class="data stack">
-                            <thead>
-                                <tr>
-                                    <th scope="col">"#"</th>
-                                    <th scope="col">{locale.text(Msg::PainPointLabel)}</th>
-                                    <th scope="col">{locale.text(Msg::AffectedJourneys)}</th>
-                                    <th scope="col">{locale.text(Msg::ConversionGap)}</th>
-                                    <th scope="col">{locale.text(Msg::RevenueLost)}</th>
-                                </tr>
-                            </thead>
-                            <tbody>{rows}</tbody>
-                        </table>
-                    </div>
+                    <DataTable
+                        headers=vec![
+                            "#",
+                            locale.text(Msg::PainPointLabel),
+                            locale.text(Msg::AffectedJourneys),
+                            locale.text(Msg::ConversionGap),
+                            locale.text(Msg::RevenueLost),
+                        ]
+                        class="stack"
+                    >
+                        {rows}
+                    </DataTable>
                 }
                     .into_any()
             }}
@@ -296,21 +295,18 @@ pub fn FunnelFigure(
         <figure class="chart">
             <figcaption>{title}</figcaption>
             <div class="chart-svg" role="img" aria-label=title inner_html=svg></div>
-            <div class="table-scroll" tabindex="0">
-                <table class="data">
-                    <caption class="visually-hidden">{title}</caption>
-                    <thead>
-                        <tr>
-                            <th scope="col">{locale.text(Msg::Step)}</th>
-                            <th scope="col">{locale.text(Msg::JourneysCount)}</th>
-                            <th scope="col">{locale.text(Msg::FromPreviousStep)}</th>
-                            <th scope="col">{locale.text(Msg::FromFirstStep)}</th>
-                            <th scope="col">{locale.text(Msg::MedianHours)}</th>
-                        </tr>
-                    </thead>
-                    <tbody>{rows}</tbody>
-                </table>
-            </div>
+            <DataTable
+                headers=vec![
+                    locale.text(Msg::Step),
+                    locale.text(Msg::JourneysCount),
+                    locale.text(Msg::FromPreviousStep),
+                    locale.text(Msg::FromFirstStep),
+                    locale.text(Msg::MedianHours),
+                ]
+                caption=title
+            >
+                {rows}
+            </DataTable>
         </figure>
     }
 }
@@ -395,19 +391,16 @@ fn Paths(paths: Vec<crate::journey::PathRow>, locale: Locale) -> impl IntoView {
     view! {
         <section class="card" aria-labelledby="paths-title">
             <h2 id="paths-title">{locale.text(Msg::TopPaths)}</h2>
-            <div class="table-scroll" tabindex="0">
-                <table class="data">
-                    <thead>
-                        <tr>
-                            <th scope="col">{locale.text(Msg::PathLabel)}</th>
-                            <th scope="col">{locale.text(Msg::JourneysCount)}</th>
-                            <th scope="col">{locale.text(Msg::Conversion)}</th>
-                            <th scope="col">{locale.text(Msg::Revenue)}</th>
-                        </tr>
-                    </thead>
-                    <tbody>{rows}</tbody>
-                </table>
-            </div>
+            <DataTable
+                headers=vec![
+                    locale.text(Msg::PathLabel),
+                    locale.text(Msg::JourneysCount),
+                    locale.text(Msg::Conversion),
+                    locale.text(Msg::Revenue),
+                ]
+            >
+                {rows}
+            </DataTable>
         </section>
     }
 }
@@ -440,23 +433,20 @@ fn Handoffs(handoffs: Vec<crate::journey::HandoffRow>, locale: Locale) -> impl I
     view! {
         <section class="card" aria-labelledby="handoffs-title">
             <h2 id="handoffs-title">{locale.text(Msg::HandoffMatrix)}</h2>
-            <div class="table-scroll" tabindex="0">
-                <table class="data">
-                    <thead>
-                        <tr>
-                            <th scope="col">{locale.text(Msg::FromChannel)}</th>
-                            <th scope="col">{locale.text(Msg::ToChannel)}</th>
-                            <th scope="col">{locale.text(Msg::JourneysCount)}</th>
-                            <th scope="col">{locale.text(Msg::Conversion)}</th>
-                            <th scope="col">{locale.text(Msg::MedianHoursBetween)}</th>
-                            <th scope="col">{locale.text(Msg::ComplaintsAfter)}</th>
-                            <th scope="col">{locale.text(Msg::SurveysAfter)}</th>
-                            <th scope="col">{locale.text(Msg::AverageScore)}</th>
-                        </tr>
-                    </thead>
-                    <tbody>{rows}</tbody>
-                </table>
-            </div>
+            <DataTable
+                headers=vec![
+                    locale.text(Msg::FromChannel),
+                    locale.text(Msg::ToChannel),
+                    locale.text(Msg::JourneysCount),
+                    locale.text(Msg::Conversion),
+                    locale.text(Msg::MedianHoursBetween),
+                    locale.text(Msg::ComplaintsAfter),
+                    locale.text(Msg::SurveysAfter),
+                    locale.text(Msg::AverageScore),
+                ]
+            >
+                {rows}
+            </DataTable>
         </section>
     }
 }

@@ -174,9 +174,9 @@ pub fn run(opts: &BenchOptions) -> Result<Value, BenchError> {
     demo::ensure_stores(&ours)?;
     let load_clock = Instant::now();
     // Every source in one load (one transaction, one identity stitch), as the demo does.
-    let batch: Vec<(String, PathBuf)> = files
+    let batch: Vec<_> = files
         .iter()
-        .map(|(source, path, _)| (source.clone(), path.clone()))
+        .map(|(source, path, _)| (source.clone(), path.clone(), None))
         .collect();
     let timings =
         ingest::load_sources_without_journeys(&ours, &batch, &LoadOptions::default())?.timings;

@@ -248,22 +248,23 @@ pub fn generate_and_load_with(
             )?;
         }
     }
-    let mut load = LoadReport::default();
-    for f in &files {
-        let options = LoadOptions {
-            mapping: Some(f.mapping.clone()),
-            progress: progress.clone(),
-            ..LoadOptions::default()
-        };
-        let report = ingest::load_files_without_journeys(
-            db,
-            f.export.source,
-            std::slice::from_ref(&f.path),
-            &options,
-        )?;
-        load.files.extend(report.files);
-        load.customers = report.customers;
-    }
+    // Every source in one load (one transaction, one identity stitch at its end), each file
+    // read through its source's mapping.
+    let batch: Vec<_> = files
+        .iter()
+        .map(|f| {
+            (
+                f.export.source.to_string(),
+                f.path.clone(),
+                Some(f.mapping.clone()),
+            )
+        })
+        .collect();
+    let options = LoadOptions {
+        progress: progress.clone(),
+        ..LoadOptions::default()
+    };
+    let load = ingest::load_sources_without_journeys(db, &batch, &options)?;
     // One journey rebuild for the whole data set rather than one per file.
     let journeys = super::journey::rebuild(db)?;
     seed_alert_rules(db, spec.end);

@@ -255,18 +255,29 @@ pub fn load_files_without_journeys(
 /// no journey rebuild, for a batch of loads (the demo, the benchmark) that rebuilds the
 /// journeys once at its end with [`super::journey::rebuild`]. Stitching reads every event,
 /// so one stitch for the batch instead of one per source is most of the saving; all files
-/// are kept or none.
+/// are kept or none. Each entry's mapping, when it has one, reads that entry's file in place
+/// of `options.mapping`.
 pub fn load_sources_without_journeys(
     db: &Db,
-    batch: &[(String, PathBuf)],
+    batch: &[(String, PathBuf, Option<Mapping>)],
     options: &LoadOptions,
 ) -> Result<LoadReport, IngestError> {
-    let batch: Vec<(&str, &[PathBuf])> = batch
+    let batch: Vec<BatchEntry<'_>> = batch
         .iter()
-        .map(|(source, file)| (source.as_str(), std::slice::from_ref(file)))
+        .map(|(source, file, mapping)| {
+            (
+                source.as_str(),
+                std::slice::from_ref(file),
+                mapping.as_ref(),
+            )
+        })
         .collect();
     load_batch(db, &batch, options, false)
 }
+
+/// One source's files in a batch load, and the mapping that reads them if not
+/// `LoadOptions::mapping`.
+type BatchEntry<'a> = (&'a str, &'a [PathBuf], Option<&'a Mapping>);
 
 fn load_files_with(
     db: &Db,
@@ -275,16 +286,16 @@ fn load_files_with(
     options: &LoadOptions,
     journeys: bool,
 ) -> Result<LoadReport, IngestError> {
-    load_batch(db, &[(source, files)], options, journeys)
+    load_batch(db, &[(source, files, None)], options, journeys)
 }
 
 fn load_batch(
     db: &Db,
-    batch: &[(&str, &[PathBuf])],
+    batch: &[BatchEntry<'_>],
     options: &LoadOptions,
     journeys: bool,
 ) -> Result<LoadReport, IngestError> {
-    for (source, _) in batch {
+    for (source, _, _) in batch {
         check_source_name(source)?;
     }
     let _writer = db.write_lock();
@@ -296,7 +307,7 @@ fn load_batch(
     // still 'running' when the database is next opened was cut short (killed, power lost): it
     // is marked 'interrupted' by [`mark_interrupted_loads`]. Its data never committed.
     let mut attempts = Vec::with_capacity(batch.len());
-    for (source, files) in batch {
+    for (source, files, _) in batch {
         let names = files
             .iter()
             .map(|f| f.display().to_string())
@@ -340,7 +351,7 @@ pub fn mark_interrupted_loads(conn: &Connection) -> Result<usize, duckdb::Error>
 
 fn load_in_transaction(
     conn: &mut Connection,
-    batch: &[(&str, &[PathBuf])],
+    batch: &[BatchEntry<'_>],
     options: &LoadOptions,
     journeys: bool,
     attempts: &[i64],
@@ -354,7 +365,18 @@ fn load_in_transaction(
         r.get(0)
     })?;
     let mut report = LoadReport::default();
-    for (source, files) in batch {
+    for (source, files, mapping) in batch {
+        let mapped;
+        let options = match mapping {
+            Some(mapping) => {
+                mapped = LoadOptions {
+                    mapping: Some((*mapping).clone()),
+                    ..options.clone()
+                };
+                &mapped
+            }
+            None => options,
+        };
         for file in *files {
             let outcome = load_file(&tx, source, file, options, &mut report.timings)?;
             options.progress.report(LoadStep::Done {

@@ -42,6 +42,48 @@ impl TestDb {
         let conn = self.db.connect().expect("connection");
         conn.query_row(sql, [], |r| r.get(0)).expect("count query")
     }
+
+    /// A database holding [`FIXTURE`] (source `pos`), so "unchanged" is not the trivial
+    /// empty database.
+    pub fn with_fixture() -> Self {
+        let t = Self::new();
+        let file = t.file("fixture.csv", FIXTURE);
+        t.load("pos", &file).expect("fixture loads");
+        t
+    }
+
+    /// What must not change when an input is refused: row counts and a checksum of every
+    /// event.
+    pub fn snapshot(&self) -> Snapshot {
+        let conn = self.db.connect().expect("connection");
+        let count = |sql: &str| -> i64 { conn.query_row(sql, [], |r| r.get(0)).expect(sql) };
+        Snapshot {
+            events: count("SELECT count(*) FROM events"),
+            identities: count("SELECT count(*) FROM identities"),
+            customers: count("SELECT count(DISTINCT customer_id) FROM identities"),
+            loads_ok: count("SELECT count(*) FROM loads WHERE status = 'ok'"),
+            load_rejects: count("SELECT count(*) FROM load_rejects"),
+            checksum: conn
+                .query_row(
+                    "SELECT coalesce(md5(string_agg(CAST(e AS VARCHAR), '|' ORDER BY source, event_id)), '')
+                     FROM events e",
+                    [],
+                    |r| r.get(0),
+                )
+                .expect("checksum"),
+        }
+    }
+}
+
+/// [`TestDb::snapshot`]: equal before and after means the database did not change.
+#[derive(Debug, PartialEq, Eq)]
+pub struct Snapshot {
+    pub events: i64,
+    pub identities: i64,
+    pub customers: i64,
+    pub loads_ok: i64,
+    pub load_rejects: i64,
+    pub checksum: String,
 }
 
 pub fn write_lines(dir: &Path, name: &str, lines: &[&str]) -> PathBuf {

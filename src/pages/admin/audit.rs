@@ -4,6 +4,7 @@ use leptos::prelude::*;
 use leptos_router::hooks::use_query_map;
 
 use crate::admin::{AuditPage, admin_audit};
+use crate::components::table::DataTable;
 use crate::i18n::{Locale, Msg};
 
 use super::{AdminFrame, page_locale};
@@ -68,21 +69,18 @@ fn AuditBody(page: AuditPage, locale: Locale) -> impl IntoView {
         })
         .collect_view();
     view! {
-        <div class="table-scroll" tabindex="0">
-            <table class="data">
-                <thead>
-                    <tr>
-                        <th scope="col">{locale.text(Msg::When)}</th>
-                        <th scope="col">{locale.text(Msg::Actor)}</th>
-                        <th scope="col">{locale.text(Msg::ActionLabel)}</th>
-                        <th scope="col">{locale.text(Msg::Subject)}</th>
-                        <th scope="col">{locale.text(Msg::Before)}</th>
-                        <th scope="col">{locale.text(Msg::After)}</th>
-                    </tr>
-                </thead>
-                <tbody>{rows}</tbody>
-            </table>
-        </div>
+        <DataTable
+            headers=vec![
+                locale.text(Msg::When),
+                locale.text(Msg::Actor),
+                locale.text(Msg::ActionLabel),
+                locale.text(Msg::Subject),
+                locale.text(Msg::Before),
+                locale.text(Msg::After),
+            ]
+        >
+            {rows}
+        </DataTable>
         <p>{more}</p>
     }
 }

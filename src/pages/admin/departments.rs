@@ -4,6 +4,7 @@ use leptos::prelude::*;
 
 use crate::admin::{DepartmentRow, admin_departments};
 use crate::components::forms::CsrfField;
+use crate::components::table::DataTable;
 use crate::i18n::{Locale, Msg};
 
 use super::{AdminFrame, admin_content, page_locale};
@@ -75,18 +76,15 @@ fn DepartmentsBody(departments: Vec<DepartmentRow>, locale: Locale, csrf: String
         })
         .collect_view();
     view! {
-        <div class="table-scroll" tabindex="0">
-            <table class="data">
-                <thead>
-                    <tr>
-                        <th scope="col">{locale.text(Msg::KeyLabel)}</th>
-                        <th scope="col">{locale.text(Msg::NameLabel)}</th>
-                        <th scope="col">{locale.text(Msg::ViewerGrants)}</th>
-                    </tr>
-                </thead>
-                <tbody>{rows}</tbody>
-            </table>
-        </div>
+        <DataTable
+            headers=vec![
+                locale.text(Msg::KeyLabel),
+                locale.text(Msg::NameLabel),
+                locale.text(Msg::ViewerGrants),
+            ]
+        >
+            {rows}
+        </DataTable>
         <section class="card">
             <h2>{locale.text(Msg::Add)}</h2>
             <form class="stacked" method="post" action="/admin/departments/save">

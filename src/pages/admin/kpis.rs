@@ -5,6 +5,7 @@ use leptos::prelude::*;
 
 use crate::admin::{DepartmentRow, DerivedKpiRow, KpisPage, admin_kpis};
 use crate::components::forms::CsrfField;
+use crate::components::table::DataTable;
 use crate::i18n::{Locale, Msg};
 use crate::kpi::{Direction, Unit};
 
@@ -77,17 +78,9 @@ fn KpisBody(page: KpisPage, locale: Locale, csrf: String) -> impl IntoView {
         })
         .collect_view();
     view! {
-        <div class="table-scroll" tabindex="0">
-            <table class="data">
-                <thead>
-                    <tr>
-                        <th scope="col">{locale.text(Msg::Kpi)}</th>
-                        <th scope="col">{locale.text(Msg::OwnerLabel)}</th>
-                    </tr>
-                </thead>
-                <tbody>{rows}</tbody>
-            </table>
-        </div>
+        <DataTable headers=vec![locale.text(Msg::Kpi), locale.text(Msg::OwnerLabel)]>
+            {rows}
+        </DataTable>
         <DerivedSection locale csrf derived parts departments=with_company />
     }
 }

@@ -5,6 +5,7 @@ use leptos::prelude::*;
 
 use crate::admin::{SourceRow, admin_sources};
 use crate::components::forms::CsrfField;
+use crate::components::table::DataTable;
 use crate::i18n::{Locale, Msg};
 
 use super::{AdminFrame, admin_content, page_locale};
@@ -42,18 +43,15 @@ fn SourcesBody(sources: Vec<SourceRow>, locale: Locale, csrf: String) -> impl In
         })
         .collect_view();
     view! {
-        <div class="table-scroll" tabindex="0">
-            <table class="data">
-                <thead>
-                    <tr>
-                        <th scope="col">{locale.text(Msg::NameLabel)}</th>
-                        <th scope="col">{locale.text(Msg::SourceKind)}</th>
-                        <th scope="col">{locale.text(Msg::Mapping)}</th>
-                    </tr>
-                </thead>
-                <tbody>{rows}</tbody>
-            </table>
-        </div>
+        <DataTable
+            headers=vec![
+                locale.text(Msg::NameLabel),
+                locale.text(Msg::SourceKind),
+                locale.text(Msg::Mapping),
+            ]
+        >
+            {rows}
+        </DataTable>
         <section class="card">
             <h2>{locale.text(Msg::SaveMapping)}</h2>
             <form class="stacked wide" method="post" action="/admin/sources/save">

@@ -4,6 +4,7 @@ use leptos::prelude::*;
 
 use crate::admin::{TokensPage, admin_tokens};
 use crate::components::forms::CsrfField;
+use crate::components::table::DataTable;
 use crate::i18n::{Locale, Msg};
 
 use super::{AdminFrame, DepartmentSelect, admin_content, page_locale};
@@ -81,20 +82,17 @@ fn TokensBody(page: TokensPage, locale: Locale, csrf: String) -> impl IntoView {
     .collect_view();
     view! {
         {fresh}
-        <div class="table-scroll" tabindex="0">
-            <table class="data">
-                <thead>
-                    <tr>
-                        <th scope="col">{locale.text(Msg::NameLabel)}</th>
-                        <th scope="col">{locale.text(Msg::RoleLabel)}</th>
-                        <th scope="col">{locale.text(Msg::CreatedAt)}</th>
-                        <th scope="col">{locale.text(Msg::LastUsed)}</th>
-                        <th scope="col">{locale.text(Msg::StatusLabel)}</th>
-                    </tr>
-                </thead>
-                <tbody>{rows}</tbody>
-            </table>
-        </div>
+        <DataTable
+            headers=vec![
+                locale.text(Msg::NameLabel),
+                locale.text(Msg::RoleLabel),
+                locale.text(Msg::CreatedAt),
+                locale.text(Msg::LastUsed),
+                locale.text(Msg::StatusLabel),
+            ]
+        >
+            {rows}
+        </DataTable>
         <section class="card">
             <h2>{locale.text(Msg::Create)}</h2>
             <form class="stacked" method="post" action="/admin/tokens/create">

@@ -5,6 +5,7 @@ use leptos::prelude::*;
 
 use crate::admin::{UserRow, UsersPage, admin_users};
 use crate::components::forms::CsrfField;
+use crate::components::table::DataTable;
 use crate::i18n::{Locale, Msg};
 
 use super::{AdminFrame, DepartmentSelect, RoleSelect, admin_content, page_locale};
@@ -32,21 +33,18 @@ fn UsersBody(page: UsersPage, locale: Locale, csrf: String) -> impl IntoView {
         })
         .collect_view();
     view! {
-        <div class="table-scroll" tabindex="0">
-            <table class="data">
-                <thead>
-                    <tr>
-                        <th scope="col">{locale.text(Msg::Email)}</th>
-                        <th scope="col">{locale.text(Msg::DisplayName)}</th>
-                        <th scope="col">{locale.text(Msg::RoleLabel)}</th>
-                        <th scope="col">{locale.text(Msg::LastLogin)}</th>
-                        <th scope="col">{locale.text(Msg::StatusLabel)}</th>
-                        <th scope="col">{locale.text(Msg::ResetPassword)}</th>
-                    </tr>
-                </thead>
-                <tbody>{rows}</tbody>
-            </table>
-        </div>
+        <DataTable
+            headers=vec![
+                locale.text(Msg::Email),
+                locale.text(Msg::DisplayName),
+                locale.text(Msg::RoleLabel),
+                locale.text(Msg::LastLogin),
+                locale.text(Msg::StatusLabel),
+                locale.text(Msg::ResetPassword),
+            ]
+        >
+            {rows}
+        </DataTable>
         <section class="card">
             <h2>{locale.text(Msg::InviteUser)}</h2>
             <form class="stacked" method="post" action="/admin/users/invite">

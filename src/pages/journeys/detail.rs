@@ -6,6 +6,7 @@ use leptos_meta::{Html, Title};
 use leptos_router::hooks::{use_params_map, use_query_map};
 
 use crate::components::header::Header;
+use crate::components::table::DataTable;
 use crate::format;
 use crate::i18n::{Locale, Msg};
 use crate::journey::TimelineEvent;
@@ -172,21 +173,19 @@ pub fn Steps(
         })
         .collect_view();
     view! {
-        <div class="table-scroll" tabindex="0">
-            <table class="data steps">
-                <thead>
-                    <tr>
-                        <th scope="col">{locale.text(Msg::TimeLabel)}</th>
-                        <th scope="col">{locale.text(Msg::ChannelLabel)}</th>
-                        <th scope="col">{locale.text(Msg::EventLabel)}</th>
-                        <th scope="col">{locale.text(Msg::TouchpointLabel)}</th>
-                        <th scope="col">{locale.text(Msg::Subject)}</th>
-                        <th scope="col">{locale.text(Msg::AmountLabel)}</th>
-                        <th scope="col">{locale.text(Msg::PainHit)}</th>
-                    </tr>
-                </thead>
-                <tbody>{rows}</tbody>
-            </table>
-        </div>
+        <DataTable
+            headers=vec![
+                locale.text(Msg::TimeLabel),
+                locale.text(Msg::ChannelLabel),
+                locale.text(Msg::EventLabel),
+                locale.text(Msg::TouchpointLabel),
+                locale.text(Msg::Subject),
+                locale.text(Msg::AmountLabel),
+                locale.text(Msg::PainHit),
+            ]
+            class="steps"
+        >
+            {rows}
+        </DataTable>
     }
 }

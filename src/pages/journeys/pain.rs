@@ -8,6 +8,7 @@ use leptos_router::hooks::{use_params_map, use_query_map};
 
 use crate::components::forms::{CsrfField, Notice};
 use crate::components::header::Header;
+use crate::components::table::DataTable;
 use crate::format;
 use crate::i18n::{Locale, Msg};
 use crate::journey::pages::{PainPage as PageData, fetch_pain_page};
@@ -225,36 +226,30 @@ fn PainBody(page: PageData, locale: Locale, csrf: String) -> impl IntoView {
         <figure class="chart">
             <figcaption>{trend_title}</figcaption>
             <div class="chart-svg" role="img" aria-label=trend_title inner_html=page.trend_chart></div>
-            <div class="table-scroll" tabindex="0">
-                <table class="data">
-                    <caption class="visually-hidden">{trend_title}</caption>
-                    <thead>
-                        <tr>
-                            <th scope="col">{locale.text(Msg::Month)}</th>
-                            <th scope="col">{locale.text(Msg::JudgedJourneys)}</th>
-                            <th scope="col">{locale.text(Msg::AffectedJourneys)}</th>
-                        </tr>
-                    </thead>
-                    <tbody>{trend_rows}</tbody>
-                </table>
-            </div>
+            <DataTable
+                headers=vec![
+                    locale.text(Msg::Month),
+                    locale.text(Msg::JudgedJourneys),
+                    locale.text(Msg::AffectedJourneys),
+                ]
+                caption=trend_title
+            >
+                {trend_rows}
+            </DataTable>
         </figure>
         <section class="card" aria-labelledby="breakdown-title">
             <h2 id="breakdown-title">{locale.text(Msg::BreakdownTitle)}</h2>
-            <div class="table-scroll" tabindex="0">
-                <table class="data">
-                    <thead>
-                        <tr>
-                            <th scope="col">{locale.text(Msg::DimensionLabel)}</th>
-                            <th scope="col">{locale.text(Msg::ValueLabel)}</th>
-                            <th scope="col">{locale.text(Msg::JudgedJourneys)}</th>
-                            <th scope="col">{locale.text(Msg::AffectedJourneys)}</th>
-                            <th scope="col">{locale.text(Msg::AffectedShare)}</th>
-                        </tr>
-                    </thead>
-                    <tbody>{breakdown_rows}</tbody>
-                </table>
-            </div>
+            <DataTable
+                headers=vec![
+                    locale.text(Msg::DimensionLabel),
+                    locale.text(Msg::ValueLabel),
+                    locale.text(Msg::JudgedJourneys),
+                    locale.text(Msg::AffectedJourneys),
+                    locale.text(Msg::AffectedShare),
+                ]
+            >
+                {breakdown_rows}
+            </DataTable>
         </section>
         <section class="card" aria-labelledby="examples-title">
             <h2 id="examples-title">{locale.text(Msg::ExampleJourneys)}</h2>

@@ -15,6 +15,7 @@ use crate::error::AppError;
 use crate::i18n::Locale;
 use crate::kpi::Unit;
 use crate::server::annotations;
+use crate::server::auth::policy::Principal;
 use crate::server::auth::{RequestAuth, audit, policy};
 use crate::server::kpi::{Catalog, targets};
 use crate::server::state::AppState;
@@ -147,11 +148,56 @@ async fn save_target(
     }
 }
 
-/// Where a note form returns: the KPI's detail page, or the company view.
-fn note_page(kpi: Option<&str>) -> String {
-    match kpi {
-        Some(k) => format!("/kpi/{}", crate::url::encode(k)),
-        None => "/".to_string(),
+/// What both note forms check first: the view they return to (a KPI's detail page, or the
+/// company view), who sends them, and the session's anti-forgery token.
+struct NoteForm {
+    view: ViewState,
+    kpi: Option<String>,
+    page: String,
+    who: Principal,
+}
+
+impl NoteForm {
+    /// The form, or the response that ends the request (sign in again, or the expired form).
+    async fn read(
+        session: &Session,
+        auth: &RequestAuth,
+        fields: &Fields,
+    ) -> Result<Self, Response> {
+        let view = carried_view(fields);
+        let kpi = Some(field(fields, "kpi"))
+            .filter(|k| !k.is_empty() && Catalog::builtin().get(k).is_some())
+            .map(str::to_string);
+        let page = match &kpi {
+            Some(k) => format!("/kpi/{}", crate::url::encode(k)),
+            None => "/".to_string(),
+        };
+        let Some(who) = auth.principal.clone() else {
+            return Err(Redirect::to("/login").into_response());
+        };
+        if !csrf_ok(session, fields).await {
+            return Err(back_to(&page, &view, ("error", EXPIRED)));
+        }
+        Ok(Self {
+            view,
+            kpi,
+            page,
+            who,
+        })
+    }
+
+    fn back(&self, outcome: (&str, &str)) -> Response {
+        back_to(&self.page, &self.view, outcome)
+    }
+
+    /// A note that is neither the user's own nor an admin's to change.
+    fn forbidden(&self) -> Response {
+        crate::server::auth::gate::refuse(
+            policy::Kind::Form,
+            AppError::Forbidden,
+            self.view.lang,
+            "",
+        )
     }
 }
 
@@ -173,18 +219,12 @@ async fn save_annotation(
     axum::Extension(auth): axum::Extension<RequestAuth>,
     Form(fields): Form<Fields>,
 ) -> Response {
-    let view = carried_view(&fields);
-    let kpi = Some(field(&fields, "kpi"))
-        .filter(|k| !k.is_empty() && Catalog::builtin().get(k).is_some())
-        .map(str::to_string);
-    let page = note_page(kpi.as_deref());
-    let back = |outcome: (&str, &str)| back_to(&page, &view, outcome);
-    let Some(who) = auth.principal.clone() else {
-        return Redirect::to("/login").into_response();
+    let form = match NoteForm::read(&session, &auth, &fields).await {
+        Ok(form) => form,
+        Err(refused) => return refused,
     };
-    if !csrf_ok(&session, &fields).await {
-        return back(("error", EXPIRED));
-    }
+    let back = |outcome: (&str, &str)| form.back(outcome);
+    let (kpi, who) = (form.kpi.clone(), form.who.clone());
     if !field(&fields, "kpi").is_empty() && kpi.is_none() {
         return back(("error", "unknown KPI"));
     }
@@ -242,12 +282,7 @@ async fn save_annotation(
         .await;
     match saved {
         Ok(true) => back(("ok", "saved")),
-        Ok(false) => crate::server::auth::gate::refuse(
-            policy::Kind::Form,
-            AppError::Forbidden,
-            view.lang,
-            "",
-        ),
+        Ok(false) => form.forbidden(),
         Err(e) => back(("error", &note_error(&e))),
     }
 }
@@ -260,18 +295,12 @@ async fn delete_annotation(
     axum::Extension(auth): axum::Extension<RequestAuth>,
     Form(fields): Form<Fields>,
 ) -> Response {
-    let view = carried_view(&fields);
-    let kpi = Some(field(&fields, "kpi"))
-        .filter(|k| !k.is_empty() && Catalog::builtin().get(k).is_some())
-        .map(str::to_string);
-    let page = note_page(kpi.as_deref());
-    let back = |outcome: (&str, &str)| back_to(&page, &view, outcome);
-    let Some(who) = auth.principal.clone() else {
-        return Redirect::to("/login").into_response();
+    let form = match NoteForm::read(&session, &auth, &fields).await {
+        Ok(form) => form,
+        Err(refused) => return refused,
     };
-    if !csrf_ok(&session, &fields).await {
-        return back(("error", EXPIRED));
-    }
+    let back = |outcome: (&str, &str)| form.back(outcome);
+    let who = form.who.clone();
     let Ok(id) = field(&fields, "id").parse::<i64>() else {
         return back(("error", "no such note"));
     };
@@ -300,12 +329,7 @@ async fn delete_annotation(
         .await;
     match deleted {
         Ok(true) => back(("ok", "deleted")),
-        Ok(false) => crate::server::auth::gate::refuse(
-            policy::Kind::Form,
-            AppError::Forbidden,
-            view.lang,
-            "",
-        ),
+        Ok(false) => form.forbidden(),
         Err(e) => back(("error", &note_error(&e))),
     }
 }
