@@ -271,6 +271,7 @@ pub fn company_blocking(
     conn: &mut duckdb::Connection,
     query: &str,
 ) -> Result<CompanyView, DashboardError> {
+    let mut laps = super::ops::laps::Laps::start("company view");
     let catalog = &kpi::catalog(conn)?;
     let resolved = resolve_view(conn, query)?;
     let locale = resolved.locale;
@@ -282,6 +283,7 @@ pub fn company_blocking(
         filters: resolved.filters.clone(),
     };
     let kpis = kpi::report::build(conn, catalog, &resolved.period, &request)?.kpis;
+    laps.lap("kpis");
     let tile_keys: Vec<&str> = kpis.iter().map(|k| k.key.as_str()).collect();
     let sparklines = department::sparklines(
         conn,
@@ -290,6 +292,7 @@ pub fn company_blocking(
         &resolved.period,
         &resolved.filters,
     )?;
+    laps.lap("sparklines");
     // Both daily charts in one scan.
     let daily = kpi::series_many(
         conn,
@@ -312,6 +315,7 @@ pub fn company_blocking(
             })
             .unwrap_or_default()
     };
+    laps.lap("daily series");
     let revenue = per_day("gross_revenue");
     let customers = per_day("active_customers");
     let revenue_chart = charts::daily_line(
@@ -328,6 +332,7 @@ pub fn company_blocking(
         locale,
     )
     .map_err(DashboardError::Chart)?;
+    laps.lap("charts");
     let mut breakdowns = Vec::with_capacity(COMPANY_BREAKDOWNS.len());
     for (key, dimension) in COMPANY_BREAKDOWNS {
         if let Some(def) = catalog.get(key) {
@@ -338,8 +343,11 @@ pub fn company_blocking(
             )?);
         }
     }
+    laps.lap("breakdowns");
     let multichannel = multichannel(conn, catalog, &resolved, &kpis)?;
+    laps.lap("multichannel");
     let targets = company_targets(conn, catalog, &tile_keys, resolved.as_of)?;
+    laps.lap("targets");
     // The other comparison: last year when the view compares with the previous period, and the
     // previous period when it compares with last year.
     let other = match resolved.compare {
@@ -348,6 +356,7 @@ pub fn company_blocking(
     }
     .period(&resolved.period);
     let before = kpi::compute(conn, catalog, &tile_keys, &other, &resolved.filters)?;
+    laps.lap("other comparison");
     let other_changes = kpis
         .iter()
         .map(|k| {

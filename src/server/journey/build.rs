@@ -45,9 +45,13 @@ pub fn rebuild(db: &Db) -> Result<u64, JourneyError> {
 /// writer lock and calls this after identity stitching).
 pub fn rebuild_in(conn: &Connection) -> Result<u64, duckdb::Error> {
     let window_days = inactivity_days(conn)?;
+    let mut laps = crate::server::ops::laps::Laps::start("journey rebuild");
     conn.execute_batch("DELETE FROM journey_steps; DELETE FROM journeys;")?;
+    laps.lap("clear");
     conn.execute(&steps_sql(""), [window_days, 0])?;
+    laps.lap("steps");
     conn.execute(JOURNEYS_SQL, [window_days, 0])?;
+    laps.lap("journeys");
     record_window(conn, window_days)?;
     let n: i64 = conn.query_row("SELECT count(*) FROM journeys", [], |r| r.get(0))?;
     Ok(n as u64)

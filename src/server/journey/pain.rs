@@ -691,8 +691,10 @@ pub fn pain_points(
     filters: &Filters,
     locale: Locale,
 ) -> Result<Vec<PainPoint>, JourneyError> {
+    let mut laps = crate::server::ops::laps::Laps::start("pain points");
     let settings = overrides(conn)?;
     let aov = super::funnel::summary(conn, period, filters)?.average_order_value;
+    laps.lap("summary");
     let (cond, params) = scope(period, filters, 1);
     let mut points = Vec::new();
     for rule in Rules::builtin().all() {
@@ -714,6 +716,7 @@ pub fn pain_points(
                 )?);
             }
         }
+        laps.lap(rule.key.clone());
     }
     points.sort_by(|a, b| {
         b.revenue_lost
