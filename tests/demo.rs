@@ -106,3 +106,26 @@ fn the_export_files_load_into_the_same_events_as_canonical_files() {
     );
     assert!(receipt.split(';').any(|v| v.contains(',')), "{receipt}");
 }
+
+/// `demo --scale N` asks for about N events: the customers it derives give N within 5 %, at a
+/// size other than the two it is fitted on and over another history.
+#[test]
+fn scale_gives_about_the_events_asked_for() {
+    let dir = tempfile::tempdir().expect("temporary folder");
+    let end = NaiveDate::from_ymd_opt(2026, 3, 31).expect("date");
+    let (wanted, seed, days) = (150_000u64, 7, 200);
+    let customers = demo::customers_for(wanted, seed, end, days).expect("fitted");
+    let spec = DemoSpec {
+        seed,
+        customers,
+        end,
+        days,
+    };
+    let files = demo::write_files(&spec, dir.path()).expect("generated");
+    let events: u64 = files.iter().map(|(_, _, n)| n).sum();
+    let off = (events as f64 - wanted as f64).abs() / wanted as f64;
+    assert!(
+        off <= 0.05,
+        "{customers} customers wrote {events} events for {wanted} asked"
+    );
+}

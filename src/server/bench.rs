@@ -80,30 +80,6 @@ impl From<ingest::IngestError> for BenchError {
     }
 }
 
-/// The customers the demo needs to write about `events` events over `days`: two small sample
-/// runs fit events = fixed + per customer x customers (store footfall does not grow with
-/// customers, so a single sample would overshoot).
-fn customers_for(opts: &BenchOptions) -> Result<u32, BenchError> {
-    let sample = |customers: u32| -> Result<f64, BenchError> {
-        let dir = opts.dir.join("calibration");
-        let spec = DemoSpec {
-            seed: opts.seed,
-            customers,
-            end: opts.end,
-            days: opts.days,
-        };
-        let files = demo::write_files(&spec, &dir)?;
-        let _ = std::fs::remove_dir_all(&dir);
-        Ok(files.iter().map(|(_, _, n)| *n).sum::<u64>() as f64)
-    };
-    let (small, large) = (1_000u32, 4_000u32);
-    let (a, b) = (sample(small)?, sample(large)?);
-    let per_customer = ((b - a) / f64::from(large - small)).max(1.0);
-    let fixed = (a - per_customer * f64::from(small)).max(0.0);
-    let customers = ((opts.events as f64 - fixed) / per_customer).ceil();
-    Ok(customers.clamp(10.0, f64::from(u32::MAX)) as u32)
-}
-
 fn ms(d: Duration) -> f64 {
     (d.as_secs_f64() * 1e6).round() / 1e3
 }
@@ -148,7 +124,7 @@ pub fn run(opts: &BenchOptions) -> Result<Value, BenchError> {
     }
 
     // 1. Generation.
-    let customers = customers_for(opts)?;
+    let customers = demo::customers_for(opts.events, opts.seed, opts.end, opts.days)?;
     let spec = DemoSpec {
         seed: opts.seed,
         customers,

@@ -36,14 +36,27 @@ pub struct DemoSpec {
     pub days: u32,
 }
 
-/// Events the generator writes per customer over 400 days (measured: 45,000 customers gave
-/// 418,417 events), used to size the data set from a number of events (`demo --scale`).
-pub const EVENTS_PER_CUSTOMER_400_DAYS: f64 = 9.3;
-
-/// How many customers give about `events` events over `days` days.
-pub fn customers_for(events: u64, days: u32) -> u32 {
-    let per_customer = EVENTS_PER_CUSTOMER_400_DAYS * f64::from(days.max(1)) / 400.0;
-    ((events as f64 / per_customer).round() as u32).max(1)
+/// How many customers make the generator write about `events` events with this seed, end
+/// and history: two small generations (in memory, nothing written) fit events = fixed + per
+/// customer × customers, since store footfall and the planted campaign do not grow with
+/// customers (a single sample would overshoot). About 36 events a customer over 400 days.
+pub fn customers_for(events: u64, seed: u64, end: NaiveDate, days: u32) -> Result<u32, DemoError> {
+    let count = |customers: u32| -> Result<f64, DemoError> {
+        let spec = DemoSpec {
+            seed,
+            customers,
+            end,
+            days,
+        };
+        let (files, _) = generate_rows(&spec)?;
+        Ok(files.iter().map(|(_, _, rows)| rows.len()).sum::<usize>() as f64)
+    };
+    let (small, large) = (1_000u32, 4_000u32);
+    let (a, b) = (count(small)?, count(large)?);
+    let per_customer = ((b - a) / f64::from(large - small)).max(1.0);
+    let fixed = (a - per_customer * f64::from(small)).max(0.0);
+    let customers = ((events as f64 - fixed) / per_customer).ceil();
+    Ok(customers.clamp(10.0, f64::from(u32::MAX)) as u32)
 }
 
 /// The stores of the demo retailer: id, name, region.

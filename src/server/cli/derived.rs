@@ -42,7 +42,8 @@ pub struct DemoArgs {
     #[arg(long, default_value_t = 1500)]
     customers: u32,
     /// About how many events to generate (up to 10,000,000): sets the number of customers
-    /// (about one per 9 events over 400 days), instead of --customers.
+    /// (about one per 36 events over 400 days, fitted on two small runs), instead of
+    /// --customers.
     #[arg(long, conflicts_with = "customers", value_name = "EVENTS",
           value_parser = clap::value_parser!(u64).range(1000..=10_000_000))]
     scale: Option<u64>,
@@ -101,10 +102,13 @@ pub fn demo(db: &Db, database: &Path, args: DemoArgs) -> anyhow::Result<()> {
         days,
         dir,
     } = args;
-    let customers = scale.map_or(customers, |events| demo::customers_for(events, days));
     let end = match end {
         Some(end) => Period::parse(&end, &end)?.to(),
         None => dashboard::today(&db.connect()?)?,
+    };
+    let customers = match scale {
+        Some(events) => demo::customers_for(events, seed, end, days)?,
+        None => customers,
     };
     let dir = dir.unwrap_or_else(|| {
         database
