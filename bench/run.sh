@@ -75,14 +75,22 @@ TZ_NAME=$(jq -r .time_zone "$WORK/core.json")
 # --- 2. PostgreSQL 15 ------------------------------------------------------------------------
 say "PostgreSQL 15 on 127.0.0.1:$PG_PORT"
 PGDATA=$WORK/pgdata
+PG_LOG=$WORK/postgres.log
 AS=()
-if [ "$(id -u)" = 0 ]; then AS=(runuser -u postgres --); fi
-pg_ctl() { "${AS[@]}" "$PG_BIN/pg_ctl" -D "$PGDATA" -l "$WORK/postgres.log" -w "$@"; }
+if [ "$(id -u)" = 0 ]; then
+    # PostgreSQL refuses to run as root: its server runs as the postgres user, who cannot
+    # enter root's home (where the work folder usually is), so its cluster lives in /tmp.
+    AS=(runuser -u postgres --)
+    PGDATA=/tmp/omnikpi-bench-pg-$PG_PORT/data
+    PG_LOG=/tmp/omnikpi-bench-pg-$PG_PORT/postgres.log
+fi
+pg_ctl() { "${AS[@]}" "$PG_BIN/pg_ctl" -D "$PGDATA" -l "$PG_LOG" -w "$@"; }
 pg_stop() { [ -f "$PGDATA/postmaster.pid" ] && pg_ctl stop -m fast >/dev/null 2>&1 || true; }
 pg_stop
 rm -rf "$PGDATA"
 mkdir -p "$PGDATA"
-if [ "$(id -u)" = 0 ]; then chown postgres "$PGDATA"; touch "$WORK/postgres.log"; chown postgres "$WORK/postgres.log"; fi
+touch "$PG_LOG"
+if [ "$(id -u)" = 0 ]; then chown -R postgres "$(dirname "$PGDATA")"; fi
 "${AS[@]}" "$PG_BIN/initdb" -D "$PGDATA" -U postgres --auth=trust >/dev/null
 PG_OPTS="-p $PG_PORT -c listen_addresses=127.0.0.1 -k $PGDATA"
 pg_ctl -o "$PG_OPTS" start >/dev/null
@@ -164,7 +172,8 @@ fi
 FROM=$(jq -r '.company_view.period[0]' "$WORK/core.json")
 TO=$(jq -r '.company_view.period[1]' "$WORK/core.json")
 KEYS=$(jq -r '.company_view.kpis | join(",")' "$WORK/core.json")
-PAGE_URL="http://127.0.0.1:$PORT/?from=$FROM&to=$TO"
+# With its language: the page answers a URL without it with a redirect to the one with it.
+PAGE_URL="http://127.0.0.1:$PORT/?from=$FROM&to=$TO&lang=en"
 API_URL="http://127.0.0.1:$PORT/api/v1/kpis?from=$FROM&to=$TO&kpi=$KEYS"
 page_status=$(curl -s -o "$WORK/page.html" -w '%{http_code}' -H "Cookie: $COOKIE" "$PAGE_URL")
 api_status=$(curl -s -o "$WORK/api.json" -w '%{http_code}' -H "Authorization: Bearer $TOKEN" "$API_URL")
