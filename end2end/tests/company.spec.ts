@@ -163,3 +163,16 @@ test('works at phone width', async ({ page }, info) => {
   expect(overflow).toBeLessThanOrEqual(0);
   await page.screenshot({ path: info.outputPath(`company-360-${info.project.name}.png`), fullPage: true });
 });
+
+// A phone loads the client bundle gzipped (a third of its size); the page itself is sent as is,
+// since it carries the anti-forgery token (src/server/routes.rs, compressible_asset).
+test('the client bundle is sent gzipped, the page is not', async ({ page }) => {
+  const wasm = await page.request.get('/pkg/omnikpi.wasm', { headers: { 'accept-encoding': 'gzip' } });
+  expect(wasm.ok()).toBeTruthy();
+  expect(wasm.headers()['content-type']).toBe('application/wasm');
+  expect(wasm.headers()['content-encoding']).toBe('gzip');
+  const html = await page.request.get('/?lang=en', { headers: { 'accept-encoding': 'gzip' } });
+  expect(html.ok()).toBeTruthy();
+  expect(await html.text()).toContain('kpi-tile');
+  expect(html.headers()['content-encoding']).toBeUndefined();
+});

@@ -8,6 +8,7 @@ use axum::http::{HeaderValue, StatusCode, header};
 use axum::middleware;
 use axum::routing::get;
 use leptos_axum::{LeptosRoutes, file_and_error_handler, generate_route_list};
+use tower_http::compression::CompressionLayer;
 use tower_http::request_id::{PropagateRequestIdLayer, SetRequestIdLayer};
 use tower_http::set_header::SetResponseHeaderLayer;
 use tower_http::trace::{DefaultOnResponse, TraceLayer};
@@ -69,6 +70,7 @@ pub fn router(state: AppState) -> Router {
             state.clone(),
             super::ops::track,
         ))
+        .layer(CompressionLayer::new().compress_when(compressible_asset))
         // No request may hang a client forever: past two minutes it is answered 408.
         .layer(tower_http::timeout::TimeoutLayer::with_status_code(
             StatusCode::REQUEST_TIMEOUT,
@@ -100,6 +102,31 @@ pub fn router(state: AppState) -> Router {
         )
         .layer(SetRequestIdLayer::x_request_id(super::ops::MakeRequestId))
         .with_state(state)
+}
+
+/// Whether a response is gzipped for a client that accepts it: the client bundle and styles
+/// (the wasm is a third of its size gzipped, which a phone on a mobile network feels), never
+/// pages or API answers. A page carries the session's anti-forgery token next to text the
+/// request chose, the case in which compression lets an eavesdropper guess a secret from
+/// response sizes (BREACH); a proxy in front may still compress them if its operator accepts
+/// that.
+fn compressible_asset(
+    status: StatusCode,
+    _version: axum::http::Version,
+    headers: &axum::http::HeaderMap,
+    _extensions: &axum::http::Extensions,
+) -> bool {
+    let asset = headers
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .map(|v| v.split(';').next().unwrap_or("").trim())
+        .is_some_and(|mime| {
+            matches!(
+                mime,
+                "application/wasm" | "text/javascript" | "application/javascript" | "text/css"
+            )
+        });
+    asset && status.is_success()
 }
 
 /// For every response that did not set its own (pages set one with their script nonce, see
@@ -177,5 +204,33 @@ async fn healthz(State(state): State<AppState>) -> (StatusCode, &'static str) {
     match ok {
         Ok(1) => (StatusCode::OK, "ok\n"),
         _ => (StatusCode::SERVICE_UNAVAILABLE, "database unavailable\n"),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn only_the_bundle_and_styles_are_compressed() {
+        let with = |mime: &str, status: StatusCode| {
+            let mut headers = axum::http::HeaderMap::new();
+            headers.insert(
+                header::CONTENT_TYPE,
+                HeaderValue::from_str(mime).expect("mime"),
+            );
+            compressible_asset(
+                status,
+                axum::http::Version::HTTP_11,
+                &headers,
+                &axum::http::Extensions::new(),
+            )
+        };
+        assert!(with("application/wasm", StatusCode::OK));
+        assert!(with("text/javascript; charset=utf-8", StatusCode::OK));
+        assert!(with("text/css", StatusCode::OK));
+        assert!(!with("text/html; charset=utf-8", StatusCode::OK));
+        assert!(!with("application/json", StatusCode::OK));
+        assert!(!with("text/css", StatusCode::NOT_FOUND));
     }
 }
