@@ -495,25 +495,15 @@ async fn api_a_bad_source_name() {
             "unknown parameter in the query string; the only one is source",
         ),
     ] {
-        let response = web::router(&a.t.db)
-            .oneshot(
-                Request::post(format!("/api/v1/events?{query}"))
-                    .header("authorization", format!("Bearer {}", a.token))
-                    .header(NDJSON.0, NDJSON.1)
-                    .body(Body::from(body))
-                    .expect("request"),
-            )
-            .await
-            .expect("response");
-        let status = response.status();
-        let bytes = response
-            .into_body()
-            .collect()
-            .await
-            .expect("body")
-            .to_bytes();
-        let json: serde_json::Value = serde_json::from_slice(&bytes)
-            .unwrap_or_else(|_| panic!("{query}: {}", String::from_utf8_lossy(&bytes)));
+        let (status, text) = web::post_ndjson(
+            web::router(&a.t.db),
+            &format!("/api/v1/events?{query}"),
+            Some(&a.token),
+            body.to_string(),
+        )
+        .await;
+        let json: serde_json::Value =
+            serde_json::from_str(&text).unwrap_or_else(|_| panic!("{query}: {text}"));
         assert!(status.is_client_error(), "{query}: {status}");
         assert_eq!(json["error"], expected, "{query}");
     }

@@ -15,16 +15,13 @@ mod web;
 
 use std::sync::atomic::{AtomicUsize, Ordering};
 
-use axum::body::Body;
-use axum::http::{Request, StatusCode};
+use axum::http::StatusCode;
 use common::TestDb;
-use http_body_util::BodyExt;
 use omnikpi::server::ingest::mapping::Mapping;
 use omnikpi::server::ingest::{self, IngestError, LoadOptions};
 use proptest::prelude::*;
 use proptest::strategy::ValueTree;
 use proptest::test_runner::{Config, TestRunner};
-use tower::ServiceExt;
 use web::Browser;
 
 /// Cases per property: `PROPTEST_CASES`, or `default` in the normal suite.
@@ -674,25 +671,15 @@ async fn api_event_bodies() {
         let body = lines.join(if crlf { "\r\n" } else { "\n" });
         let received = body.lines().filter(|l| !l.trim().is_empty()).count() as u64;
         let before = t.snapshot();
-        let response = web::router(&t.db)
-            .oneshot(
-                Request::post("/api/v1/events?source=fuzz")
-                    .header("authorization", format!("Bearer {token}"))
-                    .header("content-type", "application/x-ndjson")
-                    .body(Body::from(body.clone()))
-                    .expect("request"),
-            )
-            .await
-            .expect("response");
-        let status = response.status();
-        let bytes = response
-            .into_body()
-            .collect()
-            .await
-            .expect("body")
-            .to_bytes();
-        let json: serde_json::Value = serde_json::from_slice(&bytes)
-            .unwrap_or_else(|_| panic!("{status}: not JSON: {}", String::from_utf8_lossy(&bytes)));
+        let (status, text) = web::post_ndjson(
+            web::router(&t.db),
+            "/api/v1/events?source=fuzz",
+            Some(&token),
+            body.clone(),
+        )
+        .await;
+        let json: serde_json::Value =
+            serde_json::from_str(&text).unwrap_or_else(|_| panic!("{status}: not JSON: {text}"));
         let after = t.snapshot();
         match status {
             StatusCode::OK => {

@@ -7,10 +7,7 @@ mod web;
 
 use std::sync::atomic::{AtomicUsize, Ordering};
 
-use axum::body::Body;
-use axum::http::{Request, StatusCode};
-use http_body_util::BodyExt;
-use tower::ServiceExt;
+use axum::http::StatusCode;
 
 use common::{FIXTURE, TestDb};
 use omnikpi::server::tokens;
@@ -371,23 +368,7 @@ async fn post_events(
     token: Option<&str>,
     body: &str,
 ) -> (StatusCode, String) {
-    let mut request = Request::post(uri).header("content-type", "application/x-ndjson");
-    if let Some(token) = token {
-        request = request.header("authorization", format!("Bearer {token}"));
-    }
-    let response = app
-        .app
-        .oneshot(request.body(Body::from(body.to_string())).expect("request"))
-        .await
-        .expect("response");
-    let status = response.status();
-    let bytes = response
-        .into_body()
-        .collect()
-        .await
-        .expect("body")
-        .to_bytes();
-    (status, String::from_utf8_lossy(&bytes).into_owned())
+    web::post_ndjson(app.app, uri, token, body.to_string()).await
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

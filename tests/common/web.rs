@@ -224,3 +224,29 @@ pub fn router_as_admin(db: &Db) -> axum::Router {
         },
     ))
 }
+
+/// `POST uri` with an NDJSON body, as the events API's clients send it (`token` as the bearer
+/// when given): the status and the body as text.
+pub async fn post_ndjson(
+    app: axum::Router,
+    uri: &str,
+    token: Option<&str>,
+    body: String,
+) -> (StatusCode, String) {
+    let mut request = Request::post(uri).header("content-type", "application/x-ndjson");
+    if let Some(token) = token {
+        request = request.header("authorization", format!("Bearer {token}"));
+    }
+    let response = app
+        .oneshot(request.body(Body::from(body)).expect("request"))
+        .await
+        .expect("response");
+    let status = response.status();
+    let bytes = response
+        .into_body()
+        .collect()
+        .await
+        .expect("body")
+        .to_bytes();
+    (status, String::from_utf8_lossy(&bytes).into_owned())
+}
