@@ -11,11 +11,15 @@ use crate::components::forms::{CsrfField, Notice};
 use crate::components::header::Header;
 use crate::components::kpi_tile::ProvisionalNote;
 use crate::components::period_form::PeriodForm;
-use crate::dashboard::{AnnotationRow, KpiDetail, fetch_kpi_detail};
+use crate::dashboard::{
+    AnnotationRow, BenchmarkRow, Breakdown, KpiDetail, SeriesRow, TargetRow, fetch_kpi_detail,
+};
 use crate::format;
 use crate::i18n::{Locale, Msg};
 use crate::kpi::{Grain, Unit};
-use crate::view::{DIMENSIONS, department_name, dimension_name, grain_label, status_text};
+use crate::view::{
+    DIMENSIONS, ViewState, department_name, dimension_name, grain_label, status_text,
+};
 
 use super::{error_view, query_string};
 
@@ -83,7 +87,8 @@ fn DetailBody(detail: KpiDetail, locale: Locale, csrf: String) -> impl IntoView 
     let unit = kpi.unit;
     let key = kpi.key.clone();
     let base = format!("/kpi/{key}");
-    let export = move |file: &str, q: &str| format!("/export/kpi/{key}/{file}{q}");
+    let export_base = format!("/export/kpi/{key}/");
+    let export = |file: &str, q: &str| format!("{export_base}{file}{q}");
     let query = state.query();
     let owner_link = if crate::view::DEPARTMENTS.contains(&owner.as_str()) {
         format!("/dept/{owner}{}", state.with_by(None).query())
@@ -99,112 +104,6 @@ fn DetailBody(detail: KpiDetail, locale: Locale, csrf: String) -> impl IntoView 
         .value
         .map_or_else(|| "null".to_string(), |v| v.to_string());
 
-    // Grain switch: links that keep the rest of the view.
-    let grains = Grain::ALL
-        .into_iter()
-        .map(|g| {
-            let href = format!("{base}{}", state.with_grain(g).query());
-            view! {
-                <a href=href aria-current=(grain == g).then_some("page")>
-                    {grain_label(g, locale)}
-                </a>
-            }
-        })
-        .collect_view();
-    let notes_in = |from: chrono::NaiveDate, to: chrono::NaiveDate| {
-        annotations
-            .iter()
-            .enumerate()
-            .filter(|(_, a)| from <= a.day && a.day <= to)
-            .map(|(n, a)| format!("{}. {}", n + 1, a.text))
-            .collect::<Vec<_>>()
-            .join(" · ")
-    };
-    let series_rows = series
-        .iter()
-        .map(|r| {
-            let notes = notes_in(r.from, r.to);
-            view! {
-                <tr>
-                    <td>{format::bucket(r.from, grain, locale)}</td>
-                    <td>{format::date(r.from, locale)}</td>
-                    <td>{format::date(r.to, locale)}</td>
-                    <td class="num">{value(r.value, unit, locale)}</td>
-                    <td class="num">{value(r.comparison, unit, locale)}</td>
-                    <td class="num">{r.target.map(|t| value(Some(t), unit, locale))}</td>
-                    <td class="notes">{notes}</td>
-                </tr>
-            }
-        })
-        .collect_view();
-    let series_title = format!("{} · {}", kpi.name, grain_label(grain, locale));
-
-    // Breakdown switch.
-    let dims = DIMENSIONS
-        .into_iter()
-        .map(|d| {
-            let href = format!("{base}{}#breakdown", state.with_by(Some(d)).query());
-            view! {
-                <a href=href aria-current=(breakdown.dimension == d).then_some("page")>
-                    {dimension_name(d, locale)}
-                </a>
-            }
-        })
-        .collect_view();
-    let other = locale.text(Msg::Other);
-    let breakdown_rows = breakdown
-        .rows
-        .iter()
-        .map(|r| {
-            view! {
-                <tr>
-                    <td>{r.label.clone().unwrap_or_else(|| other.to_string())}</td>
-                    <td class="num">{value(r.value, unit, locale)}</td>
-                </tr>
-            }
-        })
-        .collect_view();
-    let breakdown_title = format!(
-        "{} · {}",
-        kpi.name,
-        dimension_name(&breakdown.dimension, locale)
-    );
-    let breakdown_empty = breakdown.rows.is_empty();
-    let by_query = state.with_by(Some(&breakdown.dimension)).query();
-
-    let target_rows = targets
-        .iter()
-        .map(|t| {
-            let (class, text) = status_text(t.status, locale);
-            view! {
-                <tr>
-                    <td>{department_name(&t.department, locale)}</td>
-                    <td>{t.period.clone()}</td>
-                    <td class="num">{value(Some(t.value), unit, locale)}</td>
-                    <td class="num">{value(t.actual, unit, locale)}</td>
-                    <td class="num">{value(t.projection, unit, locale)}</td>
-                    <td>
-                        <span class=format!("status status-{class}")>{text}</span>
-                    </td>
-                </tr>
-            }
-        })
-        .collect_view();
-    let has_targets = !targets.is_empty();
-    let benchmark_rows = benchmarks
-        .iter()
-        .map(|b| {
-            view! {
-                <tr>
-                    <td class="num">{value(Some(b.value), unit, locale)}</td>
-                    <td>{b.source.clone()}</td>
-                    <td>{b.year.map(|y| y.to_string())}</td>
-                    <td>{b.note.clone()}</td>
-                </tr>
-            }
-        })
-        .collect_view();
-    let has_benchmarks = !benchmarks.is_empty();
     let plain = state.with_by(None).query();
     let joiner = if plain.is_empty() { "?" } else { "&" };
     let changed_href = format!(
@@ -213,9 +112,6 @@ fn DetailBody(detail: KpiDetail, locale: Locale, csrf: String) -> impl IntoView 
         crate::url::encode(&breakdown.dimension)
     );
     let tree_href = format!("/insights/tree{plain}");
-    let csv = locale.text(Msg::DownloadCsv);
-    let svg = locale.text(Msg::DownloadSvg);
-    let png = locale.text(Msg::DownloadPng);
 
     view! {
         <Title text=format!("{} · omnikpi", kpi.name) />
@@ -261,6 +157,102 @@ fn DetailBody(detail: KpiDetail, locale: Locale, csrf: String) -> impl IntoView 
                 {locale.text(Msg::OwnedBy)} ": " {department_name(&owner, locale)}
             </p>
         </section>
+        <SeriesSection
+            series
+            svg=series_svg
+            notes=annotations.clone()
+            kpi_name=kpi.name.clone()
+            unit
+            grain
+            state=state.clone()
+            base=base.clone()
+            export_base=export_base.clone()
+            locale
+        />
+        <Annotations
+            notes=annotations.clone()
+            kpi=kpi.key.clone()
+            carried=query.trim_start_matches('?').to_string()
+            can_add=can_annotate
+            default_day=resolved.to.format("%Y-%m-%d").to_string()
+            csrf
+            locale
+        />
+        <BreakdownSection
+            breakdown
+            kpi_name=kpi.name.clone()
+            unit
+            state=state.clone()
+            base=base.clone()
+            export_base=export_base.clone()
+            locale
+        />
+        <TargetsSection targets unit csv_href=export("targets.csv", &query) locale />
+        <BenchmarksSection benchmarks unit csv_href=export("benchmarks.csv", &query) locale />
+    }
+}
+
+/// The KPI over time at the view's grain (a switch of links between grains), with the
+/// comparison and target lines, the notes of each bucket, its table and downloads.
+#[component]
+#[allow(clippy::too_many_arguments)]
+fn SeriesSection(
+    series: Vec<SeriesRow>,
+    svg: String,
+    /// The period's notes, numbered as on the chart.
+    notes: Vec<AnnotationRow>,
+    kpi_name: String,
+    unit: Unit,
+    grain: Grain,
+    state: ViewState,
+    /// The page's path, `/kpi/{key}`.
+    base: String,
+    /// The KPI's export path, `/export/kpi/{key}/`.
+    export_base: String,
+    locale: Locale,
+) -> impl IntoView {
+    // Grain switch: links that keep the rest of the view.
+    let grains = Grain::ALL
+        .into_iter()
+        .map(|g| {
+            let href = format!("{base}{}", state.with_grain(g).query());
+            view! {
+                <a href=href aria-current=(grain == g).then_some("page")>
+                    {grain_label(g, locale)}
+                </a>
+            }
+        })
+        .collect_view();
+    let notes_in = |from: chrono::NaiveDate, to: chrono::NaiveDate| {
+        notes
+            .iter()
+            .enumerate()
+            .filter(|(_, a)| from <= a.day && a.day <= to)
+            .map(|(n, a)| format!("{}. {}", n + 1, a.text))
+            .collect::<Vec<_>>()
+            .join(" · ")
+    };
+    let series_rows = series
+        .iter()
+        .map(|r| {
+            let notes = notes_in(r.from, r.to);
+            view! {
+                <tr>
+                    <td>{format::bucket(r.from, grain, locale)}</td>
+                    <td>{format::date(r.from, locale)}</td>
+                    <td>{format::date(r.to, locale)}</td>
+                    <td class="num">{value(r.value, unit, locale)}</td>
+                    <td class="num">{value(r.comparison, unit, locale)}</td>
+                    <td class="num">{r.target.map(|t| value(Some(t), unit, locale))}</td>
+                    <td class="notes">{notes}</td>
+                </tr>
+            }
+        })
+        .collect_view();
+    let series_title = format!("{} · {}", kpi_name, grain_label(grain, locale));
+    let query = state.query();
+    let export = |file: &str| format!("{export_base}{file}{query}");
+    view! {
         <section class="series" aria-labelledby="series-title">
             <h2 id="series-title">{locale.text(Msg::OverTime)}</h2>
             <nav class="switch" aria-label=locale.text(Msg::GrainLabel)>
@@ -268,12 +260,12 @@ fn DetailBody(detail: KpiDetail, locale: Locale, csrf: String) -> impl IntoView 
             </nav>
             <Figure
                 title=series_title
-                svg=series_svg
+                svg
                 locale
                 downloads=vec![
-                    (export("series.svg", &query), svg),
-                    (export("series.png", &query), png),
-                    (export("series.csv", &query), csv),
+                    (export("series.svg"), locale.text(Msg::DownloadSvg)),
+                    (export("series.png"), locale.text(Msg::DownloadPng)),
+                    (export("series.csv"), locale.text(Msg::DownloadCsv)),
                 ]
             >
                 <table class="series-table">
@@ -292,15 +284,56 @@ fn DetailBody(detail: KpiDetail, locale: Locale, csrf: String) -> impl IntoView 
                 </table>
             </Figure>
         </section>
-        <Annotations
-            notes=annotations.clone()
-            kpi=kpi.key.clone()
-            carried=query.trim_start_matches('?').to_string()
-            can_add=can_annotate
-            default_day=resolved.to.format("%Y-%m-%d").to_string()
-            csrf
-            locale
-        />
+    }
+}
+
+/// The KPI split by one dimension (a switch of links between dimensions), as a chart with
+/// its table and downloads.
+#[component]
+fn BreakdownSection(
+    breakdown: Breakdown,
+    kpi_name: String,
+    unit: Unit,
+    state: ViewState,
+    /// The page's path, `/kpi/{key}`.
+    base: String,
+    /// The KPI's export path, `/export/kpi/{key}/`.
+    export_base: String,
+    locale: Locale,
+) -> impl IntoView {
+    let dims = DIMENSIONS
+        .into_iter()
+        .map(|d| {
+            let href = format!("{base}{}#breakdown", state.with_by(Some(d)).query());
+            view! {
+                <a href=href aria-current=(breakdown.dimension == d).then_some("page")>
+                    {dimension_name(d, locale)}
+                </a>
+            }
+        })
+        .collect_view();
+    let other = locale.text(Msg::Other);
+    let breakdown_rows = breakdown
+        .rows
+        .iter()
+        .map(|r| {
+            view! {
+                <tr>
+                    <td>{r.label.clone().unwrap_or_else(|| other.to_string())}</td>
+                    <td class="num">{value(r.value, unit, locale)}</td>
+                </tr>
+            }
+        })
+        .collect_view();
+    let breakdown_title = format!(
+        "{} · {}",
+        kpi_name,
+        dimension_name(&breakdown.dimension, locale)
+    );
+    let breakdown_empty = breakdown.rows.is_empty();
+    let by_query = state.with_by(Some(&breakdown.dimension)).query();
+    let export = |file: &str| format!("{export_base}{file}{by_query}");
+    view! {
         <section class="breakdown" id="breakdown" aria-labelledby="breakdown-title">
             <h2 id="breakdown-title">{locale.text(Msg::BreakdownBy)}</h2>
             <nav class="switch" aria-label=locale.text(Msg::BreakdownBy)>
@@ -315,9 +348,9 @@ fn DetailBody(detail: KpiDetail, locale: Locale, csrf: String) -> impl IntoView 
                         svg=breakdown.svg
                         locale
                         downloads=vec![
-                            (export("breakdown.svg", &by_query), svg),
-                            (export("breakdown.png", &by_query), png),
-                            (export("breakdown.csv", &by_query), csv),
+                            (export("breakdown.svg"), locale.text(Msg::DownloadSvg)),
+                            (export("breakdown.png"), locale.text(Msg::DownloadPng)),
+                            (export("breakdown.csv"), locale.text(Msg::DownloadCsv)),
                         ]
                     >
                         <table class="breakdown-table">
@@ -326,7 +359,7 @@ fn DetailBody(detail: KpiDetail, locale: Locale, csrf: String) -> impl IntoView 
                                     <th scope="col">
                                         {dimension_name(&breakdown.dimension, locale)}
                                     </th>
-                                    <th scope="col">{kpi.name.clone()}</th>
+                                    <th scope="col">{kpi_name}</th>
                                 </tr>
                             </thead>
                             <tbody>{breakdown_rows}</tbody>
@@ -336,6 +369,37 @@ fn DetailBody(detail: KpiDetail, locale: Locale, csrf: String) -> impl IntoView 
                     .into_any()
             }}
         </section>
+    }
+}
+
+/// Each department's target for the KPI with its status, and their download.
+#[component]
+fn TargetsSection(
+    targets: Vec<TargetRow>,
+    unit: Unit,
+    csv_href: String,
+    locale: Locale,
+) -> impl IntoView {
+    let has_targets = !targets.is_empty();
+    let target_rows = targets
+        .iter()
+        .map(|t| {
+            let (class, text) = status_text(t.status, locale);
+            view! {
+                <tr>
+                    <td>{department_name(&t.department, locale)}</td>
+                    <td>{t.period.clone()}</td>
+                    <td class="num">{value(Some(t.value), unit, locale)}</td>
+                    <td class="num">{value(t.actual, unit, locale)}</td>
+                    <td class="num">{value(t.projection, unit, locale)}</td>
+                    <td>
+                        <span class=format!("status status-{class}")>{text}</span>
+                    </td>
+                </tr>
+            }
+        })
+        .collect_view();
+    view! {
         <section class="targets">
             <h2>{locale.text(Msg::Targets)}</h2>
             {if has_targets {
@@ -356,7 +420,7 @@ fn DetailBody(detail: KpiDetail, locale: Locale, csrf: String) -> impl IntoView 
                         </table>
                     </div>
                     <Downloads
-                        links=vec![(export("targets.csv", &query), csv)]
+                        links=vec![(csv_href, locale.text(Msg::DownloadCsv))]
                         what=locale.text(Msg::Targets).to_string()
                     />
                 }
@@ -365,6 +429,32 @@ fn DetailBody(detail: KpiDetail, locale: Locale, csrf: String) -> impl IntoView 
                 view! { <p class="muted">{locale.text(Msg::NoTargets)}</p> }.into_any()
             }}
         </section>
+    }
+}
+
+/// Market benchmarks for the KPI, with their sources, and their download.
+#[component]
+fn BenchmarksSection(
+    benchmarks: Vec<BenchmarkRow>,
+    unit: Unit,
+    csv_href: String,
+    locale: Locale,
+) -> impl IntoView {
+    let has_benchmarks = !benchmarks.is_empty();
+    let benchmark_rows = benchmarks
+        .iter()
+        .map(|b| {
+            view! {
+                <tr>
+                    <td class="num">{value(Some(b.value), unit, locale)}</td>
+                    <td>{b.source.clone()}</td>
+                    <td>{b.year.map(|y| y.to_string())}</td>
+                    <td>{b.note.clone()}</td>
+                </tr>
+            }
+        })
+        .collect_view();
+    view! {
         <section class="benchmarks">
             <h2>{locale.text(Msg::Benchmarks)}</h2>
             {if has_benchmarks {
@@ -383,7 +473,7 @@ fn DetailBody(detail: KpiDetail, locale: Locale, csrf: String) -> impl IntoView 
                         </table>
                     </div>
                     <Downloads
-                        links=vec![(export("benchmarks.csv", &query), csv)]
+                        links=vec![(csv_href, locale.text(Msg::DownloadCsv))]
                         what=locale.text(Msg::Benchmarks).to_string()
                     />
                 }
