@@ -3,12 +3,14 @@
 //! - [`users`] and [`password`]: accounts, argon2id hashes;
 //! - [`store`]: the DuckDB-backed session store of tower-sessions;
 //! - [`policy`]: the one place that decides who may do what, route by route;
-//! - [`gate`]: the middleware that applies the policy to every request, and signs in and out;
+//! - [`gate`]: the middleware that applies the policy to every request;
+//! - [`account`]: signing in and out, one's own password and language;
 //! - [`throttle`]: slowing down password guessing; [`audit`]: the log of every change.
 //!
 //! The gate puts a [`RequestAuth`] in each request's extensions; server functions and pages
 //! read it through [`current`] and ask the policy with [`require`].
 
+pub mod account;
 pub mod audit;
 pub mod gate;
 pub mod password;

@@ -18,7 +18,7 @@ use tower_sessions::{Expiry, SessionManagerLayer};
 
 use crate::app::{App, shell};
 
-use super::auth::{gate, store::DuckDbStore};
+use super::auth::{account, gate, store::DuckDbStore};
 use super::db::Db;
 use super::state::AppState;
 use super::{admin, api, export};
@@ -48,7 +48,7 @@ pub fn router(state: AppState) -> Router {
         .route("/metrics", get(super::ops::metrics))
         .route("/ops/backup", axum::routing::post(super::ops::backup))
         .nest("/api/v1", api::router())
-        .merge(gate::router())
+        .merge(account::router())
         .merge(admin::router())
         .merge(export::router())
         .merge(super::journey::forms::router())

@@ -29,6 +29,32 @@ impl PasswordError {
     }
 }
 
+/// A stored password hash (a PHC string, as read from `users.password_hash`). It implements
+/// neither `Serialize` nor a revealing `Debug` (it prints `[redacted]`), so it cannot leave the
+/// server in a response, an audit row or a log line; [`verify`] reads it through
+/// [`StoredHash::as_phc`].
+#[derive(Clone, PartialEq, Eq)]
+pub struct StoredHash(String);
+
+impl StoredHash {
+    /// The PHC string, for [`verify`].
+    pub fn as_phc(&self) -> &str {
+        &self.0
+    }
+}
+
+impl std::fmt::Debug for StoredHash {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("[redacted]")
+    }
+}
+
+impl duckdb::types::FromSql for StoredHash {
+    fn column_result(value: duckdb::types::ValueRef<'_>) -> duckdb::types::FromSqlResult<Self> {
+        String::column_result(value).map(Self)
+    }
+}
+
 /// Checks the rules a new password must meet.
 pub fn validate(password: &str) -> Result<(), PasswordError> {
     let chars = password.chars().count();
@@ -78,6 +104,14 @@ pub fn dummy_hash() -> &'static str {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_stored_hash_prints_redacted() {
+        let stored = StoredHash("$argon2id$v=19$m=19456,t=2,p=1$c2FsdA$aGFzaA".into());
+        assert_eq!(format!("{stored:?}"), "[redacted]");
+        assert_eq!(format!("{:?}", Some(&stored)), "Some([redacted])");
+        assert!(stored.as_phc().starts_with("$argon2id$"));
+    }
 
     #[test]
     fn hashes_are_argon2id_salted_and_verify() -> Result<(), PasswordError> {

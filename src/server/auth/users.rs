@@ -63,8 +63,10 @@ pub struct User {
     pub lang: String,
     pub role: Role,
     pub department: Option<String>,
+    /// Skipped when an account is written to the audit log; the type itself cannot be
+    /// serialised or printed.
     #[serde(skip)]
-    pub password_hash: String,
+    pub password_hash: super::password::StoredHash,
     pub must_change_password: bool,
     pub disabled: bool,
     pub last_login_at: Option<String>,
