@@ -130,37 +130,44 @@ pub struct SourceRow {
 
 #[leptos::server(endpoint = "admin_sources")]
 pub async fn admin_sources() -> Result<Vec<SourceRow>, AppError> {
-    crate::server::admin::sources_page().await
+    crate::server::auth::require(crate::server::auth::policy::Access::Admin, None)?;
+    crate::server::admin::sources::sources_page().await
 }
 
 #[leptos::server(endpoint = "admin_users")]
 pub async fn admin_users() -> Result<UsersPage, AppError> {
-    crate::server::admin::users_page().await
+    crate::server::auth::require(crate::server::auth::policy::Access::Admin, None)?;
+    crate::server::admin::users::users_page().await
 }
 
 #[leptos::server(endpoint = "admin_tokens")]
 pub async fn admin_tokens() -> Result<TokensPage, AppError> {
-    crate::server::admin::tokens_page().await
+    crate::server::auth::require(crate::server::auth::policy::Access::Admin, None)?;
+    crate::server::admin::tokens::tokens_page().await
 }
 
 #[leptos::server(endpoint = "admin_departments")]
 pub async fn admin_departments() -> Result<Vec<DepartmentRow>, AppError> {
-    crate::server::admin::departments_page().await
+    crate::server::auth::require(crate::server::auth::policy::Access::Admin, None)?;
+    crate::server::admin::departments::departments_page().await
 }
 
 #[leptos::server(endpoint = "admin_kpis")]
 pub async fn admin_kpis(lang: Option<String>) -> Result<KpisPage, AppError> {
-    crate::server::admin::kpis_page(lang).await
+    crate::server::auth::require(crate::server::auth::policy::Access::Admin, None)?;
+    crate::server::admin::kpis::kpis_page(lang).await
 }
 
 #[leptos::server(endpoint = "admin_settings")]
 pub async fn admin_settings() -> Result<Vec<SettingRow>, AppError> {
-    crate::server::admin::settings_page().await
+    crate::server::auth::require(crate::server::auth::policy::Access::Admin, None)?;
+    crate::server::admin::settings::settings_page().await
 }
 
 #[leptos::server(endpoint = "admin_audit")]
 pub async fn admin_audit(offset: Option<u32>) -> Result<AuditPage, AppError> {
-    crate::server::admin::audit_page(offset.unwrap_or(0)).await
+    crate::server::auth::require(crate::server::auth::policy::Access::Admin, None)?;
+    crate::server::admin::audit::audit_page(offset.unwrap_or(0)).await
 }
 
 /// The identity rules page: the rules in force, a simulation of proposed rules, and the
@@ -184,5 +191,6 @@ pub struct IdentityAdminPage {
 
 #[leptos::server(endpoint = "admin_identity")]
 pub async fn admin_identity(proposed: Option<String>) -> Result<IdentityAdminPage, AppError> {
+    crate::server::auth::require(crate::server::auth::policy::Access::Admin, None)?;
     crate::server::identity::forms::admin_page(proposed).await
 }

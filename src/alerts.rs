@@ -220,5 +220,7 @@ pub struct AlertsPage {
 /// The alerts page for the signed-in visitor.
 #[leptos::server(endpoint = "alerts_page")]
 pub async fn fetch_alerts_page(lang: String) -> Result<AlertsPage, AppError> {
-    crate::server::alerts::page(Locale::parse(Some(&lang))).await
+    use crate::server::auth::{policy, require};
+    let who = require(policy::Access::SignedIn, None)?;
+    crate::server::alerts::page(who, Locale::parse(Some(&lang))).await
 }

@@ -1,16 +1,17 @@
-//! What the KPI detail and department pages show, as client-safe types, and the server
-//! functions that fetch them.
+//! What the company, KPI detail and department pages show, as client-safe types, and the
+//! server functions that fetch them.
 //!
-//! Each server function takes the page's whole query string, so the server parses exactly
-//! what the URL says (strictly: a bad grain or filter is an error, not a silent default), and
-//! is a thin call into `server::dashboard`, where a policy check can be added at the top.
+//! Each server function checks the user first (`server::auth::require` with the page's
+//! access), takes the page's whole query string, so the server parses exactly what the URL
+//! says (strictly: a bad grain or filter is an error, not a silent default), and is a thin
+//! call into `server::dashboard`.
 
 use chrono::NaiveDate;
 use leptos::prelude::*;
 use serde::{Deserialize, Serialize};
 
 use crate::error::AppError;
-use crate::kpi::{KpiValue, Status, Unit};
+use crate::kpi::{DailyPoint, KpiValue, Status, Unit};
 use crate::view::ViewState;
 
 /// The view state after the server resolved it: the dates a preset stands for, the
@@ -135,6 +136,83 @@ pub struct DepartmentView {
     /// The session's anti-forgery token when the page has forms to send, else empty.
     #[serde(default)]
     pub csrf: String,
+}
+
+/// Everything the company page shows for one period.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct CompanyView {
+    pub view: ResolvedView,
+    pub from: NaiveDate,
+    pub to: NaiveDate,
+    pub kpis: Vec<KpiValue>,
+    pub revenue: Vec<DailyPoint>,
+    /// The revenue chart, rendered to SVG on the server.
+    pub revenue_chart: String,
+    /// Active customers per day, and its chart.
+    #[serde(default)]
+    pub customers: Vec<DailyPoint>,
+    #[serde(default)]
+    pub customers_chart: String,
+    /// Each tile's sparkline (SVG) by KPI key: the KPI's series over the period.
+    #[serde(default)]
+    pub sparklines: std::collections::BTreeMap<String, String>,
+    /// Channel mix, top stores and top regions (gross revenue split by each).
+    #[serde(default)]
+    pub breakdowns: Vec<Breakdown>,
+    /// Multichannel against single-channel buyers, side by side.
+    #[serde(default)]
+    pub multichannel: Multichannel,
+    /// Each tile's target by KPI key: its owner department's target whose period holds the
+    /// day measured on (absent: none is set).
+    #[serde(default)]
+    pub targets: std::collections::BTreeMap<String, TargetRow>,
+    /// Each tile's change against the other comparison (last year when the view compares with
+    /// the previous period, and the reverse), by KPI key.
+    #[serde(default)]
+    pub other_changes: std::collections::BTreeMap<String, Option<f64>>,
+    /// The notes on the company view within the period, oldest first.
+    pub annotations: Vec<AnnotationRow>,
+    /// Whether the visitor may add notes.
+    #[serde(default)]
+    pub can_annotate: bool,
+    /// The session's anti-forgery token when the page has forms to send, else empty.
+    #[serde(default)]
+    pub csrf: String,
+}
+
+/// Purchase frequency and average order value of identified buyers who interacted on two or
+/// more channels and of those on exactly one, over the view's period (`None`: nobody in the
+/// group).
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+pub struct Multichannel {
+    pub frequency_multi: Option<f64>,
+    pub frequency_single: Option<f64>,
+    pub frequency_uplift: Option<f64>,
+    pub aov_multi: Option<f64>,
+    pub aov_single: Option<f64>,
+    pub aov_uplift: Option<f64>,
+}
+
+/// The company view for the view in `query` (the page's query string; the last 30 days
+/// when it names no period).
+#[server(endpoint = "company_view")]
+pub async fn fetch_company_view(query: String) -> Result<CompanyView, AppError> {
+    use crate::server::auth::{self, policy};
+    use crate::server::{dashboard, state::AppState};
+
+    let who = auth::require(policy::Access::View(policy::View::Company), None)?;
+    let state = expect_context::<AppState>();
+    let mut view = dashboard::company(&state.db, query).await?;
+    view.can_annotate = policy::decide(
+        Some(&who),
+        policy::Access::Edit(policy::Edit::Annotations),
+        None,
+    ) == policy::Decision::Allow;
+    crate::server::annotations::mark_editable(&mut view.annotations, &who);
+    if view.can_annotate || view.annotations.iter().any(|a| a.editable) {
+        view.csrf = crate::server::auth::visitor().await.csrf;
+    }
+    Ok(view)
 }
 
 /// The KPI detail of `key` for the view in `query` (the page's query string).

@@ -4,7 +4,7 @@
 //! Times are RFC 3339 strings in the instance's time zone as DuckDB renders them; durations
 //! are in hours; conversions are fractions in [0, 1]; money is euros.
 
-pub mod pages;
+pub mod server_fns;
 
 use serde::{Deserialize, Serialize};
 
@@ -235,6 +235,17 @@ pub struct PainPoint {
     pub trend: Vec<PainTrendPoint>,
     pub breakdown: Vec<PainBreakdownRow>,
     pub examples: Vec<PainExample>,
+}
+
+impl PainPoint {
+    /// The pain point's name with what rule 5 found, if anything: the title on its page, in
+    /// the ranked list and in the before/after comparison.
+    pub fn title(&self) -> String {
+        match &self.subject {
+            Some(subject) => format!("{}: {subject}", self.name),
+            None => self.name.clone(),
+        }
+    }
 }
 
 /// One identifier of a customer.

@@ -1,13 +1,11 @@
-//! KPI types shared by the server and the browser, and the server functions the views call.
+//! KPI types shared by the server and the browser: units, grains, statuses and one KPI's value.
+//! The pages that show them, and their server functions, are in [`crate::dashboard`].
 //!
 //! The definitions themselves (formulas, SQL) stay on the server in `server::kpi`; only values,
 //! names and units cross the wire.
 
 use chrono::NaiveDate;
-use leptos::prelude::*;
 use serde::{Deserialize, Serialize};
-
-use crate::error::AppError;
 
 /// What a KPI's number measures; decides how it is formatted.
 #[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
@@ -110,81 +108,4 @@ impl KpiValue {
 pub struct DailyPoint {
     pub day: NaiveDate,
     pub value: f64,
-}
-
-/// Everything the company page shows for one period.
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
-pub struct CompanyView {
-    pub view: crate::dashboard::ResolvedView,
-    pub from: NaiveDate,
-    pub to: NaiveDate,
-    pub kpis: Vec<KpiValue>,
-    pub revenue: Vec<DailyPoint>,
-    /// The revenue chart, rendered to SVG on the server.
-    pub revenue_chart: String,
-    /// Active customers per day, and its chart.
-    #[serde(default)]
-    pub customers: Vec<DailyPoint>,
-    #[serde(default)]
-    pub customers_chart: String,
-    /// Each tile's sparkline (SVG) by KPI key: the KPI's series over the period.
-    #[serde(default)]
-    pub sparklines: std::collections::BTreeMap<String, String>,
-    /// Channel mix, top stores and top regions (gross revenue split by each).
-    #[serde(default)]
-    pub breakdowns: Vec<crate::dashboard::Breakdown>,
-    /// Multichannel against single-channel buyers, side by side.
-    #[serde(default)]
-    pub multichannel: Multichannel,
-    /// Each tile's target by KPI key: its owner department's target whose period holds the
-    /// day measured on (absent: none is set).
-    #[serde(default)]
-    pub targets: std::collections::BTreeMap<String, crate::dashboard::TargetRow>,
-    /// Each tile's change against the other comparison (last year when the view compares with
-    /// the previous period, and the reverse), by KPI key.
-    #[serde(default)]
-    pub other_changes: std::collections::BTreeMap<String, Option<f64>>,
-    /// The notes on the company view within the period, oldest first.
-    pub annotations: Vec<crate::dashboard::AnnotationRow>,
-    /// Whether the visitor may add notes.
-    #[serde(default)]
-    pub can_annotate: bool,
-    /// The session's anti-forgery token when the page has forms to send, else empty.
-    #[serde(default)]
-    pub csrf: String,
-}
-
-/// Purchase frequency and average order value of identified buyers who interacted on two or
-/// more channels and of those on exactly one, over the view's period (`None`: nobody in the
-/// group).
-#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
-pub struct Multichannel {
-    pub frequency_multi: Option<f64>,
-    pub frequency_single: Option<f64>,
-    pub frequency_uplift: Option<f64>,
-    pub aov_multi: Option<f64>,
-    pub aov_single: Option<f64>,
-    pub aov_uplift: Option<f64>,
-}
-
-/// The company view for the view in `query` (the page's query string; the last 30 days
-/// when it names no period).
-#[server(endpoint = "company_view")]
-pub async fn fetch_company_view(query: String) -> Result<CompanyView, AppError> {
-    use crate::server::auth::{self, policy};
-    use crate::server::{dashboard, state::AppState};
-
-    let who = auth::require(policy::Access::View(policy::View::Company), None)?;
-    let state = expect_context::<AppState>();
-    let mut view = dashboard::company(&state.db, query).await?;
-    view.can_annotate = policy::decide(
-        Some(&who),
-        policy::Access::Edit(policy::Edit::Annotations),
-        None,
-    ) == policy::Decision::Allow;
-    crate::server::annotations::mark_editable(&mut view.annotations, &who);
-    if view.can_annotate || view.annotations.iter().any(|a| a.editable) {
-        view.csrf = crate::server::auth::visitor().await.csrf;
-    }
-    Ok(view)
 }

@@ -7,15 +7,20 @@
 //! Map of the code:
 //! - [`app`]: the HTML shell and the route table;
 //! - [`pages`] and [`components`]: the views, shared by both builds;
-//! - [`kpi`]: client-safe KPI types and the server functions the views call;
+//! - [`kpi`]: client-safe KPI types (units, grains, one KPI's value);
+//! - [`dashboard`]: what the company, KPI detail and department pages show, and their server
+//!   functions; [`journey`] and [`admin`]: the same for the journey pages and the admin pages;
 //! - [`alerts`]: alert rules and firings as the views see them, the alerts page's server function;
-//! - [`dashboard`]: what the KPI detail and department pages show, and their server functions;
 //! - [`view`] and [`url`]: the view state that lives in the URL query;
 //! - [`live`]: open dashboards refresh themselves when new data is loaded;
 //! - [`theme`]: light and dark themes, remembered in a cookie;
 //! - [`i18n`] and [`format`]: UI text in English and Italian, locale-aware numbers;
 //! - [`error`]: the one error type that crosses the wire;
 //! - `server` (ssr only): everything that touches the database, the files or the network.
+//!
+//! Every server function checks the user first (`server::auth::require`), then calls one
+//! server service; server code never imports a page or a component. docs/architecture.md
+//! follows a request through these layers.
 
 #![recursion_limit = "256"]
 

@@ -8,6 +8,8 @@ pub mod admin;
 pub mod alerts;
 pub mod annotations;
 pub mod api;
+#[cfg(test)]
+mod architecture;
 pub mod auth;
 pub mod bench;
 pub mod charts;
@@ -30,3 +32,4 @@ pub mod settings;
 pub mod state;
 pub mod theme;
 pub mod tokens;
+pub mod view;

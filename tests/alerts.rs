@@ -12,7 +12,6 @@ use chrono::NaiveDate;
 use common::{TestDb, ev};
 use omnikpi::auth::Role;
 use omnikpi::server::alerts::{self, NewRule};
-use web::{Browser, PASSWORD};
 
 fn d(s: &str) -> NaiveDate {
     NaiveDate::parse_from_str(s, "%Y-%m-%d").expect("test date")
@@ -205,7 +204,7 @@ fn a_load_that_crosses_a_threshold_fires_an_alert() {
     );
     let today = {
         let conn = t.db.connect().expect("connection");
-        alerts::today(&conn).expect("today")
+        omnikpi::server::view::today(&conn).expect("today")
     };
     let at = format!("{today}T12:00:00+01:00");
     t.load_events(&[ev("t1", &at, "purchase").amount("60.00")]);
@@ -238,13 +237,6 @@ fn bad_rules_are_refused_with_a_reason() {
     assert!(refused(bad_filter).contains("fax"));
 }
 
-async fn signed_in(t: &TestDb, email: &str) -> Browser {
-    let mut browser = Browser::new(web::router(&t.db));
-    let reply = browser.sign_in(email, PASSWORD).await;
-    assert_eq!(reply.status, StatusCode::SEE_OTHER, "{}", reply.body);
-    browser
-}
-
 fn audit_actions(t: &TestDb) -> Vec<String> {
     let conn = t.db.connect().expect("connection");
     let mut stmt = conn
@@ -273,14 +265,14 @@ async fn the_bell_the_page_and_the_forms() {
     assert_eq!(evaluate(&t, "2026-03-20"), 2);
 
     // A lead sees every department's view (read-only), so both alerts count.
-    let mut lead = signed_in(&t, "mlead@test.it").await;
+    let mut lead = web::signed_in(&t.db, "mlead@test.it").await;
     let page = lead.get("/alerts?lang=en").await;
     assert_eq!(page.status, StatusCode::OK);
     assert!(page.body.contains("data-unread=\"2\""), "{}", page.body);
     assert!(page.body.contains("class=\"bell-count\""), "the bell");
     assert!(page.body.contains("Gross revenue"), "{}", page.body);
     // The CX officer sees customer service only: nothing here.
-    let mut cx = signed_in(&t, "cx@test.it").await;
+    let mut cx = web::signed_in(&t.db, "cx@test.it").await;
     let cx_page = cx.get("/alerts?lang=en").await;
     assert!(
         cx_page.body.contains("data-unread=\"0\""),

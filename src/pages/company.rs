@@ -13,9 +13,10 @@ use crate::components::{
     kpi_tile::KpiTile,
     period_form::PeriodForm,
 };
+use crate::dashboard::{CompanyView, Multichannel, fetch_company_view};
 use crate::format;
 use crate::i18n::{Locale, Msg};
-use crate::kpi::{CompanyView, Multichannel, Unit, fetch_company_view};
+use crate::kpi::Unit;
 use crate::view::Comparison;
 
 use super::{error_view, query_string};

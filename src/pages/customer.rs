@@ -12,7 +12,7 @@ use crate::components::forms::{CsrfField, Notice};
 use crate::components::header::Header;
 use crate::format;
 use crate::i18n::{Locale, Msg};
-use crate::journey::pages::{CustomerPage as PageData, fetch_customer_page};
+use crate::journey::server_fns::{CustomerPage as PageData, fetch_customer_page};
 use crate::pages::admin::{csrf_token, page_locale};
 use crate::pages::journeys::detail::{Steps, short_time};
 

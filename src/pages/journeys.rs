@@ -18,7 +18,7 @@ use crate::components::table::DataTable;
 use crate::components::{header::Header, period_form::PeriodForm};
 use crate::format;
 use crate::i18n::{Locale, Msg, step_name};
-use crate::journey::pages::{JourneysPage as PageData, fetch_journeys_page};
+use crate::journey::server_fns::{JourneysPage as PageData, fetch_journeys_page};
 use crate::journey::{Funnel, FunnelReport, JourneySummary, PainPoint};
 use crate::pages::admin::page_locale;
 
@@ -53,14 +53,6 @@ pub fn formula(p: &PainPoint, locale: Locale) -> String {
         format::money(p.average_order_value.unwrap_or(0.0), locale),
         format::money(p.revenue_lost, locale)
     )
-}
-
-/// The pain point's name with what rule 5 found, if anything.
-pub fn pain_title(p: &PainPoint) -> String {
-    match &p.subject {
-        Some(subject) => format!("{}: {subject}", p.name),
-        None => p.name.clone(),
-    }
 }
 
 #[component]
@@ -223,7 +215,7 @@ fn PainList(
                 <tr>
                     <td class="num rank">{i + 1}</td>
                     <th scope="row">
-                        <a href=href>{pain_title(&p)}</a>
+                        <a href=href>{p.title()}</a>
                         " "
                         {ack}
                     </th>

@@ -12,9 +12,8 @@ use leptos_meta::{Html, Meta, Title};
 use leptos_router::hooks::use_query_map;
 
 use crate::components::kpi_tile::KpiTile;
-use crate::dashboard::fetch_department_view;
+use crate::dashboard::{fetch_company_view, fetch_department_view};
 use crate::i18n::{Locale, Msg};
-use crate::kpi::fetch_company_view;
 use crate::view::{DEPARTMENTS, department_name};
 
 /// The shortest and longest time a view stays on screen, and the default.

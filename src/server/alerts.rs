@@ -433,27 +433,13 @@ pub fn evaluate(conn: &mut Connection, as_of: NaiveDate) -> Result<Vec<i64>, Ale
     Ok(fired)
 }
 
-/// Today in the instance's time zone.
-pub fn today(conn: &Connection) -> Result<NaiveDate, AlertError> {
-    let day: String = conn.query_row("SELECT CAST(CAST(now() AS DATE) AS VARCHAR)", [], |r| {
-        r.get(0)
-    })?;
-    NaiveDate::parse_from_str(&day, "%Y-%m-%d").map_err(|e| {
-        AlertError::Sql(duckdb::Error::FromSqlConversionFailure(
-            0,
-            duckdb::types::Type::Text,
-            Box::new(e),
-        ))
-    })
-}
-
 /// Evaluates every rule on `as_of` (today when `None`) under the writer lock; blocking.
 pub fn evaluate_now(db: &Db, as_of: Option<NaiveDate>) -> Result<Vec<i64>, AlertError> {
     let _writer = db.write_lock();
     let mut conn = db.connect()?;
     let as_of = match as_of {
         Some(day) => day,
-        None => today(&conn)?,
+        None => super::view::today(&conn)?,
     };
     evaluate(&mut conn, as_of)
 }
@@ -637,9 +623,8 @@ pub async fn unread_for_current(db: &Db) -> u32 {
     })
 }
 
-/// What the alerts page shows the signed-in visitor.
-pub async fn page(locale: Locale) -> Result<AlertsPage, AppError> {
-    let who = auth_mod::require(Access::SignedIn, None)?;
+/// What the alerts page shows `who` (signed in: the server function checked).
+pub async fn page(who: Principal, locale: Locale) -> Result<AlertsPage, AppError> {
     let csrf = auth_mod::visitor().await.csrf;
     let state = leptos::prelude::expect_context::<super::state::AppState>();
     let page = state

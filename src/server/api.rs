@@ -20,11 +20,12 @@ use crate::error::AppError;
 use crate::i18n::Locale;
 use crate::kpi::Grain;
 
-use super::dashboard::{self, DashboardError};
+use super::dashboard::DashboardError;
 use super::ingest;
 use super::kpi::report::{self, Compare, ReportRequest};
 use super::kpi::{self as engine, Dimension, Filters, Period};
 use super::state::AppState;
+use super::view;
 
 /// The OpenAPI document's frame; the paths come from the handlers' annotations.
 #[derive(OpenApi)]
@@ -176,7 +177,11 @@ impl Request {
     }
 
     fn period(&self, conn: &duckdb::Connection) -> Result<Period, DashboardError> {
-        dashboard::resolve_period(conn, self.from.as_deref(), self.to.as_deref())
+        Ok(view::resolve_period(
+            conn,
+            self.from.as_deref(),
+            self.to.as_deref(),
+        )?)
     }
 }
 
@@ -204,7 +209,7 @@ async fn kpis(
         .run(move |conn| -> Result<_, DashboardError> {
             // The parameters as sent and today (the default period ends today) name the
             // report; the results cache keeps it until the next write.
-            let key = format!("kpis\u{1f}{}\u{1f}{pairs:?}", dashboard::today(conn)?);
+            let key = format!("kpis\u{1f}{}\u{1f}{pairs:?}", view::today(conn)?);
             cache.cached(&key, || {
                 let request = Request::parse(pairs)?;
                 let period = request.period(conn)?;
@@ -401,7 +406,7 @@ async fn targets(
             }
             let as_of = match query.as_of.as_deref() {
                 Some(day) => Period::parse(day, day)?.to(),
-                None => dashboard::today(conn)?,
+                None => view::today(conn)?,
             };
             let list =
                 engine::targets::list(conn, query.department.as_deref(), query.kpi.as_deref())?;
@@ -913,7 +918,7 @@ async fn kpi_tree(
             let period = request.period(conn)?;
             request.filters.check(conn)?;
             let comparison = request.compare.period(&period);
-            let today = dashboard::today(conn)?;
+            let today = view::today(conn)?;
             super::insight::kpi_tree(
                 conn,
                 &period,

@@ -10,6 +10,23 @@ use crate::format;
 use crate::i18n::Locale;
 use crate::kpi::{DailyPoint, Unit};
 
+/// Why a chart could not be drawn. Either is a server fault (a font, a backend), never the
+/// visitor's: callers log it and answer with a plain internal error.
+#[derive(Debug, thiserror::Error)]
+pub enum ChartError {
+    #[error("drawing the chart failed: {0}")]
+    Draw(String),
+    #[error("rasterising the chart to PNG failed: {0}")]
+    Png(String),
+}
+
+impl ChartError {
+    /// plotters' errors are generic over the backend; only their text is kept.
+    pub fn draw(e: impl std::fmt::Display) -> Self {
+        Self::Draw(e.to_string())
+    }
+}
+
 /// Okabe–Ito blue: the KPI itself.
 const SERIES: RGBColor = RGBColor(0, 114, 178);
 /// Okabe–Ito orange, dashed: the comparison period.
@@ -32,12 +49,12 @@ pub fn daily_line(
     unit: Unit,
     title: &str,
     locale: Locale,
-) -> Result<String, String> {
+) -> Result<String, ChartError> {
     let mut svg = String::new();
     let hits: Vec<Hit>;
     {
         let root = SVGBackend::with_string(&mut svg, (WIDTH, HEIGHT)).into_drawing_area();
-        root.fill(&WHITE).map_err(|e| e.to_string())?;
+        root.fill(&WHITE).map_err(ChartError::draw)?;
         let max = points.iter().map(|p| p.value).fold(0.0_f64, f64::max);
         let top = if max > 0.0 { max * 1.1 } else { 1.0 };
         let last = points.len().saturating_sub(1).max(1);
@@ -49,7 +66,7 @@ pub fn daily_line(
             .x_label_area_size(28)
             .y_label_area_size(84)
             .build_cartesian_2d(0..last, 0.0..top)
-            .map_err(|e| e.to_string())?;
+            .map_err(ChartError::draw)?;
         let day_label = |i: &usize| {
             points
                 .get(*i)
@@ -69,13 +86,13 @@ pub fn daily_line(
             .y_label_formatter(&value_label)
             .label_style(label_font)
             .draw()
-            .map_err(|e| e.to_string())?;
+            .map_err(ChartError::draw)?;
         chart
             .draw_series(LineSeries::new(
                 points.iter().enumerate().map(|(i, p)| (i, p.value)),
                 SERIES.stroke_width(2),
             ))
-            .map_err(|e| e.to_string())?;
+            .map_err(ChartError::draw)?;
         hits = points
             .iter()
             .enumerate()
@@ -85,7 +102,7 @@ pub fn daily_line(
                 value: format::kpi_value(Some(p.value), unit, locale),
             })
             .collect();
-        root.present().map_err(|e| e.to_string())?;
+        root.present().map_err(ChartError::draw)?;
     }
     Ok(with_hits(with_title(svg, title), &hits))
 }
@@ -159,7 +176,7 @@ pub fn line_chart(
     unit: Unit,
     texts: &Texts<'_>,
     locale: Locale,
-) -> Result<String, String> {
+) -> Result<String, ChartError> {
     line_chart_marked(labels, lines, &[], unit, texts, locale)
 }
 
@@ -173,12 +190,12 @@ pub fn line_chart_marked(
     unit: Unit,
     texts: &Texts<'_>,
     locale: Locale,
-) -> Result<String, String> {
+) -> Result<String, ChartError> {
     let mut svg = String::new();
     let mut hits = Vec::new();
     {
         let root = SVGBackend::with_string(&mut svg, (WIDTH, HEIGHT + 40)).into_drawing_area();
-        root.fill(&WHITE).map_err(|e| e.to_string())?;
+        root.fill(&WHITE).map_err(ChartError::draw)?;
         // The legend gets its own band above the plot, so it never hides a line.
         let (band, plot) = root.split_vertically(36);
         draw_legend(&band, lines)?;
@@ -191,7 +208,7 @@ pub fn line_chart_marked(
             .x_label_area_size(48)
             .y_label_area_size(116)
             .build_cartesian_2d(0..last, lo..hi)
-            .map_err(|e| e.to_string())?;
+            .map_err(ChartError::draw)?;
         let x_label = |i: &usize| labels.get(*i).cloned().unwrap_or_default();
         let y_label = |v: &f64| format::kpi_value(Some(*v), unit, locale);
         chart
@@ -209,7 +226,7 @@ pub fn line_chart_marked(
             .axis_desc_style(("sans-serif", 15).into_font().color(&TEXT))
             .label_style(label_font.clone())
             .draw()
-            .map_err(|e| e.to_string())?;
+            .map_err(ChartError::draw)?;
         for (at, text) in markers {
             let x = (*at).min(last);
             chart
@@ -219,14 +236,14 @@ pub fn line_chart_marked(
                     3,
                     MARKER.stroke_width(2),
                 ))
-                .map_err(|e| e.to_string())?;
+                .map_err(ChartError::draw)?;
             chart
                 .draw_series(std::iter::once(Text::new(
                     format!(" {text}"),
                     (x, hi),
                     ("sans-serif", 14).into_font().color(&MARKER),
                 )))
-                .map_err(|e| e.to_string())?;
+                .map_err(ChartError::draw)?;
         }
         for line in lines {
             let (colour, width) = match line.kind {
@@ -240,18 +257,18 @@ pub fn line_chart_marked(
                     // A lone point between gaps has no line to show it.
                     chart
                         .draw_series(run.iter().map(|p| Circle::new(*p, 3, style.filled())))
-                        .map_err(|e| e.to_string())?;
+                        .map_err(ChartError::draw)?;
                 } else {
                     match line.kind {
                         LineKind::Main => chart
                             .draw_series(LineSeries::new(run.iter().copied(), style))
-                            .map_err(|e| e.to_string())?,
+                            .map_err(ChartError::draw)?,
                         LineKind::Comparison => chart
                             .draw_series(DashedLineSeries::new(run.iter().copied(), 8, 5, style))
-                            .map_err(|e| e.to_string())?,
+                            .map_err(ChartError::draw)?,
                         LineKind::Target => chart
                             .draw_series(DashedLineSeries::new(run.iter().copied(), 2, 4, style))
-                            .map_err(|e| e.to_string())?,
+                            .map_err(ChartError::draw)?,
                     };
                 }
             }
@@ -269,7 +286,7 @@ pub fn line_chart_marked(
                     .collect();
             }
         }
-        root.present().map_err(|e| e.to_string())?;
+        root.present().map_err(ChartError::draw)?;
     }
     Ok(with_hits(with_title(svg, texts.title), &hits))
 }
@@ -278,7 +295,7 @@ pub fn line_chart_marked(
 fn draw_legend<DB: DrawingBackend>(
     area: &DrawingArea<DB, plotters::coord::Shift>,
     lines: &[Line<'_>],
-) -> Result<(), String> {
+) -> Result<(), ChartError> {
     let font = ("sans-serif", 15).into_font().color(&TEXT);
     let mut x = 16;
     let y = 20;
@@ -293,14 +310,14 @@ fn draw_legend<DB: DrawingBackend>(
                 vec![(x + a, y), (x + b, y)],
                 colour.stroke_width(width),
             ))
-            .map_err(|e| e.to_string())?;
+            .map_err(ChartError::draw)?;
         }
         area.draw(&Text::new(
             line.name.to_string(),
             (x + 34, y - 8),
             font.clone(),
         ))
-        .map_err(|e| e.to_string())?;
+        .map_err(ChartError::draw)?;
         // Width of the name: about half an em a character at this size.
         x += 34 + (line.name.chars().count() as i32 * 8) + 24;
     }
@@ -316,7 +333,7 @@ pub fn bar_chart(
     unit: Unit,
     title: &str,
     locale: Locale,
-) -> Result<String, String> {
+) -> Result<String, ChartError> {
     // Narrower than the line charts: on a phone the SVG shrinks less, so its text stays
     // readable; on a wide screen the page shows it at this size (CSS max-width).
     const BAR_WIDTH: u32 = 420;
@@ -328,7 +345,7 @@ pub fn bar_chart(
     let mut svg = String::new();
     {
         let root = SVGBackend::with_string(&mut svg, (BAR_WIDTH, height)).into_drawing_area();
-        root.fill(&WHITE).map_err(|e| e.to_string())?;
+        root.fill(&WHITE).map_err(ChartError::draw)?;
         let (lo, hi) = y_range(rows.iter().map(|(_, v)| v));
         let hi = if lo < 0.0 { hi } else { hi / 1.1 };
         let span = (hi - lo).max(f64::EPSILON);
@@ -343,7 +360,7 @@ pub fn bar_chart(
                 label.clone()
             };
             root.draw(&Text::new(short, (8, y + 7), font.clone()))
-                .map_err(|e| e.to_string())?;
+                .map_err(ChartError::draw)?;
             let colour = if label == other_label { OTHER } else { SERIES };
             let text = format::kpi_value(*value, unit, locale);
             let end = match value {
@@ -354,22 +371,22 @@ pub fn bar_chart(
                         [(left, y + 5), (right, y + ROW - 5)],
                         colour.filled(),
                     ))
-                    .map_err(|e| e.to_string())?;
+                    .map_err(ChartError::draw)?;
                     right
                 }
                 _ => x_of(0.0_f64.max(lo)),
             };
             root.draw(&Text::new(text, (end + 6, y + 7), font.clone()))
-                .map_err(|e| e.to_string())?;
+                .map_err(ChartError::draw)?;
         }
-        root.present().map_err(|e| e.to_string())?;
+        root.present().map_err(ChartError::draw)?;
     }
     Ok(with_title(svg, title))
 }
 
 /// A small line without axes for a tile; the tile states the value in text, so the page
 /// marks it decorative.
-pub fn sparkline(values: &[Option<f64>]) -> Result<String, String> {
+pub fn sparkline(values: &[Option<f64>]) -> Result<String, ChartError> {
     let mut svg = String::new();
     {
         let root = SVGBackend::with_string(&mut svg, (160, 40)).into_drawing_area();
@@ -379,19 +396,19 @@ pub fn sparkline(values: &[Option<f64>]) -> Result<String, String> {
         let mut chart = ChartBuilder::on(&root)
             .margin(3)
             .build_cartesian_2d(0..last, lo..hi.max(lo + f64::EPSILON))
-            .map_err(|e| e.to_string())?;
+            .map_err(ChartError::draw)?;
         for run in runs(values) {
             if run.len() == 1 {
                 chart
                     .draw_series(run.iter().map(|p| Circle::new(*p, 2, SERIES.filled())))
-                    .map_err(|e| e.to_string())?;
+                    .map_err(ChartError::draw)?;
             } else {
                 chart
                     .draw_series(LineSeries::new(run, SERIES.stroke_width(2)))
-                    .map_err(|e| e.to_string())?;
+                    .map_err(ChartError::draw)?;
             }
         }
-        root.present().map_err(|e| e.to_string())?;
+        root.present().map_err(ChartError::draw)?;
     }
     Ok(svg)
 }
@@ -421,21 +438,24 @@ fn fonts() -> std::sync::Arc<resvg::usvg::fontdb::Database> {
 
 /// A chart's SVG rasterised to PNG at twice its size (sharp on high-density screens and in
 /// slides).
-pub fn to_png(svg: &str) -> Result<Vec<u8>, String> {
+pub fn to_png(svg: &str) -> Result<Vec<u8>, ChartError> {
     let options = resvg::usvg::Options {
         fontdb: fonts(),
         ..Default::default()
     };
-    let tree = resvg::usvg::Tree::from_str(svg, &options).map_err(|e| e.to_string())?;
+    let tree =
+        resvg::usvg::Tree::from_str(svg, &options).map_err(|e| ChartError::Png(e.to_string()))?;
     let size = tree.size().to_int_size();
     let mut pixmap = resvg::tiny_skia::Pixmap::new(size.width() * 2, size.height() * 2)
-        .ok_or_else(|| "a chart without size".to_string())?;
+        .ok_or_else(|| ChartError::Png("a chart without size".into()))?;
     resvg::render(
         &tree,
         resvg::tiny_skia::Transform::from_scale(2.0, 2.0),
         &mut pixmap.as_mut(),
     );
-    pixmap.encode_png().map_err(|e| e.to_string())
+    pixmap
+        .encode_png()
+        .map_err(|e| ChartError::Png(e.to_string()))
 }
 
 /// A point of a chart's main line, where it is drawn and what it says.
@@ -500,11 +520,11 @@ pub fn bars(
     values: &[f64],
     title: &str,
     value_label: &dyn Fn(f64) -> String,
-) -> Result<String, String> {
+) -> Result<String, ChartError> {
     let mut svg = String::new();
     {
         let root = SVGBackend::with_string(&mut svg, (WIDTH, HEIGHT)).into_drawing_area();
-        root.fill(&WHITE).map_err(|e| e.to_string())?;
+        root.fill(&WHITE).map_err(ChartError::draw)?;
         // A segmented range has one segment per value of `0..=last`.
         let last = u32::try_from(labels.len().saturating_sub(1)).unwrap_or(u32::MAX);
         let max = values.iter().copied().fold(0.0_f64, f64::max);
@@ -515,7 +535,7 @@ pub fn bars(
             .x_label_area_size(28)
             .y_label_area_size(84)
             .build_cartesian_2d((0..last).into_segmented(), 0.0..top)
-            .map_err(|e| e.to_string())?;
+            .map_err(ChartError::draw)?;
         let x_label = |x: &SegmentValue<u32>| match x {
             SegmentValue::CenterOf(i) => labels.get(*i as usize).cloned().unwrap_or_default(),
             _ => String::new(),
@@ -533,7 +553,7 @@ pub fn bars(
             .y_label_formatter(&y_label)
             .label_style(label_font)
             .draw()
-            .map_err(|e| e.to_string())?;
+            .map_err(ChartError::draw)?;
         chart
             .draw_series(values.iter().enumerate().map(|(i, v)| {
                 let i = u32::try_from(i).unwrap_or(u32::MAX);
@@ -547,8 +567,8 @@ pub fn bars(
                 bar.set_margin(0, 0, 10, 10);
                 bar
             }))
-            .map_err(|e| e.to_string())?;
-        root.present().map_err(|e| e.to_string())?;
+            .map_err(ChartError::draw)?;
+        root.present().map_err(ChartError::draw)?;
     }
     Ok(with_title(svg, title))
 }
@@ -566,7 +586,7 @@ pub fn waterfall(
     title: &str,
     value_text: &dyn Fn(f64) -> String,
     step_text: &dyn Fn(f64) -> String,
-) -> Result<String, String> {
+) -> Result<String, ChartError> {
     const CHART_WIDTH: u32 = 640;
     const ROW: i32 = 30;
     const TOP: i32 = 10;
@@ -603,7 +623,7 @@ pub fn waterfall(
     let mut svg = String::new();
     {
         let root = SVGBackend::with_string(&mut svg, (CHART_WIDTH, height)).into_drawing_area();
-        root.fill(&WHITE).map_err(|e| e.to_string())?;
+        root.fill(&WHITE).map_err(ChartError::draw)?;
         let bar_w = f64::from(CHART_WIDTH as i32 - LABEL_W - VALUE_W - 8);
         let x_of = |v: f64| LABEL_W + ((v - lo) / span * bar_w).round() as i32;
         let font = ("sans-serif", 15).into_font().color(&TEXT);
@@ -615,16 +635,16 @@ pub fn waterfall(
                 label.to_string()
             };
             root.draw(&Text::new(short, (6, y + 7), font.clone()))
-                .map_err(|e| e.to_string())?;
+                .map_err(ChartError::draw)?;
             let (left, right) = (x_of(a.min(b)), x_of(a.max(b)));
             let right = right.max(left + 1);
             root.draw(&Rectangle::new(
                 [(left, y + 5), (right, y + ROW - 5)],
                 colour.filled(),
             ))
-            .map_err(|e| e.to_string())?;
+            .map_err(ChartError::draw)?;
             root.draw(&Text::new(text, (right + 6, y + 7), font.clone()))
-                .map_err(|e| e.to_string())
+                .map_err(ChartError::draw)
         };
         draw_row(
             0,
@@ -660,7 +680,7 @@ pub fn waterfall(
             MARKER,
             value_text(end.1),
         )?;
-        root.present().map_err(|e| e.to_string())?;
+        root.present().map_err(ChartError::draw)?;
     }
     Ok(with_title(svg, title))
 }

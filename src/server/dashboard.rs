@@ -5,29 +5,25 @@
 
 use chrono::NaiveDate;
 
-use crate::dashboard::ResolvedView;
+use crate::dashboard::{CompanyView, Multichannel};
 use crate::error::AppError;
-use crate::i18n::{Locale, Msg};
-use crate::kpi::{CompanyView, DailyPoint, Grain, Multichannel, Unit};
-use crate::view::{Comparison, FORM_FILTERS, ViewState};
+use crate::i18n::Msg;
+use crate::kpi::{DailyPoint, Grain, Unit};
 
 use super::charts;
 use super::db::{Db, DbError};
 use super::kpi::report::Compare;
-use super::kpi::{self, Catalog, Dimension, FilterError, Filters, KpiError, Period, PeriodError};
+use super::kpi::{self, Catalog, FilterError, KpiError, PeriodError};
+use super::view::{Resolved, ViewError, resolve_view, today};
 
 pub mod department;
 pub mod detail;
 pub mod forms;
 
-/// The most values a filter's select list offers.
-pub const MAX_OPTIONS: usize = 200;
-
-/// The period shown when the URL names none: the last 30 days, today included.
-pub const DEFAULT_DAYS: u64 = 30;
-
 #[derive(Debug, thiserror::Error)]
 pub enum DashboardError {
+    #[error(transparent)]
+    View(#[from] ViewError),
     #[error(transparent)]
     Period(#[from] PeriodError),
     #[error(transparent)]
@@ -40,8 +36,8 @@ pub enum DashboardError {
     BadRequest(String),
     #[error(transparent)]
     Db(#[from] DbError),
-    #[error("chart: {0}")]
-    Chart(String),
+    #[error(transparent)]
+    Chart(#[from] super::charts::ChartError),
     #[error("not found: {0}")]
     NotFound(String),
 }
@@ -55,6 +51,7 @@ impl From<duckdb::Error> for DashboardError {
 impl From<DashboardError> for AppError {
     fn from(err: DashboardError) -> Self {
         match err {
+            DashboardError::View(e) => e.into(),
             DashboardError::Period(e) => AppError::bad_request(e.to_string()),
             DashboardError::Filter(FilterError::Sql(e)) => {
                 tracing::error!(error = %e, "filter check failed");
@@ -82,103 +79,6 @@ impl From<DashboardError> for AppError {
             }
         }
     }
-}
-
-/// Resolves the period of a request: both dates, one of them, or neither (the default).
-pub fn resolve_period(
-    conn: &duckdb::Connection,
-    from: Option<&str>,
-    to: Option<&str>,
-) -> Result<Period, DashboardError> {
-    let from = from.map(str::trim).filter(|s| !s.is_empty());
-    let to = to.map(str::trim).filter(|s| !s.is_empty());
-    Ok(match (from, to) {
-        (Some(from), Some(to)) => Period::parse(from, to)?,
-        (Some(from), None) => Period::parse(from, &today(conn)?.to_string())?,
-        (None, Some(to)) => {
-            let end = Period::parse(to, to)?.to();
-            Period::ending(end, DEFAULT_DAYS)
-        }
-        (None, None) => Period::ending(today(conn)?, DEFAULT_DAYS),
-    })
-}
-
-/// Today's date in the instance's time zone.
-pub fn today(conn: &duckdb::Connection) -> Result<NaiveDate, DashboardError> {
-    let day: String = conn.query_row("SELECT CAST(CAST(now() AS DATE) AS VARCHAR)", [], |r| {
-        r.get(0)
-    })?;
-    NaiveDate::parse_from_str(&day, "%Y-%m-%d").map_err(|e| DashboardError::Chart(e.to_string()))
-}
-
-/// A view request parsed from its query string and checked against the data.
-pub struct Resolved {
-    pub view: ResolvedView,
-    pub period: Period,
-    pub comparison: Period,
-    pub compare: Compare,
-    pub filters: Filters,
-    pub locale: Locale,
-    /// The day targets are measured on: the period's last day, or today if that is earlier.
-    pub as_of: NaiveDate,
-}
-
-impl Resolved {
-    pub fn state(&self) -> &ViewState {
-        &self.view.state
-    }
-}
-
-/// Parses a page's query string strictly, resolves its period (a preset is relative to
-/// today), checks its filters and lists the values of the form's filters.
-pub fn resolve_view(conn: &duckdb::Connection, query: &str) -> Result<Resolved, DashboardError> {
-    let pairs = crate::url::parse(query);
-    let mut state = ViewState::parse(pairs.iter().map(|(k, v)| (k.as_str(), v.as_str())))
-        .map_err(DashboardError::BadRequest)?;
-    let today = today(conn)?;
-    let period = match state.preset.resolve(today) {
-        Some((from, to)) => Period::new(from, to)?,
-        None => resolve_period(conn, state.from.as_deref(), state.to.as_deref())?,
-    };
-    let filters = Filters::parse(state.filters.iter().map(|(k, v)| (k.as_str(), v.as_str())))?;
-    filters.check(conn)?;
-    let compare = match state.compare {
-        Comparison::Previous => Compare::Previous,
-        Comparison::LastYear => Compare::LastYear,
-    };
-    let comparison = compare.period(&period);
-    state.from = Some(period.from().to_string());
-    state.to = Some(period.to().to_string());
-    let mut options = Vec::with_capacity(FORM_FILTERS.len());
-    for name in FORM_FILTERS {
-        if let Some(dimension) = Dimension::parse(name) {
-            options.push((
-                name.to_string(),
-                Filters::known_values(conn, dimension, MAX_OPTIONS)?,
-            ));
-        }
-    }
-    let locale = state.lang;
-    let grain = state
-        .grain
-        .unwrap_or(crate::view::auto_grain(period.days()));
-    Ok(Resolved {
-        view: ResolvedView {
-            state,
-            from: period.from(),
-            to: period.to(),
-            compare_from: comparison.from(),
-            compare_to: comparison.to(),
-            grain,
-            options,
-        },
-        period,
-        comparison,
-        compare,
-        filters,
-        locale,
-        as_of: today.min(period.to()),
-    })
 }
 
 /// The breakdowns of the company view, in order: (KPI, dimension). The channel mix first, then

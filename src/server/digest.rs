@@ -647,7 +647,7 @@ pub async fn send_now(
             let last = match to_day {
                 Some(day) => day,
                 None => {
-                    let today = alerts::today(conn)?;
+                    let today = super::view::today(conn).map_err(alerts::AlertError::from)?;
                     today.pred_opt().unwrap_or(today)
                 }
             };
@@ -703,7 +703,7 @@ pub async fn send_if_due(db: &Db, config: &Config) -> Result<usize, DigestError>
     let (settings, today, last) = db
         .run(move |conn| -> Result<_, DigestError> {
             let settings = settings(conn, &config_for_read)?;
-            let today = alerts::today(conn)?;
+            let today = super::view::today(conn).map_err(alerts::AlertError::from)?;
             let last = setting(conn, (LAST_SENT, ""))?;
             Ok((
                 settings,

@@ -17,10 +17,10 @@ use axum::http::{StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 
-use crate::dashboard::{Breakdown, KpiDetail};
+use crate::dashboard::{Breakdown, CompanyView, KpiDetail};
 use crate::error::AppError;
 use crate::i18n::{Locale, Msg};
-use crate::kpi::{CompanyView, KpiValue};
+use crate::kpi::KpiValue;
 use crate::view::{department_name, dimension_name};
 
 use super::dashboard::{self, DashboardError, department, detail};
@@ -95,9 +95,9 @@ pub fn number(value: f64, locale: Locale) -> String {
 }
 
 /// A text cell made safe: formula triggers neutralised, quoted when it holds the separator, a
-/// quote or a line break (the one rule every CSV download shares, [`super::admin::csv_cell`]).
+/// quote or a line break (the one rule every CSV download shares, [`super::admin::audit::csv_cell`]).
 pub fn text(value: &str, locale: Locale) -> String {
-    super::admin::csv_cell(value, separator(locale))
+    super::admin::audit::csv_cell(value, separator(locale))
 }
 
 /// The whole file: BOM, header, rows, CRLF line ends (RFC 4180).

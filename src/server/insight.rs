@@ -18,15 +18,16 @@ use crate::kpi::{Direction, Unit};
 
 use super::auth::policy::{self, Access, Decision, Principal, View};
 use super::charts;
+use super::dashboard::DashboardError;
 use super::dashboard::department::current_target;
 use super::dashboard::detail::target_rows;
-use super::dashboard::{DashboardError, resolve_view};
 use super::db::Db;
 use super::kpi::changed::{self, ChangedError};
 use super::kpi::decompose::ProductMethod;
 use super::kpi::query::change;
 use super::kpi::tree::{self, Tree};
 use super::kpi::{self, Catalog, Dimension, Filters, Period};
+use super::view::resolve_view;
 
 /// The KPI "what changed" shows when the URL names none.
 pub const DEFAULT_KPI: &str = "net_revenue";

@@ -7,7 +7,10 @@
 //! - [`funnel`], [`paths`], [`handoff`]: the views over the journeys of a period;
 //! - [`pain`]: the pain point rules of `pain_rules.toml`, with their lost revenue;
 //! - [`customer`]: the customer 360 data and the right to be forgotten;
-//! - [`service`]: the async functions server functions and API handlers call.
+//! - [`service`]: what the journey pages' server functions and the API handlers call: the
+//!   view resolved, the engine run, charts rendered and identifiers masked;
+//! - [`compare`], [`notes`], [`flow_chart`], [`forms`]: before/after, pain point notes, the
+//!   flow chart, the form posts.
 //!
 //! Every query takes a [`Period`] (journeys that *start* in it) and the KPI [`Filters`] (a
 //! journey is kept when one of its steps matches), and returns the serialisable types of
@@ -21,7 +24,6 @@ pub mod forms;
 pub mod funnel;
 pub mod handoff;
 pub mod notes;
-pub mod pages;
 pub mod pain;
 pub mod paths;
 pub mod service;
@@ -76,6 +78,40 @@ pub(crate) fn scope(period: &Period, filters: &Filters, first: usize) -> (String
     (sql, params)
 }
 
+/// `template` (SQL kept in a `.sql` file) with each `{name}` slot replaced by its value from
+/// `slots`, in one pass: a value is never scanned for slots itself, and a brace that names no
+/// slot stays as written. Slots carry SQL fragments built from closed choices and the
+/// validated rules; values from requests are bound as parameters, never put in a slot.
+pub(crate) fn render(template: &str, slots: &[(&str, &str)]) -> String {
+    let mut out = String::with_capacity(template.len() * 2);
+    let mut rest = template;
+    while let Some(open) = rest.find('{') {
+        out.push_str(&rest[..open]);
+        let after = &rest[open + 1..];
+        let slot = after
+            .find('}')
+            .map(|close| (&after[..close], close))
+            .and_then(|(name, close)| {
+                slots
+                    .iter()
+                    .find(|(n, _)| *n == name)
+                    .map(|(_, v)| (*v, close))
+            });
+        match slot {
+            Some((value, close)) => {
+                out.push_str(value);
+                rest = &after[close + 1..];
+            }
+            None => {
+                out.push('{');
+                rest = after;
+            }
+        }
+    }
+    out.push_str(rest);
+    out
+}
+
 /// `part / whole`, `None` when `whole` is 0.
 pub(crate) fn ratio(part: u64, whole: u64) -> Option<f64> {
     (whole > 0).then(|| part as f64 / whole as f64)
@@ -104,6 +140,15 @@ mod tests {
         assert_eq!(median(&mut []), None);
         assert_eq!(median(&mut [3.0, 1.0, 2.0]), Some(2.0));
         assert_eq!(median(&mut [4.0, 1.0, 2.0, 3.0]), Some(2.5));
+    }
+
+    #[test]
+    fn render_fills_each_slot_once_and_keeps_other_braces() {
+        let sql = render(
+            "SELECT {a} FROM t WHERE {b} AND x = '{not_a_slot}'",
+            &[("a", "{b}"), ("b", "y > $1")],
+        );
+        assert_eq!(sql, "SELECT {b} FROM t WHERE y > $1 AND x = '{not_a_slot}'");
     }
 
     #[test]

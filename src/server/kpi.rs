@@ -1,9 +1,18 @@
 //! The KPI engine: the one code path that the pages, the JSON API and the CLI use, so every
 //! team sees the same number for the same KPI.
 //!
-//! - [`catalog`]: KPI definitions as data (`catalog.toml`), validated at start-up;
+//! - [`catalog`]: KPI definitions as data (`catalog.toml`), validated at start-up, and
+//!   [`derived`]: the ratios admins add at run time (the live catalog is both);
 //! - [`period`]: calendar periods in the instance's time zone and their comparisons;
-//! - [`query`]: renders definitions to SQL and evaluates them, in one scan per period.
+//!   [`filter`]: the dimensions a view is narrowed by, as bound SQL predicates;
+//! - [`query`]: renders definitions to SQL and evaluates them, in one scan per period;
+//!   [`report`]: the KPI report of the API and the CLI (values, changes, status);
+//! - [`breakdown`], [`changed`], [`decompose`], [`tree`]: a KPI split by a dimension, what
+//!   changed between two periods and why, the KPI tree (`tree.toml`);
+//! - [`targets`], [`benchmarks`]: what a KPI is measured against.
+//!
+//! What a request asks to see (period, filters, today) is resolved before it reaches the
+//! engine, in [`crate::server::view`]; the engine takes a [`Period`] and [`Filters`] only.
 
 pub mod benchmarks;
 pub mod breakdown;

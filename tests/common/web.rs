@@ -62,12 +62,52 @@ pub struct Reply {
 }
 
 impl Reply {
+    /// The value of the header `name`, empty when absent.
+    pub fn header(&self, name: header::HeaderName) -> &str {
+        self.headers
+            .get(name)
+            .and_then(|v| v.to_str().ok())
+            .unwrap_or_default()
+    }
+
+    /// The status and the body, for tests that look at nothing else.
+    pub fn into_parts(self) -> (StatusCode, String) {
+        (self.status, self.body)
+    }
+
     pub fn location(&self) -> &str {
         self.headers
             .get(header::LOCATION)
             .and_then(|v| v.to_str().ok())
             .unwrap_or_default()
     }
+}
+
+/// `GET uri` through `app` without a session (the app may carry an API token, as
+/// [`router_as_admin`]'s does).
+pub async fn get(app: axum::Router, uri: &str) -> Reply {
+    Browser::new(app).get(uri).await
+}
+
+/// A browser signed in as `email` (whose password is [`PASSWORD`]); the sign-in must succeed
+/// (a redirect that does not lead back to the login page).
+pub async fn signed_in(db: &Db, email: &str) -> Browser {
+    signed_in_landing(db, email).await.0
+}
+
+/// [`signed_in`], with where the sign-in sent the browser (each role lands on its own view).
+pub async fn signed_in_landing(db: &Db, email: &str) -> (Browser, String) {
+    let mut browser = Browser::new(router(db));
+    let reply = browser.sign_in(email, PASSWORD).await;
+    assert_eq!(
+        reply.status,
+        StatusCode::SEE_OTHER,
+        "{email}: {}",
+        reply.body
+    );
+    let landing = reply.location().to_string();
+    assert!(!landing.starts_with("/login"), "{email}: {landing}");
+    (browser, landing)
 }
 
 /// A browser: keeps the session cookie between requests.
@@ -189,6 +229,19 @@ impl Browser {
 }
 
 /// The value of the `csrf` hidden field in `html`.
+/// The text of the first element whose opening tag holds `open` (an attribute, e.g.
+/// `class="kpi-value"`), up to the next tag: an assertion on the element that holds a value
+/// rather than on the value anywhere in the page.
+pub fn text_of<'a>(html: &'a str, open: &str) -> &'a str {
+    let at = html
+        .find(open)
+        .unwrap_or_else(|| panic!("no element {open} in the page"));
+    let rest = &html[at + open.len()..];
+    let start = rest.find('>').expect("the opening tag ends") + 1;
+    let text = &rest[start..];
+    &text[..text.find('<').unwrap_or(text.len())]
+}
+
 pub fn csrf_in(html: &str) -> Option<String> {
     let at = html.find("name=\"csrf\"")?;
     let rest = &html[at..];

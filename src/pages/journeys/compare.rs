@@ -11,7 +11,7 @@ use leptos_router::components::Form;
 use crate::components::header::Header;
 use crate::format;
 use crate::i18n::{Locale, Msg, step_name};
-use crate::journey::pages::{ComparePage as PageData, ProportionChange, fetch_compare_page};
+use crate::journey::server_fns::{ComparePage as PageData, ProportionChange, fetch_compare_page};
 use crate::pages::admin::page_locale;
 
 use super::funnel::hidden_fields;
@@ -57,10 +57,10 @@ fn CompareBody(page: PageData, locale: Locale) -> impl IntoView {
     // day and the window make it).
     let mut carried: Vec<(String, String)> = state.filters.clone();
     carried.push(("lang".to_string(), locale.code().to_string()));
-    let custom =
-        page.steps != crate::journey::pages::steps_from_query(std::iter::empty::<(&str, &str)>());
+    let custom = page.steps
+        != crate::journey::server_fns::steps_from_query(std::iter::empty::<(&str, &str)>());
     if custom {
-        carried.extend(crate::journey::pages::step_pairs(&page.steps));
+        carried.extend(crate::journey::server_fns::step_pairs(&page.steps));
     }
     let annotations = page
         .annotations

@@ -10,7 +10,7 @@ use crate::components::table::DataTable;
 use crate::format;
 use crate::i18n::{Locale, Msg};
 use crate::journey::TimelineEvent;
-use crate::journey::pages::{JourneyPage as PageData, fetch_journey_page};
+use crate::journey::server_fns::{JourneyPage as PageData, fetch_journey_page};
 use crate::pages::admin::page_locale;
 
 use super::{link, pain_href};

@@ -9,7 +9,7 @@ use leptos_router::components::Form;
 
 use crate::components::{header::Header, period_form::PeriodForm};
 use crate::i18n::{Locale, Msg};
-use crate::journey::pages::{FunnelPage as PageData, MAX_FORM_STEPS, fetch_funnel_page};
+use crate::journey::server_fns::{FunnelPage as PageData, MAX_FORM_STEPS, fetch_funnel_page};
 use crate::pages::admin::page_locale;
 
 use super::{EntryChannels, FunnelFigure};
@@ -131,7 +131,7 @@ pub fn hidden_fields(pairs: Vec<(String, String)>) -> impl IntoView {
 #[component]
 fn FunnelBody(page: PageData, locale: Locale) -> impl IntoView {
     let state = page.view.state.clone();
-    let step_pairs = crate::journey::pages::step_pairs(&page.steps);
+    let step_pairs = crate::journey::server_fns::step_pairs(&page.steps);
     // The step form carries the period and filters; the period form carries the steps.
     let carried: Vec<(String, String)> = crate::view::ViewState {
         preset: crate::view::Preset::Custom,

@@ -11,10 +11,10 @@ use crate::components::header::Header;
 use crate::components::table::DataTable;
 use crate::format;
 use crate::i18n::{Locale, Msg};
-use crate::journey::pages::{PainPage as PageData, fetch_pain_page};
+use crate::journey::server_fns::{PainPage as PageData, fetch_pain_page};
 use crate::pages::admin::{csrf_token, page_locale};
 
-use super::{formula, link, or_na, pain_title};
+use super::{formula, link, or_na};
 
 #[component]
 pub fn PainPage() -> impl IntoView {
@@ -207,7 +207,7 @@ fn PainBody(page: PageData, locale: Locale, csrf: String) -> impl IntoView {
         <p>
             <a href=link("/journeys", &from, &to, locale)>{locale.text(Msg::BackToJourneys)}</a>
         </p>
-        <h1>{pain_title(&p)}</h1>
+        <h1>{p.title()}</h1>
         <p class="period">{format!("{} – {}", format::date(page.from, locale), format::date(page.to, locale))}</p>
         <p>{p.description.clone()}</p>
         <dl class="stats">{numbers}</dl>

@@ -10,7 +10,7 @@ use crate::i18n::Locale;
 use crate::server::auth::{audit, users};
 use crate::server::db::Db;
 use crate::server::kpi::{Filters, Period};
-use crate::server::{dashboard, demo, journey};
+use crate::server::{demo, journey};
 
 use super::{data::print_load, load_progress};
 
@@ -104,7 +104,7 @@ pub fn demo(db: &Db, database: &Path, args: DemoArgs) -> anyhow::Result<()> {
     } = args;
     let end = match end {
         Some(end) => Period::parse(&end, &end)?.to(),
-        None => dashboard::today(&db.connect()?)?,
+        None => crate::server::view::today(&db.connect()?)?,
     };
     let customers = match scale {
         Some(events) => demo::customers_for(events, seed, end, days)?,

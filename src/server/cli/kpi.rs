@@ -4,7 +4,6 @@ use clap::{Args, Subcommand};
 
 use crate::i18n::Locale;
 use crate::server::auth::audit;
-use crate::server::dashboard;
 use crate::server::db::Db;
 use crate::server::kpi::{Filters, Period, report, targets as kpi_targets};
 
@@ -230,7 +229,7 @@ pub fn target(db: &Db, command: TargetCommand) -> anyhow::Result<()> {
         TargetCommand::List { department, as_of } => {
             let as_of = match as_of {
                 Some(day) => Period::parse(&day, &day)?.to(),
-                None => dashboard::today(&conn)?,
+                None => crate::server::view::today(&conn)?,
             };
             let list = kpi_targets::list(&conn, department.as_deref(), None)?;
             for r in kpi_targets::report(&conn, &crate::server::kpi::catalog(&conn)?, list, as_of)?

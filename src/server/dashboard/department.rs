@@ -20,8 +20,9 @@ use super::super::db::Db;
 use super::super::kpi::Catalog;
 use super::super::kpi::targets::{self, TargetPeriod};
 use super::super::kpi::{self, Period, report};
+use super::DashboardError;
 use super::detail::{breakdown_of, to_rows};
-use super::{DashboardError, resolve_view};
+use crate::server::view::resolve_view;
 
 /// The breakdowns each department sees: (KPI it owns, dimension). A test checks that every
 /// KPI here is owned by its department in the catalog.

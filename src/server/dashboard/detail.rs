@@ -26,7 +26,8 @@ use super::super::charts::{self, Line, LineKind, Texts};
 use super::super::db::Db;
 use super::super::kpi::targets::{self, TargetPeriod};
 use super::super::kpi::{self, Catalog, Dimension, KpiDef, benchmarks, breakdown, report};
-use super::{DashboardError, Resolved, resolve_view};
+use super::DashboardError;
+use crate::server::view::{Resolved, resolve_view};
 
 /// Parts a breakdown shows before "other".
 pub const TOP: usize = 8;

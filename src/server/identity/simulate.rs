@@ -91,8 +91,9 @@ fn kpis(
 fn period(conn: &Connection, end: Option<NaiveDate>) -> Result<Period, IdentityError> {
     let end = match end {
         Some(end) => end,
-        None => crate::server::dashboard::today(conn)
-            .map_err(|e| IdentityError::Invalid(e.to_string()))?,
+        None => {
+            crate::server::view::today(conn).map_err(|e| IdentityError::Invalid(e.to_string()))?
+        }
     };
     let from = end
         .checked_sub_months(chrono::Months::new(12))

@@ -164,91 +164,20 @@ const ROW_HASH: &str = "hash(customer_id, source, event_id, occurred_at, channel
 /// The step rows of the events: `base` (the journey-step events of known customers, `{only}`
 /// narrowing them), `lines` (the purchase lines of each order) and `steps` (one row per
 /// non-purchase event and per order, with the order's total).
-const STEPS_CTE: &str = "
-base AS (
-    SELECT e.customer_id, e.source, e.event_id, e.occurred_at, e.channel, e.touchpoint,
-           e.event_type, e.order_id,
-           CASE WHEN e.event_type = 'purchase'
-                THEN coalesce(e.order_id, e.source || ':' || e.event_id) END AS order_key,
-           e.amount, e.store_id, e.campaign_id, e.category, e.sku, e.topic, e.attributes
-    FROM events e JOIN event_types t USING (event_type)
-    WHERE e.customer_id IS NOT NULL AND t.journey_step IS TRUE {only}),
-lines AS (
-    SELECT *,
-           row_number() OVER (PARTITION BY customer_id, order_key
-                              ORDER BY occurred_at, source, event_id) AS line,
-           sum(amount) OVER (PARTITION BY customer_id, order_key) AS order_total
-    FROM base WHERE event_type = 'purchase'),
-steps AS (
-    SELECT customer_id, source, event_id, occurred_at, channel, touchpoint, event_type,
-           order_id, order_key, CAST(amount AS DECIMAL(18, 2)) AS amount, store_id,
-           campaign_id, category, sku, topic, attributes
-    FROM base WHERE event_type <> 'purchase'
-    UNION ALL
-    SELECT customer_id, source, event_id, occurred_at, channel, touchpoint, event_type,
-           order_id, order_key, CAST(order_total AS DECIMAL(18, 2)), store_id, campaign_id,
-           category, sku, topic, attributes
-    FROM lines WHERE line = 1)";
+const STEPS_CTE: &str = include_str!("build/steps.sql");
 
 fn steps_cte(only: &str) -> String {
-    STEPS_CTE.replace("{only}", only)
+    super::render(STEPS_CTE, &[("only", only)])
 }
 
 /// Inserts the journey steps of the customers `only` selects (a condition on `e`, from a
 /// fixed list in this module), numbering journeys from `$2 + 1`; `$1` is the window in days.
 fn steps_sql(only: &str) -> String {
-    format!(
-        "INSERT INTO journey_steps
-WITH {},
-ordered AS (
-    SELECT *,
-           row_number() OVER w AS seq,
-           lag(occurred_at) OVER w AS prev_at,
-           lag(event_type) OVER w AS prev_type
-    FROM steps
-    WINDOW w AS (PARTITION BY customer_id
-                 ORDER BY occurred_at, event_type = 'purchase', source, event_id)),
-cut AS (
-    SELECT *,
-           sum(CASE WHEN prev_at IS NULL OR prev_type = 'purchase'
-                         OR occurred_at > prev_at + to_hours(CAST($1 AS BIGINT) * 24)
-                    THEN 1 ELSE 0 END)
-               OVER (PARTITION BY customer_id ORDER BY seq
-                     ROWS BETWEEN UNBOUNDED PRECEDING AND CURRENT ROW) AS journey_no
-    FROM ordered)
-SELECT CAST($2 AS BIGINT) + dense_rank() OVER (ORDER BY customer_id, journey_no) AS journey_id,
-       CAST(row_number() OVER (PARTITION BY customer_id, journey_no ORDER BY seq) AS INTEGER),
-       customer_id, source, event_id, occurred_at, channel, touchpoint, event_type, order_id,
-       order_key, amount, store_id, campaign_id, category, sku, topic, attributes
-FROM cut",
-        steps_cte(only)
-    )
+    super::render(INSERT_STEPS_SQL, &[("steps", &steps_cte(only))])
 }
 
+/// The statement of [`steps_sql`], with the `steps` slot.
+const INSERT_STEPS_SQL: &str = include_str!("build/insert_steps.sql");
+
 /// Inserts the journeys of the steps numbered above `$2`; `$1` is the window in days.
-const JOURNEYS_SQL: &str = "
-INSERT INTO journeys
-WITH clock AS (SELECT max(occurred_at) AS as_of FROM events),
-changes AS (
-    SELECT journey_id, step, coalesce(channel, 'other') AS channel,
-           coalesce(channel, 'other') IS DISTINCT FROM
-               lag(coalesce(channel, 'other')) OVER (PARTITION BY journey_id ORDER BY step)
-               AS changed
-    FROM journey_steps WHERE journey_id > $2),
-paths AS (
-    SELECT journey_id, string_agg(channel, ' > ' ORDER BY step) AS path
-    FROM changes WHERE changed GROUP BY journey_id)
-SELECT s.journey_id, any_value(s.customer_id), min(s.occurred_at), max(s.occurred_at),
-       CAST(count(*) AS INTEGER),
-       CASE WHEN bool_or(s.event_type = 'purchase') THEN 'converted'
-            WHEN max(s.occurred_at) + to_hours(CAST($1 AS BIGINT) * 24) >= any_value(c.as_of)
-                THEN 'open'
-            ELSE 'abandoned' END,
-       arg_min(s.channel, s.step), arg_min(s.touchpoint, s.step),
-       max(s.channel) FILTER (WHERE s.event_type = 'purchase'),
-       max(s.order_key) FILTER (WHERE s.event_type = 'purchase'),
-       coalesce(sum(s.amount) FILTER (WHERE s.event_type = 'purchase'), 0),
-       any_value(p.path)
-FROM journey_steps s JOIN paths p USING (journey_id), clock c
-WHERE s.journey_id > $2
-GROUP BY s.journey_id";
+const JOURNEYS_SQL: &str = include_str!("build/insert_journeys.sql");

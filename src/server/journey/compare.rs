@@ -16,7 +16,7 @@ use duckdb::Connection;
 use super::{JourneyError, funnel, pain};
 use crate::i18n::Locale;
 use crate::journey::FunnelStepDef;
-use crate::journey::pages::{MIN_VOLUME, ProportionChange};
+use crate::journey::server_fns::{MIN_VOLUME, ProportionChange};
 use crate::server::kpi::{Filters, Period, PeriodError};
 
 /// |z| at or above which a change is significant (5 %, two-sided).
@@ -103,7 +103,7 @@ pub fn compare(
     let mut keys: Vec<(String, String)> = pb
         .iter()
         .chain(pa.iter())
-        .map(|p| (p.key.clone(), crate::pages::journeys::pain_title(p)))
+        .map(|p| (p.key.clone(), p.title()))
         .collect();
     keys.sort();
     keys.dedup_by(|a, b| a.0 == b.0);

@@ -14,6 +14,7 @@ use plotters::prelude::*;
 use plotters::style::text_anchor;
 
 use crate::journey::FlowLink;
+use crate::server::charts::ChartError;
 
 const WIDTH: u32 = 640;
 const HEIGHT: u32 = 420;
@@ -167,7 +168,7 @@ pub fn render(
     title: &str,
     heading: &dyn Fn(usize) -> String,
     count: &dyn Fn(u64) -> String,
-) -> Result<String, String> {
+) -> Result<String, ChartError> {
     let (nodes, bands) = layout(links, TOP, HEIGHT as f64 - TOP - BOTTOM);
     let columns = nodes.iter().map(|n| n.column + 1).max().unwrap_or(0);
     let span = WIDTH as f64 - 2.0 * SIDE - NODE_W;
@@ -188,7 +189,7 @@ pub fn render(
     let mut svg = String::new();
     {
         let root = SVGBackend::with_string(&mut svg, (WIDTH, HEIGHT)).into_drawing_area();
-        root.fill(&WHITE).map_err(|e| e.to_string())?;
+        root.fill(&WHITE).map_err(ChartError::draw)?;
         let font = ("sans-serif", 20).into_font().color(&TEXT);
         for b in &bands {
             let x0 = x_of(b.column) + NODE_W;
@@ -212,7 +213,7 @@ pub fn render(
                 .map(|(x, y)| (x.round() as i32, y.round() as i32))
                 .collect();
             root.draw(&Polygon::new(points, colour(&b.from).mix(0.45).filled()))
-                .map_err(|e| e.to_string())?;
+                .map_err(ChartError::draw)?;
         }
         for c in 0..columns {
             let x = x_of(c).round() as i32;
@@ -230,7 +231,7 @@ pub fn render(
                 x
             };
             root.draw(&Text::new(heading(c), (x_text, 4), style))
-                .map_err(|e| e.to_string())?;
+                .map_err(ChartError::draw)?;
         }
         for n in &nodes {
             let x = x_of(n.column);
@@ -242,7 +243,7 @@ pub fn render(
                 ],
                 colour(&n.channel).filled(),
             ))
-            .map_err(|e| e.to_string())?;
+            .map_err(ChartError::draw)?;
             let label = format!("{} {}", n.channel, count(n.journeys));
             let last = n.column + 1 == columns && columns > 1;
             let (tx, h) = if last {
@@ -255,9 +256,9 @@ pub fn render(
                 .pos(text_anchor::Pos::new(h, text_anchor::VPos::Center));
             let ty = ((n.y + n.height / 2.0).round() as i32).max(y0 + 8);
             root.draw(&Text::new(label, (tx, ty), style))
-                .map_err(|e| e.to_string())?;
+                .map_err(ChartError::draw)?;
         }
-        root.present().map_err(|e| e.to_string())?;
+        root.present().map_err(ChartError::draw)?;
     }
     Ok(crate::server::charts::with_title(svg, title))
 }

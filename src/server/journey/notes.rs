@@ -4,7 +4,7 @@
 
 use duckdb::{Connection, OptionalExt, params};
 
-use crate::journey::pages::PainNote;
+use crate::journey::server_fns::PainNote;
 
 /// The longest note kept (characters).
 pub const MAX_NOTE: usize = 2000;

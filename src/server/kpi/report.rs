@@ -72,16 +72,8 @@ pub fn build(
     period: &Period,
     request: &ReportRequest,
 ) -> Result<KpiReport, KpiError> {
-    let today = today(conn)?;
+    let today = crate::server::view::today(conn)?;
     build_as_of(conn, catalog, period, request, today)
-}
-
-/// Today in the instance's time zone (the connection's).
-pub fn today(conn: &duckdb::Connection) -> Result<NaiveDate, KpiError> {
-    let day: String = conn.query_row("SELECT CAST(CAST(now() AS DATE) AS VARCHAR)", [], |r| {
-        r.get(0)
-    })?;
-    NaiveDate::parse_from_str(&day, "%Y-%m-%d").map_err(|_| KpiError::BadBucket(day))
 }
 
 /// [`build`] with `today` given: a KPI that looks ahead is provisional while

@@ -1,9 +1,10 @@
 //! What the journey pages and the customer 360 show, and the server functions that fetch it.
 //!
-//! Each server function checks the policy first (`server::auth::require`), then calls one
-//! function of `server::journey::pages`, which runs the engine, renders the charts and masks
-//! identifiers for roles without access to personal data. Changes (a pain point's note, an
-//! erasure) are plain form posts handled in `server::journey::forms`.
+//! Each server function checks the user first (`server::auth::require` with the route's
+//! access), then calls one function of `server::journey::service`, which resolves the view,
+//! runs the engine, renders the charts and masks identifiers for roles without access to
+//! personal data. Changes (a pain point's note, an erasure) are plain form posts handled in
+//! `server::journey::forms`.
 
 use serde::{Deserialize, Serialize};
 
@@ -75,7 +76,7 @@ pub struct CustomerPage {
 pub async fn fetch_journeys_page(query: String) -> Result<JourneysPage, AppError> {
     use crate::server::auth::{policy, require};
     require(policy::Access::View(policy::View::Journeys), None)?;
-    crate::server::journey::pages::journeys(query).await
+    crate::server::journey::service::journeys_page(query).await
 }
 
 #[leptos::server(endpoint = "pain_page")]
@@ -87,14 +88,14 @@ pub async fn fetch_pain_page(
 ) -> Result<PainPage, AppError> {
     use crate::server::auth::{policy, require};
     let who = require(policy::Access::View(policy::View::Journeys), None)?;
-    crate::server::journey::pages::pain(&who, rule, from, to, lang).await
+    crate::server::journey::service::pain_page(&who, rule, from, to, lang).await
 }
 
 #[leptos::server(endpoint = "journey_page")]
 pub async fn fetch_journey_page(journey_id: i64) -> Result<JourneyPage, AppError> {
     use crate::server::auth::{policy, require};
     let who = require(policy::Access::View(policy::View::Journeys), None)?;
-    crate::server::journey::pages::journey(&who, journey_id).await
+    crate::server::journey::service::journey_page(&who, journey_id).await
 }
 
 /// The customer 360 of `customer_id` (a search by identifier is the form post
@@ -103,7 +104,7 @@ pub async fn fetch_journey_page(journey_id: i64) -> Result<JourneyPage, AppError
 pub async fn fetch_customer_page(customer_id: i64) -> Result<CustomerPage, AppError> {
     use crate::server::auth::{policy, require};
     let who = require(policy::Access::View(policy::View::Customer360), None)?;
-    crate::server::journey::pages::customer(&who, customer_id).await
+    crate::server::journey::service::customer_page(&who, customer_id).await
 }
 
 /// How many steps the custom funnel form offers.
@@ -260,12 +261,12 @@ pub const MIN_VOLUME: u64 = 10;
 pub async fn fetch_funnel_page(query: String) -> Result<FunnelPage, AppError> {
     use crate::server::auth::{policy, require};
     require(policy::Access::View(policy::View::Journeys), None)?;
-    crate::server::journey::pages::custom_funnel(query).await
+    crate::server::journey::service::funnel_page(query).await
 }
 
 #[leptos::server(endpoint = "compare_page")]
 pub async fn fetch_compare_page(query: String) -> Result<ComparePage, AppError> {
     use crate::server::auth::{policy, require};
     require(policy::Access::View(policy::View::Journeys), None)?;
-    crate::server::journey::pages::compare(query).await
+    crate::server::journey::service::compare_page(query).await
 }

@@ -1,0 +1,287 @@
+//! Failure rules (1 to 4): each journey's first anchor step, judged against the rule's
+//! failure and outcome windows ([`anchors`], one statement: `anchors.sql`), and the pain point
+//! those anchors make ([`evaluate_failure`]): affected journeys, the conversion gap against
+//! the comparison group, the trend, the breakdown and examples.
+
+use std::collections::BTreeMap;
+
+use duckdb::Connection;
+
+use super::rules::{Failure, FailureRule, Outcome, Rule};
+use super::{EXAMPLES, revenue_lost};
+use crate::i18n::Locale;
+use crate::journey::{PainBreakdownRow, PainExample, PainParams, PainPoint, PainTrendPoint};
+use crate::server::journey::{JourneyError, ratio};
+
+/// The statement of [`anchors`], with `{name}` slots filled per rule.
+const ANCHORS_SQL: &str = include_str!("anchors.sql");
+
+/// One anchor (or reference) step of a journey, judged.
+#[derive(Clone, Debug)]
+pub struct Anchor {
+    pub journey_id: i64,
+    pub customer_id: i64,
+    pub source: String,
+    pub event_id: String,
+    pub at: String,
+    pub month: String,
+    pub reference: bool,
+    pub failed: bool,
+    pub converted: bool,
+    pub decided: bool,
+    pub mature: bool,
+    pub channel: Option<String>,
+    pub store: Option<String>,
+    pub campaign: Option<String>,
+}
+
+/// The anchors and reference anchors of a failure rule for the journeys meeting `cond` (a
+/// condition on alias `j` whose placeholders are `params`).
+pub fn anchors(
+    conn: &Connection,
+    rule: &FailureRule,
+    cond: &str,
+    mut params: Vec<String>,
+) -> Result<Vec<Anchor>, JourneyError> {
+    let f = params.len() + 1;
+    let o = f + 1;
+    let d = f + 2;
+    params.push(rule.failure_days.to_string());
+    params.push(rule.outcome_days.to_string());
+    // DuckDB refuses a parameter the SQL does not use: the threshold only for its rule.
+    if rule.failure == Failure::BadAfterSale {
+        params.push(rule.detractor_max.to_string());
+    }
+    let fw = format!("to_hours(CAST(${f} AS BIGINT) * 24)");
+    let ow = format!("to_hours(CAST(${o} AS BIGINT) * 24)");
+    let failed = match rule.failure {
+        Failure::NoPurchase => format!(
+            "NOT EXISTS (SELECT 1 FROM events p WHERE p.customer_id = a.customer_id
+                 AND p.event_type = 'purchase' AND p.occurred_at >= a.at
+                 AND p.occurred_at <= a.at + {fw})"
+        ),
+        Failure::NoPickup => format!(
+            "NOT EXISTS (SELECT 1 FROM events k WHERE k.event_type = 'pickup'
+                 AND k.order_id = a.order_id AND k.occurred_at >= a.at
+                 AND k.occurred_at <= a.at + {fw})"
+        ),
+        Failure::BadAfterSale => {
+            // Two EXISTS rather than an OR inside one, so DuckDB joins each on an equality.
+            let bad = format!(
+                "(b.event_type IN ('return', 'complaint')
+                  OR (b.event_type = 'survey' AND b.score_scale = 'nps'
+                      AND b.score <= CAST(${d} AS INTEGER)))
+                 AND b.occurred_at >= a.at AND b.occurred_at <= a.at + {fw}"
+            );
+            format!(
+                "(EXISTS (SELECT 1 FROM events b WHERE b.order_id = a.order_id AND {bad})
+                  OR EXISTS (SELECT 1 FROM events b WHERE b.order_id IS NULL
+                             AND b.customer_id = a.customer_id AND {bad}))"
+            )
+        }
+    };
+    let converted = match rule.outcome {
+        Outcome::Purchase => format!(
+            "EXISTS (SELECT 1 FROM events p WHERE p.customer_id = a.customer_id
+                 AND p.event_type = 'purchase' AND p.occurred_at >= a.at
+                 AND p.occurred_at <= a.at + {ow})"
+        ),
+        Outcome::Repurchase => format!(
+            "EXISTS (SELECT 1 FROM events p WHERE p.customer_id = a.customer_id
+                 AND p.event_type = 'purchase'
+                 AND coalesce(p.order_id, p.source || ':' || p.event_id)
+                     IS DISTINCT FROM a.order_key
+                 AND p.occurred_at > a.at AND p.occurred_at <= a.at + {ow})"
+        ),
+    };
+    // A reservation without an order id cannot be matched with its pickup: not judged.
+    let needs_order = if rule.failure == Failure::NoPickup {
+        "AND a.order_id IS NOT NULL"
+    } else {
+        ""
+    };
+    let first = |pred: &str, is_reference: bool| {
+        format!(
+            "SELECT s.journey_id, any_value(s.customer_id) AS customer_id,
+                    arg_min(s.source, s.step) AS source, arg_min(s.event_id, s.step) AS event_id,
+                    min(s.occurred_at) AS at,
+                    arg_min(s.order_id, s.step) AS order_id,
+                    arg_min(s.order_key, s.step) AS order_key,
+                    arg_min(s.channel, s.step) AS channel,
+                    arg_min(s.store_id, s.step) AS store_id,
+                    arg_min(s.campaign_id, s.step) AS campaign_id,
+                    {is_reference} AS reference
+             FROM journey_steps s JOIN jj USING (journey_id)
+             WHERE {pred}
+             GROUP BY s.journey_id"
+        )
+    };
+    let reference = match &rule.reference {
+        Some(pred) => format!(
+            "UNION ALL SELECT * FROM ({}) r
+             WHERE r.journey_id NOT IN (SELECT journey_id FROM anchor_steps)",
+            first(pred, true)
+        ),
+        None => String::new(),
+    };
+    let sql = super::super::render(
+        ANCHORS_SQL,
+        &[
+            ("cond", cond),
+            ("anchor_steps", &first(&rule.anchor, false)),
+            ("reference", &reference),
+            ("failed", &failed),
+            ("converted", &converted),
+            ("fw", &fw),
+            ("ow", &ow),
+            ("needs_order", needs_order),
+        ],
+    );
+    let mut stmt = conn.prepare(&sql)?;
+    let rows = stmt.query_map(duckdb::params_from_iter(params), |r| {
+        Ok(Anchor {
+            journey_id: r.get(0)?,
+            customer_id: r.get(1)?,
+            source: r.get(2)?,
+            event_id: r.get(3)?,
+            at: r.get(4)?,
+            month: r.get(5)?,
+            reference: r.get(6)?,
+            failed: r.get(7)?,
+            converted: r.get(8)?,
+            decided: r.get(9)?,
+            mature: r.get(10)?,
+            channel: r.get(11)?,
+            store: r.get(12)?,
+            campaign: r.get(13)?,
+        })
+    })?;
+    Ok(rows.collect::<Result<_, _>>()?)
+}
+
+/// A failure rule's pain point from its judged anchors.
+pub fn evaluate_failure(
+    rule: &Rule,
+    f: &FailureRule,
+    anchors: &[Anchor],
+    aov: Option<f64>,
+    locale: Locale,
+) -> PainPoint {
+    let exposed: Vec<&Anchor> = anchors
+        .iter()
+        .filter(|a| !a.reference && a.decided)
+        .collect();
+    let affected: Vec<&Anchor> = exposed.iter().copied().filter(|a| a.failed).collect();
+    let affected_mature: Vec<&&Anchor> = affected.iter().filter(|a| a.mature).collect();
+    let reference: Vec<&Anchor> = if f.reference.is_some() {
+        anchors.iter().filter(|a| a.reference && a.mature).collect()
+    } else {
+        exposed
+            .iter()
+            .copied()
+            .filter(|a| !a.failed && a.mature)
+            .collect()
+    };
+    let conv = |n: u64, of: usize| ratio(n, of as u64);
+    let conversion_affected = conv(
+        affected_mature.iter().filter(|a| a.converted).count() as u64,
+        affected_mature.len(),
+    );
+    let conversion_reference = conv(
+        reference.iter().filter(|a| a.converted).count() as u64,
+        reference.len(),
+    );
+    let gap = match (conversion_reference, conversion_affected) {
+        (Some(r), Some(a)) => Some(r - a),
+        _ => None,
+    };
+    let enough =
+        affected.len() as u64 >= rule.min_volume && reference.len() as u64 >= rule.min_volume;
+    let (lost, formula) = revenue_lost(affected.len() as u64, gap, aov);
+
+    let mut trend: BTreeMap<String, (u64, u64)> = BTreeMap::new();
+    for a in &exposed {
+        let t = trend.entry(a.month.clone()).or_default();
+        t.0 += 1;
+        t.1 += u64::from(a.failed);
+    }
+    let mut breakdown = Vec::new();
+    for (dimension, value) in [
+        (
+            "store",
+            (|a: &Anchor| a.store.clone()) as fn(&Anchor) -> Option<String>,
+        ),
+        ("channel", |a: &Anchor| a.channel.clone()),
+        ("campaign", |a: &Anchor| a.campaign.clone()),
+    ] {
+        let mut groups: BTreeMap<String, (u64, u64)> = BTreeMap::new();
+        for a in &exposed {
+            if let Some(v) = value(a) {
+                let g = groups.entry(v).or_default();
+                g.0 += 1;
+                g.1 += u64::from(a.failed);
+            }
+        }
+        let mut rows: Vec<PainBreakdownRow> = groups
+            .into_iter()
+            .map(|(value, (exposed, affected))| PainBreakdownRow {
+                dimension: dimension.to_string(),
+                value,
+                exposed,
+                affected,
+                rate: ratio(affected, exposed),
+            })
+            .collect();
+        rows.sort_by(|a, b| {
+            b.affected
+                .cmp(&a.affected)
+                .then_with(|| a.value.cmp(&b.value))
+        });
+        breakdown.extend(rows);
+    }
+    let mut examples: Vec<&&Anchor> = affected.iter().collect();
+    examples.sort_by(|a, b| b.at.cmp(&a.at).then(a.journey_id.cmp(&b.journey_id)));
+    PainPoint {
+        key: rule.key.clone(),
+        rule: rule.key.clone(),
+        number: rule.number,
+        name: rule.name.get(locale).to_string(),
+        description: rule.description.get(locale).to_string(),
+        subject: None,
+        params: PainParams {
+            failure_days: f.failure_days,
+            outcome_days: f.outcome_days,
+            min_volume: rule.min_volume,
+            z_threshold: None,
+        },
+        affected_journeys: affected.len() as u64,
+        exposed_journeys: exposed.len() as u64,
+        reference_journeys: reference.len() as u64,
+        conversion_affected,
+        conversion_reference,
+        conversion_gap: gap,
+        average_order_value: aov,
+        revenue_lost: if enough { lost } else { 0.0 },
+        formula,
+        enough_volume: enough,
+        z_score: None,
+        trend: trend
+            .into_iter()
+            .map(|(month, (exposed, affected))| PainTrendPoint {
+                month,
+                exposed,
+                affected,
+            })
+            .collect(),
+        breakdown,
+        examples: examples
+            .into_iter()
+            .take(EXAMPLES)
+            .map(|a| PainExample {
+                journey_id: a.journey_id,
+                customer_id: a.customer_id,
+                at: a.at.clone(),
+            })
+            .collect(),
+    }
+}
