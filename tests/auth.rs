@@ -29,23 +29,6 @@ fn people() -> TestDb {
     t
 }
 
-async fn signed_in(db: &Db, email: &str) -> Browser {
-    let mut browser = Browser::new(web::router(db));
-    let reply = browser.sign_in(email, PASSWORD).await;
-    assert_eq!(
-        reply.status,
-        StatusCode::SEE_OTHER,
-        "{email}: {}",
-        reply.body
-    );
-    assert!(
-        !reply.location().starts_with("/login"),
-        "{email}: {}",
-        reply.location()
-    );
-    browser
-}
-
 /// Who may use each route, written out by hand: A admin, E executive, L lead (stores),
 /// C cx officer, V viewer (stores), P anyone including anonymous visitors.
 const EXPECTED: &[(&str, &str, &str)] = &[
@@ -325,7 +308,7 @@ async fn the_authorisation_matrix_holds_for_every_route_and_role() {
         for (method, uri, roles) in EXPECTED {
             // Each call gets a fresh session: a POST /logout must not end the next one.
             let mut browser = match email {
-                Some(email) => signed_in(&t.db, email).await,
+                Some(email) => web::signed_in(&t.db, email).await,
                 None => Browser::new(web::router(&t.db)),
             };
             let reply = call(&mut browser, method, uri).await;
@@ -358,7 +341,7 @@ async fn refusals_take_the_form_of_the_route() {
     assert!(server_fn.headers.contains_key("serverfnerror"));
     assert_eq!(server_fn.body, "\"Unauthorized\"");
 
-    let mut lead = signed_in(&t.db, "lead@test.it").await;
+    let mut lead = web::signed_in(&t.db, "lead@test.it").await;
     let denied = lead.get("/admin/users?lang=en").await;
     assert_eq!(denied.status, StatusCode::FORBIDDEN);
     assert!(
@@ -481,7 +464,7 @@ async fn sessions_are_stored_hashed_and_survive_a_restart() {
     let cookie = {
         let db = Db::open(&path, "Europe/Rome").expect("db");
         web::add_user(&db, ADMIN, Role::Admin, None);
-        let browser = signed_in(&db, ADMIN).await;
+        let browser = web::signed_in(&db, ADMIN).await;
         let cookie = browser.cookie.clone().expect("cookie");
         let id = cookie.split('=').nth(1).unwrap_or_default().to_string();
         let conn = db.connect().expect("connection");
@@ -509,7 +492,7 @@ async fn sessions_are_stored_hashed_and_survive_a_restart() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn idle_and_absolute_timeouts_end_a_session() {
     let t = people();
-    let mut idle = signed_in(&t.db, "ceo@test.it").await;
+    let mut idle = web::signed_in(&t.db, "ceo@test.it").await;
     let conn = t.db.connect().expect("connection");
     conn.execute(
         "UPDATE sessions SET expires_at = now() - INTERVAL 1 MINUTE WHERE user_id IS NOT NULL",
@@ -529,7 +512,7 @@ async fn idle_and_absolute_timeouts_end_a_session() {
         .expect("count");
     assert_eq!(left, 0, "expired sessions are deleted");
 
-    let mut old = signed_in(&t.db, "ceo@test.it").await;
+    let mut old = web::signed_in(&t.db, "ceo@test.it").await;
     // Signed in 13 hours ago: past the 12-hour absolute limit however active.
     conn.execute(
         "UPDATE sessions SET data = json_object('user_id', user_id,
@@ -545,7 +528,7 @@ async fn idle_and_absolute_timeouts_end_a_session() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn forged_and_tokenless_writes_are_refused() {
     let t = people();
-    let mut browser = signed_in(&t.db, "lead@test.it").await;
+    let mut browser = web::signed_in(&t.db, "lead@test.it").await;
     let csrf = web::csrf_in(&browser.get("/account?lang=en").await.body).expect("csrf");
     // From another site: refused before any handler runs.
     let forged = browser
@@ -584,7 +567,7 @@ async fn forged_and_tokenless_writes_are_refused() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn an_invited_user_must_choose_a_password_and_everything_is_audited() {
     let t = people();
-    let mut admin = signed_in(&t.db, ADMIN).await;
+    let mut admin = web::signed_in(&t.db, ADMIN).await;
     let csrf = web::csrf_in(&admin.get("/admin/users?lang=en").await.body).expect("csrf");
     let invite = admin
         .post_form(
@@ -670,7 +653,7 @@ async fn an_invited_user_must_choose_a_password_and_everything_is_audited() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn admins_manage_accounts_tokens_and_settings_safely() {
     let t = people();
-    let mut admin = signed_in(&t.db, ADMIN).await;
+    let mut admin = web::signed_in(&t.db, ADMIN).await;
     let csrf = web::csrf_in(&admin.get("/admin/users?lang=en").await.body).expect("csrf");
     // The last admin cannot be disabled (nor disable themselves).
     let own = admin
@@ -682,7 +665,7 @@ async fn admins_manage_accounts_tokens_and_settings_safely() {
     assert!(own.location().contains("error="), "{}", own.location());
 
     // Disabling a user ends their session at once.
-    let mut ceo = signed_in(&t.db, "ceo@test.it").await;
+    let mut ceo = web::signed_in(&t.db, "ceo@test.it").await;
     let off = admin
         .post_form(
             "/admin/users/disable",
@@ -749,7 +732,7 @@ async fn admins_manage_accounts_tokens_and_settings_safely() {
     );
 
     // A viewer's department loses the company view: the viewer is refused it at once.
-    let mut viewer = signed_in(&t.db, "viewer@test.it").await;
+    let mut viewer = web::signed_in(&t.db, "viewer@test.it").await;
     assert_eq!(viewer.get("/?lang=en").await.status, StatusCode::OK);
     let grants = admin
         .post_form(
@@ -806,7 +789,7 @@ async fn a_lead_sets_only_their_own_departments_targets_and_it_is_audited() {
         let mut browser = browser.clone();
         async move { browser.send(request, axum::body::Body::from(body)).await }
     };
-    let mut lead = signed_in(&t.db, "lead@test.it").await;
+    let mut lead = web::signed_in(&t.db, "lead@test.it").await;
     let own = post(&mut lead, "stores").await;
     assert_eq!(own.status, StatusCode::OK, "{}", own.body);
     let json: serde_json::Value = serde_json::from_str(&own.body).expect("json");
@@ -818,12 +801,12 @@ async fn a_lead_sets_only_their_own_departments_targets_and_it_is_audited() {
         post(&mut lead, "marketing").await.status,
         StatusCode::FORBIDDEN
     );
-    let mut viewer = signed_in(&t.db, "viewer@test.it").await;
+    let mut viewer = web::signed_in(&t.db, "viewer@test.it").await;
     assert_eq!(
         post(&mut viewer, "stores").await.status,
         StatusCode::FORBIDDEN
     );
-    let mut admin = signed_in(&t.db, ADMIN).await;
+    let mut admin = web::signed_in(&t.db, ADMIN).await;
     assert_eq!(post(&mut admin, "marketing").await.status, StatusCode::OK);
     assert_eq!(
         t.count("SELECT count(*) FROM audit_log WHERE action = 'target.set'"),

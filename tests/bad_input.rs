@@ -22,7 +22,7 @@
 //!   `api_filters_narrow_and_unknown_parameters_are_refused`; on pages: tests/kpi_filters.rs
 //!   `unknown_filter_values_are_refused_by_name`
 //! - a bad period on a page: tests/http.rs `a_bad_period_shows_a_message_not_a_crash`
-//! - formula injection: the cell rule in src/server/admin.rs `csv_cells_are_quoted_and_formulas_defused`
+//! - formula injection: the cell rule in src/server/admin/audit.rs `csv_cells_are_quoted_and_formulas_defused`
 //!   (unit), through a real export in [`exported_csv_cells_cannot_start_a_formula`] below
 //! - mapping files with errors: tests/mapping.rs and the unit tests of src/server/ingest/mapping.rs
 //! - random inputs to every parser: tests/fuzz.rs (proptest)
@@ -40,7 +40,6 @@ use http_body_util::BodyExt;
 use omnikpi::server::ingest::IngestError;
 use omnikpi::server::tokens;
 use tower::ServiceExt;
-use web::Browser;
 
 /// Writes `bytes` as `name`, loads it for source `pos`, and checks it is refused, the message
 /// is exactly `expected` (with `{file}` standing for the path), and nothing changed but one
@@ -526,11 +525,6 @@ async fn api_deeply_nested_json() {
 
 // --- Query strings ---------------------------------------------------------------------------
 
-async fn get(t: &TestDb, uri: &str) -> (StatusCode, String) {
-    let reply = Browser::new(web::router_as_admin(&t.db)).get(uri).await;
-    (reply.status, reply.body)
-}
-
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn huge_and_impossible_date_ranges() {
     let t = TestDb::with_fixture();
@@ -556,13 +550,20 @@ async fn huge_and_impossible_date_ranges() {
         ),
     ];
     for (query, expected) in cases {
-        let (status, body) = get(&t, &format!("/api/v1/kpis?{query}")).await;
+        let (status, body) = web::get(
+            web::router_as_admin(&t.db),
+            &format!("/api/v1/kpis?{query}"),
+        )
+        .await
+        .into_parts();
         assert_eq!(status, StatusCode::BAD_REQUEST, "{query}: {body}");
         let json: serde_json::Value = serde_json::from_str(&body).expect("json");
         assert_eq!(json["error"], expected, "{query}");
         // The page shows the same words in an alert above its form (see tests/http.rs
         // `a_bad_period_shows_a_message_not_a_crash`).
-        let (status, page) = get(&t, &format!("/?{query}&lang=en")).await;
+        let (status, page) = web::get(web::router_as_admin(&t.db), &format!("/?{query}&lang=en"))
+            .await
+            .into_parts();
         assert_eq!(status, StatusCode::OK, "{query}");
         assert!(page.contains("role=\"alert\""), "{query}");
         let escaped = expected.replace('"', "&quot;");
@@ -587,11 +588,12 @@ async fn exported_csv_cells_cannot_start_a_formula() {
         ],
     );
     t.load("pos", &file).expect("loads: a store id is any text");
-    let (status, body) = get(
-        &t,
+    let (status, body) = web::get(
+        web::router_as_admin(&t.db),
         "/export/kpi/gross_revenue/breakdown.csv?from=2026-03-01&to=2026-03-31&by=store&lang=en",
     )
-    .await;
+    .await
+    .into_parts();
     assert_eq!(status, StatusCode::OK, "{body}");
     for line in body.lines() {
         for cell in line.split(',') {

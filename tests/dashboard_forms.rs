@@ -9,7 +9,7 @@ use axum::http::StatusCode;
 
 use common::{FIXTURE, TestDb};
 use omnikpi::auth::Role;
-use web::{Browser, PASSWORD};
+use web::Browser;
 
 const VIEW: &str = "from=2026-03-01&to=2026-03-31&lang=en";
 
@@ -23,13 +23,6 @@ fn data() -> TestDb {
     web::add_user(&t.db, "ceo@test.it", Role::Executive, None);
     web::add_user(&t.db, "viewer@test.it", Role::Viewer, Some("stores"));
     t
-}
-
-async fn signed_in(t: &TestDb, email: &str) -> Browser {
-    let mut browser = Browser::new(web::router(&t.db));
-    let reply = browser.sign_in(email, PASSWORD).await;
-    assert_eq!(reply.status, StatusCode::SEE_OTHER, "{}", reply.body);
-    browser
 }
 
 async fn page(browser: &mut Browser, uri: &str) -> String {
@@ -51,7 +44,7 @@ fn target_of(t: &TestDb, kpi: &str, department: &str, period: &str) -> Option<f6
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_stores_lead_sets_a_stores_target_from_the_department_page() {
     let t = data();
-    let mut lead = signed_in(&t, "lead@test.it").await;
+    let mut lead = web::signed_in(&t.db, "lead@test.it").await;
     let body = page(&mut lead, &format!("/dept/stores?{VIEW}")).await;
     assert!(body.contains("action=\"/dept/stores/targets\""), "a form");
     let csrf = web::csrf_in(&body).expect("csrf");
@@ -159,7 +152,7 @@ async fn the_stores_lead_sets_a_stores_target_from_the_department_page() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn only_admins_and_the_department_lead_set_its_targets() {
     let t = data();
-    let mut lead = signed_in(&t, "lead@test.it").await;
+    let mut lead = web::signed_in(&t.db, "lead@test.it").await;
     let marketing = page(&mut lead, &format!("/dept/marketing?{VIEW}")).await;
     assert!(
         !marketing.contains("/targets\""),
@@ -176,7 +169,7 @@ async fn only_admins_and_the_department_lead_set_its_targets() {
     let reply = lead.post_form("/dept/marketing/targets", &fields).await;
     assert_eq!(reply.status, StatusCode::FORBIDDEN);
     for email in ["viewer@test.it", "ceo@test.it", "mlead@test.it"] {
-        let mut other = signed_in(&t, email).await;
+        let mut other = web::signed_in(&t.db, email).await;
         let body = page(&mut other, &format!("/dept/stores?{VIEW}")).await;
         assert!(
             !body.contains("/dept/stores/targets"),
@@ -195,7 +188,7 @@ async fn only_admins_and_the_department_lead_set_its_targets() {
     }
     assert_eq!(t.count("SELECT count(*) FROM targets"), 0);
     // An admin may set any department's.
-    let mut admin = signed_in(&t, "admin@test.it").await;
+    let mut admin = web::signed_in(&t.db, "admin@test.it").await;
     let body = page(&mut admin, &format!("/dept/marketing?{VIEW}")).await;
     let csrf = web::csrf_in(&body).expect("csrf");
     let fields = [
@@ -226,7 +219,7 @@ fn note_text(t: &TestDb, id: i64) -> Option<String> {
 async fn notes_are_added_shown_on_the_chart_edited_by_their_author_and_deleted_by_an_admin() {
     let t = data();
     let uri = format!("/kpi/gross_revenue?{VIEW}&grain=week");
-    let mut ceo = signed_in(&t, "ceo@test.it").await;
+    let mut ceo = web::signed_in(&t.db, "ceo@test.it").await;
     let before = page(&mut ceo, &uri).await;
     assert!(before.contains("No notes in this period."));
     let svg_before = page(
@@ -302,7 +295,7 @@ async fn notes_are_added_shown_on_the_chart_edited_by_their_author_and_deleted_b
         Some("Spring campaign started (TV)")
     );
     // Another user who may write notes may not change someone else's.
-    let mut lead = signed_in(&t, "lead@test.it").await;
+    let mut lead = web::signed_in(&t.db, "lead@test.it").await;
     let body = page(&mut lead, &uri).await;
     assert!(!body.contains("name=\"id\""), "no edit form for the lead");
     let csrf_lead = web::csrf_in(&body).expect("the add form");
@@ -328,7 +321,7 @@ async fn notes_are_added_shown_on_the_chart_edited_by_their_author_and_deleted_b
         Some("Spring campaign started (TV)")
     );
     // A viewer reads notes but writes none.
-    let mut viewer = signed_in(&t, "viewer@test.it").await;
+    let mut viewer = web::signed_in(&t.db, "viewer@test.it").await;
     let token = viewer.csrf().await;
     let reply = viewer
         .post_form(
@@ -338,7 +331,7 @@ async fn notes_are_added_shown_on_the_chart_edited_by_their_author_and_deleted_b
         .await;
     assert_eq!(reply.status, StatusCode::FORBIDDEN);
     // An admin deletes it.
-    let mut admin = signed_in(&t, "admin@test.it").await;
+    let mut admin = web::signed_in(&t.db, "admin@test.it").await;
     let body = page(&mut admin, &uri).await;
     let csrf_admin = web::csrf_in(&body).expect("csrf");
     let reply = admin
@@ -391,7 +384,7 @@ async fn notes_are_added_shown_on_the_chart_edited_by_their_author_and_deleted_b
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_note_on_the_company_view_shows_there_and_on_every_kpi_chart() {
     let t = data();
-    let mut cx = signed_in(&t, "ceo@test.it").await;
+    let mut cx = web::signed_in(&t.db, "ceo@test.it").await;
     let home = page(&mut cx, &format!("/?{VIEW}")).await;
     let csrf = web::csrf_in(&home).expect("a form to add a note");
     let reply = cx

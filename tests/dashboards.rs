@@ -12,7 +12,7 @@ use axum::http::{Request, StatusCode, header};
 use http_body_util::BodyExt;
 use tower::ServiceExt;
 
-use common::{FIXTURE, TestDb, ev};
+use common::{TestDb, ev};
 use omnikpi::server::kpi::{self, Catalog, Dimension, FilterError, Filters, Period};
 
 /// The app as an admin's API token sees it (authorisation is tested in tests/auth.rs).
@@ -20,61 +20,20 @@ fn app(t: &TestDb) -> axum::Router {
     web::router_as_admin(&t.db)
 }
 
-fn loaded() -> TestDb {
-    let t = TestDb::new();
-    let file = t.file("fixture.csv", FIXTURE);
-    t.load("pos", &file).expect("fixture loads");
-    t
-}
-
-struct Answer {
-    status: StatusCode,
-    content_type: String,
-    disposition: String,
-    body: String,
-}
-
-async fn get(t: &TestDb, uri: &str) -> Answer {
-    let response = app(t)
-        .oneshot(Request::get(uri).body(Body::empty()).expect("request"))
-        .await
-        .expect("response");
-    let status = response.status();
-    let header_of = |name| {
-        response
-            .headers()
-            .get(name)
-            .and_then(|v| v.to_str().ok())
-            .unwrap_or_default()
-            .to_string()
-    };
-    let content_type = header_of(header::CONTENT_TYPE);
-    let disposition = header_of(header::CONTENT_DISPOSITION);
-    let body = response
-        .into_body()
-        .collect()
-        .await
-        .expect("body")
-        .to_bytes();
-    Answer {
-        status,
-        content_type,
-        disposition,
-        body: String::from_utf8_lossy(&body).into_owned(),
-    }
-}
-
 const MARCH: &str = "from=2026-03-01&to=2026-03-31";
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_kpi_detail_page_shows_value_definition_series_and_breakdown() {
-    let t = loaded();
-    let a = get(&t, &format!("/kpi/gross_revenue?{MARCH}")).await;
+    let t = TestDb::with_fixture();
+    let a = web::get(app(&t), &format!("/kpi/gross_revenue?{MARCH}")).await;
     assert_eq!(a.status, StatusCode::OK, "{}", a.body);
-    assert!(a.content_type.starts_with("text/html"));
+    assert!(a.header(header::CONTENT_TYPE).starts_with("text/html"));
     let html = a.body;
-    assert!(html.contains("data-value=\"215\""), "the value");
-    assert!(html.contains("€215.00"));
+    assert_eq!(
+        web::text_of(&html, "data-value=\"215\""),
+        "€215.00",
+        "the value"
+    );
     assert!(
         html.contains("Sum of the amounts of purchase events."),
         "the definition"
@@ -99,34 +58,40 @@ async fn the_kpi_detail_page_shows_value_definition_series_and_breakdown() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_grain_switch_groups_the_series_and_italian_is_spoken() {
-    let t = loaded();
-    let html = get(
-        &t,
+    let t = TestDb::with_fixture();
+    let html = web::get(
+        app(&t),
         &format!("/kpi/gross_revenue?{MARCH}&grain=month&lang=it"),
     )
     .await
     .body;
     // One bucket, March, worth the whole month.
     assert!(html.contains("<td>03/2026</td>"), "{html}");
-    assert!(html.contains("215,00 €"));
+    assert_eq!(web::text_of(&html, "class=\"kpi-value\""), "215,00 €");
     assert!(html.contains("Somma degli importi degli acquisti."));
     assert!(
         html.contains("aria-current=\"page\">Mese</a>"),
         "the grain switch marks month"
     );
     // Quarters: one bucket, clipped to March.
-    let html = get(&t, &format!("/kpi/gross_revenue?{MARCH}&grain=quarter"))
-        .await
-        .body;
+    let html = web::get(
+        app(&t),
+        &format!("/kpi/gross_revenue?{MARCH}&grain=quarter"),
+    )
+    .await
+    .body;
     assert!(html.contains("<td>Q1 2026</td>"), "{html}");
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_comparison_follows_the_url() {
-    let t = loaded();
-    let html = get(&t, &format!("/kpi/gross_revenue?{MARCH}&compare=last_year"))
-        .await
-        .body;
+    let t = TestDb::with_fixture();
+    let html = web::get(
+        app(&t),
+        &format!("/kpi/gross_revenue?{MARCH}&compare=last_year"),
+    )
+    .await
+    .body;
     // March 2025 has no events: 0.00, and no relative change from 0.
     assert!(html.contains("vs same period last year"), "{html}");
     assert!(html.contains("€0.00"));
@@ -136,8 +101,8 @@ async fn the_comparison_follows_the_url() {
         html.contains("<option value=\"last_year\" selected"),
         "the form keeps it"
     );
-    let csv = get(
-        &t,
+    let csv = web::get(
+        app(&t),
         &format!("/export/kpi/gross_revenue/series.csv?{MARCH}&compare=last_year&grain=month"),
     )
     .await
@@ -152,20 +117,20 @@ async fn the_comparison_follows_the_url() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn an_unknown_kpi_or_department_is_not_found_with_a_way_back() {
-    let t = loaded();
-    let a = get(&t, "/kpi/revenue_of_mars").await;
+    let t = TestDb::with_fixture();
+    let a = web::get(app(&t), "/kpi/revenue_of_mars").await;
     assert_eq!(a.status, StatusCode::NOT_FOUND);
     assert!(a.body.contains("This KPI does not exist"), "{}", a.body);
     assert!(a.body.contains("href=\"/?lang=en\""));
-    let a = get(&t, "/dept/finance?lang=it").await;
+    let a = web::get(app(&t), "/dept/finance?lang=it").await;
     assert_eq!(a.status, StatusCode::NOT_FOUND);
     assert!(a.body.contains("Questo reparto non ha una vista"));
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_bad_view_parameter_is_a_message_with_the_form_to_fix_it() {
-    let t = loaded();
-    let a = get(&t, &format!("/kpi/gross_revenue?{MARCH}&grain=hour")).await;
+    let t = TestDb::with_fixture();
+    let a = web::get(app(&t), &format!("/kpi/gross_revenue?{MARCH}&grain=hour")).await;
     assert_eq!(
         a.status,
         StatusCode::OK,
@@ -174,14 +139,14 @@ async fn a_bad_view_parameter_is_a_message_with_the_form_to_fix_it() {
     assert!(a.body.contains("role=\"alert\""));
     assert!(a.body.contains("grain: \"hour\""), "{}", a.body);
     assert!(a.body.contains("name=\"preset\""), "the controls are there");
-    let a = get(&t, &format!("/dept/sales?{MARCH}&channel=fax")).await;
+    let a = web::get(app(&t), &format!("/dept/sales?{MARCH}&channel=fax")).await;
     assert!(a.body.contains("role=\"alert\""));
     assert!(a.body.contains("fax"));
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_department_shows_the_kpis_it_owns_with_target_and_status() {
-    let t = loaded();
+    let t = TestDb::with_fixture();
     {
         let conn = t.db.connect().expect("connection");
         // March is over on every day this test can run: the projection is the month's 215.00.
@@ -233,35 +198,37 @@ async fn a_department_shows_the_kpis_it_owns_with_target_and_status() {
     assert!(html.contains("data-status=\"off-track\" class=\"status status-off-track\">Off track"));
     // The sales breakdown by channel.
     assert!(html.contains("<td>store</td><td class=\"num\">€175.00</td>"));
-    let marketing = get(&t, &format!("/dept/marketing?{MARCH}")).await.body;
+    let marketing = web::get(app(&t), &format!("/dept/marketing?{MARCH}"))
+        .await
+        .body;
     assert!(marketing.contains("data-kpi=\"ad_spend\""));
     assert!(!marketing.contains("data-kpi=\"gross_revenue\""));
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn csv_exports_follow_the_locale() {
-    let t = loaded();
-    let a = get(
-        &t,
+    let t = TestDb::with_fixture();
+    let a = web::get(
+        app(&t),
         &format!("/export/kpi/gross_revenue/breakdown.csv?{MARCH}&lang=it"),
     )
     .await;
     assert_eq!(a.status, StatusCode::OK, "{}", a.body);
-    assert_eq!(a.content_type, "text/csv; charset=utf-8");
+    assert_eq!(a.header(header::CONTENT_TYPE), "text/csv; charset=utf-8");
     assert!(
-        a.disposition.starts_with(
+        a.header(header::CONTENT_DISPOSITION).starts_with(
             "attachment; filename=\"omnikpi-gross_revenue-by-channel-2026-03-01-2026-03-31.csv\""
         ),
         "{}",
-        a.disposition
+        a.header(header::CONTENT_DISPOSITION)
     );
     assert_eq!(
         a.body,
         "\u{FEFF}Canale;Fatturato lordo\r\nstore;175\r\nweb;40\r\n"
     );
 
-    let a = get(
-        &t,
+    let a = web::get(
+        app(&t),
         &format!("/export/kpi/gross_revenue/series.csv?{MARCH}&grain=month"),
     )
     .await;
@@ -270,7 +237,7 @@ async fn csv_exports_follow_the_locale() {
         "\u{FEFF}First day,Last day,Gross revenue,Previous period,Target\r\n2026-03-01,2026-03-31,215,0,\r\n"
     );
 
-    let a = get(&t, &format!("/export/dept/sales/kpis.csv?{MARCH}")).await;
+    let a = web::get(app(&t), &format!("/export/dept/sales/kpis.csv?{MARCH}")).await;
     assert_eq!(a.status, StatusCode::OK);
     // The previous period (29 January to 28 February) has no revenue: no relative change.
     assert!(
@@ -280,28 +247,32 @@ async fn csv_exports_follow_the_locale() {
         a.body
     );
 
-    let a = get(&t, &format!("/export/company/kpis.csv?{MARCH}&lang=it")).await;
+    let a = web::get(
+        app(&t),
+        &format!("/export/company/kpis.csv?{MARCH}&lang=it"),
+    )
+    .await;
     assert!(a.body.contains("\r\naov;Scontrino medio;43;"), "{}", a.body);
-    let a = get(&t, &format!("/export/company/revenue.csv?{MARCH}")).await;
+    let a = web::get(app(&t), &format!("/export/company/revenue.csv?{MARCH}")).await;
     assert!(a.body.contains("\r\n2026-03-10,150\r\n"), "{}", a.body);
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn svg_exports_are_the_page_charts() {
-    let t = loaded();
+    let t = TestDb::with_fixture();
     for uri in [
         format!("/export/kpi/gross_revenue/series.svg?{MARCH}"),
         format!("/export/kpi/gross_revenue/breakdown.svg?{MARCH}&by=store"),
         format!("/export/dept/stores/breakdown-1.svg?{MARCH}"),
         format!("/export/company/revenue.svg?{MARCH}"),
     ] {
-        let a = get(&t, &uri).await;
+        let a = web::get(app(&t), &uri).await;
         assert_eq!(a.status, StatusCode::OK, "{uri}: {}", a.body);
-        assert_eq!(a.content_type, "image/svg+xml", "{uri}");
+        assert_eq!(a.header(header::CONTENT_TYPE), "image/svg+xml", "{uri}");
         assert!(a.body.starts_with("<svg"), "{uri}");
     }
-    let a = get(
-        &t,
+    let a = web::get(
+        app(&t),
         &format!("/export/kpi/gross_revenue/breakdown.svg?{MARCH}&by=channel"),
     )
     .await;
@@ -311,7 +282,7 @@ async fn svg_exports_are_the_page_charts() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn charts_also_download_as_png() {
-    let t = loaded();
+    let t = TestDb::with_fixture();
     let response = app(&t)
         .oneshot(
             Request::get(format!("/export/kpi/gross_revenue/breakdown.png?{MARCH}"))
@@ -332,27 +303,29 @@ async fn charts_also_download_as_png() {
     // Two bars (store, web) at twice the SVG's size: 2 x (10 + 2 x 34 + 10) pixels high.
     let height = u32::from_be_bytes([bytes[20], bytes[21], bytes[22], bytes[23]]);
     assert_eq!(height, 176);
-    let a = get(&t, &format!("/export/dept/sales/kpis.png?{MARCH}")).await;
+    let a = web::get(app(&t), &format!("/export/dept/sales/kpis.png?{MARCH}")).await;
     assert_eq!(a.status, StatusCode::NOT_FOUND, "tables have no PNG");
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn bad_export_requests_are_plain_errors() {
-    let t = loaded();
-    let a = get(
-        &t,
+    let t = TestDb::with_fixture();
+    let a = web::get(
+        app(&t),
         &format!("/export/kpi/gross_revenue/series.csv?{MARCH}&grain=hour"),
     )
     .await;
     assert_eq!(a.status, StatusCode::BAD_REQUEST);
     assert!(a.body.contains("grain"));
     assert_eq!(
-        get(&t, "/export/kpi/nope/series.csv").await.status,
+        web::get(app(&t), "/export/kpi/nope/series.csv")
+            .await
+            .status,
         StatusCode::NOT_FOUND
     );
     assert_eq!(
-        get(
-            &t,
+        web::get(
+            app(&t),
             &format!("/export/kpi/gross_revenue/secrets.txt?{MARCH}")
         )
         .await
@@ -360,15 +333,21 @@ async fn bad_export_requests_are_plain_errors() {
         StatusCode::NOT_FOUND
     );
     assert_eq!(
-        get(&t, &format!("/export/dept/sales/breakdown-9.csv?{MARCH}"))
-            .await
-            .status,
+        web::get(
+            app(&t),
+            &format!("/export/dept/sales/breakdown-9.csv?{MARCH}")
+        )
+        .await
+        .status,
         StatusCode::NOT_FOUND
     );
     assert_eq!(
-        get(&t, &format!("/export/dept/sales/breakdown-0.csv?{MARCH}"))
-            .await
-            .status,
+        web::get(
+            app(&t),
+            &format!("/export/dept/sales/breakdown-0.csv?{MARCH}")
+        )
+        .await
+        .status,
         StatusCode::NOT_FOUND
     );
 }
@@ -433,15 +412,20 @@ fn complaints_filter_and_break_down_by_topic() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_year_without_a_grain_is_shown_by_week() {
-    let t = loaded();
+    let t = TestDb::with_fixture();
     let year = "from=2025-07-01&to=2026-06-30";
-    let html = get(&t, &format!("/kpi/gross_revenue?{year}")).await.body;
+    let html = web::get(app(&t), &format!("/kpi/gross_revenue?{year}"))
+        .await
+        .body;
     assert!(html.contains("aria-current=\"page\">Week</a>"), "{html}");
     // Tuesday 1 July 2025 to Tuesday 30 June 2026: a first week of 6 days (1-6 July), 51 whole
     // weeks (7 July 2025 to 28 June 2026) and a last one of 2 days.
-    let csv = get(&t, &format!("/export/kpi/gross_revenue/series.csv?{year}"))
-        .await
-        .body;
+    let csv = web::get(
+        app(&t),
+        &format!("/export/kpi/gross_revenue/series.csv?{year}"),
+    )
+    .await
+    .body;
     let lines: Vec<&str> = csv.split("\r\n").filter(|l| !l.is_empty()).collect();
     assert_eq!(lines.len(), 1 + 53);
     assert!(
@@ -458,7 +442,7 @@ async fn a_year_without_a_grain_is_shown_by_week() {
     // e1 + e2 (150.00) and e3 (30.00, Sunday 15 March).
     assert!(csv.contains("\r\n2026-03-09,2026-03-15,180,"), "{csv}");
     // Asked for explicitly, a day grain stays.
-    let html = get(&t, &format!("/kpi/gross_revenue?{year}&grain=day"))
+    let html = web::get(app(&t), &format!("/kpi/gross_revenue?{year}&grain=day"))
         .await
         .body;
     assert!(html.contains("aria-current=\"page\">Day</a>"));
@@ -468,7 +452,7 @@ async fn a_year_without_a_grain_is_shown_by_week() {
 /// tile gives, KPI by KPI, what the detail's series gives for that KPI alone.
 #[test]
 fn company_sparklines_are_the_detail_series() {
-    let t = loaded();
+    let t = TestDb::with_fixture();
     let conn = t.db.connect().expect("connection");
     let catalog = Catalog::builtin();
     let march = Period::parse("2026-03-01", "2026-03-31").expect("period");
@@ -508,9 +492,12 @@ fn company_sparklines_are_the_detail_series() {
 /// mix and multichannel against single-channel buyers, with values worked out from FIXTURE.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_company_view_shows_trends_mix_and_multichannel_buyers() {
-    let t = loaded();
+    let t = TestDb::with_fixture();
     // Without the hydration markers between a cell's parts.
-    let html = get(&t, &format!("/?{MARCH}")).await.body.replace("<!>", "");
+    let html = web::get(app(&t), &format!("/?{MARCH}"))
+        .await
+        .body
+        .replace("<!>", "");
     let tiles = html.matches("class=\"kpi-tile\"").count();
     assert!(tiles >= 10, "{html}");
     assert_eq!(
@@ -544,7 +531,7 @@ async fn the_company_view_shows_trends_mix_and_multichannel_buyers() {
 
     // The same numbers download: active customers per day (1 March: b@x.it; 20 March: only an
     // anonymous purchase) and the channel mix.
-    let a = get(&t, &format!("/export/company/customers.csv?{MARCH}")).await;
+    let a = web::get(app(&t), &format!("/export/company/customers.csv?{MARCH}")).await;
     assert_eq!(a.status, StatusCode::OK, "{}", a.body);
     assert!(
         a.body
@@ -553,8 +540,8 @@ async fn the_company_view_shows_trends_mix_and_multichannel_buyers() {
         a.body
     );
     assert!(a.body.contains("\r\n2026-03-20,0\r\n"), "{}", a.body);
-    let a = get(
-        &t,
+    let a = web::get(
+        app(&t),
         &format!("/export/company/breakdown-1.csv?{MARCH}&lang=it"),
     )
     .await;
@@ -563,15 +550,15 @@ async fn the_company_view_shows_trends_mix_and_multichannel_buyers() {
         "\u{FEFF}Canale;Fatturato lordo\r\nstore;175\r\nweb;40\r\n"
     );
     assert!(
-        a.disposition
+        a.header(header::CONTENT_DISPOSITION)
             .contains("omnikpi-company-gross_revenue-by-channel-2026-03-01-2026-03-31.csv"),
         "{}",
-        a.disposition
+        a.header(header::CONTENT_DISPOSITION)
     );
     for file in ["customers.svg", "breakdown-2.svg", "breakdown-3.png"] {
-        let a = get(&t, &format!("/export/company/{file}?{MARCH}")).await;
+        let a = web::get(app(&t), &format!("/export/company/{file}?{MARCH}")).await;
         assert_eq!(a.status, StatusCode::OK, "{file}: {}", a.body);
     }
-    let a = get(&t, &format!("/export/company/breakdown-4.csv?{MARCH}")).await;
+    let a = web::get(app(&t), &format!("/export/company/breakdown-4.csv?{MARCH}")).await;
     assert_eq!(a.status, StatusCode::NOT_FOUND);
 }

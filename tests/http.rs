@@ -9,7 +9,7 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 
 use axum::http::StatusCode;
 
-use common::{FIXTURE, TestDb};
+use common::TestDb;
 use omnikpi::server::tokens;
 use web::Browser;
 
@@ -27,30 +27,21 @@ fn app(t: &TestDb) -> Browser {
     browser
 }
 
-fn loaded() -> TestDb {
-    let t = TestDb::new();
-    let file = t.file("fixture.csv", FIXTURE);
-    t.load("pos", &file).expect("fixture loads");
-    t
-}
-
-async fn get(mut browser: Browser, uri: &str) -> (StatusCode, String) {
-    let reply = browser.get(uri).await;
-    (reply.status, reply.body)
-}
-
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn healthz_answers_when_the_database_does() {
     let t = TestDb::new();
-    let (status, body) = get(app(&t), "/healthz").await;
+    let (status, body) = app(&t).get("/healthz").await.into_parts();
     assert_eq!(status, StatusCode::OK);
     assert_eq!(body, "ok\n");
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn api_kpis_returns_the_contract_shape() {
-    let t = loaded();
-    let (status, body) = get(app(&t), "/api/v1/kpis?from=2026-03-01&to=2026-03-31").await;
+    let t = TestDb::with_fixture();
+    let (status, body) = app(&t)
+        .get("/api/v1/kpis?from=2026-03-01&to=2026-03-31")
+        .await
+        .into_parts();
     assert_eq!(status, StatusCode::OK, "{body}");
     let json: serde_json::Value = serde_json::from_str(&body).expect("json");
     assert_eq!(json["from"], "2026-03-01");
@@ -65,25 +56,30 @@ async fn api_kpis_returns_the_contract_shape() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn api_errors_are_json_with_the_right_status() {
     let t = TestDb::new();
-    let (status, body) = get(app(&t), "/api/v1/kpis?from=2026-13-01&to=2026-12-31").await;
+    let (status, body) = app(&t)
+        .get("/api/v1/kpis?from=2026-13-01&to=2026-12-31")
+        .await
+        .into_parts();
     assert_eq!(status, StatusCode::BAD_REQUEST);
     let json: serde_json::Value = serde_json::from_str(&body).expect("json");
     assert!(
         json["error"].as_str().unwrap_or_default().contains("from"),
         "{body}"
     );
-    let (status, body) = get(
-        app(&t),
-        "/api/v1/kpis?from=2026-01-01&to=2026-01-31&kpi=nope",
-    )
-    .await;
+    let (status, body) = app(&t)
+        .get("/api/v1/kpis?from=2026-01-01&to=2026-01-31&kpi=nope")
+        .await
+        .into_parts();
     assert_eq!(status, StatusCode::BAD_REQUEST, "{body}");
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_company_page_renders_the_kpis_on_the_server() {
-    let t = loaded();
-    let (status, html) = get(app(&t), "/?from=2026-03-01&to=2026-03-31").await;
+    let t = TestDb::with_fixture();
+    let (status, html) = app(&t)
+        .get("/?from=2026-03-01&to=2026-03-31")
+        .await
+        .into_parts();
     assert_eq!(status, StatusCode::OK);
     assert!(html.contains("data-kpi=\"gross_revenue\""), "{html}");
     assert!(html.contains("€215.00"), "gross revenue tile");
@@ -97,8 +93,11 @@ async fn the_company_page_renders_the_kpis_on_the_server() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_company_page_speaks_italian() {
-    let t = loaded();
-    let (status, html) = get(app(&t), "/?from=2026-03-01&to=2026-03-31&lang=it").await;
+    let t = TestDb::with_fixture();
+    let (status, html) = app(&t)
+        .get("/?from=2026-03-01&to=2026-03-31&lang=it")
+        .await
+        .into_parts();
     assert_eq!(status, StatusCode::OK);
     assert!(html.contains("215,00 €"), "Italian money format");
     assert!(html.contains("Scontrino medio"));
@@ -108,7 +107,10 @@ async fn the_company_page_speaks_italian() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_bad_period_shows_a_message_not_a_crash() {
     let t = TestDb::new();
-    let (status, html) = get(app(&t), "/?from=2026-02-01&to=2026-01-01").await;
+    let (status, html) = app(&t)
+        .get("/?from=2026-02-01&to=2026-01-01")
+        .await
+        .into_parts();
     assert_eq!(status, StatusCode::OK);
     assert!(html.contains("role=\"alert\""), "{html}");
     assert!(html.contains("starts (2026-02-01) after it ends"), "{html}");
@@ -119,7 +121,7 @@ async fn a_bad_period_shows_a_message_not_a_crash() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn unknown_pages_are_404() {
     let t = TestDb::new();
-    let (status, _) = get(app(&t), "/no-such-page").await;
+    let (status, _) = app(&t).get("/no-such-page").await.into_parts();
     assert_eq!(status, StatusCode::NOT_FOUND);
 }
 
@@ -155,35 +157,42 @@ async fn responses_carry_security_headers() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn api_filters_narrow_and_unknown_parameters_are_refused() {
-    let t = loaded();
+    let t = TestDb::with_fixture();
     let base = "/api/v1/kpis?from=2026-03-01&to=2026-03-31&kpi=gross_revenue";
-    let (status, body) = get(app(&t), &format!("{base}&channel=web")).await;
+    let (status, body) = app(&t)
+        .get(&format!("{base}&channel=web"))
+        .await
+        .into_parts();
     assert_eq!(status, StatusCode::OK, "{body}");
     let json: serde_json::Value = serde_json::from_str(&body).expect("json");
     assert_eq!(json["kpis"][0]["value"], 40.0);
     assert_eq!(json["filters"]["channel"], "web");
-    let (status, body) = get(app(&t), &format!("{base}&chanel=web")).await;
+    let (status, body) = app(&t)
+        .get(&format!("{base}&chanel=web"))
+        .await
+        .into_parts();
     assert_eq!(status, StatusCode::BAD_REQUEST, "{body}");
     assert!(body.contains("unknown filter \\\"chanel\\\""), "{body}");
-    let (status, body) = get(app(&t), &format!("{base}&channel=fax")).await;
+    let (status, body) = app(&t)
+        .get(&format!("{base}&channel=fax"))
+        .await
+        .into_parts();
     assert_eq!(status, StatusCode::BAD_REQUEST, "{body}");
     assert!(body.contains("no data has the value \\\"fax\\\""), "{body}");
-    let (status, body) = get(
-        app(&t),
-        &format!("{base}&channel=web%27%20OR%20%271%27%3D%271"),
-    )
-    .await;
+    let (status, body) = app(&t)
+        .get(&format!("{base}&channel=web%27%20OR%20%271%27%3D%271"))
+        .await
+        .into_parts();
     assert_eq!(status, StatusCode::BAD_REQUEST, "{body}");
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn api_compares_with_last_year() {
-    let t = loaded();
-    let (status, body) = get(
-        app(&t),
-        "/api/v1/kpis?from=2026-03-01&to=2026-03-31&compare=last_year",
-    )
-    .await;
+    let t = TestDb::with_fixture();
+    let (status, body) = app(&t)
+        .get("/api/v1/kpis?from=2026-03-01&to=2026-03-31&compare=last_year")
+        .await
+        .into_parts();
     assert_eq!(status, StatusCode::OK, "{body}");
     let json: serde_json::Value = serde_json::from_str(&body).expect("json");
     assert_eq!(json["compare"], "last_year");
@@ -193,12 +202,11 @@ async fn api_compares_with_last_year() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn api_series_by_month() {
-    let t = loaded();
-    let (status, body) = get(
-        app(&t),
-        "/api/v1/kpis/gross_revenue/series?from=2026-02-15&to=2026-04-30&grain=month",
-    )
-    .await;
+    let t = TestDb::with_fixture();
+    let (status, body) = app(&t)
+        .get("/api/v1/kpis/gross_revenue/series?from=2026-02-15&to=2026-04-30&grain=month")
+        .await
+        .into_parts();
     assert_eq!(status, StatusCode::OK, "{body}");
     let json: serde_json::Value = serde_json::from_str(&body).expect("json");
     let points = json["points"].as_array().expect("points");
@@ -208,42 +216,44 @@ async fn api_series_by_month() {
     assert_eq!(points[0]["value"], 0.0);
     assert_eq!(points[1]["value"], 215.0);
     assert_eq!(points[2]["value"], 999.0);
-    let (status, _) = get(app(&t), "/api/v1/kpis/nope/series?grain=month").await;
+    let (status, _) = app(&t)
+        .get("/api/v1/kpis/nope/series?grain=month")
+        .await
+        .into_parts();
     assert_eq!(status, StatusCode::BAD_REQUEST);
-    let (status, _) = get(app(&t), "/api/v1/kpis/aov/series?grain=fortnight").await;
+    let (status, _) = app(&t)
+        .get("/api/v1/kpis/aov/series?grain=fortnight")
+        .await
+        .into_parts();
     assert_eq!(status, StatusCode::BAD_REQUEST);
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn api_breakdown_by_channel() {
-    let t = loaded();
-    let (status, body) = get(
-        app(&t),
-        "/api/v1/kpis/gross_revenue/breakdown?from=2026-03-01&to=2026-03-31&dimension=channel&top=5",
+    let t = TestDb::with_fixture();
+    let (status, body) = app(&t).get("/api/v1/kpis/gross_revenue/breakdown?from=2026-03-01&to=2026-03-31&dimension=channel&top=5",
     )
-    .await;
+    .await.into_parts();
     assert_eq!(status, StatusCode::OK, "{body}");
     let json: serde_json::Value = serde_json::from_str(&body).expect("json");
     assert_eq!(json["parts"][0]["value"], "store");
     assert_eq!(json["parts"][0]["kpi"], 175.0);
-    let (status, _) = get(
-        app(&t),
-        "/api/v1/kpis/gross_revenue/breakdown?dimension=colour",
-    )
-    .await;
+    let (status, _) = app(&t)
+        .get("/api/v1/kpis/gross_revenue/breakdown?dimension=colour")
+        .await
+        .into_parts();
     assert_eq!(status, StatusCode::BAD_REQUEST);
-    let (status, _) = get(
-        app(&t),
-        "/api/v1/kpis/gross_revenue/breakdown?dimension=store&top=0",
-    )
-    .await;
+    let (status, _) = app(&t)
+        .get("/api/v1/kpis/gross_revenue/breakdown?dimension=store&top=0")
+        .await
+        .into_parts();
     assert_eq!(status, StatusCode::BAD_REQUEST);
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn targets_report_projection_and_status() {
     use omnikpi::server::kpi::{Catalog, targets};
-    let t = loaded();
+    let t = TestDb::with_fixture();
     {
         let conn = t.db.connect().expect("connection");
         targets::set(
@@ -268,7 +278,10 @@ async fn targets_report_projection_and_status() {
         .expect_err("unknown department");
         assert!(err.to_string().contains("finance"));
     }
-    let (status, body) = get(app(&t), "/api/v1/targets?department=sales&as_of=2026-03-15").await;
+    let (status, body) = app(&t)
+        .get("/api/v1/targets?department=sales&as_of=2026-03-15")
+        .await
+        .into_parts();
     assert_eq!(status, StatusCode::OK, "{body}");
     let json: serde_json::Value = serde_json::from_str(&body).expect("json");
     let row = &json[0];
@@ -281,7 +294,10 @@ async fn targets_report_projection_and_status() {
     );
     // 392.67 misses 400 by less than 5 %.
     assert_eq!(row["status"], "at_risk");
-    let (_, body) = get(app(&t), "/api/v1/targets?department=sales&as_of=2026-03-31").await;
+    let (_, body) = app(&t)
+        .get("/api/v1/targets?department=sales&as_of=2026-03-31")
+        .await
+        .into_parts();
     let json: serde_json::Value = serde_json::from_str(&body).expect("json");
     // The whole month: 215, off track against 400.
     assert_eq!(json[0]["actual"], 215.0);
@@ -291,11 +307,10 @@ async fn targets_report_projection_and_status() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn benchmarks_carry_their_source() {
     let t = TestDb::new();
-    let (status, body) = get(
-        app(&t),
-        "/api/v1/benchmarks?kpi=multichannel_frequency_uplift",
-    )
-    .await;
+    let (status, body) = app(&t)
+        .get("/api/v1/benchmarks?kpi=multichannel_frequency_uplift")
+        .await
+        .into_parts();
     assert_eq!(status, StatusCode::OK, "{body}");
     let json: serde_json::Value = serde_json::from_str(&body).expect("json");
     assert_eq!(json[0]["value"], 2.5);
@@ -304,8 +319,8 @@ async fn benchmarks_carry_their_source() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_openapi_document_lists_every_api_route_and_each_one_answers() {
-    let t = loaded();
-    let (status, body) = get(app(&t), "/api/v1/openapi.json").await;
+    let t = TestDb::with_fixture();
+    let (status, body) = app(&t).get("/api/v1/openapi.json").await.into_parts();
     assert_eq!(status, StatusCode::OK);
     let doc: serde_json::Value = serde_json::from_str(&body).expect("json");
     assert!(
@@ -357,7 +372,7 @@ async fn the_openapi_document_lists_every_api_route_and_each_one_answers() {
         } else {
             format!("/api/v1{path}")
         };
-        let (status, body) = get(app(&t), &uri).await;
+        let (status, body) = app(&t).get(&uri).await.into_parts();
         assert_eq!(status, StatusCode::OK, "{uri}: {body}");
     }
 }
@@ -373,7 +388,7 @@ async fn post_events(
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn events_pushed_with_a_token_count_at_once() {
-    let t = loaded();
+    let t = TestDb::with_fixture();
     let token = {
         let conn = t.db.connect().expect("connection");
         tokens::create(&conn, "webshop", tokens::INGEST, None).expect("token")
@@ -397,11 +412,10 @@ async fn events_pushed_with_a_token_count_at_once() {
         (Some(2), Some("webshop"))
     );
     // The March revenue moves from 215 to 315 in the very next request.
-    let (_, body) = get(
-        app(&t),
-        "/api/v1/kpis?from=2026-03-01&to=2026-03-31&kpi=gross_revenue",
-    )
-    .await;
+    let (_, body) = app(&t)
+        .get("/api/v1/kpis?from=2026-03-01&to=2026-03-31&kpi=gross_revenue")
+        .await
+        .into_parts();
     let json: serde_json::Value = serde_json::from_str(&body).expect("json");
     assert_eq!(json["kpis"][0]["value"], 315.0);
     // Sending the same batch again adds nothing.
@@ -444,7 +458,7 @@ async fn a_batch_with_a_bad_event_loads_nothing_and_names_the_line() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_target_period_that_has_not_started_has_no_status() {
     use omnikpi::server::kpi::{Catalog, targets};
-    let t = loaded();
+    let t = TestDb::with_fixture();
     {
         let conn = t.db.connect().expect("connection");
         targets::set(
@@ -458,7 +472,10 @@ async fn a_target_period_that_has_not_started_has_no_status() {
         )
         .expect("set");
     }
-    let (status, body) = get(app(&t), "/api/v1/targets?as_of=2026-03-15").await;
+    let (status, body) = app(&t)
+        .get("/api/v1/targets?as_of=2026-03-15")
+        .await
+        .into_parts();
     assert_eq!(status, StatusCode::OK, "{body}");
     let json: serde_json::Value = serde_json::from_str(&body).expect("json");
     assert_eq!(json[0]["status"], serde_json::Value::Null);

@@ -7,12 +7,9 @@ mod common;
 #[path = "common/web.rs"]
 mod web;
 
-use axum::body::Body;
-use axum::http::{Request, StatusCode};
+use axum::http::StatusCode;
 use chrono::NaiveDate;
-use http_body_util::BodyExt;
 use proptest::prelude::*;
-use tower::ServiceExt;
 
 use common::{Ev, TestDb, ev};
 use omnikpi::i18n::Locale;
@@ -316,30 +313,16 @@ proptest! {
     }
 }
 
-async fn get(app: axum::Router, uri: &str) -> (StatusCode, String) {
-    let response = app
-        .oneshot(Request::get(uri).body(Body::empty()).expect("request"))
-        .await
-        .expect("response");
-    let status = response.status();
-    let body = response
-        .into_body()
-        .collect()
-        .await
-        .expect("body")
-        .to_bytes();
-    (status, String::from_utf8_lossy(&body).into_owned())
-}
-
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_pages_and_the_api_show_the_same_numbers() {
     let t = two_months();
     let range = "from=2026-03-01&to=2026-03-31";
-    let (status, html) = get(
+    let (status, html) = web::get(
         web::router_as_admin(&t.db),
         &format!("/insights/tree?{range}"),
     )
-    .await;
+    .await
+    .into_parts();
     assert_eq!(status, StatusCode::OK, "{html}");
     assert!(
         html.contains("data-kpi=\"net_revenue\" data-value=\"320\""),
@@ -349,29 +332,32 @@ async fn the_pages_and_the_api_show_the_same_numbers() {
         html.contains("href=\"/kpi/footfall?"),
         "nodes link to their detail"
     );
-    let (status, json) = get(
+    let (status, json) = web::get(
         web::router_as_admin(&t.db),
         &format!("/api/v1/kpi-tree?{range}"),
     )
-    .await;
+    .await
+    .into_parts();
     assert_eq!(status, StatusCode::OK, "{json}");
     let tree: serde_json::Value = serde_json::from_str(&json).expect("json");
     assert_eq!(tree["rows"][0]["key"], "net_revenue");
     assert_eq!(tree["rows"][0]["value"], 320.0);
 
-    let (status, html) = get(
+    let (status, html) = web::get(
         web::router_as_admin(&t.db),
         &format!("/insights/changed?kpi=gross_revenue&by=channel&{range}"),
     )
-    .await;
+    .await
+    .into_parts();
     assert_eq!(status, StatusCode::OK, "{html}");
     assert!(html.contains("<svg"), "the waterfall");
     assert!(html.contains("store contributed +€50.00."), "{html}");
-    let (status, json) = get(
+    let (status, json) = web::get(
         web::router_as_admin(&t.db),
         &format!("/api/v1/what-changed?kpi=gross_revenue&dimension=channel&{range}&lang=it"),
     )
-    .await;
+    .await
+    .into_parts();
     assert_eq!(status, StatusCode::OK, "{json}");
     let changed: serde_json::Value = serde_json::from_str(&json).expect("json");
     assert_eq!(changed["parts"][0]["value"], "store");

@@ -3,16 +3,9 @@
 
 mod common;
 
-use common::{FIXTURE, TestDb};
+use common::TestDb;
 use omnikpi::kpi::Grain;
 use omnikpi::server::kpi::{self, Catalog, FilterError, Filters, Period};
-
-fn loaded() -> TestDb {
-    let t = TestDb::new();
-    let file = t.file("fixture.csv", FIXTURE);
-    t.load("pos", &file).expect("fixture loads");
-    t
-}
 
 fn gross(t: &TestDb, filters: &Filters) -> Option<f64> {
     let conn = t.db.connect().expect("connection");
@@ -29,7 +22,7 @@ fn gross(t: &TestDb, filters: &Filters) -> Option<f64> {
 
 #[test]
 fn channel_filters_partition_gross_revenue() {
-    let t = loaded();
+    let t = TestDb::with_fixture();
     // March store purchases: e1 100 + e2 50 + e4 20 + e10 5; web: e3 30 + e6 10.
     let store = gross(&t, &Filters::parse([("channel", "store")]).expect("filter"));
     let web = gross(&t, &Filters::parse([("channel", "web")]).expect("filter"));
@@ -44,7 +37,7 @@ fn channel_filters_partition_gross_revenue() {
 
 #[test]
 fn query_kpis_see_only_the_filtered_events() {
-    let t = loaded();
+    let t = TestDb::with_fixture();
     let conn = t.db.connect().expect("connection");
     let march = Period::parse("2026-03-01", "2026-03-31").expect("period");
     let web = Filters::parse([("channel", "web")]).expect("filter");
@@ -67,7 +60,7 @@ fn query_kpis_see_only_the_filtered_events() {
 
 #[test]
 fn unknown_filter_values_are_refused_by_name() {
-    let t = loaded();
+    let t = TestDb::with_fixture();
     let conn = t.db.connect().expect("connection");
     let typo = Filters::parse([("channel", "stroe")]).expect("parses");
     assert_eq!(
@@ -87,7 +80,7 @@ fn unknown_filter_values_are_refused_by_name() {
 
 #[test]
 fn monthly_and_weekly_series_add_up_to_the_period() {
-    let t = loaded();
+    let t = TestDb::with_fixture();
     let conn = t.db.connect().expect("connection");
     let q1 = Period::parse("2026-01-01", "2026-04-30").expect("period");
     let total = kpi::compute(
@@ -139,7 +132,7 @@ fn monthly_and_weekly_series_add_up_to_the_period() {
 
 #[test]
 fn query_kpi_series_are_computed_per_bucket() {
-    let t = loaded();
+    let t = TestDb::with_fixture();
     let conn = t.db.connect().expect("connection");
     let q = Period::parse("2026-03-01", "2026-04-30").expect("period");
     let series = kpi::series(
@@ -160,7 +153,7 @@ fn query_kpi_series_are_computed_per_bucket() {
 #[test]
 fn breakdowns_rank_the_parts_and_keep_the_rest_as_other() {
     use omnikpi::server::kpi::{Dimension, breakdown::breakdown};
-    let t = loaded();
+    let t = TestDb::with_fixture();
     let conn = t.db.connect().expect("connection");
     let march = Period::parse("2026-03-01", "2026-03-31").expect("period");
     let parts = breakdown(

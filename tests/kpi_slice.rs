@@ -14,18 +14,11 @@ fn compute(t: &TestDb, from: &str, to: &str, keys: &[&str]) -> kpi::query::Value
     kpi::compute(&conn, Catalog::builtin(), keys, &period, &Filters::none()).expect("compute")
 }
 
-fn loaded() -> TestDb {
-    let t = TestDb::new();
-    let file = t.file("fixture.csv", FIXTURE);
-    t.load("pos", &file).expect("fixture loads");
-    t
-}
-
 const SLICE: &[&str] = &["gross_revenue", "orders", "aov", "active_customers"];
 
 #[test]
 fn march_values_match_the_hand_computed_ones() {
-    let t = loaded();
+    let t = TestDb::with_fixture();
     let v = compute(&t, "2026-03-01", "2026-03-31", SLICE);
     // e1 100 + e2 50 + e3 30 + e4 20 + e6 10 + e10 5; e5 is April, e9 is a return.
     assert_eq!(v["gross_revenue"], Some(215.0));
@@ -38,7 +31,7 @@ fn march_values_match_the_hand_computed_ones() {
 
 #[test]
 fn an_event_at_2330_utc_on_the_last_day_belongs_to_the_next_day_in_rome() {
-    let t = loaded();
+    let t = TestDb::with_fixture();
     let april_first = compute(&t, "2026-04-01", "2026-04-01", &["gross_revenue"]);
     assert_eq!(april_first["gross_revenue"], Some(999.0));
     let march_31 = compute(&t, "2026-03-31", "2026-03-31", &["gross_revenue"]);
@@ -49,7 +42,7 @@ fn an_event_at_2330_utc_on_the_last_day_belongs_to_the_next_day_in_rome() {
 
 #[test]
 fn a_period_without_purchases_gives_zero_sums_and_null_ratios() {
-    let t = loaded();
+    let t = TestDb::with_fixture();
     let v = compute(&t, "2026-05-01", "2026-05-31", SLICE);
     assert_eq!(v["gross_revenue"], Some(0.0));
     assert_eq!(v["orders"], Some(0.0));
@@ -59,7 +52,7 @@ fn a_period_without_purchases_gives_zero_sums_and_null_ratios() {
 
 #[test]
 fn the_daily_series_sums_to_the_period_value() {
-    let t = loaded();
+    let t = TestDb::with_fixture();
     let conn = t.db.connect().expect("connection");
     let period = Period::parse("2026-03-01", "2026-03-31").expect("period");
     let series = kpi::series(
@@ -83,7 +76,7 @@ fn the_daily_series_sums_to_the_period_value() {
 
 #[test]
 fn the_previous_period_is_compared() {
-    let t = loaded();
+    let t = TestDb::with_fixture();
     let conn = t.db.connect().expect("connection");
     let april = Period::parse("2026-04-01", "2026-04-30").expect("period");
     let none = Filters::none();

@@ -40,10 +40,10 @@ fn people() -> TestDb {
     t
 }
 
+/// Signed in as `email`, who lands on the company view.
 async fn signed_in(t: &TestDb, email: &str) -> Browser {
-    let mut browser = Browser::new(web::router(&t.db));
-    let reply = browser.sign_in(email, PASSWORD).await;
-    assert_eq!(reply.location(), "/", "{email}");
+    let (browser, landing) = web::signed_in_landing(&t.db, email).await;
+    assert_eq!(landing, "/", "{email}");
     browser
 }
 
