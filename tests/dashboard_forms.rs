@@ -9,7 +9,6 @@ use axum::http::StatusCode;
 
 use common::{FIXTURE, TestDb};
 use omnikpi::auth::Role;
-use web::Browser;
 
 const VIEW: &str = "from=2026-03-01&to=2026-03-31&lang=en";
 
@@ -23,12 +22,6 @@ fn data() -> TestDb {
     web::add_user(&t.db, "ceo@test.it", Role::Executive, None);
     web::add_user(&t.db, "viewer@test.it", Role::Viewer, Some("stores"));
     t
-}
-
-async fn page(browser: &mut Browser, uri: &str) -> String {
-    let reply = browser.get(uri).await;
-    assert_eq!(reply.status, StatusCode::OK, "{uri}: {}", reply.body);
-    reply.body
 }
 
 fn target_of(t: &TestDb, kpi: &str, department: &str, period: &str) -> Option<f64> {
@@ -45,7 +38,7 @@ fn target_of(t: &TestDb, kpi: &str, department: &str, period: &str) -> Option<f6
 async fn the_stores_lead_sets_a_stores_target_from_the_department_page() {
     let t = data();
     let mut lead = web::signed_in(&t.db, "lead@test.it").await;
-    let body = page(&mut lead, &format!("/dept/stores?{VIEW}")).await;
+    let body = lead.page(&format!("/dept/stores?{VIEW}")).await;
     assert!(body.contains("action=\"/dept/stores/targets\""), "a form");
     let csrf = web::csrf_in(&body).expect("csrf");
     // A ratio typed as a percentage, the Italian way: 12,5 % is stored as 0.125.
@@ -96,11 +89,9 @@ async fn the_stores_lead_sets_a_stores_target_from_the_department_page() {
         3
     );
     // The page shows the saved target and the outcome.
-    let after = page(
-        &mut lead,
-        "/dept/stores?from=2026-03-01&to=2026-03-31&lang=en&ok=saved",
-    )
-    .await;
+    let after = lead
+        .page("/dept/stores?from=2026-03-01&to=2026-03-31&lang=en&ok=saved")
+        .await;
     assert!(after.contains("Saved."), "notice");
     assert!(
         after.contains("value=\"1500\""),
@@ -153,7 +144,7 @@ async fn the_stores_lead_sets_a_stores_target_from_the_department_page() {
 async fn only_admins_and_the_department_lead_set_its_targets() {
     let t = data();
     let mut lead = web::signed_in(&t.db, "lead@test.it").await;
-    let marketing = page(&mut lead, &format!("/dept/marketing?{VIEW}")).await;
+    let marketing = lead.page(&format!("/dept/marketing?{VIEW}")).await;
     assert!(
         !marketing.contains("/targets\""),
         "no form on another department"
@@ -170,7 +161,7 @@ async fn only_admins_and_the_department_lead_set_its_targets() {
     assert_eq!(reply.status, StatusCode::FORBIDDEN);
     for email in ["viewer@test.it", "ceo@test.it", "mlead@test.it"] {
         let mut other = web::signed_in(&t.db, email).await;
-        let body = page(&mut other, &format!("/dept/stores?{VIEW}")).await;
+        let body = other.page(&format!("/dept/stores?{VIEW}")).await;
         assert!(
             !body.contains("/dept/stores/targets"),
             "{email} sees no form"
@@ -189,7 +180,7 @@ async fn only_admins_and_the_department_lead_set_its_targets() {
     assert_eq!(t.count("SELECT count(*) FROM targets"), 0);
     // An admin may set any department's.
     let mut admin = web::signed_in(&t.db, "admin@test.it").await;
-    let body = page(&mut admin, &format!("/dept/marketing?{VIEW}")).await;
+    let body = admin.page(&format!("/dept/marketing?{VIEW}")).await;
     let csrf = web::csrf_in(&body).expect("csrf");
     let fields = [
         ("csrf", csrf.as_str()),
@@ -220,13 +211,13 @@ async fn notes_are_added_shown_on_the_chart_edited_by_their_author_and_deleted_b
     let t = data();
     let uri = format!("/kpi/gross_revenue?{VIEW}&grain=week");
     let mut ceo = web::signed_in(&t.db, "ceo@test.it").await;
-    let before = page(&mut ceo, &uri).await;
+    let before = ceo.page(&uri).await;
     assert!(before.contains("No notes in this period."));
-    let svg_before = page(
-        &mut ceo,
-        &format!("/export/kpi/gross_revenue/series.svg?{VIEW}&grain=week"),
-    )
-    .await;
+    let svg_before = ceo
+        .page(&format!(
+            "/export/kpi/gross_revenue/series.svg?{VIEW}&grain=week"
+        ))
+        .await;
     assert!(!svg_before.contains("#5A5A5A"), "no marker yet");
     let csrf = web::csrf_in(&before).expect("a form to add a note");
     let add = [
@@ -255,24 +246,22 @@ async fn notes_are_added_shown_on_the_chart_edited_by_their_author_and_deleted_b
         1
     );
     // Listed, in the chart's table on the week that holds 10 March, and marked on the chart.
-    let shown = page(&mut ceo, &uri).await;
+    let shown = ceo.page(&uri).await;
     assert!(shown.contains("Spring campaign started"));
     assert!(
         shown.contains("<td class=\"notes\">1. Spring campaign started</td>"),
         "in the table alternative"
     );
-    let svg = page(
-        &mut ceo,
-        &format!("/export/kpi/gross_revenue/series.svg?{VIEW}&grain=week"),
-    )
-    .await;
+    let svg = ceo
+        .page(&format!(
+            "/export/kpi/gross_revenue/series.svg?{VIEW}&grain=week"
+        ))
+        .await;
     assert!(svg.contains("#5A5A5A"), "a marker on the chart");
     // A note outside the period is not shown.
-    let april = page(
-        &mut ceo,
-        "/kpi/gross_revenue?from=2026-04-01&to=2026-04-30&lang=en",
-    )
-    .await;
+    let april = ceo
+        .page("/kpi/gross_revenue?from=2026-04-01&to=2026-04-30&lang=en")
+        .await;
     assert!(!april.contains("Spring campaign started"));
     // Its author edits it.
     let id_text = id.to_string();
@@ -296,7 +285,7 @@ async fn notes_are_added_shown_on_the_chart_edited_by_their_author_and_deleted_b
     );
     // Another user who may write notes may not change someone else's.
     let mut lead = web::signed_in(&t.db, "lead@test.it").await;
-    let body = page(&mut lead, &uri).await;
+    let body = lead.page(&uri).await;
     assert!(!body.contains("name=\"id\""), "no edit form for the lead");
     let csrf_lead = web::csrf_in(&body).expect("the add form");
     let hijack = [
@@ -332,7 +321,7 @@ async fn notes_are_added_shown_on_the_chart_edited_by_their_author_and_deleted_b
     assert_eq!(reply.status, StatusCode::FORBIDDEN);
     // An admin deletes it.
     let mut admin = web::signed_in(&t.db, "admin@test.it").await;
-    let body = page(&mut admin, &uri).await;
+    let body = admin.page(&uri).await;
     let csrf_admin = web::csrf_in(&body).expect("csrf");
     let reply = admin
         .post_form(
@@ -385,7 +374,7 @@ async fn notes_are_added_shown_on_the_chart_edited_by_their_author_and_deleted_b
 async fn a_note_on_the_company_view_shows_there_and_on_every_kpi_chart() {
     let t = data();
     let mut cx = web::signed_in(&t.db, "ceo@test.it").await;
-    let home = page(&mut cx, &format!("/?{VIEW}")).await;
+    let home = cx.page(&format!("/?{VIEW}")).await;
     let csrf = web::csrf_in(&home).expect("a form to add a note");
     let reply = cx
         .post_form(
@@ -407,8 +396,8 @@ async fn a_note_on_the_company_view_shows_there_and_on_every_kpi_chart() {
         ),
         1
     );
-    let home = page(&mut cx, &format!("/?{VIEW}")).await;
+    let home = cx.page(&format!("/?{VIEW}")).await;
     assert!(home.contains("Stores closed for the strike"));
-    let detail = page(&mut cx, &format!("/kpi/footfall?{VIEW}&grain=week")).await;
+    let detail = cx.page(&format!("/kpi/footfall?{VIEW}&grain=week")).await;
     assert!(detail.contains("<td class=\"notes\">1. Stores closed for the strike</td>"));
 }

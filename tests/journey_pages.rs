@@ -97,17 +97,11 @@ fn customer_of(t: &TestDb, value: &str) -> i64 {
     .expect("customer")
 }
 
-async fn page(browser: &mut Browser, uri: &str) -> String {
-    let reply = browser.get(uri).await;
-    assert_eq!(reply.status, StatusCode::OK, "{uri}: {}", reply.body);
-    reply.body
-}
-
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_journey_view_shows_the_period_and_ranks_the_pain_points() {
     let t = data();
     let mut cx = web::signed_in(&t.db, "cx@test.it").await;
-    let body = page(&mut cx, &format!("/journeys?{PERIOD}")).await;
+    let body = cx.page(&format!("/journeys?{PERIOD}")).await;
     // Summary: 4 journeys, 2 converted, 1 abandoned, 1 open, 66.7 %, €150.00, €75.00.
     for (label, value) in [
         ("Journeys", "4"),
@@ -140,7 +134,7 @@ async fn the_journey_view_shows_the_period_and_ranks_the_pain_points() {
     assert!(body.contains("href=\"/journeys?lang=en\" aria-current=\"page\""));
     // The viewer of a department that was not granted the journeys has neither.
     let mut viewer = web::signed_in(&t.db, "viewer@test.it").await;
-    let home = page(&mut viewer, "/?lang=en&from=2026-03-01&to=2026-03-31").await;
+    let home = viewer.page("/?lang=en&from=2026-03-01&to=2026-03-31").await;
     assert!(!home.contains("href=\"/journeys"));
     let refused = viewer.get(&format!("/journeys?{PERIOD}")).await;
     assert_eq!(refused.status, StatusCode::FORBIDDEN);
@@ -150,11 +144,11 @@ async fn the_journey_view_shows_the_period_and_ranks_the_pain_points() {
 async fn a_pain_point_page_shows_its_numbers_trend_breakdown_and_examples() {
     let t = data();
     let mut cx = web::signed_in(&t.db, "cx@test.it").await;
-    let body = page(
-        &mut cx,
-        &format!("/journeys/pain/reservation_not_picked_up?{PERIOD}"),
-    )
-    .await;
+    let body = cx
+        .page(&format!(
+            "/journeys/pain/reservation_not_picked_up?{PERIOD}"
+        ))
+        .await;
     // Each number in the element that holds it: the summary's `<dt>`/`<dd>` pairs.
     for (label, value) in [
         ("Journeys judged", "3"),
@@ -191,15 +185,17 @@ async fn a_pain_point_page_shows_its_numbers_trend_breakdown_and_examples() {
 
     // The executive sees it but has no form.
     let mut ceo = web::signed_in(&t.db, "ceo@test.it").await;
-    let seen = page(
-        &mut ceo,
-        &format!("/journeys/pain/reservation_not_picked_up?{PERIOD}"),
-    )
-    .await;
+    let seen = ceo
+        .page(&format!(
+            "/journeys/pain/reservation_not_picked_up?{PERIOD}"
+        ))
+        .await;
     assert!(seen.contains("2 × 50.0% × €75.00 = €75.00"));
     assert!(!seen.contains("name=\"acknowledged\""));
     // An unknown pain point says so.
-    let unknown = page(&mut cx, &format!("/journeys/pain/no_such_rule?{PERIOD}")).await;
+    let unknown = cx
+        .page(&format!("/journeys/pain/no_such_rule?{PERIOD}"))
+        .await;
     assert!(unknown.contains("not found: pain point no_such_rule"));
 }
 
@@ -207,11 +203,11 @@ async fn a_pain_point_page_shows_its_numbers_trend_breakdown_and_examples() {
 async fn the_cx_officer_acknowledges_a_pain_point_with_a_note() {
     let t = data();
     let mut cx = web::signed_in(&t.db, "cx@test.it").await;
-    let body = page(
-        &mut cx,
-        &format!("/journeys/pain/reservation_not_picked_up?{PERIOD}"),
-    )
-    .await;
+    let body = cx
+        .page(&format!(
+            "/journeys/pain/reservation_not_picked_up?{PERIOD}"
+        ))
+        .await;
     let csrf = web::csrf_in(&body).expect("csrf");
     let fields = [
         ("csrf", csrf.as_str()),
@@ -242,9 +238,9 @@ async fn the_cx_officer_acknowledges_a_pain_point_with_a_note() {
         ),
         1
     );
-    let after = page(&mut cx, reply.location()).await;
+    let after = cx.page(reply.location()).await;
     assert!(after.contains("Called the MI01 manager") && after.contains("Saved."));
-    let list = page(&mut cx, &format!("/journeys?{PERIOD}")).await;
+    let list = cx.page(&format!("/journeys?{PERIOD}")).await;
     assert!(list.contains(">acknowledged<"));
     // Un-ticking the box withdraws the acknowledgement and keeps the note as sent.
     let withdraw = [
@@ -311,7 +307,9 @@ async fn a_journey_shows_its_steps_and_the_pain_point_it_hit() {
         .expect("journey")
     };
     let mut cx = web::signed_in(&t.db, "cx@test.it").await;
-    let body = page(&mut cx, &format!("/journeys/journey/{journey}?{PERIOD}")).await;
+    let body = cx
+        .page(&format!("/journeys/journey/{journey}?{PERIOD}"))
+        .await;
     for expected in [
         "2026-03-02 10:00",
         "reservation",
@@ -322,13 +320,13 @@ async fn a_journey_shows_its_steps_and_the_pain_point_it_hit() {
     ] {
         assert!(body.contains(expected), "{expected} missing");
     }
-    let missing = page(&mut cx, "/journeys/journey/999999?lang=en").await;
+    let missing = cx.page("/journeys/journey/999999?lang=en").await;
     assert!(missing.contains("no journey 999999"));
 }
 
 /// Searches `q` through the customer search form post; returns the redirect's location.
 async fn search(browser: &mut Browser, q: &str) -> String {
-    let form = page(browser, "/customer?lang=en").await;
+    let form = browser.page("/customer?lang=en").await;
     assert!(form.contains("action=\"/customer/search\""), "a post form");
     let csrf = web::csrf_in(&form).expect("csrf in the search form");
     let reply = browser
@@ -350,7 +348,7 @@ async fn the_customer_360_masks_identifiers_for_roles_without_personal_data() {
     // any URL.
     let found = search(&mut cx, "L000123").await;
     assert_eq!(found, format!("/customer/{anna}?lang=en"));
-    let body = page(&mut cx, &found).await;
+    let body = cx.page(&found).await;
     for expected in [
         "anna.rossi@x.it",
         "L000123",
@@ -363,7 +361,7 @@ async fn the_customer_360_masks_identifiers_for_roles_without_personal_data() {
     assert!(!body.contains("/customer/erase"), "only admins may erase");
     // The executive finds her by the same identifier and sees it masked.
     let mut ceo = web::signed_in(&t.db, "ceo@test.it").await;
-    let masked = page(&mut ceo, &format!("/customer/{anna}?lang=en")).await;
+    let masked = ceo.page(&format!("/customer/{anna}?lang=en")).await;
     assert!(masked.contains("a***@x.it"), "masked e-mail");
     assert!(masked.contains("****123"), "masked card");
     assert!(!masked.contains("anna.rossi"), "no e-mail anywhere");
@@ -375,19 +373,19 @@ async fn the_customer_360_masks_identifiers_for_roles_without_personal_data() {
     assert!(masked.contains("2026-02-10 10:20"));
     let searched_at = search(&mut ceo, "anna.rossi@x.it").await;
     assert_eq!(searched_at, format!("/customer/{anna}?lang=en"));
-    let searched = page(&mut ceo, &searched_at).await;
+    let searched = ceo.page(&searched_at).await;
     assert!(searched.contains("a***@x.it") && !searched.contains("anna.rossi"));
     // A miss says so without repeating the identifier.
     let nobody = search(&mut ceo, "nobody@x.it").await;
     assert!(nobody.starts_with("/customer?lang=en&error="), "{nobody}");
     assert!(!nobody.contains("nobody"), "{nobody}");
     assert!(
-        page(&mut ceo, &nobody)
+        ceo.page(&nobody)
             .await
             .contains("no customer has this identifier")
     );
     // The old GET search finds nobody: an identifier in a URL is not a search any more.
-    let old = page(&mut ceo, "/customer?q=L000123&lang=en").await;
+    let old = ceo.page("/customer?q=L000123&lang=en").await;
     assert!(!old.contains("a***@x.it") && !old.contains("€40.00"));
     // Without the session's token the post is refused.
     let forged = ceo
@@ -429,7 +427,7 @@ async fn an_admin_erases_a_customer_and_the_cx_officer_may_not() {
     );
     // The admin must type the number.
     let mut admin = web::signed_in(&t.db, "admin@test.it").await;
-    let body = page(&mut admin, &format!("/customer/{anna}?lang=en")).await;
+    let body = admin.page(&format!("/customer/{anna}?lang=en")).await;
     assert!(body.contains("action=\"/customer/erase\""));
     let csrf = web::csrf_in(&body).expect("csrf");
     let typo = format!("{id}0");
@@ -497,7 +495,7 @@ async fn an_admin_erases_a_customer_and_the_cx_officer_may_not() {
         !after.contains("anna") && !after.contains("L000123"),
         "{after}"
     );
-    let notice = page(&mut admin, done.location()).await;
+    let notice = admin.page(done.location()).await;
     assert!(notice.contains("Customer erased"));
 }
 
@@ -546,7 +544,7 @@ async fn filters_narrow_every_number_of_the_journey_view() {
     let mut cx = web::signed_in(&t.db, "cx@test.it").await;
     // Store MI01 has the reservations of q1 and q2: 2 journeys, both bought (150.00), both
     // web → store. Store RM02 has q3 (abandoned) and q4 (open): nothing bought, no hand-off.
-    let mi01 = page(&mut cx, &format!("/journeys?{PERIOD}&store=MI01")).await;
+    let mi01 = cx.page(&format!("/journeys?{PERIOD}&store=MI01")).await;
     for (label, value) in [
         ("Journeys", "2"),
         ("Converted", "2"),
@@ -559,7 +557,7 @@ async fn filters_narrow_every_number_of_the_journey_view() {
         assert!(mi01.contains(&stat(label, value)), "MI01: {label} {value}");
     }
     assert!(mi01.contains("web → store"));
-    let rm02 = page(&mut cx, &format!("/journeys?{PERIOD}&store=RM02")).await;
+    let rm02 = cx.page(&format!("/journeys?{PERIOD}&store=RM02")).await;
     for (label, value) in [
         ("Journeys", "2"),
         ("Converted", "0"),
@@ -578,7 +576,7 @@ async fn filters_narrow_every_number_of_the_journey_view() {
     assert!(rm02.contains("name=\"store\""));
     assert!(rm02.contains("/journeys/funnel?from=2026-03-01&amp;to=2026-06-30&amp;store=RM02"));
     // A value no data has is refused by name.
-    let bad = page(&mut cx, &format!("/journeys?{PERIOD}&store=XX99")).await;
+    let bad = cx.page(&format!("/journeys?{PERIOD}&store=XX99")).await;
     assert!(bad.contains("no data has the value"), "refused");
 }
 
@@ -586,7 +584,7 @@ async fn filters_narrow_every_number_of_the_journey_view() {
 async fn the_flow_chart_draws_the_channel_hand_offs_with_a_table() {
     let t = data();
     let mut cx = web::signed_in(&t.db, "cx@test.it").await;
-    let body = page(&mut cx, &format!("/journeys?{PERIOD}")).await;
+    let body = cx.page(&format!("/journeys?{PERIOD}")).await;
     // Paths: web > store (q1, q2), web (q3, q4): one band, web → store, 2 journeys.
     assert!(body.contains("<title>Flow between channels"), "the chart");
     assert!(
@@ -600,7 +598,7 @@ async fn the_flow_chart_draws_the_channel_hand_offs_with_a_table() {
                <td class=\"num\">2</td>";
     assert!(table.contains(row), "{table}");
     // Only store RM02: no journey changes channel, no band, an empty table.
-    let rm02 = page(&mut cx, &format!("/journeys?{PERIOD}&store=RM02")).await;
+    let rm02 = cx.page(&format!("/journeys?{PERIOD}&store=RM02")).await;
     let flow = &rm02[rm02.find("id=\"flow\"").expect("flow figure")..];
     let flow = &flow[..flow.find("</figure>").expect("figure end")];
     assert!(!flow.contains("<polygon") && !flow.contains("<th scope=\"row\">web"));
@@ -613,7 +611,7 @@ async fn a_custom_funnel_comes_from_the_url() {
     // Reservation (q1..q4: 4), then a pickup at the store (q1, q2: 2, 50 %), then a purchase
     // (both, at the pickup's instant: the purchase counts after it; 2, 100 %).
     let uri = format!("/journeys/funnel?{PERIOD}&t1=reservation&t2=pickup&c2=store&t3=purchase");
-    let body = page(&mut cx, &uri).await;
+    let body = cx.page(&uri).await;
     for row in [
         "<th scope=\"row\">reservation</th><td class=\"num\">4</td><td class=\"num\">n/a</td>\
          <td class=\"num\">100.0%</td>",
@@ -629,18 +627,16 @@ async fn a_custom_funnel_comes_from_the_url() {
     assert!(body.contains("name=\"t1\"") && body.contains("name=\"c8\""));
     assert!(body.contains("<input type=\"hidden\" name=\"t2\" value=\"pickup\""));
     // Filtered to RM02: q3 and q4 reserve, nobody picks up.
-    let rm02 = page(&mut cx, &format!("{uri}&store=RM02")).await;
+    let rm02 = cx.page(&format!("{uri}&store=RM02")).await;
     assert!(rm02.contains("<th scope=\"row\">reservation</th><td class=\"num\">2</td>"));
     assert!(rm02.contains("<th scope=\"row\">pickup @ store</th><td class=\"num\">0</td>"));
     // Without steps, the default funnel fills the form.
-    let default = page(&mut cx, &format!("/journeys/funnel?{PERIOD}")).await;
+    let default = cx.page(&format!("/journeys/funnel?{PERIOD}")).await;
     assert!(default.contains("add_to_cart / reservation"));
     // An unknown event type is refused by name.
-    let bad = page(
-        &mut cx,
-        &format!("/journeys/funnel?{PERIOD}&t1=visit&t2=teleport"),
-    )
-    .await;
+    let bad = cx
+        .page(&format!("/journeys/funnel?{PERIOD}&t1=visit&t2=teleport"))
+        .await;
     assert!(bad.contains("unknown event type"), "refused");
 }
 
@@ -659,11 +655,11 @@ async fn before_and_after_an_annotation_with_the_z_test() {
             )
             .expect("annotation");
     let mut cx = web::signed_in(&t.db, "cx@test.it").await;
-    let body = page(
-        &mut cx,
-        &format!("/journeys/compare?annotation={note}&days=120&lang=en"),
-    )
-    .await;
+    let body = cx
+        .page(&format!(
+            "/journeys/compare?annotation={note}&days=120&lang=en"
+        ))
+        .await;
     assert!(body.contains("New pickup desk"), "the note is offered");
     assert!(body.contains("Before: 2025-11-02 – 2026-03-01 · After: 2026-03-02 – 2026-06-29"));
     // Before: Anna's journey (10 February), converted: 1 of 1. After: q1..q4, 2 converted, 1
@@ -692,15 +688,17 @@ async fn before_and_after_an_annotation_with_the_z_test() {
         "{row}"
     );
     // A day instead of a note gives the same windows.
-    let by_day = page(&mut cx, "/journeys/compare?at=2026-03-02&days=120&lang=en").await;
+    let by_day = cx
+        .page("/journeys/compare?at=2026-03-02&days=120&lang=en")
+        .await;
     assert!(by_day.contains("66.7% (2 of 3)"));
     // A store filter narrows both sides: MI01 after is q1, q2 (2 of 2), before nothing.
-    let mi01 = page(
-        &mut cx,
-        "/journeys/compare?at=2026-03-02&days=120&lang=en&store=MI01",
-    )
-    .await;
+    let mi01 = cx
+        .page("/journeys/compare?at=2026-03-02&days=120&lang=en&store=MI01")
+        .await;
     assert!(mi01.contains("n/a (0 of 0)") && mi01.contains("100.0% (2 of 2)"));
-    let bad = page(&mut cx, "/journeys/compare?at=2026-03-02&days=0&lang=en").await;
+    let bad = cx
+        .page("/journeys/compare?at=2026-03-02&days=0&lang=en")
+        .await;
     assert!(bad.contains("days: a number from 1 to 366"));
 }

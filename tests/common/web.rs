@@ -199,6 +199,13 @@ impl Browser {
     }
 
     /// Posts a form from one of our pages (with our Origin).
+    /// The body of the page at `uri`, which must answer 200.
+    pub async fn page(&mut self, uri: &str) -> String {
+        let reply = self.get(uri).await;
+        assert_eq!(reply.status, StatusCode::OK, "{uri}: {}", reply.body);
+        reply.body
+    }
+
     pub async fn post_form(&mut self, uri: &str, fields: &[(&str, &str)]) -> Reply {
         let body = fields
             .iter()
