@@ -190,7 +190,12 @@ async fn a_department_shows_the_kpis_it_owns_with_target_and_status() {
         "navigation shows where we are"
     );
     // Gross revenue: 215.00 against 200.00 is on track; 5 orders against 10 are off track.
-    assert!(html.contains("€200.00"));
+    let gross = web::after(&html, "data-kpi=\"gross_revenue\"");
+    assert_eq!(
+        web::text_of(gross, "class=\"num\""),
+        "€200.00",
+        "the tile's target"
+    );
     assert!(
         html.contains("data-status=\"on-track\" class=\"status status-on-track\">On track"),
         "{html}"

@@ -249,6 +249,15 @@ pub fn text_of<'a>(html: &'a str, open: &str) -> &'a str {
     &text[..text.find('<').unwrap_or(text.len())]
 }
 
+/// The page from the first `marker` on (e.g. `data-kpi="aov"`, a tile), to look for an element
+/// inside that part rather than anywhere.
+pub fn after<'a>(html: &'a str, marker: &str) -> &'a str {
+    let at = html
+        .find(marker)
+        .unwrap_or_else(|| panic!("no {marker} in the page"));
+    &html[at..]
+}
+
 pub fn csrf_in(html: &str) -> Option<String> {
     let at = html.find("name=\"csrf\"")?;
     let rest = &html[at..];
