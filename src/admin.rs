@@ -1,6 +1,7 @@
-//! What the admin pages show, as the views see it, and the server functions that fetch it.
-//! Changes are plain HTML form posts to `/admin/...` (handled in `server::admin`), so every
-//! admin task works without JavaScript.
+//! What the admin pages show, as the views see it, and the server functions that fetch it:
+//! each checks that the user is an admin, then calls its area's page function in
+//! `server::admin`. Changes are plain HTML form posts to `/admin/...` (handled in
+//! `server::admin`), so every admin task works without JavaScript.
 
 use serde::{Deserialize, Serialize};
 

@@ -2,7 +2,8 @@
 //! identity stitching, the KPI engine, charts, the HTTP router and the command line.
 //!
 //! Nothing in here is compiled into the browser bundle. Views reach it only through the server
-//! functions declared beside their client types (for example [`crate::kpi`]).
+//! functions declared beside their client types (for example [`crate::dashboard`]), which
+//! check the user first; nothing in here imports a view (the `architecture` tests hold both).
 
 pub mod admin;
 pub mod alerts;
