@@ -8,6 +8,7 @@
 #   scripts/audit.sh --refresh        # where the internet is reachable: download the current
 #                                     # database, replace the snapshot with it, then audit
 #   ADVISORY_DB=DIR scripts/audit.sh  # a local checkout of the database instead of the snapshot
+#   ADVISORY_DB_URL=URL scripts/audit.sh --refresh   # refresh from a mirror instead
 #
 # Every finding fails the audit (exit 1): vulnerabilities, and "unmaintained" or "unsound"
 # notices, except those listed with their reason in .cargo/audit.toml. Exit 2: the audit
@@ -16,7 +17,8 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 
 SNAPSHOTS=.cargo/advisory-db
-UPSTREAM=https://github.com/rustsec/advisory-db.git
+# ADVISORY_DB_URL: another clone source (a mirror, or a local repository to try --refresh).
+UPSTREAM=${ADVISORY_DB_URL:-https://github.com/rustsec/advisory-db.git}
 CARGO_AUDIT=${CARGO_AUDIT:-$HOME/.cache/omnikpi/audit-venv/bin/cargo-audit}
 
 lock=Cargo.lock
@@ -25,7 +27,7 @@ while [ $# -gt 0 ]; do
   case "$1" in
     --lock) lock=${2:?--lock needs a file}; shift 2 ;;
     --refresh) refresh=true; shift ;;
-    -h | --help) sed -n '2,14p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
+    -h | --help) sed -n '2,15p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
     *) echo "audit.sh: unknown option $1 (see --help)" >&2; exit 2 ;;
   esac
 done
