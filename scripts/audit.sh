@@ -3,7 +3,7 @@
 # offline, using the snapshot of the database kept in .cargo/advisory-db (see its README.md and
 # docs/security.md). scripts/setup.sh installs cargo-audit; `make test` runs this script.
 #
-#   scripts/audit.sh                  # audit Cargo.lock against the snapshot (about 0.1 s)
+#   scripts/audit.sh                  # audit Cargo.lock against the snapshot (2-4 s)
 #   scripts/audit.sh --lock FILE      # audit another lock file (the suite's planted one)
 #   scripts/audit.sh --refresh        # where the internet is reachable: download the current
 #                                     # database, replace the snapshot with it, then audit
