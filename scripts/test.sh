@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
-# The whole test suite, as CI runs it: set-up, formatting, clippy (ssr and hydrate), cargo
-# tests (ssr and hydrate builds), the site build, and Playwright end-to-end tests in Debian's
-# chromium, hydrated and with JavaScript disabled, against the demo data set.
+# The whole test suite, as CI runs it: set-up, formatting, clippy (ssr and hydrate), the
+# dependency audit, cargo tests (ssr and hydrate builds), the site build, and Playwright
+# end-to-end tests in Debian's chromium, hydrated and with JavaScript disabled, against the
+# demo data set.
 #
 # Every step runs even when an earlier one failed, so one run shows every problem; the last
 # line is "N passed, N failed" over cargo tests, Playwright tests and the lint steps, and the
@@ -61,13 +62,23 @@ check "cargo fmt --check" cargo fmt --all -- --check
 check "clippy (ssr)" cargo clippy --features ssr --all-targets -- -D warnings
 check "clippy (hydrate)" cargo clippy --lib --no-default-features --features hydrate \
   --target wasm32-unknown-unknown -- -D warnings
-# Known vulnerabilities in the dependencies (docs/security.md): only where cargo-audit is
-# installed, with ADVISORY_DB naming a local copy of the database when there is no internet.
-if command -v cargo-audit >/dev/null 2>&1; then
-  check "cargo audit" scripts/audit.sh
-else
-  echo; echo "==> cargo audit: skipped (cargo install cargo-audit --locked)"
-fi
+# Known vulnerabilities in the dependencies (docs/security.md), against the advisory database
+# snapshot kept in .cargo/advisory-db (set-up installed cargo-audit), then proof that the
+# audit can fail: a lock file with a planted vulnerability must be refused, naming it.
+check "cargo audit" scripts/audit.sh
+audit_refuses_a_vulnerable_lock() {
+  local out
+  if out=$(scripts/audit.sh --lock tests/fixtures/audit/vulnerable.lock 2>&1); then
+    echo "$out"; echo "the audit passed a lock file with smallvec 1.6.0 (RUSTSEC-2021-0003)"
+    return 1
+  fi
+  if ! grep -q 'RUSTSEC-2021-0003' <<<"$out"; then
+    echo "$out"; echo "the audit failed without naming RUSTSEC-2021-0003"
+    return 1
+  fi
+  echo "refused, naming RUSTSEC-2021-0003 (smallvec 1.6.0)"
+}
+check "cargo audit refuses a planted vulnerability" audit_refuses_a_vulnerable_lock
 # A hung test must fail the run, not eat CI's time limit.
 cargo_tests "cargo test (ssr)" timeout 1500 cargo test --features ssr --no-fail-fast
 cargo_tests "cargo test (hydrate)" cargo test --lib --no-default-features --features hydrate

@@ -114,7 +114,15 @@ pub fn run() -> ExitCode {
     match execute(cli) {
         Ok(()) => ExitCode::SUCCESS,
         Err(err) => {
-            eprintln!("error: {err:#}");
+            match super::db::out_of_memory(err.as_ref()) {
+                // DuckDB's own message repeats itself down the chain and advises SQL.
+                Some(detail) => eprintln!(
+                    "error: the command needs more memory than the database may use \
+                     (memory_limit in the configuration file or OMNIKPI_MEMORY_LIMIT; unset, \
+                     DuckDB takes 80% of the memory); raise it (DuckDB: {detail})"
+                ),
+                None => eprintln!("error: {err:#}"),
+            }
             ExitCode::FAILURE
         }
     }
@@ -157,7 +165,7 @@ fn execute(cli: Cli) -> anyhow::Result<()> {
         Command::Export(args) => return ops::export(&config, args),
         command => command,
     };
-    let db = Db::open(&config.db, &config.time_zone)?;
+    let db = Db::open_limited(&config.db, &config.time_zone, config.memory_limit.as_ref())?;
     Catalog::builtin().check_against(&db.connect()?)?;
     super::journey::pain::Rules::builtin().check_against(&db.connect()?)?;
     match command {

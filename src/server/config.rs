@@ -70,6 +70,13 @@ pub const SETTINGS: &[Setting] = &[
         description: "No session lives longer than this, used or not.",
     },
     Setting {
+        key: "memory_limit",
+        env: "OMNIKPI_MEMORY_LIMIT",
+        default: "DuckDB's (80% of RAM)",
+        example: "\"4GB\"",
+        description: "The most memory DuckDB may use for its data, in DuckDB's syntax: a number and KB, MB, GB, TB (powers of 1000) or KiB, MiB, GiB, TiB (powers of 1024). A load that needs more fails with a message naming this setting and loads nothing; any other command that needs more names it too. Any CSV load needs about 40MB (the reader's buffer); the process as a whole uses more than the limit (measurements in docs/soak.md).",
+    },
+    Setting {
         key: "log_format",
         env: "OMNIKPI_LOG_FORMAT",
         default: "text",
@@ -118,6 +125,47 @@ pub struct Config {
     pub smtp_password: Option<Secret>,
     /// How log lines are written to stderr.
     pub log_format: LogFormat,
+    /// DuckDB's `memory_limit`; `None` leaves DuckDB's default (80 % of the machine's memory).
+    pub memory_limit: Option<MemoryLimit>,
+}
+
+/// A validated `memory_limit`: a positive number and one of DuckDB's units, kept as written
+/// (without spaces) so that DuckDB reads it exactly as the administrator meant it.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct MemoryLimit(String);
+
+/// DuckDB's memory units: powers of 1000 and of 1024.
+const MEMORY_UNITS: &[&str] = &["B", "KB", "MB", "GB", "TB", "KiB", "MiB", "GiB", "TiB"];
+
+impl MemoryLimit {
+    /// `512MB`, `4 GB`, `1.5GiB`; `None` for anything else (no unit, an unknown unit, zero,
+    /// a negative number, DuckDB's `none` or `-1` for "no limit").
+    pub fn parse(text: &str) -> Option<Self> {
+        let text = text.trim();
+        let split = text
+            .find(|c: char| !(c.is_ascii_digit() || c == '.'))
+            .unwrap_or(text.len());
+        let (number, unit) = text.split_at(split);
+        let positive = number
+            .parse::<f64>()
+            .is_ok_and(|n| n.is_finite() && n > 0.0);
+        let unit = MEMORY_UNITS
+            .iter()
+            .find(|u| u.eq_ignore_ascii_case(unit.trim_start()))?;
+        positive.then(|| Self(format!("{number}{unit}")))
+    }
+
+    /// The limit as DuckDB reads it, e.g. `4GB`: digits, at most a point, and a unit, so it
+    /// can be written into a `SET` statement as it is.
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+impl std::fmt::Display for MemoryLimit {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.0)
+    }
 }
 
 /// A secret that prints as `(hidden)` in logs and debug output.
@@ -180,6 +228,7 @@ struct FileConfig {
     session_absolute_hours: Option<u32>,
     smtp_password: Option<String>,
     log_format: Option<String>,
+    memory_limit: Option<String>,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -290,6 +339,20 @@ impl Config {
                 });
             }
         };
+        let (limit_key, limit) = match (env("OMNIKPI_MEMORY_LIMIT"), file.memory_limit) {
+            (Some(v), _) => ("OMNIKPI_MEMORY_LIMIT", Some(v)),
+            (None, v) => ("memory_limit", v),
+        };
+        let memory_limit = match limit {
+            None => None,
+            Some(v) if v.trim().is_empty() => None,
+            Some(v) => Some(MemoryLimit::parse(&v).ok_or(ConfigError::Value {
+                key: limit_key,
+                value: v,
+                expected: "an amount of memory such as 512MB or 4GB \
+                           (a number above 0 and B, KB, MB, GB, TB, KiB, MiB, GiB or TiB)",
+            })?),
+        };
         Ok(Self {
             db,
             addr,
@@ -297,6 +360,7 @@ impl Config {
             sessions,
             smtp_password,
             log_format,
+            memory_limit,
         })
     }
 }
@@ -418,6 +482,52 @@ mod tests {
         let bad = |key: &str| (key == "OMNIKPI_LOG_FORMAT").then(|| "xml".to_string());
         let err = Config::load(overrides(), bad).err().map(|e| e.to_string());
         assert!(err.unwrap_or_default().contains("text or json"));
+        Ok(())
+    }
+
+    #[test]
+    fn memory_limit_takes_duckdbs_units_and_names_its_key_when_wrong()
+    -> Result<(), Box<dyn std::error::Error>> {
+        let limit = |text: &str| MemoryLimit::parse(text).map(|l| l.to_string());
+        assert_eq!(limit("4GB").as_deref(), Some("4GB"));
+        assert_eq!(limit(" 512 mb ").as_deref(), Some("512MB"));
+        assert_eq!(limit("1.5gib").as_deref(), Some("1.5GiB"));
+        assert_eq!(limit("100000B").as_deref(), Some("100000B"));
+        for bad in [
+            "", "4", "GB", "0GB", "0.0MB", "-1GB", "-1", "none", "4 GBs", "4GB'", "1e3MB",
+            "1.2.3GB", "80%", "4 G B",
+        ] {
+            assert_eq!(limit(bad), None, "{bad:?} was accepted");
+        }
+
+        assert_eq!(
+            Config::load(Overrides::default(), no_env)?.memory_limit,
+            None
+        );
+        let dir = tempfile::tempdir()?;
+        let file = dir.path().join("omnikpi.toml");
+        std::fs::write(&file, "memory_limit = \"2GB\"\n")?;
+        let overrides = || Overrides {
+            config_file: Some(file.clone()),
+            ..Overrides::default()
+        };
+        let from_file = Config::load(overrides(), no_env)?.memory_limit;
+        assert_eq!(from_file.as_ref().map(MemoryLimit::as_str), Some("2GB"));
+        let env = |key: &str| (key == "OMNIKPI_MEMORY_LIMIT").then(|| "300MiB".to_string());
+        let from_env = Config::load(overrides(), env)?.memory_limit;
+        assert_eq!(from_env.as_ref().map(MemoryLimit::as_str), Some("300MiB"));
+
+        let bad = |key: &str| (key == "OMNIKPI_MEMORY_LIMIT").then(|| "lots".to_string());
+        let err = Config::load(overrides(), bad).err().map(|e| e.to_string());
+        let err = err.unwrap_or_default();
+        assert!(err.starts_with("OMNIKPI_MEMORY_LIMIT: \"lots\""), "{err}");
+        assert!(err.contains("512MB"), "{err}");
+        std::fs::write(&file, "memory_limit = \"4 gigs\"\n")?;
+        let err = Config::load(overrides(), no_env)
+            .err()
+            .map(|e| e.to_string());
+        let err = err.unwrap_or_default();
+        assert!(err.starts_with("memory_limit: \"4 gigs\""), "{err}");
         Ok(())
     }
 

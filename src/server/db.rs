@@ -3,7 +3,10 @@
 //! DuckDB calls block, so async code reaches the database only through [`Db::run`], which
 //! moves the work to a blocking thread with its own connection. Every connection is set to the
 //! instance's time zone, so `occurred_at::DATE` is the local calendar day that KPIS.md periods
-//! are made of. Writes that must not interleave (loads, stitching) hold [`Db::write_lock`].
+//! are made of. The configured `memory_limit` is set once, on the root connection, before
+//! anything else runs: DuckDB keeps it for the whole database instance, so every connection
+//! handed out afterwards is bound by it. Writes that must not interleave (loads, stitching)
+//! hold [`Db::write_lock`].
 
 pub mod migrate;
 
@@ -14,6 +17,8 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard, RwLock};
 
 use duckdb::Connection;
+
+use super::config::MemoryLimit;
 
 #[derive(Debug, thiserror::Error)]
 pub enum DbError {
@@ -29,6 +34,11 @@ pub enum DbError {
     },
     #[error("unknown time zone {0:?} (use an IANA name such as Europe/Rome)")]
     UnknownTimeZone(String),
+    #[error("memory_limit {limit}: DuckDB refused it: {source}")]
+    MemoryLimit {
+        limit: MemoryLimit,
+        source: duckdb::Error,
+    },
     #[error(transparent)]
     Migrate(#[from] migrate::MigrateError),
     #[error("database error: {0}")]
@@ -48,6 +58,8 @@ struct Inner {
     writer: Mutex<()>,
     /// Set from the configuration, then from the settings page (see `settings::apply`).
     time_zone: RwLock<String>,
+    /// The configured `memory_limit`, applied when the database was opened.
+    memory_limit: Option<MemoryLimit>,
     path: Option<PathBuf>,
     /// Bumped after every write (see [`Db::invalidate`]); cached results carry the version
     /// they were computed at and are used only while it is current.
@@ -82,6 +94,16 @@ impl Db {
     /// Opens (creating it and its folder if needed) the database at `path` and brings its
     /// schema up to date.
     pub fn open(path: &Path, time_zone: &str) -> Result<Self, DbError> {
+        Self::open_limited(path, time_zone, None)
+    }
+
+    /// [`Db::open`] bound by DuckDB's `memory_limit` (the configuration's `memory_limit`);
+    /// `None` leaves DuckDB's default. The limit is set before the migrations run.
+    pub fn open_limited(
+        path: &Path,
+        time_zone: &str,
+        memory_limit: Option<&MemoryLimit>,
+    ) -> Result<Self, DbError> {
         if let Some(parent) = path.parent().filter(|p| !p.as_os_str().is_empty()) {
             std::fs::create_dir_all(parent).map_err(|source| DbError::CreateDir {
                 path: parent.to_path_buf(),
@@ -92,20 +114,31 @@ impl Db {
             path: path.to_path_buf(),
             source,
         })?;
-        Self::from_connection(conn, time_zone, Some(path.to_path_buf()))
+        Self::from_connection(conn, time_zone, memory_limit, Some(path.to_path_buf()))
     }
 
     /// An in-memory database with the current schema, for tests and benchmarks.
     pub fn open_in_memory(time_zone: &str) -> Result<Self, DbError> {
         let conn = Connection::open_in_memory()?;
-        Self::from_connection(conn, time_zone, None)
+        Self::from_connection(conn, time_zone, None, None)
     }
 
     fn from_connection(
         conn: Connection,
         time_zone: &str,
+        memory_limit: Option<&MemoryLimit>,
         path: Option<PathBuf>,
     ) -> Result<Self, DbError> {
+        if let Some(limit) = memory_limit {
+            // `memory_limit` is a global DuckDB setting: set on this connection, it binds the
+            // whole database instance, so the connections cloned from it below too (a test
+            // checks it). MemoryLimit::as_str holds only digits, a point and a unit.
+            conn.execute_batch(&format!("SET memory_limit = '{}';", limit.as_str()))
+                .map_err(|source| DbError::MemoryLimit {
+                    limit: limit.clone(),
+                    source,
+                })?;
+        }
         if !super::settings::time_zone_known(&conn, time_zone)? {
             return Err(DbError::UnknownTimeZone(time_zone.to_string()));
         }
@@ -114,6 +147,7 @@ impl Db {
                 root: Mutex::new(conn),
                 writer: Mutex::new(()),
                 time_zone: RwLock::new(time_zone.to_string()),
+                memory_limit: memory_limit.cloned(),
                 path,
                 // Started from the clock so a restarted server never repeats a version a page
                 // saw before it.
@@ -155,6 +189,11 @@ impl Db {
             .write()
             .unwrap_or_else(|poisoned| poisoned.into_inner()) = zone.to_string();
         Ok(())
+    }
+
+    /// The configured `memory_limit`, or `None` for DuckDB's default.
+    pub fn memory_limit(&self) -> Option<&MemoryLimit> {
+        self.inner.memory_limit.as_ref()
     }
 
     /// The database file, or `None` for an in-memory database.
@@ -261,6 +300,25 @@ impl Db {
     }
 }
 
+/// DuckDB's words when a statement needed more memory than `memory_limit` lets it use (its
+/// `Out of Memory Error`), found anywhere in `err`'s chain: the first line after the error
+/// type, e.g. `could not allocate block of size 30.5 MiB (7.1 MiB/15.2 MiB used)`. DuckDB's
+/// advice that follows (`SET memory_limit`, threads) is left out: omnikpi's users set the
+/// limit in the configuration, not in SQL.
+pub fn out_of_memory(err: &(dyn std::error::Error + 'static)) -> Option<String> {
+    const DUCKDB: &str = "Out of Memory Error: ";
+    let mut cause = Some(err);
+    while let Some(e) = cause {
+        let text = e.to_string();
+        if let Some(at) = text.find(DUCKDB) {
+            let words = text[at + DUCKDB.len()..].lines().next().unwrap_or_default();
+            return Some(words.trim().to_string());
+        }
+        cause = e.source();
+    }
+    None
+}
+
 fn read<T>(lock: &RwLock<T>) -> std::sync::RwLockReadGuard<'_, T> {
     lock.read().unwrap_or_else(|poisoned| poisoned.into_inner())
 }
@@ -305,6 +363,30 @@ mod tests {
         })?;
         assert_eq!(first, 1);
         assert_eq!(db.cached("k", || Ok::<_, DbError>(2))?, 2);
+        Ok(())
+    }
+
+    #[test]
+    fn the_memory_limit_binds_every_connection() -> Result<(), Box<dyn std::error::Error>> {
+        let dir = tempfile::tempdir()?;
+        let setting = |conn: &Connection| -> Result<String, duckdb::Error> {
+            conn.query_row("SELECT current_setting('memory_limit')", [], |r| r.get(0))
+        };
+        let unlimited = Db::open(&dir.path().join("default.duckdb"), "Europe/Rome")?;
+        let default = setting(&unlimited.connect()?)?;
+        let limit = MemoryLimit::parse("123MB").ok_or("123MB is a memory limit")?;
+        let db = Db::open_limited(&dir.path().join("limited.duckdb"), "UTC", Some(&limit))?;
+        assert_eq!(db.memory_limit(), Some(&limit));
+        let (first, second) = (db.connect()?, db.connect()?);
+        // DuckDB shows it in MiB: 123 MB = 117.3 MiB.
+        assert_eq!(setting(&first)?, "117.3 MiB");
+        assert_eq!(setting(&second)?, "117.3 MiB");
+        assert_ne!(default, "117.3 MiB");
+        // Global, not per connection: a SET on one connection is what every other one sees,
+        // which is why one SET on the root connection is enough.
+        first.execute_batch("SET memory_limit = '200MB'")?;
+        assert_eq!(setting(&second)?, setting(&first)?);
+        assert_eq!(setting(&db.connect()?)?, setting(&first)?);
         Ok(())
     }
 

@@ -179,10 +179,33 @@ pub enum IngestError {
          restore it from a backup before loading"
     )]
     NoSalt,
+    /// DuckDB needed more memory than `memory_limit` lets it use; the transaction rolled back.
+    #[error(
+        "the load needs more memory than the database may use (memory_limit: {limit}); nothing \
+         was loaded. Raise memory_limit in the configuration file or OMNIKPI_MEMORY_LIMIT, or \
+         load the data in smaller files (DuckDB: {detail})"
+    )]
+    OutOfMemory { limit: String, detail: String },
     #[error(transparent)]
     Db(#[from] DbError),
     #[error(transparent)]
     Identity(Box<identity::IdentityError>),
+}
+
+/// DuckDB's `Out of Memory Error` anywhere in `err`'s chain becomes
+/// [`IngestError::OutOfMemory`], which names the setting to change; any other error is
+/// returned as it is.
+fn name_the_memory_limit(db: &Db, err: IngestError) -> IngestError {
+    match super::db::out_of_memory(&err) {
+        Some(detail) => IngestError::OutOfMemory {
+            limit: db.memory_limit().map_or_else(
+                || "not set, DuckDB's default of 80% of the memory".to_string(),
+                ToString::to_string,
+            ),
+            detail,
+        },
+        None => err,
+    }
 }
 
 impl From<identity::IdentityError> for IngestError {
@@ -301,6 +324,7 @@ fn load_batch(
     let _writer = db.write_lock();
     let mut conn = db.connect()?;
     let clock = Instant::now();
+    let clear = |err: IngestError| name_the_memory_limit(db, err);
     // Each source's attempt is recorded as 'running' in its own committed transaction before
     // the data transaction starts; the data transaction deletes them when it commits (the
     // rows of the files it loaded are the record), a failure marks them 'failed', and one
@@ -313,15 +337,15 @@ fn load_batch(
             .map(|f| f.display().to_string())
             .collect::<Vec<_>>()
             .join(", ");
-        let attempt: i64 = conn.query_row(
+        let attempt: Result<i64, _> = conn.query_row(
             "INSERT INTO loads (source, file, checksum, started_at, status)
              VALUES (?, ?, '', now(), 'running') RETURNING load_id",
             params![source, names],
             |r| r.get(0),
-        )?;
-        attempts.push(attempt);
+        );
+        attempts.push(attempt.map_err(|e| clear(e.into()))?);
     }
-    let result = load_in_transaction(&mut conn, batch, options, journeys, &attempts);
+    let result = load_in_transaction(&mut conn, batch, options, journeys, &attempts).map_err(clear);
     if let Err(err) = &result {
         // The transaction rolled back; keep a trace of the attempts for the data page.
         for attempt in &attempts {

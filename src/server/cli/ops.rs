@@ -44,7 +44,7 @@ pub struct ExportArgs {
 }
 
 fn open(config: &Config) -> anyhow::Result<Db> {
-    Db::open(&config.db, &config.time_zone).map_err(|e| {
+    Db::open_limited(&config.db, &config.time_zone, config.memory_limit.as_ref()).map_err(|e| {
         let text = e.to_string();
         if text.contains("lock") {
             anyhow::anyhow!(
