@@ -53,6 +53,8 @@ pub struct Breakdown {
     pub kpi_name: String,
     pub unit: Unit,
     pub dimension: String,
+    /// The dimensions this KPI may be broken down by (see `KpiDef::breakdown_dimensions`).
+    pub dimensions: Vec<String>,
     pub rows: Vec<BreakdownRow>,
     pub svg: String,
 }
@@ -76,6 +78,15 @@ pub struct BenchmarkRow {
     pub source: String,
     pub year: Option<i32>,
     pub note: Option<String>,
+    /// Where the publication can be read.
+    #[serde(default)]
+    pub url: Option<String>,
+    /// When it was published (a date, a month or a year).
+    #[serde(default)]
+    pub published: Option<String>,
+    /// What the figure covers.
+    #[serde(default)]
+    pub scope: Option<String>,
 }
 
 /// Everything the KPI detail page shows.
@@ -120,6 +131,9 @@ pub struct DeptTile {
     pub kpi: KpiValue,
     pub target: Option<TargetRow>,
     pub sparkline: String,
+    /// The market benchmark shown beside the value, when one is recorded.
+    #[serde(default)]
+    pub benchmark: Option<BenchmarkRow>,
 }
 
 /// Everything a department page shows.

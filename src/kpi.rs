@@ -144,6 +144,9 @@ pub struct CompanyView {
     /// the previous period, and the reverse), by KPI key.
     #[serde(default)]
     pub other_changes: std::collections::BTreeMap<String, Option<f64>>,
+    /// Each tile's market benchmark by KPI key (absent: none is recorded).
+    #[serde(default)]
+    pub benchmarks: std::collections::BTreeMap<String, crate::dashboard::BenchmarkRow>,
     /// The notes on the company view within the period, oldest first.
     pub annotations: Vec<crate::dashboard::AnnotationRow>,
     /// Whether the visitor may add notes.

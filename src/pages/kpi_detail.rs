@@ -15,7 +15,7 @@ use crate::dashboard::{AnnotationRow, KpiDetail, fetch_kpi_detail};
 use crate::format;
 use crate::i18n::{Locale, Msg};
 use crate::kpi::{Grain, Unit};
-use crate::view::{DIMENSIONS, department_name, dimension_name, grain_label, status_text};
+use crate::view::{department_name, dimension_name, grain_label, status_text};
 
 use super::{error_view, query_string};
 
@@ -140,9 +140,11 @@ fn DetailBody(detail: KpiDetail, locale: Locale, csrf: String) -> impl IntoView 
     let series_title = format!("{} · {}", kpi.name, grain_label(grain, locale));
 
     // Breakdown switch.
-    let dims = DIMENSIONS
-        .into_iter()
+    let dims = breakdown
+        .dimensions
+        .iter()
         .map(|d| {
+            let d = d.as_str();
             let href = format!("{base}{}#breakdown", state.with_by(Some(d)).query());
             view! {
                 <a href=href aria-current=(breakdown.dimension == d).then_some("page")>
@@ -197,8 +199,21 @@ fn DetailBody(detail: KpiDetail, locale: Locale, csrf: String) -> impl IntoView 
             view! {
                 <tr>
                     <td class="num">{value(Some(b.value), unit, locale)}</td>
-                    <td>{b.source.clone()}</td>
-                    <td>{b.year.map(|y| y.to_string())}</td>
+                    <td>
+                        {match b.url.clone() {
+                            Some(url) => {
+                                view! {
+                                    <a href=url rel="external noopener noreferrer">
+                                        {b.source.clone()}
+                                    </a>
+                                }
+                                    .into_any()
+                            }
+                            None => view! { <span>{b.source.clone()}</span> }.into_any(),
+                        }}
+                    </td>
+                    <td>{b.published.clone().or(b.year.map(|y| y.to_string()))}</td>
+                    <td>{b.scope.clone()}</td>
                     <td>{b.note.clone()}</td>
                 </tr>
             }
@@ -375,7 +390,8 @@ fn DetailBody(detail: KpiDetail, locale: Locale, csrf: String) -> impl IntoView 
                                 <tr>
                                     <th scope="col">{locale.text(Msg::Value)}</th>
                                     <th scope="col">{locale.text(Msg::Source)}</th>
-                                    <th scope="col">{locale.text(Msg::Year)}</th>
+                                    <th scope="col">{locale.text(Msg::Published)}</th>
+                                    <th scope="col">{locale.text(Msg::Scope)}</th>
                                     <th scope="col">{locale.text(Msg::Note)}</th>
                                 </tr>
                             </thead>

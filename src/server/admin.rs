@@ -47,6 +47,10 @@ pub enum AdminError {
     Setting(#[from] SettingError),
     #[error(transparent)]
     Derived(#[from] super::kpi::derived::DerivedKpiError),
+    #[error(transparent)]
+    Target(#[from] super::kpi::targets::TargetError),
+    #[error(transparent)]
+    Benchmark(#[from] super::kpi::benchmarks::BenchmarkError),
     #[error("database error: {0}")]
     Sql(#[from] duckdb::Error),
     #[error(transparent)]
@@ -86,6 +90,9 @@ impl AdminError {
             // The mapping's own messages cite its lines and columns; they stay as written.
             (AdminError::Ingest(e), Locale::It) => format!("mappatura non valida: {e}"),
             (AdminError::Setting(e), Locale::It) => e.italian(),
+            // The sheet's refused lines cite its lines and columns; they stay as written.
+            (AdminError::Target(e), Locale::It) => format!("piano non importato: {e}"),
+            (AdminError::Benchmark(e), Locale::It) => format!("benchmark non importati: {e}"),
             (AdminError::Derived(e), _) => e.message(locale),
         }
     }
@@ -119,6 +126,8 @@ pub fn router() -> Router<AppState> {
         .route("/admin/kpis/derived/delete", post(delete_derived_kpi))
         .route("/admin/settings/save", post(save_setting))
         .route("/admin/sources/save", post(save_source))
+        .route("/admin/targets/import", post(import_target_plan))
+        .route("/admin/benchmarks/import", post(import_benchmarks))
         .route("/admin/audit.csv", get(audit_csv))
 }
 
@@ -433,6 +442,16 @@ macro_rules! handler {
         }
     };
 }
+
+mod sheets;
+
+handler!(
+    import_target_plan,
+    "/admin/departments",
+    sheets::import_target_plan
+);
+
+handler!(import_benchmarks, "/admin/kpis", sheets::import_benchmarks);
 
 handler!(invite_user, "/admin/users", |conn, actor, f| {
     let role = role_field(f)?;
