@@ -54,6 +54,8 @@ pub struct Breakdown {
     pub kpi_name: String,
     pub unit: Unit,
     pub dimension: String,
+    /// The dimensions this KPI may be broken down by (see `KpiDef::breakdown_dimensions`).
+    pub dimensions: Vec<String>,
     pub rows: Vec<BreakdownRow>,
     pub svg: String,
 }
@@ -77,6 +79,15 @@ pub struct BenchmarkRow {
     pub source: String,
     pub year: Option<i32>,
     pub note: Option<String>,
+    /// Where the publication can be read.
+    #[serde(default)]
+    pub url: Option<String>,
+    /// When it was published (a date, a month or a year).
+    #[serde(default)]
+    pub published: Option<String>,
+    /// What the figure covers.
+    #[serde(default)]
+    pub scope: Option<String>,
 }
 
 /// Everything the KPI detail page shows.
@@ -121,6 +132,9 @@ pub struct DeptTile {
     pub kpi: KpiValue,
     pub target: Option<TargetRow>,
     pub sparkline: String,
+    /// The market benchmark shown beside the value, when one is recorded.
+    #[serde(default)]
+    pub benchmark: Option<BenchmarkRow>,
 }
 
 /// Everything a department page shows.
@@ -170,6 +184,9 @@ pub struct CompanyView {
     /// the previous period, and the reverse), by KPI key.
     #[serde(default)]
     pub other_changes: std::collections::BTreeMap<String, Option<f64>>,
+    /// Each tile's market benchmark by KPI key (absent: none is recorded).
+    #[serde(default)]
+    pub benchmarks: std::collections::BTreeMap<String, BenchmarkRow>,
     /// The notes on the company view within the period, oldest first.
     pub annotations: Vec<AnnotationRow>,
     /// Whether the visitor may add notes.

@@ -30,6 +30,7 @@ pub mod kpi;
 pub mod ops;
 pub mod routes;
 pub mod settings;
+pub mod sheet;
 pub mod state;
 pub mod theme;
 pub mod tokens;

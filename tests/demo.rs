@@ -129,3 +129,91 @@ fn scale_gives_about_the_events_asked_for() {
         "{customers} customers wrote {events} events for {wanted} asked"
     );
 }
+
+/// The KPIs the demo cannot give a value for in its last full month, each with the reason in
+/// docs/kpis.md ("The demo data set"). Empty: every catalog KPI has a value.
+const NO_VALUE_IN_THE_DEMO: &[&str] = &[];
+
+/// Every department's page opens with values, targets with their status and the market's
+/// figures: the demo writes the marketing platforms' exports (e-mail, social, impressions), a
+/// target plan and the benchmark sheet, and imports them through the same code as a user.
+#[test]
+fn every_kpi_has_a_value_and_every_department_a_target_status() {
+    use omnikpi::kpi::Status;
+    use omnikpi::server::dashboard;
+    use omnikpi::view::DEPARTMENTS;
+
+    let t = TestDb::new();
+    let spec = DemoSpec {
+        seed: 42,
+        customers: 1500,
+        end: NaiveDate::from_ymd_opt(2026, 6, 30).expect("date"),
+        days: 400,
+    };
+    let summary =
+        demo::generate_and_load(&t.db, &spec, &t.dir.path().join("demo")).expect("demo loads");
+    let (first, last) = demo::planted_month(spec.end);
+    let month = Period::new(first, last).expect("period");
+    let mut conn = t.db.connect().expect("connection");
+    let catalog = kpi::catalog(&conn).expect("catalog");
+    let keys: Vec<&str> = catalog
+        .all()
+        .iter()
+        .filter(|d| !d.internal)
+        .map(|d| d.key.as_str())
+        .collect();
+    let values = kpi::compute(&conn, &catalog, &keys, &month, &Filters::none()).expect("compute");
+    let missing: Vec<&str> = keys
+        .iter()
+        .copied()
+        .filter(|k| values[*k].is_none() && !NO_VALUE_IN_THE_DEMO.contains(k))
+        .collect();
+    assert!(missing.is_empty(), "n/a in {first}..{last}: {missing:?}");
+
+    // The marketing platforms' rates are in the ranges their users know.
+    let within = |key: &str, lo: f64, hi: f64| {
+        let v = values[key].expect("a value");
+        assert!((lo..=hi).contains(&v), "{key} {v} not in {lo}..{hi}");
+    };
+    within("email_open_rate", 0.15, 0.30);
+    within("ad_ctr", 0.005, 0.03);
+    within("social_engagement_rate", 0.01, 0.08);
+    let opens = values["email_open_rate"].expect("open rate");
+    within("email_ctr", opens * 0.05, opens * 0.15);
+
+    // A target for every KPI a view shows, for the year, the quarter and the month, and
+    // each status on show.
+    assert_eq!(summary.targets, 3 * keys.len());
+    let query = format!("from={first}&to={last}");
+    let mut statuses = std::collections::BTreeSet::new();
+    for department in DEPARTMENTS {
+        let view = dashboard::department::department_blocking(&mut conn, department, &query)
+            .expect("department view");
+        assert!(!view.tiles.is_empty(), "{department}");
+        for tile in &view.tiles {
+            let status = tile.target.as_ref().and_then(|t| t.status);
+            assert!(status.is_some(), "{department}: {} has no status", tile.kpi.key);
+            statuses.extend(status.map(|s| format!("{s:?}")));
+        }
+    }
+    let all: std::collections::BTreeSet<String> = [Status::OnTrack, Status::AtRisk, Status::OffTrack]
+        .iter()
+        .map(|s| format!("{s:?}"))
+        .collect();
+    assert_eq!(statuses, all);
+
+    // The market's figures sit beside our own, with their sources.
+    let company = dashboard::company_blocking(&mut conn, &query).expect("company view");
+    assert!(company.targets.len() == company.kpis.len(), "every tile has a target");
+    let marketing = dashboard::department::department_blocking(&mut conn, "marketing", &query)
+        .expect("marketing view");
+    let open_rate = marketing
+        .tiles
+        .iter()
+        .find(|t| t.kpi.key == "email_open_rate")
+        .and_then(|t| t.benchmark.clone())
+        .expect("the open rate has a benchmark");
+    assert_eq!(open_rate.source, "Mailchimp");
+    assert!(open_rate.url.is_some_and(|u| u.starts_with("https://")));
+    assert!(open_rate.published.is_some());
+}

@@ -278,6 +278,7 @@ fn every_example_source_loads_with_its_mapping() {
         "on_time_delivery_rate",
         "chat_resolution_rate",
         "ad_ctr",
+        "social_engagement_rate",
     ];
     let v = omnikpi::server::kpi::compute(
         &conn,
@@ -293,6 +294,8 @@ fn every_example_source_loads_with_its_mapping() {
     assert_eq!(v["email_open_rate"], Some(0.5));
     assert_eq!(v["on_time_delivery_rate"], Some(0.5));
     assert_eq!(v["chat_resolution_rate"], Some(1.0));
-    // 2 clicks of 4 impressions.
+    // 2 clicks of 4 impressions (two daily rows of 2).
     assert_eq!(v["ad_ctr"], Some(0.5));
+    // A like and a comment on a post viewed 120 times (a follow is not engagement).
+    assert_eq!(v["social_engagement_rate"], Some(2.0 / 120.0));
 }

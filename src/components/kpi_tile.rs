@@ -6,7 +6,7 @@
 
 use leptos::prelude::*;
 
-use crate::dashboard::TargetRow;
+use crate::dashboard::{BenchmarkRow, TargetRow};
 use crate::format;
 use crate::i18n::{Locale, Msg};
 use crate::kpi::KpiValue;
@@ -29,6 +29,9 @@ pub fn KpiTile(
     /// The change against a second comparison (the company view shows both).
     #[prop(optional)]
     other: Option<(Option<f64>, Comparison)>,
+    /// A market figure to read the value against, with its source.
+    #[prop(optional_no_strip)]
+    benchmark: Option<BenchmarkRow>,
 ) -> impl IntoView {
     let trend = span.map(|(from, to)| {
         locale
@@ -109,6 +112,27 @@ pub fn KpiTile(
         }
         None => view! { <p class="kpi-target muted">{locale.text(Msg::NoTarget)}</p> }.into_any(),
     });
+    let benchmark_view = benchmark.map(|b| {
+        let when = b.published.clone().or(b.year.map(|y| y.to_string()));
+        let source = match when {
+            Some(when) => format!("{} ({when})", b.source),
+            None => b.source.clone(),
+        };
+        view! {
+            <p class="kpi-benchmark" data-benchmark=b.value.to_string()>
+                {locale.text(Msg::MarketFigure)} ": "
+                <span class="num">{format::kpi_value(Some(b.value), unit, locale)}</span>
+                " · "
+                {match b.url {
+                    Some(url) => {
+                        view! { <a href=url rel="external noopener noreferrer">{source}</a> }
+                            .into_any()
+                    }
+                    None => view! { <span>{source}</span> }.into_any(),
+                }}
+            </p>
+        }
+    });
     view! {
         <article class="kpi-tile" data-kpi=kpi.key.clone()>
             <h2 class="kpi-name">
@@ -121,6 +145,7 @@ pub fn KpiTile(
             {main_change}
             {other_change}
             {target_view}
+            {benchmark_view}
             {sparkline
                 .map(|svg| match trend {
                     // A picture with a name: screen readers announce it, its lines stay silent.

@@ -7,6 +7,7 @@ pub mod departments;
 pub mod identity;
 pub mod kpis;
 pub mod settings;
+pub mod sheets;
 pub mod sources;
 pub mod tokens;
 pub mod users;

@@ -69,6 +69,7 @@ fn CompanyBody(view: CompanyView, locale: Locale, csrf: String) -> impl IntoView
         Comparison::LastYear => Comparison::Previous,
     };
     let other_changes = view.other_changes;
+    let mut benchmarks = view.benchmarks;
     let tiles = view
         .kpis
         .into_iter()
@@ -76,6 +77,7 @@ fn CompanyBody(view: CompanyView, locale: Locale, csrf: String) -> impl IntoView
             let href = format!("/kpi/{}{query}", kpi.key);
             let sparkline = sparklines.remove(&kpi.key).unwrap_or_default();
             let target = targets.remove(&kpi.key);
+            let benchmark = benchmarks.remove(&kpi.key);
             let other = (
                 other_changes.get(&kpi.key).copied().flatten(),
                 other_compare,
@@ -90,6 +92,7 @@ fn CompanyBody(view: CompanyView, locale: Locale, csrf: String) -> impl IntoView
                     sparkline
                     span
                     other
+                    benchmark
                 />
             }
         })

@@ -91,6 +91,7 @@ fn DepartmentBody(view: DepartmentView, locale: Locale, csrf: String) -> impl In
                     target=tile.target
                     sparkline=tile.sparkline
                     span=(from, to)
+                    benchmark=tile.benchmark
                 />
             }
         })

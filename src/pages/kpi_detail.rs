@@ -18,7 +18,7 @@ use crate::format;
 use crate::i18n::{Locale, Msg};
 use crate::kpi::{Grain, Unit};
 use crate::view::{
-    DIMENSIONS, ViewState, department_name, dimension_name, grain_label, status_text,
+    ViewState, department_name, dimension_name, grain_label, status_text,
 };
 
 use super::{error_view, query_string};
@@ -301,9 +301,11 @@ fn BreakdownSection(
     export_base: String,
     locale: Locale,
 ) -> impl IntoView {
-    let dims = DIMENSIONS
-        .into_iter()
+    let dims = breakdown
+        .dimensions
+        .iter()
         .map(|d| {
+            let d = d.as_str();
             let href = format!("{base}{}#breakdown", state.with_by(Some(d)).query());
             view! {
                 <a href=href aria-current=(breakdown.dimension == d).then_some("page")>
@@ -447,8 +449,21 @@ fn BenchmarksSection(
             view! {
                 <tr>
                     <td class="num">{value(Some(b.value), unit, locale)}</td>
-                    <td>{b.source.clone()}</td>
-                    <td>{b.year.map(|y| y.to_string())}</td>
+                    <td>
+                        {match b.url.clone() {
+                            Some(url) => {
+                                view! {
+                                    <a href=url rel="external noopener noreferrer">
+                                        {b.source.clone()}
+                                    </a>
+                                }
+                                    .into_any()
+                            }
+                            None => view! { <span>{b.source.clone()}</span> }.into_any(),
+                        }}
+                    </td>
+                    <td>{b.published.clone().or(b.year.map(|y| y.to_string()))}</td>
+                    <td>{b.scope.clone()}</td>
                     <td>{b.note.clone()}</td>
                 </tr>
             }
@@ -465,7 +480,8 @@ fn BenchmarksSection(
                                 <tr>
                                     <th scope="col">{locale.text(Msg::Value)}</th>
                                     <th scope="col">{locale.text(Msg::Source)}</th>
-                                    <th scope="col">{locale.text(Msg::Year)}</th>
+                                    <th scope="col">{locale.text(Msg::Published)}</th>
+                                    <th scope="col">{locale.text(Msg::Scope)}</th>
                                     <th scope="col">{locale.text(Msg::Note)}</th>
                                 </tr>
                             </thead>

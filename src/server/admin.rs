@@ -1,7 +1,7 @@
 //! The admin pages' data and their form handlers, one file per admin area: [`users`],
 //! [`tokens`] (API tokens), [`departments`] (and what their viewers may open), [`kpis`]
-//! (ownership and derived KPIs), [`settings`], [`sources`] (mappings) and the [`audit`] log
-//! (also as CSV).
+//! (ownership and derived KPIs), [`settings`], [`sources`] (mappings), [`sheets`] (a target
+//! plan and the market benchmarks, pasted whole) and the [`audit`] log (also as CSV).
 //!
 //! Here: the routing table of the forms, the error every area answers with, and the one path a
 //! change takes. A form's raw fields are parsed into its typed struct ([`AdminForm`]) first;
@@ -39,6 +39,10 @@ pub enum AdminError {
     Setting(#[from] super::settings::SettingError),
     #[error(transparent)]
     Derived(#[from] super::kpi::derived::DerivedKpiError),
+    #[error(transparent)]
+    Target(#[from] super::kpi::targets::TargetError),
+    #[error(transparent)]
+    Benchmark(#[from] super::kpi::benchmarks::BenchmarkError),
     #[error("database error: {0}")]
     Sql(#[from] duckdb::Error),
     #[error(transparent)]
@@ -71,6 +75,9 @@ impl AdminError {
             // The mapping's own messages cite its lines and columns; they stay as written.
             (AdminError::Ingest(e), Locale::It) => format!("mappatura non valida: {e}"),
             (AdminError::Setting(e), Locale::It) => e.italian(),
+            // The sheet's refused lines cite its lines and columns; they stay as written.
+            (AdminError::Target(e), Locale::It) => format!("piano non importato: {e}"),
+            (AdminError::Benchmark(e), Locale::It) => format!("benchmark non importati: {e}"),
             (AdminError::Derived(e), _) => e.message(locale),
         }
     }
@@ -107,6 +114,8 @@ pub fn router() -> Router<AppState> {
         .route("/admin/kpis/derived/delete", post(kpis::delete_derived_kpi))
         .route("/admin/settings/save", post(settings::save_setting))
         .route("/admin/sources/save", post(sources::save_source))
+        .route("/admin/targets/import", post(sheets::import_target_plan))
+        .route("/admin/benchmarks/import", post(sheets::import_benchmarks))
         .route("/admin/audit.csv", get(audit::audit_csv))
 }
 
@@ -198,6 +207,7 @@ pub mod audit;
 pub mod departments;
 pub mod kpis;
 pub mod settings;
+pub mod sheets;
 pub mod sources;
 pub mod tokens;
 pub mod users;

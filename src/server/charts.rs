@@ -525,8 +525,13 @@ pub fn bars(
     {
         let root = SVGBackend::with_string(&mut svg, (WIDTH, HEIGHT)).into_drawing_area();
         root.fill(&WHITE).map_err(ChartError::draw)?;
-        // A segmented range has one segment per value of `0..=last`.
-        let last = u32::try_from(labels.len().saturating_sub(1)).unwrap_or(u32::MAX);
+        // A segmented range has one segment per value of `0..=last`. A single bar gets an
+        // empty segment on each side (a range of one value has no width to draw in), so it
+        // stands in the middle at the width it would have among three.
+        let offset = u32::from(labels.len() == 1);
+        let last = u32::try_from(labels.len().saturating_sub(1))
+            .unwrap_or(u32::MAX)
+            .saturating_add(2 * offset);
         let max = values.iter().copied().fold(0.0_f64, f64::max);
         let top = if max > 0.0 { max * 1.1 } else { 1.0 };
         let label_font = ("sans-serif", 13).into_font().color(&TEXT);
@@ -537,7 +542,10 @@ pub fn bars(
             .build_cartesian_2d((0..last).into_segmented(), 0.0..top)
             .map_err(ChartError::draw)?;
         let x_label = |x: &SegmentValue<u32>| match x {
-            SegmentValue::CenterOf(i) => labels.get(*i as usize).cloned().unwrap_or_default(),
+            SegmentValue::CenterOf(i) => i
+                .checked_sub(offset)
+                .and_then(|i| labels.get(i as usize).cloned())
+                .unwrap_or_default(),
             _ => String::new(),
         };
         let y_label = |v: &f64| value_label(*v);
@@ -547,7 +555,7 @@ pub fn bars(
             .light_line_style(TRANSPARENT)
             .bold_line_style(GRID)
             .axis_style(TEXT)
-            .x_labels(labels.len().max(1))
+            .x_labels(labels.len().max(1) + 2 * offset as usize)
             .y_labels(5)
             .x_label_formatter(&x_label)
             .y_label_formatter(&y_label)
@@ -556,7 +564,7 @@ pub fn bars(
             .map_err(ChartError::draw)?;
         chart
             .draw_series(values.iter().enumerate().map(|(i, v)| {
-                let i = u32::try_from(i).unwrap_or(u32::MAX);
+                let i = u32::try_from(i).unwrap_or(u32::MAX).saturating_add(offset);
                 let mut bar = Rectangle::new(
                     [
                         (SegmentValue::Exact(i), 0.0),
@@ -884,5 +892,29 @@ mod tests {
         assert!(svg.contains("<title>Funnel</title>"));
         assert!(svg.matches("<rect").count() >= 2, "{svg}");
         assert!(bars(&[], &[], "Empty", &|v| v.to_string()).is_ok());
+    }
+
+    /// The widths of every `<rect>` of an SVG.
+    fn rect_widths(svg: &str) -> Vec<f64> {
+        svg.split("<rect")
+            .skip(1)
+            .filter_map(|r| {
+                let tag = &r[..r.find('>')?];
+                let w = &tag[tag.find("width=\"")? + 7..];
+                w[..w.find('"')?].parse().ok()
+            })
+            .collect()
+    }
+
+    /// A period of one month gave a bar of width -20 and an empty chart.
+    #[test]
+    fn a_single_bar_is_drawn_with_its_label() {
+        let labels = vec!["2026-06".to_string()];
+        let svg = bars(&labels, &[42.0], "Trend", &|v| format!("{v:.0}")).expect("renders");
+        let widths = rect_widths(&svg);
+        // The background and the bar, both with a width.
+        assert!(widths.len() >= 2, "{svg}");
+        assert!(widths.iter().all(|w| *w > 0.0), "{widths:?}");
+        assert!(svg.contains("\n2026-06\n"), "the month is labelled: {svg}");
     }
 }

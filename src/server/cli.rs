@@ -81,10 +81,15 @@ enum Command {
         #[command(subcommand)]
         command: data::SourceCommand,
     },
-    /// Set or list KPI targets.
+    /// Set, import or list KPI targets.
     Target {
         #[command(subcommand)]
         command: kpi::TargetCommand,
+    },
+    /// Market benchmarks shown beside the KPIs: `benchmark import FILE` replaces them.
+    Benchmark {
+        #[command(subcommand)]
+        command: kpi::BenchmarkCommand,
     },
     /// Generate a realistic demo data set and load it.
     Demo(derived::DemoArgs),
@@ -182,6 +187,7 @@ fn execute(cli: Cli) -> anyhow::Result<()> {
         Command::Source { command } => data::source(&db, command),
         Command::Kpi(args) => kpi::kpi(&db, args),
         Command::Target { command } => kpi::target(&db, command),
+        Command::Benchmark { command } => kpi::benchmark(&db, command),
         Command::User { command } => accounts::user(&db, command),
         Command::Token { command } => accounts::token(&db, command),
         Command::Identity { command } => identity::run(&db, command),

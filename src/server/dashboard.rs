@@ -247,6 +247,7 @@ pub fn company_blocking(
     let multichannel = multichannel(conn, catalog, &resolved, &kpis)?;
     laps.lap("multichannel");
     let targets = company_targets(conn, catalog, &tile_keys, resolved.as_of)?;
+    let benchmarks = detail::tile_benchmarks(conn, &tile_keys)?;
     laps.lap("targets");
     // The other comparison: last year when the view compares with the previous period, and the
     // previous period when it compares with last year.
@@ -293,6 +294,7 @@ pub fn company_blocking(
         multichannel,
         targets,
         other_changes,
+        benchmarks,
         annotations,
         can_annotate: false,
         csrf: String::new(),

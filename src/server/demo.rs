@@ -25,6 +25,8 @@ use super::ingest::{self, IngestError, LoadOptions, LoadReport};
 
 pub mod export;
 mod journeys;
+mod marketing;
+mod targets;
 pub use journeys::{PLANTED_PAIN, PlantedPain, PlantedPains};
 
 #[derive(Clone, Debug)]
@@ -158,6 +160,8 @@ pub const SOURCES: &[&str] = &[
     "service",
     "survey",
     "logistics",
+    "email",
+    "social",
 ];
 
 #[derive(Debug, thiserror::Error)]
@@ -179,6 +183,14 @@ pub enum DemoError {
     Db(#[from] super::db::DbError),
     #[error(transparent)]
     Journey(#[from] super::journey::JourneyError),
+    #[error(transparent)]
+    Kpi(#[from] super::kpi::KpiError),
+    #[error(transparent)]
+    Period(#[from] super::kpi::PeriodError),
+    #[error(transparent)]
+    Target(#[from] super::kpi::targets::TargetError),
+    #[error(transparent)]
+    Benchmark(#[from] super::kpi::benchmarks::BenchmarkError),
 }
 
 /// What the demo produced.
@@ -191,6 +203,8 @@ pub struct DemoSummary {
     pub planted: PlantedPains,
     /// Journeys after the rebuild that ends the load.
     pub journeys: u64,
+    /// Targets the demo's plan set (none when the database had targets already).
+    pub targets: usize,
 }
 
 #[derive(Clone, Copy, PartialEq, Eq)]
@@ -280,6 +294,7 @@ pub fn generate_and_load_with(
     let load = ingest::load_sources_without_journeys(db, &batch, &options)?;
     // One journey rebuild for the whole data set rather than one per file.
     let journeys = super::journey::rebuild(db)?;
+    let targets = targets::seed(db, spec.end, dir)?;
     seed_alert_rules(db, spec.end);
     Ok(DemoSummary {
         files: files
@@ -290,6 +305,7 @@ pub fn generate_and_load_with(
         load,
         planted,
         journeys,
+        targets,
     })
 }
 
@@ -534,9 +550,29 @@ fn generate_rows(spec: &DemoSpec) -> Result<(Vec<Rows>, PlantedPains), DemoError
         files.push((source, HEADER, rows));
     }
     let mut layer = journeys::generate(spec, start, &customers, &placed);
+    let mut ads = Vec::new();
     if let Some((_, rows)) = layer.files.iter_mut().find(|(s, _)| *s == "ads") {
         rows.extend(planted_ads);
+        ads = std::mem::take(rows);
     }
+    // The marketing layer reads the final clicks (its impressions follow them) and the quiet
+    // slots of the journey layer.
+    let service = layer
+        .files
+        .iter()
+        .find(|(s, _)| *s == "service")
+        .map_or(&[][..], |(_, rows)| rows.as_slice());
+    let mut market = marketing::generate(spec, start, &customers, &layer.quiet, &ads, service);
+    ads.extend(std::mem::take(&mut market.impressions));
+    for (source, rows) in &mut layer.files {
+        match *source {
+            "ads" => *rows = std::mem::take(&mut ads),
+            "survey" => rows.extend(std::mem::take(&mut market.surveys)),
+            _ => {}
+        }
+    }
+    layer.files.push(("email", market.email));
+    layer.files.push(("social", market.social));
     for (source, rows) in layer.files {
         files.push((source, journeys::HEADER, rows));
     }

@@ -233,19 +233,29 @@ fn targets_table(d: &KpiDetail, locale: Locale) -> Table {
 
 fn benchmarks_table(d: &KpiDetail, locale: Locale) -> Table {
     Table {
-        header: [Msg::Value, Msg::Source, Msg::Year, Msg::Note]
-            .iter()
-            .map(|m| locale.text(*m).to_string())
-            .collect(),
+        header: [
+            Msg::Value,
+            Msg::Source,
+            Msg::Published,
+            Msg::Scope,
+            Msg::Note,
+        ]
+        .iter()
+        .map(|m| locale.text(*m).to_string())
+        .chain(["URL".to_string()])
+        .collect(),
         rows: d
             .benchmarks
             .iter()
             .map(|b| {
+                let published = b.published.clone().or(b.year.map(|y| y.to_string()));
                 vec![
                     Some(b.value).into(),
                     b.source.clone().into(),
-                    b.year.map(f64::from).into(),
+                    published.unwrap_or_default().into(),
+                    b.scope.clone().unwrap_or_default().into(),
                     b.note.clone().unwrap_or_default().into(),
+                    b.url.clone().unwrap_or_default().into(),
                 ]
             })
             .collect(),

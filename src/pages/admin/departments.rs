@@ -7,6 +7,7 @@ use crate::components::forms::CsrfField;
 use crate::components::table::DataTable;
 use crate::i18n::{Locale, Msg};
 
+use super::sheets::TargetPlanForm;
 use super::{AdminFrame, admin_content, page_locale};
 
 #[component]
@@ -75,6 +76,7 @@ fn DepartmentsBody(departments: Vec<DepartmentRow>, locale: Locale, csrf: String
             }
         })
         .collect_view();
+    let plan_csrf = csrf.clone();
     view! {
         <DataTable
             headers=vec![
@@ -104,5 +106,6 @@ fn DepartmentsBody(departments: Vec<DepartmentRow>, locale: Locale, csrf: String
                 <button type="submit">{locale.text(Msg::Add)}</button>
             </form>
         </section>
+        <TargetPlanForm locale csrf=plan_csrf />
     }
 }

@@ -9,6 +9,7 @@ use crate::components::table::DataTable;
 use crate::i18n::{Locale, Msg};
 use crate::kpi::{Direction, Unit};
 
+use super::sheets::BenchmarkSheetForm;
 use super::{AdminFrame, DepartmentSelect, admin_content, page_locale};
 
 #[component]
@@ -81,7 +82,8 @@ fn KpisBody(page: KpisPage, locale: Locale, csrf: String) -> impl IntoView {
         <DataTable headers=vec![locale.text(Msg::Kpi), locale.text(Msg::OwnerLabel)]>
             {rows}
         </DataTable>
-        <DerivedSection locale csrf derived parts departments=with_company />
+        <DerivedSection locale csrf=csrf.clone() derived parts departments=with_company />
+        <BenchmarkSheetForm locale csrf />
     }
 }
 

@@ -139,6 +139,11 @@ pub fn demo(db: &Db, database: &Path, args: DemoArgs) -> anyhow::Result<()> {
     );
     print_load(&summary.load);
     println!("{} journeys", summary.journeys);
+    println!(
+        "{} targets from the demo's plan ({}), market benchmarks loaded",
+        summary.targets,
+        dir.join("targets.csv").display()
+    );
     let planted = &demo::PLANTED;
     println!(
         "planted: multichannel buyers order {:.1}x as often (± {:.1}) and spend {:.0} % \

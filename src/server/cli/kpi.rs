@@ -5,7 +5,7 @@ use clap::{Args, Subcommand};
 use crate::i18n::Locale;
 use crate::server::auth::audit;
 use crate::server::db::Db;
-use crate::server::kpi::{Filters, Period, report, targets as kpi_targets};
+use crate::server::kpi::{Filters, Period, benchmarks, report, targets as kpi_targets};
 
 #[derive(Debug, Args)]
 pub struct KpiArgs {
@@ -67,6 +67,14 @@ pub enum TargetCommand {
         #[arg(long, allow_negative_numbers = true)]
         value: f64,
         /// Who sets it (recorded with the target).
+        #[arg(long, default_value = "cli")]
+        by: String,
+    },
+    /// Import a target plan: a CSV with the columns kpi,department,period,value. Every line
+    /// is checked first; a plan with any refused line imports nothing.
+    Import {
+        file: std::path::PathBuf,
+        /// Who sets the targets (recorded with each and in the audit log).
         #[arg(long, default_value = "cli")]
         by: String,
     },
@@ -178,6 +186,44 @@ fn print_kpis(report: &report::KpiReport, locale: Locale) {
     }
 }
 
+#[derive(Debug, Subcommand)]
+pub enum BenchmarkCommand {
+    /// Replace every benchmark with those of a CSV: kpi,value,source and optionally
+    /// url,published,scope,note (examples/benchmarks/market.csv). All or nothing.
+    Import {
+        file: std::path::PathBuf,
+        /// Who replaces them (recorded in the audit log).
+        #[arg(long, default_value = "cli")]
+        by: String,
+    },
+    /// List the benchmarks with their sources.
+    List,
+}
+
+pub fn benchmark(db: &Db, command: BenchmarkCommand) -> anyhow::Result<()> {
+    let conn = db.connect()?;
+    match command {
+        BenchmarkCommand::Import { file, by } => {
+            let catalog = crate::server::kpi::catalog(&conn)?;
+            let n = benchmarks::import(&conn, &catalog, &file, &by)?;
+            println!("benchmarks {}: {n} imported", file.display());
+        }
+        BenchmarkCommand::List => {
+            for b in benchmarks::list(&conn, None)? {
+                println!(
+                    "{:<30} {:>10} {} {} {}",
+                    b.kpi,
+                    b.value,
+                    b.source,
+                    b.published.unwrap_or_default(),
+                    b.url.unwrap_or_default()
+                );
+            }
+        }
+    }
+    Ok(())
+}
+
 pub fn target(db: &Db, command: TargetCommand) -> anyhow::Result<()> {
     let conn = db.connect()?;
     match command {
@@ -225,6 +271,16 @@ pub fn target(db: &Db, command: TargetCommand) -> anyhow::Result<()> {
             audit::record::<_, ()>(&tx, "cli", "target.delete", &subject, before.as_ref(), None)?;
             tx.commit()?;
             println!("target deleted: {kpi} for {department} in {period}");
+        }
+        TargetCommand::Import { file, by } => {
+            let catalog = crate::server::kpi::catalog(&conn)?;
+            let imported = kpi_targets::plan::import(&conn, &catalog, &file, &by)?;
+            println!(
+                "target plan {}: {} targets added, {} replaced",
+                file.display(),
+                imported.added,
+                imported.replaced
+            );
         }
         TargetCommand::List { department, as_of } => {
             let as_of = match as_of {

@@ -167,11 +167,13 @@ pub fn department_blocking(
     let reports = to_rows(targets::report(conn, catalog, list, resolved.as_of)?);
     let keys: Vec<&str> = values.iter().map(|v| v.key.as_str()).collect();
     let mut sparklines = sparklines(conn, catalog, &keys, &resolved.period, &resolved.filters)?;
+    let mut benchmarks = super::detail::tile_benchmarks(conn, &keys)?;
     let mut tiles = Vec::with_capacity(values.len());
     for value in values {
         let sparkline = sparklines.remove(&value.key).unwrap_or_default();
         let target = current_target(&reports, &value.key, resolved.as_of);
         tiles.push(DeptTile {
+            benchmark: benchmarks.remove(&value.key),
             kpi: value,
             target,
             sparkline,

@@ -78,12 +78,7 @@ pub fn detail_blocking(
     let breakdown = breakdown_of(conn, catalog, def, &resolved, &dimension)?;
     let benchmarks = benchmarks::list(conn, Some(key))?
         .into_iter()
-        .map(|b| BenchmarkRow {
-            value: b.value,
-            source: b.source,
-            year: b.year,
-            note: b.note,
-        })
+        .map(benchmark_row)
         .collect();
     Ok(KpiDetail {
         kpi: kpi_value,
@@ -283,6 +278,33 @@ pub fn series_chart(
     .map_err(DashboardError::Chart)
 }
 
+/// A market benchmark as the pages show it.
+pub fn benchmark_row(b: benchmarks::Benchmark) -> BenchmarkRow {
+    BenchmarkRow {
+        value: b.value,
+        source: b.source,
+        year: b.year,
+        note: b.note,
+        url: b.url,
+        published: b.published,
+        scope: b.scope,
+    }
+}
+
+/// The benchmark each tile of `keys` shows: the first recorded for its KPI.
+pub fn tile_benchmarks(
+    conn: &Connection,
+    keys: &[&str],
+) -> Result<std::collections::BTreeMap<String, BenchmarkRow>, duckdb::Error> {
+    let mut out = std::collections::BTreeMap::new();
+    for b in benchmarks::list(conn, None)? {
+        if keys.contains(&b.kpi.as_str()) && !out.contains_key(&b.kpi) {
+            out.insert(b.kpi.clone(), benchmark_row(b));
+        }
+    }
+    Ok(out)
+}
+
 /// `def` over the view's period split by `dimension` (top [`TOP`] and "other"), with its bar
 /// chart.
 pub fn breakdown_of(
@@ -306,6 +328,14 @@ pub fn breakdown_shown(
     with_other: bool,
 ) -> Result<Breakdown, DashboardError> {
     let locale = resolved.locale;
+    // A KPI that compares channels is not split by a one-channel dimension (empty by
+    // construction): asked for one, it shows its first offered dimension instead.
+    let offered = def.breakdown_dimensions(&crate::view::DIMENSIONS);
+    let dimension = if offered.contains(&dimension) {
+        dimension
+    } else {
+        offered.first().copied().unwrap_or(dimension)
+    };
     let dim = Dimension::parse(dimension)
         .ok_or_else(|| DashboardError::BadRequest(format!("unknown dimension {dimension:?}")))?;
     let parts = breakdown::breakdown(
@@ -348,6 +378,7 @@ pub fn breakdown_shown(
         kpi_name: def.name.get(locale).to_string(),
         unit: def.unit,
         dimension: dimension.to_string(),
+        dimensions: offered.iter().map(|d| d.to_string()).collect(),
         rows,
         svg,
     })

@@ -73,6 +73,11 @@ pub const MIGRATIONS: &[Migration] = &[
         name: "derived_kpis",
         sql: include_str!("../../../migrations/0018_derived_kpis.sql"),
     },
+    Migration {
+        version: 19,
+        name: "benchmark_sources",
+        sql: include_str!("../../../migrations/0019_benchmark_sources.sql"),
+    },
 ];
 
 pub struct Migration {

@@ -56,6 +56,8 @@ pub const EXPORTS: &[Export] = &[
     export!("service", "chat", "service_conversations.csv"),
     export!("survey", "survey", "survey_answers.csv"),
     export!("logistics", "logistics", "logistics_deliveries.csv"),
+    export!("email", "email", "email_activity.csv"),
+    export!("social", "social", "social_interactions.csv"),
 ];
 
 /// The export of `source`.
@@ -250,7 +252,7 @@ fn push_value(line: &mut String, value: &str, delimiter: char, quote: char) {
 }
 
 /// Splits one canonical CSV line (comma, double quotes doubled inside quoted values).
-fn split_csv(line: &str, out: &mut Vec<String>) {
+pub(super) fn split_csv(line: &str, out: &mut Vec<String>) {
     out.clear();
     let mut current = String::new();
     let mut quoted = false;

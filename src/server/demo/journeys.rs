@@ -23,7 +23,7 @@ use super::{Channel, Customer, DemoSpec, Order, STORES, at_datetime, poisson, se
 /// The columns of every journey-layer file.
 pub const HEADER: &str = "event_id,occurred_at,event_type,channel,touchpoint,email,loyalty_id,\
                           device_id,cookie_id,order_id,amount,currency,store_id,sku,campaign_id,\
-                          cost,topic,score,score_scale,attributes";
+                          cost,topic,score,score_scale,quantity,attributes";
 
 /// One pain point the generator plants.
 #[derive(Clone, Copy, Debug)]
@@ -109,6 +109,10 @@ impl PlantedPains {
 pub(super) struct Layer {
     pub files: Vec<(&'static str, Vec<String>)>,
     pub planted: PlantedPains,
+    /// Per customer (by index), the times of the events placed in quiet slots (planted
+    /// failures and the browsing and chats that end nowhere): other layers keep their journey
+    /// steps away from them, so each stays its own journey with no purchase after it.
+    pub quiet: Vec<Vec<NaiveDateTime>>,
 }
 
 #[derive(Clone, Copy)]
@@ -138,32 +142,43 @@ struct Out {
 impl Out {
     fn push(&mut self, src: Src, at: NaiveDateTime, event_type: &str, values: &[(&str, &str)]) {
         self.seq += 1;
-        let id = format!("j{}", self.seq);
-        let at = at.format("%Y-%m-%dT%H:%M:%S").to_string();
-        let mut line = String::with_capacity(96);
-        for (i, column) in HEADER.split(',').enumerate() {
-            if i > 0 {
-                line.push(',');
-            }
-            let value = match column {
-                "event_id" => id.as_str(),
-                "occurred_at" => at.as_str(),
-                "event_type" => event_type,
-                _ => values
-                    .iter()
-                    .find(|(k, _)| *k == column)
-                    .map_or("", |(_, v)| *v),
-            };
-            if value.contains('"') || value.contains(',') {
-                line.push('"');
-                line.push_str(&value.replace('"', "\"\""));
-                line.push('"');
-            } else {
-                line.push_str(value);
-            }
-        }
+        let line = line(&format!("j{}", self.seq), at, event_type, values);
         self.rows[src as usize].push(line);
     }
+}
+
+/// One row of a journey-layer file ([`HEADER`]'s columns): `values` fill the named columns,
+/// the others stay empty; a value with a comma or a quote is quoted.
+pub(super) fn line(
+    id: &str,
+    at: NaiveDateTime,
+    event_type: &str,
+    values: &[(&str, &str)],
+) -> String {
+    let at = at.format("%Y-%m-%dT%H:%M:%S").to_string();
+    let mut line = String::with_capacity(96);
+    for (i, column) in HEADER.split(',').enumerate() {
+        if i > 0 {
+            line.push(',');
+        }
+        let value = match column {
+            "event_id" => id,
+            "occurred_at" => at.as_str(),
+            "event_type" => event_type,
+            _ => values
+                .iter()
+                .find(|(k, _)| *k == column)
+                .map_or("", |(_, v)| *v),
+        };
+        if value.contains('"') || value.contains(',') {
+            line.push('"');
+            line.push_str(&value.replace('"', "\"\""));
+            line.push('"');
+        } else {
+            line.push_str(value);
+        }
+    }
+    line
 }
 
 fn online_channel(c: &Customer) -> Option<Channel> {
@@ -190,6 +205,14 @@ fn person(c: &Customer) -> Option<(&'static str, &str)> {
         .as_deref()
         .map(|l| ("loyalty_id", l))
         .or_else(|| c.email.as_deref().map(|e| ("email", e)))
+}
+
+/// The number in an order id (`O0001234` is 1234).
+fn order_number(order_id: &str) -> u64 {
+    order_id
+        .trim_start_matches(|c: char| !c.is_ascii_digit())
+        .parse()
+        .unwrap_or(0)
 }
 
 fn minutes(n: i64) -> Duration {
@@ -223,6 +246,7 @@ pub(super) fn generate(
     }
 
     let mut reservation_seq = 0u64;
+    let mut quiet_slots: Vec<Vec<NaiveDateTime>> = vec![Vec::new(); customers.len()];
     for (ci, c) in customers.iter().enumerate() {
         let multichannel = c.channels.len() >= 2;
         let store = STORES[c.home_store].0;
@@ -401,6 +425,17 @@ pub(super) fn generate(
                 match rng.gen_range(0..10) {
                     0..=4 => {
                         let amount = format!("{:.2}", o.total);
+                        // Multichannel customers bring two in five online orders back to
+                        // their store (chosen by the order's number, so no random draw
+                        // moves the rest of the layer).
+                        let (ch, store_id) = if multichannel
+                            && o.channel != Channel::Store
+                            && order_number(&o.order_id) % 5 < 2
+                        {
+                            ("store", store)
+                        } else {
+                            (ch, store_id)
+                        };
                         out.push(
                             Src::Logistics,
                             after,
@@ -587,6 +622,7 @@ pub(super) fn generate(
                 *planted.counts.entry(r3.rule).or_default() += 1;
             }
         }
+        quiet_slots[ci] = busy;
     }
 
     Layer {
@@ -596,6 +632,7 @@ pub(super) fn generate(
             .zip(out.rows)
             .collect::<Vec<_>>(),
         planted,
+        quiet: quiet_slots,
     }
 }
 

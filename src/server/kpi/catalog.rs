@@ -91,6 +91,8 @@ struct RawKpi {
     additive: Option<bool>,
     #[serde(default)]
     looks_ahead: bool,
+    #[serde(default)]
+    across_channels: bool,
     sql: Option<String>,
     ratio: Option<RawRatio>,
     difference: Option<RawDifference>,
@@ -144,6 +146,10 @@ pub struct KpiDef {
     /// Counts what happens within 7 days *after* an event of the period (a pickup after a
     /// reservation): its value is provisional until those windows have closed.
     pub looks_ahead: bool,
+    /// Compares the channels of each customer (the omnichannel share and uplifts): narrowed to
+    /// one channel it is empty by construction, so it is not broken down by the dimensions
+    /// that keep one channel's events (see [`KpiDef::breakdown_dimensions`]).
+    pub across_channels: bool,
     /// Defined by an admin (table `derived_kpis`), not compiled in.
     pub derived: bool,
     pub formula: Formula,
@@ -223,6 +229,7 @@ impl Catalog {
                 internal: kpi.internal,
                 additive: kpi.additive,
                 looks_ahead: kpi.looks_ahead,
+                across_channels: kpi.across_channels,
                 derived: false,
                 formula,
             });
@@ -412,6 +419,7 @@ impl Catalog {
             internal: false,
             additive: Some(false),
             looks_ahead: numerator.looks_ahead || denominator.looks_ahead,
+            across_channels: numerator.across_channels || denominator.across_channels,
             derived: true,
             formula: Formula::Ratio {
                 numerator: spec.numerator.clone(),
@@ -466,7 +474,20 @@ fn unit_name(unit: Unit) -> &'static str {
     }
 }
 
+/// Dimensions whose values each belong to one channel (a campaign runs on one, a touchpoint
+/// and a service topic are on one): a breakdown by them leaves each customer one channel.
+const ONE_CHANNEL_DIMENSIONS: [&str; 4] = ["channel", "campaign", "touchpoint", "topic"];
+
 impl KpiDef {
+    /// The dimensions this KPI is offered broken down by, in the order of `all`: every one,
+    /// except the one-channel dimensions for a KPI that compares channels.
+    pub fn breakdown_dimensions<'a>(&self, all: &[&'a str]) -> Vec<&'a str> {
+        all.iter()
+            .copied()
+            .filter(|d| !self.across_channels || !ONE_CHANNEL_DIMENSIONS.contains(d))
+            .collect()
+    }
+
     /// The KPIs this one is computed from.
     pub fn dependencies(&self) -> impl Iterator<Item = &str> {
         let deps = match &self.formula {

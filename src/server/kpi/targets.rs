@@ -18,6 +18,8 @@ use super::filter::Filters;
 use super::period::Period;
 use super::query::{KpiError, compute};
 
+pub mod plan;
+
 #[derive(Debug, thiserror::Error)]
 pub enum TargetError {
     #[error("period {0:?} is not a year (2026), a quarter (2026-Q1) or a month (2026-03)")]
@@ -28,6 +30,8 @@ pub enum TargetError {
     UnknownDepartment(String),
     #[error("a target must be a finite number")]
     BadValue,
+    #[error("the target plan {0}")]
+    Plan(crate::server::sheet::Rejected),
     #[error(transparent)]
     Kpi(#[from] KpiError),
     #[error("database error: {0}")]
