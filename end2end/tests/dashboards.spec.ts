@@ -106,8 +106,17 @@ test('the department view lists the KPIs it owns and shows where we are', async 
   const tiles = page.locator('.kpi-tile');
   await expect(tiles).toHaveCount(MARKETING.length);
   for (const key of MARKETING) {
-    await expect(page.locator(`[data-kpi="${key}"]`)).toHaveCount(1);
+    const tile = page.locator(`[data-kpi="${key}"]`);
+    await expect(tile).toHaveCount(1);
+    // The demo measures every marketing KPI (e-mail, social and ad exports) and plans a
+    // target for each, so every tile has a value and a status (#19).
+    await expect(tile.locator('.kpi-value')).not.toHaveAttribute('data-value', 'null');
+    await expect(tile.locator('.kpi-target [data-status]')).toHaveCount(1);
   }
+  // The market's figure beside ours, with its source linked.
+  const market = page.locator('[data-kpi="email_open_rate"] .kpi-benchmark');
+  await expect(market).toContainText('Market');
+  await expect(market.getByRole('link', { name: /Mailchimp/ })).toHaveAttribute('href', /^https:\/\//);
   const nav = page.getByRole('navigation', { name: 'Dashboards' });
   await expect(nav.getByRole('link', { name: 'Marketing' })).toHaveAttribute('aria-current', 'page');
   await expect(nav.getByRole('link', { name: 'Company' })).not.toHaveAttribute('aria-current', 'page');
