@@ -10,15 +10,7 @@ use omnikpi::server::kpi::{self, Catalog, Filters, Period};
 
 #[test]
 fn the_omnichannel_kpis_find_what_the_generator_planted() {
-    let t = TestDb::new();
-    let spec = DemoSpec {
-        seed: 42,
-        customers: 1500,
-        end: NaiveDate::from_ymd_opt(2026, 6, 30).expect("date"),
-        days: 400,
-    };
-    let summary =
-        demo::generate_and_load(&t.db, &spec, &t.dir.path().join("demo")).expect("demo loads");
+    let (t, spec, summary) = common::planted_demo(42);
     assert!(summary.events > 10_000, "{} events", summary.events);
     assert_eq!(
         t.count("SELECT count(*) FROM events") as u64,
@@ -143,15 +135,7 @@ fn every_kpi_has_a_value_and_every_department_a_target_status() {
     use omnikpi::server::dashboard;
     use omnikpi::view::DEPARTMENTS;
 
-    let t = TestDb::new();
-    let spec = DemoSpec {
-        seed: 42,
-        customers: 1500,
-        end: NaiveDate::from_ymd_opt(2026, 6, 30).expect("date"),
-        days: 400,
-    };
-    let summary =
-        demo::generate_and_load(&t.db, &spec, &t.dir.path().join("demo")).expect("demo loads");
+    let (t, spec, summary) = common::planted_demo(42);
     let (first, last) = demo::planted_month(spec.end);
     let month = Period::new(first, last).expect("period");
     let mut conn = t.db.connect().expect("connection");

@@ -8,13 +8,12 @@ mod common;
 mod web;
 
 use axum::http::StatusCode;
-use chrono::NaiveDate;
 use proptest::prelude::*;
 
 use common::{Ev, TestDb, ev};
 use omnikpi::i18n::Locale;
 use omnikpi::insight::SplitMethod;
-use omnikpi::server::demo::{self, DemoSpec, PLANTED_CHANGE};
+use omnikpi::server::demo::{self, PLANTED_CHANGE};
 use omnikpi::server::insight;
 use omnikpi::server::kpi::changed::what_changed;
 use omnikpi::server::kpi::decompose::{self, Pair, Segment};
@@ -375,14 +374,7 @@ async fn the_pages_and_the_api_show_the_same_numbers() {
 /// The demo data of the other demo tests, loaded once.
 #[test]
 fn what_changed_names_the_planted_store_and_campaign_first() {
-    let t = TestDb::new();
-    let spec = DemoSpec {
-        seed: 42,
-        customers: 1500,
-        end: NaiveDate::from_ymd_opt(2026, 6, 30).expect("date"),
-        days: 400,
-    };
-    demo::generate_and_load(&t.db, &spec, &t.dir.path().join("demo")).expect("demo loads");
+    let (t, spec, _) = common::planted_demo(42);
     let conn = t.db.connect().expect("connection");
     let (first, last) = demo::planted_month(spec.end);
     assert_eq!(

@@ -3,25 +3,16 @@
 
 mod common;
 
-use chrono::NaiveDate;
 use common::TestDb;
 use omnikpi::i18n::Locale;
 use omnikpi::journey::PainPoint;
-use omnikpi::server::demo::{self, DemoSpec, PLANTED_PAIN};
+use omnikpi::server::demo::PLANTED_PAIN;
 use omnikpi::server::journey::pain;
 use omnikpi::server::kpi::{Filters, Period};
 
 /// Loads the demo with `seed` and checks what the generator planted.
 fn check(seed: u64) -> Vec<PainPoint> {
-    let t = TestDb::new();
-    let spec = DemoSpec {
-        seed,
-        customers: 1500,
-        end: NaiveDate::from_ymd_opt(2026, 6, 30).expect("date"),
-        days: 400,
-    };
-    let summary =
-        demo::generate_and_load(&t.db, &spec, &t.dir.path().join("demo")).expect("demo loads");
+    let (t, _, summary) = common::planted_demo(seed);
     let conn = t.db.connect().expect("connection");
     // Every journey of the data: the first day is 400 days before the end.
     let period = Period::parse("2025-05-27", "2026-06-30").expect("period");

@@ -99,6 +99,19 @@ impl Refusals {
     }
 }
 
+/// Runs `apply` (a sheet's checks and writes, given the connection, the file and the name
+/// reports call it by: its path) in a transaction of its own, committed when it succeeds.
+pub fn import<T, E: From<duckdb::Error>>(
+    conn: &Connection,
+    file: &Path,
+    apply: impl FnOnce(&Connection, &Path, &str) -> Result<T, E>,
+) -> Result<T, E> {
+    let tx = conn.unchecked_transaction()?;
+    let done = apply(&tx, file, &file.display().to_string())?;
+    tx.commit()?;
+    Ok(done)
+}
+
 /// One line of a sheet: its number in the file and its values, in the order asked for (an
 /// optional column the sheet lacks is empty), trimmed.
 #[derive(Clone, Debug, PartialEq)]

@@ -6,6 +6,7 @@
 use std::path::{Path, PathBuf};
 
 use omnikpi::server::db::Db;
+use omnikpi::server::demo::{self, DemoSpec, DemoSummary};
 use omnikpi::server::ingest::{self, IngestError, LoadOptions, LoadReport};
 
 pub struct TestDb {
@@ -84,6 +85,21 @@ pub struct Snapshot {
     pub loads_ok: i64,
     pub load_rejects: i64,
     pub checksum: String,
+}
+
+/// The demo data set the planted-figure tests load into a fresh database: `seed`, 1,500
+/// customers, 400 days up to 30 June 2026 (June is its last full month).
+pub fn planted_demo(seed: u64) -> (TestDb, DemoSpec, DemoSummary) {
+    let t = TestDb::new();
+    let spec = DemoSpec {
+        seed,
+        customers: 1500,
+        end: chrono::NaiveDate::from_ymd_opt(2026, 6, 30).expect("date"),
+        days: 400,
+    };
+    let summary =
+        demo::generate_and_load(&t.db, &spec, &t.dir.path().join("demo")).expect("demo loads");
+    (t, spec, summary)
 }
 
 pub fn write_lines(dir: &Path, name: &str, lines: &[&str]) -> PathBuf {

@@ -74,10 +74,9 @@ pub fn import(
     file: &Path,
     actor: &str,
 ) -> Result<usize, BenchmarkError> {
-    let tx = conn.unchecked_transaction()?;
-    let n = apply(&tx, catalog, file, &file.display().to_string(), actor)?;
-    tx.commit()?;
-    Ok(n)
+    sheet::import(conn, file, |tx, file, name| {
+        apply(tx, catalog, file, name, actor)
+    })
 }
 
 /// [`import`] inside the caller's transaction; `name` is what reports call the file.

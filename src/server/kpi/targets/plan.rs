@@ -37,10 +37,9 @@ pub fn import(
     file: &Path,
     actor: &str,
 ) -> Result<Imported, TargetError> {
-    let tx = conn.unchecked_transaction()?;
-    let imported = apply(&tx, catalog, file, &file.display().to_string(), actor)?;
-    tx.commit()?;
-    Ok(imported)
+    sheet::import(conn, file, |tx, file, name| {
+        apply(tx, catalog, file, name, actor)
+    })
 }
 
 /// [`import`] inside the caller's transaction; `name` is what reports call the file.
