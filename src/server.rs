@@ -25,6 +25,7 @@ pub mod insight;
 pub mod journey;
 pub mod kpi;
 pub mod ops;
+pub mod rollup;
 pub mod routes;
 pub mod settings;
 pub mod state;

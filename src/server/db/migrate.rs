@@ -73,6 +73,11 @@ pub const MIGRATIONS: &[Migration] = &[
         name: "derived_kpis",
         sql: include_str!("../../../migrations/0018_derived_kpis.sql"),
     },
+    Migration {
+        version: 20,
+        name: "rollups",
+        sql: include_str!("../../../migrations/0020_rollups.sql"),
+    },
 ];
 
 pub struct Migration {
