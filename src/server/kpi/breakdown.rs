@@ -10,6 +10,7 @@ use super::catalog::Catalog;
 use super::filter::{Dimension, Filters};
 use super::period::Period;
 use super::query::{KpiError, bind, compute};
+use crate::server::rollup;
 
 /// How many values a breakdown considers at most (the most frequent in the period).
 pub const MAX_CANDIDATES: usize = 50;
@@ -62,7 +63,9 @@ pub fn breakdown(
     Ok(parts)
 }
 
-/// The most frequent values of `dimension` among the period's filtered events.
+/// The most frequent values of `dimension` among the period's filtered events. The daily
+/// rollup counts the same events per value, so it answers when it keeps the dimension and
+/// every filter (docs/rollups.md).
 pub(super) fn candidates(
     conn: &Connection,
     period: &Period,
@@ -70,12 +73,15 @@ pub(super) fn candidates(
     dimension: Dimension,
 ) -> Result<Vec<String>, KpiError> {
     let (predicate, params) = bind(period, filters);
+    let from_rollup = rollup::SERVED_DIMENSIONS.contains(&dimension) && served(conn, filters)?;
+    let (rows, period_sql, weight) = if from_rollup {
+        (rollup::DAILY_AS_EVENTS, rollup::DAILY_PERIOD, "event_count")
+    } else {
+        ("events", EVENTS_PERIOD, "1")
+    };
     let sql = format!(
-        "SELECT v FROM (SELECT {} AS v FROM events
-                        WHERE occurred_at >= CAST(CAST($1 AS DATE) AS TIMESTAMPTZ)
-                          AND occurred_at < CAST(CAST($2 AS DATE) AS TIMESTAMPTZ)
-                          AND ({predicate}))
-         WHERE v IS NOT NULL GROUP BY v ORDER BY count(*) DESC, v LIMIT {MAX_CANDIDATES}",
+        "SELECT v FROM (SELECT {} AS v, {weight} AS n FROM {rows} WHERE {period_sql} AND ({predicate}))
+         WHERE v IS NOT NULL GROUP BY v ORDER BY sum(n) DESC, v LIMIT {MAX_CANDIDATES}",
         dimension.column_sql()
     );
     let mut stmt = conn.prepare(&sql)?;
@@ -83,16 +89,31 @@ pub(super) fn candidates(
     Ok(rows.collect::<Result<_, _>>()?)
 }
 
+/// The period's events that `filters` keep.
 pub(super) fn remaining_events(
     conn: &Connection,
     period: &Period,
     filters: &Filters,
 ) -> Result<i64, KpiError> {
     let (predicate, params) = bind(period, filters);
-    let sql = format!(
-        "SELECT count(*) FROM events
-         WHERE occurred_at >= CAST(CAST($1 AS DATE) AS TIMESTAMPTZ)
-           AND occurred_at < CAST(CAST($2 AS DATE) AS TIMESTAMPTZ) AND ({predicate})"
-    );
+    let sql = if served(conn, filters)? {
+        format!(
+            "SELECT CAST(coalesce(sum(event_count), 0) AS BIGINT) FROM {}
+             WHERE {} AND ({predicate})",
+            rollup::DAILY_AS_EVENTS,
+            rollup::DAILY_PERIOD
+        )
+    } else {
+        format!("SELECT count(*) FROM events WHERE {EVENTS_PERIOD} AND ({predicate})")
+    };
     Ok(conn.query_row(&sql, duckdb::params_from_iter(&params), |r| r.get(0))?)
+}
+
+/// The period `[$1, $2)` of local days over `events`.
+const EVENTS_PERIOD: &str = "occurred_at >= CAST(CAST($1 AS DATE) AS TIMESTAMPTZ)
+                             AND occurred_at < CAST(CAST($2 AS DATE) AS TIMESTAMPTZ)";
+
+/// Whether the daily rollup can count the events `filters` keep.
+fn served(conn: &Connection, filters: &Filters) -> Result<bool, KpiError> {
+    Ok(rollup::serves(filters) && rollup::current(conn)?)
 }
