@@ -6,6 +6,8 @@
 //! same computation over raw events, and `rollup verify` finds no difference.
 
 mod common;
+#[path = "common/proc.rs"]
+mod proc;
 #[path = "common/web.rs"]
 mod web;
 
@@ -456,4 +458,33 @@ fn a_tampered_rollup_shows_in_the_kpis_and_in_verify() {
     rollup::rebuild(&t.db).expect("rebuild");
     assert_eq!(value(false), Some(80.0));
     assert!(rollup::verify(&conn).expect("verify").is_clean());
+}
+
+/// `omnikpi rollup verify` names the differing row and exits non-zero; `rollup rebuild`
+/// repairs it.
+#[test]
+fn rollup_verify_and_rebuild_through_the_binary() {
+    let TestDb { dir, db } = TestDb::with_fixture();
+    db.connect()
+        .expect("connection")
+        .execute_batch(
+            "UPDATE rollup_daily SET event_count = event_count + 2
+             WHERE day = DATE '2026-03-10' AND event_type = 'purchase'",
+        )
+        .expect("tamper");
+    drop(db);
+    let path = dir.path().join("test.duckdb");
+    let (ok, out, err) = proc::run(&path, &["rollup", "verify"]);
+    assert!(!ok, "a difference fails the command: {out} {err}");
+    assert!(
+        out.contains("day=2026-03-10 event_type=purchase channel=store")
+            && out.contains("event_count rollup 4 raw 2"),
+        "{out}"
+    );
+    assert!(err.contains("differ from the raw events"), "{err}");
+    let (ok, out, err) = proc::run(&path, &["rollup", "rebuild"]);
+    assert!(ok, "{out} {err}");
+    let (ok, out, err) = proc::run(&path, &["rollup", "verify"]);
+    assert!(ok, "{out} {err}");
+    assert!(out.contains("matches the raw events"), "{out}");
 }
