@@ -2,8 +2,9 @@
 //! batches, through files and through `POST /api/v1/events`, with duplicates re-sent, identity
 //! merges (later events link a cookie or an e-mail to a card), splits, erasures and a change
 //! of time zone in between. After every step every KPI the engine can answer without a query,
-//! under every filter the rollup serves (and some it does not), at every grain, equals the
-//! same computation over raw events, and `rollup verify` finds no difference.
+//! under every filter the rollup serves (and some it does not), at every grain and in
+//! breakdowns, equals the same computation over raw events, and `rollup verify` finds no
+//! difference.
 
 mod common;
 #[path = "common/proc.rs"]
@@ -15,6 +16,7 @@ use common::{Ev, TestDb, ev};
 use omnikpi::kpi::Grain;
 use omnikpi::server::identity::split::{Split, split};
 use omnikpi::server::journey::customer::erase;
+use omnikpi::server::kpi::breakdown::{breakdown, breakdown_from_events};
 use omnikpi::server::kpi::{self, Catalog, Dimension, Filters, Period, query::looks_across_time};
 use omnikpi::server::{rollup, settings};
 use proptest::prelude::*;
@@ -261,6 +263,23 @@ fn check(t: &TestDb, step: usize) -> Result<(), TestCaseError> {
         "csat",
         "revenue_per_customer",
     ];
+    for dimension in [
+        Dimension::Channel,
+        Dimension::Store,
+        Dimension::Region,
+        Dimension::Campaign,
+        Dimension::Topic,
+        Dimension::Sku,
+    ] {
+        for key in ["gross_revenue", "nps", "aov", "ad_spend"] {
+            let args = (key, &periods[0], &Filters::none(), dimension, 2);
+            let fast = breakdown(&conn, catalog, args.0, args.1, args.2, args.3, args.4)
+                .expect("breakdown");
+            let raw = breakdown_from_events(&conn, catalog, args.0, args.1, args.2, args.3, args.4)
+                .expect("breakdown raw");
+            prop_assert_eq!(&fast, &raw, "step {} {} by {:?}", step, key, dimension);
+        }
+    }
     for filters in [
         Filters::none(),
         Filters::parse([("channel", "store,web")]).expect("filter"),

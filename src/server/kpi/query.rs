@@ -71,14 +71,14 @@ pub fn compute_from_events(
 
 /// Where aggregates may be read from.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
-enum Source {
+pub(super) enum Source {
     /// A rollup where it serves the KPI and the filters, `events` otherwise.
     Rollups,
     /// `events` only.
     Events,
 }
 
-fn compute_in(
+pub(super) fn compute_in(
     conn: &Connection,
     catalog: &Catalog,
     keys: &[&str],
