@@ -1,10 +1,10 @@
 //! The rollups against the raw events (docs/rollups.md): random events loaded in random
 //! batches, through files and through `POST /api/v1/events`, with duplicates re-sent, identity
-//! merges (later events link a cookie or an e-mail to a card), splits, erasures and a change
-//! of time zone in between. After every step every KPI the engine can answer without a query,
-//! under every filter the rollup serves (and some it does not), at every grain and in
-//! breakdowns, equals the same computation over raw events, and `rollup verify` finds no
-//! difference.
+//! merges (later events link a cookie or an e-mail to a card), splits, erasures, a change of
+//! time zone and full re-stitching in between. After every step every KPI the engine can
+//! answer without a query, under every filter the rollup serves (and some it does not), at
+//! every grain and in breakdowns, equals the same computation over raw events, and
+//! `rollup verify` finds no difference.
 
 mod common;
 #[path = "common/proc.rs"]
@@ -113,6 +113,9 @@ enum Step {
     Erase(usize),
     /// An admin changes the time zone.
     Zone(bool),
+    /// Loads from now on re-stitch every customer (`identity_incremental = off`) or only
+    /// what they touch.
+    FullStitch(bool),
 }
 
 fn step() -> impl Strategy<Value = Step> {
@@ -122,6 +125,7 @@ fn step() -> impl Strategy<Value = Step> {
         1 => (0usize..3).prop_map(Step::Block),
         1 => (0usize..3).prop_map(Step::Erase),
         1 => any::<bool>().prop_map(Step::Zone),
+        1 => any::<bool>().prop_map(Step::FullStitch),
     ]
 }
 
@@ -405,6 +409,17 @@ fn run(steps: &[Step]) -> Result<(), TestCaseError> {
                 )
                 .expect("setting");
                 settings::apply(&t.db).expect("apply");
+            }
+            Step::FullStitch(full) => {
+                let conn = t.db.connect().expect("connection");
+                conn.execute(
+                    "INSERT OR REPLACE INTO settings (key, value, updated_at) VALUES (?, ?, now())",
+                    [
+                        omnikpi::server::identity::INCREMENTAL_SETTING,
+                        if *full { "off" } else { "on" },
+                    ],
+                )
+                .expect("setting");
             }
         }
         check(&t, i)?;
