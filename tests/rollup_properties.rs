@@ -438,6 +438,63 @@ proptest! {
     }
 }
 
+/// A purchase on `day` carrying the given identifiers, on the web with campaign and topic.
+fn purchase(day: u64, loyalty: Option<u8>, email: Option<u8>, cookie: Option<u8>) -> Spec {
+    Spec {
+        event_type: 0,
+        channel: 1,
+        day,
+        minute: 600,
+        loyalty,
+        email,
+        cookie,
+        store: Some(0),
+        campaign: Some(1),
+        category: Some(0),
+        touchpoint: None,
+        topic: Some(0),
+        cents: 1234 + day as u32,
+        score: 9,
+        nps: true,
+    }
+}
+
+/// Every kind of step at least once, in an order where each one changes what the rollup
+/// counts: anonymous events that a later event links to a customer (a merge), the same
+/// events re-sent through the API, a split, an erasure, full re-stitching and a zone change.
+#[test]
+fn a_fixed_history_with_every_kind_of_step() -> Result<(), TestCaseError> {
+    let load = |specs: Vec<Spec>, api: bool, resend: usize| Step::Load { specs, api, resend };
+    run(&[
+        load(
+            vec![
+                purchase(1, None, None, Some(0)),
+                purchase(2, None, Some(0), None),
+                purchase(3, Some(0), None, None),
+                purchase(4, None, None, Some(1)),
+            ],
+            false,
+            0,
+        ),
+        // Links cookie k0 to e-mail m0 and m0 to card L0: earlier anonymous events flip.
+        load(
+            vec![
+                purchase(5, None, Some(0), Some(0)),
+                purchase(6, Some(0), Some(0), None),
+            ],
+            true,
+            4,
+        ),
+        Step::Block(0),
+        Step::FullStitch(true),
+        load(vec![purchase(7, Some(1), None, Some(1))], false, 2),
+        Step::Erase(0),
+        Step::Zone(true),
+        load(vec![purchase(8, None, Some(2), Some(0))], true, 0),
+        Step::Erase(1),
+    ])
+}
+
 /// The engine really reads the rollup (the property above would hold trivially otherwise), and
 /// verify reports a rollup row that no longer matches the events.
 #[test]
