@@ -28,6 +28,7 @@ pub mod insight;
 pub mod journey;
 pub mod kpi;
 pub mod ops;
+pub mod rollup;
 pub mod routes;
 pub mod settings;
 pub mod sheet;

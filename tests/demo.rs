@@ -10,7 +10,7 @@ use omnikpi::server::kpi::{self, Catalog, Filters, Period};
 
 #[test]
 fn the_omnichannel_kpis_find_what_the_generator_planted() {
-    let (t, spec, summary) = common::planted_demo(42);
+    let (t, _, summary) = common::planted_demo(42);
     assert!(summary.events > 10_000, "{} events", summary.events);
     assert_eq!(
         t.count("SELECT count(*) FROM events") as u64,

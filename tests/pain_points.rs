@@ -3,7 +3,6 @@
 
 mod common;
 
-use common::TestDb;
 use omnikpi::i18n::Locale;
 use omnikpi::journey::PainPoint;
 use omnikpi::server::demo::PLANTED_PAIN;

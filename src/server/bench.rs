@@ -298,6 +298,7 @@ pub fn run(opts: &BenchOptions) -> Result<Value, BenchError> {
                 "insert": ms(timings.insert),
                 "stitch": ms(timings.stitch),
                 "journeys": ms(journeys_time),
+                "rollups": ms(timings.rollups),
             },
             "duckdb_raw_ms": ms(raw_load_time),
             "ratio": ratio(load_time, raw_load_time),

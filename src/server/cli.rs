@@ -13,6 +13,7 @@ mod identity;
 mod kpi;
 mod kpi_defs;
 mod ops;
+mod rollup;
 mod serve;
 
 use std::path::PathBuf;
@@ -60,6 +61,12 @@ enum Command {
     Identity {
         #[command(subcommand)]
         command: identity::IdentityCommand,
+    },
+    /// Rollups (docs/rollups.md): `rollup verify` checks them against the raw events (exit
+    /// status 1 on any difference), `rollup rebuild` recomputes them.
+    Rollup {
+        #[command(subcommand)]
+        command: rollup::RollupCommand,
     },
     /// User accounts: `user add --email E --role admin` creates the first administrator.
     User {
@@ -191,6 +198,7 @@ fn execute(cli: Cli) -> anyhow::Result<()> {
         Command::User { command } => accounts::user(&db, command),
         Command::Token { command } => accounts::token(&db, command),
         Command::Identity { command } => identity::run(&db, command),
+        Command::Rollup { command } => rollup::run(&db, command),
         Command::Journey { command } => derived::journey(&db, command),
         Command::Demo(args) => derived::demo(&db, &config.db, args),
         Command::Bench(args) => bench::bench(&config.time_zone, args),

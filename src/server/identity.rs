@@ -651,15 +651,30 @@ fn write_in(conn: &Connection, stitched: &Stitched, scoped: bool) -> Result<(), 
     } else {
         String::new()
     };
+    // The events that change customer, kept aside so the rollups can be patched for exactly
+    // those whose identified flag flips (a merge of two customers changes no rollup measure).
     conn.execute_batch(&format!(
-        "UPDATE events SET customer_id = r.customer_id
-         FROM (SELECT e.source, e.event_id, coalesce({}) AS customer_id
-               FROM events e {} {events_in_scope}) r
-         WHERE r.source = events.source AND r.event_id = events.event_id
-           AND events.customer_id IS DISTINCT FROM r.customer_id",
+        "CREATE OR REPLACE TEMP TABLE stitch_moves AS
+         SELECT source, event_id, customer_id, (old_id IS NULL) <> (customer_id IS NULL) AS flips
+         FROM (SELECT e.source, e.event_id, e.customer_id AS old_id, coalesce({}) AS customer_id
+               FROM events e {} {events_in_scope})
+         WHERE old_id IS DISTINCT FROM customer_id",
         picks.join(", "),
         joins.join(" ")
     ))?;
+    super::rollup::detach(
+        conn,
+        "EXISTS (SELECT 1 FROM stitch_moves m
+                 WHERE m.flips AND m.source = e.source AND m.event_id = e.event_id)",
+        &[],
+    )?;
+    conn.execute_batch(
+        "UPDATE events SET customer_id = m.customer_id
+         FROM stitch_moves m
+         WHERE m.source = events.source AND m.event_id = events.event_id;
+         DROP TABLE stitch_moves;",
+    )?;
+    super::rollup::reattach(conn)?;
     if scoped {
         conn.execute_batch(&format!(
             "DELETE FROM customers WHERE customer_id IN (SELECT customer_id FROM stitch_customers);

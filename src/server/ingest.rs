@@ -124,6 +124,8 @@ pub struct LoadTimings {
     pub stitch: Duration,
     /// The journey rebuild (zero when the load leaves it to its caller).
     pub journeys: Duration,
+    /// Bringing the rollups up to date with the inserted rows.
+    pub rollups: Duration,
 }
 
 impl LoadTimings {
@@ -134,6 +136,7 @@ impl LoadTimings {
         self.insert += other.insert;
         self.stitch += other.stitch;
         self.journeys += other.journeys;
+        self.rollups += other.rollups;
     }
 }
 
@@ -421,6 +424,10 @@ fn load_in_transaction(
         super::journey::update_in(&tx)?;
         report.timings.journeys = clock.elapsed();
     }
+    // The rollups count the rows this transaction inserted, as stitched (docs/rollups.md).
+    let clock = Instant::now();
+    super::rollup::add_loaded(&tx)?;
+    report.timings.rollups = clock.elapsed();
     let clock = Instant::now();
     for attempt in attempts {
         tx.execute("DELETE FROM loads WHERE load_id = ?", [attempt])?;

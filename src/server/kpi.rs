@@ -30,7 +30,10 @@ pub mod tree;
 pub use catalog::{Catalog, CatalogError, DerivedSpec, KpiDef};
 pub use filter::{Dimension, FilterError, Filters};
 pub use period::{Period, PeriodError};
-pub use query::{KpiError, compute, compute_compared, compute_with_previous, series, series_many};
+pub use query::{
+    KpiError, compute, compute_compared, compute_from_events, compute_with_previous, series,
+    series_many, series_many_from_events,
+};
 
 use std::collections::BTreeMap;
 

@@ -454,6 +454,8 @@ pub fn apply(db: &Db) -> Result<(), DbError> {
         }
         db.set_time_zone(&zone)?;
     }
+    // Rollups are keyed by local day: a new zone needs them rebuilt (docs/rollups.md).
+    super::rollup::follow_time_zone(db)?;
     format::set_currency(currency(&conn)?);
     Ok(())
 }

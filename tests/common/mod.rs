@@ -157,6 +157,8 @@ pub const EV_COLUMNS: &[&str] = &[
     "attributes",
     "touchpoint",
     "store_id",
+    "category",
+    "quantity",
 ];
 
 /// One canonical event for a fixture, built field by field.
@@ -206,6 +208,20 @@ impl Ev {
         self.set("amount", v)
     }
 
+    /// The fields set, each once (the last value set wins), in [`EV_COLUMNS`] order.
+    pub fn fields(&self) -> Vec<(&'static str, String)> {
+        EV_COLUMNS
+            .iter()
+            .filter_map(|c| {
+                self.values
+                    .iter()
+                    .rev()
+                    .find(|(k, _)| k == c)
+                    .map(|(k, v)| (*k, v.clone()))
+            })
+            .collect()
+    }
+
     fn line(&self) -> String {
         EV_COLUMNS
             .iter()
@@ -231,10 +247,15 @@ impl Ev {
 impl TestDb {
     /// Loads `events` as one canonical file of source `fixture`.
     pub fn load_events(&self, events: &[Ev]) {
+        self.load_events_named("events.csv", events);
+    }
+
+    /// [`Self::load_events`] from a file called `name`.
+    pub fn load_events_named(&self, name: &str, events: &[Ev]) {
         let mut lines = vec![EV_COLUMNS.join(",")];
         lines.extend(events.iter().map(Ev::line));
         let refs: Vec<&str> = lines.iter().map(String::as_str).collect();
-        let file = self.file("events.csv", &refs);
+        let file = self.file(name, &refs);
         self.load("fixture", &file).expect("fixture loads");
     }
 }

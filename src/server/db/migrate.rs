@@ -78,6 +78,11 @@ pub const MIGRATIONS: &[Migration] = &[
         name: "benchmark_sources",
         sql: include_str!("../../../migrations/0019_benchmark_sources.sql"),
     },
+    Migration {
+        version: 20,
+        name: "rollups",
+        sql: include_str!("../../../migrations/0020_rollups.sql"),
+    },
 ];
 
 pub struct Migration {

@@ -304,14 +304,18 @@ pub fn erase_then(
             .iter()
             .map(|c| Box::new(c.to_string()) as Box<dyn duckdb::ToSql>),
     );
+    let erased = format!("customer_id = $1 OR {}", carries.join(" OR "));
+    // The events become anonymous: the rollups take them out and count them again as such.
+    let bound: Vec<&dyn duckdb::ToSql> = params.iter().map(|p| p.as_ref()).collect();
+    crate::server::rollup::detach(&tx, &erased, &bound)?;
     let events = tx.execute(
         &format!(
-            "UPDATE events SET {}, customer_id = NULL WHERE customer_id = $1 OR {}",
+            "UPDATE events SET {}, customer_id = NULL WHERE {erased}",
             cleared.join(", "),
-            carries.join(" OR ")
         ),
         duckdb::params_from_iter(params.iter().map(|p| p.as_ref())),
     )?;
+    crate::server::rollup::reattach(&tx)?;
     let identifiers = tx.execute(
         "DELETE FROM identities WHERE customer_id = ?",
         [customer_id],

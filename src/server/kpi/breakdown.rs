@@ -9,7 +9,8 @@ use duckdb::Connection;
 use super::catalog::Catalog;
 use super::filter::{Dimension, Filters};
 use super::period::Period;
-use super::query::{KpiError, bind, compute};
+use super::query::{KpiError, Source, bind, compute_in};
+use crate::server::rollup;
 
 /// How many values a breakdown considers at most (the most frequent in the period).
 pub const MAX_CANDIDATES: usize = 50;
@@ -33,14 +34,44 @@ pub fn breakdown(
     dimension: Dimension,
     top: usize,
 ) -> Result<Vec<Part>, KpiError> {
+    let scope = (period, filters, dimension);
+    breakdown_in(conn, catalog, key, scope, top, Source::Rollups)
+}
+
+/// [`breakdown`] from the raw events only, never a rollup: what the rollups are checked
+/// against.
+pub fn breakdown_from_events(
+    conn: &Connection,
+    catalog: &Catalog,
+    key: &str,
+    period: &Period,
+    filters: &Filters,
+    dimension: Dimension,
+    top: usize,
+) -> Result<Vec<Part>, KpiError> {
+    let scope = (period, filters, dimension);
+    breakdown_in(conn, catalog, key, scope, top, Source::Events)
+}
+
+fn breakdown_in(
+    conn: &Connection,
+    catalog: &Catalog,
+    key: &str,
+    (period, filters, dimension): (&Period, &Filters, Dimension),
+    top: usize,
+    source: Source,
+) -> Result<Vec<Part>, KpiError> {
     if catalog.get(key).is_none() {
         return Err(KpiError::UnknownKpi(key.to_string()));
     }
-    let candidates = candidates(conn, period, filters, dimension)?;
+    let compute = |filters: &Filters| -> Result<Option<f64>, KpiError> {
+        Ok(compute_in(conn, catalog, &[key], period, filters, source)?[key])
+    };
+    let candidates = candidates_in(conn, period, filters, dimension, source)?;
     let mut parts = Vec::with_capacity(candidates.len());
     for value in &candidates {
         let narrowed = filters.with(dimension, value);
-        let kpi = compute(conn, catalog, &[key], period, &narrowed)?[key];
+        let kpi = compute(&narrowed)?;
         parts.push(Part {
             value: Some(value.clone()),
             kpi,
@@ -55,27 +86,43 @@ pub fn breakdown(
     parts.truncate(top);
     let shown: Vec<String> = parts.iter().filter_map(|p| p.value.clone()).collect();
     let rest = filters.without(dimension, &shown);
-    if remaining_events(conn, period, &rest)? > 0 {
-        let kpi = compute(conn, catalog, &[key], period, &rest)?[key];
+    if remaining_events_in(conn, period, &rest, source)? > 0 {
+        let kpi = compute(&rest)?;
         parts.push(Part { value: None, kpi });
     }
     Ok(parts)
 }
 
-/// The most frequent values of `dimension` among the period's filtered events.
+/// The most frequent values of `dimension` among the period's filtered events. The daily
+/// rollup counts the same events per value, so it answers when it keeps the dimension and
+/// every filter (docs/rollups.md).
 pub(super) fn candidates(
     conn: &Connection,
     period: &Period,
     filters: &Filters,
     dimension: Dimension,
 ) -> Result<Vec<String>, KpiError> {
+    candidates_in(conn, period, filters, dimension, Source::Rollups)
+}
+
+fn candidates_in(
+    conn: &Connection,
+    period: &Period,
+    filters: &Filters,
+    dimension: Dimension,
+    source: Source,
+) -> Result<Vec<String>, KpiError> {
     let (predicate, params) = bind(period, filters);
+    let from_rollup =
+        rollup::SERVED_DIMENSIONS.contains(&dimension) && served(conn, filters, source)?;
+    let (rows, period_sql, weight) = if from_rollup {
+        (rollup::DAILY_AS_EVENTS, rollup::DAILY_PERIOD, "event_count")
+    } else {
+        ("events", EVENTS_PERIOD, "1")
+    };
     let sql = format!(
-        "SELECT v FROM (SELECT {} AS v FROM events
-                        WHERE occurred_at >= CAST(CAST($1 AS DATE) AS TIMESTAMPTZ)
-                          AND occurred_at < CAST(CAST($2 AS DATE) AS TIMESTAMPTZ)
-                          AND ({predicate}))
-         WHERE v IS NOT NULL GROUP BY v ORDER BY count(*) DESC, v LIMIT {MAX_CANDIDATES}",
+        "SELECT v FROM (SELECT {} AS v, {weight} AS n FROM {rows} WHERE {period_sql} AND ({predicate}))
+         WHERE v IS NOT NULL GROUP BY v ORDER BY sum(n) DESC, v LIMIT {MAX_CANDIDATES}",
         dimension.column_sql()
     );
     let mut stmt = conn.prepare(&sql)?;
@@ -83,16 +130,40 @@ pub(super) fn candidates(
     Ok(rows.collect::<Result<_, _>>()?)
 }
 
+/// The period's events that `filters` keep.
 pub(super) fn remaining_events(
     conn: &Connection,
     period: &Period,
     filters: &Filters,
 ) -> Result<i64, KpiError> {
+    remaining_events_in(conn, period, filters, Source::Rollups)
+}
+
+fn remaining_events_in(
+    conn: &Connection,
+    period: &Period,
+    filters: &Filters,
+    source: Source,
+) -> Result<i64, KpiError> {
     let (predicate, params) = bind(period, filters);
-    let sql = format!(
-        "SELECT count(*) FROM events
-         WHERE occurred_at >= CAST(CAST($1 AS DATE) AS TIMESTAMPTZ)
-           AND occurred_at < CAST(CAST($2 AS DATE) AS TIMESTAMPTZ) AND ({predicate})"
-    );
+    let sql = if served(conn, filters, source)? {
+        format!(
+            "SELECT CAST(coalesce(sum(event_count), 0) AS BIGINT) FROM {}
+             WHERE {} AND ({predicate})",
+            rollup::DAILY_AS_EVENTS,
+            rollup::DAILY_PERIOD
+        )
+    } else {
+        format!("SELECT count(*) FROM events WHERE {EVENTS_PERIOD} AND ({predicate})")
+    };
     Ok(conn.query_row(&sql, duckdb::params_from_iter(&params), |r| r.get(0))?)
+}
+
+/// The period `[$1, $2)` of local days over `events`.
+const EVENTS_PERIOD: &str = "occurred_at >= CAST(CAST($1 AS DATE) AS TIMESTAMPTZ)
+                             AND occurred_at < CAST(CAST($2 AS DATE) AS TIMESTAMPTZ)";
+
+/// Whether the daily rollup may count the events `filters` keep.
+fn served(conn: &Connection, filters: &Filters, source: Source) -> Result<bool, KpiError> {
+    Ok(source == Source::Rollups && rollup::serves(filters) && rollup::current(conn)?)
 }

@@ -34,6 +34,8 @@ pub enum CatalogError {
          `numerator, denominator`"
     )]
     Columns { kpi: String, found: String },
+    #[error("KPI catalog: {0:?} has a `rollup` expression but no `sql` aggregate")]
+    Rollup(String),
     #[error("KPI catalog: the SQL of {kpi:?} does not run against the schema: {source}")]
     Sql { kpi: String, source: duckdb::Error },
 }
@@ -94,6 +96,7 @@ struct RawKpi {
     #[serde(default)]
     across_channels: bool,
     sql: Option<String>,
+    rollup: Option<String>,
     ratio: Option<RawRatio>,
     difference: Option<RawDifference>,
     query: Option<String>,
@@ -153,6 +156,9 @@ pub struct KpiDef {
     /// Defined by an admin (table `derived_kpis`), not compiled in.
     pub derived: bool,
     pub formula: Formula,
+    /// The same aggregate over `rollup_daily` (docs/rollups.md): the engine reads it there
+    /// when the filters allow; `tests/rollup_properties.rs` holds it equal to `sql`.
+    pub rollup: Option<String>,
 }
 
 /// An admin-defined KPI: the ratio of two KPIs of the catalog (or of other derived ones),
@@ -216,6 +222,9 @@ impl Catalog {
                 (None, None, None, Some(query)) => Formula::Query(query),
                 _ => return Err(CatalogError::Formula(kpi.key)),
             };
+            if kpi.rollup.is_some() && !matches!(formula, Formula::Aggregate(_)) {
+                return Err(CatalogError::Rollup(kpi.key));
+            }
             if index.insert(kpi.key.clone(), kpis.len()).is_some() {
                 return Err(CatalogError::Duplicate(kpi.key));
             }
@@ -232,6 +241,7 @@ impl Catalog {
                 across_channels: kpi.across_channels,
                 derived: false,
                 formula,
+                rollup: kpi.rollup,
             });
         }
         let catalog = Self {
@@ -297,6 +307,13 @@ impl Catalog {
                 source,
             };
             let mut stmt = conn.prepare(&sql).map_err(err)?;
+            if let Some(rollup) = &kpi.rollup {
+                conn.prepare(&format!(
+                    "SELECT {rollup} FROM {}",
+                    crate::server::rollup::DAILY_AS_EVENTS
+                ))
+                .map_err(err)?;
+            }
             if let Formula::Query(_) = &kpi.formula {
                 // Planning alone does not give the result columns; run it (it returns nothing).
                 let rows = stmt
@@ -425,6 +442,7 @@ impl Catalog {
                 numerator: spec.numerator.clone(),
                 denominator: spec.denominator.clone(),
             },
+            rollup: None,
         });
         // A new key cannot close a cycle (nothing refers to it yet); checked all the same.
         catalog

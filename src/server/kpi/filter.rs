@@ -188,6 +188,11 @@ impl Filters {
         f
     }
 
+    /// Every dimension these filters narrow by (kept or dropped values).
+    pub fn dimensions(&self) -> impl Iterator<Item = Dimension> + '_ {
+        self.include.keys().chain(self.exclude.keys()).copied()
+    }
+
     pub fn is_empty(&self) -> bool {
         self.include.is_empty() && self.exclude.is_empty()
     }

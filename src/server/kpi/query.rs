@@ -15,6 +15,7 @@ use chrono::{Datelike, Days, Months, NaiveDate};
 use duckdb::Connection;
 
 use crate::kpi::{Grain, Unit};
+use crate::server::rollup;
 
 use super::catalog::{Catalog, Formula, KpiDef};
 use super::filter::{Dimension, Filters};
@@ -45,7 +46,8 @@ pub type Values = BTreeMap<String, Option<f64>>;
 const PERIOD_FILTER: &str = "occurred_at >= CAST(CAST($1 AS DATE) AS TIMESTAMPTZ) \
                              AND occurred_at < CAST(CAST($2 AS DATE) AS TIMESTAMPTZ)";
 
-/// Computes `keys` over `period` on the events `filters` keep.
+/// Computes `keys` over `period` on the events `filters` keep. Aggregates that a rollup serves
+/// for these filters are read from it (docs/rollups.md), the rest from `events`.
 pub fn compute(
     conn: &Connection,
     catalog: &Catalog,
@@ -53,15 +55,55 @@ pub fn compute(
     period: &Period,
     filters: &Filters,
 ) -> Result<Values, KpiError> {
+    compute_in(conn, catalog, keys, period, filters, Source::Rollups)
+}
+
+/// [`compute`] from the raw events only, never a rollup: what the rollups are checked against.
+pub fn compute_from_events(
+    conn: &Connection,
+    catalog: &Catalog,
+    keys: &[&str],
+    period: &Period,
+    filters: &Filters,
+) -> Result<Values, KpiError> {
+    compute_in(conn, catalog, keys, period, filters, Source::Events)
+}
+
+/// Where aggregates may be read from.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(super) enum Source {
+    /// A rollup where it serves the KPI and the filters, `events` otherwise.
+    Rollups,
+    /// `events` only.
+    Events,
+}
+
+pub(super) fn compute_in(
+    conn: &Connection,
+    catalog: &Catalog,
+    keys: &[&str],
+    period: &Period,
+    filters: &Filters,
+    source: Source,
+) -> Result<Values, KpiError> {
     let plan = Plan::new(catalog, keys)?;
     let (predicate, params) = bind(period, filters);
     let any_channel = filters.predicate_without(3, Dimension::Channel);
+    let (served, raw) = split_served(conn, &plan.aggregates, filters, source)?;
     let mut base = Values::new();
-    if !plan.aggregates.is_empty() {
-        let sql = select_aggregates(&plan.aggregates, None, &predicate);
+    if !raw.is_empty() {
+        let sql = select_aggregates(&raw, None, &predicate);
         base = conn.query_row(&sql, duckdb::params_from_iter(&params), |row| {
-            read_values(row, &plan.aggregates, 0)
+            read_values(row, &raw, 0)
         })?;
+    }
+    if !served.is_empty() {
+        let sql = select_rollup(&served, None, &predicate);
+        base.extend(
+            conn.query_row(&sql, duckdb::params_from_iter(&params), |row| {
+                read_values(row, &served, 0)
+            })?,
+        );
     }
     for def in &plan.queries {
         if let Formula::Query(query) = &def.formula {
@@ -71,6 +113,26 @@ pub fn compute(
         }
     }
     evaluate(catalog, keys, &base)
+}
+
+/// `aggregates` split into those read from the rollup and those read from `events`: the
+/// rollup serves a KPI with a `rollup` expression when it serves every filter dimension and
+/// holds the connection's local days.
+fn split_served<'c>(
+    conn: &Connection,
+    aggregates: &[&'c KpiDef],
+    filters: &Filters,
+    source: Source,
+) -> Result<(Vec<&'c KpiDef>, Vec<&'c KpiDef>), KpiError> {
+    let candidates = aggregates.iter().any(|d| d.rollup.is_some());
+    if source == Source::Events
+        || !candidates
+        || !rollup::serves(filters)
+        || !rollup::current(conn)?
+    {
+        return Ok((Vec::new(), aggregates.to_vec()));
+    }
+    Ok(aggregates.iter().copied().partition(|d| d.rollup.is_some()))
 }
 
 /// One statement [`compute`] runs: what it computes, its SQL and its bound parameters.
@@ -295,6 +357,30 @@ pub fn series_many(
     grain: Grain,
     filters: &Filters,
 ) -> Result<BTreeMap<String, Series>, KpiError> {
+    series_many_in(conn, catalog, keys, period, grain, filters, Source::Rollups)
+}
+
+/// [`series_many`] from the raw events only, never a rollup.
+pub fn series_many_from_events(
+    conn: &Connection,
+    catalog: &Catalog,
+    keys: &[&str],
+    period: &Period,
+    grain: Grain,
+    filters: &Filters,
+) -> Result<BTreeMap<String, Series>, KpiError> {
+    series_many_in(conn, catalog, keys, period, grain, filters, Source::Events)
+}
+
+fn series_many_in(
+    conn: &Connection,
+    catalog: &Catalog,
+    keys: &[&str],
+    period: &Period,
+    grain: Grain,
+    filters: &Filters,
+    source: Source,
+) -> Result<BTreeMap<String, Series>, KpiError> {
     let mut plain = Vec::new();
     let mut looking = Vec::new();
     for key in keys {
@@ -315,7 +401,7 @@ pub fn series_many(
         }
         let mut per_key: BTreeMap<&str, Series> = BTreeMap::new();
         for b in &buckets {
-            let values = compute(conn, catalog, &looking, b, filters)?;
+            let values = compute_in(conn, catalog, &looking, b, filters, source)?;
             for key in &looking {
                 per_key
                     .entry(*key)
@@ -330,35 +416,31 @@ pub fn series_many(
     }
     let plan = Plan::new(catalog, &plain)?;
     let (predicate, params) = bind(period, filters);
-    let aggregates = plan.aggregates;
-    let bucket = match grain {
-        Grain::Day => "CAST(CAST(occurred_at AS DATE) AS VARCHAR)".to_string(),
-        other => format!(
-            "CAST(CAST(date_trunc('{}', CAST(occurred_at AS DATE)) AS DATE) AS VARCHAR)",
-            other.name()
-        ),
-    };
-    let sql = select_aggregates(&aggregates, Some(&bucket), &predicate);
-    let mut stmt = conn.prepare(&sql)?;
-    let mut by_bucket = BTreeMap::new();
-    let rows = stmt.query_map(duckdb::params_from_iter(&params), |row| {
-        let start: String = row.get(0)?;
-        Ok((start, read_values(row, &aggregates, 1)?))
-    })?;
-    for row in rows {
-        let (start, values) = row?;
-        let day = NaiveDate::parse_from_str(&start, "%Y-%m-%d")
-            .map_err(|_| KpiError::BadBucket(start.clone()))?;
-        by_bucket.insert(day, evaluate(catalog, &plain, &values)?);
+    let (served, raw) = split_served(conn, &plan.aggregates, filters, source)?;
+    // A bucket without rows gets the aggregates' values on no events.
+    let empty_sql = format!("{} WHERE false", select_from(&plan.aggregates, None));
+    let empty = conn.query_row(&empty_sql, [], |row| read_values(row, &plan.aggregates, 0))?;
+    let mut by_bucket: BTreeMap<NaiveDate, Values> = BTreeMap::new();
+    if !raw.is_empty() {
+        let bucket = bucket_sql("CAST(occurred_at AS DATE)", grain);
+        let sql = select_aggregates(&raw, Some(&bucket), &predicate);
+        read_buckets(conn, &sql, &params, &raw, &empty, &mut by_bucket)?;
     }
-    let empty_sql = format!("{} WHERE false", select_from(&aggregates, None));
-    let empty = conn.query_row(&empty_sql, [], |row| read_values(row, &aggregates, 0))?;
+    if !served.is_empty() {
+        let bucket = bucket_sql("day", grain);
+        let sql = select_rollup(&served, Some(&bucket), &predicate);
+        read_buckets(conn, &sql, &params, &served, &empty, &mut by_bucket)?;
+    }
+    let mut evaluated = BTreeMap::new();
+    for (day, values) in &by_bucket {
+        evaluated.insert(*day, evaluate(catalog, &plain, values)?);
+    }
     let empty = evaluate(catalog, &plain, &empty)?;
     for key in plain {
         let line = buckets
             .iter()
             .map(|b| {
-                let values = by_bucket
+                let values = evaluated
                     .get(&bucket_start(b.from(), grain))
                     .unwrap_or(&empty);
                 (*b, values.get(key).copied().flatten())
@@ -367,6 +449,44 @@ pub fn series_many(
         out.insert(key.to_string(), line);
     }
     Ok(out)
+}
+
+/// The first day (as text) of the bucket of `grain` holding the local date `day`.
+fn bucket_sql(day: &str, grain: Grain) -> String {
+    match grain {
+        Grain::Day => format!("CAST({day} AS VARCHAR)"),
+        other => format!(
+            "CAST(CAST(date_trunc('{}', {day}) AS DATE) AS VARCHAR)",
+            other.name()
+        ),
+    }
+}
+
+/// Runs a grouped statement (bucket first, then `aggregates`) and sets each bucket's values in
+/// `by_bucket`; a bucket seen for the first time starts from `empty`.
+fn read_buckets(
+    conn: &Connection,
+    sql: &str,
+    params: &[String],
+    aggregates: &[&KpiDef],
+    empty: &Values,
+    by_bucket: &mut BTreeMap<NaiveDate, Values>,
+) -> Result<(), KpiError> {
+    let mut stmt = conn.prepare(sql)?;
+    let rows = stmt.query_map(duckdb::params_from_iter(params), |row| {
+        let start: String = row.get(0)?;
+        Ok((start, read_values(row, aggregates, 1)?))
+    })?;
+    for row in rows {
+        let (start, values) = row?;
+        let day = NaiveDate::parse_from_str(&start, "%Y-%m-%d")
+            .map_err(|_| KpiError::BadBucket(start.clone()))?;
+        by_bucket
+            .entry(day)
+            .or_insert_with(|| empty.clone())
+            .extend(values);
+    }
+    Ok(())
 }
 
 /// What a set of KPIs needs computed from the database.
@@ -425,6 +545,27 @@ fn select_aggregates(aggregates: &[&KpiDef], group: Option<&str>, predicate: &st
     let mut sql = format!(
         "{} WHERE {PERIOD_FILTER} AND ({predicate})",
         select_from(aggregates, group)
+    );
+    if group.is_some() {
+        sql.push_str(" GROUP BY 1 ORDER BY 1");
+    }
+    sql
+}
+
+/// [`select_aggregates`] over the daily rollup (aliased `events`, see [`rollup::DAILY_AS_EVENTS`])
+/// with each KPI's `rollup` expression.
+fn select_rollup(aggregates: &[&KpiDef], group: Option<&str>, predicate: &str) -> String {
+    let mut columns: Vec<String> = group.map(str::to_string).into_iter().collect();
+    for def in aggregates {
+        if let Some(sql) = &def.rollup {
+            columns.push(format!("CAST(({sql}) AS DOUBLE) AS \"{}\"", def.key));
+        }
+    }
+    let mut sql = format!(
+        "SELECT {} FROM {} WHERE {} AND ({predicate})",
+        columns.join(", "),
+        rollup::DAILY_AS_EVENTS,
+        rollup::DAILY_PERIOD
     );
     if group.is_some() {
         sql.push_str(" GROUP BY 1 ORDER BY 1");

@@ -1,0 +1,332 @@
+//! Rollups: measures pre-aggregated at write time so that views read small tables instead of
+//! scanning `events` (docs/rollups.md is the design, with which KPI each rollup serves).
+//!
+//! This module owns `rollup_daily` and `rollup_state` (migration 0020): how a write changes
+//! them (always inside the writer's transaction), how they are rebuilt and verified against
+//! the raw events, and whether the KPI engine may read them. Every statement that changes
+//! `events` calls in here: a load through [`add_loaded`], a change of customer ids through
+//! [`detach`] before and [`reattach`] after. No request path writes here.
+//!
+//! Days are local days in the zone recorded in `rollup_state`; the engine reads the rollup only
+//! while that is the connection's zone ([`current`]), so a change of time zone can make it slow
+//! for a moment, never wrong.
+
+use duckdb::{Connection, ToSql};
+
+use super::db::{Db, DbError};
+use super::kpi::{Dimension, Filters};
+
+const DAILY_SQL: &str = include_str!("rollup/daily.sql");
+
+/// The columns that key a `rollup_daily` row.
+const KEY: &[&str] = &[
+    "day",
+    "event_type",
+    "channel",
+    "store_id",
+    "campaign_id",
+    "category",
+    "touchpoint",
+    "topic",
+    "identified",
+];
+
+/// The additive measures of a `rollup_daily` row.
+const MEASURES: &[&str] = &[
+    "event_count",
+    "amount",
+    "cost",
+    "units",
+    "nps_promoters",
+    "nps_detractors",
+    "nps_scored",
+    "csat_satisfied",
+    "csat_scored",
+];
+
+/// The filter dimensions `rollup_daily` can answer: the event's own columns, and region
+/// through `store_id` (the filter reads `stores` at query time). Not sku (too many values per
+/// day) nor segment (it changes with every event of the customer): those fall back to raw
+/// events.
+pub const SERVED_DIMENSIONS: &[Dimension] = &[
+    Dimension::Channel,
+    Dimension::Store,
+    Dimension::Region,
+    Dimension::Campaign,
+    Dimension::Category,
+    Dimension::Touchpoint,
+    Dimension::Topic,
+];
+
+/// The table the engine reads, aliased `events` so that the filter predicates and dimension
+/// columns written for `events` (which qualify `events.store_id`) apply unchanged.
+pub const DAILY_AS_EVENTS: &str = "rollup_daily AS events";
+
+/// The predicate on `rollup_daily` that keeps the local days `[$1, $2)`.
+pub const DAILY_PERIOD: &str = "day >= CAST($1 AS DATE) AND day < CAST($2 AS DATE)";
+
+/// Whether every dimension `filters` narrows by is one the rollup keeps.
+pub fn serves(filters: &Filters) -> bool {
+    filters.dimensions().all(|d| SERVED_DIMENSIONS.contains(&d))
+}
+
+/// Whether the rollup holds the connection's local days (built in its time zone).
+pub fn current(conn: &Connection) -> Result<bool, duckdb::Error> {
+    conn.query_row(
+        "SELECT count(*) > 0 FROM rollup_state WHERE time_zone = current_setting('TimeZone')",
+        [],
+        |r| r.get(0),
+    )
+}
+
+/// The `rollup_daily` rows of the events `filter` keeps (over `e`), times `sign`.
+fn aggregate(filter: &str, sign: i8) -> String {
+    DAILY_SQL
+        .replace("{sign}", &sign.to_string())
+        .replace("{filter}", filter)
+}
+
+/// Adds `delta` (rows shaped as `rollup_daily`, possibly negative) to the rollup: the rows of
+/// the days it touches are summed with it and replaced, and rows left with no events go.
+fn merge(conn: &Connection, delta: &str, params: &[&dyn ToSql]) -> Result<(), duckdb::Error> {
+    conn.execute(
+        &format!("CREATE OR REPLACE TEMP TABLE rollup_delta AS {delta}"),
+        params,
+    )?;
+    let sums: Vec<String> = MEASURES
+        .iter()
+        .map(|m| format!("sum({m}) AS {m}"))
+        .collect();
+    conn.execute_batch(&format!(
+        "CREATE OR REPLACE TEMP TABLE rollup_merged AS
+             SELECT {key}, {sums}
+             FROM (SELECT * FROM rollup_daily WHERE day IN (SELECT DISTINCT day FROM rollup_delta)
+                   UNION ALL BY NAME
+                   SELECT * FROM rollup_delta)
+             GROUP BY {key}
+             HAVING sum(event_count) <> 0;
+         DELETE FROM rollup_daily WHERE day IN (SELECT DISTINCT day FROM rollup_delta);
+         INSERT INTO rollup_daily BY NAME SELECT * FROM rollup_merged;
+         DROP TABLE rollup_delta;
+         DROP TABLE rollup_merged;",
+        key = KEY.join(", "),
+        sums = sums.join(", "),
+    ))
+}
+
+/// Brings the rollup up to date after a load, in the load's transaction: the events of the
+/// loads after `rollup_state.loaded_through` (only the rows really inserted: duplicates get no
+/// row, so they add nothing) are aggregated and merged. A rollup in another time zone is
+/// rebuilt instead.
+pub fn add_loaded(conn: &Connection) -> Result<(), duckdb::Error> {
+    if !current(conn)? {
+        return rebuild_in(conn);
+    }
+    let through: i64 =
+        conn.query_row("SELECT loaded_through FROM rollup_state", [], |r| r.get(0))?;
+    merge(conn, &aggregate("e.load_id > ?", 1), &[&through])?;
+    conn.execute(
+        "UPDATE rollup_state SET loaded_through = (SELECT greatest(coalesce(max(load_id), 0), ?) FROM loads)",
+        [through],
+    )?;
+    Ok(())
+}
+
+/// Takes out of the rollup the events that `predicate` (over `e`, with `params`) keeps, before
+/// a statement changes what they count for (their customer id); [`reattach`] puts the same
+/// events back afterwards, as they are then. Events of a load not yet in the rollup are left
+/// alone ([`add_loaded`] will count them as they end up).
+pub fn detach(
+    conn: &Connection,
+    predicate: &str,
+    params: &[&dyn ToSql],
+) -> Result<(), duckdb::Error> {
+    const PATCH: &str = "CREATE OR REPLACE TEMP TABLE rollup_patch AS
+                         SELECT e.source, e.event_id FROM events e WHERE";
+    if current(conn)? {
+        conn.execute(
+            &format!(
+                "{PATCH} ({predicate}) AND (e.load_id IS NULL
+                     OR e.load_id <= (SELECT loaded_through FROM rollup_state))"
+            ),
+            params,
+        )?;
+    } else {
+        // Unused until rebuilt in the instance's zone: nothing to keep exact.
+        conn.execute(&format!("{PATCH} false"), [])?;
+    }
+    merge(conn, &aggregate(PATCHED, -1), &[])
+}
+
+/// Puts back the events [`detach`] took out, as they are now.
+pub fn reattach(conn: &Connection) -> Result<(), duckdb::Error> {
+    merge(conn, &aggregate(PATCHED, 1), &[])?;
+    conn.execute_batch("DROP TABLE rollup_patch;")
+}
+
+/// The events listed in `rollup_patch`.
+const PATCHED: &str =
+    "EXISTS (SELECT 1 FROM rollup_patch p WHERE p.source = e.source AND p.event_id = e.event_id)";
+
+/// Recomputes the rollup from every event, in the connection's time zone, inside the caller's
+/// transaction.
+pub fn rebuild_in(conn: &Connection) -> Result<(), duckdb::Error> {
+    conn.execute_batch(&format!(
+        "DELETE FROM rollup_daily;
+         INSERT INTO rollup_daily BY NAME {};
+         UPDATE rollup_state SET time_zone = current_setting('TimeZone'),
+             loaded_through = (SELECT greatest((SELECT coalesce(max(load_id), 0) FROM loads),
+                                               (SELECT coalesce(max(load_id), 0) FROM events)));",
+        aggregate("true", 1)
+    ))
+}
+
+/// `omnikpi rollup rebuild`: [`rebuild_in`] in its own transaction, under the writer lock.
+pub fn rebuild(db: &Db) -> Result<(), DbError> {
+    let _writer = db.write_lock();
+    let mut conn = db.connect()?;
+    let tx = conn.transaction()?;
+    rebuild_in(&tx)?;
+    tx.commit()?;
+    Ok(())
+}
+
+/// Rebuilds the rollup when the instance's time zone is not the one it was built in (the first
+/// start after migration 0020, or an admin's change of zone). Returns whether it rebuilt.
+pub fn follow_time_zone(db: &Db) -> Result<bool, DbError> {
+    if current(&db.connect()?)? {
+        return Ok(false);
+    }
+    tracing::info!(time_zone = %db.time_zone(), "rebuilding the rollups for the time zone");
+    rebuild(db)?;
+    Ok(true)
+}
+
+/// One `rollup_daily` row that differs from the raw events.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Difference {
+    /// The row's key, `name=value` pairs.
+    pub key: String,
+    /// Each differing measure: name, the rollup's value, the raw events' value ("-": no row).
+    pub measures: Vec<(&'static str, String, String)>,
+}
+
+/// What `omnikpi rollup verify` found.
+#[derive(Clone, Debug, Default)]
+pub struct Verification {
+    /// `(rollup's zone, instance's zone)` when they differ: the rollup is then unused.
+    pub time_zone: Option<(String, String)>,
+    pub differences: Vec<Difference>,
+}
+
+impl Verification {
+    pub fn is_clean(&self) -> bool {
+        self.time_zone.is_none() && self.differences.is_empty()
+    }
+}
+
+/// The most differences [`verify`] lists.
+pub const MAX_DIFFERENCES: usize = 1000;
+
+/// Recomputes the rollup from the raw events and compares it with the stored one, row by row.
+pub fn verify(conn: &Connection) -> Result<Verification, duckdb::Error> {
+    let mut out = Verification::default();
+    let (built, now): (String, String) = conn.query_row(
+        "SELECT time_zone, current_setting('TimeZone') FROM rollup_state",
+        [],
+        |r| Ok((r.get(0)?, r.get(1)?)),
+    )?;
+    if built != now {
+        out.time_zone = Some((built, now));
+        return Ok(out);
+    }
+    let on: Vec<String> = KEY
+        .iter()
+        .map(|k| format!("r.{k} IS NOT DISTINCT FROM k.{k}"))
+        .collect();
+    let keys: Vec<String> = KEY
+        .iter()
+        .map(|k| format!("CAST(coalesce(k.{k}, r.{k}) AS VARCHAR)"))
+        .collect();
+    let pairs: Vec<String> = MEASURES
+        .iter()
+        .map(|m| format!("CAST(k.{m} AS VARCHAR), CAST(r.{m} AS VARCHAR)"))
+        .collect();
+    let differs: Vec<String> = MEASURES
+        .iter()
+        .map(|m| format!("k.{m} IS DISTINCT FROM r.{m}"))
+        .collect();
+    let sums: Vec<String> = MEASURES
+        .iter()
+        .map(|m| format!("sum({m}) AS {m}"))
+        .collect();
+    let sql = format!(
+        "WITH r AS ({raw}),
+              k AS (SELECT {key}, {sums} FROM rollup_daily GROUP BY {key})
+         SELECT {keys}, {pairs}
+         FROM r FULL OUTER JOIN k ON {on}
+         WHERE {differs}
+         ORDER BY 1, 2, 3, 4, 5, 6, 7, 8, 9
+         LIMIT {MAX_DIFFERENCES}",
+        raw = aggregate("true", 1),
+        key = KEY.join(", "),
+        sums = sums.join(", "),
+        keys = keys.join(", "),
+        pairs = pairs.join(", "),
+        on = on.join(" AND "),
+        differs = differs.join(" OR "),
+    );
+    let mut stmt = conn.prepare(&sql)?;
+    let mut rows = stmt.query([])?;
+    while let Some(row) = rows.next()? {
+        let mut key = Vec::with_capacity(KEY.len());
+        for (i, name) in KEY.iter().enumerate() {
+            let value: Option<String> = row.get(i)?;
+            key.push(format!("{name}={}", value.as_deref().unwrap_or("∅")));
+        }
+        let mut measures = Vec::new();
+        for (i, name) in MEASURES.iter().enumerate() {
+            let kept: Option<String> = row.get(KEY.len() + 2 * i)?;
+            let raw: Option<String> = row.get(KEY.len() + 2 * i + 1)?;
+            if kept != raw {
+                let show = |v: Option<String>| v.unwrap_or_else(|| "-".to_string());
+                measures.push((*name, show(kept), show(raw)));
+            }
+        }
+        out.differences.push(Difference {
+            key: key.join(" "),
+            measures,
+        });
+    }
+    Ok(out)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_daily_aggregate_fills_every_column_of_the_table() -> Result<(), DbError> {
+        let db = Db::open_in_memory("Europe/Rome")?;
+        let conn = db.connect()?;
+        conn.execute_batch(&format!(
+            "INSERT INTO rollup_daily BY NAME {}",
+            aggregate("true", -1)
+        ))?;
+        assert!(current(&conn)?, "built at start-up in the instance's zone");
+        Ok(())
+    }
+
+    #[test]
+    fn a_sku_or_segment_filter_is_not_served() {
+        let by = |d: &str| Filters::parse([(d, "x")]).expect("filter");
+        assert!(serves(&Filters::none()));
+        assert!(serves(&by("channel")));
+        assert!(serves(&by("region")));
+        assert!(!serves(&by("sku")));
+        assert!(!serves(&by("segment")));
+        assert!(!serves(
+            &Filters::none().without(Dimension::Segment, &["vip".to_string()])
+        ));
+    }
+}
