@@ -401,3 +401,116 @@ async fn a_note_on_the_company_view_shows_there_and_on_every_kpi_chart() {
     let detail = cx.page(&format!("/kpi/footfall?{VIEW}&grain=week")).await;
     assert!(detail.contains("<td class=\"notes\">1. Stores closed for the strike</td>"));
 }
+
+/// The error an admin form's redirect carries, decoded.
+fn notice_error(location: &str) -> String {
+    let query = location.split_once('?').map_or("", |(_, q)| q);
+    omnikpi::url::parse(query)
+        .into_iter()
+        .find(|(k, _)| k == "error")
+        .map(|(_, v)| v)
+        .unwrap_or_else(|| panic!("no error in {location}"))
+}
+
+fn audited(t: &TestDb, action: &str) -> i64 {
+    t.count(&format!(
+        "SELECT count(*) FROM audit_log WHERE action = '{action}'"
+    ))
+}
+
+/// Administration takes a pasted target plan and benchmark sheet (#19): a plan with a refused
+/// line writes nothing and the notice names each line, column and reason; a good one is
+/// written and audited; only an admin may post either.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_admin_imports_a_target_plan_and_the_benchmarks_from_the_pages() {
+    let t = data();
+    let mut admin = web::signed_in(&t.db, "admin@test.it").await;
+    let body = admin.page("/admin/departments?lang=en").await;
+    assert!(
+        body.contains("action=\"/admin/targets/import\""),
+        "the form is there"
+    );
+    let csrf = web::csrf_in(&body).expect("csrf");
+
+    let bad = "kpi,department,period,value\n\
+               net_revenue,sales,2026,125000\n\
+               net_revenu,sales,2026-13,lots\n";
+    let reply = admin
+        .post_form("/admin/targets/import", &[("csrf", &csrf), ("plan", bad)])
+        .await;
+    assert!(reply.location().starts_with("/admin/departments?error="));
+    let message = notice_error(reply.location());
+    for expected in [
+        "the pasted plan:3: kpi",
+        "the pasted plan:3: period",
+        "the pasted plan:3: value",
+        "\"lots\"",
+    ] {
+        assert!(message.contains(expected), "{expected} in {message}");
+    }
+    assert_eq!(
+        target_of(&t, "net_revenue", "sales", "2026"),
+        None,
+        "nothing written"
+    );
+    assert_eq!(audited(&t, "target.import"), 0);
+
+    let good =
+        "Department,KPI,Value,Period\nsales,net_revenue,125000,2026\nsales,aov,95.5,2026-Q2\n";
+    let reply = admin
+        .post_form("/admin/targets/import", &[("csrf", &csrf), ("plan", good)])
+        .await;
+    assert_eq!(reply.location(), "/admin/departments?ok=saved");
+    assert_eq!(
+        target_of(&t, "net_revenue", "sales", "2026"),
+        Some(125_000.0)
+    );
+    assert_eq!(target_of(&t, "aov", "sales", "2026-Q2"), Some(95.5));
+    assert_eq!(audited(&t, "target.import"), 2);
+
+    let sheet = "kpi,value,source,url,published,scope\n\
+                 cart_abandonment_rate,0.7,Baymard Institute,https://baymard.com/lists/cart-abandonment-rate,2021-11-19,\"46 studies, all e-commerce\"\n";
+    let reply = admin
+        .post_form(
+            "/admin/benchmarks/import",
+            &[("csrf", &csrf), ("benchmarks", sheet)],
+        )
+        .await;
+    assert_eq!(reply.location(), "/admin/kpis?ok=saved");
+    assert_eq!(
+        t.count("SELECT count(*) FROM benchmarks"),
+        1,
+        "the set is replaced"
+    );
+    assert_eq!(
+        t.count("SELECT count(*) FROM benchmarks WHERE scope = '46 studies, all e-commerce'"),
+        1
+    );
+    assert_eq!(audited(&t, "benchmarks.import"), 1);
+    let refused = admin
+        .post_form(
+            "/admin/benchmarks/import",
+            &[
+                ("csrf", &csrf),
+                ("benchmarks", "kpi,value,source\naov,0.5,\n"),
+            ],
+        )
+        .await;
+    assert!(notice_error(refused.location()).contains("the pasted sheet:2: source"));
+    assert_eq!(
+        t.count("SELECT count(*) FROM benchmarks"),
+        1,
+        "a refused sheet changes nothing"
+    );
+
+    // A lead sets their own targets on their page, not plans for everyone.
+    let mut lead = web::signed_in(&t.db, "lead@test.it").await;
+    let lead_csrf = web::csrf_in(&lead.page("/dept/stores?lang=en").await).expect("csrf");
+    let denied = lead
+        .post_form(
+            "/admin/targets/import",
+            &[("csrf", &lead_csrf), ("plan", good)],
+        )
+        .await;
+    assert_eq!(denied.status, StatusCode::FORBIDDEN);
+}

@@ -176,19 +176,27 @@ fn every_kpi_has_a_value_and_every_department_a_target_status() {
         assert!(!view.tiles.is_empty(), "{department}");
         for tile in &view.tiles {
             let status = tile.target.as_ref().and_then(|t| t.status);
-            assert!(status.is_some(), "{department}: {} has no status", tile.kpi.key);
+            assert!(
+                status.is_some(),
+                "{department}: {} has no status",
+                tile.kpi.key
+            );
             statuses.extend(status.map(|s| format!("{s:?}")));
         }
     }
-    let all: std::collections::BTreeSet<String> = [Status::OnTrack, Status::AtRisk, Status::OffTrack]
-        .iter()
-        .map(|s| format!("{s:?}"))
-        .collect();
+    let all: std::collections::BTreeSet<String> =
+        [Status::OnTrack, Status::AtRisk, Status::OffTrack]
+            .iter()
+            .map(|s| format!("{s:?}"))
+            .collect();
     assert_eq!(statuses, all);
 
     // The market's figures sit beside our own, with their sources.
     let company = dashboard::company_blocking(&mut conn, &query).expect("company view");
-    assert!(company.targets.len() == company.kpis.len(), "every tile has a target");
+    assert!(
+        company.targets.len() == company.kpis.len(),
+        "every tile has a target"
+    );
     let marketing = dashboard::department::department_blocking(&mut conn, "marketing", &query)
         .expect("marketing view");
     let open_rate = marketing

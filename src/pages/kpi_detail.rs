@@ -17,9 +17,7 @@ use crate::dashboard::{
 use crate::format;
 use crate::i18n::{Locale, Msg};
 use crate::kpi::{Grain, Unit};
-use crate::view::{
-    ViewState, department_name, dimension_name, grain_label, status_text,
-};
+use crate::view::{ViewState, department_name, dimension_name, grain_label, status_text};
 
 use super::{error_view, query_string};
 

@@ -156,7 +156,10 @@ pub fn read(
                 &name,
                 1,
                 column,
-                format!("the header has no {column} column (it needs {})", expected()),
+                format!(
+                    "the header has no {column} column (it needs {})",
+                    expected()
+                ),
                 header,
             ));
         }
@@ -230,7 +233,10 @@ pub fn read(
         .lines()
         .enumerate()
         .skip(1)
-        .filter(|(_, l)| l.chars().any(|c| !c.is_whitespace() && c != ',' && c != '"'))
+        .filter(|(_, l)| {
+            l.chars()
+                .any(|c| !c.is_whitespace() && c != ',' && c != '"')
+        })
         .map(|(i, _)| i as u64 + 1)
         .collect();
     let numbered = lines.len() == rows.len();
@@ -283,6 +289,9 @@ mod tests {
         );
         let unknown = sheet("a,b,d\n1,2,3\n").expect_err("d is not a column");
         assert_eq!(unknown.refused[0].column, "d");
-        assert!(unknown.to_string().contains("it takes a,b,[c]"), "{unknown}");
+        assert!(
+            unknown.to_string().contains("it takes a,b,[c]"),
+            "{unknown}"
+        );
     }
 }

@@ -243,9 +243,10 @@ fn email(
             push(&mut rows, sent, "email_sent", &r.email, &campaign);
             let opened = sent + Duration::minutes(rng.gen_range(5..72 * 60));
             // Journey steps a month around a quiet slot would join or convert its journey.
-            let clear = r.quiet.iter().all(|q| {
-                opened < *q - Duration::days(32) || opened > *q + Duration::days(37)
-            });
+            let clear = r
+                .quiet
+                .iter()
+                .all(|q| opened < *q - Duration::days(32) || opened > *q + Duration::days(37));
             if rng.gen_bool(r.open) && clear && opened <= data_end {
                 push(&mut rows, opened, "email_open", &r.email, &campaign);
                 let clicked = opened + Duration::minutes(rng.gen_range(1..30));
