@@ -38,6 +38,8 @@ use super::kpi::{self as engine, Dimension, Filters, Period};
 use super::state::AppState;
 use super::view;
 
+pub use super::ingest::events::{MAX_BODY, MAX_EVENTS};
+
 /// The OpenAPI document's frame; the paths come from the handlers' annotations.
 #[derive(OpenApi)]
 #[openapi(
@@ -90,7 +92,7 @@ pub fn router() -> Router<AppState> {
     let (router, openapi) = router_and_openapi();
     let document = std::sync::Arc::new(openapi);
     router
-        .layer(axum::extract::DefaultBodyLimit::max(events::MAX_BODY))
+        .layer(axum::extract::DefaultBodyLimit::max(MAX_BODY))
         .route(
             "/openapi.json",
             get(move || {
@@ -200,23 +202,37 @@ impl Request {
     }
 }
 
-/// An [`AppError`] answered as JSON.
-pub struct ApiError(pub AppError);
+/// What a handler answers when it does not succeed, as JSON: an [`AppError`] with its status
+/// and message (the same the pages show), or a refusal only the API makes (the events
+/// endpoint's 413, 415 and 422, with the rejects when values are invalid).
+pub enum ApiError {
+    App(AppError),
+    Refused(StatusCode, String),
+    Rejected(events::RejectedBody),
+}
 
 impl From<AppError> for ApiError {
     fn from(err: AppError) -> Self {
-        Self(err)
+        Self::App(err)
     }
 }
 
 impl IntoResponse for ApiError {
     fn into_response(self) -> Response {
-        let status =
-            StatusCode::from_u16(self.0.status_code()).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
-        (
-            status,
-            Json(serde_json::json!({ "error": self.0.to_string() })),
-        )
-            .into_response()
+        match self {
+            Self::App(err) => {
+                let status = StatusCode::from_u16(err.status_code())
+                    .unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
+                (
+                    status,
+                    Json(ErrorBody {
+                        error: err.to_string(),
+                    }),
+                )
+                    .into_response()
+            }
+            Self::Refused(status, error) => (status, Json(ErrorBody { error })).into_response(),
+            Self::Rejected(body) => (StatusCode::UNPROCESSABLE_ENTITY, Json(body)).into_response(),
+        }
     }
 }

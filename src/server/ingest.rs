@@ -8,6 +8,7 @@
 //! whose checksum was already loaded for the source is skipped unless forced.
 
 pub mod canonical;
+pub mod events;
 pub mod mapping;
 pub mod pseudonym;
 pub mod sources;

@@ -1,24 +1,19 @@
-//! `POST /api/v1/events`: canonical events sent as NDJSON with an API token, loaded in one
-//! transaction through [`crate::server::ingest`]. This handler checks the request's form
-//! (content type and encoding, query, the source's name); reading the body into a load and
-//! its errors belong to ingest.
+//! `POST /api/v1/events`: canonical events sent as NDJSON with an API token. This handler
+//! refuses a request of the wrong form (content type or encoding, query, a body too large, no
+//! source) and hands the body to [`ingest::events::load_events`], which checks, spools and
+//! loads it; its [`EventsError`] becomes the answer through the one `From` below.
 
 use axum::Json;
 use axum::extract::{Query, State};
 use axum::http::StatusCode;
-use axum::response::{IntoResponse, Response};
 use serde::Serialize;
 
 use crate::error::AppError;
 use crate::server::auth::RequestAuth;
-use crate::server::ingest;
+use crate::server::ingest::events::{self as ingest_events, EventsError, MAX_BODY};
 use crate::server::state::AppState;
 
-use super::ErrorBody;
-
-/// Events one `POST /events` may carry, and its largest body.
-pub const MAX_EVENTS: usize = 10_000;
-pub const MAX_BODY: usize = 10 * 1024 * 1024;
+use super::{ApiError, ErrorBody};
 
 #[derive(Debug, serde::Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -77,32 +72,37 @@ pub(super) async fn ingest_events(
     axum::Extension(auth): axum::Extension<RequestAuth>,
     headers: axum::http::HeaderMap,
     body: Result<axum::body::Bytes, axum::extract::rejection::BytesRejection>,
-) -> Response {
-    let error = |status: StatusCode, message: String| {
-        (status, Json(ErrorBody { error: message })).into_response()
-    };
+) -> Result<Json<IngestResponse>, ApiError> {
     // Every refusal of the request's form is JSON like the others, before the body is read.
     if let Some(problem) = unaccepted_body(&headers) {
-        return error(StatusCode::UNSUPPORTED_MEDIA_TYPE, problem);
+        return Err(ApiError::Refused(
+            StatusCode::UNSUPPORTED_MEDIA_TYPE,
+            problem,
+        ));
     }
     let Ok(Query(query)) = query else {
-        return error(
+        return Err(ApiError::Refused(
             StatusCode::BAD_REQUEST,
             "unknown parameter in the query string; the only one is source".into(),
-        );
+        ));
     };
     let body = match body {
         Ok(body) => body,
         Err(e) if e.status() == StatusCode::PAYLOAD_TOO_LARGE => {
-            return error(
+            return Err(ApiError::Refused(
                 StatusCode::PAYLOAD_TOO_LARGE,
                 format!(
                     "the body is larger than {} MB; send the events in smaller batches",
                     MAX_BODY / (1024 * 1024)
                 ),
-            );
+            ));
         }
-        Err(e) => return error(e.status(), "the body could not be read".into()),
+        Err(e) => {
+            return Err(ApiError::Refused(
+                e.status(),
+                "the body could not be read".into(),
+            ));
+        }
     };
     // The gate has checked the Ingest right; the default source is the token's name.
     let default_source = auth
@@ -110,63 +110,37 @@ pub(super) async fn ingest_events(
         .as_ref()
         .and_then(|p| p.label.strip_prefix("token:"))
         .map(str::to_string);
-    let Some(name) = query.source.clone().or(default_source) else {
-        return error(
+    let Some(source) = query.source.clone().or(default_source) else {
+        return Err(ApiError::Refused(
             StatusCode::BAD_REQUEST,
             "name the source: POST /api/v1/events?source=NAME".into(),
-        );
+        ));
     };
-    let Ok(text) = std::str::from_utf8(&body) else {
-        return error(StatusCode::BAD_REQUEST, "the body is not UTF-8".into());
-    };
-    let received = text.lines().filter(|l| !l.trim().is_empty()).count();
-    if received == 0 {
-        return error(StatusCode::BAD_REQUEST, "the body holds no events".into());
-    }
-    if received > MAX_EVENTS {
-        return error(
-            StatusCode::PAYLOAD_TOO_LARGE,
-            format!("{received} events; at most {MAX_EVENTS} per request"),
-        );
-    }
-    let source = name;
-    let mut bytes = [0u8; 8];
-    rand::RngCore::fill_bytes(&mut rand::rngs::OsRng, &mut bytes);
-    let suffix: String = bytes.iter().map(|b| format!("{b:02x}")).collect();
-    let file = std::env::temp_dir().join(format!("omnikpi-events-{suffix}.ndjson"));
-    if let Err(e) = tokio::fs::write(&file, &body).await {
-        tracing::error!(error = %e, "cannot spool the request body");
-        return error(
-            StatusCode::INTERNAL_SERVER_ERROR,
-            AppError::Internal.to_string(),
-        );
-    }
-    let db = state.db.clone();
-    let (load_source, load_file) = (source.clone(), file.clone());
-    let result = tokio::task::spawn_blocking(move || {
-        let options = ingest::LoadOptions {
-            force: true,
-            ..Default::default()
-        };
-        ingest::load_files(&db, &load_source, &[load_file], &options)
-    })
-    .await;
-    let _ = tokio::fs::remove_file(&file).await;
-    match result {
-        Ok(Ok(report)) => {
-            let f = report.files.first();
-            Json(IngestResponse {
-                source,
-                received: received as u64,
-                loaded: f.map_or(0, |f| f.rows_loaded),
-                duplicate: f.map_or(0, |f| f.rows_duplicate),
-            })
-            .into_response()
-        }
-        Ok(Err(ingest::IngestError::Rejected { rejects, total, .. })) => (
-            StatusCode::UNPROCESSABLE_ENTITY,
-            Json(RejectedBody {
-                error: format!("{total} invalid values; nothing was loaded"),
+    let loaded = ingest_events::load_events(&state.db, &source, &body).await?;
+    Ok(Json(IngestResponse {
+        source,
+        received: loaded.received,
+        loaded: loaded.loaded,
+        duplicate: loaded.duplicate,
+    }))
+}
+
+/// The answer to each way a body of events is not loaded: what is wrong with the body is the
+/// sender's to fix (400, 413, 422 with the rejects); a failure on the server is logged and
+/// answered as a plain 500.
+impl From<EventsError> for ApiError {
+    fn from(err: EventsError) -> Self {
+        let message = err.to_string();
+        match err {
+            EventsError::NotUtf8 | EventsError::NoEvents => {
+                ApiError::Refused(StatusCode::BAD_REQUEST, message)
+            }
+            EventsError::TooMany(_) => ApiError::Refused(StatusCode::PAYLOAD_TOO_LARGE, message),
+            EventsError::Unloadable(message) => {
+                ApiError::Refused(StatusCode::UNPROCESSABLE_ENTITY, message)
+            }
+            EventsError::Rejected { rejects, total } => ApiError::Rejected(RejectedBody {
+                error: message,
                 rejects: rejects
                     .into_iter()
                     .map(|r| RejectBody {
@@ -178,33 +152,10 @@ pub(super) async fn ingest_events(
                     .collect(),
                 total,
             }),
-        )
-            .into_response(),
-        Ok(Err(
-            e @ (ingest::IngestError::Header { .. }
-            | ingest::IngestError::BadSource(_)
-            | ingest::IngestError::Unreadable { .. }
-            | ingest::IngestError::BadLine { .. }
-            | ingest::IngestError::Empty(_)
-            | ingest::IngestError::HeaderOnly(_)),
-        )) => {
-            // The spooled file's name means nothing to the caller.
-            let message = e.to_string().replace(&file.display().to_string(), "body");
-            error(StatusCode::UNPROCESSABLE_ENTITY, message)
-        }
-        Ok(Err(e)) => {
-            tracing::error!(error = %e, "event ingestion failed");
-            error(
-                StatusCode::INTERNAL_SERVER_ERROR,
-                AppError::Internal.to_string(),
-            )
-        }
-        Err(e) => {
-            tracing::error!(error = %e, "event ingestion task failed");
-            error(
-                StatusCode::INTERNAL_SERVER_ERROR,
-                AppError::Internal.to_string(),
-            )
+            EventsError::Spool(_) | EventsError::Load(_) | EventsError::Task(_) => {
+                tracing::error!(error = %message, "event ingestion failed");
+                ApiError::App(AppError::Internal)
+            }
         }
     }
 }
