@@ -8,10 +8,10 @@
 //!
 //! Here: the routing table and its OpenAPI document (built from the handlers' annotations),
 //! the error every handler answers with ([`ApiError`], [`ErrorBody`]) and the KPI parameters
-//! several resources share ([`Request`]). One file per resource, each handler a thin typed
-//! adapter over the service that owns the data: [`kpis`] (report, series, breakdown),
-//! [`targets`], [`benchmarks`], [`journeys`] (and pain points), [`insights`] (KPI tree, what
-//! changed) and [`events`] (NDJSON ingestion with a token).
+//! several resources share (`Request`). One file per resource, each handler a thin typed
+//! adapter over the service that owns the data: `kpis` (report, series, breakdown),
+//! `targets`, `benchmarks`, `journeys` (and pain points), `insights` (KPI tree, what
+//! changed) and `events` (NDJSON ingestion with a token).
 
 mod benchmarks;
 mod events;

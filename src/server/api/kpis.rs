@@ -1,6 +1,6 @@
 //! `/api/v1/kpis...`: the KPI report, a KPI's series per bucket and its breakdown by a
 //! dimension, the same numbers as `omnikpi kpi` and the dashboards. Parameters are parsed by
-//! the shared [`Request`]; the numbers come from the KPI engine ([`crate::server::kpi`]).
+//! the shared `Request`; the numbers come from the KPI engine ([`crate::server::kpi`]).
 
 use axum::Json;
 use axum::extract::{Path, Query, State};
