@@ -138,12 +138,7 @@ pub fn set(
     if !value.is_finite() {
         return Err(TargetError::BadValue);
     }
-    let known: i64 = conn.query_row(
-        "SELECT count(*) FROM departments WHERE department = ?",
-        [department],
-        |r| r.get(0),
-    )?;
-    if known == 0 {
+    if !department_exists(conn, department)? {
         return Err(TargetError::UnknownDepartment(department.to_string()));
     }
     let period = TargetPeriod::parse(period)?;
@@ -159,6 +154,16 @@ pub fn set(
         value,
         set_by: set_by.to_string(),
     })
+}
+
+/// Whether `department` is one a target can be set for.
+pub fn department_exists(conn: &Connection, department: &str) -> Result<bool, TargetError> {
+    let known: i64 = conn.query_row(
+        "SELECT count(*) FROM departments WHERE department = ?",
+        [department],
+        |r| r.get(0),
+    )?;
+    Ok(known > 0)
 }
 
 /// Deletes a target; `false` when there was none.
