@@ -13,7 +13,7 @@ use leptos_router::{
 
 use crate::pages::admin::{
     AdminHome, audit::AdminAuditPage, departments::AdminDepartmentsPage,
-    identity::AdminIdentityPage, kpis::AdminKpisPage, settings::AdminSettingsPage,
+    identity::AdminIdentityPage, kiosk::AdminKioskPage, kpis::AdminKpisPage, settings::AdminSettingsPage,
     sources::AdminSourcesPage, tokens::AdminTokensPage, users::AdminUsersPage,
 };
 use crate::pages::insights::{KpiTreePage, WhatChangedPage};
@@ -23,7 +23,7 @@ use crate::pages::journeys::{
 };
 use crate::pages::{
     account::AccountPage, alerts::AlertsPageView, company::CompanyPage, customer::CustomerPage,
-    department::DepartmentPage, kpi_detail::KpiDetailPage, login::LoginPage, not_found::NotFound,
+    department::DepartmentPage, kiosk::KioskPage, kpi_detail::KpiDetailPage, login::LoginPage, not_found::NotFound,
     tv::TvPage,
 };
 
@@ -85,6 +85,7 @@ pub fn App() -> impl IntoView {
                     <Route path=path!("/admin") view=AdminHome ssr=SsrMode::Async />
                     <Route path=path!("/admin/users") view=AdminUsersPage ssr=SsrMode::Async />
                     <Route path=path!("/admin/tokens") view=AdminTokensPage ssr=SsrMode::Async />
+                    <Route path=path!("/admin/kiosk") view=AdminKioskPage ssr=SsrMode::Async />
                     <Route
                         path=path!("/admin/departments")
                         view=AdminDepartmentsPage
@@ -97,6 +98,7 @@ pub fn App() -> impl IntoView {
                     <Route path=path!("/admin/sources") view=AdminSourcesPage ssr=SsrMode::Async />
                     <Route path=path!("/kpi/:key") view=KpiDetailPage ssr=SsrMode::Async />
                     <Route path=path!("/tv") view=TvPage ssr=SsrMode::Async />
+                    <Route path=path!("/kiosk/:token") view=KioskPage ssr=SsrMode::Async />
                     <Route
                         path=path!("/dept/:department")
                         view=DepartmentPage

@@ -1,5 +1,5 @@
 //! The admin pages' data and their form handlers, one file per admin area: [`users`],
-//! [`tokens`] (API tokens), [`departments`] (and what their viewers may open), [`kpis`]
+//! [`tokens`] (API tokens), [`kiosk`] (kiosk links), [`departments`] (and what their viewers may open), [`kpis`]
 //! (ownership and derived KPIs), [`settings`], [`sources`] (mappings), [`sheets`] (a target
 //! plan and the market benchmarks, pasted whole) and the [`audit`] log (also as CSV).
 //!
@@ -30,6 +30,8 @@ pub enum AdminError {
     User(#[from] super::auth::users::UserError),
     #[error(transparent)]
     Token(#[from] super::tokens::TokenError),
+    #[error(transparent)]
+    Kiosk(#[from] super::kiosk::KioskError),
     /// A value the form may not carry, in both languages.
     #[error("{en}")]
     Invalid { en: String, it: String },
@@ -71,6 +73,7 @@ impl AdminError {
             (other, Locale::En) => other.to_string(),
             (AdminError::User(e), Locale::It) => e.italian(),
             (AdminError::Token(e), Locale::It) => e.italian(),
+            (AdminError::Kiosk(e), Locale::It) => e.italian(),
             (AdminError::Invalid { it, .. }, Locale::It) => it.clone(),
             // The mapping's own messages cite its lines and columns; they stay as written.
             (AdminError::Ingest(e), Locale::It) => format!("mappatura non valida: {e}"),
@@ -104,6 +107,8 @@ pub fn router() -> Router<AppState> {
         .route("/admin/users/reset", post(users::reset_password))
         .route("/admin/tokens/create", post(tokens::create_token))
         .route("/admin/tokens/revoke", post(tokens::revoke_token))
+        .route("/admin/kiosk/create", post(kiosk::create_link))
+        .route("/admin/kiosk/revoke", post(kiosk::revoke_link))
         .route(
             "/admin/departments/save",
             post(departments::save_department),
@@ -205,6 +210,7 @@ macro_rules! handler {
 
 pub mod audit;
 pub mod departments;
+pub mod kiosk;
 pub mod kpis;
 pub mod settings;
 pub mod sheets;

@@ -78,6 +78,11 @@ pub const MIGRATIONS: &[Migration] = &[
         name: "benchmark_sources",
         sql: include_str!("../../../migrations/0019_benchmark_sources.sql"),
     },
+    Migration {
+        version: 21,
+        name: "kiosk_links",
+        sql: include_str!("../../../migrations/0021_kiosk_links.sql"),
+    },
 ];
 
 pub struct Migration {
