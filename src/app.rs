@@ -13,8 +13,9 @@ use leptos_router::{
 
 use crate::pages::admin::{
     AdminHome, audit::AdminAuditPage, departments::AdminDepartmentsPage,
-    identity::AdminIdentityPage, kiosk::AdminKioskPage, kpis::AdminKpisPage, settings::AdminSettingsPage,
-    sources::AdminSourcesPage, tokens::AdminTokensPage, users::AdminUsersPage,
+    identity::AdminIdentityPage, kiosk::AdminKioskPage, kpis::AdminKpisPage,
+    settings::AdminSettingsPage, sources::AdminSourcesPage, tokens::AdminTokensPage,
+    users::AdminUsersPage,
 };
 use crate::pages::insights::{KpiTreePage, WhatChangedPage};
 use crate::pages::journeys::{
@@ -23,8 +24,8 @@ use crate::pages::journeys::{
 };
 use crate::pages::{
     account::AccountPage, alerts::AlertsPageView, company::CompanyPage, customer::CustomerPage,
-    department::DepartmentPage, kiosk::KioskPage, kpi_detail::KpiDetailPage, login::LoginPage, not_found::NotFound,
-    tv::TvPage,
+    department::DepartmentPage, kiosk::KioskPage, kpi_detail::KpiDetailPage, login::LoginPage,
+    not_found::NotFound, tv::TvPage,
 };
 
 /// The document around the app, rendered only on the server.

@@ -135,7 +135,11 @@ async fn a_store_link_shows_that_stores_numbers_to_anyone_and_nothing_else() {
     let mut admin = web::signed_in(&t.db, ADMIN).await;
     let (reply, path) = create(&mut admin, "store:MI01", "30").await;
     assert_eq!(reply.status, StatusCode::SEE_OTHER);
-    assert!(reply.location().contains("ok=created"), "{}", reply.location());
+    assert!(
+        reply.location().contains("ok=created"),
+        "{}",
+        reply.location()
+    );
     let path = path.expect("the new link is shown once");
     assert!(path.len() > "/kiosk/okpk_".len() + 60, "256 bits: {path}");
     // Shown once: the next view of the page no longer holds it.
@@ -171,7 +175,14 @@ async fn a_store_link_shows_that_stores_numbers_to_anyone_and_nothing_else() {
     assert_eq!(orders(&mine), Some(3.0));
     assert_eq!(orders(&chain), Some(4.0));
     // Nothing personal, no way into the rest of the dashboard, no form.
-    for secret in [CUSTOMER_EMAIL, CUSTOMER_CARD, ADMIN, "/customer", "/kpi/", "csrf"] {
+    for secret in [
+        CUSTOMER_EMAIL,
+        CUSTOMER_CARD,
+        ADMIN,
+        "/customer",
+        "/kpi/",
+        "csrf",
+    ] {
         assert!(!html.contains(secret), "the kiosk shows {secret}");
     }
     assert!(!html.contains("RM01") && !html.contains("Roma"));
@@ -191,10 +202,7 @@ async fn editing_the_url_or_using_another_stores_token_cannot_widen_a_link() {
     let milan_orders = "3";
     let rome_orders = "1";
     // Another store asked for in the query is ignored: the link's own store is shown.
-    for (path, orders, other) in [
-        (&milan, milan_orders, "RM01"),
-        (&rome, rome_orders, "MI01"),
-    ] {
+    for (path, orders, other) in [(&milan, milan_orders, "RM01"), (&rome, rome_orders, "MI01")] {
         for edited in [
             format!("{path}?store={other}"),
             format!("{path}?store=&preset=this_year&from=2000-01-01"),
@@ -264,7 +272,11 @@ async fn expired_revoked_and_tampered_links_show_nothing() {
     assert_eq!(visit(&t, &live).await.status, StatusCode::OK);
     let id = link_id(&t, "revoked_at IS NULL AND expires_at > current_timestamp");
     let reply = revoke(&mut admin, id).await;
-    assert!(reply.location().contains("ok=revoked"), "{}", reply.location());
+    assert!(
+        reply.location().contains("ok=revoked"),
+        "{}",
+        reply.location()
+    );
     let reply = visit(&t, &live).await;
     assert!(refused(&reply), "revoked: {}", reply.status);
     // The server function refuses it the same way.
@@ -306,7 +318,10 @@ async fn creating_and_revoking_are_audited_and_reserved_to_admins_and_the_stores
     // The stores lead: the stores' links, not another department's.
     let mut lead = web::signed_in(&t.db, STORES_LEAD).await;
     let page = lead.page("/admin/kiosk?lang=en").await;
-    assert!(!page.contains("department:online"), "the lead sees only the stores' links");
+    assert!(
+        !page.contains("department:online"),
+        "the lead sees only the stores' links"
+    );
     let (_, store) = create(&mut lead, "store:RM01", "").await;
     assert!(store.is_some());
     assert_eq!(audit("kiosk.create"), 2);
@@ -318,7 +333,11 @@ async fn creating_and_revoking_are_audited_and_reserved_to_admins_and_the_stores
     assert_eq!(visit(&t, &online).await.status, StatusCode::OK);
     let store_id = link_id(&t, "store_id = 'RM01'");
     let reply = revoke(&mut lead, store_id).await;
-    assert!(reply.location().contains("ok=revoked"), "{}", reply.location());
+    assert!(
+        reply.location().contains("ok=revoked"),
+        "{}",
+        reply.location()
+    );
     assert_eq!(audit("kiosk.revoke"), 1);
     assert_eq!(audit("kiosk.create"), 2);
     let actor: i64 = t.count(&format!(

@@ -158,10 +158,14 @@ pub fn text(msg: Msg) -> &'static str {
         Msg::MarketFigure => "Market",
         Msg::Import => "Import",
         Msg::ImportTargetPlan => "Import a target plan",
-        Msg::TargetPlanHelp => "A CSV with the columns kpi, department, period and value, one target per line: a period is a year (2026), a quarter (2026-Q1) or a month (2026-03); a value is in the KPI's unit (0.25 for 25 %). Targets already set for the same KPI, department and period are replaced. If any line is refused, nothing is saved and every refused line is listed. On the command line: omnikpi target import FILE.",
+        Msg::TargetPlanHelp => {
+            "A CSV with the columns kpi, department, period and value, one target per line: a period is a year (2026), a quarter (2026-Q1) or a month (2026-03); a value is in the KPI's unit (0.25 for 25 %). Targets already set for the same KPI, department and period are replaced. If any line is refused, nothing is saved and every refused line is listed. On the command line: omnikpi target import FILE."
+        }
         Msg::TargetPlanCsv => "Target plan (CSV)",
         Msg::ImportBenchmarks => "Replace the market benchmarks",
-        Msg::BenchmarksHelp => "A CSV with the columns kpi, value and source, and optionally url, published (2021-11-19, 2018-03 or 2019), scope and note: every benchmark is replaced by these. If any line is refused, nothing changes. examples/benchmarks/market.csv holds the published figures the demo shows. On the command line: omnikpi benchmark import FILE.",
+        Msg::BenchmarksHelp => {
+            "A CSV with the columns kpi, value and source, and optionally url, published (2021-11-19, 2018-03 or 2019), scope and note: every benchmark is replaced by these. If any line is refused, nothing changes. examples/benchmarks/market.csv holds the published figures the demo shows. On the command line: omnikpi benchmark import FILE."
+        }
         Msg::BenchmarksCsv => "Market benchmarks (CSV)",
         Msg::Published => "Published",
         Msg::Scope => "Scope",
@@ -508,10 +512,16 @@ pub fn text(msg: Msg) -> &'static str {
         Msg::KioskExpires => "Expires",
         Msg::KioskCreatedBy => "Created by",
         Msg::KioskExpired => "expired",
-        Msg::KioskUrlShownOnce => "Copy this link now and open it on the screen; it is not shown again:",
-        Msg::KioskGone => "This kiosk link is not valid: it may have expired or been revoked. Ask for a new one.",
+        Msg::KioskUrlShownOnce => {
+            "Copy this link now and open it on the screen; it is not shown again:"
+        }
+        Msg::KioskGone => {
+            "This kiosk link is not valid: it may have expired or been revoked. Ask for a new one."
+        }
         Msg::KioskGoneTitle => "Link not valid",
         Msg::KioskRefreshNote => "Updates itself every few minutes",
-        Msg::KioskStoreLeadNote => "Store leads create links for the stores; an admin for any department.",
+        Msg::KioskStoreLeadNote => {
+            "Store leads create links for the stores; an admin for any department."
+        }
     }
 }

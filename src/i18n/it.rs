@@ -158,10 +158,14 @@ pub fn text(msg: Msg) -> &'static str {
         Msg::MarketFigure => "Mercato",
         Msg::Import => "Importa",
         Msg::ImportTargetPlan => "Importa un piano degli obiettivi",
-        Msg::TargetPlanHelp => "Un CSV con le colonne kpi, department, period e value, un obiettivo per riga: il periodo è un anno (2026), un trimestre (2026-Q1) o un mese (2026-03); il valore è nell'unità del KPI (0.25 per 25 %). Gli obiettivi già fissati per lo stesso KPI, reparto e periodo vengono sostituiti. Se una riga è rifiutata non si salva nulla e ogni riga rifiutata viene elencata. Da riga di comando: omnikpi target import FILE.",
+        Msg::TargetPlanHelp => {
+            "Un CSV con le colonne kpi, department, period e value, un obiettivo per riga: il periodo è un anno (2026), un trimestre (2026-Q1) o un mese (2026-03); il valore è nell'unità del KPI (0.25 per 25 %). Gli obiettivi già fissati per lo stesso KPI, reparto e periodo vengono sostituiti. Se una riga è rifiutata non si salva nulla e ogni riga rifiutata viene elencata. Da riga di comando: omnikpi target import FILE."
+        }
         Msg::TargetPlanCsv => "Piano degli obiettivi (CSV)",
         Msg::ImportBenchmarks => "Sostituisci i benchmark di mercato",
-        Msg::BenchmarksHelp => "Un CSV con le colonne kpi, value e source, e facoltative url, published (2021-11-19, 2018-03 o 2019), scope e note: tutti i benchmark vengono sostituiti da questi. Se una riga è rifiutata non cambia nulla. examples/benchmarks/market.csv contiene i dati pubblicati che mostra la demo. Da riga di comando: omnikpi benchmark import FILE.",
+        Msg::BenchmarksHelp => {
+            "Un CSV con le colonne kpi, value e source, e facoltative url, published (2021-11-19, 2018-03 o 2019), scope e note: tutti i benchmark vengono sostituiti da questi. Se una riga è rifiutata non cambia nulla. examples/benchmarks/market.csv contiene i dati pubblicati che mostra la demo. Da riga di comando: omnikpi benchmark import FILE."
+        }
         Msg::BenchmarksCsv => "Benchmark di mercato (CSV)",
         Msg::Published => "Pubblicato",
         Msg::Scope => "Ambito",
@@ -508,10 +512,16 @@ pub fn text(msg: Msg) -> &'static str {
         Msg::KioskExpires => "Scade",
         Msg::KioskCreatedBy => "Creato da",
         Msg::KioskExpired => "scaduto",
-        Msg::KioskUrlShownOnce => "Copia ora questo link e aprilo sullo schermo: non verrà più mostrato:",
-        Msg::KioskGone => "Questo link kiosk non è valido: potrebbe essere scaduto o revocato. Chiedine uno nuovo.",
+        Msg::KioskUrlShownOnce => {
+            "Copia ora questo link e aprilo sullo schermo: non verrà più mostrato:"
+        }
+        Msg::KioskGone => {
+            "Questo link kiosk non è valido: potrebbe essere scaduto o revocato. Chiedine uno nuovo."
+        }
         Msg::KioskGoneTitle => "Link non valido",
         Msg::KioskRefreshNote => "Si aggiorna da solo ogni pochi minuti",
-        Msg::KioskStoreLeadNote => "Il responsabile dei negozi crea link per i negozi; un amministratore per ogni reparto.",
+        Msg::KioskStoreLeadNote => {
+            "Il responsabile dei negozi crea link per i negozi; un amministratore per ogni reparto."
+        }
     }
 }

@@ -68,15 +68,11 @@ impl AdminError {
             (
                 AdminError::Sql(_) | AdminError::Db(_) | AdminError::Kiosk(KioskError::Sql(_)),
                 Locale::En,
-            ) => {
-                "the change could not be saved; see the server log".into()
-            }
+            ) => "the change could not be saved; see the server log".into(),
             (
                 AdminError::Sql(_) | AdminError::Db(_) | AdminError::Kiosk(KioskError::Sql(_)),
                 Locale::It,
-            ) => {
-                "la modifica non è stata salvata; vedi il log del server".into()
-            }
+            ) => "la modifica non è stata salvata; vedi il log del server".into(),
             (AdminError::Derived(e), Locale::En) => e.message(Locale::En),
             (other, Locale::En) => other.to_string(),
             (AdminError::User(e), Locale::It) => e.italian(),

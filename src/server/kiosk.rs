@@ -277,11 +277,9 @@ fn kiosk_blocking(
     let title = match &scope {
         Scope::Store(store) => {
             let name: Option<String> = conn
-                .query_row(
-                    "SELECT name FROM stores WHERE store_id = ?",
-                    [store],
-                    |r| r.get(0),
-                )
+                .query_row("SELECT name FROM stores WHERE store_id = ?", [store], |r| {
+                    r.get(0)
+                })
                 .optional()?;
             match name {
                 Some(name) => format!("{name} ({store})"),

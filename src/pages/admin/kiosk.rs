@@ -46,7 +46,9 @@ fn KioskBody(page: KioskLinksPage, locale: Locale, csrf: String) -> impl IntoVie
     let rows = links
         .into_iter()
         .map(|l| {
-            let used = l.last_used_at.unwrap_or_else(|| locale.text(Msg::Never).to_string());
+            let used = l
+                .last_used_at
+                .unwrap_or_else(|| locale.text(Msg::Never).to_string());
             let live = !l.revoked && !l.expired;
             let revoke = (!l.revoked).then(|| {
                 let label = format!("{} {}", locale.text(Msg::Revoke), l.scope);
