@@ -13,8 +13,9 @@ use leptos_router::{
 
 use crate::pages::admin::{
     AdminHome, audit::AdminAuditPage, departments::AdminDepartmentsPage,
-    identity::AdminIdentityPage, kpis::AdminKpisPage, settings::AdminSettingsPage,
-    sources::AdminSourcesPage, tokens::AdminTokensPage, users::AdminUsersPage,
+    identity::AdminIdentityPage, kiosk::AdminKioskPage, kpis::AdminKpisPage,
+    settings::AdminSettingsPage, sources::AdminSourcesPage, tokens::AdminTokensPage,
+    users::AdminUsersPage,
 };
 use crate::pages::insights::{KpiTreePage, WhatChangedPage};
 use crate::pages::journeys::{
@@ -23,8 +24,8 @@ use crate::pages::journeys::{
 };
 use crate::pages::{
     account::AccountPage, alerts::AlertsPageView, company::CompanyPage, customer::CustomerPage,
-    department::DepartmentPage, kpi_detail::KpiDetailPage, login::LoginPage, not_found::NotFound,
-    tv::TvPage,
+    department::DepartmentPage, kiosk::KioskPage, kpi_detail::KpiDetailPage, login::LoginPage,
+    not_found::NotFound, tv::TvPage,
 };
 
 /// The document around the app, rendered only on the server.
@@ -85,6 +86,7 @@ pub fn App() -> impl IntoView {
                     <Route path=path!("/admin") view=AdminHome ssr=SsrMode::Async />
                     <Route path=path!("/admin/users") view=AdminUsersPage ssr=SsrMode::Async />
                     <Route path=path!("/admin/tokens") view=AdminTokensPage ssr=SsrMode::Async />
+                    <Route path=path!("/admin/kiosk") view=AdminKioskPage ssr=SsrMode::Async />
                     <Route
                         path=path!("/admin/departments")
                         view=AdminDepartmentsPage
@@ -97,6 +99,7 @@ pub fn App() -> impl IntoView {
                     <Route path=path!("/admin/sources") view=AdminSourcesPage ssr=SsrMode::Async />
                     <Route path=path!("/kpi/:key") view=KpiDetailPage ssr=SsrMode::Async />
                     <Route path=path!("/tv") view=TvPage ssr=SsrMode::Async />
+                    <Route path=path!("/kiosk/:token") view=KioskPage ssr=SsrMode::Async />
                     <Route
                         path=path!("/dept/:department")
                         view=DepartmentPage

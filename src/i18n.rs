@@ -520,6 +520,19 @@ pub enum Msg {
     FrequencyRow,
     OrderValueRow,
     BellLabel,
+    AdminKiosk,
+    KioskScope,
+    KioskStores,
+    KioskDepartments,
+    KioskDays,
+    KioskExpires,
+    KioskCreatedBy,
+    KioskExpired,
+    KioskUrlShownOnce,
+    KioskGone,
+    KioskGoneTitle,
+    KioskRefreshNote,
+    KioskStoreLeadNote,
 }
 
 #[cfg(test)]

@@ -10,6 +10,7 @@
 //! - [`kpi`]: client-safe KPI types (units, grains, one KPI's value);
 //! - [`dashboard`]: what the company, KPI detail and department pages show, and their server
 //!   functions; [`journey`] and [`admin`]: the same for the journey pages and the admin pages;
+//! - [`kiosk`]: what a kiosk link's screen shows and the admin list of links;
 //! - [`alerts`]: alert rules and firings as the views see them, the alerts page's server function;
 //! - [`view`] and [`url`]: the view state that lives in the URL query;
 //! - [`live`]: open dashboards refresh themselves when new data is loaded;
@@ -35,6 +36,7 @@ pub mod format;
 pub mod i18n;
 pub mod insight;
 pub mod journey;
+pub mod kiosk;
 pub mod kpi;
 pub mod live;
 pub mod pages;

@@ -9,6 +9,7 @@ pub mod customer;
 pub mod department;
 pub mod insights;
 pub mod journeys;
+pub mod kiosk;
 pub mod kpi_detail;
 pub mod login;
 pub mod not_found;

@@ -26,6 +26,7 @@ pub mod identity;
 pub mod ingest;
 pub mod insight;
 pub mod journey;
+pub mod kiosk;
 pub mod kpi;
 pub mod ops;
 pub mod rollup;

@@ -66,6 +66,14 @@ const EXPECTED: &[(&str, &str, &str)] = &[
     ("POST", "/api/department_view", "AELCV"),
     ("POST", "/api/data_version", "AELCV"),
     ("GET", "/tv?views=company,dept/stores", "AELCV"),
+    // A kiosk link needs no session: an unknown token is answered 410 (gone), not a refusal.
+    ("GET", "/kiosk/okpk_unknown", "P"),
+    ("POST", "/api/kiosk_view", "P"),
+    // Kiosk links are managed by admins and the stores lead (the lead of this matrix).
+    ("GET", "/admin/kiosk?lang=en", "AL"),
+    ("POST", "/admin/kiosk/create", "AL"),
+    ("POST", "/admin/kiosk/revoke", "AL"),
+    ("POST", "/api/admin_kiosk", "AL"),
     ("POST", "/dept/stores/targets", "AL"),
     ("POST", "/dept/marketing/targets", "A"),
     ("POST", "/annotations/save", "AELC"),
@@ -258,7 +266,8 @@ fn every_route_has_a_rule_and_an_expectation() {
             .replace("{key}", "gross_revenue")
             .replace("{department}", "stores")
             .replace("{rule}", "bad_after_sale")
-            .replace("{id}", "1");
+            .replace("{id}", "1")
+            .replace("{token}", "okpk_unknown");
         let expected = EXPECTED
             .iter()
             .any(|(m, uri, _)| m == method && path_of(uri) == sample);

@@ -567,3 +567,72 @@ async fn the_company_view_shows_trends_mix_and_multichannel_buyers() {
     let a = web::get(app(&t), &format!("/export/company/breakdown-4.csv?{MARCH}")).await;
     assert_eq!(a.status, StatusCode::NOT_FOUND);
 }
+
+/// Online's orders by channel list only the channels that took online orders: the store, where
+/// there were purchases but none online, is not a row with 0 (issue #22).
+#[test]
+fn online_orders_by_channel_lists_only_channels_with_online_orders() {
+    let t = TestDb::new();
+    t.load_events(&[
+        ev("w1", "2026-03-02T10:00:00+01:00", "purchase")
+            .channel("web")
+            .order("W1")
+            .amount("10.00"),
+        ev("w2", "2026-03-03T10:00:00+01:00", "purchase")
+            .channel("web")
+            .order("W2")
+            .amount("12.00"),
+        ev("a1", "2026-03-04T10:00:00+01:00", "purchase")
+            .channel("app")
+            .order("A1")
+            .amount("8.00"),
+        ev("s1", "2026-03-05T10:00:00+01:00", "purchase")
+            .channel("store")
+            .order("S1")
+            .amount("40.00"),
+        ev("s2", "2026-03-06T10:00:00+01:00", "visit").channel("store"),
+    ]);
+    let mut conn = t.db.connect().expect("connection");
+    let view = omnikpi::server::dashboard::department::department_blocking(
+        &mut conn,
+        "online",
+        &format!("{MARCH}&lang=en"),
+    )
+    .expect("online view");
+    let by_channel = view
+        .breakdowns
+        .iter()
+        .find(|b| b.kpi == "online_orders" && b.dimension == "channel")
+        .expect("online orders by channel");
+    let rows: Vec<(Option<&str>, Option<f64>)> = by_channel
+        .rows
+        .iter()
+        .map(|r| (r.label.as_deref(), r.value))
+        .collect();
+    assert_eq!(
+        rows,
+        [(Some("web"), Some(2.0)), (Some("app"), Some(1.0))],
+        "{rows:?}"
+    );
+    // Gross revenue by channel (a sum too) still lists the store, which sold.
+    let mut conn = t.db.connect().expect("connection");
+    let sales = omnikpi::server::dashboard::department::department_blocking(
+        &mut conn,
+        "sales",
+        &format!("{MARCH}&lang=en"),
+    )
+    .expect("sales view");
+    let revenue = sales
+        .breakdowns
+        .iter()
+        .find(|b| b.kpi == "gross_revenue" && b.dimension == "channel")
+        .expect("revenue by channel");
+    assert!(
+        revenue
+            .rows
+            .iter()
+            .any(|r| r.label.as_deref() == Some("store") && r.value == Some(40.0)),
+        "{:?}",
+        revenue.rows
+    );
+}

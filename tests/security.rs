@@ -475,6 +475,11 @@ const FORMS: &[(&str, &[(&str, &str)])] = &[
     ),
     ("/admin/tokens/revoke", &[("name", "forged")]),
     (
+        "/admin/kiosk/create",
+        &[("scope", "department:online"), ("days", "30")],
+    ),
+    ("/admin/kiosk/revoke", &[("id", "1")]),
+    (
         "/admin/departments/save",
         &[("key", "forged"), ("name", "Forged")],
     ),

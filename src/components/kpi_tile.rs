@@ -16,8 +16,9 @@ use crate::view::{Comparison, department_name, status_text};
 pub fn KpiTile(
     kpi: KpiValue,
     locale: Locale,
-    /// The KPI detail page with the view's query.
-    href: String,
+    /// The KPI detail page with the view's query (none on a kiosk screen, which links nowhere).
+    #[prop(optional, into)]
+    href: Option<String>,
     #[prop(optional)] compare: Comparison,
     /// Department views: the target that applies (or `Some(None)`: none is set).
     #[prop(optional)]
@@ -136,7 +137,10 @@ pub fn KpiTile(
     view! {
         <article class="kpi-tile" data-kpi=kpi.key.clone()>
             <h2 class="kpi-name">
-                <a href=href>{kpi.name.clone()}</a>
+                {match href {
+                    Some(href) => view! { <a href=href>{kpi.name.clone()}</a> }.into_any(),
+                    None => view! { <span>{kpi.name.clone()}</span> }.into_any(),
+                }}
             </h2>
             <p class="kpi-value" data-value=raw>
                 {value}

@@ -504,5 +504,24 @@ pub fn text(msg: Msg) -> &'static str {
         Msg::FrequencyRow => "Purchase frequency (orders per buyer)",
         Msg::OrderValueRow => "Average order value",
         Msg::BellLabel => "Alerts: {n} unread",
+        Msg::AdminKiosk => "Kiosk links",
+        Msg::KioskScope => "Shows",
+        Msg::KioskStores => "Stores",
+        Msg::KioskDepartments => "Departments",
+        Msg::KioskDays => "Valid for (days)",
+        Msg::KioskExpires => "Expires",
+        Msg::KioskCreatedBy => "Created by",
+        Msg::KioskExpired => "expired",
+        Msg::KioskUrlShownOnce => {
+            "Copy this link now and open it on the screen; it is not shown again:"
+        }
+        Msg::KioskGone => {
+            "This kiosk link is not valid: it may have expired or been revoked. Ask for a new one."
+        }
+        Msg::KioskGoneTitle => "Link not valid",
+        Msg::KioskRefreshNote => "Updates itself every few minutes",
+        Msg::KioskStoreLeadNote => {
+            "Store leads create links for the stores; an admin for any department."
+        }
     }
 }

@@ -504,5 +504,24 @@ pub fn text(msg: Msg) -> &'static str {
         Msg::FrequencyRow => "Frequenza d'acquisto (ordini per cliente)",
         Msg::OrderValueRow => "Scontrino medio",
         Msg::BellLabel => "Avvisi: {n} non letti",
+        Msg::AdminKiosk => "Link kiosk",
+        Msg::KioskScope => "Mostra",
+        Msg::KioskStores => "Negozi",
+        Msg::KioskDepartments => "Reparti",
+        Msg::KioskDays => "Valido per (giorni)",
+        Msg::KioskExpires => "Scade",
+        Msg::KioskCreatedBy => "Creato da",
+        Msg::KioskExpired => "scaduto",
+        Msg::KioskUrlShownOnce => {
+            "Copia ora questo link e aprilo sullo schermo: non verrà più mostrato:"
+        }
+        Msg::KioskGone => {
+            "Questo link kiosk non è valido: potrebbe essere scaduto o revocato. Chiedine uno nuovo."
+        }
+        Msg::KioskGoneTitle => "Link non valido",
+        Msg::KioskRefreshNote => "Si aggiorna da solo ogni pochi minuti",
+        Msg::KioskStoreLeadNote => {
+            "Il responsabile dei negozi crea link per i negozi; un amministratore per ogni reparto."
+        }
     }
 }

@@ -1,10 +1,11 @@
-//! The admin pages: users, API tokens, departments, KPI ownership, settings and the audit
+//! The admin pages: users, API tokens, kiosk links, departments, KPI ownership, settings and the audit
 //! log. Each shows its data from a server function and changes it through plain form posts
 //! (handled in `server::admin`), so everything works without JavaScript.
 
 pub mod audit;
 pub mod departments;
 pub mod identity;
+pub mod kiosk;
 pub mod kpis;
 pub mod settings;
 pub mod sheets;
@@ -87,6 +88,7 @@ pub fn AdminFrame(locale: Memo<Locale>, title: Msg, children: Children) -> impl 
             <nav class="tabs" aria-label=move || locale.get().text(Msg::NavAdmin)>
                 {tab("/admin/users", Msg::AdminUsers)}
                 {tab("/admin/tokens", Msg::AdminTokens)}
+                {tab("/admin/kiosk", Msg::AdminKiosk)}
                 {tab("/admin/departments", Msg::AdminDepartments)}
                 {tab("/admin/kpis", Msg::AdminKpis)}
                 {tab("/admin/sources", Msg::AdminSources)}
@@ -110,6 +112,7 @@ pub fn AdminHome() -> impl IntoView {
             <ul class="link-list">
                 <li><a href=move || format!("/admin/users?lang={}", locale.get().code())>{move || locale.get().text(Msg::AdminUsers)}</a></li>
                 <li><a href=move || format!("/admin/tokens?lang={}", locale.get().code())>{move || locale.get().text(Msg::AdminTokens)}</a></li>
+                <li><a href=move || format!("/admin/kiosk?lang={}", locale.get().code())>{move || locale.get().text(Msg::AdminKiosk)}</a></li>
                 <li><a href=move || format!("/admin/departments?lang={}", locale.get().code())>{move || locale.get().text(Msg::AdminDepartments)}</a></li>
                 <li><a href=move || format!("/admin/kpis?lang={}", locale.get().code())>{move || locale.get().text(Msg::AdminKpis)}</a></li>
                 <li><a href=move || format!("/admin/sources?lang={}", locale.get().code())>{move || locale.get().text(Msg::AdminSources)}</a></li>

@@ -1,7 +1,8 @@
 //! The admin pages' data and their form handlers, one file per admin area: [`users`],
-//! [`tokens`] (API tokens), [`departments`] (and what their viewers may open), [`kpis`]
-//! (ownership and derived KPIs), [`settings`], [`sources`] (mappings), [`sheets`] (a target
-//! plan and the market benchmarks, pasted whole) and the [`audit`] log (also as CSV).
+//! [`tokens`] (API tokens), [`kiosk`] (kiosk links), [`departments`] (and what their viewers
+//! may open), [`kpis`] (ownership and derived KPIs), [`settings`], [`sources`] (mappings),
+//! [`sheets`] (a target plan and the market benchmarks, pasted whole) and the [`audit`] log
+//! (also as CSV).
 //!
 //! Here: the routing table of the forms, the error every area answers with, and the one path a
 //! change takes. A form's raw fields are parsed into its typed struct ([`AdminForm`]) first;
@@ -21,6 +22,7 @@ use crate::i18n::Locale;
 
 use super::auth::RequestAuth;
 use super::db::DbError;
+use super::kiosk::KioskError;
 use super::state::AppState;
 use crate::server::forms::{Fields, actor, csrf_ok};
 
@@ -30,6 +32,8 @@ pub enum AdminError {
     User(#[from] super::auth::users::UserError),
     #[error(transparent)]
     Token(#[from] super::tokens::TokenError),
+    #[error(transparent)]
+    Kiosk(#[from] KioskError),
     /// A value the form may not carry, in both languages.
     #[error("{en}")]
     Invalid { en: String, it: String },
@@ -61,16 +65,19 @@ impl AdminError {
     /// the change was not saved (the details go to the server log).
     pub fn message(&self, locale: Locale) -> String {
         match (self, locale) {
-            (AdminError::Sql(_) | AdminError::Db(_), Locale::En) => {
-                "the change could not be saved; see the server log".into()
-            }
-            (AdminError::Sql(_) | AdminError::Db(_), Locale::It) => {
-                "la modifica non è stata salvata; vedi il log del server".into()
-            }
+            (
+                AdminError::Sql(_) | AdminError::Db(_) | AdminError::Kiosk(KioskError::Sql(_)),
+                Locale::En,
+            ) => "the change could not be saved; see the server log".into(),
+            (
+                AdminError::Sql(_) | AdminError::Db(_) | AdminError::Kiosk(KioskError::Sql(_)),
+                Locale::It,
+            ) => "la modifica non è stata salvata; vedi il log del server".into(),
             (AdminError::Derived(e), Locale::En) => e.message(Locale::En),
             (other, Locale::En) => other.to_string(),
             (AdminError::User(e), Locale::It) => e.italian(),
             (AdminError::Token(e), Locale::It) => e.italian(),
+            (AdminError::Kiosk(e), Locale::It) => e.italian(),
             (AdminError::Invalid { it, .. }, Locale::It) => it.clone(),
             // The mapping's own messages cite its lines and columns; they stay as written.
             (AdminError::Ingest(e), Locale::It) => format!("mappatura non valida: {e}"),
@@ -86,7 +93,7 @@ impl AdminError {
 impl From<AdminError> for AppError {
     fn from(err: AdminError) -> Self {
         match err {
-            AdminError::Sql(_) | AdminError::Db(_) => {
+            AdminError::Sql(_) | AdminError::Db(_) | AdminError::Kiosk(KioskError::Sql(_)) => {
                 tracing::error!(error = %err, "admin task failed");
                 AppError::Internal
             }
@@ -104,6 +111,8 @@ pub fn router() -> Router<AppState> {
         .route("/admin/users/reset", post(users::reset_password))
         .route("/admin/tokens/create", post(tokens::create_token))
         .route("/admin/tokens/revoke", post(tokens::revoke_token))
+        .route("/admin/kiosk/create", post(kiosk::create_link))
+        .route("/admin/kiosk/revoke", post(kiosk::revoke_link))
         .route(
             "/admin/departments/save",
             post(departments::save_department),
@@ -181,7 +190,10 @@ where
     match result {
         Ok(ok) => back(page, Ok(ok)),
         Err(e) => {
-            if matches!(e, AdminError::Sql(_) | AdminError::Db(_)) {
+            if matches!(
+                e,
+                AdminError::Sql(_) | AdminError::Db(_) | AdminError::Kiosk(KioskError::Sql(_))
+            ) {
                 tracing::error!(error = %e, "admin change failed");
             }
             back(page, Err(e.message(locale)))
@@ -205,6 +217,7 @@ macro_rules! handler {
 
 pub mod audit;
 pub mod departments;
+pub mod kiosk;
 pub mod kpis;
 pub mod settings;
 pub mod sheets;

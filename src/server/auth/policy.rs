@@ -51,6 +51,8 @@ pub enum Edit {
     Identity,
     /// A department's alert rules (the department as for [`View::Department`]).
     AlertRules,
+    /// Kiosk links (admins; the stores lead for the stores: see [`can_manage_kiosk_link`]).
+    KioskLinks,
 }
 
 /// What a route requires.
@@ -305,6 +307,29 @@ pub const RULES: &[Rule] = &[
         Form,
         Access::Edit(Edit::AlertRules),
     ),
+    // Kiosk links: the token in the path is the credential (checked by the kiosk's service);
+    // they are managed by admins and the stores lead, before the admin-only `/admin/*` below.
+    rule("GET", "/kiosk/{token}", Page, Public),
+    rule("POST", "/api/kiosk_view", ServerFn, Public),
+    rule("GET", "/admin/kiosk", Page, Access::Edit(Edit::KioskLinks)),
+    rule(
+        "POST",
+        "/admin/kiosk/create",
+        Form,
+        Access::Edit(Edit::KioskLinks),
+    ),
+    rule(
+        "POST",
+        "/admin/kiosk/revoke",
+        Form,
+        Access::Edit(Edit::KioskLinks),
+    ),
+    rule(
+        "POST",
+        "/api/admin_kiosk",
+        ServerFn,
+        Access::Edit(Edit::KioskLinks),
+    ),
     // Administration.
     rule("GET", "/admin", Page, Admin),
     rule("GET", "/admin/users", Page, Admin),
@@ -461,6 +486,8 @@ fn can_edit(who: &Principal, role: Role, edit: Edit, department: Option<&str>) -
         (Role::Lead, Edit::AlertRules) => department.is_none() || who.own_department(department),
         (Role::Executive | Role::Lead | Role::CxOfficer, Edit::Annotations) => true,
         (Role::CxOfficer, Edit::PainRules | Edit::Identity) => true,
+        // Leads have a department, not stores: the stores lead looks after every store.
+        (Role::Lead, Edit::KioskLinks) => who.own_department(Some("stores")),
         _ => false,
     }
 }
@@ -473,6 +500,16 @@ pub fn can_edit_targets(who: &Principal, department: &str) -> bool {
 /// Whether `who` may create and delete the alert rules of `department`.
 pub fn can_edit_alert_rules(who: &Principal, department: &str) -> bool {
     decide(Some(who), Access::Edit(Edit::AlertRules), Some(department)) == Decision::Allow
+}
+
+/// Whether `who` may create or revoke a kiosk link showing `department`'s KPIs (a store's
+/// link shows the stores department's): admins any, the stores lead only the stores'.
+pub fn can_manage_kiosk_link(who: &Principal, department: &str) -> bool {
+    match who.role {
+        Some(Role::Admin) => true,
+        Some(Role::Lead) => department == "stores" && who.own_department(Some("stores")),
+        _ => false,
+    }
 }
 
 /// Whether identifiers and timelines are shown unmasked to `who`.
@@ -605,6 +642,34 @@ mod tests {
         assert_eq!(
             decide(Some(&user(Role::Executive, None, &[])), Ingest, None),
             Decision::Deny
+        );
+    }
+
+    #[test]
+    fn kiosk_links_are_managed_by_admins_and_the_stores_lead_for_the_stores() {
+        let kiosk = |who: &Principal| decide(Some(who), Access::Edit(Edit::KioskLinks), None);
+        let stores_lead = user(Role::Lead, Some("stores"), &[]);
+        let online_lead = user(Role::Lead, Some("online"), &[]);
+        let admin = user(Role::Admin, None, &[]);
+        assert_eq!(kiosk(&admin), Decision::Allow);
+        assert_eq!(kiosk(&stores_lead), Decision::Allow);
+        assert_eq!(kiosk(&online_lead), Decision::Deny);
+        assert_eq!(kiosk(&user(Role::Executive, None, &[])), Decision::Deny);
+        assert_eq!(
+            kiosk(&user(Role::Viewer, Some("stores"), &["company"])),
+            Decision::Deny
+        );
+        assert!(can_manage_kiosk_link(&admin, "online"));
+        assert!(can_manage_kiosk_link(&stores_lead, "stores"));
+        assert!(!can_manage_kiosk_link(&stores_lead, "online"));
+        assert!(!can_manage_kiosk_link(&online_lead, "online"));
+        assert_eq!(
+            rule_for("GET", "/kiosk/okpk_x").map(|(r, _)| r.access),
+            Some(Public)
+        );
+        assert_eq!(
+            rule_for("POST", "/admin/kiosk/create").map(|(r, _)| r.access),
+            Some(Access::Edit(Edit::KioskLinks))
         );
     }
 

@@ -19,7 +19,7 @@ use crate::dashboard::{
 use crate::error::AppError;
 use crate::format;
 use crate::i18n::Msg;
-use crate::kpi::{Grain, KpiValue};
+use crate::kpi::{Grain, KpiValue, Unit};
 use crate::view::{dimension_name, grain_label};
 
 use super::super::charts::{self, Line, LineKind, Texts};
@@ -347,9 +347,15 @@ pub fn breakdown_shown(
         dim,
         TOP,
     )?;
+    // A part of a sum (a count, an amount) that is zero adds nothing to the whole: a
+    // channel with no online orders is not one of online orders' channels, and listing every
+    // channel with a 0 buried the two that sell online (issue #22). A rate of 0 % is a finding
+    // and stays.
+    let sums = matches!(def.unit, Unit::Count | Unit::Money);
     let rows: Vec<BreakdownRow> = parts
         .into_iter()
         .filter(|p| with_other || p.value.is_some())
+        .filter(|p| !(sums && p.kpi == Some(0.0)))
         .map(|p| BreakdownRow {
             label: p.value,
             value: p.kpi,

@@ -83,6 +83,11 @@ pub const MIGRATIONS: &[Migration] = &[
         name: "rollups",
         sql: include_str!("../../../migrations/0020_rollups.sql"),
     },
+    Migration {
+        version: 21,
+        name: "kiosk_links",
+        sql: include_str!("../../../migrations/0021_kiosk_links.sql"),
+    },
 ];
 
 pub struct Migration {
