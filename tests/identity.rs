@@ -69,14 +69,7 @@ fn phones_are_compared_in_e164() {
 #[test]
 fn an_over_shared_identifier_links_nobody_and_is_listed() {
     let t = TestDb::new();
-    {
-        let conn = t.db.connect().expect("connection");
-        conn.execute(
-            "UPDATE settings SET value = '2' WHERE key = 'identity_max_links'",
-            [],
-        )
-        .expect("setting");
-    }
+    t.set_setting("identity_max_links", "2");
     // The shop's own e-mail typed on four customers' receipts.
     let events: Vec<_> = (1..=4)
         .map(|i| {

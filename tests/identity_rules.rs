@@ -764,14 +764,7 @@ async fn the_admin_identity_page_lists_over_shared_identifiers() {
     use axum::http::StatusCode;
     use omnikpi::auth::Role;
     let t = TestDb::new();
-    {
-        let conn = t.db.connect().expect("connection");
-        conn.execute(
-            "UPDATE settings SET value = '2' WHERE key = 'identity_max_links'",
-            [],
-        )
-        .expect("setting");
-    }
+    t.set_setting("identity_max_links", "2");
     // The shop's e-mail on three receipts of three cards: seen with 3 identifiers (> 2).
     let events: Vec<Ev> = (1..=3)
         .map(|i| {

@@ -39,26 +39,7 @@ fn data() -> TestDb {
         )
         .expect("setting");
     }
-    let reserve = |id: &str, at: &str, email: &str, order: &str, store: &str| {
-        ev(id, at, "reservation")
-            .channel("web")
-            .email(email)
-            .order(order)
-            .set("store_id", store)
-    };
-    let pickup = |id: &str, at: &str, email: &str, order: &str| {
-        ev(id, at, "pickup")
-            .channel("store")
-            .email(email)
-            .order(order)
-    };
-    let buy = |id: &str, at: &str, email: &str, order: &str, amount: &str| {
-        ev(id, at, "purchase")
-            .channel("store")
-            .email(email)
-            .order(order)
-            .amount(amount)
-    };
+    let (reserve, pickup, buy) = (common::reservation, common::pickup, common::store_purchase);
     let events: Vec<Ev> = vec![
         ev("n1", "2026-02-10T10:00:00+01:00", "visit")
             .channel("web")

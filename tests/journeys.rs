@@ -175,14 +175,7 @@ fn journeys_end_at_purchases_and_inactivity_and_take_events_stitched_later() {
 #[test]
 fn a_shorter_inactivity_window_cuts_more_journeys() {
     let t = TestDb::new();
-    {
-        let conn = t.db.connect().expect("connection");
-        conn.execute(
-            "UPDATE settings SET value = '2' WHERE key = 'journey_inactivity_days'",
-            [],
-        )
-        .expect("setting");
-    }
+    t.set_setting("journey_inactivity_days", "2");
     t.load_events(&[
         ev("b1", "2026-03-01T10:00:00+01:00", "visit")
             .channel("web")
@@ -547,26 +540,7 @@ fn clicks_landing_where_nothing_can_be_bought() {
 fn reservations_not_picked_up_within_seven_days() {
     let t = TestDb::new();
     small_volumes(&t);
-    let reserve = |id: &str, at: &str, email: &str, order: &str, store: &str| {
-        ev(id, at, "reservation")
-            .channel("web")
-            .email(email)
-            .order(order)
-            .set("store_id", store)
-    };
-    let pickup = |id: &str, at: &str, email: &str, order: &str| {
-        ev(id, at, "pickup")
-            .channel("store")
-            .email(email)
-            .order(order)
-    };
-    let buy = |id: &str, at: &str, email: &str, order: &str, amount: &str| {
-        ev(id, at, "purchase")
-            .channel("store")
-            .email(email)
-            .order(order)
-            .amount(amount)
-    };
+    let (reserve, pickup, buy) = (common::reservation, common::pickup, common::store_purchase);
     t.load_events(&[
         // q1: picked up exactly 7 × 24 h later (and paid): in time.
         reserve("v1", "2026-03-02T10:00:00+01:00", "q1@x.it", "R1", "MI01"),

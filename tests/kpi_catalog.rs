@@ -682,3 +682,49 @@ fn the_clv_window_is_twelve_months_even_before_a_leap_day() {
     // put L3 in it and give 100 x 2 = 200.
     assert_kpi(&t, "clv", ("2028-02-01", "2028-02-28"), Some(150.0));
 }
+
+/// The SQL the catalog renders is reviewed like code: the company view's statements for a
+/// month with a channel and a store filter are kept in tests/snapshots/, and a change to the
+/// rendering or to a definition shows here as a diff to read (and to commit with the change:
+/// run with OMNIKPI_UPDATE_SNAPSHOTS=1 to rewrite the file).
+#[test]
+fn the_company_statements_render_as_reviewed() {
+    let catalog = Catalog::builtin();
+    let keys: Vec<&str> = catalog
+        .view("company")
+        .iter()
+        .map(|d| d.key.as_str())
+        .collect();
+    let period = Period::parse("2026-03-01", "2026-03-31").expect("period");
+    let filters = Filters::parse([("channel", "store,web"), ("store", "MI01")]).expect("filters");
+    let mut text = String::new();
+    for s in kpi::query::statements(catalog, &keys, &period, &filters).expect("statements") {
+        text.push_str(&format!(
+            "-- {} ({})\n{}\n\n",
+            s.label,
+            s.params.join(", "),
+            s.sql.trim_end()
+        ));
+    }
+    let file = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("tests/snapshots/company_statements.sql");
+    if std::env::var_os("OMNIKPI_UPDATE_SNAPSHOTS").is_some() {
+        std::fs::write(&file, &text).expect("write the snapshot");
+        return;
+    }
+    let kept = std::fs::read_to_string(&file).expect("tests/snapshots/company_statements.sql");
+    if kept != text {
+        let line = kept
+            .lines()
+            .zip(text.lines())
+            .position(|(a, b)| a != b)
+            .map_or(kept.lines().count().min(text.lines().count()), |i| i);
+        panic!(
+            "the rendered SQL differs from tests/snapshots/company_statements.sql from line {}:\n\
+             kept:     {:?}\nrendered: {:?}\n(review it, then OMNIKPI_UPDATE_SNAPSHOTS=1)",
+            line + 1,
+            kept.lines().nth(line),
+            text.lines().nth(line)
+        );
+    }
+}

@@ -39,6 +39,15 @@ impl TestDb {
         )
     }
 
+    /// Sets an instance setting (an existing key of `settings`), as the settings page would.
+    pub fn set_setting(&self, key: &str, value: &str) {
+        let conn = self.db.connect().expect("connection");
+        let changed = conn
+            .execute("UPDATE settings SET value = ? WHERE key = ?", [value, key])
+            .expect("setting");
+        assert_eq!(changed, 1, "no setting {key}");
+    }
+
     pub fn count(&self, sql: &str) -> i64 {
         let conn = self.db.connect().expect("connection");
         conn.query_row(sql, [], |r| r.get(0)).expect("count query")
@@ -258,4 +267,30 @@ impl TestDb {
         let file = self.file(name, &refs);
         self.load("fixture", &file).expect("fixture loads");
     }
+}
+
+/// Click & collect: a web reservation for pickup at `store`.
+pub fn reservation(id: &str, at: &str, email: &str, order: &str, store: &str) -> Ev {
+    ev(id, at, "reservation")
+        .channel("web")
+        .email(email)
+        .order(order)
+        .set("store_id", store)
+}
+
+/// Click & collect: the pickup of a reservation in the store.
+pub fn pickup(id: &str, at: &str, email: &str, order: &str) -> Ev {
+    ev(id, at, "pickup")
+        .channel("store")
+        .email(email)
+        .order(order)
+}
+
+/// A purchase in a store by the customer with `email`.
+pub fn store_purchase(id: &str, at: &str, email: &str, order: &str, amount: &str) -> Ev {
+    ev(id, at, "purchase")
+        .channel("store")
+        .email(email)
+        .order(order)
+        .amount(amount)
 }

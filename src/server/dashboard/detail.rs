@@ -19,7 +19,7 @@ use crate::dashboard::{
 use crate::error::AppError;
 use crate::format;
 use crate::i18n::Msg;
-use crate::kpi::{Grain, KpiValue, Unit};
+use crate::kpi::{Grain, KpiValue};
 use crate::view::{dimension_name, grain_label};
 
 use super::super::charts::{self, Line, LineKind, Texts};
@@ -347,17 +347,10 @@ pub fn breakdown_shown(
         dim,
         TOP,
     )?;
-    // A part of a sum (a count, an amount) that is zero adds nothing to the whole: a
-    // channel with no online orders is not one of online orders' channels, and listing every
-    // channel with a 0 buried the two that sell online (issue #22). A rate of 0 % is a finding
-    // and stays. A part where the KPI has nothing to measure (a rate without a denominator
-    // there: the open rate of the store channel, which sends no e-mail) is left out too.
-    let sums = matches!(def.unit, Unit::Count | Unit::Money);
+    // The engine leaves out parts that measure nothing (n/a, or a sum of 0: issue #22).
     let rows: Vec<BreakdownRow> = parts
         .into_iter()
         .filter(|p| with_other || p.value.is_some())
-        .filter(|p| p.kpi.is_some())
-        .filter(|p| !(sums && p.kpi == Some(0.0)))
         .map(|p| BreakdownRow {
             label: p.value,
             value: p.kpi,

@@ -3,6 +3,12 @@
 //! Each part is the KPI computed on the events of that value (the filter narrows first, as
 //! for every KPI), and "other" is the KPI on everything else, rows without a value included,
 //! so a ratio's "other" is a real ratio and not a difference of ratios.
+//!
+//! A part where the KPI measures nothing is left out: one where it is n/a (a rate with
+//! nothing to divide by: the e-mail open rate of the store channel), and one where a sum (a
+//! count, an amount) is exactly 0 (a channel without online orders among online orders'
+//! channels; it adds nothing to the whole). A rate of 0 % is a finding and stays. The pages,
+//! the exports and the API all read parts from here, so they list the same ones.
 
 use duckdb::Connection;
 
@@ -10,6 +16,7 @@ use super::catalog::Catalog;
 use super::filter::{Dimension, Filters};
 use super::period::Period;
 use super::query::{KpiError, Source, bind, compute_in};
+use crate::kpi::Unit;
 use crate::server::rollup;
 
 /// How many values a breakdown considers at most (the most frequent in the period).
@@ -61,9 +68,11 @@ fn breakdown_in(
     top: usize,
     source: Source,
 ) -> Result<Vec<Part>, KpiError> {
-    if catalog.get(key).is_none() {
+    let Some(def) = catalog.get(key) else {
         return Err(KpiError::UnknownKpi(key.to_string()));
-    }
+    };
+    let sums = matches!(def.unit, Unit::Count | Unit::Money);
+    let measures = |kpi: Option<f64>| kpi.is_some_and(|v| !(sums && v == 0.0));
     let compute = |filters: &Filters| -> Result<Option<f64>, KpiError> {
         Ok(compute_in(conn, catalog, &[key], period, filters, source)?[key])
     };
@@ -72,10 +81,12 @@ fn breakdown_in(
     for value in &candidates {
         let narrowed = filters.with(dimension, value);
         let kpi = compute(&narrowed)?;
-        parts.push(Part {
-            value: Some(value.clone()),
-            kpi,
-        });
+        if measures(kpi) {
+            parts.push(Part {
+                value: Some(value.clone()),
+                kpi,
+            });
+        }
     }
     parts.sort_by(|a, b| {
         b.kpi
@@ -88,7 +99,9 @@ fn breakdown_in(
     let rest = filters.without(dimension, &shown);
     if remaining_events_in(conn, period, &rest, source)? > 0 {
         let kpi = compute(&rest)?;
-        parts.push(Part { value: None, kpi });
+        if measures(kpi) {
+            parts.push(Part { value: None, kpi });
+        }
     }
     Ok(parts)
 }
