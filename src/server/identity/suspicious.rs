@@ -44,28 +44,7 @@ pub const MAX_FLAGS: i64 = 200;
 
 /// The flagged customers, the largest first within each reason.
 pub fn flagged(conn: &Connection, limits: &Thresholds) -> Result<Vec<Flag>, IdentityError> {
-    let sql = "
-        SELECT * FROM (
-            SELECT customer_id, 'identifiers' AS reason, count(*) AS value
-            FROM identities GROUP BY customer_id HAVING count(*) > $1
-            UNION ALL
-            SELECT customer_id, 'events_per_day', max(n) FROM (
-                SELECT customer_id, CAST(occurred_at AS DATE) AS day, count(*) AS n
-                FROM events WHERE customer_id IS NOT NULL GROUP BY ALL)
-            GROUP BY customer_id HAVING max(n) > $2
-            UNION ALL
-            SELECT customer_id, 'two_stores',
-                   min(CAST((epoch(occurred_at) - epoch(prev_at)) / 60 AS BIGINT))
-            FROM (SELECT customer_id, store_id, occurred_at,
-                         lag(store_id) OVER w AS prev_store, lag(occurred_at) OVER w AS prev_at
-                  FROM events
-                  WHERE event_type = 'purchase' AND store_id IS NOT NULL
-                    AND customer_id IS NOT NULL
-                  WINDOW w AS (PARTITION BY customer_id ORDER BY occurred_at, source, event_id))
-            WHERE prev_store <> store_id AND occurred_at < prev_at + to_minutes($3)
-            GROUP BY customer_id)
-        ORDER BY reason, CASE WHEN reason = 'two_stores' THEN value ELSE -value END, customer_id
-        LIMIT $4";
+    let sql = include_str!("flagged.sql");
     let mut stmt = conn.prepare(sql)?;
     let flags = stmt
         .query_map(
