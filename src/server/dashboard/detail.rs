@@ -347,7 +347,7 @@ pub fn breakdown_shown(
         dim,
         TOP,
     )?;
-    // The engine leaves out parts that measure nothing (n/a, or a sum of 0: issue #22).
+    // The engine leaves out the zero parts of sums (issue #22).
     let rows: Vec<BreakdownRow> = parts
         .into_iter()
         .filter(|p| with_other || p.value.is_some())

@@ -4,11 +4,11 @@
 //! for every KPI), and "other" is the KPI on everything else, rows without a value included,
 //! so a ratio's "other" is a real ratio and not a difference of ratios.
 //!
-//! A part where the KPI measures nothing is left out: one where it is n/a (a rate with
-//! nothing to divide by: the e-mail open rate of the store channel), and one where a sum (a
-//! count, an amount) is exactly 0 (a channel without online orders among online orders'
-//! channels; it adds nothing to the whole). A rate of 0 % is a finding and stays. The pages,
-//! the exports and the API all read parts from here, so they list the same ones.
+//! A part where a sum (a count, an amount) is exactly 0 is left out: a channel without online
+//! orders is not one of online orders' channels, and it adds nothing to the whole. A rate of
+//! 0 % is a finding and stays, and so does a rate that is n/a (a store with revenue and no
+//! counted visit: revenue per visit cannot be measured there, which is worth knowing). The
+//! pages, the exports and the API all read parts from here, so they list the same ones.
 
 use duckdb::Connection;
 
@@ -72,7 +72,7 @@ fn breakdown_in(
         return Err(KpiError::UnknownKpi(key.to_string()));
     };
     let sums = matches!(def.unit, Unit::Count | Unit::Money);
-    let measures = |kpi: Option<f64>| kpi.is_some_and(|v| !(sums && v == 0.0));
+    let measures = |kpi: Option<f64>| !(sums && kpi == Some(0.0));
     let compute = |filters: &Filters| -> Result<Option<f64>, KpiError> {
         Ok(compute_in(conn, catalog, &[key], period, filters, source)?[key])
     };
