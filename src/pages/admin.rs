@@ -125,6 +125,20 @@ pub fn AdminHome() -> impl IntoView {
 }
 
 /// A role picker.
+/// A secret the server shows once, right after creating it (an API token, a kiosk link):
+/// nothing when there is none.
+#[component]
+pub fn ShownOnce(locale: Locale, what: Msg, secret: Option<String>) -> impl IntoView {
+    secret.map(|secret| {
+        view! {
+            <div class="notice-ok" role="status">
+                <p>{locale.text(what)}</p>
+                <code class="secret">{secret}</code>
+            </div>
+        }
+    })
+}
+
 #[component]
 pub fn RoleSelect(locale: Locale, selected: Option<Role>, label: String) -> impl IntoView {
     let options = Role::ALL

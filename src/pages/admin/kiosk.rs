@@ -10,7 +10,7 @@ use crate::i18n::{Locale, Msg};
 use crate::kiosk::{KioskLinksPage, admin_kiosk_links};
 use crate::view::department_name;
 
-use super::{AdminFrame, admin_content, page_locale};
+use super::{AdminFrame, ShownOnce, admin_content, page_locale};
 
 #[component]
 pub fn AdminKioskPage() -> impl IntoView {
@@ -35,14 +35,7 @@ fn KioskBody(page: KioskLinksPage, locale: Locale, csrf: String) -> impl IntoVie
         default_days,
         max_days,
     } = page;
-    let fresh = new_url.map(|url| {
-        view! {
-            <div class="notice-ok" role="status">
-                <p>{locale.text(Msg::KioskUrlShownOnce)}</p>
-                <code class="secret">{url}</code>
-            </div>
-        }
-    });
+    let fresh = view! { <ShownOnce locale what=Msg::KioskUrlShownOnce secret=new_url /> };
     let rows = links
         .into_iter()
         .map(|l| {

@@ -7,7 +7,7 @@ use crate::components::forms::CsrfField;
 use crate::components::table::DataTable;
 use crate::i18n::{Locale, Msg};
 
-use super::{AdminFrame, DepartmentSelect, admin_content, page_locale};
+use super::{AdminFrame, DepartmentSelect, ShownOnce, admin_content, page_locale};
 
 #[component]
 pub fn AdminTokensPage() -> impl IntoView {
@@ -29,14 +29,7 @@ fn TokensBody(page: TokensPage, locale: Locale, csrf: String) -> impl IntoView {
         departments,
         new_token,
     } = page;
-    let fresh = new_token.map(|token| {
-        view! {
-            <div class="notice-ok" role="status">
-                <p>{locale.text(Msg::TokenShownOnce)}</p>
-                <code class="secret">{token}</code>
-            </div>
-        }
-    });
+    let fresh = view! { <ShownOnce locale what=Msg::TokenShownOnce secret=new_token /> };
     let rows = tokens
         .into_iter()
         .map(|t| {
