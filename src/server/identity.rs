@@ -674,6 +674,7 @@ fn write_in(conn: &Connection, stitched: &Stitched, scoped: bool) -> Result<(), 
          WHERE m.source = events.source AND m.event_id = events.event_id;
          DROP TABLE stitch_moves;",
     )?;
+    super::ops::fault::point("identity.events_moved");
     super::rollup::reattach(conn)?;
     if scoped {
         conn.execute_batch(&format!(
@@ -700,6 +701,7 @@ pub fn rebuild(db: &super::db::Db) -> Result<u64, IdentityError> {
     let tx = conn.transaction()?;
     let customers = stitch(&tx)?;
     super::journey::rebuild_in(&tx)?;
+    super::ops::fault::point("identity.before_commit");
     tx.commit()?;
     Ok(customers)
 }

@@ -125,6 +125,7 @@ pub fn add_loaded(conn: &Connection) -> Result<(), duckdb::Error> {
     let through: i64 =
         conn.query_row("SELECT loaded_through FROM rollup_state", [], |r| r.get(0))?;
     merge(conn, &aggregate("e.load_id > ?", 1), &[&through])?;
+    crate::server::ops::fault::point("rollup.merged");
     conn.execute(
         "UPDATE rollup_state SET loaded_through = (SELECT greatest(coalesce(max(load_id), 0), ?) FROM loads)",
         [through],

@@ -213,6 +213,7 @@ fn load_in_transaction(
     let clock = Instant::now();
     crate::server::rollup::add_loaded(&tx)?;
     report.timings.rollups = clock.elapsed();
+    crate::server::ops::fault::point("load.before_commit");
     let clock = Instant::now();
     for attempt in attempts {
         tx.execute("DELETE FROM loads WHERE load_id = ?", [attempt])?;
