@@ -27,6 +27,14 @@ pub enum AppError {
     /// Something failed on the server; details are in the server log only.
     #[error("something went wrong on the server; the details are in its log")]
     Internal,
+    /// The answer needs more memory than the database may use (`memory_limit`); nothing was
+    /// changed, and a smaller request or a higher limit will do.
+    #[error(
+        "computing this answer needs more memory than the server's database may use \
+         (the memory_limit setting); nothing was changed. Ask for a shorter period or fewer \
+         KPIs, or ask an administrator to raise memory_limit"
+    )]
+    OutOfMemory,
     /// The call itself failed (network, encoding): shown as is.
     #[error("request failed: {0}")]
     Transport(String),
@@ -44,6 +52,7 @@ impl AppError {
             Self::NotFound(_) => 404,
             Self::Unauthorized => 401,
             Self::Forbidden => 403,
+            Self::OutOfMemory => 503,
             Self::Internal | Self::Transport(_) => 500,
         }
     }

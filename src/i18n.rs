@@ -94,6 +94,7 @@ pub enum Msg {
     Day,
     Revenue,
     ErrorTitle,
+    ErrorOutOfMemory,
     NoData,
     PageNotFound,
     BackHome,

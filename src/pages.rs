@@ -46,13 +46,20 @@ pub fn error_view(err: AppError, action: String, missing: Msg, locale: Locale) -
     match err {
         AppError::NotFound(_) => view! { <Missing title=locale.text(missing) locale /> }.into_any(),
         // A request the user can correct keeps the page's 200 (the form is the answer).
-        err => view! {
+        err => {
+            let message = if err == AppError::OutOfMemory {
+                locale.text(Msg::ErrorOutOfMemory).to_string()
+            } else {
+                err.to_string()
+            };
+            view! {
             <PeriodForm action state=url_state() options=Vec::new() locale with_grain=true />
             <section class="error" role="alert">
                 <h2>{locale.text(Msg::ErrorTitle)}</h2>
-                <p>{err.to_string()}</p>
+                <p>{message}</p>
             </section>
+            }
+            .into_any()
         }
-        .into_any(),
     }
 }

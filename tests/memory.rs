@@ -7,6 +7,8 @@
 mod common;
 #[path = "common/proc.rs"]
 mod proc;
+#[path = "common/web.rs"]
+mod web;
 
 use common::TestDb;
 use omnikpi::server::config::MemoryLimit;
@@ -147,6 +149,50 @@ fn the_binary_reports_the_memory_limit_without_a_panic() {
     for internal in ["panicked", "backtrace", "SET memory_limit"] {
         assert!(!stderr.contains(internal), "{internal:?} in: {stderr}");
     }
+}
+
+/// The API and the pages past the limit: a 503 whose message names the setting and what to do
+/// (not "something went wrong"), in the page's language; the same request fits once the limit
+/// is lifted.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_api_and_the_pages_name_the_memory_limit() {
+    let t = TestDb::with_fixture();
+    let big = proc::big_csv(&t.dir.path().join("big.csv"), "w", ROWS);
+    t.load("pos", &big).expect("the file loads without a limit");
+    let token = web::admin_token(&t.db);
+    web::add_user(&t.db, "exec@test.it", omnikpi::auth::Role::Executive, None);
+    let t = reopen(t, Some(&tiny()));
+
+    let api = "/api/v1/kpis?from=2026-01-01&to=2026-06-30";
+    let mut client = web::Browser::new(web::router(&t.db));
+    client.bearer = Some(token.clone());
+    let reply = client.get(api).await;
+    assert_eq!(reply.status.as_u16(), 503, "{}", reply.body);
+    let body: serde_json::Value = serde_json::from_str(&reply.body).expect("a JSON error");
+    let error = body["error"].as_str().unwrap_or_default();
+    assert!(error.contains("memory_limit"), "{error}");
+    assert!(error.contains("nothing was changed"), "{error}");
+    assert!(!error.contains("something went wrong"), "{error}");
+
+    for (lang, words) in [
+        ("en", "raise the memory_limit setting"),
+        ("it", "aumentare l'impostazione memory_limit"),
+    ] {
+        let mut browser = web::signed_in(&t.db, "exec@test.it").await;
+        let page = browser
+            .page(&format!("/?from=2026-01-01&to=2026-06-30&lang={lang}"))
+            .await;
+        let alert = web::after(&page, "role=\"alert\"");
+        assert!(alert.contains(words), "{lang}: {alert}");
+    }
+
+    // The same request once the limit is lifted (the routers hold the database: drop them).
+    drop(client);
+    let t = reopen(t, None);
+    let mut client = web::Browser::new(web::router(&t.db));
+    client.bearer = Some(token);
+    let reply = client.get(api).await;
+    assert_eq!(reply.status.as_u16(), 200, "{}", reply.body);
 }
 
 fn path(p: &std::path::Path) -> &str {

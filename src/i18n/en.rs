@@ -28,6 +28,9 @@ pub fn text(msg: Msg) -> &'static str {
         Msg::Day => "Day",
         Msg::Revenue => "Revenue",
         Msg::ErrorTitle => "This view could not be shown",
+        Msg::ErrorOutOfMemory => {
+            "Computing this view needs more memory than the server's database may use. Choose a shorter period or fewer filters, or ask an administrator to raise the memory_limit setting."
+        }
         Msg::NoData => "No events in this period.",
         Msg::PageNotFound => "Page not found",
         Msg::BackHome => "Back to the company overview",

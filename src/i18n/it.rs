@@ -28,6 +28,9 @@ pub fn text(msg: Msg) -> &'static str {
         Msg::Day => "Giorno",
         Msg::Revenue => "Fatturato",
         Msg::ErrorTitle => "Impossibile mostrare questa vista",
+        Msg::ErrorOutOfMemory => {
+            "Calcolare questa vista richiede più memoria di quella che il database del server può usare. Scegli un periodo più breve o meno filtri, oppure chiedi a un amministratore di aumentare l'impostazione memory_limit."
+        }
         Msg::NoData => "Nessun evento in questo periodo.",
         Msg::PageNotFound => "Pagina non trovata",
         Msg::BackHome => "Torna alla panoramica aziendale",

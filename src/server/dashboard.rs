@@ -50,6 +50,10 @@ impl From<duckdb::Error> for DashboardError {
 
 impl From<DashboardError> for AppError {
     fn from(err: DashboardError) -> Self {
+        if let Some(detail) = super::db::out_of_memory(&err) {
+            tracing::warn!(detail, "a view needed more memory than memory_limit allows");
+            return AppError::OutOfMemory;
+        }
         match err {
             DashboardError::View(e) => e.into(),
             DashboardError::Period(e) => AppError::bad_request(e.to_string()),
@@ -303,6 +307,13 @@ pub fn company_blocking(
 
 impl From<DbError> for AppError {
     fn from(err: DbError) -> Self {
+        if let Some(detail) = super::db::out_of_memory(&err) {
+            tracing::warn!(
+                detail,
+                "a request needed more memory than memory_limit allows"
+            );
+            return AppError::OutOfMemory;
+        }
         tracing::error!(error = %err, "database failure");
         AppError::Internal
     }
