@@ -13,7 +13,6 @@
 //! with its own random stream, so the purchases above do not change, and plants the pain
 //! points of the journey view at known rates ([`PLANTED_PAIN`]).
 
-use std::io::Write;
 use std::path::{Path, PathBuf};
 
 use chrono::{Datelike, Days, NaiveDate, NaiveDateTime, Weekday};
@@ -22,10 +21,12 @@ use rand_chacha::ChaCha8Rng;
 
 use super::db::Db;
 use super::ingest::{self, IngestError, LoadOptions, LoadReport};
+use sink::{Form, Sink, Written};
 
 pub mod export;
 mod journeys;
 mod marketing;
+mod sink;
 mod targets;
 pub use journeys::{PLANTED_PAIN, PlantedPain, PlantedPains};
 
@@ -50,8 +51,8 @@ pub fn customers_for(events: u64, seed: u64, end: NaiveDate, days: u32) -> Resul
             end,
             days,
         };
-        let (files, _) = generate_rows(&spec)?;
-        Ok(files.iter().map(|(_, _, rows)| rows.len()).sum::<usize>() as f64)
+        let (files, _) = generate(&spec, Form::Count, Path::new(""))?;
+        Ok(files.iter().map(|f| f.rows).sum::<u64>() as f64)
     };
     let (small, large) = (1_000u32, 4_000u32);
     let (a, b) = (count(small)?, count(large)?);
@@ -235,9 +236,9 @@ struct Customer {
 }
 
 struct Writers {
-    pos: Vec<String>,
-    web: Vec<String>,
-    app: Vec<String>,
+    pos: Sink,
+    web: Sink,
+    app: Sink,
 }
 
 const HEADER: &str = "event_id,occurred_at,event_type,channel,touchpoint,email,loyalty_id,\
@@ -257,8 +258,7 @@ pub fn generate_and_load_with(
     progress: &ingest::Progress,
 ) -> Result<DemoSummary, DemoError> {
     create_dir(dir)?;
-    let (generated, planted) = generate_rows(spec)?;
-    let files = write_exports(generated, dir)?;
+    let (files, planted) = generate(spec, Form::Export, dir)?;
     let events = files.iter().map(|f| f.rows).sum();
     ensure_stores(db)?;
     // Each source is registered with its example mapping (as `omnikpi source add` does) and
@@ -267,25 +267,15 @@ pub fn generate_and_load_with(
         let _writer = db.write_lock();
         let conn = db.connect()?;
         for f in &files {
-            ingest::sources::add(
-                &conn,
-                f.export.source,
-                f.export.mapping,
-                f.export.mapping_file,
-            )?;
+            let export = export::export_of(f.source).ok_or(DemoError::NoExport(f.source))?;
+            ingest::sources::add(&conn, export.source, export.mapping, export.mapping_file)?;
         }
     }
     // Every source in one load (one transaction, one identity stitch at its end), each file
     // read through its source's mapping.
     let batch: Vec<_> = files
         .iter()
-        .map(|f| {
-            (
-                f.export.source.to_string(),
-                f.path.clone(),
-                Some(f.mapping.clone()),
-            )
-        })
+        .map(|f| (f.source.to_string(), f.path.clone(), f.mapping.clone()))
         .collect();
     let options = LoadOptions {
         progress: progress.clone(),
@@ -299,7 +289,7 @@ pub fn generate_and_load_with(
     Ok(DemoSummary {
         files: files
             .into_iter()
-            .map(|f| (f.export.source.to_string(), f.path))
+            .map(|f| (f.source.to_string(), f.path))
             .collect(),
         events,
         load,
@@ -378,7 +368,11 @@ pub fn ensure_stores(db: &Db) -> Result<(), DemoError> {
 /// (The demo itself writes export formats; canonical files are what those must load as.)
 pub fn write_files(spec: &DemoSpec, dir: &Path) -> Result<Vec<(String, PathBuf, u64)>, DemoError> {
     create_dir(dir)?;
-    write_canonical(generate_rows(spec)?.0, dir)
+    Ok(generate(spec, Form::Canonical, dir)?
+        .0
+        .into_iter()
+        .map(|f| (f.source.to_string(), f.path, f.rows))
+        .collect())
 }
 
 /// Generates the events and writes each source's file in its export format; returns (source,
@@ -388,9 +382,10 @@ pub fn write_export_files(
     dir: &Path,
 ) -> Result<Vec<(String, PathBuf, u64)>, DemoError> {
     create_dir(dir)?;
-    Ok(write_exports(generate_rows(spec)?.0, dir)?
+    Ok(generate(spec, Form::Export, dir)?
+        .0
         .into_iter()
-        .map(|f| (f.export.source.to_string(), f.path, f.rows))
+        .map(|f| (f.source.to_string(), f.path, f.rows))
         .collect())
 }
 
@@ -418,28 +413,38 @@ pub fn load_canonical(db: &Db, spec: &DemoSpec, dir: &Path) -> Result<u64, DemoE
 }
 
 /// One source's generated rows: source, canonical header, canonical CSV lines.
-type Rows = (&'static str, &'static str, Vec<String>);
-
-/// A written export file.
-struct ExportFile {
-    export: &'static export::Export,
-    path: PathBuf,
-    rows: u64,
-    mapping: super::ingest::mapping::Mapping,
-}
-
-fn generate_rows(spec: &DemoSpec) -> Result<(Vec<Rows>, PlantedPains), DemoError> {
+/// Generates the demo's events into one file per source in `dir` ([`SOURCES`] order), each row
+/// written as it is made ([`sink`]); returns the files and what was planted.
+fn generate(
+    spec: &DemoSpec,
+    form: Form,
+    dir: &Path,
+) -> Result<(Vec<Written>, PlantedPains), DemoError> {
+    let open = |source, header| Sink::open(form, dir, source, header);
+    let mut out = Writers {
+        pos: open("pos", HEADER)?,
+        web: open("webshop", HEADER)?,
+        app: open("app", HEADER)?,
+    };
+    // The ad clicks and the chats are read again by the marketing layer.
+    let layer_files = [
+        open("ads", journeys::HEADER)?.keeping(),
+        open("web_analytics", journeys::HEADER)?,
+        open("clickcollect", journeys::HEADER)?,
+        open("service", journeys::HEADER)?.keeping(),
+        open("survey", journeys::HEADER)?,
+        open("logistics", journeys::HEADER)?,
+    ];
+    let (mut email, mut social) = (
+        open("email", journeys::HEADER)?,
+        open("social", journeys::HEADER)?,
+    );
     let mut rng = ChaCha8Rng::seed_from_u64(spec.seed);
     let customers: Vec<Customer> = (0..spec.customers).map(|i| customer(&mut rng, i)).collect();
     let start = spec
         .end
         .checked_sub_days(Days::new(u64::from(spec.days.saturating_sub(1))))
         .unwrap_or(spec.end);
-    let mut out = Writers {
-        pos: Vec::new(),
-        web: Vec::new(),
-        app: Vec::new(),
-    };
     let mut seq = 0u64;
     let mut placed: Vec<Order> = Vec::new();
     let year_fraction = f64::from(spec.days) / 365.0;
@@ -545,80 +550,49 @@ fn generate_rows(spec: &DemoSpec) -> Result<(Vec<Rows>, PlantedPains), DemoError
 
     let planted_ads = plant_change(spec, start, &mut out.pos);
 
-    let mut files: Vec<Rows> = Vec::new();
-    for (source, rows) in [("pos", out.pos), ("webshop", out.web), ("app", out.app)] {
-        files.push((source, HEADER, rows));
-    }
-    let mut layer = journeys::generate(spec, start, &customers, &placed);
-    let mut ads = Vec::new();
-    if let Some((_, rows)) = layer.files.iter_mut().find(|(s, _)| *s == "ads") {
-        rows.extend(planted_ads);
-        ads = std::mem::take(rows);
-    }
+    let mut layer = journeys::generate(spec, start, &customers, &placed, layer_files);
+    let [
+        mut ads,
+        web_analytics,
+        clickcollect,
+        service,
+        mut survey,
+        logistics,
+    ] = layer.files;
+    ads.extend(planted_ads);
     // The marketing layer reads the final clicks (its impressions follow them) and the quiet
     // slots of the journey layer.
-    let service = layer
-        .files
-        .iter()
-        .find(|(s, _)| *s == "service")
-        .map_or(&[][..], |(_, rows)| rows.as_slice());
-    let mut market = marketing::generate(spec, start, &customers, &layer.quiet, &ads, service);
-    ads.extend(std::mem::take(&mut market.impressions));
-    for (source, rows) in &mut layer.files {
-        match *source {
-            "ads" => *rows = std::mem::take(&mut ads),
-            "survey" => rows.extend(std::mem::take(&mut market.surveys)),
-            _ => {}
-        }
-    }
-    layer.files.push(("email", market.email));
-    layer.files.push(("social", market.social));
-    for (source, rows) in layer.files {
-        files.push((source, journeys::HEADER, rows));
-    }
+    let market = marketing::generate(
+        spec,
+        start,
+        &customers,
+        &layer.quiet,
+        (ads.kept(), service.kept()),
+        marketing::Files {
+            email: &mut email,
+            social: &mut social,
+        },
+    );
+    layer.quiet = Vec::new();
+    ads.extend(market.impressions);
+    survey.extend(market.surveys);
+    let files = [
+        out.pos,
+        out.web,
+        out.app,
+        ads,
+        web_analytics,
+        clickcollect,
+        service,
+        survey,
+        logistics,
+        email,
+        social,
+    ]
+    .into_iter()
+    .map(Sink::finish)
+    .collect::<Result<Vec<_>, _>>()?;
     Ok((files, layer.planted))
-}
-
-/// Writes each source's rows as a canonical CSV (the canonical form a user can also load
-/// without a mapping); returns (source, file, rows).
-fn write_canonical(
-    generated: Vec<Rows>,
-    dir: &Path,
-) -> Result<Vec<(String, PathBuf, u64)>, DemoError> {
-    let write_err = |source| DemoError::Write {
-        dir: dir.to_path_buf(),
-        source,
-    };
-    let mut files = Vec::new();
-    for (source, header, rows) in &generated {
-        let path = dir.join(format!("{source}.csv"));
-        let mut file = std::io::BufWriter::new(std::fs::File::create(&path).map_err(write_err)?);
-        writeln!(file, "{header}").map_err(write_err)?;
-        for line in rows {
-            writeln!(file, "{line}").map_err(write_err)?;
-        }
-        file.flush().map_err(write_err)?;
-        files.push((source.to_string(), path, rows.len() as u64));
-    }
-    Ok(files)
-}
-
-/// Writes each source's rows in its export format ([`export`]); returns (source, file, rows,
-/// the mapping that reads the file).
-fn write_exports(generated: Vec<Rows>, dir: &Path) -> Result<Vec<ExportFile>, DemoError> {
-    let mut files = Vec::new();
-    for (source, header, rows) in &generated {
-        let export = export::export_of(source).ok_or(DemoError::NoExport(source))?;
-        let path = dir.join(export.file);
-        let mapping = export::write(export, header, rows, &path)?;
-        files.push(ExportFile {
-            export,
-            path,
-            rows: rows.len() as u64,
-            mapping,
-        });
-    }
-    Ok(files)
 }
 
 fn customer(rng: &mut ChaCha8Rng, i: u32) -> Customer {
@@ -765,7 +739,7 @@ fn order(
 /// anonymous footfall at the weak store (appended to `pos`), and the weak campaign's extra
 /// anonymous paid clicks (returned as rows of the ads file). Nothing is planted when the data
 /// does not hold the month before it too (there would be nothing to compare with).
-fn plant_change(spec: &DemoSpec, start: NaiveDate, pos: &mut Vec<String>) -> Vec<String> {
+fn plant_change(spec: &DemoSpec, start: NaiveDate, pos: &mut Sink) -> Vec<String> {
     let plan = PLANTED_CHANGE;
     let (first, last) = planted_month(spec.end);
     let mut ads = Vec::new();

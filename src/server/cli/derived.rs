@@ -56,6 +56,10 @@ pub struct DemoArgs {
     /// Where to write the generated files (default: demo/ beside the database).
     #[arg(long)]
     dir: Option<PathBuf>,
+    /// Only write the files (each source's export, for its example mapping in examples/);
+    /// load nothing.
+    #[arg(long)]
+    files_only: bool,
 }
 
 pub fn journey(db: &Db, command: JourneyCommand) -> anyhow::Result<()> {
@@ -101,6 +105,7 @@ pub fn demo(db: &Db, database: &Path, args: DemoArgs) -> anyhow::Result<()> {
         end,
         days,
         dir,
+        files_only,
     } = args;
     let end = match end {
         Some(end) => Period::parse(&end, &end)?.to(),
@@ -121,6 +126,27 @@ pub fn demo(db: &Db, database: &Path, args: DemoArgs) -> anyhow::Result<()> {
         end,
         days,
     };
+    if files_only {
+        let started = std::time::Instant::now();
+        let files = demo::write_export_files(&spec, &dir)?;
+        let events: u64 = files.iter().map(|(_, _, rows)| rows).sum();
+        println!(
+            "demo: {events} events for {customers} customers up to {end}, written in {:.1} s:",
+            started.elapsed().as_secs_f64()
+        );
+        for (source, path, rows) in &files {
+            let mapping = demo::export::export_of(source).map_or("", |e| e.mapping_file);
+            println!(
+                "  {source:<14} {rows:>10} rows  {}  (mapping {mapping})",
+                path.display()
+            );
+        }
+        println!(
+            "load each with `omnikpi source add --name SOURCE --mapping MAPPING` and \
+             `omnikpi load --source SOURCE FILE`"
+        );
+        return Ok(());
+    }
     let message = "generating and loading the demo data";
     let (bar, progress) = load_progress(message);
     let started = std::time::Instant::now();

@@ -92,132 +92,161 @@ struct Column {
     keys: Vec<String>,
 }
 
-/// Writes `rows` (canonical CSV lines with the columns of `header`) to `path` in the format
-/// `export`'s mapping reads; returns the mapping.
-pub fn write(
+/// A file being written in the format an export's mapping reads, one canonical row at a time
+/// (the demo streams its rows here as it generates them, so none has to be kept).
+pub struct ExportWriter {
     export: &'static Export,
-    header: &str,
-    rows: &[String],
-    path: &Path,
-) -> Result<Mapping, ExportError> {
-    let mapping = Mapping::parse(export.mapping, export.mapping_file)?;
-    let fail = |problem: String| ExportError::Inexpressible {
-        demo_source: export.source,
-        mapping: export.mapping_file,
-        problem,
-    };
-    let names: Vec<&str> = header.split(',').collect();
-    let index = |field: &str| names.iter().position(|n| *n == field);
-    let mut columns: Vec<Column> = Vec::new();
-    let mut constants: Vec<(usize, &str, &str)> = Vec::new();
-    let mut mapped = vec![false; names.len()];
-    for (field, source) in &mapping.fields {
-        // A field the demo never fills still gets its (empty) column: the mapping needs it.
-        let at = index(field.name).unwrap_or(usize::MAX);
-        if let Some(m) = mapped.get_mut(at) {
-            *m = true;
-        }
-        match source {
-            Source::Constant(value) => constants.push((at, field.name, value)),
-            Source::Columns(list) if list.len() == 1 => {
-                if columns.iter().any(|c| c.name == list[0]) {
+    mapping: Mapping,
+    names: Vec<String>,
+    columns: Vec<Column>,
+    /// (canonical field, its name, the constant the mapping sets it to).
+    constants: Vec<(usize, String, String)>,
+    /// Whether the mapping reads each canonical field.
+    mapped: Vec<bool>,
+    format: Option<String>,
+    out: std::io::BufWriter<std::fs::File>,
+    line: String,
+    values: Vec<String>,
+    rows: u64,
+}
+
+impl ExportWriter {
+    /// Creates `path` for rows with the canonical columns of `header` and writes the export's
+    /// own header; refuses a mapping the demo's rows could not be written for.
+    pub fn create(export: &'static Export, header: &str, path: &Path) -> Result<Self, ExportError> {
+        let mapping = Mapping::parse(export.mapping, export.mapping_file)?;
+        let fail = |problem: String| ExportError::Inexpressible {
+            demo_source: export.source,
+            mapping: export.mapping_file,
+            problem,
+        };
+        let names: Vec<String> = header.split(',').map(str::to_string).collect();
+        let index = |field: &str| names.iter().position(|n| n == field);
+        let mut columns: Vec<Column> = Vec::new();
+        let mut constants = Vec::new();
+        let mut mapped = vec![false; names.len()];
+        for (field, source) in &mapping.fields {
+            // A field the demo never fills still gets its (empty) column: the mapping needs it.
+            let at = index(field.name).unwrap_or(usize::MAX);
+            if let Some(m) = mapped.get_mut(at) {
+                *m = true;
+            }
+            match source {
+                Source::Constant(value) => {
+                    constants.push((at, field.name.to_string(), value.clone()));
+                }
+                Source::Columns(list) if list.len() == 1 => {
+                    if columns.iter().any(|c| c.name == list[0]) {
+                        return Err(fail(format!(
+                            "column {} feeds two fields; the demo writes each field in its own column",
+                            list[0]
+                        )));
+                    }
+                    let map = mapping.values.get(field.name);
+                    let mut inverse = BTreeMap::new();
+                    for (raw, target) in map.into_iter().flatten() {
+                        inverse.entry(target.clone()).or_insert_with(|| raw.clone());
+                    }
+                    columns.push(Column {
+                        name: list[0].clone(),
+                        field: at,
+                        kind: field.kind,
+                        inverse,
+                        keys: map.into_iter().flatten().map(|(k, _)| k.clone()).collect(),
+                    });
+                }
+                Source::Columns(_) => {
                     return Err(fail(format!(
-                        "column {} feeds two fields; the demo writes each field in its own column",
-                        list[0]
+                        "{} joins several columns; the demo writes it in one",
+                        field.name
                     )));
                 }
-                let map = mapping.values.get(field.name);
-                let mut inverse = BTreeMap::new();
-                for (raw, target) in map.into_iter().flatten() {
-                    inverse.entry(target.clone()).or_insert_with(|| raw.clone());
-                }
-                columns.push(Column {
-                    name: list[0].clone(),
-                    field: at,
-                    kind: field.kind,
-                    inverse,
-                    keys: map.into_iter().flatten().map(|(k, _)| k.clone()).collect(),
-                });
-            }
-            Source::Columns(_) => {
-                return Err(fail(format!(
-                    "{} joins several columns; the demo writes it in one",
-                    field.name
-                )));
             }
         }
-    }
-    let format = mapping.timestamp_formats.first().cloned();
-    let mut out = std::io::BufWriter::new(std::fs::File::create(path)?);
-    let mut line = String::with_capacity(256);
-    let emit = |out: &mut std::io::BufWriter<std::fs::File>, text: &str| match mapping.encoding {
-        Encoding::Utf8 => out.write_all(text.as_bytes()),
-        Encoding::Latin1 => {
-            let bytes: Vec<u8> = text
-                .chars()
-                .map(|c| u8::try_from(u32::from(c)).unwrap_or(b'?'))
-                .collect();
-            out.write_all(&bytes)
+        let format = mapping.timestamp_formats.first().cloned();
+        let out = std::io::BufWriter::new(std::fs::File::create(path)?);
+        let mut writer = Self {
+            export,
+            mapping,
+            names,
+            columns,
+            constants,
+            mapped,
+            format,
+            out,
+            line: String::with_capacity(256),
+            values: Vec::new(),
+            rows: 0,
+        };
+        for _ in 0..writer.mapping.skip_rows {
+            writer.emit("EXPORT omnikpi demo\n")?;
         }
-    };
-    for _ in 0..mapping.skip_rows {
-        emit(&mut out, "EXPORT omnikpi demo\n")?;
-    }
-    line.clear();
-    for (i, c) in columns.iter().enumerate() {
-        if i > 0 {
-            line.push(mapping.delimiter);
-        }
-        push_value(&mut line, &c.name, mapping.delimiter, mapping.quote);
-    }
-    line.push('\n');
-    emit(&mut out, &line)?;
-    let mut values: Vec<String> = Vec::with_capacity(names.len());
-    for (number, row) in rows.iter().enumerate() {
-        split_csv(row, &mut values);
-        for (at, value) in values.iter().enumerate() {
-            if !value.is_empty() && !mapped.get(at).copied().unwrap_or(false) {
-                return Err(fail(format!(
-                    "row {} has a {} the mapping does not read",
-                    number + 1,
-                    names.get(at).unwrap_or(&"?")
-                )));
-            }
-        }
-        for (at, name, constant) in &constants {
-            let value = values.get(*at).map_or("", String::as_str);
-            if value != *constant {
-                return Err(fail(format!(
-                    "row {} has {name} {value:?} but the mapping sets it to {constant:?}",
-                    number + 1
-                )));
-            }
-        }
-        line.clear();
-        for (i, c) in columns.iter().enumerate() {
+        let mut line = std::mem::take(&mut writer.line);
+        for (i, c) in writer.columns.iter().enumerate() {
             if i > 0 {
-                line.push(mapping.delimiter);
+                line.push(writer.mapping.delimiter);
             }
-            let value = values.get(c.field).map_or("", String::as_str);
+            push_value(
+                &mut line,
+                &c.name,
+                writer.mapping.delimiter,
+                writer.mapping.quote,
+            );
+        }
+        line.push('\n');
+        writer.emit(&line)?;
+        writer.line = line;
+        Ok(writer)
+    }
+
+    /// Writes one canonical CSV line (the columns of the header given to [`Self::create`]).
+    pub fn row(&mut self, row: &str) -> Result<(), ExportError> {
+        self.rows += 1;
+        let number = self.rows;
+        let fail = |problem: String| ExportError::Inexpressible {
+            demo_source: self.export.source,
+            mapping: self.export.mapping_file,
+            problem,
+        };
+        split_csv(row, &mut self.values);
+        for (at, value) in self.values.iter().enumerate() {
+            if !value.is_empty() && !self.mapped.get(at).copied().unwrap_or(false) {
+                return Err(fail(format!(
+                    "row {number} has a {} the mapping does not read",
+                    self.names.get(at).map_or("?", String::as_str)
+                )));
+            }
+        }
+        for (at, name, constant) in &self.constants {
+            let value = self.values.get(*at).map_or("", String::as_str);
+            if value != constant {
+                return Err(fail(format!(
+                    "row {number} has {name} {value:?} but the mapping sets it to {constant:?}"
+                )));
+            }
+        }
+        let mut line = std::mem::take(&mut self.line);
+        line.clear();
+        for (i, c) in self.columns.iter().enumerate() {
+            if i > 0 {
+                line.push(self.mapping.delimiter);
+            }
+            let value = self.values.get(c.field).map_or("", String::as_str);
             let raw = match c.inverse.get(value) {
                 Some(raw) => raw.clone(),
                 None if c.keys.iter().any(|k| k == value) => {
                     return Err(fail(format!(
-                        "row {}: the value {value:?} would be mapped to another one",
-                        number + 1
+                        "row {number}: the value {value:?} would be mapped to another one"
                     )));
                 }
                 None => match c.kind {
-                    Kind::Money if mapping.decimal != '.' => {
-                        value.replace('.', &mapping.decimal.to_string())
+                    Kind::Money if self.mapping.decimal != '.' => {
+                        value.replace('.', &self.mapping.decimal.to_string())
                     }
-                    Kind::Timestamp if !value.is_empty() => match &format {
+                    Kind::Timestamp if !value.is_empty() => match &self.format {
                         Some(format) => NaiveDateTime::parse_from_str(value, "%Y-%m-%dT%H:%M:%S")
                             .map_err(|_| {
-                                fail(format!(
-                                    "row {}: {value:?} is not a local date-time",
-                                    number + 1
-                                ))
+                                fail(format!("row {number}: {value:?} is not a local date-time"))
                             })?
                             .format(format)
                             .to_string(),
@@ -226,13 +255,32 @@ pub fn write(
                     _ => value.to_string(),
                 },
             };
-            push_value(&mut line, &raw, mapping.delimiter, mapping.quote);
+            push_value(&mut line, &raw, self.mapping.delimiter, self.mapping.quote);
         }
         line.push('\n');
-        emit(&mut out, &line)?;
+        self.emit(&line)?;
+        self.line = line;
+        Ok(())
     }
-    out.flush()?;
-    Ok(mapping)
+
+    /// Flushes the file; returns the mapping that reads it and the rows written.
+    pub fn finish(mut self) -> Result<(Mapping, u64), ExportError> {
+        self.out.flush()?;
+        Ok((self.mapping, self.rows))
+    }
+
+    fn emit(&mut self, text: &str) -> std::io::Result<()> {
+        match self.mapping.encoding {
+            Encoding::Utf8 => self.out.write_all(text.as_bytes()),
+            Encoding::Latin1 => {
+                let bytes: Vec<u8> = text
+                    .chars()
+                    .map(|c| u8::try_from(u32::from(c)).unwrap_or(b'?'))
+                    .collect();
+                self.out.write_all(&bytes)
+            }
+        }
+    }
 }
 
 /// Appends `value`, quoted when it holds the delimiter, the quote or a line break.

@@ -18,6 +18,7 @@ use chrono::{Duration, NaiveDate, NaiveDateTime};
 use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
 
+use super::sink::Sink;
 use super::{Channel, Customer, DemoSpec, Order, STORES, at_datetime, poisson, seasonal_day};
 
 /// The columns of every journey-layer file.
@@ -107,7 +108,9 @@ impl PlantedPains {
 }
 
 pub(super) struct Layer {
-    pub files: Vec<(&'static str, Vec<String>)>,
+    /// The layer's files, in [`Src`] order: ads, web_analytics, clickcollect, service,
+    /// survey, logistics.
+    pub files: [Sink; 6],
     pub planted: PlantedPains,
     /// Per customer (by index), the times of the events placed in quiet slots (planted
     /// failures and the browsing and chats that end nowhere): other layers keep their journey
@@ -125,17 +128,8 @@ enum Src {
     Logistics,
 }
 
-const SOURCE_NAMES: [&str; 6] = [
-    "ads",
-    "web_analytics",
-    "clickcollect",
-    "service",
-    "survey",
-    "logistics",
-];
-
 struct Out {
-    rows: [Vec<String>; 6],
+    rows: [Sink; 6],
     seq: u64,
 }
 
@@ -224,10 +218,11 @@ pub(super) fn generate(
     start: NaiveDate,
     customers: &[Customer],
     orders: &[Order],
+    files: [Sink; 6],
 ) -> Layer {
     let mut rng = ChaCha8Rng::seed_from_u64(spec.seed ^ 0x6a6f_7572_6e65_7973);
     let mut out = Out {
-        rows: Default::default(),
+        rows: files,
         seq: 0,
     };
     let mut planted = PlantedPains::default();
@@ -626,11 +621,7 @@ pub(super) fn generate(
     }
 
     Layer {
-        files: SOURCE_NAMES
-            .iter()
-            .copied()
-            .zip(out.rows)
-            .collect::<Vec<_>>(),
+        files: out.rows,
         planted,
         quiet: quiet_slots,
     }

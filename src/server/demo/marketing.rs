@@ -25,7 +25,14 @@ use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
 
 use super::journeys::{self, HEADER};
+use super::sink::Sink;
 use super::{Customer, DemoSpec, day_weight, poisson};
+
+/// The files the layer writes its own rows into.
+pub(super) struct Files<'a> {
+    pub email: &'a mut Sink,
+    pub social: &'a mut Sink,
+}
 
 /// What the layer aims at (each within the ranges retailers' platforms report).
 pub struct MarketingRates {
@@ -76,33 +83,33 @@ pub const RATES: MarketingRates = MarketingRates {
     other_ctr: 0.015,
 };
 
-/// The rows of the layer, in [`HEADER`]'s columns.
+/// The rows of the layer that go into other sources' files, in [`HEADER`]'s columns (the
+/// e-mail and social rows are written to their own files as they are made).
 pub(super) struct Marketing {
-    pub email: Vec<String>,
-    pub social: Vec<String>,
     /// Ad impressions, to add to the ads file.
     pub impressions: Vec<String>,
     /// CSAT answers after resolved chats, to add to the survey file.
     pub surveys: Vec<String>,
 }
 
-/// Writes the layer for the data from `start` to `spec.end`; `quiet` holds each customer's
-/// quiet slots, `ads` the rows of the ads file so far (impressions follow their clicks) and
-/// `service` those of the service file (a resolved chat may get a CSAT answer).
+/// Writes the layer for the data from `start` to `spec.end` (the e-mail and social rows into
+/// `files`); `quiet` holds each customer's quiet slots, `ads` the rows of the ads file so far
+/// (impressions follow their clicks) and `service` those of the service file (a resolved chat
+/// may get a CSAT answer).
 pub(super) fn generate(
     spec: &DemoSpec,
     start: NaiveDate,
     customers: &[Customer],
     quiet: &[Vec<NaiveDateTime>],
-    ads: &[String],
-    service: &[String],
+    (ads, service): (&[String], &[String]),
+    files: Files<'_>,
 ) -> Marketing {
     let mut rng = ChaCha8Rng::seed_from_u64(spec.seed ^ 0x6d61_726b_6574);
     let days: Vec<NaiveDate> = start.iter_days().take(spec.days as usize).collect();
     let data_end = spec.end.and_hms_opt(23, 59, 59).unwrap_or_default();
+    email(&mut rng, &days, data_end, customers, quiet, files.email);
+    social(&mut rng, &days, data_end, customers.len(), files.social);
     Marketing {
-        email: email(&mut rng, &days, data_end, customers, quiet),
-        social: social(&mut rng, &days, data_end, customers.len()),
         impressions: impressions(&mut rng, &days, ads),
         surveys: csat(&mut rng, data_end, service),
     }
@@ -204,7 +211,8 @@ fn email(
     data_end: NaiveDateTime,
     customers: &[Customer],
     quiet: &[Vec<NaiveDateTime>],
-) -> Vec<String> {
+    rows: &mut Sink,
+) {
     const NO_QUIET: &[NaiveDateTime] = &[];
     let mut recipients: Vec<Recipient> = customers
         .iter()
@@ -226,9 +234,8 @@ fn email(
         open: RATES.subscriber_open,
         unsubscribed: false,
     }));
-    let mut rows = Vec::new();
     let mut seq = 0u64;
-    let mut push = |rows: &mut Vec<String>, at: NaiveDateTime, kind: &str, to: &str, id: &str| {
+    let mut push = |rows: &mut Sink, at: NaiveDateTime, kind: &str, to: &str, id: &str| {
         seq += 1;
         rows.push(journeys::line(
             &format!("em{seq}"),
@@ -240,7 +247,7 @@ fn email(
     for (campaign, send) in campaigns(days) {
         for r in recipients.iter_mut().filter(|r| !r.unsubscribed) {
             let sent = send + Duration::seconds(rng.gen_range(0..600));
-            push(&mut rows, sent, "email_sent", &r.email, &campaign);
+            push(rows, sent, "email_sent", &r.email, &campaign);
             let opened = sent + Duration::minutes(rng.gen_range(5..72 * 60));
             // Journey steps a month around a quiet slot would join or convert its journey.
             let clear = r
@@ -248,19 +255,18 @@ fn email(
                 .iter()
                 .all(|q| opened < *q - Duration::days(32) || opened > *q + Duration::days(37));
             if rng.gen_bool(r.open) && clear && opened <= data_end {
-                push(&mut rows, opened, "email_open", &r.email, &campaign);
+                push(rows, opened, "email_open", &r.email, &campaign);
                 let clicked = opened + Duration::minutes(rng.gen_range(1..30));
                 if rng.gen_bool(RATES.click_to_open) && clicked <= data_end {
-                    push(&mut rows, clicked, "email_click", &r.email, &campaign);
+                    push(rows, clicked, "email_click", &r.email, &campaign);
                 }
                 if rng.gen_bool(RATES.unsubscribe) && clicked <= data_end {
-                    push(&mut rows, clicked, "unsubscribe", &r.email, &campaign);
+                    push(rows, clicked, "unsubscribe", &r.email, &campaign);
                     r.unsubscribed = true;
                 }
             }
         }
     }
-    rows
 }
 
 /// The brand's posts (Monday, Wednesday and Friday at noon, on one network each): their views
@@ -270,16 +276,15 @@ fn social(
     days: &[NaiveDate],
     data_end: NaiveDateTime,
     customers: usize,
-) -> Vec<String> {
+    rows: &mut Sink,
+) {
     const NETWORKS: [&str; 3] = ["instagram", "facebook", "tiktok"];
-    let mut rows = Vec::new();
     let mut seq = 0u64;
     let mut posts = 0usize;
-    let mut push =
-        |rows: &mut Vec<String>, at: NaiveDateTime, kind: &str, values: &[(&str, &str)]| {
-            seq += 1;
-            rows.push(journeys::line(&format!("so{seq}"), at, kind, values));
-        };
+    let mut push = |rows: &mut Sink, at: NaiveDateTime, kind: &str, values: &[(&str, &str)]| {
+        seq += 1;
+        rows.push(journeys::line(&format!("so{seq}"), at, kind, values));
+    };
     for day in days {
         if !matches!(day.weekday(), Weekday::Mon | Weekday::Wed | Weekday::Fri) {
             continue;
@@ -306,18 +311,17 @@ fn social(
             let quantity = views.to_string();
             let mut values = on.to_vec();
             values.push(("quantity", &quantity));
-            push(&mut rows, at, "impression", &values);
+            push(rows, at, "impression", &values);
             for (kind, rate) in RATES.social {
                 for _ in 0..poisson(rng, f64::from(views) * rate) {
                     let when = at + Duration::minutes(rng.gen_range(0..12 * 60));
                     if when <= data_end {
-                        push(&mut rows, when, kind, &on);
+                        push(rows, when, kind, &on);
                     }
                 }
             }
         }
     }
-    rows
 }
 
 /// Impressions of each campaign on each day, one row with the day's total: its clicks that
