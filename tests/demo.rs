@@ -2,6 +2,8 @@
 //! what the generator planted, within the tolerances the generator states.
 
 mod common;
+#[path = "common/proc.rs"]
+mod proc;
 
 use chrono::NaiveDate;
 use common::TestDb;
@@ -208,4 +210,59 @@ fn every_kpi_has_a_value_and_every_department_a_target_status() {
     assert_eq!(open_rate.source, "Mailchimp");
     assert!(open_rate.url.is_some_and(|u| u.starts_with("https://")));
     assert!(open_rate.published.is_some());
+}
+
+/// `demo --files-only` writes every source's export file, says how to load them, and loads
+/// nothing; the files are those the full demo loads (same seed, same bytes).
+#[test]
+fn files_only_writes_the_export_files_and_loads_nothing() {
+    let dir = tempfile::tempdir().expect("dir");
+    let db = dir.path().join("files.duckdb");
+    let args = |out: &str| {
+        [
+            "demo",
+            "--customers",
+            "60",
+            "--days",
+            "60",
+            "--end",
+            "2026-06-30",
+            "--dir",
+            out,
+        ]
+        .map(str::to_string)
+    };
+    let only = dir.path().join("only");
+    let mut with_flag = args(only.to_str().unwrap_or("")).to_vec();
+    with_flag.push("--files-only".to_string());
+    let with_flag: Vec<&str> = with_flag.iter().map(String::as_str).collect();
+    let (ok, out, err) = proc::run(&db, &with_flag);
+    assert!(ok, "{err}");
+    assert!(out.contains("load each with"), "{out}");
+    assert_eq!(proc::count(&db, "SELECT count(*) FROM events"), 0);
+    let written: Vec<_> = demo::export::EXPORTS
+        .iter()
+        .map(|e| only.join(e.file))
+        .collect();
+    for file in &written {
+        assert!(file.exists(), "{} was not written", file.display());
+        assert!(out.contains(&file.display().to_string()), "{out}");
+    }
+
+    let full = dir.path().join("full");
+    let (ok, _, err) = proc::run(
+        &dir.path().join("full.duckdb"),
+        &args(full.to_str().unwrap_or(""))
+            .each_ref()
+            .map(String::as_str),
+    );
+    assert!(ok, "{err}");
+    for e in demo::export::EXPORTS {
+        assert_eq!(
+            std::fs::read(only.join(e.file)).expect("written"),
+            std::fs::read(full.join(e.file)).expect("written"),
+            "{} differs from the file the demo loads",
+            e.file
+        );
+    }
 }
