@@ -181,6 +181,22 @@ if [ "$page_status" != 200 ] || [ "$api_status" != 200 ] || ! grep -q 'name="fro
     echo "the page answered $page_status and the API $api_status; see $WORK/page.html, $WORK/api.json" >&2
     exit 1
 fi
+# Page weight (the light pages issue): the HTML bytes of every page the executive opens, for
+# the period of the company view, each with its status (a page that fails weighs nothing).
+page_sizes() {
+    local page sep code bytes
+    for page in / /dept/marketing /dept/sales /dept/stores /dept/online /dept/customer_service \
+        /dept/logistics /kpi/gross_revenue /journeys /journeys/pain/non_shoppable_landing \
+        /journeys/funnel /insights/tree /insights/changed /alerts /tv; do
+        sep='?'
+        [[ $page == *\?* ]] && sep='&'
+        read -r code bytes < <(curl -s -o /dev/null -w '%{http_code} %{size_download}' \
+            -H "Cookie: $COOKIE" "http://127.0.0.1:$PORT$page${sep}from=$FROM&to=$TO&lang=en")
+        jq -n --arg page "$page" --argjson code "$code" --argjson bytes "$bytes" \
+            '{($page): {status: $code, bytes: $bytes}}'
+    done | jq -s 'add'
+}
+PAGES_JSON=$(page_sizes)
 wrk_json() { grep '^WRKJSON ' | sed 's/^WRKJSON //'; }
 PAGE_JSON=$(BENCH_COOKIE=$COOKIE wrk -t2 -c"$CLIENTS" -d"${SECONDS_HTTP}s" --timeout 60s \
     -s bench/wrk-report.lua "$PAGE_URL" | wrk_json)
@@ -206,7 +222,7 @@ OUT=bench/results/$(date -u +%Y-%m-%d)-$EVENTS.json
 jq -n --slurpfile core "$WORK/core.json" --slurpfile pg "$WORK/postgres.json" \
     --argjson page "$PAGE_JSON" --argjson api "$API_JSON" --argjson rss "$RSS_KB" \
     --argjson wasm_raw "$WASM_RAW" --argjson wasm_gz "$WASM_GZ" --argjson js_gz "$JS_GZ" \
-    --argjson bin "$BIN_SIZE" --arg l1 "$L1" --arg l5 "$L5" --arg l15 "$L15" \
+    --argjson bin "$BIN_SIZE" --argjson pages "$PAGES_JSON" --arg l1 "$L1" --arg l5 "$L5" --arg l15 "$L15" \
     --arg commit "$(git rev-parse --short HEAD)" --arg date "$(date -u +%FT%TZ)" \
     --argjson clients "$CLIENTS" --argjson seconds "$SECONDS_HTTP" \
     --arg cpus "$(nproc)" --arg cpu "$(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2- | sed 's/^ //')" '
@@ -221,7 +237,8 @@ jq -n --slurpfile core "$WORK/core.json" --slurpfile pg "$WORK/postgres.json" \
       http: {clients: $clients, seconds: $seconds, company_page: $page, api_kpis: $api,
              server_peak_rss_mib: (($rss / 1024) * 10 | round / 10)},
       sizes: {wasm_bytes: $wasm_raw, wasm_gzip_bytes: $wasm_gz, js_gzip_bytes: $js_gz,
-              server_binary_bytes: $bin}
+              server_binary_bytes: $bin, company_page_bytes: $pages["/"].bytes,
+              largest_page_bytes: ([$pages[].bytes] | max), pages: $pages}
     }' >"$OUT"
 
 jq -r '
@@ -244,7 +261,9 @@ jq -r '
   "HTTP /api/v1/kpis                p50 \(.http.api_kpis.p50_ms) p95 \(.http.api_kpis.p95_ms) p99 \(.http.api_kpis.p99_ms) ms, \(.http.api_kpis.rps) req/s",
   "server peak RSS                  \(.http.server_peak_rss_mib) MiB (goal < 1024)",
   "wasm bundle                      \(.sizes.wasm_bytes) B raw, \(.sizes.wasm_gzip_bytes) B gzip (goal < 409600)",
-  "server binary                    \(.sizes.server_binary_bytes) B"
+  "server binary                    \(.sizes.server_binary_bytes) B",
+  "company page HTML                \(.sizes.company_page_bytes) B (goal < 102400)",
+  "largest page HTML                \(.sizes.largest_page_bytes) B (goal < 153600; every page in sizes.pages)"
 ' "$OUT"
 echo
 echo "written to $OUT"
