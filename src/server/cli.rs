@@ -109,7 +109,8 @@ enum Command {
     Backup(ops::BackupArgs),
     /// Restore a backup folder as the database (`--force` to replace one holding data).
     Restore(ops::RestoreArgs),
-    /// Export every event as Parquet partitioned by month: `export --parquet DIR`.
+    /// Export every event as Parquet partitioned by month (`export --parquet DIR`), or a lake
+    /// for the Spark engine, brought up to date on each run (`export --lake DIR`).
     Export(ops::ExportArgs),
     /// Derived KPIs (ratios of two KPIs) and KPI ownership: `kpi-def add|edit|delete|list|owner`.
     KpiDef {

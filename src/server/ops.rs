@@ -12,6 +12,7 @@
 //! admin`), because route names and volumes tell an outsider about the instance.
 
 pub mod backup;
+pub mod lake;
 pub mod laps;
 pub mod logs;
 
