@@ -176,6 +176,8 @@ fn execute(cli: Cli) -> anyhow::Result<()> {
         Command::Backup(args) => return ops::backup(&config, args),
         Command::Restore(args) => return ops::restore(&config, args),
         Command::Export(args) => return ops::export(&config, args),
+        // Spark reads the lake; the database is not opened.
+        Command::Kpi(args) if args.engine == "spark" => return kpi::kpi_spark(args),
         command => command,
     };
     let db = Db::open_limited(&config.db, &config.time_zone, config.memory_limit.as_ref())?;
