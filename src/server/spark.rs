@@ -13,6 +13,7 @@ use std::collections::HashMap;
 use duckdb::arrow::array::{Array, Float64Array, StringArray};
 use duckdb::arrow::compute::cast;
 use duckdb::arrow::datatypes::DataType;
+use duckdb::arrow::record_batch::RecordBatch;
 use spark_connect::expression::{Expression, LiteralExpression};
 use spark_connect::{DataFrame, SparkSession};
 
@@ -97,19 +98,18 @@ impl SparkEngine {
 }
 
 fn run(session: &SparkSession, sql: &str) -> Result<(), KpiError> {
-    session
-        .sql(sql)
-        .and_then(|df| df.collect_record_batches())
-        .map(|_| ())
-        .map_err(|e| failed(sql, e))
+    collect(session, sql).map(|_| ())
+}
+
+/// Runs `sql` and returns its Arrow batches.
+fn collect(session: &SparkSession, sql: &str) -> Result<Vec<RecordBatch>, KpiError> {
+    let df = session.sql(sql).map_err(|e| failed(sql, e))?;
+    df.collect_record_batches().map_err(|e| failed(sql, e))
 }
 
 /// The first column of the first row of `sql`, as text.
 fn first_text(session: &SparkSession, sql: &str) -> Result<String, KpiError> {
-    let batches = session
-        .sql(sql)
-        .and_then(|df| df.collect_record_batches())
-        .map_err(|e| failed(sql, e))?;
+    let batches = collect(session, sql)?;
     let batch = batches
         .iter()
         .find(|b| b.num_rows() > 0)
