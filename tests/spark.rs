@@ -175,4 +175,29 @@ fn every_catalog_kpi_on_spark_equals_duckdb_for_a_month_a_quarter_and_a_year() {
             "{from}..{to} {filter}: only {known} KPIs non-zero"
         );
     }
+
+    // A filter value no data has is refused by name on Spark too, not shown as empty KPIs.
+    let lake_arg = lake.display().to_string();
+    let (ok, out, err) = proc::run(
+        &db,
+        &[
+            "kpi",
+            "--from",
+            "2026-06-01",
+            "--to",
+            "2026-06-30",
+            "--kpi",
+            "orders",
+            "--filter",
+            "store=XX99",
+            "--engine",
+            "spark",
+            "--spark",
+            &cluster.url,
+            "--lake",
+            &lake_arg,
+        ],
+    );
+    assert!(!ok, "an unknown store was accepted: {out}");
+    assert!(err.contains("no data has the value \"XX99\""), "{err}");
 }

@@ -17,9 +17,9 @@ use duckdb::arrow::record_batch::RecordBatch;
 use spark_connect::expression::{Expression, LiteralExpression};
 use spark_connect::{DataFrame, SparkSession};
 
-use crate::server::kpi::KpiError;
 use crate::server::kpi::dialect::Dialect;
 use crate::server::kpi::engine::Engine;
+use crate::server::kpi::{FilterError, Filters, KpiError};
 use crate::server::ops::lake::{MANIFEST, Manifest};
 
 /// A Spark Connect session with the lake's tables as temporary views.
@@ -88,6 +88,16 @@ impl SparkEngine {
     /// The lake's manifest.
     pub fn manifest(&self) -> &Manifest {
         &self.manifest
+    }
+
+    /// Refuses filter values the lake's data does not have, as the DuckDB engine does.
+    pub fn check_filters(&mut self, filters: &Filters) -> Result<(), FilterError> {
+        filters.check_with(":p1", |sql, value| {
+            let row = self
+                .first_row(sql, &[value.to_string()])
+                .map_err(|e| FilterError::Sql(e.to_string()))?;
+            Ok(row.first().copied().flatten().map_or(0, |n| n as i64))
+        })
     }
 
     /// Today in the instance's time zone, by the cluster's clock.

@@ -158,9 +158,9 @@ pub fn kpi(db: &Db, args: KpiArgs) -> anyhow::Result<()> {
     Ok(())
 }
 
-/// `kpi --engine spark`: the same report as the DuckDB engine, computed by Spark over the lake.
-/// Filter values are not checked against the data (a value nothing has gives empty KPIs), and
-/// the KPIs are the compiled catalog's (admins' derived KPIs live in the database).
+/// `kpi --engine spark`: the same report as the DuckDB engine, computed by Spark over the lake
+/// (filter values checked against the lake's data as against the database), from the compiled
+/// catalog (admins' derived KPIs live in the database).
 pub fn kpi_spark(args: KpiArgs) -> anyhow::Result<()> {
     #[cfg(feature = "spark")]
     {
@@ -197,6 +197,7 @@ pub fn kpi_spark(args: KpiArgs) -> anyhow::Result<()> {
             locale: Locale::parse(Some(&args.lang)),
         };
         let mut engine = crate::server::spark::SparkEngine::connect(url, lake)?;
+        engine.check_filters(&request.filters)?;
         let today = engine.today()?;
         let report = report::build_on(&mut engine, catalog, &period, &request, today)?;
         if args.json {
