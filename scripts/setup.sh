@@ -48,7 +48,12 @@ if ! wasm-bindgen --version 2>/dev/null | grep -q " $WBG_VERSION\$"; then
   cargo install wasm-bindgen-cli --version "$WBG_VERSION"
 fi
 
-if [ ! -f node_modules/@duckdb/node-bindings-linux-x64/libduckdb.so ] \
+# A linked node_modules (a git worktree sharing another checkout's) is left alone: npm ci
+# would empty the folder it points to, under the other checkout's feet.
+if [ -L node_modules ]; then
+  [ -f node_modules/@duckdb/node-bindings-linux-x64/libduckdb.so ] \
+    || { echo "setup.sh: node_modules links to $(readlink node_modules), which has no libduckdb" >&2; exit 1; }
+elif [ ! -f node_modules/@duckdb/node-bindings-linux-x64/libduckdb.so ] \
    || [ ! -d node_modules/@playwright/test ] \
    || [ ! -d node_modules/@axe-core/playwright ] \
    || [ package-lock.json -nt node_modules/.package-lock.json ]; then
