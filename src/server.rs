@@ -33,6 +33,8 @@ pub mod rollup;
 pub mod routes;
 pub mod settings;
 pub mod sheet;
+#[cfg(feature = "spark")]
+pub mod spark;
 pub mod state;
 pub mod theme;
 pub mod tokens;

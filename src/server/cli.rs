@@ -109,7 +109,8 @@ enum Command {
     Backup(ops::BackupArgs),
     /// Restore a backup folder as the database (`--force` to replace one holding data).
     Restore(ops::RestoreArgs),
-    /// Export every event as Parquet partitioned by month: `export --parquet DIR`.
+    /// Export every event as Parquet partitioned by month (`export --parquet DIR`), or a lake
+    /// for the Spark engine, brought up to date on each run (`export --lake DIR`).
     Export(ops::ExportArgs),
     /// Derived KPIs (ratios of two KPIs) and KPI ownership: `kpi-def add|edit|delete|list|owner`.
     KpiDef {
@@ -175,6 +176,8 @@ fn execute(cli: Cli) -> anyhow::Result<()> {
         Command::Backup(args) => return ops::backup(&config, args),
         Command::Restore(args) => return ops::restore(&config, args),
         Command::Export(args) => return ops::export(&config, args),
+        // Spark reads the lake; the database is not opened.
+        Command::Kpi(args) if args.engine == "spark" => return kpi::kpi_spark(args),
         command => command,
     };
     let db = Db::open_limited(&config.db, &config.time_zone, config.memory_limit.as_ref())?;

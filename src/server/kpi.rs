@@ -6,6 +6,8 @@
 //! - [`period`]: calendar periods in the instance's time zone and their comparisons;
 //!   [`filter`]: the dimensions a view is narrowed by, as bound SQL predicates;
 //! - [`query`]: renders definitions to SQL and evaluates them, in one scan per period;
+//!   [`dialect`]: the catalog's few engine-specific constructs, rendered for DuckDB or Spark;
+//!   [`engine`]: the same computation on another engine (Spark);
 //!   [`report`]: the KPI report of the API and the CLI (values, changes, status);
 //! - [`breakdown`], [`changed`], [`decompose`], [`tree`]: a KPI split by a dimension, what
 //!   changed between two periods and why, the KPI tree (`tree.toml`);
@@ -20,6 +22,8 @@ pub mod catalog;
 pub mod changed;
 pub mod decompose;
 pub mod derived;
+pub mod dialect;
+pub mod engine;
 pub mod filter;
 pub mod period;
 pub mod query;

@@ -13,6 +13,7 @@
 
 pub mod backup;
 pub mod fault;
+pub mod lake;
 pub mod laps;
 pub mod logs;
 

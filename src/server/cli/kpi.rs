@@ -35,6 +35,17 @@ pub struct KpiArgs {
     /// Language of the KPI names.
     #[arg(long, default_value = "en")]
     lang: String,
+    /// Where the KPIs are computed: the database (duckdb) or a Spark cluster over a lake
+    /// written by `omnikpi export --lake` (spark: needs --spark and --lake).
+    #[arg(long, default_value = "duckdb", value_parser = ["duckdb", "spark"])]
+    pub engine: String,
+    /// The Spark Connect server, e.g. sc://127.0.0.1:15002 (with --engine spark).
+    #[arg(long, value_name = "URL", env = "OMNIKPI_SPARK")]
+    spark: Option<String>,
+    /// The lake as the Spark cluster sees it: a shared folder or an object store URI (with
+    /// --engine spark).
+    #[arg(long, value_name = "DIR_OR_URI")]
+    lake: Option<String>,
 }
 
 #[derive(Debug, Subcommand)]
@@ -145,6 +156,64 @@ pub fn kpi(db: &Db, args: KpiArgs) -> anyhow::Result<()> {
         print_kpis(&report, request.locale);
     }
     Ok(())
+}
+
+/// `kpi --engine spark`: the same report as the DuckDB engine, computed by Spark over the lake
+/// (filter values checked against the lake's data as against the database), from the compiled
+/// catalog (admins' derived KPIs live in the database).
+pub fn kpi_spark(args: KpiArgs) -> anyhow::Result<()> {
+    #[cfg(feature = "spark")]
+    {
+        use crate::server::kpi::Catalog;
+        use crate::server::kpi::dialect::Dialect;
+        let (Some(url), Some(lake)) = (&args.spark, &args.lake) else {
+            anyhow::bail!("--engine spark needs --spark sc://HOST:15002 and --lake DIR");
+        };
+        let (Some(from), Some(to)) = (&args.from, &args.to) else {
+            anyhow::bail!("kpi needs --from and --to");
+        };
+        let period = Period::parse(from, to)?;
+        let catalog = Catalog::builtin_in(Dialect::Spark);
+        let keys: Vec<String> = match &args.department {
+            Some(department) => {
+                let owned: Vec<String> = catalog
+                    .all()
+                    .iter()
+                    .filter(|d| !d.internal && &d.owner == department)
+                    .map(|d| d.key.clone())
+                    .filter(|k| args.kpis.is_empty() || args.kpis.contains(k))
+                    .collect();
+                if owned.is_empty() {
+                    anyhow::bail!("department {department:?} owns no KPI");
+                }
+                owned
+            }
+            None => args.kpis.clone(),
+        };
+        let request = report::ReportRequest {
+            keys,
+            compare: report::Compare::parse(&args.compare).unwrap_or_default(),
+            filters: Filters::parse_args(&args.filters)?,
+            locale: Locale::parse(Some(&args.lang)),
+        };
+        let mut engine = crate::server::spark::SparkEngine::connect(url, lake)?;
+        engine.check_filters(&request.filters)?;
+        let today = engine.today()?;
+        let report = report::build_on(&mut engine, catalog, &period, &request, today)?;
+        if args.json {
+            println!("{}", serde_json::to_string_pretty(&report)?);
+        } else {
+            print_kpis(&report, request.locale);
+        }
+        Ok(())
+    }
+    #[cfg(not(feature = "spark"))]
+    {
+        let _ = args;
+        anyhow::bail!(
+            "this omnikpi was built without the Spark engine: cargo build --features spark"
+        )
+    }
 }
 
 fn list(db: &Db, lang: &str) -> anyhow::Result<()> {

@@ -1,4 +1,5 @@
-//! `omnikpi backup DIR`, `omnikpi restore DIR [--force]`, `omnikpi export --parquet DIR`.
+//! `omnikpi backup DIR`, `omnikpi restore DIR [--force]`, `omnikpi export --parquet DIR`,
+//! `omnikpi export --lake DIR`.
 //!
 //! These run before the database is opened by the command line: a restore must not create
 //! and migrate an empty database first, and a backup of a database a running server holds
@@ -37,10 +38,15 @@ pub struct RestoreArgs {
 }
 
 #[derive(Debug, Args)]
+#[group(required = true, multiple = false)]
 pub struct ExportArgs {
     /// Write every event as Parquet under this new or empty folder, partitioned by month.
     #[arg(long, value_name = "DIR")]
-    pub parquet: PathBuf,
+    pub parquet: Option<PathBuf>,
+    /// Write (or bring up to date) a lake for the Spark engine in this folder: the events of
+    /// the loads not exported yet, the other tables whole, and manifest.json (docs/scaling.md).
+    #[arg(long, value_name = "DIR")]
+    pub lake: Option<PathBuf>,
 }
 
 fn open(config: &Config) -> anyhow::Result<Db> {
@@ -95,10 +101,29 @@ pub fn restore(config: &Config, args: RestoreArgs) -> anyhow::Result<()> {
 
 pub fn export(config: &Config, args: ExportArgs) -> anyhow::Result<()> {
     let db = open(config)?;
-    let events = snapshot::export_parquet(&db, &args.parquet)?;
+    if let Some(dir) = args.lake {
+        let s = crate::server::ops::lake::export_lake(&db, &dir)?;
+        let how = if s.rewritten {
+            "written whole"
+        } else {
+            "appended"
+        };
+        println!(
+            "lake {}: {} events {how} (loads up to {}), {} events in the lake",
+            dir.display(),
+            s.events_written,
+            s.max_load_id,
+            s.events_total
+        );
+        return Ok(());
+    }
+    let Some(dir) = args.parquet else {
+        bail!("export needs --parquet DIR or --lake DIR");
+    };
+    let events = snapshot::export_parquet(&db, &dir)?;
     println!(
         "{events} events written as Parquet to {} (year=/month= folders)",
-        args.parquet.display()
+        dir.display()
     );
     Ok(())
 }

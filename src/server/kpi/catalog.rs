@@ -10,6 +10,7 @@ use std::sync::OnceLock;
 
 use serde::Deserialize;
 
+use super::dialect::{Dialect, render};
 use crate::i18n::Locale;
 use crate::kpi::{Direction, Unit};
 
@@ -36,6 +37,11 @@ pub enum CatalogError {
     Columns { kpi: String, found: String },
     #[error("KPI catalog: {0:?} has a `rollup` expression but no `sql` aggregate")]
     Rollup(String),
+    #[error("KPI catalog: {kpi:?}: {source}")]
+    Dialect {
+        kpi: String,
+        source: super::dialect::DialectError,
+    },
     #[error("KPI catalog: the SQL of {kpi:?} does not run against the schema: {source}")]
     Sql { kpi: String, source: duckdb::Error },
 }
@@ -196,7 +202,28 @@ impl Catalog {
         })
     }
 
+    /// The compiled catalog with its SQL rendered for `dialect` (the Spark engine's copy);
+    /// [`Catalog::builtin`] is the DuckDB one.
+    pub fn builtin_in(dialect: Dialect) -> &'static Catalog {
+        static SPARK: OnceLock<Catalog> = OnceLock::new();
+        match dialect {
+            Dialect::DuckDb => Self::builtin(),
+            Dialect::Spark => {
+                SPARK.get_or_init(|| match Catalog::parse_in(CATALOG_TOML, dialect) {
+                    Ok(catalog) => catalog,
+                    Err(err) => panic!("{err}"),
+                })
+            }
+        }
+    }
+
+    /// Parses a catalog with its SQL rendered for DuckDB.
     pub fn parse(text: &str) -> Result<Self, CatalogError> {
+        Self::parse_in(text, Dialect::DuckDb)
+    }
+
+    /// Parses a catalog with its SQL (`sql`, `query`, `rollup`) rendered for `dialect`.
+    pub fn parse_in(text: &str, dialect: Dialect) -> Result<Self, CatalogError> {
         let raw: RawCatalog = toml::from_str(text)?;
         let mut kpis = Vec::with_capacity(raw.kpi.len());
         let mut index = HashMap::new();
@@ -209,7 +236,16 @@ impl Catalog {
             {
                 return Err(CatalogError::BadKey(kpi.key));
             }
-            let formula = match (kpi.sql, kpi.ratio, kpi.difference, kpi.query) {
+            let sql = |text: Option<String>| {
+                text.map(|t| render(&t, dialect))
+                    .transpose()
+                    .map_err(|source| CatalogError::Dialect {
+                        kpi: kpi.key.clone(),
+                        source,
+                    })
+            };
+            let (query, rollup) = (sql(kpi.query)?, sql(kpi.rollup)?);
+            let formula = match (sql(kpi.sql)?, kpi.ratio, kpi.difference, query) {
                 (Some(sql), None, None, None) => Formula::Aggregate(sql),
                 (None, Some(r), None, None) => Formula::Ratio {
                     numerator: r.numerator,
@@ -222,7 +258,7 @@ impl Catalog {
                 (None, None, None, Some(query)) => Formula::Query(query),
                 _ => return Err(CatalogError::Formula(kpi.key)),
             };
-            if kpi.rollup.is_some() && !matches!(formula, Formula::Aggregate(_)) {
+            if rollup.is_some() && !matches!(formula, Formula::Aggregate(_)) {
                 return Err(CatalogError::Rollup(kpi.key));
             }
             if index.insert(kpi.key.clone(), kpis.len()).is_some() {
@@ -241,7 +277,7 @@ impl Catalog {
                 across_channels: kpi.across_channels,
                 derived: false,
                 formula,
-                rollup: kpi.rollup,
+                rollup,
             });
         }
         let catalog = Self {

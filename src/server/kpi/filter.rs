@@ -228,15 +228,27 @@ impl Filters {
 
     /// Refuses values that no data has.
     pub fn check(&self, conn: &Connection) -> Result<(), FilterError> {
+        self.check_with("?", |sql, value| {
+            conn.query_row(sql, [value], |r| r.get(0))
+                .map_err(|e| FilterError::Sql(e.to_string()))
+        })
+    }
+
+    /// [`Self::check`] on any engine: `count(sql, value)` runs `sql` (whose one placeholder
+    /// is written `placeholder`: `?` for DuckDB, `:p1` for Spark) with `value` bound and gives
+    /// its count.
+    pub fn check_with(
+        &self,
+        placeholder: &str,
+        mut count: impl FnMut(&str, &str) -> Result<i64, FilterError>,
+    ) -> Result<(), FilterError> {
         for (dimension, values) in &self.include {
             let sql = format!(
-                "SELECT count(*) FROM ({}) k(v) WHERE k.v = ?",
+                "SELECT count(*) FROM ({}) k(v) WHERE k.v = {placeholder}",
                 dimension.known_values_sql()
             );
             for value in values {
-                let n: i64 = conn
-                    .query_row(&sql, [value], |r| r.get(0))
-                    .map_err(|e| FilterError::Sql(e.to_string()))?;
+                let n = count(&sql, value)?;
                 if n == 0 {
                     return Err(FilterError::UnknownValue {
                         dimension: dimension.name(),

@@ -27,6 +27,9 @@ pub enum KpiError {
     UnknownKpi(String),
     #[error("database error while computing KPIs: {0}")]
     Sql(#[from] duckdb::Error),
+    /// An engine other than the embedded DuckDB ([`super::engine`]) failed.
+    #[error("{0}")]
+    Engine(String),
     #[error("unexpected bucket {0:?} in a series")]
     BadBucket(String),
     #[error(
@@ -490,15 +493,15 @@ fn read_buckets(
 }
 
 /// What a set of KPIs needs computed from the database.
-struct Plan<'c> {
-    aggregates: Vec<&'c KpiDef>,
-    queries: Vec<&'c KpiDef>,
+pub(super) struct Plan<'c> {
+    pub(super) aggregates: Vec<&'c KpiDef>,
+    pub(super) queries: Vec<&'c KpiDef>,
 }
 
 impl<'c> Plan<'c> {
     /// The aggregates and queries that `keys` need, directly or through ratios and
     /// differences, in catalog order.
-    fn new(catalog: &'c Catalog, keys: &[&str]) -> Result<Self, KpiError> {
+    pub(super) fn new(catalog: &'c Catalog, keys: &[&str]) -> Result<Self, KpiError> {
         let mut needed = BTreeSet::new();
         let mut stack: Vec<&str> = keys.to_vec();
         while let Some(key) = stack.pop() {
@@ -541,7 +544,11 @@ fn select_from(aggregates: &[&KpiDef], group: Option<&str>) -> String {
 }
 
 /// The full statement for a period and filter predicate, grouped by `group` when given.
-fn select_aggregates(aggregates: &[&KpiDef], group: Option<&str>, predicate: &str) -> String {
+pub(super) fn select_aggregates(
+    aggregates: &[&KpiDef],
+    group: Option<&str>,
+    predicate: &str,
+) -> String {
     let mut sql = format!(
         "{} WHERE {PERIOD_FILTER} AND ({predicate})",
         select_from(aggregates, group)
@@ -601,7 +608,11 @@ fn read_values(
 }
 
 /// Evaluates `keys` from the computed aggregates and queries.
-fn evaluate(catalog: &Catalog, keys: &[&str], base: &Values) -> Result<Values, KpiError> {
+pub(super) fn evaluate(
+    catalog: &Catalog,
+    keys: &[&str],
+    base: &Values,
+) -> Result<Values, KpiError> {
     keys.iter()
         .map(|key| Ok((key.to_string(), value_of(catalog, key, base)?)))
         .collect()

@@ -10,6 +10,7 @@ use crate::i18n::Locale;
 use crate::kpi::KpiValue;
 
 use super::catalog::Catalog;
+use super::engine::{Engine, compute_compared_on};
 use super::filter::Filters;
 use super::period::Period;
 use super::query::{KpiError, compute_compared};
@@ -85,9 +86,37 @@ pub fn build_as_of(
     request: &ReportRequest,
     today: NaiveDate,
 ) -> Result<KpiReport, KpiError> {
-    let keys: Vec<&str> = request.keys.iter().map(String::as_str).collect();
-    let locale = request.locale;
-    let keys: Vec<&str> = if keys.is_empty() {
+    let keys = requested(catalog, request);
+    let comparison = request.compare.period(period);
+    let compared = compute_compared(conn, catalog, &keys, period, &comparison, &request.filters)?;
+    assemble(catalog, period, request, today, &keys, &compared)
+}
+
+/// [`build_as_of`] on another engine (Spark): the same report from the same catalog, rendered
+/// for the engine's dialect.
+pub fn build_on(
+    engine: &mut dyn Engine,
+    catalog: &Catalog,
+    period: &Period,
+    request: &ReportRequest,
+    today: NaiveDate,
+) -> Result<KpiReport, KpiError> {
+    let keys = requested(catalog, request);
+    let comparison = request.compare.period(period);
+    let compared = compute_compared_on(
+        engine,
+        catalog,
+        &keys,
+        period,
+        &comparison,
+        &request.filters,
+    )?;
+    assemble(catalog, period, request, today, &keys, &compared)
+}
+
+/// The requested keys: every KPI but the internal ones when none is named.
+fn requested<'c>(catalog: &'c Catalog, request: &'c ReportRequest) -> Vec<&'c str> {
+    if request.keys.is_empty() {
         catalog
             .all()
             .iter()
@@ -95,12 +124,23 @@ pub fn build_as_of(
             .map(|d| d.key.as_str())
             .collect()
     } else {
-        keys.to_vec()
-    };
+        request.keys.iter().map(String::as_str).collect()
+    }
+}
+
+/// The report from each KPI's computed values.
+fn assemble(
+    catalog: &Catalog,
+    period: &Period,
+    request: &ReportRequest,
+    today: NaiveDate,
+    keys: &[&str],
+    compared: &std::collections::BTreeMap<String, super::query::Compared>,
+) -> Result<KpiReport, KpiError> {
+    let locale = request.locale;
     let comparison = request.compare.period(period);
-    let compared = compute_compared(conn, catalog, &keys, period, &comparison, &request.filters)?;
     let mut kpis = Vec::with_capacity(keys.len());
-    for key in keys {
+    for key in keys.iter().copied() {
         let def = catalog
             .get(key)
             .ok_or_else(|| KpiError::UnknownKpi(key.to_string()))?;

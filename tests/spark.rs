@@ -1,0 +1,203 @@
+//! The Spark engine end to end (feature `spark`): a loopback standalone cluster (one master,
+//! two 1-core workers, the Spark Connect server; scripts/spark.sh, pyspark from PyPI on Java
+//! 17, installed by scripts/setup.sh), the end-to-end demo data set exported to a lake by
+//! `omnikpi export --lake`, and every KPI of the catalog (internal ones included) computed by
+//! `omnikpi kpi --engine spark` for a month, a quarter and a year, each with a filter: every
+//! value, comparison value, change and provisional mark equals `omnikpi kpi` on DuckDB.
+
+#[path = "common/proc.rs"]
+mod proc;
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+use std::time::Instant;
+
+use omnikpi::server::kpi::Catalog;
+
+/// The cluster of scripts/spark.sh, stopped (by PID) when dropped.
+struct Cluster {
+    script: PathBuf,
+    dir: PathBuf,
+    url: String,
+}
+
+impl Cluster {
+    fn start(dir: &Path) -> Self {
+        let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("scripts/spark.sh");
+        let (master, connect) = (free_port(), free_port());
+        let started = Instant::now();
+        let out = Command::new(&script)
+            .args(["start", &dir.display().to_string()])
+            .env("SPARK_MASTER_PORT", master.to_string())
+            .env("SPARK_CONNECT_PORT", connect.to_string())
+            .output()
+            .expect("run scripts/spark.sh");
+        let cluster = Self {
+            script,
+            dir: dir.to_path_buf(),
+            url: format!("sc://127.0.0.1:{connect}"),
+        };
+        assert!(
+            out.status.success(),
+            "the Spark cluster did not start (scripts/spark.sh install, then see {}):\n{}{}",
+            dir.display(),
+            String::from_utf8_lossy(&out.stdout),
+            String::from_utf8_lossy(&out.stderr)
+        );
+        eprintln!(
+            "spark cluster up in {:.1} s",
+            started.elapsed().as_secs_f64()
+        );
+        cluster
+    }
+}
+
+impl Drop for Cluster {
+    fn drop(&mut self) {
+        let _ = Command::new(&self.script)
+            .args(["stop", &self.dir.display().to_string()])
+            .status();
+    }
+}
+
+/// A port free now on 127.0.0.1 (the OS picks it; released before Spark binds it).
+fn free_port() -> u16 {
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("a free port");
+    listener.local_addr().expect("its address").port()
+}
+
+fn run_ok(db: &Path, args: &[&str]) -> String {
+    let (ok, out, err) = proc::run(db, args);
+    assert!(ok, "omnikpi {args:?} failed:\n{out}\n{err}");
+    out
+}
+
+fn close(a: Option<f64>, b: Option<f64>) -> bool {
+    match (a, b) {
+        (None, None) => true,
+        (Some(a), Some(b)) => (a - b).abs() <= 1e-9 * a.abs().max(b.abs()).max(1.0),
+        _ => false,
+    }
+}
+
+#[test]
+fn every_catalog_kpi_on_spark_equals_duckdb_for_a_month_a_quarter_and_a_year() {
+    let dir = tempfile::tempdir().expect("temporary folder");
+    let db = dir.path().join("e2e.duckdb");
+    let lake = dir.path().join("lake");
+    let demo = dir.path().join("demo");
+    // The data set of the end-to-end tests (scripts/test.sh): 1,500 customers, 400 days.
+    run_ok(
+        &db,
+        &[
+            "demo",
+            "--end",
+            "2026-06-30",
+            "--dir",
+            &demo.display().to_string(),
+        ],
+    );
+    let exported = run_ok(&db, &["export", "--lake", &lake.display().to_string()]);
+    eprintln!("{}", exported.trim());
+
+    let cluster = Cluster::start(&dir.path().join("spark"));
+    let keys: Vec<&str> = Catalog::builtin()
+        .all()
+        .iter()
+        .map(|d| d.key.as_str())
+        .collect();
+    let cases = [
+        ("2026-06-01", "2026-06-30", "channel=web,store"),
+        ("2026-04-01", "2026-06-30", "region=Lombardia,Lazio"),
+        ("2025-01-01", "2025-12-31", "category=shoes,apparel"),
+    ];
+    for (from, to, filter) in cases {
+        let mut args = vec![
+            "kpi", "--from", from, "--to", to, "--filter", filter, "--json",
+        ];
+        for key in &keys {
+            args.extend(["--kpi", key]);
+        }
+        let duckdb: serde_json::Value =
+            serde_json::from_str(&run_ok(&db, &args)).expect("DuckDB JSON");
+        let lake_arg = lake.display().to_string();
+        args.extend([
+            "--engine",
+            "spark",
+            "--spark",
+            &cluster.url,
+            "--lake",
+            &lake_arg,
+        ]);
+        let started = Instant::now();
+        let spark: serde_json::Value =
+            serde_json::from_str(&run_ok(&db, &args)).expect("Spark JSON");
+        eprintln!(
+            "{from}..{to} {filter}: {} KPIs on Spark in {:.1} s",
+            keys.len(),
+            started.elapsed().as_secs_f64()
+        );
+        for field in ["from", "to", "compare_from", "compare_to", "filters"] {
+            assert_eq!(spark[field], duckdb[field], "{field}");
+        }
+        let (d, s) = (
+            duckdb["kpis"].as_array().expect("kpis"),
+            spark["kpis"].as_array().expect("kpis"),
+        );
+        assert_eq!(d.len(), keys.len());
+        assert_eq!(s.len(), keys.len());
+        let mut differences = Vec::new();
+        let mut known = 0;
+        for (a, b) in d.iter().zip(s) {
+            assert_eq!(a["key"], b["key"]);
+            for field in ["value", "previous", "change"] {
+                if !close(a[field].as_f64(), b[field].as_f64()) {
+                    differences.push(format!(
+                        "{} {field}: DuckDB {} Spark {}",
+                        a["key"], a[field], b[field]
+                    ));
+                }
+            }
+            if a["provisional"] != b["provisional"] {
+                differences.push(format!("{} provisional", a["key"]));
+            }
+            known += usize::from(a["value"].as_f64().is_some_and(|v| v != 0.0));
+        }
+        assert!(
+            differences.is_empty(),
+            "{from}..{to} {filter}:\n{}",
+            differences.join("\n")
+        );
+        // Not a comparison of empty answers (a region keeps store events only, a category
+        // purchase lines only: what they narrow to still has sales).
+        assert!(
+            known >= 5,
+            "{from}..{to} {filter}: only {known} KPIs non-zero"
+        );
+    }
+
+    // A filter value no data has is refused by name on Spark too, not shown as empty KPIs.
+    let lake_arg = lake.display().to_string();
+    let (ok, out, err) = proc::run(
+        &db,
+        &[
+            "kpi",
+            "--from",
+            "2026-06-01",
+            "--to",
+            "2026-06-30",
+            "--kpi",
+            "orders",
+            "--filter",
+            "store=XX99",
+            "--engine",
+            "spark",
+            "--spark",
+            &cluster.url,
+            "--lake",
+            &lake_arg,
+        ],
+    );
+    assert!(!ok, "an unknown store was accepted: {out}");
+    assert!(err.contains("no data has the value \"XX99\""), "{err}");
+}
