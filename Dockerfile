@@ -7,7 +7,7 @@
 
 # ---- build ----------------------------------------------------------------------------
 FROM rust:1.95-bookworm AS build
-RUN apt-get update && apt-get install -y --no-install-recommends nodejs npm binaryen \
+RUN apt-get update && apt-get install -y --no-install-recommends nodejs npm binaryen protobuf-compiler \
     && rm -rf /var/lib/apt/lists/*
 WORKDIR /src
 # libduckdb comes prebuilt from the npm package (see package.json and scripts/setup.sh).
