@@ -10,6 +10,7 @@ use std::sync::OnceLock;
 
 use serde::Deserialize;
 
+use super::sets::{RawSets, SetExpr};
 use crate::i18n::Locale;
 use crate::kpi::{Direction, Unit};
 
@@ -36,6 +37,11 @@ pub enum CatalogError {
     Columns { kpi: String, found: String },
     #[error("KPI catalog: {0:?} has a `rollup` expression but no `sql` aggregate")]
     Rollup(String),
+    #[error(
+        "KPI catalog: the `sets` of {0:?} must be `{{ distinct = \"customers\" or \"orders\", \
+         rows = \"...\" }}` on a `sql` aggregate or `{{ rule = \"...\" }}` on a `query`"
+    )]
+    Sets(String),
     #[error("KPI catalog: the SQL of {kpi:?} does not run against the schema: {source}")]
     Sql { kpi: String, source: duckdb::Error },
 }
@@ -97,6 +103,7 @@ struct RawKpi {
     across_channels: bool,
     sql: Option<String>,
     rollup: Option<String>,
+    sets: Option<RawSets>,
     ratio: Option<RawRatio>,
     difference: Option<RawDifference>,
     query: Option<String>,
@@ -159,6 +166,10 @@ pub struct KpiDef {
     /// The same aggregate over `rollup_daily` (docs/rollups.md): the engine reads it there
     /// when the filters allow; `tests/rollup_properties.rs` holds it equal to `sql`.
     pub rollup: Option<String>,
+    /// How the distinct sets per day (`rollup_sets`) compute it (docs/rollups.md): the engine
+    /// uses it under the same conditions as `rollup`; `tests/rollup_properties.rs` holds it
+    /// equal to `sql` or `query`.
+    pub sets: Option<SetExpr>,
 }
 
 /// An admin-defined KPI: the ratio of two KPIs of the catalog (or of other derived ones),
@@ -225,6 +236,18 @@ impl Catalog {
             if kpi.rollup.is_some() && !matches!(formula, Formula::Aggregate(_)) {
                 return Err(CatalogError::Rollup(kpi.key));
             }
+            let sets = match kpi.sets.map(RawSets::parse) {
+                None => None,
+                Some(Some(expr @ SetExpr::Distinct { .. }))
+                    if matches!(formula, Formula::Aggregate(_)) =>
+                {
+                    Some(expr)
+                }
+                Some(Some(expr @ SetExpr::Rule(_))) if matches!(formula, Formula::Query(_)) => {
+                    Some(expr)
+                }
+                Some(_) => return Err(CatalogError::Sets(kpi.key)),
+            };
             if index.insert(kpi.key.clone(), kpis.len()).is_some() {
                 return Err(CatalogError::Duplicate(kpi.key));
             }
@@ -242,6 +265,7 @@ impl Catalog {
                 derived: false,
                 formula,
                 rollup: kpi.rollup,
+                sets,
             });
         }
         let catalog = Self {
@@ -311,6 +335,13 @@ impl Catalog {
                 conn.prepare(&format!(
                     "SELECT {rollup} FROM {}",
                     crate::server::rollup::DAILY_AS_EVENTS
+                ))
+                .map_err(err)?;
+            }
+            if let Some(SetExpr::Distinct { rows, .. }) = &kpi.sets {
+                conn.prepare(&format!(
+                    "SELECT count(*) FILTER (WHERE {rows}) FROM {}",
+                    crate::server::rollup::sets::AS_EVENTS
                 ))
                 .map_err(err)?;
             }
@@ -443,6 +474,7 @@ impl Catalog {
                 denominator: spec.denominator.clone(),
             },
             rollup: None,
+            sets: None,
         });
         // A new key cannot close a cycle (nothing refers to it yet); checked all the same.
         catalog

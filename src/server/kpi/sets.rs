@@ -1,0 +1,321 @@
+//! Set KPIs answered from the distinct sets per day (`rollup_sets`, docs/rollups.md): distinct
+//! counts are unions of day bitmaps, and churn, new customers and the omnichannel share are
+//! set algebra over them, computed in Rust with the exact semantics of their SQL in
+//! `catalog.toml` (tests/rollup_properties.rs holds the two equal).
+//!
+//! The catalog says which KPIs have a set path (`sets = ...`, parsed here into [`SetExpr`]);
+//! `query.rs` decides when it may be used (the same conditions as `rollup_daily`). Filters are
+//! the SQL predicates written for `events`, applied to the table aliased `events`.
+
+use chrono::NaiveDate;
+use duckdb::Connection;
+use roaring::RoaringBitmap;
+use serde::Deserialize;
+
+use super::catalog::KpiDef;
+use super::period::Period;
+use super::query::{KpiError, Values};
+use crate::server::rollup;
+
+/// What a set is made of.
+#[derive(Clone, Copy, Debug, Deserialize, PartialEq, Eq)]
+#[serde(rename_all = "snake_case")]
+pub enum SetOf {
+    /// Customer ids (anonymous events have none).
+    Customers,
+    /// Order keys `coalesce(order_id, source || ':' || event_id)` of purchases and returns.
+    Orders,
+}
+
+/// A set computation implemented here, named by the catalog next to the query it replaces.
+#[derive(Clone, Copy, Debug, Deserialize, PartialEq, Eq)]
+#[serde(rename_all = "snake_case")]
+pub enum SetRule {
+    /// Buyers of the previous period (same length) not buying in this one, over the former.
+    Churn,
+    /// Buyers of the period who bought nothing on any earlier day (of the filtered events).
+    NewCustomers,
+    /// Buyers with interactions on two or more channels, over buyers.
+    Omnichannel,
+}
+
+/// How a KPI is computed from the sets.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum SetExpr {
+    /// The number of distinct `of` in the period's rows that `rows` (a predicate over the
+    /// columns of `rollup_sets`) keeps: a `sql` aggregate's `count(DISTINCT ...) FILTER (...)`.
+    Distinct { of: SetOf, rows: String },
+    /// A query KPI's set computation.
+    Rule(SetRule),
+}
+
+/// The `sets` entry of a catalog KPI as written.
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(super) struct RawSets {
+    distinct: Option<SetOf>,
+    rows: Option<String>,
+    rule: Option<SetRule>,
+}
+
+impl RawSets {
+    /// `None` unless exactly one of `distinct` (with `rows`) or `rule` is given.
+    pub(super) fn parse(self) -> Option<SetExpr> {
+        match (self.distinct, self.rows, self.rule) {
+            (Some(of), Some(rows), None) => Some(SetExpr::Distinct { of, rows }),
+            (None, None, Some(rule)) => Some(SetExpr::Rule(rule)),
+            _ => None,
+        }
+    }
+}
+
+/// The rows the rules read: purchases (buyers) and interactions (channels of a customer).
+const PURCHASES: &str = "event_type = 'purchase'";
+const INTERACTIONS: &str = "event_type IN (SELECT event_type FROM event_types WHERE interaction)";
+
+/// One `rollup_sets` row as read: its day (days since 1970-01-01), channel, sets, and which
+/// selectors keep it.
+struct Row {
+    day: i32,
+    channel: Option<String>,
+    customers: RoaringBitmap,
+    orders: RoaringBitmap,
+    selected: Vec<bool>,
+}
+
+fn epoch_days(day: NaiveDate) -> i32 {
+    let epoch = NaiveDate::from_ymd_opt(1970, 1, 1).unwrap_or(NaiveDate::MIN);
+    i32::try_from((day - epoch).num_days()).unwrap_or(i32::MAX)
+}
+
+/// The selectors (row predicates) the KPIs need: purchases and interactions first, then each
+/// distinct count's own.
+fn selectors(defs: &[&KpiDef]) -> Vec<String> {
+    let mut out = vec![PURCHASES.to_string(), INTERACTIONS.to_string()];
+    for def in defs {
+        if let Some(SetExpr::Distinct { rows, .. }) = &def.sets {
+            out.push(rows.clone());
+        }
+    }
+    out
+}
+
+/// The first day the KPIs read for `period` (`None`: all history).
+fn first_day(defs: &[&KpiDef], period: &Period) -> Option<i32> {
+    let from = epoch_days(period.from());
+    let mut first = Some(from);
+    for def in defs {
+        match def.sets {
+            Some(SetExpr::Rule(SetRule::NewCustomers)) => return None,
+            Some(SetExpr::Rule(SetRule::Churn)) => {
+                let days = i32::try_from(period.days()).unwrap_or(i32::MAX);
+                first = first.map(|f| f.min(from - days));
+            }
+            _ => {}
+        }
+    }
+    first
+}
+
+/// Reads the rows of the days `[first, end)` that the filter `predicate` (over `events`,
+/// placeholders from `$3`, values `filter_values`) and any selector keep.
+fn fetch(
+    conn: &Connection,
+    selectors: &[String],
+    first: Option<i32>,
+    end: i32,
+    predicate: &str,
+    filter_values: &[String],
+) -> Result<Vec<Row>, KpiError> {
+    let flags: Vec<String> = selectors.iter().map(|s| format!("({s})")).collect();
+    let sql = format!(
+        "SELECT CAST(day - DATE '1970-01-01' AS INTEGER), channel, customers, orders, {flags}
+         FROM {table}
+         WHERE day >= DATE '1970-01-01' + CAST($1 AS INTEGER)
+           AND day < DATE '1970-01-01' + CAST($2 AS INTEGER)
+           AND ({predicate}) AND ({any})",
+        flags = flags.join(", "),
+        table = rollup::sets::AS_EVENTS,
+        any = flags.join(" OR "),
+    );
+    let mut params = vec![first.unwrap_or(-1_000_000).to_string(), end.to_string()];
+    params.extend(filter_values.iter().cloned());
+    let mut stmt = conn.prepare(&sql)?;
+    let mut rows = stmt.query(duckdb::params_from_iter(&params))?;
+    let mut out = Vec::new();
+    while let Some(row) = rows.next()? {
+        let mut selected = Vec::with_capacity(selectors.len());
+        for i in 0..selectors.len() {
+            selected.push(row.get::<_, Option<bool>>(4 + i)?.unwrap_or(false));
+        }
+        out.push(Row {
+            day: row.get(0)?,
+            channel: row.get(1)?,
+            customers: rollup::sets::decode(&row.get::<_, Vec<u8>>(2)?)?,
+            orders: rollup::sets::decode(&row.get::<_, Vec<u8>>(3)?)?,
+            selected,
+        });
+    }
+    Ok(out)
+}
+
+/// The union of `of` over the rows of `[from, to)` that selector `s` keeps.
+fn union(rows: &[Row], s: usize, from: i32, to: i32, of: SetOf) -> RoaringBitmap {
+    let mut out = RoaringBitmap::new();
+    for row in rows
+        .iter()
+        .filter(|r| r.selected[s] && r.day >= from && r.day < to)
+    {
+        out |= match of {
+            SetOf::Customers => &row.customers,
+            SetOf::Orders => &row.orders,
+        };
+    }
+    out
+}
+
+fn ratio(numerator: u64, denominator: u64) -> Option<f64> {
+    // Counts of customers stay far below 2^53: the conversion is exact.
+    #[allow(clippy::cast_precision_loss)]
+    (denominator != 0).then(|| numerator as f64 / denominator as f64)
+}
+
+#[allow(clippy::cast_precision_loss)]
+fn count(set: &RoaringBitmap) -> Option<f64> {
+    Some(set.len() as f64)
+}
+
+/// The values of `defs` over `period` from `rows` (read with [`selectors`] of the same defs).
+fn evaluate(defs: &[&KpiDef], rows: &[Row], period: &Period) -> Values {
+    const PURCHASE: usize = 0;
+    const INTERACTION: usize = 1;
+    let (from, to) = (
+        epoch_days(period.from()),
+        epoch_days(period.end_exclusive()),
+    );
+    let mut out = Values::new();
+    let mut next_selector = 2;
+    for def in defs {
+        let value = match &def.sets {
+            None => continue,
+            Some(SetExpr::Distinct { of, .. }) => {
+                next_selector += 1;
+                count(&union(rows, next_selector - 1, from, to, *of))
+            }
+            Some(SetExpr::Rule(SetRule::Churn)) => {
+                let days = to - from;
+                let before = union(rows, PURCHASE, from - days, from, SetOf::Customers);
+                let now = union(rows, PURCHASE, from, to, SetOf::Customers);
+                ratio(before.difference_len(&now), before.len())
+            }
+            Some(SetExpr::Rule(SetRule::NewCustomers)) => {
+                let before = union(rows, PURCHASE, i32::MIN, from, SetOf::Customers);
+                let now = union(rows, PURCHASE, from, to, SetOf::Customers);
+                count(&(now - before))
+            }
+            Some(SetExpr::Rule(SetRule::Omnichannel)) => {
+                let buyers = union(rows, PURCHASE, from, to, SetOf::Customers);
+                // Per channel, the customers with an interaction there: those seen on a
+                // second channel are "seen twice".
+                let mut channels: Vec<&str> = rows
+                    .iter()
+                    .filter(|r| r.selected[INTERACTION] && r.day >= from && r.day < to)
+                    .filter_map(|r| r.channel.as_deref())
+                    .collect();
+                channels.sort_unstable();
+                channels.dedup();
+                let (mut once, mut twice) = (RoaringBitmap::new(), RoaringBitmap::new());
+                for channel in channels {
+                    let mut here = RoaringBitmap::new();
+                    for row in rows.iter().filter(|r| {
+                        r.selected[INTERACTION]
+                            && r.day >= from
+                            && r.day < to
+                            && r.channel.as_deref() == Some(channel)
+                    }) {
+                        here |= &row.customers;
+                    }
+                    twice |= &once & &here;
+                    once |= here;
+                }
+                ratio(buyers.intersection_len(&twice), buyers.len())
+            }
+        };
+        out.insert(def.key.clone(), value);
+    }
+    out
+}
+
+/// The set KPIs `defs` over `period`, on the rows the filter `predicate` keeps (over
+/// `events`, placeholders from `$3`, values `filter_values`).
+pub(super) fn compute(
+    conn: &Connection,
+    defs: &[&KpiDef],
+    period: &Period,
+    predicate: &str,
+    filter_values: &[String],
+) -> Result<Values, KpiError> {
+    let selectors = selectors(defs);
+    let end = epoch_days(period.end_exclusive());
+    let rows = fetch(
+        conn,
+        &selectors,
+        first_day(defs, period),
+        end,
+        predicate,
+        filter_values,
+    )?;
+    Ok(evaluate(defs, &rows, period))
+}
+
+/// [`compute`] for each of `buckets` (consecutive periods), reading the rows once.
+pub(super) fn compute_buckets(
+    conn: &Connection,
+    defs: &[&KpiDef],
+    buckets: &[Period],
+    predicate: &str,
+    filter_values: &[String],
+) -> Result<Vec<Values>, KpiError> {
+    let (Some(first), Some(last)) = (buckets.first(), buckets.last()) else {
+        return Ok(Vec::new());
+    };
+    let selectors = selectors(defs);
+    let start = buckets
+        .iter()
+        .map(|b| first_day(defs, b))
+        .try_fold(epoch_days(first.from()), |acc, d| d.map(|d| acc.min(d)));
+    let end = epoch_days(last.end_exclusive());
+    let rows = fetch(conn, &selectors, start, end, predicate, filter_values)?;
+    Ok(buckets.iter().map(|b| evaluate(defs, &rows, b)).collect())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_sets_entry_is_a_distinct_count_or_a_rule_never_both() {
+        let parse = |text: &str| {
+            toml::from_str::<RawSets>(text)
+                .ok()
+                .and_then(RawSets::parse)
+        };
+        assert_eq!(
+            parse("distinct = \"orders\"\nrows = \"event_type = 'return'\""),
+            Some(SetExpr::Distinct {
+                of: SetOf::Orders,
+                rows: "event_type = 'return'".to_string()
+            })
+        );
+        assert_eq!(
+            parse("rule = \"churn\""),
+            Some(SetExpr::Rule(SetRule::Churn))
+        );
+        assert_eq!(parse("distinct = \"customers\""), None);
+        assert_eq!(
+            parse("rule = \"churn\"\ndistinct = \"orders\"\nrows = \"true\""),
+            None
+        );
+        assert_eq!(parse("rule = \"clv\""), None);
+    }
+}
