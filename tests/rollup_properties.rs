@@ -2,9 +2,10 @@
 //! batches, through files and through `POST /api/v1/events`, with duplicates re-sent, identity
 //! merges (later events link a cookie or an e-mail to a card), splits, erasures, a change of
 //! time zone and full re-stitching in between. After every step every KPI the engine can
-//! answer without a query, under every filter the rollup serves (and some it does not), at
-//! every grain and in breakdowns, equals the same computation over raw events, and
-//! `rollup verify` finds no difference.
+//! answer without a query, and every query KPI with a set path (`sets = { rule = ... }`), under
+//! every filter the rollup serves (and some it does not), at every grain and in breakdowns,
+//! equals the same computation over raw events, and `rollup verify` finds no difference
+//! (`rollup_daily` and the distinct sets per day).
 
 mod common;
 #[path = "common/proc.rs"]
@@ -210,6 +211,21 @@ fn keys() -> Vec<&'static str> {
         .collect()
 }
 
+/// Every query KPI the distinct sets answer (`sets = { rule = ... }`).
+fn set_queries() -> Vec<&'static str> {
+    let keys: Vec<&'static str> = Catalog::builtin()
+        .all()
+        .iter()
+        .filter(|d| matches!(d.sets, Some(kpi::sets::SetExpr::Rule(_))))
+        .map(|d| d.key.as_str())
+        .collect();
+    assert!(
+        keys.len() >= 3,
+        "churn, new customers, omnichannel: {keys:?}"
+    );
+    keys
+}
+
 fn filter_sets() -> Vec<Filters> {
     let one = |d: &str, v: &str| Filters::parse([(d, v)]).expect("filter");
     vec![
@@ -263,8 +279,23 @@ fn check(t: &TestDb, step: usize) -> Result<(), TestCaseError> {
                 .expect("compute raw");
             prop_assert_eq!(&fast, &raw, "step {} {:?} {:?}", step, filters, period);
         }
+        // The set queries on both periods (the second has a previous period with data).
+        let queries = set_queries();
+        for period in &periods {
+            let fast = kpi::compute(&conn, catalog, &queries, period, &filters).expect("compute");
+            let raw = kpi::compute_from_events(&conn, catalog, &queries, period, &filters)
+                .expect("compute raw");
+            prop_assert_eq!(&fast, &raw, "step {} {:?} {:?}", step, filters, period);
+        }
     }
     let series_keys = [
+        "orders",
+        "active_customers",
+        "purchase_frequency",
+        "returned_orders_rate",
+        "new_customers",
+        "churn_rate",
+        "omnichannel_share",
         "gross_revenue",
         "net_revenue",
         "aov",
@@ -282,7 +313,15 @@ fn check(t: &TestDb, step: usize) -> Result<(), TestCaseError> {
         Dimension::Topic,
         Dimension::Sku,
     ] {
-        for key in ["gross_revenue", "nps", "aov", "ad_spend"] {
+        for key in [
+            "gross_revenue",
+            "nps",
+            "aov",
+            "ad_spend",
+            "active_customers",
+            "new_customers",
+            "churn_rate",
+        ] {
             let args = (key, &periods[0], &Filters::none(), dimension, 2);
             let fast = breakdown(&conn, catalog, args.0, args.1, args.2, args.3, args.4)
                 .expect("breakdown");
@@ -555,6 +594,57 @@ fn a_tampered_rollup_shows_in_the_kpis_and_in_verify() {
     assert!(report.differences[0].key.contains("day=2026-03-02"));
     rollup::rebuild(&t.db).expect("rebuild");
     assert_eq!(value(false), Some(80.0));
+    assert!(rollup::verify(&conn).expect("verify").is_clean());
+}
+
+/// The set KPIs really read `rollup_sets` (the property above would hold trivially otherwise),
+/// and verify reports a day whose sets no longer match the events.
+#[test]
+fn a_tampered_set_shows_in_the_kpis_and_in_verify() {
+    let t = TestDb::new();
+    // Eight web purchases on eight days: customers L0 and L1 in turn, orders O0..O6 (the
+    // first and the last day share O(1000 % 7)).
+    let events: Vec<Ev> = (0..8u8)
+        .map(|i| {
+            let mut s = purchase(u64::from(i), Some(i % 2), None, None);
+            s.cents = 1000 + u32::from(i);
+            event(&format!("t{i}"), &s)
+        })
+        .collect();
+    t.load_events(&events);
+    let conn = t.db.connect().expect("connection");
+    let period = Period::parse("2026-03-01", "2026-03-31").expect("period");
+    let catalog = Catalog::builtin();
+    let keys = ["orders", "active_customers", "new_customers"];
+    let value = |raw: bool| {
+        let v = if raw {
+            kpi::compute_from_events(&conn, catalog, &keys, &period, &Filters::none())
+        } else {
+            kpi::compute(&conn, catalog, &keys, &period, &Filters::none())
+        };
+        let v = v.expect("compute");
+        (v["orders"], v["active_customers"], v["new_customers"])
+    };
+    assert_eq!(value(false), (Some(7.0), Some(2.0), Some(2.0)));
+    assert!(rollup::verify(&conn).expect("verify").is_clean());
+    // 2 March held L1's only order of the day: without it, one order fewer.
+    conn.execute_batch("DELETE FROM rollup_sets WHERE day = DATE '2026-03-02'")
+        .expect("tamper");
+    assert_eq!(
+        value(false),
+        (Some(6.0), Some(2.0), Some(2.0)),
+        "read from the sets"
+    );
+    assert_eq!(value(true), (Some(7.0), Some(2.0), Some(2.0)));
+    let report = rollup::verify(&conn).expect("verify");
+    assert_eq!(report.differences.len(), 1, "{:?}", report.differences);
+    assert!(
+        report.differences[0].key.contains("day=2026-03-02"),
+        "{:?}",
+        report.differences
+    );
+    rollup::rebuild(&t.db).expect("rebuild");
+    assert_eq!(value(false), (Some(7.0), Some(2.0), Some(2.0)));
     assert!(rollup::verify(&conn).expect("verify").is_clean());
 }
 
