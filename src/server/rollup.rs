@@ -150,7 +150,7 @@ pub fn detach(
     const PATCH: &str = "CREATE OR REPLACE TEMP TABLE rollup_patch AS
                          SELECT e.source, e.event_id FROM events e WHERE";
     if current(conn)? {
-        sets::touch(conn, predicate, params)?;
+        sets::touch(conn, &format!("({predicate}) AND {IN_ROLLUP}"), params)?;
         conn.execute(
             &format!(
                 "{PATCH} ({predicate}) AND (e.load_id IS NULL
@@ -174,10 +174,15 @@ pub fn touch_customers(
     params: &[&dyn ToSql],
 ) -> Result<(), duckdb::Error> {
     if current(conn)? {
-        sets::touch(conn, predicate, params)?;
+        sets::touch(conn, &format!("({predicate}) AND {IN_ROLLUP}"), params)?;
     }
     Ok(())
 }
+
+/// The events (over `e`) of the loads the rollups already count: the days of the others are
+/// recomputed by [`add_loaded`] anyway, after every change of the load's transaction.
+const IN_ROLLUP: &str =
+    "(e.load_id IS NULL OR e.load_id <= (SELECT loaded_through FROM rollup_state))";
 
 /// Puts back the events [`detach`] took out, as they are now, and recomputes the distinct
 /// sets of the days [`detach`] and [`touch_customers`] recorded.

@@ -17,14 +17,15 @@ SELECT CAST(CAST(e.occurred_at AS DATE) - DATE '1970-01-01' AS INTEGER) AS day,
        list(DISTINCT CAST(o.n AS UINTEGER))
            FILTER (WHERE o.n IS NOT NULL) AS orders,
        count(DISTINCT e.customer_id) AS customer_ids,
-       count(DISTINCT coalesce(e.order_id, e.source || ':' || e.event_id))
-           FILTER (WHERE e.event_type IN ('purchase', 'return')) AS order_keys
-FROM events e
+       count(DISTINCT e.order_key) AS order_keys
+-- The order key computed once per event (NULL but for purchases and returns), so that both
+-- joins are plain equalities (hash joins).
+FROM (SELECT e.*,
+             CASE WHEN e.event_type IN ('purchase', 'return')
+                  THEN coalesce(e.order_id, e.source || ':' || e.event_id) END AS order_key
+      FROM events e
+      WHERE {filter}) e
 LEFT JOIN rollup_customer_numbers c ON c.customer_id = e.customer_id
-LEFT JOIN rollup_order_numbers o
-       ON e.event_type IN ('purchase', 'return')
-      AND o.order_key = coalesce(e.order_id, e.source || ':' || e.event_id)
-WHERE {filter}
+LEFT JOIN rollup_order_numbers o ON o.order_key = e.order_key
 GROUP BY ALL
-HAVING count(DISTINCT e.customer_id) > 0
-    OR count(*) FILTER (WHERE e.event_type IN ('purchase', 'return')) > 0
+HAVING count(DISTINCT e.customer_id) > 0 OR count(e.order_key) > 0
