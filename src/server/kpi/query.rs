@@ -88,6 +88,19 @@ pub(super) fn compute_in(
     filters: &Filters,
     source: Source,
 ) -> Result<Values, KpiError> {
+    compute_with(conn, catalog, keys, (period, filters), source, None)
+}
+
+/// [`compute_in`], with the set rows already read for the same KPIs when given (a series reads
+/// them once for all its buckets).
+fn compute_with(
+    conn: &Connection,
+    catalog: &Catalog,
+    keys: &[&str],
+    (period, filters): (&Period, &Filters),
+    source: Source,
+    fetched: Option<&sets::Fetched>,
+) -> Result<Values, KpiError> {
     let plan = Plan::new(catalog, keys)?;
     let (predicate, params) = bind(period, filters);
     let any_channel = filters.predicate_without(3, Dimension::Channel);
@@ -108,13 +121,16 @@ pub(super) fn compute_in(
         );
     }
     if !routes.sets.is_empty() {
-        base.extend(sets::compute(
-            conn,
-            &routes.sets,
-            period,
-            &predicate,
-            &params[2..],
-        )?);
+        match fetched.and_then(|f| f.evaluate(&routes.sets, period)) {
+            Some(values) => base.extend(values),
+            None => base.extend(sets::compute(
+                conn,
+                &routes.sets,
+                period,
+                &predicate,
+                &params[2..],
+            )?),
+        }
     }
     for def in &routes.queries {
         if let Formula::Query(query) = &def.formula {
@@ -444,9 +460,30 @@ fn series_many_in(
                 key: looking[0].to_string(),
             });
         }
+        // The set rows of every bucket (and of the history they look at) are read once.
+        let routes = route(conn, &Plan::new(catalog, &looking)?, filters, source)?;
+        let fetched = if routes.sets.is_empty() {
+            None
+        } else {
+            let (predicate, params) = bind(period, filters);
+            Some(sets::fetch_for(
+                conn,
+                &routes.sets,
+                &buckets,
+                &predicate,
+                &params[2..],
+            )?)
+        };
         let mut per_key: BTreeMap<&str, Series> = BTreeMap::new();
         for b in &buckets {
-            let values = compute_in(conn, catalog, &looking, b, filters, source)?;
+            let values = compute_with(
+                conn,
+                catalog,
+                &looking,
+                (b, filters),
+                source,
+                fetched.as_ref(),
+            )?;
             for key in &looking {
                 per_key
                     .entry(*key)

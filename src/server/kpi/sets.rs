@@ -174,13 +174,12 @@ fn union(rows: &[Row], s: usize, from: i32, to: i32, of: SetOf) -> RoaringBitmap
     out
 }
 
+/// `numerator / denominator`, `None` on a zero denominator (as `run_query` for the SQL).
+/// Counts of u32 numbers stay far below 2^53, so the conversions are exact.
 fn ratio(numerator: u64, denominator: u64) -> Option<f64> {
-    // Counts of customers stay far below 2^53: the conversion is exact.
-    #[allow(clippy::cast_precision_loss)]
     (denominator != 0).then(|| numerator as f64 / denominator as f64)
 }
 
-#[allow(clippy::cast_precision_loss)]
 fn count(set: &RoaringBitmap) -> Option<f64> {
     Some(set.len() as f64)
 }
@@ -255,20 +254,58 @@ pub(super) fn compute(
     predicate: &str,
     filter_values: &[String],
 ) -> Result<Values, KpiError> {
-    let selectors = selectors(defs);
-    let end = epoch_days(period.end_exclusive());
-    let rows = fetch(
+    let fetched = fetch_for(
         conn,
-        &selectors,
-        first_day(defs, period),
-        end,
+        defs,
+        std::slice::from_ref(period),
         predicate,
         filter_values,
     )?;
-    Ok(evaluate(defs, &rows, period))
+    Ok(evaluate(defs, &fetched.rows, period))
 }
 
-/// [`compute`] for each of `buckets` (consecutive periods), reading the rows once.
+/// The rows read once for several periods of the same KPIs (a series' buckets).
+pub(super) struct Fetched {
+    keys: Vec<String>,
+    rows: Vec<Row>,
+}
+
+impl Fetched {
+    /// The values of `defs` over `period`, when they are the KPIs the rows were read for and
+    /// `period` is inside the range read.
+    pub(super) fn evaluate(&self, defs: &[&KpiDef], period: &Period) -> Option<Values> {
+        let same =
+            self.keys.len() == defs.len() && self.keys.iter().zip(defs).all(|(k, d)| *k == d.key);
+        same.then(|| evaluate(defs, &self.rows, period))
+    }
+}
+
+/// Reads the rows that `defs` need over every one of `periods`, once.
+pub(super) fn fetch_for(
+    conn: &Connection,
+    defs: &[&KpiDef],
+    periods: &[Period],
+    predicate: &str,
+    filter_values: &[String],
+) -> Result<Fetched, KpiError> {
+    let selectors = selectors(defs);
+    let start = periods
+        .iter()
+        .map(|p| first_day(defs, p))
+        .try_fold(i32::MAX, |acc, d| d.map(|d| acc.min(d)));
+    let end = periods
+        .iter()
+        .map(|p| epoch_days(p.end_exclusive()))
+        .max()
+        .unwrap_or(i32::MIN);
+    let rows = fetch(conn, &selectors, start, end, predicate, filter_values)?;
+    Ok(Fetched {
+        keys: defs.iter().map(|d| d.key.clone()).collect(),
+        rows,
+    })
+}
+
+/// [`compute`] for each of `buckets`, reading the rows once.
 pub(super) fn compute_buckets(
     conn: &Connection,
     defs: &[&KpiDef],
@@ -276,17 +313,11 @@ pub(super) fn compute_buckets(
     predicate: &str,
     filter_values: &[String],
 ) -> Result<Vec<Values>, KpiError> {
-    let (Some(first), Some(last)) = (buckets.first(), buckets.last()) else {
-        return Ok(Vec::new());
-    };
-    let selectors = selectors(defs);
-    let start = buckets
+    let fetched = fetch_for(conn, defs, buckets, predicate, filter_values)?;
+    Ok(buckets
         .iter()
-        .map(|b| first_day(defs, b))
-        .try_fold(epoch_days(first.from()), |acc, d| d.map(|d| acc.min(d)));
-    let end = epoch_days(last.end_exclusive());
-    let rows = fetch(conn, &selectors, start, end, predicate, filter_values)?;
-    Ok(buckets.iter().map(|b| evaluate(defs, &rows, b)).collect())
+        .map(|b| evaluate(defs, &fetched.rows, b))
+        .collect())
 }
 
 #[cfg(test)]
