@@ -7,6 +7,8 @@
 //! `query.rs` decides when it may be used (the same conditions as `rollup_daily`). Filters are
 //! the SQL predicates written for `events`, applied to the table aliased `events`.
 
+use std::collections::BTreeMap;
+
 use chrono::NaiveDate;
 use duckdb::Connection;
 use roaring::RoaringBitmap;
@@ -88,13 +90,21 @@ fn epoch_days(day: NaiveDate) -> i32 {
     i32::try_from((day - epoch).num_days()).unwrap_or(i32::MAX)
 }
 
-/// The selectors (row predicates) the KPIs need: purchases and interactions first, then each
-/// distinct count's own.
-fn selectors(defs: &[&KpiDef]) -> Vec<String> {
-    let mut out = vec![PURCHASES.to_string(), INTERACTIONS.to_string()];
+/// The selectors (row predicates) of the KPIs: purchases and interactions first (for the
+/// rules), then each distinct count's own; and whether the KPIs need the rows each keeps (a
+/// row is read when a needed selector keeps it).
+fn selectors(defs: &[&KpiDef]) -> Vec<(String, bool)> {
+    let rule = |r: SetRule| defs.iter().any(|d| d.sets == Some(SetExpr::Rule(r)));
+    let mut out = vec![
+        (
+            PURCHASES.to_string(),
+            rule(SetRule::Churn) || rule(SetRule::NewCustomers) || rule(SetRule::Omnichannel),
+        ),
+        (INTERACTIONS.to_string(), rule(SetRule::Omnichannel)),
+    ];
     for def in defs {
         if let Some(SetExpr::Distinct { rows, .. }) = &def.sets {
-            out.push(rows.clone());
+            out.push((rows.clone(), true));
         }
     }
     out
@@ -121,24 +131,37 @@ fn first_day(defs: &[&KpiDef], period: &Period) -> Option<i32> {
 /// placeholders from `$3`, values `filter_values`) and any selector keep.
 fn fetch(
     conn: &Connection,
-    selectors: &[String],
+    (selectors, needs): (&[(String, bool)], (bool, bool)),
     first: Option<i32>,
     end: i32,
     predicate: &str,
     filter_values: &[String],
 ) -> Result<Vec<Row>, KpiError> {
-    let flags: Vec<String> = selectors.iter().map(|s| format!("({s})")).collect();
+    let flags: Vec<String> = selectors.iter().map(|(s, _)| format!("({s})")).collect();
+    let needed: Vec<&str> = selectors
+        .iter()
+        .zip(&flags)
+        .filter(|((_, needed), _)| *needed)
+        .map(|(_, flag)| flag.as_str())
+        .collect();
     let sql = format!(
         "SELECT CAST(day - DATE '1970-01-01' AS INTEGER), channel, customers, orders, {flags}
          FROM {table}
          WHERE day >= DATE '1970-01-01' + CAST($1 AS INTEGER)
            AND day < DATE '1970-01-01' + CAST($2 AS INTEGER)
-           AND ({predicate}) AND ({any})",
+           AND ({predicate}) AND ({any})
+         ORDER BY 1",
         flags = flags.join(", "),
         table = rollup::sets::AS_EVENTS,
-        any = flags.join(" OR "),
+        any = if needed.is_empty() {
+            "false".to_string()
+        } else {
+            needed.join(" OR ")
+        },
     );
     let mut params = vec![first.unwrap_or(-1_000_000).to_string(), end.to_string()];
+    // Only the sets some KPI reads are decoded.
+    let (customers, orders) = needs;
     params.extend(filter_values.iter().cloned());
     let mut stmt = conn.prepare(&sql)?;
     let mut rows = stmt.query(duckdb::params_from_iter(&params))?;
@@ -151,21 +174,40 @@ fn fetch(
         out.push(Row {
             day: row.get(0)?,
             channel: row.get(1)?,
-            customers: rollup::sets::decode(&row.get::<_, Vec<u8>>(2)?)?,
-            orders: rollup::sets::decode(&row.get::<_, Vec<u8>>(3)?)?,
+            customers: if customers {
+                rollup::sets::decode(blob(row, 2)?)?
+            } else {
+                RoaringBitmap::new()
+            },
+            orders: if orders {
+                rollup::sets::decode(blob(row, 3)?)?
+            } else {
+                RoaringBitmap::new()
+            },
             selected,
         });
     }
     Ok(out)
 }
 
+/// Column `i` of `row` as bytes, without copying them.
+fn blob<'r>(row: &'r duckdb::Row<'_>, i: usize) -> Result<&'r [u8], duckdb::Error> {
+    row.get_ref(i)?.as_blob().map_err(|e| {
+        duckdb::Error::FromSqlConversionFailure(i, duckdb::types::Type::Blob, e.into())
+    })
+}
+
+/// The rows of the days `[from, to)` (`rows` are in day order).
+fn days(rows: &[Row], from: i32, to: i32) -> &[Row] {
+    let start = rows.partition_point(|r| r.day < from);
+    let end = rows.partition_point(|r| r.day < to).max(start);
+    &rows[start..end]
+}
+
 /// The union of `of` over the rows of `[from, to)` that selector `s` keeps.
 fn union(rows: &[Row], s: usize, from: i32, to: i32, of: SetOf) -> RoaringBitmap {
     let mut out = RoaringBitmap::new();
-    for row in rows
-        .iter()
-        .filter(|r| r.selected[s] && r.day >= from && r.day < to)
-    {
+    for row in days(rows, from, to).iter().filter(|r| r.selected[s]) {
         out |= match of {
             SetOf::Customers => &row.customers,
             SetOf::Orders => &row.orders,
@@ -216,24 +258,17 @@ fn evaluate(defs: &[&KpiDef], rows: &[Row], period: &Period) -> Values {
                 let buyers = union(rows, PURCHASE, from, to, SetOf::Customers);
                 // Per channel, the customers with an interaction there: those seen on a
                 // second channel are "seen twice".
-                let mut channels: Vec<&str> = rows
+                let mut per_channel: BTreeMap<&str, RoaringBitmap> = BTreeMap::new();
+                for row in days(rows, from, to)
                     .iter()
-                    .filter(|r| r.selected[INTERACTION] && r.day >= from && r.day < to)
-                    .filter_map(|r| r.channel.as_deref())
-                    .collect();
-                channels.sort_unstable();
-                channels.dedup();
-                let (mut once, mut twice) = (RoaringBitmap::new(), RoaringBitmap::new());
-                for channel in channels {
-                    let mut here = RoaringBitmap::new();
-                    for row in rows.iter().filter(|r| {
-                        r.selected[INTERACTION]
-                            && r.day >= from
-                            && r.day < to
-                            && r.channel.as_deref() == Some(channel)
-                    }) {
-                        here |= &row.customers;
+                    .filter(|r| r.selected[INTERACTION])
+                {
+                    if let Some(channel) = row.channel.as_deref() {
+                        *per_channel.entry(channel).or_default() |= &row.customers;
                     }
+                }
+                let (mut once, mut twice) = (RoaringBitmap::new(), RoaringBitmap::new());
+                for here in per_channel.into_values() {
                     twice |= &once & &here;
                     once |= here;
                 }
@@ -298,7 +333,37 @@ pub(super) fn fetch_for(
         .map(|p| epoch_days(p.end_exclusive()))
         .max()
         .unwrap_or(i32::MIN);
-    let rows = fetch(conn, &selectors, start, end, predicate, filter_values)?;
+    let needs = (
+        defs.iter().any(|d| {
+            matches!(
+                d.sets,
+                Some(
+                    SetExpr::Rule(_)
+                        | SetExpr::Distinct {
+                            of: SetOf::Customers,
+                            ..
+                        }
+                )
+            )
+        }),
+        defs.iter().any(|d| {
+            matches!(
+                d.sets,
+                Some(SetExpr::Distinct {
+                    of: SetOf::Orders,
+                    ..
+                })
+            )
+        }),
+    );
+    let rows = fetch(
+        conn,
+        (&selectors, needs),
+        start,
+        end,
+        predicate,
+        filter_values,
+    )?;
     Ok(Fetched {
         keys: defs.iter().map(|d| d.key.clone()).collect(),
         rows,
