@@ -676,3 +676,114 @@ fn rollup_verify_and_rebuild_through_the_binary() {
     assert!(ok, "{out} {err}");
     assert!(out.contains("matches the raw events"), "{out}");
 }
+
+/// In-process timings of the rollups against the raw computation on a real database (the
+/// figures of docs/rollups.md section 5), results asserted equal:
+/// `OMNIKPI_MEASURE_DB=demo.duckdb OMNIKPI_MEASURE_TO=2026-11-30 cargo test --features ssr
+/// --test rollup_properties -- --ignored --nocapture measure`.
+#[test]
+#[ignore = "measures the database named by OMNIKPI_MEASURE_DB"]
+fn measure_rollups_against_raw_events() {
+    use std::time::{Duration, Instant};
+    let Ok(path) = std::env::var("OMNIKPI_MEASURE_DB") else {
+        return;
+    };
+    let to = std::env::var("OMNIKPI_MEASURE_TO").unwrap_or_else(|_| "2026-11-30".to_string());
+    let db = omnikpi::server::db::Db::open(std::path::Path::new(&path), "Europe/Rome")
+        .expect("database");
+    let conn = db.connect().expect("connection");
+    let to_day = chrono::NaiveDate::parse_from_str(&to, "%Y-%m-%d").expect("date");
+    let from = to_day - chrono::Months::new(12) + chrono::Days::new(1);
+    let year = Period::new(from, to_day).expect("period");
+    let catalog = Catalog::builtin();
+    let median = |f: &mut dyn FnMut()| {
+        let mut times: Vec<Duration> = (0..5)
+            .map(|_| {
+                let clock = Instant::now();
+                f();
+                clock.elapsed()
+            })
+            .collect();
+        times.sort();
+        times[2].as_millis()
+    };
+    let company: Vec<&str> = catalog
+        .view("company")
+        .iter()
+        .map(|d| d.key.as_str())
+        .collect();
+    let sets: Vec<&str> = catalog
+        .all()
+        .iter()
+        .filter(|d| d.sets.is_some())
+        .map(|d| d.key.as_str())
+        .collect();
+    let store = Filters::parse([("channel", "store")]).expect("filter");
+    for (label, keys, filters) in [
+        ("set KPIs", &sets, Filters::none()),
+        ("set KPIs, channel=store", &sets, store),
+        ("company view", &company, Filters::none()),
+    ] {
+        let fast = kpi::compute(&conn, catalog, keys, &year, &filters).expect("compute");
+        let raw = kpi::compute_from_events(&conn, catalog, keys, &year, &filters).expect("raw");
+        assert_eq!(fast, raw, "{label}");
+        let mut run_fast = || {
+            kpi::compute(&conn, catalog, keys, &year, &filters).expect("compute");
+        };
+        let f = median(&mut run_fast);
+        let mut run_raw = || {
+            kpi::compute_from_events(&conn, catalog, keys, &year, &filters).expect("raw");
+        };
+        let r = median(&mut run_raw);
+        println!("compute {label}: raw {r} ms, rollups {f} ms");
+    }
+    for key in &sets {
+        let one = [*key];
+        let mut run_fast = || {
+            kpi::compute(&conn, catalog, &one, &year, &Filters::none()).expect("compute");
+        };
+        let f = median(&mut run_fast);
+        let mut run_raw = || {
+            kpi::compute_from_events(&conn, catalog, &one, &year, &Filters::none()).expect("raw");
+        };
+        let r = median(&mut run_raw);
+        println!("compute {key}: raw {r} ms, rollups {f} ms");
+    }
+    let series = ["orders", "active_customers", "aov"];
+    for grain in [Grain::Day, Grain::Month] {
+        let fast = kpi::series_many(&conn, catalog, &series, &year, grain, &Filters::none())
+            .expect("series");
+        let raw =
+            kpi::series_many_from_events(&conn, catalog, &series, &year, grain, &Filters::none())
+                .expect("series raw");
+        assert_eq!(fast, raw, "{grain:?}");
+        let mut run_fast = || {
+            kpi::series_many(&conn, catalog, &series, &year, grain, &Filters::none())
+                .expect("series");
+        };
+        let f = median(&mut run_fast);
+        let mut run_raw = || {
+            kpi::series_many_from_events(&conn, catalog, &series, &year, grain, &Filters::none())
+                .expect("series raw");
+        };
+        let r = median(&mut run_raw);
+        println!("series {grain:?} {series:?}: raw {r} ms, rollups {f} ms");
+    }
+    let rows: (i64, i64, i64, i64) = conn
+        .query_row(
+            "SELECT (SELECT count(*) FROM events), (SELECT count(*) FROM rollup_sets),
+                    (SELECT sum(octet_length(customers) + octet_length(orders)) FROM rollup_sets),
+                    (SELECT count(*) FROM rollup_order_numbers)",
+            [],
+            |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?)),
+        )
+        .expect("sizes");
+    println!("events, rollup_sets rows, blob bytes, order numbers: {rows:?}");
+    let clock = Instant::now();
+    let report = rollup::verify(&conn).expect("verify");
+    println!(
+        "verify: {} ms, clean {}",
+        clock.elapsed().as_millis(),
+        report.is_clean()
+    );
+}
