@@ -638,6 +638,7 @@ fn a_tampered_set_shows_in_the_kpis_and_in_verify() {
     assert_eq!(value(true), (Some(7.0), Some(2.0), Some(2.0)));
     let report = rollup::verify(&conn).expect("verify");
     assert_eq!(report.differences.len(), 1, "{:?}", report.differences);
+    assert_eq!(report.differences[0].table, "rollup_sets");
     assert!(
         report.differences[0].key.contains("day=2026-03-02"),
         "{:?}",

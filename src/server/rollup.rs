@@ -238,6 +238,8 @@ pub fn follow_time_zone(db: &Db) -> Result<bool, DbError> {
 /// One `rollup_daily` row that differs from the raw events.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Difference {
+    /// The table that differs: `rollup_daily`, `rollup_sets` or a numbering table.
+    pub table: &'static str,
     /// The row's key, `name=value` pairs.
     pub key: String,
     /// Each differing measure: name, the rollup's value, the raw events' value ("-": no row).
@@ -328,6 +330,7 @@ pub fn verify(conn: &Connection) -> Result<Verification, duckdb::Error> {
             }
         }
         out.differences.push(Difference {
+            table: "rollup_daily",
             key: key.join(" "),
             measures,
         });

@@ -269,7 +269,7 @@ fn describe(key: &Key) -> String {
     let (day, dims, identified) = key;
     let date = chrono::NaiveDate::from_num_days_from_ce_opt(day + 719_163)
         .map_or_else(|| day.to_string(), |d| d.to_string());
-    let mut out = format!("sets day={date}");
+    let mut out = format!("day={date}");
     for (name, value) in KEY_NAMES.iter().zip(dims) {
         out.push_str(&format!(" {name}={}", value.as_deref().unwrap_or("∅")));
     }
@@ -277,8 +277,17 @@ fn describe(key: &Key) -> String {
     out
 }
 
-fn show(set: Option<&RoaringBitmap>) -> String {
-    set.map_or_else(|| "-".to_string(), |s| format!("{} ids", s.len()))
+/// A set's size as verify prints it ("-": no row); `other` when it has the size of the set it
+/// is compared with but not the same members.
+fn show(set: Option<&RoaringBitmap>, other: bool) -> String {
+    let other = if other { " (other members)" } else { "" };
+    set.map_or_else(|| "-".to_string(), |s| format!("{} ids{other}", s.len()))
+}
+
+/// The `(kept, raw)` pair verify prints for two differing sets.
+fn pair(kept: Option<&RoaringBitmap>, raw: Option<&RoaringBitmap>) -> (String, String) {
+    let same_size = kept.map(RoaringBitmap::len) == raw.map(RoaringBitmap::len);
+    (show(kept, false), show(raw, same_size))
 }
 
 /// Recomputes every row from the raw events and lists the rows that differ from the stored
@@ -295,7 +304,8 @@ pub(super) fn verify(conn: &Connection, out: &mut Vec<Difference>) -> Result<(),
         )?;
         if values != rows || numbers != rows {
             out.push(Difference {
-                key: format!("{table}: {rows} rows"),
+                table,
+                key: format!("{rows} rows"),
                 measures: vec![
                     ("distinct values", values.to_string(), rows.to_string()),
                     ("distinct numbers", numbers.to_string(), rows.to_string()),
@@ -318,10 +328,12 @@ pub(super) fn verify(conn: &Connection, out: &mut Vec<Difference>) -> Result<(),
         let raw_customers = r.map(|r| &r.customers);
         let raw_orders = r.map(|r| &r.orders);
         if raw_customers != k.map(|k| &k.0) {
-            measures.push(("customers", show(k.map(|k| &k.0)), show(raw_customers)));
+            let (kept, raw) = pair(k.map(|k| &k.0), raw_customers);
+            measures.push(("customers", kept, raw));
         }
         if raw_orders != k.map(|k| &k.1) {
-            measures.push(("orders", show(k.map(|k| &k.1)), show(raw_orders)));
+            let (kept, raw) = pair(k.map(|k| &k.1), raw_orders);
+            measures.push(("orders", kept, raw));
         }
         if let Some(r) = r {
             if r.customers.len() != r.customer_ids {
@@ -341,6 +353,7 @@ pub(super) fn verify(conn: &Connection, out: &mut Vec<Difference>) -> Result<(),
         }
         if !measures.is_empty() {
             out.push(Difference {
+                table: "rollup_sets",
                 key: describe(key),
                 measures,
             });
