@@ -2,9 +2,10 @@
 //! batches, through files and through `POST /api/v1/events`, with duplicates re-sent, identity
 //! merges (later events link a cookie or an e-mail to a card), splits, erasures, a change of
 //! time zone and full re-stitching in between. After every step every KPI the engine can
-//! answer without a query, under every filter the rollup serves (and some it does not), at
-//! every grain and in breakdowns, equals the same computation over raw events, and
-//! `rollup verify` finds no difference.
+//! answer without a query, and every query KPI with a set path (`sets = { rule = ... }`), under
+//! every filter the rollup serves (and some it does not), at every grain and in breakdowns,
+//! equals the same computation over raw events, and `rollup verify` finds no difference
+//! (`rollup_daily` and the distinct sets per day).
 
 mod common;
 #[path = "common/proc.rs"]
@@ -210,6 +211,21 @@ fn keys() -> Vec<&'static str> {
         .collect()
 }
 
+/// Every query KPI the distinct sets answer (`sets = { rule = ... }`).
+fn set_queries() -> Vec<&'static str> {
+    let keys: Vec<&'static str> = Catalog::builtin()
+        .all()
+        .iter()
+        .filter(|d| matches!(d.sets, Some(kpi::sets::SetExpr::Rule(_))))
+        .map(|d| d.key.as_str())
+        .collect();
+    assert!(
+        keys.len() >= 3,
+        "churn, new customers, omnichannel: {keys:?}"
+    );
+    keys
+}
+
 fn filter_sets() -> Vec<Filters> {
     let one = |d: &str, v: &str| Filters::parse([(d, v)]).expect("filter");
     vec![
@@ -263,8 +279,23 @@ fn check(t: &TestDb, step: usize) -> Result<(), TestCaseError> {
                 .expect("compute raw");
             prop_assert_eq!(&fast, &raw, "step {} {:?} {:?}", step, filters, period);
         }
+        // The set queries on both periods (the second has a previous period with data).
+        let queries = set_queries();
+        for period in &periods {
+            let fast = kpi::compute(&conn, catalog, &queries, period, &filters).expect("compute");
+            let raw = kpi::compute_from_events(&conn, catalog, &queries, period, &filters)
+                .expect("compute raw");
+            prop_assert_eq!(&fast, &raw, "step {} {:?} {:?}", step, filters, period);
+        }
     }
     let series_keys = [
+        "orders",
+        "active_customers",
+        "purchase_frequency",
+        "returned_orders_rate",
+        "new_customers",
+        "churn_rate",
+        "omnichannel_share",
         "gross_revenue",
         "net_revenue",
         "aov",
@@ -282,7 +313,15 @@ fn check(t: &TestDb, step: usize) -> Result<(), TestCaseError> {
         Dimension::Topic,
         Dimension::Sku,
     ] {
-        for key in ["gross_revenue", "nps", "aov", "ad_spend"] {
+        for key in [
+            "gross_revenue",
+            "nps",
+            "aov",
+            "ad_spend",
+            "active_customers",
+            "new_customers",
+            "churn_rate",
+        ] {
             let args = (key, &periods[0], &Filters::none(), dimension, 2);
             let fast = breakdown(&conn, catalog, args.0, args.1, args.2, args.3, args.4)
                 .expect("breakdown");
@@ -558,6 +597,58 @@ fn a_tampered_rollup_shows_in_the_kpis_and_in_verify() {
     assert!(rollup::verify(&conn).expect("verify").is_clean());
 }
 
+/// The set KPIs really read `rollup_sets` (the property above would hold trivially otherwise),
+/// and verify reports a day whose sets no longer match the events.
+#[test]
+fn a_tampered_set_shows_in_the_kpis_and_in_verify() {
+    let t = TestDb::new();
+    // Eight web purchases on eight days: customers L0 and L1 in turn, orders O0..O6 (the
+    // first and the last day share O(1000 % 7)).
+    let events: Vec<Ev> = (0..8u8)
+        .map(|i| {
+            let mut s = purchase(u64::from(i), Some(i % 2), None, None);
+            s.cents = 1000 + u32::from(i);
+            event(&format!("t{i}"), &s)
+        })
+        .collect();
+    t.load_events(&events);
+    let conn = t.db.connect().expect("connection");
+    let period = Period::parse("2026-03-01", "2026-03-31").expect("period");
+    let catalog = Catalog::builtin();
+    let keys = ["orders", "active_customers", "new_customers"];
+    let value = |raw: bool| {
+        let v = if raw {
+            kpi::compute_from_events(&conn, catalog, &keys, &period, &Filters::none())
+        } else {
+            kpi::compute(&conn, catalog, &keys, &period, &Filters::none())
+        };
+        let v = v.expect("compute");
+        (v["orders"], v["active_customers"], v["new_customers"])
+    };
+    assert_eq!(value(false), (Some(7.0), Some(2.0), Some(2.0)));
+    assert!(rollup::verify(&conn).expect("verify").is_clean());
+    // 2 March held L1's only order of the day: without it, one order fewer.
+    conn.execute_batch("DELETE FROM rollup_sets WHERE day = DATE '2026-03-02'")
+        .expect("tamper");
+    assert_eq!(
+        value(false),
+        (Some(6.0), Some(2.0), Some(2.0)),
+        "read from the sets"
+    );
+    assert_eq!(value(true), (Some(7.0), Some(2.0), Some(2.0)));
+    let report = rollup::verify(&conn).expect("verify");
+    assert_eq!(report.differences.len(), 1, "{:?}", report.differences);
+    assert_eq!(report.differences[0].table, "rollup_sets");
+    assert!(
+        report.differences[0].key.contains("day=2026-03-02"),
+        "{:?}",
+        report.differences
+    );
+    rollup::rebuild(&t.db).expect("rebuild");
+    assert_eq!(value(false), (Some(7.0), Some(2.0), Some(2.0)));
+    assert!(rollup::verify(&conn).expect("verify").is_clean());
+}
+
 /// `omnikpi rollup verify` names the differing row and exits non-zero; `rollup rebuild`
 /// repairs it.
 #[test]
@@ -585,4 +676,115 @@ fn rollup_verify_and_rebuild_through_the_binary() {
     let (ok, out, err) = proc::run(&path, &["rollup", "verify"]);
     assert!(ok, "{out} {err}");
     assert!(out.contains("matches the raw events"), "{out}");
+}
+
+/// In-process timings of the rollups against the raw computation on a real database (the
+/// figures of docs/rollups.md section 5), results asserted equal:
+/// `OMNIKPI_MEASURE_DB=demo.duckdb OMNIKPI_MEASURE_TO=2026-11-30 cargo test --features ssr
+/// --test rollup_properties -- --ignored --nocapture measure`.
+#[test]
+#[ignore = "measures the database named by OMNIKPI_MEASURE_DB"]
+fn measure_rollups_against_raw_events() {
+    use std::time::{Duration, Instant};
+    let Ok(path) = std::env::var("OMNIKPI_MEASURE_DB") else {
+        return;
+    };
+    let to = std::env::var("OMNIKPI_MEASURE_TO").unwrap_or_else(|_| "2026-11-30".to_string());
+    let db = omnikpi::server::db::Db::open(std::path::Path::new(&path), "Europe/Rome")
+        .expect("database");
+    let conn = db.connect().expect("connection");
+    let to_day = chrono::NaiveDate::parse_from_str(&to, "%Y-%m-%d").expect("date");
+    let from = to_day - chrono::Months::new(12) + chrono::Days::new(1);
+    let year = Period::new(from, to_day).expect("period");
+    let catalog = Catalog::builtin();
+    let median = |f: &mut dyn FnMut()| {
+        let mut times: Vec<Duration> = (0..5)
+            .map(|_| {
+                let clock = Instant::now();
+                f();
+                clock.elapsed()
+            })
+            .collect();
+        times.sort();
+        times[2].as_millis()
+    };
+    let company: Vec<&str> = catalog
+        .view("company")
+        .iter()
+        .map(|d| d.key.as_str())
+        .collect();
+    let sets: Vec<&str> = catalog
+        .all()
+        .iter()
+        .filter(|d| d.sets.is_some())
+        .map(|d| d.key.as_str())
+        .collect();
+    let store = Filters::parse([("channel", "store")]).expect("filter");
+    for (label, keys, filters) in [
+        ("set KPIs", &sets, Filters::none()),
+        ("set KPIs, channel=store", &sets, store),
+        ("company view", &company, Filters::none()),
+    ] {
+        let fast = kpi::compute(&conn, catalog, keys, &year, &filters).expect("compute");
+        let raw = kpi::compute_from_events(&conn, catalog, keys, &year, &filters).expect("raw");
+        assert_eq!(fast, raw, "{label}");
+        let mut run_fast = || {
+            kpi::compute(&conn, catalog, keys, &year, &filters).expect("compute");
+        };
+        let f = median(&mut run_fast);
+        let mut run_raw = || {
+            kpi::compute_from_events(&conn, catalog, keys, &year, &filters).expect("raw");
+        };
+        let r = median(&mut run_raw);
+        println!("compute {label}: raw {r} ms, rollups {f} ms");
+    }
+    for key in &sets {
+        let one = [*key];
+        let mut run_fast = || {
+            kpi::compute(&conn, catalog, &one, &year, &Filters::none()).expect("compute");
+        };
+        let f = median(&mut run_fast);
+        let mut run_raw = || {
+            kpi::compute_from_events(&conn, catalog, &one, &year, &Filters::none()).expect("raw");
+        };
+        let r = median(&mut run_raw);
+        println!("compute {key}: raw {r} ms, rollups {f} ms");
+    }
+    let series = ["orders", "active_customers", "aov"];
+    for grain in [Grain::Day, Grain::Month] {
+        let fast = kpi::series_many(&conn, catalog, &series, &year, grain, &Filters::none())
+            .expect("series");
+        let raw =
+            kpi::series_many_from_events(&conn, catalog, &series, &year, grain, &Filters::none())
+                .expect("series raw");
+        assert_eq!(fast, raw, "{grain:?}");
+        let mut run_fast = || {
+            kpi::series_many(&conn, catalog, &series, &year, grain, &Filters::none())
+                .expect("series");
+        };
+        let f = median(&mut run_fast);
+        let mut run_raw = || {
+            kpi::series_many_from_events(&conn, catalog, &series, &year, grain, &Filters::none())
+                .expect("series raw");
+        };
+        let r = median(&mut run_raw);
+        println!("series {grain:?} {series:?}: raw {r} ms, rollups {f} ms");
+    }
+    let rows: (i64, i64, i64, i64) = conn
+        .query_row(
+            "SELECT (SELECT count(*) FROM events), (SELECT count(*) FROM rollup_sets),
+                    (SELECT sum(octet_length(customers) + octet_length(orders)) FROM rollup_sets),
+                    (SELECT count(*) FROM rollup_order_numbers)",
+            [],
+            |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?)),
+        )
+        .expect("sizes");
+    println!("events, rollup_sets rows, blob bytes, order numbers: {rows:?}");
+    let clock = Instant::now();
+    let report = rollup::verify(&conn).expect("verify");
+    println!(
+        "verify: {} ms, clean {}",
+        clock.elapsed().as_millis(),
+        report.is_clean()
+    );
 }

@@ -662,6 +662,13 @@ fn write_in(conn: &Connection, stitched: &Stitched, scoped: bool) -> Result<(), 
         picks.join(", "),
         joins.join(" ")
     ))?;
+    // Every move changes the distinct customer sets of its day (docs/rollups.md).
+    super::rollup::touch_customers(
+        conn,
+        "EXISTS (SELECT 1 FROM stitch_moves m
+                 WHERE m.source = e.source AND m.event_id = e.event_id)",
+        &[],
+    )?;
     super::rollup::detach(
         conn,
         "EXISTS (SELECT 1 FROM stitch_moves m

@@ -28,6 +28,7 @@ pub mod filter;
 pub mod period;
 pub mod query;
 pub mod report;
+pub mod sets;
 pub mod targets;
 pub mod tree;
 

@@ -1,11 +1,13 @@
 //! Rollups: measures pre-aggregated at write time so that views read small tables instead of
 //! scanning `events` (docs/rollups.md is the design, with which KPI each rollup serves).
 //!
-//! This module owns `rollup_daily` and `rollup_state` (migration 0020): how a write changes
-//! them (always inside the writer's transaction), how they are rebuilt and verified against
-//! the raw events, and whether the KPI engine may read them. Every statement that changes
-//! `events` calls in here: a load through [`add_loaded`], a change of customer ids through
-//! [`detach`] before and [`reattach`] after. No request path writes here.
+//! This module owns `rollup_daily` and `rollup_state` (migration 0020), and through [`sets`]
+//! the distinct sets per day (`rollup_sets`, migration 0022): how a write changes them (always
+//! inside the writer's transaction), how they are rebuilt and verified against the raw events,
+//! and whether the KPI engine may read them. Every statement that changes `events` calls in
+//! here: a load through [`add_loaded`], a change of customer ids through [`detach`] (and
+//! [`touch_customers`] for moves that keep the identified flag) before and [`reattach`] after.
+//! No request path writes here.
 //!
 //! Days are local days in the zone recorded in `rollup_state`; the engine reads the rollup only
 //! while that is the connection's zone ([`current`]), so a change of time zone can make it slow
@@ -15,6 +17,8 @@ use duckdb::{Connection, ToSql};
 
 use super::db::{Db, DbError};
 use super::kpi::{Dimension, Filters};
+
+pub mod sets;
 
 const DAILY_SQL: &str = include_str!("rollup/daily.sql");
 
@@ -124,6 +128,7 @@ pub fn add_loaded(conn: &Connection) -> Result<(), duckdb::Error> {
     }
     let through: i64 =
         conn.query_row("SELECT loaded_through FROM rollup_state", [], |r| r.get(0))?;
+    sets::add_loaded(conn, through)?;
     merge(conn, &aggregate("e.load_id > ?", 1), &[&through])?;
     crate::server::ops::fault::point("rollup.merged");
     conn.execute(
@@ -136,7 +141,8 @@ pub fn add_loaded(conn: &Connection) -> Result<(), duckdb::Error> {
 /// Takes out of the rollup the events that `predicate` (over `e`, with `params`) keeps, before
 /// a statement changes what they count for (their customer id); [`reattach`] puts the same
 /// events back afterwards, as they are then. Events of a load not yet in the rollup are left
-/// alone ([`add_loaded`] will count them as they end up).
+/// alone ([`add_loaded`] will count them as they end up). The distinct sets of the events'
+/// days are recomputed by [`reattach`].
 pub fn detach(
     conn: &Connection,
     predicate: &str,
@@ -145,6 +151,7 @@ pub fn detach(
     const PATCH: &str = "CREATE OR REPLACE TEMP TABLE rollup_patch AS
                          SELECT e.source, e.event_id FROM events e WHERE";
     if current(conn)? {
+        sets::touch(conn, &format!("({predicate}) AND {IN_ROLLUP}"), params)?;
         conn.execute(
             &format!(
                 "{PATCH} ({predicate}) AND (e.load_id IS NULL
@@ -159,10 +166,35 @@ pub fn detach(
     merge(conn, &aggregate(PATCHED, -1), &[])
 }
 
-/// Puts back the events [`detach`] took out, as they are now.
+/// Records that the events `predicate` (over `e`, with `params`) keeps are about to change
+/// customer without becoming anonymous or identified (a merge): no `rollup_daily` measure
+/// changes, but the distinct sets of their days do, and [`reattach`] recomputes them.
+pub fn touch_customers(
+    conn: &Connection,
+    predicate: &str,
+    params: &[&dyn ToSql],
+) -> Result<(), duckdb::Error> {
+    if current(conn)? {
+        sets::touch(conn, &format!("({predicate}) AND {IN_ROLLUP}"), params)?;
+    }
+    Ok(())
+}
+
+/// The events (over `e`) of the loads the rollups already count: the days of the others are
+/// recomputed by [`add_loaded`] anyway, after every change of the load's transaction.
+const IN_ROLLUP: &str =
+    "(e.load_id IS NULL OR e.load_id <= (SELECT loaded_through FROM rollup_state))";
+
+/// Puts back the events [`detach`] took out, as they are now, and recomputes the distinct
+/// sets of the days [`detach`] and [`touch_customers`] recorded.
 pub fn reattach(conn: &Connection) -> Result<(), duckdb::Error> {
     merge(conn, &aggregate(PATCHED, 1), &[])?;
-    conn.execute_batch("DROP TABLE rollup_patch;")
+    conn.execute_batch("DROP TABLE rollup_patch;")?;
+    if current(conn)? {
+        sets::recompute_touched(conn)
+    } else {
+        sets::forget_touched(conn)
+    }
 }
 
 /// The events listed in `rollup_patch`.
@@ -172,6 +204,7 @@ const PATCHED: &str =
 /// Recomputes the rollup from every event, in the connection's time zone, inside the caller's
 /// transaction.
 pub fn rebuild_in(conn: &Connection) -> Result<(), duckdb::Error> {
+    sets::rebuild_in(conn)?;
     conn.execute_batch(&format!(
         "DELETE FROM rollup_daily;
          INSERT INTO rollup_daily BY NAME {};
@@ -206,6 +239,8 @@ pub fn follow_time_zone(db: &Db) -> Result<bool, DbError> {
 /// One `rollup_daily` row that differs from the raw events.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Difference {
+    /// The table that differs: `rollup_daily`, `rollup_sets` or a numbering table.
+    pub table: &'static str,
     /// The row's key, `name=value` pairs.
     pub key: String,
     /// Each differing measure: name, the rollup's value, the raw events' value ("-": no row).
@@ -229,7 +264,8 @@ impl Verification {
 /// The most differences [`verify`] lists.
 pub const MAX_DIFFERENCES: usize = 1000;
 
-/// Recomputes the rollup from the raw events and compares it with the stored one, row by row.
+/// Recomputes the rollups from the raw events and compares them with the stored ones, row by
+/// row (`rollup_daily`, then the distinct sets).
 pub fn verify(conn: &Connection) -> Result<Verification, duckdb::Error> {
     let mut out = Verification::default();
     let (built, now): (String, String) = conn.query_row(
@@ -295,10 +331,14 @@ pub fn verify(conn: &Connection) -> Result<Verification, duckdb::Error> {
             }
         }
         out.differences.push(Difference {
+            table: "rollup_daily",
             key: key.join(" "),
             measures,
         });
     }
+    drop(rows);
+    drop(stmt);
+    sets::verify(conn, &mut out.differences)?;
     Ok(out)
 }
 

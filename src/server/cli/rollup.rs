@@ -21,8 +21,8 @@ pub fn run(db: &Db, command: RollupCommand) -> anyhow::Result<()> {
             let report = rollup::verify(&db.connect()?)?;
             if let Some((built, now)) = &report.time_zone {
                 println!(
-                    "rollup_daily: built in time zone {built}, the instance is in {now}; \
-                     `omnikpi rollup rebuild` rebuilds it"
+                    "rollups: built in time zone {built}, the instance is in {now}; \
+                     `omnikpi rollup rebuild` rebuilds them"
                 );
             }
             for d in &report.differences {
@@ -31,7 +31,7 @@ pub fn run(db: &Db, command: RollupCommand) -> anyhow::Result<()> {
                     .iter()
                     .map(|(name, kept, raw)| format!("{name} rollup {kept} raw {raw}"))
                     .collect();
-                println!("rollup_daily: {}: {}", d.key, measures.join("; "));
+                println!("{}: {}: {}", d.table, d.key, measures.join("; "));
             }
             if !report.is_clean() {
                 let shown = report.differences.len();
@@ -45,7 +45,7 @@ pub fn run(db: &Db, command: RollupCommand) -> anyhow::Result<()> {
                      `omnikpi rollup rebuild` recomputes them"
                 );
             }
-            println!("rollup_daily matches the raw events");
+            println!("rollup_daily and rollup_sets: each matches the raw events");
         }
         RollupCommand::Rebuild => {
             rollup::rebuild(db)?;

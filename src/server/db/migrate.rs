@@ -88,6 +88,11 @@ pub const MIGRATIONS: &[Migration] = &[
         name: "kiosk_links",
         sql: include_str!("../../../migrations/0021_kiosk_links.sql"),
     },
+    Migration {
+        version: 22,
+        name: "rollup_sets",
+        sql: include_str!("../../../migrations/0022_rollup_sets.sql"),
+    },
 ];
 
 pub struct Migration {

@@ -11,6 +11,7 @@ use std::sync::OnceLock;
 use serde::Deserialize;
 
 use super::dialect::{Dialect, render};
+use super::sets::{RawSets, SetExpr};
 use crate::i18n::Locale;
 use crate::kpi::{Direction, Unit};
 
@@ -37,6 +38,11 @@ pub enum CatalogError {
     Columns { kpi: String, found: String },
     #[error("KPI catalog: {0:?} has a `rollup` expression but no `sql` aggregate")]
     Rollup(String),
+    #[error(
+        "KPI catalog: the `sets` of {0:?} must be `{{ distinct = \"customers\" or \"orders\", \
+         rows = \"...\" }}` on a `sql` aggregate or `{{ rule = \"...\" }}` on a `query`"
+    )]
+    Sets(String),
     #[error("KPI catalog: {kpi:?}: {source}")]
     Dialect {
         kpi: String,
@@ -103,6 +109,7 @@ struct RawKpi {
     across_channels: bool,
     sql: Option<String>,
     rollup: Option<String>,
+    sets: Option<RawSets>,
     ratio: Option<RawRatio>,
     difference: Option<RawDifference>,
     query: Option<String>,
@@ -165,6 +172,10 @@ pub struct KpiDef {
     /// The same aggregate over `rollup_daily` (docs/rollups.md): the engine reads it there
     /// when the filters allow; `tests/rollup_properties.rs` holds it equal to `sql`.
     pub rollup: Option<String>,
+    /// How the distinct sets per day (`rollup_sets`) compute it (docs/rollups.md): the engine
+    /// uses it under the same conditions as `rollup`; `tests/rollup_properties.rs` holds it
+    /// equal to `sql` or `query`.
+    pub sets: Option<SetExpr>,
 }
 
 /// An admin-defined KPI: the ratio of two KPIs of the catalog (or of other derived ones),
@@ -261,6 +272,18 @@ impl Catalog {
             if rollup.is_some() && !matches!(formula, Formula::Aggregate(_)) {
                 return Err(CatalogError::Rollup(kpi.key));
             }
+            let sets = match kpi.sets.map(RawSets::parse) {
+                None => None,
+                Some(Some(expr @ SetExpr::Distinct { .. }))
+                    if matches!(formula, Formula::Aggregate(_)) =>
+                {
+                    Some(expr)
+                }
+                Some(Some(expr @ SetExpr::Rule(_))) if matches!(formula, Formula::Query(_)) => {
+                    Some(expr)
+                }
+                Some(_) => return Err(CatalogError::Sets(kpi.key)),
+            };
             if index.insert(kpi.key.clone(), kpis.len()).is_some() {
                 return Err(CatalogError::Duplicate(kpi.key));
             }
@@ -278,6 +301,7 @@ impl Catalog {
                 derived: false,
                 formula,
                 rollup,
+                sets,
             });
         }
         let catalog = Self {
@@ -347,6 +371,13 @@ impl Catalog {
                 conn.prepare(&format!(
                     "SELECT {rollup} FROM {}",
                     crate::server::rollup::DAILY_AS_EVENTS
+                ))
+                .map_err(err)?;
+            }
+            if let Some(SetExpr::Distinct { rows, .. }) = &kpi.sets {
+                conn.prepare(&format!(
+                    "SELECT count(*) FILTER (WHERE {rows}) FROM {}",
+                    crate::server::rollup::sets::AS_EVENTS
                 ))
                 .map_err(err)?;
             }
@@ -479,6 +510,7 @@ impl Catalog {
                 denominator: spec.denominator.clone(),
             },
             rollup: None,
+            sets: None,
         });
         // A new key cannot close a cycle (nothing refers to it yet); checked all the same.
         catalog

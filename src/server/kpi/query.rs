@@ -1,7 +1,8 @@
 //! Renders KPI definitions to SQL and evaluates them.
 //!
 //! Every aggregate a request needs is computed in one scan of `events` per period, each query
-//! KPI (windows, history) in one statement; ratios and differences are then evaluated in Rust,
+//! KPI (windows, history) in one statement, unless a rollup serves it (`rollup_daily` for sums,
+//! `rollup_sets` through `sets.rs` for distinct counts and set algebra: see [`route`]); ratios and differences are then evaluated in Rust,
 //! so a zero denominator gives `None` and never a division error.
 //!
 //! Bound parameters: `$1` is the first local day and `$2` the day after the last, cast to
@@ -20,6 +21,7 @@ use crate::server::rollup;
 use super::catalog::{Catalog, Formula, KpiDef};
 use super::filter::{Dimension, Filters};
 use super::period::Period;
+use super::sets;
 
 #[derive(Debug, thiserror::Error)]
 pub enum KpiError {
@@ -89,26 +91,51 @@ pub(super) fn compute_in(
     filters: &Filters,
     source: Source,
 ) -> Result<Values, KpiError> {
+    compute_with(conn, catalog, keys, (period, filters), source, None)
+}
+
+/// [`compute_in`], with the set rows already read for the same KPIs when given (a series reads
+/// them once for all its buckets).
+fn compute_with(
+    conn: &Connection,
+    catalog: &Catalog,
+    keys: &[&str],
+    (period, filters): (&Period, &Filters),
+    source: Source,
+    fetched: Option<&sets::Fetched>,
+) -> Result<Values, KpiError> {
     let plan = Plan::new(catalog, keys)?;
     let (predicate, params) = bind(period, filters);
     let any_channel = filters.predicate_without(3, Dimension::Channel);
-    let (served, raw) = split_served(conn, &plan.aggregates, filters, source)?;
+    let routes = route(conn, &plan, filters, source)?;
     let mut base = Values::new();
-    if !raw.is_empty() {
-        let sql = select_aggregates(&raw, None, &predicate);
+    if !routes.raw.is_empty() {
+        let sql = select_aggregates(&routes.raw, None, &predicate);
         base = conn.query_row(&sql, duckdb::params_from_iter(&params), |row| {
-            read_values(row, &raw, 0)
+            read_values(row, &routes.raw, 0)
         })?;
     }
-    if !served.is_empty() {
-        let sql = select_rollup(&served, None, &predicate);
+    if !routes.daily.is_empty() {
+        let sql = select_rollup(&routes.daily, None, &predicate);
         base.extend(
             conn.query_row(&sql, duckdb::params_from_iter(&params), |row| {
-                read_values(row, &served, 0)
+                read_values(row, &routes.daily, 0)
             })?,
         );
     }
-    for def in &plan.queries {
+    if !routes.sets.is_empty() {
+        match fetched.and_then(|f| f.evaluate(&routes.sets, period)) {
+            Some(values) => base.extend(values),
+            None => base.extend(sets::compute(
+                conn,
+                &routes.sets,
+                period,
+                &predicate,
+                &params[2..],
+            )?),
+        }
+    }
+    for def in &routes.queries {
         if let Formula::Query(query) = &def.formula {
             let sql = wrap_query(query, &predicate, &any_channel);
             let value = run_query(conn, &sql, &params)?;
@@ -118,24 +145,58 @@ pub(super) fn compute_in(
     evaluate(catalog, keys, &base)
 }
 
-/// `aggregates` split into those read from the rollup and those read from `events`: the
-/// rollup serves a KPI with a `rollup` expression when it serves every filter dimension and
-/// holds the connection's local days.
-fn split_served<'c>(
+/// Where each aggregate and query of a plan is read from.
+struct Routes<'c> {
+    /// Aggregates with a `rollup` expression, read from `rollup_daily`.
+    daily: Vec<&'c KpiDef>,
+    /// Aggregates and queries with a `sets` expression, computed from `rollup_sets`.
+    sets: Vec<&'c KpiDef>,
+    /// Aggregates read from `events`.
+    raw: Vec<&'c KpiDef>,
+    /// Queries run over `events`.
+    queries: Vec<&'c KpiDef>,
+}
+
+/// The rollups serve a KPI with a `rollup` or `sets` expression when they serve every filter
+/// dimension and hold the connection's local days; everything else reads `events`.
+fn route<'c>(
     conn: &Connection,
-    aggregates: &[&'c KpiDef],
+    plan: &Plan<'c>,
     filters: &Filters,
     source: Source,
-) -> Result<(Vec<&'c KpiDef>, Vec<&'c KpiDef>), KpiError> {
-    let candidates = aggregates.iter().any(|d| d.rollup.is_some());
-    if source == Source::Events
-        || !candidates
-        || !rollup::serves(filters)
-        || !rollup::current(conn)?
-    {
-        return Ok((Vec::new(), aggregates.to_vec()));
+) -> Result<Routes<'c>, KpiError> {
+    let mut routes = Routes {
+        daily: Vec::new(),
+        sets: Vec::new(),
+        raw: Vec::new(),
+        queries: Vec::new(),
+    };
+    let candidates = plan
+        .aggregates
+        .iter()
+        .chain(&plan.queries)
+        .any(|d| d.rollup.is_some() || d.sets.is_some());
+    let usable = source == Source::Rollups
+        && candidates
+        && rollup::serves(filters)
+        && rollup::current(conn)?;
+    for def in &plan.aggregates {
+        if usable && def.rollup.is_some() {
+            routes.daily.push(def);
+        } else if usable && def.sets.is_some() {
+            routes.sets.push(def);
+        } else {
+            routes.raw.push(def);
+        }
     }
-    Ok(aggregates.iter().copied().partition(|d| d.rollup.is_some()))
+    for def in &plan.queries {
+        if usable && def.sets.is_some() {
+            routes.sets.push(def);
+        } else {
+            routes.queries.push(def);
+        }
+    }
+    Ok(routes)
 }
 
 /// One statement [`compute`] runs: what it computes, its SQL and its bound parameters.
@@ -402,9 +463,30 @@ fn series_many_in(
                 key: looking[0].to_string(),
             });
         }
+        // The set rows of every bucket (and of the history they look at) are read once.
+        let routes = route(conn, &Plan::new(catalog, &looking)?, filters, source)?;
+        let fetched = if routes.sets.is_empty() {
+            None
+        } else {
+            let (predicate, params) = bind(period, filters);
+            Some(sets::fetch_for(
+                conn,
+                &routes.sets,
+                &buckets,
+                &predicate,
+                &params[2..],
+            )?)
+        };
         let mut per_key: BTreeMap<&str, Series> = BTreeMap::new();
         for b in &buckets {
-            let values = compute_in(conn, catalog, &looking, b, filters, source)?;
+            let values = compute_with(
+                conn,
+                catalog,
+                &looking,
+                (b, filters),
+                source,
+                fetched.as_ref(),
+            )?;
             for key in &looking {
                 per_key
                     .entry(*key)
@@ -419,20 +501,29 @@ fn series_many_in(
     }
     let plan = Plan::new(catalog, &plain)?;
     let (predicate, params) = bind(period, filters);
-    let (served, raw) = split_served(conn, &plan.aggregates, filters, source)?;
+    let routes = route(conn, &plan, filters, source)?;
     // A bucket without rows gets the aggregates' values on no events.
     let empty_sql = format!("{} WHERE false", select_from(&plan.aggregates, None));
     let empty = conn.query_row(&empty_sql, [], |row| read_values(row, &plan.aggregates, 0))?;
     let mut by_bucket: BTreeMap<NaiveDate, Values> = BTreeMap::new();
-    if !raw.is_empty() {
+    if !routes.raw.is_empty() {
         let bucket = bucket_sql("CAST(occurred_at AS DATE)", grain);
-        let sql = select_aggregates(&raw, Some(&bucket), &predicate);
-        read_buckets(conn, &sql, &params, &raw, &empty, &mut by_bucket)?;
+        let sql = select_aggregates(&routes.raw, Some(&bucket), &predicate);
+        read_buckets(conn, &sql, &params, &routes.raw, &empty, &mut by_bucket)?;
     }
-    if !served.is_empty() {
+    if !routes.daily.is_empty() {
         let bucket = bucket_sql("day", grain);
-        let sql = select_rollup(&served, Some(&bucket), &predicate);
-        read_buckets(conn, &sql, &params, &served, &empty, &mut by_bucket)?;
+        let sql = select_rollup(&routes.daily, Some(&bucket), &predicate);
+        read_buckets(conn, &sql, &params, &routes.daily, &empty, &mut by_bucket)?;
+    }
+    if !routes.sets.is_empty() {
+        let values = sets::compute_buckets(conn, &routes.sets, &buckets, &predicate, &params[2..])?;
+        for (b, values) in buckets.iter().zip(values) {
+            by_bucket
+                .entry(bucket_start(b.from(), grain))
+                .or_insert_with(|| empty.clone())
+                .extend(values);
+        }
     }
     let mut evaluated = BTreeMap::new();
     for (day, values) in &by_bucket {

@@ -1,0 +1,417 @@
+//! Set KPIs answered from the distinct sets per day (`rollup_sets`, docs/rollups.md): distinct
+//! counts are unions of day bitmaps, and churn, new customers and the omnichannel share are
+//! set algebra over them, computed in Rust with the exact semantics of their SQL in
+//! `catalog.toml` (tests/rollup_properties.rs holds the two equal).
+//!
+//! The catalog says which KPIs have a set path (`sets = ...`, parsed here into [`SetExpr`]);
+//! `query.rs` decides when it may be used (the same conditions as `rollup_daily`). Filters are
+//! the SQL predicates written for `events`, applied to the table aliased `events`.
+
+use std::collections::BTreeMap;
+
+use chrono::NaiveDate;
+use duckdb::Connection;
+use roaring::RoaringBitmap;
+use serde::Deserialize;
+
+use super::catalog::KpiDef;
+use super::period::Period;
+use super::query::{KpiError, Values};
+use crate::server::rollup;
+
+/// What a set is made of.
+#[derive(Clone, Copy, Debug, Deserialize, PartialEq, Eq)]
+#[serde(rename_all = "snake_case")]
+pub enum SetOf {
+    /// Customer ids (anonymous events have none).
+    Customers,
+    /// Order keys `coalesce(order_id, source || ':' || event_id)` of purchases and returns.
+    Orders,
+}
+
+/// A set computation implemented here, named by the catalog next to the query it replaces.
+#[derive(Clone, Copy, Debug, Deserialize, PartialEq, Eq)]
+#[serde(rename_all = "snake_case")]
+pub enum SetRule {
+    /// Buyers of the previous period (same length) not buying in this one, over the former.
+    Churn,
+    /// Buyers of the period who bought nothing on any earlier day (of the filtered events).
+    NewCustomers,
+    /// Buyers with interactions on two or more channels, over buyers.
+    Omnichannel,
+}
+
+/// How a KPI is computed from the sets.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum SetExpr {
+    /// The number of distinct `of` in the period's rows that `rows` (a predicate over the
+    /// columns of `rollup_sets`) keeps: a `sql` aggregate's `count(DISTINCT ...) FILTER (...)`.
+    Distinct { of: SetOf, rows: String },
+    /// A query KPI's set computation.
+    Rule(SetRule),
+}
+
+/// The `sets` entry of a catalog KPI as written.
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(super) struct RawSets {
+    distinct: Option<SetOf>,
+    rows: Option<String>,
+    rule: Option<SetRule>,
+}
+
+impl RawSets {
+    /// `None` unless exactly one of `distinct` (with `rows`) or `rule` is given.
+    pub(super) fn parse(self) -> Option<SetExpr> {
+        match (self.distinct, self.rows, self.rule) {
+            (Some(of), Some(rows), None) => Some(SetExpr::Distinct { of, rows }),
+            (None, None, Some(rule)) => Some(SetExpr::Rule(rule)),
+            _ => None,
+        }
+    }
+}
+
+/// The rows the rules read: purchases (buyers) and interactions (channels of a customer).
+const PURCHASES: &str = "event_type = 'purchase'";
+const INTERACTIONS: &str = "event_type IN (SELECT event_type FROM event_types WHERE interaction)";
+
+/// One `rollup_sets` row as read: its day (days since 1970-01-01), channel, sets, and which
+/// selectors keep it.
+struct Row {
+    day: i32,
+    channel: Option<String>,
+    customers: RoaringBitmap,
+    orders: RoaringBitmap,
+    selected: Vec<bool>,
+}
+
+fn epoch_days(day: NaiveDate) -> i32 {
+    let epoch = NaiveDate::from_ymd_opt(1970, 1, 1).unwrap_or(NaiveDate::MIN);
+    i32::try_from((day - epoch).num_days()).unwrap_or(i32::MAX)
+}
+
+/// The selectors (row predicates) of the KPIs: purchases and interactions first (for the
+/// rules), then each distinct count's own; and whether the KPIs need the rows each keeps (a
+/// row is read when a needed selector keeps it).
+fn selectors(defs: &[&KpiDef]) -> Vec<(String, bool)> {
+    let rule = |r: SetRule| defs.iter().any(|d| d.sets == Some(SetExpr::Rule(r)));
+    let mut out = vec![
+        (
+            PURCHASES.to_string(),
+            rule(SetRule::Churn) || rule(SetRule::NewCustomers) || rule(SetRule::Omnichannel),
+        ),
+        (INTERACTIONS.to_string(), rule(SetRule::Omnichannel)),
+    ];
+    for def in defs {
+        if let Some(SetExpr::Distinct { rows, .. }) = &def.sets {
+            out.push((rows.clone(), true));
+        }
+    }
+    out
+}
+
+/// The first day the KPIs read for `period` (`None`: all history).
+fn first_day(defs: &[&KpiDef], period: &Period) -> Option<i32> {
+    let from = epoch_days(period.from());
+    let mut first = Some(from);
+    for def in defs {
+        match def.sets {
+            Some(SetExpr::Rule(SetRule::NewCustomers)) => return None,
+            Some(SetExpr::Rule(SetRule::Churn)) => {
+                let days = i32::try_from(period.days()).unwrap_or(i32::MAX);
+                first = first.map(|f| f.min(from - days));
+            }
+            _ => {}
+        }
+    }
+    first
+}
+
+/// Reads the rows of the days `[first, end)` that the filter `predicate` (over `events`,
+/// placeholders from `$3`, values `filter_values`) and any selector keep.
+fn fetch(
+    conn: &Connection,
+    (selectors, needs): (&[(String, bool)], (bool, bool)),
+    first: Option<i32>,
+    end: i32,
+    predicate: &str,
+    filter_values: &[String],
+) -> Result<Vec<Row>, KpiError> {
+    let flags: Vec<String> = selectors.iter().map(|(s, _)| format!("({s})")).collect();
+    let needed: Vec<&str> = selectors
+        .iter()
+        .zip(&flags)
+        .filter(|((_, needed), _)| *needed)
+        .map(|(_, flag)| flag.as_str())
+        .collect();
+    let sql = format!(
+        "SELECT CAST(day - DATE '1970-01-01' AS INTEGER), channel, customers, orders, {flags}
+         FROM {table}
+         WHERE day >= DATE '1970-01-01' + CAST($1 AS INTEGER)
+           AND day < DATE '1970-01-01' + CAST($2 AS INTEGER)
+           AND ({predicate}) AND ({any})
+         ORDER BY 1",
+        flags = flags.join(", "),
+        table = rollup::sets::AS_EVENTS,
+        any = if needed.is_empty() {
+            "false".to_string()
+        } else {
+            needed.join(" OR ")
+        },
+    );
+    let mut params = vec![first.unwrap_or(-1_000_000).to_string(), end.to_string()];
+    // Only the sets some KPI reads are decoded.
+    let (customers, orders) = needs;
+    params.extend(filter_values.iter().cloned());
+    let mut stmt = conn.prepare(&sql)?;
+    let mut rows = stmt.query(duckdb::params_from_iter(&params))?;
+    let mut out = Vec::new();
+    while let Some(row) = rows.next()? {
+        let mut selected = Vec::with_capacity(selectors.len());
+        for i in 0..selectors.len() {
+            selected.push(row.get::<_, Option<bool>>(4 + i)?.unwrap_or(false));
+        }
+        out.push(Row {
+            day: row.get(0)?,
+            channel: row.get(1)?,
+            customers: if customers {
+                rollup::sets::decode(blob(row, 2)?)?
+            } else {
+                RoaringBitmap::new()
+            },
+            orders: if orders {
+                rollup::sets::decode(blob(row, 3)?)?
+            } else {
+                RoaringBitmap::new()
+            },
+            selected,
+        });
+    }
+    Ok(out)
+}
+
+/// Column `i` of `row` as bytes, without copying them.
+fn blob<'r>(row: &'r duckdb::Row<'_>, i: usize) -> Result<&'r [u8], duckdb::Error> {
+    row.get_ref(i)?.as_blob().map_err(|e| {
+        duckdb::Error::FromSqlConversionFailure(i, duckdb::types::Type::Blob, e.into())
+    })
+}
+
+/// The rows of the days `[from, to)` (`rows` are in day order).
+fn days(rows: &[Row], from: i32, to: i32) -> &[Row] {
+    let start = rows.partition_point(|r| r.day < from);
+    let end = rows.partition_point(|r| r.day < to).max(start);
+    &rows[start..end]
+}
+
+/// The union of `of` over the rows of `[from, to)` that selector `s` keeps.
+fn union(rows: &[Row], s: usize, from: i32, to: i32, of: SetOf) -> RoaringBitmap {
+    let mut out = RoaringBitmap::new();
+    for row in days(rows, from, to).iter().filter(|r| r.selected[s]) {
+        out |= match of {
+            SetOf::Customers => &row.customers,
+            SetOf::Orders => &row.orders,
+        };
+    }
+    out
+}
+
+/// `numerator / denominator`, `None` on a zero denominator (as `run_query` for the SQL).
+/// Counts of u32 numbers stay far below 2^53, so the conversions are exact.
+fn ratio(numerator: u64, denominator: u64) -> Option<f64> {
+    (denominator != 0).then(|| numerator as f64 / denominator as f64)
+}
+
+fn count(set: &RoaringBitmap) -> Option<f64> {
+    Some(set.len() as f64)
+}
+
+/// The values of `defs` over `period` from `rows` (read with [`selectors`] of the same defs).
+fn evaluate(defs: &[&KpiDef], rows: &[Row], period: &Period) -> Values {
+    const PURCHASE: usize = 0;
+    const INTERACTION: usize = 1;
+    let (from, to) = (
+        epoch_days(period.from()),
+        epoch_days(period.end_exclusive()),
+    );
+    let mut out = Values::new();
+    let mut next_selector = 2;
+    for def in defs {
+        let value = match &def.sets {
+            None => continue,
+            Some(SetExpr::Distinct { of, .. }) => {
+                next_selector += 1;
+                count(&union(rows, next_selector - 1, from, to, *of))
+            }
+            Some(SetExpr::Rule(SetRule::Churn)) => {
+                let days = to - from;
+                let before = union(rows, PURCHASE, from - days, from, SetOf::Customers);
+                let now = union(rows, PURCHASE, from, to, SetOf::Customers);
+                ratio(before.difference_len(&now), before.len())
+            }
+            Some(SetExpr::Rule(SetRule::NewCustomers)) => {
+                let before = union(rows, PURCHASE, i32::MIN, from, SetOf::Customers);
+                let now = union(rows, PURCHASE, from, to, SetOf::Customers);
+                count(&(now - before))
+            }
+            Some(SetExpr::Rule(SetRule::Omnichannel)) => {
+                let buyers = union(rows, PURCHASE, from, to, SetOf::Customers);
+                // Per channel, the customers with an interaction there: those seen on a
+                // second channel are "seen twice".
+                let mut per_channel: BTreeMap<&str, RoaringBitmap> = BTreeMap::new();
+                for row in days(rows, from, to)
+                    .iter()
+                    .filter(|r| r.selected[INTERACTION])
+                {
+                    if let Some(channel) = row.channel.as_deref() {
+                        *per_channel.entry(channel).or_default() |= &row.customers;
+                    }
+                }
+                let (mut once, mut twice) = (RoaringBitmap::new(), RoaringBitmap::new());
+                for here in per_channel.into_values() {
+                    twice |= &once & &here;
+                    once |= here;
+                }
+                ratio(buyers.intersection_len(&twice), buyers.len())
+            }
+        };
+        out.insert(def.key.clone(), value);
+    }
+    out
+}
+
+/// The set KPIs `defs` over `period`, on the rows the filter `predicate` keeps (over
+/// `events`, placeholders from `$3`, values `filter_values`).
+pub(super) fn compute(
+    conn: &Connection,
+    defs: &[&KpiDef],
+    period: &Period,
+    predicate: &str,
+    filter_values: &[String],
+) -> Result<Values, KpiError> {
+    let fetched = fetch_for(
+        conn,
+        defs,
+        std::slice::from_ref(period),
+        predicate,
+        filter_values,
+    )?;
+    Ok(evaluate(defs, &fetched.rows, period))
+}
+
+/// The rows read once for several periods of the same KPIs (a series' buckets).
+pub(super) struct Fetched {
+    keys: Vec<String>,
+    rows: Vec<Row>,
+}
+
+impl Fetched {
+    /// The values of `defs` over `period`, when they are the KPIs the rows were read for and
+    /// `period` is inside the range read.
+    pub(super) fn evaluate(&self, defs: &[&KpiDef], period: &Period) -> Option<Values> {
+        let same =
+            self.keys.len() == defs.len() && self.keys.iter().zip(defs).all(|(k, d)| *k == d.key);
+        same.then(|| evaluate(defs, &self.rows, period))
+    }
+}
+
+/// Reads the rows that `defs` need over every one of `periods`, once.
+pub(super) fn fetch_for(
+    conn: &Connection,
+    defs: &[&KpiDef],
+    periods: &[Period],
+    predicate: &str,
+    filter_values: &[String],
+) -> Result<Fetched, KpiError> {
+    let selectors = selectors(defs);
+    let start = periods
+        .iter()
+        .map(|p| first_day(defs, p))
+        .try_fold(i32::MAX, |acc, d| d.map(|d| acc.min(d)));
+    let end = periods
+        .iter()
+        .map(|p| epoch_days(p.end_exclusive()))
+        .max()
+        .unwrap_or(i32::MIN);
+    let needs = (
+        defs.iter().any(|d| {
+            matches!(
+                d.sets,
+                Some(
+                    SetExpr::Rule(_)
+                        | SetExpr::Distinct {
+                            of: SetOf::Customers,
+                            ..
+                        }
+                )
+            )
+        }),
+        defs.iter().any(|d| {
+            matches!(
+                d.sets,
+                Some(SetExpr::Distinct {
+                    of: SetOf::Orders,
+                    ..
+                })
+            )
+        }),
+    );
+    let rows = fetch(
+        conn,
+        (&selectors, needs),
+        start,
+        end,
+        predicate,
+        filter_values,
+    )?;
+    Ok(Fetched {
+        keys: defs.iter().map(|d| d.key.clone()).collect(),
+        rows,
+    })
+}
+
+/// [`compute`] for each of `buckets`, reading the rows once.
+pub(super) fn compute_buckets(
+    conn: &Connection,
+    defs: &[&KpiDef],
+    buckets: &[Period],
+    predicate: &str,
+    filter_values: &[String],
+) -> Result<Vec<Values>, KpiError> {
+    let fetched = fetch_for(conn, defs, buckets, predicate, filter_values)?;
+    Ok(buckets
+        .iter()
+        .map(|b| evaluate(defs, &fetched.rows, b))
+        .collect())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_sets_entry_is_a_distinct_count_or_a_rule_never_both() {
+        let parse = |text: &str| {
+            toml::from_str::<RawSets>(text)
+                .ok()
+                .and_then(RawSets::parse)
+        };
+        assert_eq!(
+            parse("distinct = \"orders\"\nrows = \"event_type = 'return'\""),
+            Some(SetExpr::Distinct {
+                of: SetOf::Orders,
+                rows: "event_type = 'return'".to_string()
+            })
+        );
+        assert_eq!(
+            parse("rule = \"churn\""),
+            Some(SetExpr::Rule(SetRule::Churn))
+        );
+        assert_eq!(parse("distinct = \"customers\""), None);
+        assert_eq!(
+            parse("rule = \"churn\"\ndistinct = \"orders\"\nrows = \"true\""),
+            None
+        );
+        assert_eq!(parse("rule = \"clv\""), None);
+    }
+}

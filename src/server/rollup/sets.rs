@@ -1,0 +1,363 @@
+//! Distinct sets per day (`rollup_sets`, migration 0022): for each key of `rollup_daily`, the
+//! customers and the orders of its events as serialised Roaring bitmaps of dense u32 numbers.
+//!
+//! This module owns the table and its two numbering tables: how a write changes them and how
+//! they are verified. Maintenance is deliberately simple and exact: a write **recomputes whole
+//! local days** from the raw events (the days of the rows a load inserted, the days of every
+//! event whose customer an identity change or an erasure moved), reading each day's events
+//! through a range predicate on `occurred_at`. The KPI engine reads the table through
+//! `kpi::sets`; nothing on a request path writes here.
+
+use std::collections::HashMap;
+
+use duckdb::types::Value;
+use duckdb::{Connection, ToSql};
+use roaring::RoaringBitmap;
+
+use super::Difference;
+
+const SETS_SQL: &str = include_str!("sets.sql");
+
+/// The table the engine reads, aliased `events` so that the filter predicates written for
+/// `events` apply unchanged (as [`super::DAILY_AS_EVENTS`]).
+pub const AS_EVENTS: &str = "rollup_sets AS events";
+
+/// The temporary table of the local days a transaction must recompute before it ends.
+const TOUCHED: &str = "rollup_sets_days";
+
+/// The key of a `rollup_sets` row: local day (days since 1970-01-01), then event_type,
+/// channel, store_id, campaign_id, category, touchpoint, topic, and identified.
+type Key = (i32, [Option<String>; 7], bool);
+
+/// One row computed from the raw events.
+struct Computed {
+    customers: RoaringBitmap,
+    orders: RoaringBitmap,
+    /// Distinct raw customer ids and order keys: more than the bitmaps hold means a value
+    /// without a number.
+    customer_ids: u64,
+    order_keys: u64,
+}
+
+/// Reads a serialised bitmap (the table's blobs are written by [`encode`] only).
+pub fn decode(blob: &[u8]) -> Result<RoaringBitmap, duckdb::Error> {
+    RoaringBitmap::deserialize_from(blob).map_err(|e| {
+        duckdb::Error::FromSqlConversionFailure(0, duckdb::types::Type::Blob, e.into())
+    })
+}
+
+fn encode(set: &RoaringBitmap) -> Result<Vec<u8>, duckdb::Error> {
+    let mut out = Vec::with_capacity(set.serialized_size());
+    set.serialize_into(&mut out)
+        .map_err(|e| duckdb::Error::ToSqlConversionFailure(Box::new(e)))?;
+    Ok(out)
+}
+
+/// Numbers the customer ids and order keys of the events `filter` keeps that have none yet.
+fn number(conn: &Connection, filter: &str, params: &[&dyn ToSql]) -> Result<(), duckdb::Error> {
+    conn.execute(
+        &format!(
+            "INSERT INTO rollup_customer_numbers
+             SELECT customer_id, nextval('rollup_customer_number_seq')
+             FROM (SELECT DISTINCT e.customer_id FROM events e
+                   WHERE e.customer_id IS NOT NULL AND ({filter})) d
+             WHERE NOT EXISTS (SELECT 1 FROM rollup_customer_numbers c
+                               WHERE c.customer_id = d.customer_id)"
+        ),
+        params,
+    )?;
+    conn.execute(
+        &format!(
+            "INSERT INTO rollup_order_numbers
+             SELECT order_key, nextval('rollup_order_number_seq')
+             FROM (SELECT DISTINCT coalesce(e.order_id, e.source || ':' || e.event_id) AS order_key
+                   FROM events e
+                   WHERE e.event_type IN ('purchase', 'return') AND ({filter})) d
+             WHERE NOT EXISTS (SELECT 1 FROM rollup_order_numbers o
+                               WHERE o.order_key = d.order_key)"
+        ),
+        params,
+    )?;
+    Ok(())
+}
+
+/// The bitmap of a LIST of UINTEGER (NULL: empty).
+fn bitmap(value: Value) -> RoaringBitmap {
+    let mut set = RoaringBitmap::new();
+    if let Value::List(items) = value {
+        for item in items {
+            if let Value::UInt(n) = item {
+                set.insert(n);
+            }
+        }
+    }
+    set
+}
+
+/// The rows of the events `filter` keeps, computed from the raw events.
+fn compute(
+    conn: &Connection,
+    filter: &str,
+    params: &[&dyn ToSql],
+) -> Result<HashMap<Key, Computed>, duckdb::Error> {
+    let mut stmt = conn.prepare(&SETS_SQL.replace("{filter}", filter))?;
+    let mut rows = stmt.query(params)?;
+    let mut out = HashMap::new();
+    while let Some(row) = rows.next()? {
+        let mut dims: [Option<String>; 7] = Default::default();
+        for (i, d) in dims.iter_mut().enumerate() {
+            *d = row.get(1 + i)?;
+        }
+        let key = (row.get(0)?, dims, row.get(8)?);
+        out.insert(
+            key,
+            Computed {
+                customers: bitmap(row.get(9)?),
+                orders: bitmap(row.get(10)?),
+                customer_ids: u64::try_from(row.get::<_, i64>(11)?).unwrap_or(0),
+                order_keys: u64::try_from(row.get::<_, i64>(12)?).unwrap_or(0),
+            },
+        );
+    }
+    Ok(out)
+}
+
+/// Replaces the rows `delete` (a predicate over `rollup_sets`) keeps by the rows computed from
+/// the events `filter` keeps (both the same local days), numbering new values first.
+fn replace(
+    conn: &Connection,
+    filter: &str,
+    delete: &str,
+    params: &[&dyn ToSql],
+) -> Result<(), duckdb::Error> {
+    number(conn, filter, params)?;
+    let rows = compute(conn, filter, params)?;
+    conn.execute(&format!("DELETE FROM rollup_sets WHERE {delete}"), [])?;
+    let mut appender = conn.appender("rollup_sets")?;
+    for ((day, dims, identified), row) in rows {
+        let [
+            event_type,
+            channel,
+            store,
+            campaign,
+            category,
+            touchpoint,
+            topic,
+        ] = dims;
+        appender.append_row(duckdb::params![
+            Value::Date32(day),
+            event_type,
+            channel,
+            store,
+            campaign,
+            category,
+            touchpoint,
+            topic,
+            identified,
+            encode(&row.customers)?,
+            encode(&row.orders)?,
+        ])?;
+    }
+    appender.flush()
+}
+
+/// Records the local days of the events `predicate` (over `e`) keeps, to be recomputed by
+/// [`recompute_touched`] before the transaction ends.
+pub(super) fn touch(
+    conn: &Connection,
+    predicate: &str,
+    params: &[&dyn ToSql],
+) -> Result<(), duckdb::Error> {
+    conn.execute_batch(&format!(
+        "CREATE TEMP TABLE IF NOT EXISTS {TOUCHED} (day DATE NOT NULL)"
+    ))?;
+    conn.execute(
+        &format!(
+            "INSERT INTO {TOUCHED}
+             SELECT DISTINCT CAST(e.occurred_at AS DATE) FROM events e WHERE ({predicate})"
+        ),
+        params,
+    )?;
+    Ok(())
+}
+
+/// Recomputes the days [`touch`] recorded, from the raw events, and forgets them.
+pub(super) fn recompute_touched(conn: &Connection) -> Result<(), duckdb::Error> {
+    conn.execute_batch(&format!(
+        "CREATE TEMP TABLE IF NOT EXISTS {TOUCHED} (day DATE NOT NULL)"
+    ))?;
+    let (first, last): (Option<i32>, Option<i32>) = conn.query_row(
+        &format!(
+            "SELECT CAST(min(day) - DATE '1970-01-01' AS INTEGER),
+                    CAST(max(day) - DATE '1970-01-01' AS INTEGER) FROM {TOUCHED}"
+        ),
+        [],
+        |r| Ok((r.get(0)?, r.get(1)?)),
+    )?;
+    if let (Some(first), Some(last)) = (first, last) {
+        // The range bounds the scan (zone maps on occurred_at); the list keeps only the days.
+        let filter = format!(
+            "e.occurred_at >= CAST(DATE '1970-01-01' + CAST(? AS INTEGER) AS TIMESTAMPTZ)
+             AND e.occurred_at < CAST(DATE '1970-01-01' + CAST(? AS INTEGER) AS TIMESTAMPTZ)
+             AND CAST(e.occurred_at AS DATE) IN (SELECT day FROM {TOUCHED})"
+        );
+        let end = last + 1;
+        replace(
+            conn,
+            &filter,
+            &format!("day IN (SELECT day FROM {TOUCHED})"),
+            &[&first, &end],
+        )?;
+    }
+    conn.execute_batch(&format!("DROP TABLE {TOUCHED}"))
+}
+
+/// Forgets the days [`touch`] recorded (the sets are unused until rebuilt in the zone).
+pub(super) fn forget_touched(conn: &Connection) -> Result<(), duckdb::Error> {
+    conn.execute_batch(&format!("DROP TABLE IF EXISTS {TOUCHED}"))
+}
+
+/// Recomputes the days of the events of the loads after `through` (in the load's transaction).
+pub(super) fn add_loaded(conn: &Connection, through: i64) -> Result<(), duckdb::Error> {
+    touch(conn, "e.load_id > ?", &[&through])?;
+    recompute_touched(conn)
+}
+
+/// Recomputes every row from every event (numbers already given are kept).
+pub(super) fn rebuild_in(conn: &Connection) -> Result<(), duckdb::Error> {
+    conn.execute_batch(&format!("DROP TABLE IF EXISTS {TOUCHED}"))?;
+    replace(conn, "true", "true", &[])
+}
+
+/// The stored rows, decoded.
+fn stored(
+    conn: &Connection,
+) -> Result<HashMap<Key, (RoaringBitmap, RoaringBitmap)>, duckdb::Error> {
+    let mut stmt = conn.prepare(
+        "SELECT CAST(day - DATE '1970-01-01' AS INTEGER), event_type, channel, store_id,
+                campaign_id, category, touchpoint, topic, identified, customers, orders
+         FROM rollup_sets",
+    )?;
+    let mut rows = stmt.query([])?;
+    let mut out: HashMap<Key, (RoaringBitmap, RoaringBitmap)> = HashMap::new();
+    while let Some(row) = rows.next()? {
+        let mut dims: [Option<String>; 7] = Default::default();
+        for (i, d) in dims.iter_mut().enumerate() {
+            *d = row.get(1 + i)?;
+        }
+        let customers = decode(&row.get::<_, Vec<u8>>(9)?)?;
+        let orders = decode(&row.get::<_, Vec<u8>>(10)?)?;
+        // Two rows with one key would be a defect; their union is what a reader would see.
+        let entry = out.entry((row.get(0)?, dims, row.get(8)?)).or_default();
+        entry.0 |= customers;
+        entry.1 |= orders;
+    }
+    Ok(out)
+}
+
+const KEY_NAMES: [&str; 7] = [
+    "event_type",
+    "channel",
+    "store_id",
+    "campaign_id",
+    "category",
+    "touchpoint",
+    "topic",
+];
+
+fn describe(key: &Key) -> String {
+    let (day, dims, identified) = key;
+    let date = chrono::NaiveDate::from_num_days_from_ce_opt(day + 719_163)
+        .map_or_else(|| day.to_string(), |d| d.to_string());
+    let mut out = format!("day={date}");
+    for (name, value) in KEY_NAMES.iter().zip(dims) {
+        out.push_str(&format!(" {name}={}", value.as_deref().unwrap_or("∅")));
+    }
+    out.push_str(&format!(" identified={identified}"));
+    out
+}
+
+/// A set's size as verify prints it ("-": no row); `other` when it has the size of the set it
+/// is compared with but not the same members.
+fn show(set: Option<&RoaringBitmap>, other: bool) -> String {
+    let other = if other { " (other members)" } else { "" };
+    set.map_or_else(|| "-".to_string(), |s| format!("{} ids{other}", s.len()))
+}
+
+/// The `(kept, raw)` pair verify prints for two differing sets.
+fn pair(kept: Option<&RoaringBitmap>, raw: Option<&RoaringBitmap>) -> (String, String) {
+    let same_size = kept.map(RoaringBitmap::len) == raw.map(RoaringBitmap::len);
+    (show(kept, false), show(raw, same_size))
+}
+
+/// Recomputes every row from the raw events and lists the rows that differ from the stored
+/// ones, and numbering tables that give one value two numbers or one number two values.
+pub(super) fn verify(conn: &Connection, out: &mut Vec<Difference>) -> Result<(), duckdb::Error> {
+    for (table, value) in [
+        ("rollup_customer_numbers", "customer_id"),
+        ("rollup_order_numbers", "order_key"),
+    ] {
+        let (values, numbers, rows): (i64, i64, i64) = conn.query_row(
+            &format!("SELECT count(DISTINCT {value}), count(DISTINCT n), count(*) FROM {table}"),
+            [],
+            |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)),
+        )?;
+        if values != rows || numbers != rows {
+            out.push(Difference {
+                table,
+                key: format!("{rows} rows"),
+                measures: vec![
+                    ("distinct values", values.to_string(), rows.to_string()),
+                    ("distinct numbers", numbers.to_string(), rows.to_string()),
+                ],
+            });
+        }
+    }
+    let raw = compute(conn, "true", &[])?;
+    let kept = stored(conn)?;
+    let mut keys: Vec<&Key> = raw.keys().chain(kept.keys()).collect();
+    keys.sort();
+    keys.dedup();
+    for key in keys {
+        if out.len() >= super::MAX_DIFFERENCES {
+            break;
+        }
+        let r = raw.get(key);
+        let k = kept.get(key);
+        let mut measures = Vec::new();
+        let raw_customers = r.map(|r| &r.customers);
+        let raw_orders = r.map(|r| &r.orders);
+        if raw_customers != k.map(|k| &k.0) {
+            let (kept, raw) = pair(k.map(|k| &k.0), raw_customers);
+            measures.push(("customers", kept, raw));
+        }
+        if raw_orders != k.map(|k| &k.1) {
+            let (kept, raw) = pair(k.map(|k| &k.1), raw_orders);
+            measures.push(("orders", kept, raw));
+        }
+        if let Some(r) = r {
+            if r.customers.len() != r.customer_ids {
+                measures.push((
+                    "numbered customers",
+                    r.customers.len().to_string(),
+                    r.customer_ids.to_string(),
+                ));
+            }
+            if r.orders.len() != r.order_keys {
+                measures.push((
+                    "numbered orders",
+                    r.orders.len().to_string(),
+                    r.order_keys.to_string(),
+                ));
+            }
+        }
+        if !measures.is_empty() {
+            out.push(Difference {
+                table: "rollup_sets",
+                key: describe(key),
+                measures,
+            });
+        }
+    }
+    Ok(())
+}
