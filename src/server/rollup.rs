@@ -22,7 +22,7 @@ pub mod sets;
 
 const DAILY_SQL: &str = include_str!("rollup/daily.sql");
 
-/// The columns that key a `rollup_daily` row.
+/// The columns that key a `rollup_daily` row: the local day, [`DIMENSIONS`], `identified`.
 const KEY: &[&str] = &[
     "day",
     "event_type",
@@ -34,6 +34,9 @@ const KEY: &[&str] = &[
     "topic",
     "identified",
 ];
+
+/// The event's own columns that key both rollups (`rollup_daily` and `rollup_sets`).
+const DIMENSIONS: &[&str] = KEY.split_at(1).1.split_at(7).0;
 
 /// The additive measures of a `rollup_daily` row.
 const MEASURES: &[&str] = &[

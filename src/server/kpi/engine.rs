@@ -10,7 +10,8 @@ use super::dialect::{Dialect, spark_placeholders};
 use super::filter::{Dimension, Filters};
 use super::period::Period;
 use super::query::{
-    Compared, KpiError, Plan, Values, bind, change, evaluate, select_aggregates, wrap_query,
+    Compared, KpiError, Plan, Values, bind, evaluate, pair, select_aggregates, with_ctes,
+    wrap_query,
 };
 
 /// An engine that runs one statement of its dialect and gives its first row as numbers.
@@ -32,25 +33,17 @@ pub fn wrap_query_spark(query: &str, predicate: &str, any_channel: &str) -> Stri
         spark_placeholders(predicate),
         spark_placeholders(any_channel),
     );
-    format!(
-        "WITH bounds AS (
-             SELECT CAST(CAST(:p1 AS DATE) AS TIMESTAMP) AS t0,
+    with_ctes(
+        "SELECT CAST(CAST(:p1 AS DATE) AS TIMESTAMP) AS t0,
                     CAST(CAST(:p2 AS DATE) AS TIMESTAMP) AS t1,
                     CAST(:p1 AS DATE) AS d0,
                     CAST(:p2 AS DATE) AS d1,
                     CAST(date_sub(CAST(:p1 AS DATE),
                                   datediff(CAST(:p2 AS DATE), CAST(:p1 AS DATE))) AS TIMESTAMP)
-                         AS p0,
-                    (SELECT coalesce(max(try_cast(value AS DOUBLE)), 1.0) FROM settings
-                     WHERE key = 'clv_margin') AS margin),
-         ev AS (SELECT * FROM events WHERE {predicate}),
-         pe AS (SELECT ev.* FROM ev, bounds
-                WHERE ev.occurred_at >= bounds.t0 AND ev.occurred_at < bounds.t1),
-         pe_any_channel AS (SELECT events.* FROM events, bounds
-                WHERE events.occurred_at >= bounds.t0 AND events.occurred_at < bounds.t1
-                  AND ({any_channel})),
-         kpi AS ({query})
-         SELECT * FROM kpi"
+                         AS p0,",
+        query,
+        &predicate,
+        &any_channel,
     )
 }
 
@@ -127,19 +120,7 @@ pub fn compute_compared_on(
 ) -> Result<BTreeMap<String, Compared>, KpiError> {
     let current = compute_on(engine, catalog, keys, period, filters)?;
     let previous = compute_on(engine, catalog, keys, comparison, filters)?;
-    Ok(current
-        .into_iter()
-        .map(|(key, value)| {
-            let previous = previous.get(&key).copied().flatten();
-            let unit = catalog.get(&key).map(|d| d.unit);
-            let compared = Compared {
-                value,
-                previous,
-                change: change(unit, value, previous),
-            };
-            (key, compared)
-        })
-        .collect())
+    Ok(pair(catalog, current, &previous))
 }
 
 #[cfg(test)]

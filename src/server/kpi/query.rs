@@ -242,14 +242,31 @@ pub fn statements(
 /// `predicate` (over `events`, placeholders from `$3`) narrowing `ev`, and `any_channel` (the
 /// same without the channel filter, same placeholders) narrowing `pe_any_channel`.
 pub fn wrap_query(query: &str, predicate: &str, any_channel: &str) -> String {
-    format!(
-        "WITH bounds AS (
-             SELECT CAST(CAST($1 AS DATE) AS TIMESTAMPTZ) AS t0,
+    with_ctes(
+        "SELECT CAST(CAST($1 AS DATE) AS TIMESTAMPTZ) AS t0,
                     CAST(CAST($2 AS DATE) AS TIMESTAMPTZ) AS t1,
                     CAST($1 AS DATE) AS d0,
                     CAST($2 AS DATE) AS d1,
                     CAST(CAST($1 AS DATE) - CAST(CAST($2 AS DATE) - CAST($1 AS DATE) AS INTEGER)
-                         AS TIMESTAMPTZ) AS p0,
+                         AS TIMESTAMPTZ) AS p0,",
+        query,
+        predicate,
+        any_channel,
+    )
+}
+
+/// The CTEs every dialect gives a query KPI: `bounds` (the dialect's `bounds_sql`, a SELECT of
+/// t0, t1, d0, d1 and p0 ending in a comma, then the CLV margin), and `ev`, `pe`,
+/// `pe_any_channel` over `events`, then the KPI's own SELECT.
+pub(super) fn with_ctes(
+    bounds_sql: &str,
+    query: &str,
+    predicate: &str,
+    any_channel: &str,
+) -> String {
+    format!(
+        "WITH bounds AS (
+             {bounds_sql}
                     (SELECT coalesce(max(try_cast(value AS DOUBLE)), 1.0) FROM settings
                      WHERE key = 'clv_margin') AS margin),
          ev AS (SELECT * FROM events WHERE {predicate}),
@@ -300,22 +317,28 @@ pub fn compute_compared(
 ) -> Result<BTreeMap<String, Compared>, KpiError> {
     let current = compute(conn, catalog, keys, period, filters)?;
     let previous = compute(conn, catalog, keys, comparison, filters)?;
-    Ok(current
+    Ok(pair(catalog, current, &previous))
+}
+
+/// Each KPI of `current` with its value in `previous` and the change between the two.
+pub(super) fn pair(
+    catalog: &Catalog,
+    current: Values,
+    previous: &Values,
+) -> BTreeMap<String, Compared> {
+    current
         .into_iter()
         .map(|(key, value)| {
             let previous = previous.get(&key).copied().flatten();
             let unit = catalog.get(&key).map(|d| d.unit);
-            let change = change(unit, value, previous);
-            (
-                key,
-                Compared {
-                    value,
-                    previous,
-                    change,
-                },
-            )
+            let compared = Compared {
+                value,
+                previous,
+                change: change(unit, value, previous),
+            };
+            (key, compared)
         })
-        .collect())
+        .collect()
 }
 
 /// The change from `previous` to `value`: relative for money, counts and multiples; the

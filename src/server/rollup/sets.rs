@@ -255,15 +255,8 @@ fn stored(
     Ok(out)
 }
 
-const KEY_NAMES: [&str; 7] = [
-    "event_type",
-    "channel",
-    "store_id",
-    "campaign_id",
-    "category",
-    "touchpoint",
-    "topic",
-];
+/// The dimension columns of a key: those of `rollup_daily` between its day and `identified`.
+const KEY_NAMES: &[&str] = super::DIMENSIONS;
 
 fn describe(key: &Key) -> String {
     let (day, dims, identified) = key;
