@@ -218,8 +218,8 @@ fn every_kpi_has_a_value_and_every_department_a_target_status() {
 fn files_only_writes_the_export_files_and_loads_nothing() {
     let dir = tempfile::tempdir().expect("dir");
     let db = dir.path().join("files.duckdb");
-    let args = |out: &str| {
-        [
+    let demo = |out: &std::path::Path, extra: &[&str]| -> Vec<String> {
+        let mut args = [
             "demo",
             "--customers",
             "60",
@@ -227,14 +227,15 @@ fn files_only_writes_the_export_files_and_loads_nothing() {
             "60",
             "--end",
             "2026-06-30",
-            "--dir",
-            out,
         ]
         .map(str::to_string)
+        .to_vec();
+        args.extend(["--dir".to_string(), out.display().to_string()]);
+        args.extend(extra.iter().map(|a| a.to_string()));
+        args
     };
     let only = dir.path().join("only");
-    let mut with_flag = args(only.to_str().unwrap_or("")).to_vec();
-    with_flag.push("--files-only".to_string());
+    let with_flag = demo(&only, &["--files-only"]);
     let with_flag: Vec<&str> = with_flag.iter().map(String::as_str).collect();
     let (ok, out, err) = proc::run(&db, &with_flag);
     assert!(ok, "{err}");
@@ -250,12 +251,9 @@ fn files_only_writes_the_export_files_and_loads_nothing() {
     }
 
     let full = dir.path().join("full");
-    let (ok, _, err) = proc::run(
-        &dir.path().join("full.duckdb"),
-        &args(full.to_str().unwrap_or(""))
-            .each_ref()
-            .map(String::as_str),
-    );
+    let without = demo(&full, &[]);
+    let without: Vec<&str> = without.iter().map(String::as_str).collect();
+    let (ok, _, err) = proc::run(&dir.path().join("full.duckdb"), &without);
     assert!(ok, "{err}");
     for e in demo::export::EXPORTS {
         assert_eq!(

@@ -550,7 +550,7 @@ fn generate(
 
     let planted_ads = plant_change(spec, start, &mut out.pos);
 
-    let mut layer = journeys::generate(spec, start, &customers, &placed, layer_files);
+    let layer = journeys::generate(spec, start, &customers, &placed, layer_files);
     let [
         mut ads,
         web_analytics,
@@ -573,7 +573,6 @@ fn generate(
             social: &mut social,
         },
     );
-    layer.quiet = Vec::new();
     ads.extend(market.impressions);
     survey.extend(market.surveys);
     let files = [
