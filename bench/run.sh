@@ -15,7 +15,8 @@
 # BENCH_REUSE_CORE=1 (keep the work folder's core.json and databases from an earlier run of
 # `omnikpi bench`: only PostgreSQL, HTTP and sizes are measured again), BENCH_SKIP_PG=1 (leave
 # PostgreSQL out, as the 100M run may), BENCH_LIVE_ROUNDS (20), BENCH_LIVE_PAGE_ROUNDS (5),
-# BENCH_BIN (the omnikpi binary, default the release build's).
+# BENCH_BIN (the omnikpi binary, default the release build's), BENCH_MEMORY_LIMIT (768MB: the
+# server's OMNIKPI_MEMORY_LIMIT).
 set -euo pipefail
 
 EVENTS=10000000
@@ -35,6 +36,8 @@ PORT=${BENCH_PORT:-3204}
 PG_PORT=${BENCH_PG_PORT:-5433}
 SECONDS_HTTP=${BENCH_SECONDS:-30}
 CLIENTS=${BENCH_CLIENTS:-50}
+# DuckDB's memory_limit for the served database (the live goal: peak RSS < 1 GiB with it set).
+MEMORY_LIMIT=${BENCH_MEMORY_LIMIT:-768MB}
 PG_BIN=/usr/lib/postgresql/15/bin
 BIN=${BENCH_BIN:-$CARGO_TARGET_DIR/release/omnikpi}
 DB=$WORK/omnikpi.duckdb
@@ -157,7 +160,7 @@ echo "$PASSWORD" | "$BIN" --db "$DB" user add --email "admin-$EMAIL" --role admi
 echo "$PASSWORD" | "$BIN" --db "$DB" user add --email "$EMAIL" --role executive --password-stdin >/dev/null
 TOKEN=$("$BIN" --db "$DB" token create --name "bench-$RANDOM" --role executive 2>/dev/null | tail -1)
 INGEST=$("$BIN" --db "$DB" token create --name "bench-shop-$RANDOM" 2>/dev/null | tail -1)
-"$BIN" --db "$DB" serve --addr "127.0.0.1:$PORT" >"$WORK/server.log" 2>&1 &
+OMNIKPI_MEMORY_LIMIT=$MEMORY_LIMIT "$BIN" --db "$DB" serve --addr "127.0.0.1:$PORT" >"$WORK/server.log" 2>&1 &
 SERVER=$!
 for _ in $(seq 1 120); do
     curl -fs -o /dev/null "http://127.0.0.1:$PORT/login" && break
@@ -228,7 +231,7 @@ SERVER=""
 LIVE_ROUNDS=${BENCH_LIVE_ROUNDS:-20}
 LIVE_PAGE_ROUNDS=${BENCH_LIVE_PAGE_ROUNDS:-5}
 say "live: $LIVE_ROUNDS rounds of a 1,000-event batch and the company page, $LIVE_PAGE_ROUNDS per other page"
-OMNIKPI_LOG=omnikpi=debug,info "$BIN" --db "$DB" serve --addr "127.0.0.1:$PORT" >"$WORK/server-live.log" 2>&1 &
+OMNIKPI_LOG=omnikpi=debug,info OMNIKPI_MEMORY_LIMIT=$MEMORY_LIMIT "$BIN" --db "$DB" serve --addr "127.0.0.1:$PORT" >"$WORK/server-live.log" 2>&1 &
 SERVER=$!
 for _ in $(seq 1 240); do
     curl -fs -o /dev/null "http://127.0.0.1:$PORT/healthz" && break
@@ -343,7 +346,7 @@ OUT=bench/results/$(date -u +%Y-%m-%d)-$EVENTS.json
 jq -n --slurpfile core "$WORK/core.json" --slurpfile pg "$WORK/postgres.json" \
     --argjson page "$PAGE_JSON" --argjson api "$API_JSON" --argjson rss "$RSS_KB" \
     --argjson wasm_raw "$WASM_RAW" --argjson wasm_gz "$WASM_GZ" --argjson js_gz "$JS_GZ" \
-    --argjson bin "$BIN_SIZE" --argjson pages "$PAGES_JSON" --argjson live "$LIVE_JSON" --arg l1 "$L1" --arg l5 "$L5" --arg l15 "$L15" \
+    --argjson bin "$BIN_SIZE" --argjson pages "$PAGES_JSON" --argjson live "$LIVE_JSON" --arg memory_limit "$MEMORY_LIMIT" --arg l1 "$L1" --arg l5 "$L5" --arg l15 "$L15" \
     --arg commit "$(git rev-parse --short HEAD)" --arg date "$(date -u +%FT%TZ)" \
     --argjson clients "$CLIENTS" --argjson seconds "$SECONDS_HTTP" \
     --arg cpus "$(nproc)" --arg cpu "$(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2- | sed 's/^ //')" '
@@ -358,7 +361,8 @@ jq -n --slurpfile core "$WORK/core.json" --slurpfile pg "$WORK/postgres.json" \
       live: ($live + {raw_company_sql_ms: $c.company_view.duckdb_raw_warm_ms,
         company_page_vs_raw_sql: (if $live.company_page_after_batch_ms == null then null
           else ($live.company_page_after_batch_ms / $c.company_view.duckdb_raw_warm_ms * 1000 | round / 1000) end),
-        server_peak_rss_mib: (($rss / 1024) * 10 | round / 10)}),
+        server_peak_rss_mib: (($rss / 1024) * 10 | round / 10), memory_limit: $memory_limit,
+        load_ratio: $c.load.ratio}),
       http: {clients: $clients, seconds: $seconds, company_page: $page, api_kpis: $api,
              server_peak_rss_mib: (($rss / 1024) * 10 | round / 10)},
       sizes: {wasm_bytes: $wasm_raw, wasm_gzip_bytes: $wasm_gz, js_gzip_bytes: $js_gz,
@@ -395,6 +399,8 @@ jq -r '
   "live: journeys page              p50 \(.live.journeys_page_after_batch_ms) ms (goal < 500)",
   "live: pain point page            p50 \(.live.pain_page_after_batch_ms) ms (goal < 500)",
   "live: company page profile       \(.live.company_page_profile)",
+  "live: load ratio                 \(.live.load_ratio | f) (goal <= 1.5; against read_csv + INSERT without checks)",
+  "live: server peak RSS            \(.live.server_peak_rss_mib) MiB with memory_limit \(.live.memory_limit) (goal < 1024)",
   "wasm bundle                      \(.sizes.wasm_bytes) B raw, \(.sizes.wasm_gzip_bytes) B gzip (goal < 409600)",
   "server binary                    \(.sizes.server_binary_bytes) B",
   "company page HTML                \(.sizes.company_page_bytes) B (goal < 102400)",
