@@ -220,6 +220,18 @@ fn load_in_transaction(
     }
     tx.commit()?;
     report.timings.insert += clock.elapsed();
+    // The profile of a slow load on a customer's own data, as `ops::laps` gives for pages.
+    let ms = |d: std::time::Duration| d.as_millis() as u64;
+    let t = &report.timings;
+    tracing::debug!(
+        read_ms = ms(t.read),
+        validate_ms = ms(t.validate),
+        insert_ms = ms(t.insert),
+        stitch_ms = ms(t.stitch),
+        journeys_ms = ms(t.journeys),
+        rollups_ms = ms(t.rollups),
+        "load profile"
+    );
     Ok(report)
 }
 
