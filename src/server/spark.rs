@@ -2,15 +2,16 @@
 //! written by `omnikpi export --lake` (src/server/ops/lake.rs), through Spark Connect.
 //!
 //! omnikpi sends SQL (the catalog rendered for Spark, [`crate::server::kpi::dialect`]) to the
-//! Connect server and reads one row of numbers back per statement; Spark reads the Parquet
-//! files itself, so the lake's path is as Spark sees it (a folder every executor reaches, or
-//! an object store URI). The lake's `manifest.json` is read through Spark too, so omnikpi needs
-//! no access to the lake's storage. The session's time zone is the instance's (from the
-//! manifest): local days and months are those of the DuckDB engine.
+//! Connect server and reads one row of numbers back: a report is one statement (every KPI of
+//! both periods, [`crate::server::kpi::engine`]). Spark reads the Parquet files itself, so
+//! the lake's path is as Spark sees it (a folder every executor reaches, or an object store
+//! URI). The lake's `manifest.json` is read through Spark too, so omnikpi needs no access to
+//! the lake's storage. The session's time zone is the instance's (from the manifest): local
+//! days and months are those of the DuckDB engine.
 
 use std::collections::HashMap;
 
-use duckdb::arrow::array::{Array, Float64Array, StringArray};
+use duckdb::arrow::array::{Array, Float64Array, StringArray, StructArray};
 use duckdb::arrow::compute::cast;
 use duckdb::arrow::datatypes::DataType;
 use duckdb::arrow::record_batch::RecordBatch;
@@ -18,7 +19,7 @@ use spark_connect::expression::{Expression, LiteralExpression};
 use spark_connect::{DataFrame, SparkSession};
 
 use crate::server::kpi::dialect::Dialect;
-use crate::server::kpi::engine::Engine;
+use crate::server::kpi::engine::{Engine, Groups};
 use crate::server::kpi::{FilterError, Filters, KpiError};
 use crate::server::ops::lake::{MANIFEST, Manifest};
 
@@ -96,7 +97,12 @@ impl SparkEngine {
             let row = self
                 .first_row(sql, &[value.to_string()])
                 .map_err(|e| FilterError::Sql(e.to_string()))?;
-            Ok(row.first().copied().flatten().map_or(0, |n| n as i64))
+            Ok(row
+                .first()
+                .and_then(|g| g.first())
+                .copied()
+                .flatten()
+                .map_or(0, |n| n as i64))
         })
     }
 
@@ -139,7 +145,7 @@ impl Engine for SparkEngine {
         Dialect::Spark
     }
 
-    fn first_row(&mut self, sql: &str, params: &[String]) -> Result<Vec<Option<f64>>, KpiError> {
+    fn first_row(&mut self, sql: &str, params: &[String]) -> Result<Groups, KpiError> {
         // Named parameters :p1, :p2, ... as text literals; only those the statement uses.
         let named: HashMap<String, Expression> = params
             .iter()
@@ -163,18 +169,37 @@ impl Engine for SparkEngine {
         let Some(batch) = batches.iter().find(|b| b.num_rows() > 0) else {
             return Ok(Vec::new());
         };
-        (0..batch.num_columns())
-            .map(|i| {
-                let column = cast(batch.column(i), &DataType::Float64)
-                    .map_err(|e| failed("a result column is not a number", e))?;
-                let numbers = column
-                    .as_any()
-                    .downcast_ref::<Float64Array>()
-                    .ok_or_else(|| failed("a result column", "not a number"))?;
-                Ok((!numbers.is_null(0)).then(|| numbers.value(0)))
-            })
+        batch
+            .columns()
+            .iter()
+            .map(|c| numbers(c.as_ref()))
             .collect()
     }
+}
+
+/// The first value of `column` as a group of numbers: a struct's fields (all `None` when the
+/// struct is null), or the one number of any other column.
+fn numbers(column: &dyn Array) -> Result<Vec<Option<f64>>, KpiError> {
+    if let Some(fields) = column.as_any().downcast_ref::<StructArray>() {
+        let null = fields.is_null(0);
+        return fields
+            .columns()
+            .iter()
+            .map(|field| Ok(if null { None } else { number(field.as_ref())? }))
+            .collect();
+    }
+    Ok(vec![number(column)?])
+}
+
+/// The first value of `column` as a number (`None` for null).
+fn number(column: &dyn Array) -> Result<Option<f64>, KpiError> {
+    let column = cast(column, &DataType::Float64)
+        .map_err(|e| failed("a result column is not a number", e))?;
+    let numbers = column
+        .as_any()
+        .downcast_ref::<Float64Array>()
+        .ok_or_else(|| failed("a result column", "not a number"))?;
+    Ok((!numbers.is_null(0)).then(|| numbers.value(0)))
 }
 
 /// Whether `sql` has the placeholder `:name` (not the prefix of a longer one).
