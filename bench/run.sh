@@ -13,7 +13,8 @@
 # Environment: BENCH_DIR (work folder, default $CARGO_TARGET_DIR/bench), BENCH_PORT (3204),
 # BENCH_PG_PORT (5433), BENCH_SECONDS (30), BENCH_CLIENTS (50), BENCH_SKIP_BUILD=1,
 # BENCH_REUSE_CORE=1 (keep the work folder's core.json and databases from an earlier run of
-# `omnikpi bench`: only PostgreSQL, HTTP and sizes are measured again).
+# `omnikpi bench`: only PostgreSQL, HTTP and sizes are measured again), BENCH_SPARK=1 (also the
+# Spark engine on a loopback cluster, bench/spark.sh, recorded under `spark`).
 set -euo pipefail
 
 EVENTS=10000000
@@ -240,6 +241,16 @@ jq -n --slurpfile core "$WORK/core.json" --slurpfile pg "$WORK/postgres.json" \
               server_binary_bytes: $bin, company_page_bytes: $pages["/"].bytes,
               largest_page_bytes: ([$pages[].bytes] | max), pages: $pages}
     }' >"$OUT"
+
+# --- 5. Spark (BENCH_SPARK=1; issue #23) ------------------------------------------------------
+# The company KPIs on a loopback Spark cluster vs DuckDB and the rollup build on Spark
+# (bench/spark.sh), merged into the result as `spark`.
+if [ "${BENCH_SPARK:-0}" = 1 ]; then
+    say "Spark (bench/spark.sh)"
+    BENCH_BIN=$BIN bench/spark.sh "$WORK" >&2
+    jq --slurpfile spark "$WORK/spark.json" '. + {spark: $spark[0]}' "$OUT" >"$OUT.tmp"
+    mv "$OUT.tmp" "$OUT"
+fi
 
 jq -r '
   def f: if . == null then "-" else tostring end;
