@@ -208,10 +208,14 @@ fn base_values(
     periods: &[&Period],
     filters: &Filters,
 ) -> Result<Vec<Values>, KpiError> {
+    let width = usize::from(!plan.aggregates.is_empty()) + plan.queries.len();
+    if width == 0 {
+        // Nothing to compute (and a SELECT of no columns would not parse).
+        return Ok(periods.iter().map(|_| Values::new()).collect());
+    }
     if engine.dialect() == Dialect::Spark {
         let (sql, params) = spark_statement(plan, periods, filters);
         let row = engine.first_row(&sql, &params)?;
-        let width = usize::from(!plan.aggregates.is_empty()) + plan.queries.len();
         if row.is_empty() {
             // The statement always returns one row: none means the response stream was cut.
             return Err(KpiError::Engine(format!(
@@ -351,6 +355,34 @@ mod tests {
         for duckdb_only in ["TIMESTAMPTZ", "json_extract_string", "$1", "{{"] {
             assert!(!sql.contains(duckdb_only), "{duckdb_only}");
         }
+    }
+
+    /// An engine that must not be asked anything.
+    struct Unasked;
+
+    impl Engine for Unasked {
+        fn dialect(&self) -> Dialect {
+            Dialect::Spark
+        }
+        fn first_row(&mut self, sql: &str, _: &[String]) -> Result<Groups, KpiError> {
+            Err(KpiError::Engine(format!("asked {sql}")))
+        }
+    }
+
+    #[test]
+    fn no_kpi_sends_no_statement() {
+        let catalog = Catalog::builtin_in(Dialect::Spark);
+        let period = Period::parse("2026-01-01", "2026-01-31").expect("p");
+        let compared = compute_compared_on(
+            &mut Unasked,
+            catalog,
+            &[],
+            &period,
+            &period.previous(),
+            &Filters::none(),
+        )
+        .expect("nothing to compute");
+        assert!(compared.is_empty());
     }
 
     #[test]
