@@ -16,7 +16,8 @@
 # `omnikpi bench`: only PostgreSQL, HTTP and sizes are measured again), BENCH_SKIP_PG=1 (leave
 # PostgreSQL out, as the 100M run may), BENCH_LIVE_ROUNDS (20), BENCH_LIVE_PAGE_ROUNDS (5),
 # BENCH_BIN (the omnikpi binary, default the release build's), BENCH_MEMORY_LIMIT (768MB: the
-# server's OMNIKPI_MEMORY_LIMIT).
+# server's OMNIKPI_MEMORY_LIMIT), BENCH_SPARK=1 (also the Spark engine on a loopback cluster,
+# bench/spark.sh, recorded under `spark`).
 set -euo pipefail
 
 EVENTS=10000000
@@ -368,6 +369,16 @@ jq -n --slurpfile core "$WORK/core.json" --slurpfile pg "$WORK/postgres.json" \
               server_binary_bytes: $bin, company_page_bytes: $pages["/"].bytes,
               largest_page_bytes: ([$pages[].bytes] | max), pages: $pages}
     }' >"$OUT"
+
+# --- 5. Spark (BENCH_SPARK=1; issue #23) ------------------------------------------------------
+# The company KPIs on a loopback Spark cluster vs DuckDB and the rollup build on Spark
+# (bench/spark.sh), merged into the result as `spark`.
+if [ "${BENCH_SPARK:-0}" = 1 ]; then
+    say "Spark (bench/spark.sh)"
+    BENCH_BIN=$BIN bench/spark.sh "$WORK" >&2
+    jq --slurpfile spark "$WORK/spark.json" '. + {spark: $spark[0]}' "$OUT" >"$OUT.tmp"
+    mv "$OUT.tmp" "$OUT"
+fi
 
 jq -r '
   def f: if . == null then "-" else tostring end;

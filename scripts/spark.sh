@@ -72,10 +72,15 @@ start() {
   wait_log "$dir/worker1.log" "Successfully registered with master" 120 "$(sed -n 2p "$dir/pids")"
   wait_log "$dir/worker2.log" "Successfully registered with master" 120 "$(sed -n 3p "$dir/pids")"
   # The Connect server is the one application: its executors take both workers' cores.
+  # Its response streams are never cut (0: unlimited; by default after 2 min or 1 GB the
+  # client must reattach, which the Rust client does not do on a stream that ends cleanly:
+  # a long statement would come back empty or short). Set both on an existing cluster too.
   "$SPARK_HOME/bin/spark-submit" --class org.apache.spark.sql.connect.service.SparkConnectServer \
     --name "omnikpi Spark Connect" --master "spark://127.0.0.1:$MASTER_PORT" \
     --driver-memory 512m --conf spark.executor.memory=512m --conf spark.ui.enabled=false \
     --conf spark.sql.shuffle.partitions=4 \
+    --conf spark.connect.execute.reattachable.senderMaxStreamDuration=0 \
+    --conf spark.connect.execute.reattachable.senderMaxStreamSize=0 \
     --conf spark.connect.grpc.binding.address=127.0.0.1 \
     --conf spark.connect.grpc.binding.port="$CONNECT_PORT" >"$dir/connect.log" 2>&1 &
   pid=$!; echo "$pid" >>"$dir/pids"

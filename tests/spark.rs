@@ -3,7 +3,9 @@
 //! 17, installed by scripts/setup.sh), the end-to-end demo data set exported to a lake by
 //! `omnikpi export --lake`, and every KPI of the catalog (internal ones included) computed by
 //! `omnikpi kpi --engine spark` for a month, a quarter and a year, each with a filter: every
-//! value, comparison value, change and provisional mark equals `omnikpi kpi` on DuckDB.
+//! value, comparison value, change and provisional mark equals `omnikpi kpi` on DuckDB. Then
+//! `omnikpi rollup build --engine spark` replaces spoilt local rollups by rollups built on
+//! Spark, which `omnikpi rollup verify` (the local recomputation) finds equal to the events.
 
 #[path = "common/proc.rs"]
 mod proc;
@@ -81,7 +83,7 @@ fn close(a: Option<f64>, b: Option<f64>) -> bool {
 }
 
 #[test]
-fn every_catalog_kpi_on_spark_equals_duckdb_for_a_month_a_quarter_and_a_year() {
+fn every_catalog_kpi_and_the_rollups_built_on_spark_equal_duckdb() {
     let dir = tempfile::tempdir().expect("temporary folder");
     let db = dir.path().join("e2e.duckdb");
     let lake = dir.path().join("lake");
@@ -200,4 +202,73 @@ fn every_catalog_kpi_on_spark_equals_duckdb_for_a_month_a_quarter_and_a_year() {
     );
     assert!(!ok, "an unknown store was accepted: {out}");
     assert!(err.contains("no data has the value \"XX99\""), "{err}");
+
+    // The rollups built on Spark from the lake and imported replace the local ones: spoil
+    // both (a day's amount, a day's sets), see verify notice, build on Spark, verify clean.
+    let manifest: serde_json::Value = serde_json::from_str(
+        &std::fs::read_to_string(lake.join("manifest.json")).expect("the lake's manifest"),
+    )
+    .expect("manifest JSON");
+    let zone = manifest["time_zone"]
+        .as_str()
+        .expect("time zone")
+        .to_string();
+    {
+        let opened = omnikpi::server::db::Db::open(&db, &zone).expect("the database opens");
+        let conn = opened.connect().expect("connect");
+        conn.execute_batch(
+            "UPDATE rollup_daily SET amount = amount + 1
+                 WHERE day = (SELECT max(day) FROM rollup_daily WHERE event_type = 'purchase')
+                   AND event_type = 'purchase';
+             DELETE FROM rollup_sets WHERE day = (SELECT min(day) FROM rollup_sets);
+             UPDATE rollup_state SET loaded_through = 0;",
+        )
+        .expect("spoil the rollups");
+    }
+    let (ok, out, _) = proc::run(&db, &["rollup", "verify"]);
+    assert!(!ok, "verify missed the spoilt rollups: {out}");
+    assert!(
+        out.contains("rollup_daily: ") && out.contains("rollup_sets: "),
+        "{out}"
+    );
+    let started = Instant::now();
+    let built = run_ok(
+        &db,
+        &[
+            "rollup",
+            "build",
+            "--engine",
+            "spark",
+            "--spark",
+            &cluster.url,
+            "--lake",
+            &lake_arg,
+        ],
+    );
+    eprintln!(
+        "{} ({:.1} s in all)",
+        built.trim(),
+        started.elapsed().as_secs_f64()
+    );
+    assert!(built.contains("rollups built on Spark"), "{built}");
+    let verified = run_ok(&db, &["rollup", "verify"]);
+    assert!(
+        verified.contains("each matches the raw events"),
+        "{verified}"
+    );
+    {
+        let opened = omnikpi::server::db::Db::open(&db, &zone).expect("the database opens");
+        let conn = opened.connect().expect("connect");
+        let (through, tz, sets): (i64, String, i64) = conn
+            .query_row(
+                "SELECT loaded_through, time_zone, (SELECT count(*) FROM rollup_sets)
+                 FROM rollup_state",
+                [],
+                |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)),
+            )
+            .expect("the rollup state");
+        assert_eq!(through, manifest["max_load_id"].as_i64().expect("max load"));
+        assert_eq!(tz, zone);
+        assert!(sets > 0);
+    }
 }

@@ -16,6 +16,7 @@
 use duckdb::{Connection, ToSql};
 
 use super::db::{Db, DbError};
+use super::kpi::dialect::{Dialect, DialectError, render};
 use super::kpi::{Dimension, Filters};
 
 pub mod sets;
@@ -23,7 +24,7 @@ pub mod sets;
 const DAILY_SQL: &str = include_str!("rollup/daily.sql");
 
 /// The columns that key a `rollup_daily` row: the local day, [`DIMENSIONS`], `identified`.
-const KEY: &[&str] = &[
+pub(crate) const KEY: &[&str] = &[
     "day",
     "event_type",
     "channel",
@@ -39,7 +40,7 @@ const KEY: &[&str] = &[
 const DIMENSIONS: &[&str] = KEY.split_at(1).1.split_at(7).0;
 
 /// The additive measures of a `rollup_daily` row.
-const MEASURES: &[&str] = &[
+pub(crate) const MEASURES: &[&str] = &[
     "event_count",
     "amount",
     "cost",
@@ -216,6 +217,52 @@ pub fn rebuild_in(conn: &Connection) -> Result<(), duckdb::Error> {
                                                (SELECT coalesce(max(load_id), 0) FROM events)));",
         aggregate("true", 1)
     ))
+}
+
+/// The `rollup_daily` rows of every event in `dialect`: daily.sql, the one source of the
+/// aggregation, for the Spark build (`omnikpi rollup build --engine spark`).
+pub fn daily_sql(dialect: Dialect) -> Result<String, DialectError> {
+    render(&aggregate("true", 1), dialect)
+}
+
+/// The distinct (key, customer id) and (key, order key) pairs the Spark build computes for
+/// `rollup_sets` ([`sets::pairs_sql`]) in `dialect`.
+pub fn pairs_sql(dialect: Dialect) -> Result<String, DialectError> {
+    render(&sets::pairs_sql(), dialect)
+}
+
+/// The tables a build elsewhere stages its results in (text columns named as the results'),
+/// for [`import_staged`].
+pub const STAGED_DAILY: &str = "rollup_import_daily";
+pub const STAGED_PAIRS: &str = "rollup_import_pairs";
+
+/// Replaces the rollups by rows computed elsewhere (`rollup build --engine spark`), inside the
+/// caller's transaction: `rollup_daily` from [`STAGED_DAILY`] (rows of [`daily_sql`]), the
+/// distinct sets from [`STAGED_PAIRS`] (rows of [`pairs_sql`]) numbered and turned into
+/// bitmaps as a local rebuild does, and `rollup_state` set to the zone they were computed in
+/// and the highest load they hold, so later writes maintain them incrementally.
+pub fn import_staged(
+    conn: &Connection,
+    time_zone: &str,
+    loaded_through: i64,
+) -> Result<(), duckdb::Error> {
+    let pairs = format!(
+        "(SELECT CAST(day AS DATE) AS day, event_type, channel, store_id, campaign_id,
+                 category, touchpoint, topic, CAST(identified AS BOOLEAN) AS identified,
+                 CAST(customer_id AS BIGINT) AS customer_id, order_key
+          FROM {STAGED_PAIRS})"
+    );
+    sets::rebuild_from_pairs(conn, &pairs)?;
+    // INSERT casts the text to the table's types (DECIMAL exactly).
+    conn.execute_batch(&format!(
+        "DELETE FROM rollup_daily;
+         INSERT INTO rollup_daily BY NAME SELECT * FROM {STAGED_DAILY};"
+    ))?;
+    conn.execute(
+        "UPDATE rollup_state SET time_zone = ?, loaded_through = ?",
+        duckdb::params![time_zone, loaded_through],
+    )?;
+    Ok(())
 }
 
 /// `omnikpi rollup rebuild`: [`rebuild_in`] in its own transaction, under the writer lock.

@@ -2,23 +2,26 @@
 //! written by `omnikpi export --lake` (src/server/ops/lake.rs), through Spark Connect.
 //!
 //! omnikpi sends SQL (the catalog rendered for Spark, [`crate::server::kpi::dialect`]) to the
-//! Connect server and reads one row of numbers back per statement; Spark reads the Parquet
-//! files itself, so the lake's path is as Spark sees it (a folder every executor reaches, or
-//! an object store URI). The lake's `manifest.json` is read through Spark too, so omnikpi needs
-//! no access to the lake's storage. The session's time zone is the instance's (from the
-//! manifest): local days and months are those of the DuckDB engine.
+//! Connect server and reads one row of numbers back: a report is one statement (every KPI of
+//! both periods, [`crate::server::kpi::engine`]). `rollup build --engine spark`
+//! ([`SparkEngine::build_rollups`]) reads back the rollups' rows instead. Spark reads the
+//! Parquet files itself, so the lake's path is as Spark sees it (a folder every executor
+//! reaches, or an object store URI). The lake's `manifest.json` is read through Spark too, so
+//! omnikpi needs no access to the lake's storage. The session's time zone is the instance's
+//! (from the manifest): local days and months are those of the DuckDB engine.
 
 use std::collections::HashMap;
 
-use duckdb::arrow::array::{Array, Float64Array, StringArray};
+use duckdb::arrow::array::{Array, Float64Array, Int64Array, StringArray, StructArray};
 use duckdb::arrow::compute::cast;
 use duckdb::arrow::datatypes::DataType;
 use duckdb::arrow::record_batch::RecordBatch;
 use spark_connect::expression::{Expression, LiteralExpression};
 use spark_connect::{DataFrame, SparkSession};
 
+use crate::server::db::Db;
 use crate::server::kpi::dialect::Dialect;
-use crate::server::kpi::engine::Engine;
+use crate::server::kpi::engine::{Engine, Groups};
 use crate::server::kpi::{FilterError, Filters, KpiError};
 use crate::server::ops::lake::{MANIFEST, Manifest};
 
@@ -96,7 +99,12 @@ impl SparkEngine {
             let row = self
                 .first_row(sql, &[value.to_string()])
                 .map_err(|e| FilterError::Sql(e.to_string()))?;
-            Ok(row.first().copied().flatten().map_or(0, |n| n as i64))
+            Ok(row
+                .first()
+                .and_then(|g| g.first())
+                .copied()
+                .flatten()
+                .map_or(0, |n| n as i64))
         })
     }
 
@@ -139,7 +147,7 @@ impl Engine for SparkEngine {
         Dialect::Spark
     }
 
-    fn first_row(&mut self, sql: &str, params: &[String]) -> Result<Vec<Option<f64>>, KpiError> {
+    fn first_row(&mut self, sql: &str, params: &[String]) -> Result<Groups, KpiError> {
         // Named parameters :p1, :p2, ... as text literals; only those the statement uses.
         let named: HashMap<String, Expression> = params
             .iter()
@@ -163,18 +171,37 @@ impl Engine for SparkEngine {
         let Some(batch) = batches.iter().find(|b| b.num_rows() > 0) else {
             return Ok(Vec::new());
         };
-        (0..batch.num_columns())
-            .map(|i| {
-                let column = cast(batch.column(i), &DataType::Float64)
-                    .map_err(|e| failed("a result column is not a number", e))?;
-                let numbers = column
-                    .as_any()
-                    .downcast_ref::<Float64Array>()
-                    .ok_or_else(|| failed("a result column", "not a number"))?;
-                Ok((!numbers.is_null(0)).then(|| numbers.value(0)))
-            })
+        batch
+            .columns()
+            .iter()
+            .map(|c| numbers(c.as_ref()))
             .collect()
     }
+}
+
+/// The first value of `column` as a group of numbers: a struct's fields (all `None` when the
+/// struct is null), or the one number of any other column.
+fn numbers(column: &dyn Array) -> Result<Vec<Option<f64>>, KpiError> {
+    if let Some(fields) = column.as_any().downcast_ref::<StructArray>() {
+        let null = fields.is_null(0);
+        return fields
+            .columns()
+            .iter()
+            .map(|field| Ok(if null { None } else { number(field.as_ref())? }))
+            .collect();
+    }
+    Ok(vec![number(column)?])
+}
+
+/// The first value of `column` as a number (`None` for null).
+fn number(column: &dyn Array) -> Result<Option<f64>, KpiError> {
+    let column = cast(column, &DataType::Float64)
+        .map_err(|e| failed("a result column is not a number", e))?;
+    let numbers = column
+        .as_any()
+        .downcast_ref::<Float64Array>()
+        .ok_or_else(|| failed("a result column", "not a number"))?;
+    Ok((!numbers.is_null(0)).then(|| numbers.value(0)))
 }
 
 /// Whether `sql` has the placeholder `:name` (not the prefix of a longer one).
@@ -186,4 +213,178 @@ fn uses(sql: &str, name: &str) -> bool {
             .next()
             .is_some_and(|c| c.is_ascii_alphanumeric() || c == '_')
     })
+}
+
+/// What `omnikpi rollup build --engine spark` did.
+#[derive(Debug, Clone)]
+pub struct RollupBuild {
+    /// `rollup_daily` rows and distinct (key, customer or order) pairs Spark returned.
+    pub daily_rows: usize,
+    pub pairs: usize,
+    /// `rollup_sets` rows after the import.
+    pub set_rows: i64,
+    pub time_zone: String,
+    pub loaded_through: i64,
+    /// Seconds Spark computed (results transferred included) and the import took.
+    pub spark_seconds: f64,
+    pub import_seconds: f64,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum BuildError {
+    #[error(transparent)]
+    Spark(#[from] KpiError),
+    #[error(
+        "the lake was written for time zone {lake}, the instance's is {instance}: export it \
+         again to a new folder"
+    )]
+    TimeZone { lake: String, instance: String },
+    #[error(
+        "the lake does not hold the database's events up to load {0} as they are now (an \
+         identity change or an erasure since the export): run `omnikpi export --lake` again"
+    )]
+    Stale(i64),
+    #[error(
+        "Spark's rollup_daily counts {counted} events, the lake holds {events}: the Connect \
+         server ended the response stream early; set {} on the server",
+        crate::server::kpi::engine::UNCUT
+    )]
+    Incomplete { counted: i64, events: i64 },
+    #[error("the catalog's SQL for Spark: {0}")]
+    Dialect(#[from] crate::server::kpi::dialect::DialectError),
+    #[error(transparent)]
+    Db(#[from] crate::server::db::DbError),
+    #[error(transparent)]
+    Lake(#[from] crate::server::ops::lake::LakeError),
+    #[error("database error: {0}")]
+    Sql(#[from] duckdb::Error),
+}
+
+impl SparkEngine {
+    /// `omnikpi rollup build --engine spark`: Spark computes `rollup_daily` and the distinct
+    /// (key, customer) and (key, order) pairs from the lake (the SQL of the local rebuild,
+    /// rendered for Spark); omnikpi numbers new values, builds the bitmaps as a local rebuild
+    /// does and replaces the rollups in one transaction, recording the lake's zone and highest
+    /// load so later local writes maintain them incrementally. Refuses a lake in another
+    /// zone or whose events changed since the export (the rollups would be wrong).
+    pub fn build_rollups(&self, db: &Db) -> Result<RollupBuild, BuildError> {
+        use crate::server::rollup;
+
+        let manifest = &self.manifest;
+        if manifest.time_zone != db.time_zone() {
+            return Err(BuildError::TimeZone {
+                lake: manifest.time_zone.clone(),
+                instance: db.time_zone(),
+            });
+        }
+        let fresh = crate::server::ops::lake::fingerprint(&db.connect()?, manifest.max_load_id)?;
+        if fresh != manifest.events.fingerprint {
+            return Err(BuildError::Stale(manifest.max_load_id));
+        }
+        let started = std::time::Instant::now();
+        let daily = collect(&self.session, &rollup::daily_sql(Dialect::Spark)?)?;
+        // Every event counts in one row: fewer means a cut response stream.
+        let counted = sum_column(&daily, "event_count")?;
+        if counted != manifest.events.rows {
+            return Err(BuildError::Incomplete {
+                counted,
+                events: manifest.events.rows,
+            });
+        }
+        let pairs = collect(&self.session, &rollup::pairs_sql(Dialect::Spark)?)?;
+        let spark_seconds = started.elapsed().as_secs_f64();
+
+        let started = std::time::Instant::now();
+        let daily_columns: Vec<&str> = rollup::KEY
+            .iter()
+            .chain(rollup::MEASURES)
+            .copied()
+            .collect();
+        let pair_columns: Vec<&str> = rollup::KEY
+            .iter()
+            .copied()
+            .chain(["customer_id", "order_key"])
+            .collect();
+        let _writer = db.write_lock();
+        let mut conn = db.connect()?;
+        let tx = conn.transaction()?;
+        let daily_rows = stage(&tx, rollup::STAGED_DAILY, &daily_columns, &daily)?;
+        let pair_rows = stage(&tx, rollup::STAGED_PAIRS, &pair_columns, &pairs)?;
+        rollup::import_staged(&tx, &manifest.time_zone, manifest.max_load_id)?;
+        tx.execute_batch(&format!(
+            "DROP TABLE {}; DROP TABLE {};",
+            rollup::STAGED_DAILY,
+            rollup::STAGED_PAIRS
+        ))?;
+        let set_rows: i64 = tx.query_row("SELECT count(*) FROM rollup_sets", [], |r| r.get(0))?;
+        tx.commit()?;
+        Ok(RollupBuild {
+            daily_rows,
+            pairs: pair_rows,
+            set_rows,
+            time_zone: manifest.time_zone.clone(),
+            loaded_through: manifest.max_load_id,
+            spark_seconds,
+            import_seconds: started.elapsed().as_secs_f64(),
+        })
+    }
+}
+
+/// The sum of the integer column `name` over `batches`.
+fn sum_column(batches: &[RecordBatch], name: &str) -> Result<i64, KpiError> {
+    let mut sum = 0i64;
+    for batch in batches {
+        let column = batch
+            .column_by_name(name)
+            .ok_or_else(|| failed("a result", format!("no column {name}")))?;
+        let column = cast(column, &DataType::Int64).map_err(|e| failed(name, e))?;
+        let numbers = column
+            .as_any()
+            .downcast_ref::<Int64Array>()
+            .ok_or_else(|| failed(name, "not an integer"))?;
+        sum += numbers.iter().flatten().sum::<i64>();
+    }
+    Ok(sum)
+}
+
+/// Copies `columns` of `batches` into a new temporary table `table` of text columns (Arrow's
+/// text of each value: exact for decimals, ISO for dates) for SQL to cast; returns the rows.
+fn stage(
+    conn: &duckdb::Connection,
+    table: &str,
+    columns: &[&str],
+    batches: &[RecordBatch],
+) -> Result<usize, BuildError> {
+    let defs: Vec<String> = columns.iter().map(|c| format!("{c} VARCHAR")).collect();
+    conn.execute_batch(&format!(
+        "CREATE OR REPLACE TEMP TABLE {table} ({})",
+        defs.join(", ")
+    ))?;
+    let mut appender = conn.appender(table)?;
+    let mut rows = 0;
+    for batch in batches {
+        let texts = columns
+            .iter()
+            .map(|name| {
+                let column = batch
+                    .column_by_name(name)
+                    .ok_or_else(|| failed("a result", format!("no column {name}")))?;
+                let text = cast(column, &DataType::Utf8).map_err(|e| failed(name, e))?;
+                text.as_any()
+                    .downcast_ref::<StringArray>()
+                    .cloned()
+                    .ok_or_else(|| failed(name, "not text"))
+            })
+            .collect::<Result<Vec<StringArray>, KpiError>>()?;
+        for row in 0..batch.num_rows() {
+            appender.append_row(duckdb::appender_params_from_iter(
+                texts
+                    .iter()
+                    .map(|t| (!t.is_null(row)).then(|| t.value(row))),
+            ))?;
+        }
+        rows += batch.num_rows();
+    }
+    appender.flush()?;
+    Ok(rows)
 }

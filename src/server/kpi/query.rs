@@ -265,6 +265,17 @@ pub(super) fn with_ctes(
     any_channel: &str,
 ) -> String {
     format!(
+        "{},
+         kpi AS ({query})
+         SELECT * FROM kpi",
+        query_ctes(bounds_sql, predicate, any_channel)
+    )
+}
+
+/// The `WITH` clause of [`with_ctes`] without the KPI's own SELECT: more CTEs may follow it
+/// after a comma (the Spark engine puts every query KPI of a period in one statement).
+pub(super) fn query_ctes(bounds_sql: &str, predicate: &str, any_channel: &str) -> String {
+    format!(
         "WITH bounds AS (
              {bounds_sql}
                     (SELECT coalesce(max(try_cast(value AS DOUBLE)), 1.0) FROM settings
@@ -274,9 +285,7 @@ pub(super) fn with_ctes(
                 WHERE ev.occurred_at >= bounds.t0 AND ev.occurred_at < bounds.t1),
          pe_any_channel AS (SELECT events.* FROM events, bounds
                 WHERE events.occurred_at >= bounds.t0 AND events.occurred_at < bounds.t1
-                  AND ({any_channel})),
-         kpi AS ({query})
-         SELECT * FROM kpi"
+                  AND ({any_channel}))"
     )
 }
 

@@ -209,7 +209,7 @@ fn open_or_create(dir: &Path) -> Result<Option<Manifest>, LakeError> {
 }
 
 /// The count and hash sum of the events of loads up to `max_load_id`.
-fn fingerprint(conn: &Connection, max_load_id: i64) -> Result<String, LakeError> {
+pub(crate) fn fingerprint(conn: &Connection, max_load_id: i64) -> Result<String, LakeError> {
     Ok(conn.query_row(
         "SELECT count(*) || ':' || CAST(coalesce(sum(CAST(hash(source, event_id, customer_id)
                     AS HUGEINT)), 0) AS VARCHAR)

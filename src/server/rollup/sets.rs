@@ -53,14 +53,49 @@ fn encode(set: &RoaringBitmap) -> Result<Vec<u8>, duckdb::Error> {
     Ok(out)
 }
 
-/// Numbers the customer ids and order keys of the events `filter` keeps that have none yet.
-fn number(conn: &Connection, filter: &str, params: &[&dyn ToSql]) -> Result<(), duckdb::Error> {
+/// The events `filter` (over `e`) keeps as [`SETS_SQL`] reads them: the key of their row
+/// (`day` the local day in the session's zone), `customer_id`, and `order_key`, the KPIs' order
+/// (NULL but for purchases and returns), computed once per event so that the joins on the
+/// numbering tables are plain equalities (hash joins). Plain SQL that DuckDB and Spark read
+/// alike: the Spark build (`rollup build --engine spark`) computes its pairs from it.
+pub(crate) fn keyed_events(filter: &str) -> String {
+    format!(
+        "(SELECT CAST(e.occurred_at AS DATE) AS day, e.event_type, e.channel, e.store_id,
+                 e.campaign_id, e.category, e.touchpoint, e.topic,
+                 e.customer_id IS NOT NULL AS identified, e.customer_id,
+                 CASE WHEN e.event_type IN ('purchase', 'return')
+                      THEN coalesce(e.order_id, e.source || ':' || e.event_id) END AS order_key
+          FROM events e
+          WHERE {filter})"
+    )
+}
+
+/// The distinct (key, customer id) and (key, order key) pairs of every event, the other value
+/// NULL: all [`SETS_SQL`] needs of the events, and much fewer rows. The heavy part of the
+/// Spark build, in SQL both engines read alike.
+pub(crate) fn pairs_sql() -> String {
+    let key = "day, event_type, channel, store_id, campaign_id, category, touchpoint, topic, \
+               identified";
+    format!(
+        "WITH keyed AS {keyed}
+         SELECT DISTINCT {key}, customer_id, CAST(NULL AS STRING) AS order_key
+         FROM keyed WHERE customer_id IS NOT NULL
+         UNION ALL
+         SELECT DISTINCT {key}, CAST(NULL AS BIGINT) AS customer_id, order_key
+         FROM keyed WHERE order_key IS NOT NULL",
+        keyed = keyed_events("true")
+    )
+}
+
+/// Numbers the customer ids and order keys of `events` (shaped as [`keyed_events`], with
+/// `params`) that have none yet.
+fn number(conn: &Connection, events: &str, params: &[&dyn ToSql]) -> Result<(), duckdb::Error> {
     conn.execute(
         &format!(
             "INSERT INTO rollup_customer_numbers
              SELECT customer_id, nextval('rollup_customer_number_seq')
-             FROM (SELECT DISTINCT e.customer_id FROM events e
-                   WHERE e.customer_id IS NOT NULL AND ({filter})) d
+             FROM (SELECT DISTINCT e.customer_id FROM {events} e
+                   WHERE e.customer_id IS NOT NULL) d
              WHERE NOT EXISTS (SELECT 1 FROM rollup_customer_numbers c
                                WHERE c.customer_id = d.customer_id)"
         ),
@@ -70,9 +105,8 @@ fn number(conn: &Connection, filter: &str, params: &[&dyn ToSql]) -> Result<(), 
         &format!(
             "INSERT INTO rollup_order_numbers
              SELECT order_key, nextval('rollup_order_number_seq')
-             FROM (SELECT DISTINCT coalesce(e.order_id, e.source || ':' || e.event_id) AS order_key
-                   FROM events e
-                   WHERE e.event_type IN ('purchase', 'return') AND ({filter})) d
+             FROM (SELECT DISTINCT e.order_key FROM {events} e
+                   WHERE e.order_key IS NOT NULL) d
              WHERE NOT EXISTS (SELECT 1 FROM rollup_order_numbers o
                                WHERE o.order_key = d.order_key)"
         ),
@@ -94,13 +128,13 @@ fn bitmap(value: Value) -> RoaringBitmap {
     set
 }
 
-/// The rows of the events `filter` keeps, computed from the raw events.
+/// The rows of `events` (shaped as [`keyed_events`], with `params`).
 fn compute(
     conn: &Connection,
-    filter: &str,
+    events: &str,
     params: &[&dyn ToSql],
 ) -> Result<HashMap<Key, Computed>, duckdb::Error> {
-    let mut stmt = conn.prepare(&SETS_SQL.replace("{filter}", filter))?;
+    let mut stmt = conn.prepare(&SETS_SQL.replace("{events}", events))?;
     let mut rows = stmt.query(params)?;
     let mut out = HashMap::new();
     while let Some(row) = rows.next()? {
@@ -130,8 +164,18 @@ fn replace(
     delete: &str,
     params: &[&dyn ToSql],
 ) -> Result<(), duckdb::Error> {
-    number(conn, filter, params)?;
-    let rows = compute(conn, filter, params)?;
+    replace_from(conn, &keyed_events(filter), delete, params)
+}
+
+/// [`replace`] from `events`, a relation shaped as [`keyed_events`] (with `params`).
+fn replace_from(
+    conn: &Connection,
+    events: &str,
+    delete: &str,
+    params: &[&dyn ToSql],
+) -> Result<(), duckdb::Error> {
+    number(conn, events, params)?;
+    let rows = compute(conn, events, params)?;
     conn.execute(&format!("DELETE FROM rollup_sets WHERE {delete}"), [])?;
     let mut appender = conn.appender("rollup_sets")?;
     for ((day, dims, identified), row) in rows {
@@ -229,6 +273,14 @@ pub(super) fn rebuild_in(conn: &Connection) -> Result<(), duckdb::Error> {
     replace(conn, "true", "true", &[])
 }
 
+/// Replaces every row by those of `pairs`, a relation shaped as [`pairs_sql`]'s result (the
+/// Spark build's), numbering new values first: the same numbering and bitmaps as a local
+/// rebuild.
+pub(super) fn rebuild_from_pairs(conn: &Connection, pairs: &str) -> Result<(), duckdb::Error> {
+    conn.execute_batch(&format!("DROP TABLE IF EXISTS {TOUCHED}"))?;
+    replace_from(conn, pairs, "true", &[])
+}
+
 /// The stored rows, decoded.
 fn stored(
     conn: &Connection,
@@ -306,7 +358,7 @@ pub(super) fn verify(conn: &Connection, out: &mut Vec<Difference>) -> Result<(),
             });
         }
     }
-    let raw = compute(conn, "true", &[])?;
+    let raw = compute(conn, &keyed_events("true"), &[])?;
     let kept = stored(conn)?;
     let mut keys: Vec<&Key> = raw.keys().chain(kept.keys()).collect();
     keys.sort();
