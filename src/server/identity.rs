@@ -159,6 +159,11 @@ pub fn stitch_with(conn: &Connection, rules: &Rules) -> Result<u64, IdentityErro
 /// escape hatch, and how the tests compare the two.
 pub const INCREMENTAL_SETTING: &str = "identity_incremental";
 
+/// The temporary table of the customers whose events the last stitch moved (gained or lost,
+/// including events that had no customer yet), written by every stitch in the caller's
+/// transaction; empty when a load's events carry no identifier.
+pub const TOUCHED: &str = "stitch_touched";
+
 /// Stitches after a load, re-doing only what the events with a `load_id` above `after` can
 /// change: the identifiers they carry, grown to every identifier connected to those by any
 /// event (so whole components, whose stitching depends on nothing outside them). The result
@@ -176,7 +181,10 @@ pub fn stitch_after(conn: &Connection, after: i64) -> Result<u64, IdentityError>
     let (rules, _) = current_rules(conn)?;
     let scope = scope_of_load(conn, after)?;
     if scope == 0 {
-        conn.execute_batch("DROP TABLE IF EXISTS stitch_scope;")?;
+        conn.execute_batch(&format!(
+            "DROP TABLE IF EXISTS stitch_scope;
+             CREATE OR REPLACE TEMP TABLE {TOUCHED} (customer_id BIGINT);"
+        ))?;
         return Ok(customer_count(conn)?);
     }
     let stitched = compute_in(conn, &rules, true)?;
@@ -655,7 +663,8 @@ fn write_in(conn: &Connection, stitched: &Stitched, scoped: bool) -> Result<(), 
     // those whose identified flag flips (a merge of two customers changes no rollup measure).
     conn.execute_batch(&format!(
         "CREATE OR REPLACE TEMP TABLE stitch_moves AS
-         SELECT source, event_id, customer_id, (old_id IS NULL) <> (customer_id IS NULL) AS flips
+         SELECT source, event_id, old_id, customer_id,
+                (old_id IS NULL) <> (customer_id IS NULL) AS flips
          FROM (SELECT e.source, e.event_id, e.customer_id AS old_id, coalesce({}) AS customer_id
                FROM events e {} {events_in_scope})
          WHERE old_id IS DISTINCT FROM customer_id",
@@ -675,6 +684,14 @@ fn write_in(conn: &Connection, stitched: &Stitched, scoped: bool) -> Result<(), 
                  WHERE m.flips AND m.source = e.source AND m.event_id = e.event_id)",
         &[],
     )?;
+    // The customers who lost or gained events: the only ones whose journeys a load must cut
+    // again (`journey::update_in` with [`TOUCHED`]).
+    conn.execute_batch(&format!(
+        "CREATE OR REPLACE TEMP TABLE {TOUCHED} AS
+         SELECT old_id AS customer_id FROM stitch_moves WHERE old_id IS NOT NULL
+         UNION
+         SELECT customer_id FROM stitch_moves WHERE customer_id IS NOT NULL;"
+    ))?;
     conn.execute_batch(
         "UPDATE events SET customer_id = m.customer_id
          FROM stitch_moves m

@@ -28,7 +28,7 @@ pub mod pain;
 pub mod paths;
 pub mod service;
 
-pub use build::{rebuild, rebuild_in, update_in};
+pub use build::{rebuild, rebuild_in, update_in, update_touched_in};
 
 use super::kpi::{Filters, Period};
 

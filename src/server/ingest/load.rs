@@ -199,6 +199,8 @@ fn load_in_transaction(
     }
     options.progress.report(LoadStep::Stitching);
     let clock = Instant::now();
+    // Written by this load's stitch; one left by an earlier statement must not stand in for it.
+    tx.execute_batch(&format!("DROP TABLE IF EXISTS {};", identity::TOUCHED))?;
     report.customers = identity::stitch_after(&tx, before)?;
     report.timings.stitch = clock.elapsed();
     // Journeys read the stitched customers; brought up to date in the same transaction so a
@@ -206,7 +208,15 @@ fn load_in_transaction(
     // cut again (journey::build::update_in).
     if journeys {
         let clock = Instant::now();
-        crate::server::journey::update_in(&tx)?;
+        // The stitch lists the customers it moved events to or from (new events included);
+        // without that list (no stitch ran) every customer is compared.
+        let touched: bool = tx.query_row(
+            "SELECT count(*) > 0 FROM duckdb_tables() WHERE temporary AND table_name = ?",
+            [identity::TOUCHED],
+            |r| r.get(0),
+        )?;
+        crate::server::journey::update_touched_in(&tx, touched.then_some(identity::TOUCHED))?;
+        tx.execute_batch(&format!("DROP TABLE IF EXISTS {};", identity::TOUCHED))?;
         report.timings.journeys = clock.elapsed();
     }
     // The rollups count the rows this transaction inserted, as stitched (docs/rollups.md).

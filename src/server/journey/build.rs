@@ -14,7 +14,10 @@
 //! After a load the tables are updated, not rebuilt ([`update_in`]): only the customers whose
 //! journey steps changed (new events, events stitched to them late, merges, a longer order)
 //! are cut again. Which ones is found by comparing, per customer, the count and a sum of
-//! hashes of the step rows the events give with those `journey_steps` holds; the statuses of
+//! hashes of the step rows the events give with those `journey_steps` holds, over every
+//! customer, or, when the caller knows them ([`update_touched_in`]: a load passes the
+//! customers its stitch moved events to or from), over those only, so a small batch does not
+//! read every customer's events; the statuses of
 //! the other customers' journeys are then brought up to the data's new clock (an open journey
 //! may have become abandoned). A customer's journeys depend on nothing but their own steps,
 //! the window and that clock, so the result equals a full rebuild (tests/journeys.rs checks
@@ -69,6 +72,16 @@ pub struct Update {
 /// Brings the journey tables up to date with `events` after a load, inside the caller's
 /// transaction: only the customers whose steps changed are cut again (see the module).
 pub fn update_in(conn: &Connection) -> Result<Update, duckdb::Error> {
+    update_touched_in(conn, None)
+}
+
+/// [`update_in`] comparing only the customers of the temporary table `touched` (a one-column
+/// `customer_id` table, such as `identity::TOUCHED`): correct when every customer whose events
+/// changed since the last update is in it.
+pub fn update_touched_in(
+    conn: &Connection,
+    touched: Option<&str>,
+) -> Result<Update, duckdb::Error> {
     let window_days = inactivity_days(conn)?;
     let built: Option<i64> = conn.query_row(
         "SELECT max(try_cast(value AS BIGINT)) FROM settings WHERE key = 'journey_built_days'",
@@ -88,17 +101,25 @@ pub fn update_in(conn: &Connection) -> Result<Update, duckdb::Error> {
             full: true,
         });
     }
+    // The table name comes from the caller's constant, never from input.
+    let (events_of, steps_of) = match touched {
+        Some(table) => (
+            format!("AND e.customer_id IN (SELECT customer_id FROM {table})"),
+            format!("WHERE customer_id IN (SELECT customer_id FROM {table})"),
+        ),
+        None => (String::new(), String::new()),
+    };
     conn.execute_batch(&format!(
         "CREATE OR REPLACE TEMP TABLE journey_touched AS
          WITH {},
          cur AS (SELECT customer_id, count(*) AS n, sum(CAST({ROW_HASH} AS HUGEINT)) AS h
                  FROM steps GROUP BY customer_id),
          was AS (SELECT customer_id, count(*) AS n, sum(CAST({ROW_HASH} AS HUGEINT)) AS h
-                 FROM journey_steps GROUP BY customer_id)
+                 FROM journey_steps {steps_of} GROUP BY customer_id)
          SELECT coalesce(cur.customer_id, was.customer_id) AS customer_id
          FROM cur FULL OUTER JOIN was ON cur.customer_id = was.customer_id
          WHERE cur.n IS DISTINCT FROM was.n OR cur.h IS DISTINCT FROM was.h;",
-        steps_cte("")
+        steps_cte(&events_of)
     ))?;
     let customers: i64 =
         conn.query_row("SELECT count(*) FROM journey_touched", [], |r| r.get(0))?;
@@ -122,11 +143,15 @@ pub fn update_in(conn: &Connection) -> Result<Update, duckdb::Error> {
     }
     conn.execute_batch("DROP TABLE IF EXISTS journey_touched;")?;
     // The clock may have moved: an open journey of anyone may now be over.
+    // Only the journeys whose status changes are written: most keep theirs.
     conn.execute(
         "UPDATE journeys SET status = CASE
              WHEN ended_at + to_hours(CAST($1 AS BIGINT) * 24) >= (SELECT max(occurred_at) FROM events)
                  THEN 'open' ELSE 'abandoned' END
-         WHERE status <> 'converted'",
+         WHERE status <> 'converted'
+           AND status <> CASE
+             WHEN ended_at + to_hours(CAST($1 AS BIGINT) * 24) >= (SELECT max(occurred_at) FROM events)
+                 THEN 'open' ELSE 'abandoned' END",
         [window_days],
     )?;
     record_window(conn, window_days)?;
