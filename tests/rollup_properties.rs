@@ -162,6 +162,8 @@ fn event(id: &str, s: &Spec) -> Ev {
         e = e.set("topic", ["delivery", "size"][usize::from(v)]);
     }
     match event_type {
+        // A purchase without an amount now and then (a sum of NULLs is n/a, not 0: CLV).
+        "purchase" if s.cents % 13 == 0 => e = e.order(&format!("O{}", s.cents % 7)),
         "purchase" | "return" => e = e.amount(&money).order(&format!("O{}", s.cents % 7)),
         "click" => e = e.set("cost", &money),
         // Half the impressions are a platform's total (quantity), half one each.
@@ -220,8 +222,8 @@ fn set_queries() -> Vec<&'static str> {
         .map(|d| d.key.as_str())
         .collect();
     assert!(
-        keys.len() >= 3,
-        "churn, new customers, omnichannel: {keys:?}"
+        keys.len() >= 4,
+        "churn, new customers, omnichannel, clv: {keys:?}"
     );
     keys
 }
@@ -270,6 +272,12 @@ fn check(t: &TestDb, step: usize) -> Result<(), TestCaseError> {
         Period::parse("2026-03-01", "2026-04-09").expect("period"),
         Period::parse("2026-03-10", "2026-03-24").expect("period"),
     ];
+    // CLV's 12 months end on the period's last day and the 12 before matter: these split the
+    // data (2026-03-01 to 2026-04-09) between the two windows, at 21 and 6 March 2026.
+    let clv_periods = [
+        Period::parse("2027-03-01", "2027-03-20").expect("period"),
+        Period::parse("2027-02-01", "2027-03-05").expect("period"),
+    ];
     for (i, filters) in filter_sets().into_iter().enumerate() {
         // The shorter period (whose days start and end inside the data) for a few filters.
         let count = if i < 3 { periods.len() } else { 1 };
@@ -279,9 +287,10 @@ fn check(t: &TestDb, step: usize) -> Result<(), TestCaseError> {
                 .expect("compute raw");
             prop_assert_eq!(&fast, &raw, "step {} {:?} {:?}", step, filters, period);
         }
-        // The set queries on both periods (the second has a previous period with data).
+        // The set queries on both periods (the second has a previous period with data), and
+        // on CLV's.
         let queries = set_queries();
-        for period in &periods {
+        for period in periods.iter().chain(&clv_periods) {
             let fast = kpi::compute(&conn, catalog, &queries, period, &filters).expect("compute");
             let raw = kpi::compute_from_events(&conn, catalog, &queries, period, &filters)
                 .expect("compute raw");
@@ -329,6 +338,12 @@ fn check(t: &TestDb, step: usize) -> Result<(), TestCaseError> {
                 .expect("breakdown raw");
             prop_assert_eq!(&fast, &raw, "step {} {} by {:?}", step, key, dimension);
         }
+        let args = ("clv", &clv_periods[0], &Filters::none(), dimension, 2);
+        let fast =
+            breakdown(&conn, catalog, args.0, args.1, args.2, args.3, args.4).expect("breakdown");
+        let raw = breakdown_from_events(&conn, catalog, args.0, args.1, args.2, args.3, args.4)
+            .expect("breakdown raw");
+        prop_assert_eq!(&fast, &raw, "step {} clv by {:?}", step, dimension);
     }
     for filters in [
         Filters::none(),
@@ -347,6 +362,20 @@ fn check(t: &TestDb, step: usize) -> Result<(), TestCaseError> {
             )
             .expect("series raw");
             prop_assert_eq!(&fast, &raw, "step {} {:?} {:?}", step, grain, filters);
+            // CLV's buckets, each with its own two windows over the data.
+            let clv = ["clv"];
+            let fast = kpi::series_many(&conn, catalog, &clv, &clv_periods[0], grain, &filters)
+                .expect("series");
+            let raw = kpi::series_many_from_events(
+                &conn,
+                catalog,
+                &clv,
+                &clv_periods[0],
+                grain,
+                &filters,
+            )
+            .expect("series raw");
+            prop_assert_eq!(&fast, &raw, "step {} clv {:?} {:?}", step, grain, filters);
         }
     }
     Ok(())
@@ -647,6 +676,64 @@ fn a_tampered_set_shows_in_the_kpis_and_in_verify() {
     rollup::rebuild(&t.db).expect("rebuild");
     assert_eq!(value(false), (Some(7.0), Some(2.0), Some(2.0)));
     assert!(rollup::verify(&conn).expect("verify").is_clean());
+}
+
+/// CLV from the rollups is n/a, as the SQL, when no recent purchase has an amount (the daily
+/// rollup keeps their sum as 0, and counts the amounts to tell), reads the revenue from
+/// `rollup_daily`, and verify reports a wrong count of amounts.
+#[test]
+fn clv_from_the_rollups_tells_missing_amounts_from_zero() {
+    let t = TestDb::new();
+    // L0 buys on 1 March 2026 (the earlier 12 months of a period ending on 20 March 2027),
+    // L1 on 31 March without an amount (1300 cents: see `event`), in the recent 12 months.
+    let mut early = purchase(0, Some(0), None, None);
+    early.cents = 2000;
+    let mut late = purchase(30, Some(1), None, None);
+    late.cents = 1300;
+    t.load_events(&[event("c0", &early), event("c1", &late)]);
+    let conn = t.db.connect().expect("connection");
+    let period = Period::parse("2027-03-01", "2027-03-20").expect("period");
+    let catalog = Catalog::builtin();
+    let value = |raw: bool| {
+        let v = if raw {
+            kpi::compute_from_events(&conn, catalog, &["clv"], &period, &Filters::none())
+        } else {
+            kpi::compute(&conn, catalog, &["clv"], &period, &Filters::none())
+        };
+        v.expect("compute")["clv"]
+    };
+    assert_eq!(value(true), None, "a sum of no amounts");
+    assert_eq!(value(false), None, "not 0");
+    // L1 buys again for 10.00: 10.00 per recent buyer, L0 lost (lifetime 1 / 1), margin 1.
+    let mut again = purchase(31, Some(1), None, None);
+    again.cents = 1000;
+    t.load_events(&[event("c2", &again)]);
+    assert_eq!(value(true), Some(10.0));
+    assert_eq!(value(false), Some(10.0));
+    assert!(rollup::verify(&conn).expect("verify").is_clean());
+    conn.execute_batch(
+        "UPDATE rollup_daily SET amount = amount + 1
+         WHERE day = DATE '2026-04-01' AND event_type = 'purchase'",
+    )
+    .expect("tamper");
+    assert_eq!(value(false), Some(11.0), "read from rollup_daily");
+    assert_eq!(value(true), Some(10.0));
+    conn.execute_batch(
+        "UPDATE rollup_daily SET amount = amount - 1, amount_count = amount_count + 1
+         WHERE day = DATE '2026-04-01' AND event_type = 'purchase'",
+    )
+    .expect("tamper");
+    let report = rollup::verify(&conn).expect("verify");
+    assert_eq!(report.differences.len(), 1, "{:?}", report.differences);
+    assert!(
+        report.differences[0].key.contains("day=2026-04-01")
+            && report.differences[0].measures[0].0 == "amount_count",
+        "{:?}",
+        report.differences
+    );
+    rollup::rebuild(&t.db).expect("rebuild");
+    assert!(rollup::verify(&conn).expect("verify").is_clean());
+    assert_eq!(value(false), Some(10.0));
 }
 
 /// `omnikpi rollup verify` names the differing row and exits non-zero; `rollup rebuild`

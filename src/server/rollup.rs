@@ -42,6 +42,7 @@ const DIMENSIONS: &[&str] = KEY.split_at(1).1.split_at(7).0;
 const MEASURES: &[&str] = &[
     "event_count",
     "amount",
+    "amount_count",
     "cost",
     "units",
     "nps_promoters",
