@@ -222,8 +222,8 @@ fn set_queries() -> Vec<&'static str> {
         .map(|d| d.key.as_str())
         .collect();
     assert!(
-        keys.len() >= 4,
-        "churn, new customers, omnichannel, clv: {keys:?}"
+        keys.len() >= 11,
+        "churn, new customers, omnichannel, clv, repeat rate, the multichannel six: {keys:?}"
     );
     keys
 }
@@ -313,6 +313,11 @@ fn check(t: &TestDb, step: usize) -> Result<(), TestCaseError> {
         "nps",
         "csat",
         "revenue_per_customer",
+        "repeat_purchase_rate",
+        "multichannel_frequency_uplift",
+        "multichannel_value_uplift",
+        "multichannel_aov",
+        "single_channel_purchase_frequency",
     ];
     for dimension in [
         Dimension::Channel,
@@ -330,6 +335,7 @@ fn check(t: &TestDb, step: usize) -> Result<(), TestCaseError> {
             "active_customers",
             "new_customers",
             "churn_rate",
+            "repeat_purchase_rate",
         ] {
             let args = (key, &periods[0], &Filters::none(), dimension, 2);
             let fast = breakdown(&conn, catalog, args.0, args.1, args.2, args.3, args.4)
@@ -736,6 +742,65 @@ fn clv_from_the_rollups_tells_missing_amounts_from_zero() {
     assert_eq!(value(false), Some(10.0));
 }
 
+/// The repeat rate and the multichannel comparisons really read `rollup_facts` (the property
+/// above would hold trivially otherwise), and verify reports a fact that no longer matches.
+#[test]
+fn a_tampered_fact_shows_in_the_kpis_and_in_verify() {
+    let t = TestDb::new();
+    // L0 buys twice on the web (orders O2 and O3), L1 once (O1) on the web and visits a store:
+    // L0 single-channel with 2 orders, L1 multichannel with 1.
+    let mut specs = vec![
+        purchase(0, Some(0), None, None),
+        purchase(1, Some(0), None, None),
+        purchase(2, Some(1), None, None),
+    ];
+    specs[0].cents = 1003;
+    specs[1].cents = 1004;
+    specs[2].cents = 2003;
+    let mut visit = purchase(3, Some(1), None, None);
+    visit.event_type = 2;
+    visit.channel = 0;
+    specs.push(visit);
+    let events: Vec<Ev> = specs
+        .iter()
+        .enumerate()
+        .map(|(i, s)| event(&format!("f{i}"), s))
+        .collect();
+    t.load_events(&events);
+    let conn = t.db.connect().expect("connection");
+    let period = Period::parse("2026-03-01", "2026-03-31").expect("period");
+    let catalog = Catalog::builtin();
+    let keys = ["repeat_purchase_rate", "multichannel_frequency_uplift"];
+    let value = |raw: bool| {
+        let v = if raw {
+            kpi::compute_from_events(&conn, catalog, &keys, &period, &Filters::none())
+        } else {
+            kpi::compute(&conn, catalog, &keys, &period, &Filters::none())
+        };
+        let v = v.expect("compute");
+        (v[keys[0]], v[keys[1]])
+    };
+    assert_eq!(value(true), (Some(0.5), Some(0.5)));
+    assert_eq!(value(false), (Some(0.5), Some(0.5)));
+    assert!(rollup::verify(&conn).expect("verify").is_clean());
+    // Without L0's order of 2 March, L0 has one order: nobody repeats, frequencies 1 and 1.
+    conn.execute_batch("DELETE FROM rollup_facts WHERE day = DATE '2026-03-02'")
+        .expect("tamper");
+    assert_eq!(value(false), (Some(0.0), Some(1.0)), "read from the facts");
+    assert_eq!(value(true), (Some(0.5), Some(0.5)));
+    let report = rollup::verify(&conn).expect("verify");
+    assert_eq!(report.differences.len(), 1, "{:?}", report.differences);
+    assert_eq!(report.differences[0].table, "rollup_facts");
+    assert!(
+        report.differences[0].key.contains("day=2026-03-02"),
+        "{:?}",
+        report.differences
+    );
+    rollup::rebuild(&t.db).expect("rebuild");
+    assert_eq!(value(false), (Some(0.5), Some(0.5)));
+    assert!(rollup::verify(&conn).expect("verify").is_clean());
+}
+
 /// `omnikpi rollup verify` names the differing row and exits non-zero; `rollup rebuild`
 /// repairs it.
 #[test]
@@ -857,6 +922,23 @@ fn measure_rollups_against_raw_events() {
         let r = median(&mut run_raw);
         println!("series {grain:?} {series:?}: raw {r} ms, rollups {f} ms");
     }
+    // The company tiles' weekly sparklines (every tile a series of the year by week), timed
+    // once each: the raw side runs every query KPI per week.
+    let clock = Instant::now();
+    let fast = kpi::series_many(&conn, catalog, &company, &year, Grain::Week, &Filters::none())
+        .expect("series");
+    let f = clock.elapsed().as_millis();
+    let clock = Instant::now();
+    let raw =
+        kpi::series_many_from_events(&conn, catalog, &company, &year, Grain::Week, &Filters::none())
+            .expect("series raw");
+    let r = clock.elapsed().as_millis();
+    assert_eq!(fast, raw, "company weekly");
+    println!("series Week of the company tiles: raw {r} ms, rollups {f} ms");
+    let facts: i64 = conn
+        .query_row("SELECT count(*) FROM rollup_facts", [], |r| r.get(0))
+        .expect("facts");
+    println!("rollup_facts rows: {facts}");
     let rows: (i64, i64, i64, i64) = conn
         .query_row(
             "SELECT (SELECT count(*) FROM events), (SELECT count(*) FROM rollup_sets),

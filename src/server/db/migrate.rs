@@ -95,8 +95,8 @@ pub const MIGRATIONS: &[Migration] = &[
     },
     Migration {
         version: 23,
-        name: "rollup_amount_count",
-        sql: include_str!("../../../migrations/0023_rollup_amount_count.sql"),
+        name: "rollup_facts",
+        sql: include_str!("../../../migrations/0023_rollup_facts.sql"),
     },
 ];
 

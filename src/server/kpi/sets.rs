@@ -1,6 +1,7 @@
 //! Set KPIs answered from the distinct sets per day (`rollup_sets`, docs/rollups.md): distinct
 //! counts are unions of day bitmaps, and churn, new customers, the omnichannel share and CLV
-//! are set algebra over them (CLV adds the identified purchase revenue of `rollup_daily`),
+//! are set algebra over them (CLV adds the identified purchase revenue of `rollup_daily`; the
+//! repeat rate and the multichannel comparisons add the purchase facts, see `facts.rs`),
 //! computed in Rust with the exact semantics of their SQL in `catalog.toml`
 //! (tests/rollup_properties.rs holds the two equal).
 //!
@@ -16,6 +17,7 @@ use roaring::RoaringBitmap;
 use serde::Deserialize;
 
 use super::catalog::KpiDef;
+use super::facts::{self, BuyerRule, Facts};
 use super::period::Period;
 use super::query::{KpiError, Values};
 use crate::server::rollup;
@@ -44,6 +46,9 @@ pub enum SetRule {
     /// the expected lifetime (buyers of the 12 months before over those of them lost, at most
     /// 10).
     Clv,
+    /// Orders and revenue per buyer from the purchase facts (`rollup_facts`).
+    #[serde(untagged)]
+    Buyers(BuyerRule),
 }
 
 /// How a KPI is computed from the sets.
@@ -122,7 +127,13 @@ fn selectors(defs: &[&KpiDef]) -> Vec<(String, bool)> {
                 || rule(SetRule::Omnichannel)
                 || rule(SetRule::Clv),
         ),
-        (INTERACTIONS.to_string(), rule(SetRule::Omnichannel)),
+        (
+            INTERACTIONS.to_string(),
+            rule(SetRule::Omnichannel)
+                || defs.iter().any(|d| {
+                    matches!(d.sets, Some(SetExpr::Rule(SetRule::Buyers(b))) if b.needs_channels())
+                }),
+        ),
     ];
     for def in defs {
         if let Some(SetExpr::Distinct { rows, .. }) = &def.sets {
@@ -308,9 +319,30 @@ fn count(set: &RoaringBitmap) -> Option<f64> {
     Some(set.len() as f64)
 }
 
-/// The values of `defs` over `period` from `rows` (read with [`selectors`] of the same defs)
-/// and `revenue` (read when CLV is among them).
-fn evaluate(defs: &[&KpiDef], rows: &[Row], revenue: &Revenue, period: &Period) -> Values {
+/// Per channel, the customers of `rows` in `[from, to)` with an interaction there: those on at
+/// least one channel and those "seen twice", on a second one (`seen_once ∩ channel` before
+/// `seen_once ∪= channel`).
+fn reach(rows: &[Row], interaction: usize, from: i32, to: i32) -> (RoaringBitmap, RoaringBitmap) {
+    let mut per_channel: BTreeMap<&str, RoaringBitmap> = BTreeMap::new();
+    for row in days(rows, from, to)
+        .iter()
+        .filter(|r| r.selected[interaction])
+    {
+        if let Some(channel) = row.channel.as_deref() {
+            *per_channel.entry(channel).or_default() |= &row.customers;
+        }
+    }
+    let (mut once, mut twice) = (RoaringBitmap::new(), RoaringBitmap::new());
+    for here in per_channel.into_values() {
+        twice |= &once & &here;
+        once |= here;
+    }
+    (once, twice)
+}
+
+/// The values of `defs` over `period` from what [`fetch_for`] read for the same defs.
+fn evaluate(defs: &[&KpiDef], data: &Fetched, period: &Period) -> Values {
+    let (rows, revenue) = (&data.rows, &data.revenue);
     const PURCHASE: usize = 0;
     const INTERACTION: usize = 1;
     let (from, to) = (
@@ -339,22 +371,7 @@ fn evaluate(defs: &[&KpiDef], rows: &[Row], revenue: &Revenue, period: &Period) 
             }
             Some(SetExpr::Rule(SetRule::Omnichannel)) => {
                 let buyers = union(rows, PURCHASE, from, to, SetOf::Customers);
-                // Per channel, the customers with an interaction there: those seen on a
-                // second channel are "seen twice".
-                let mut per_channel: BTreeMap<&str, RoaringBitmap> = BTreeMap::new();
-                for row in days(rows, from, to)
-                    .iter()
-                    .filter(|r| r.selected[INTERACTION])
-                {
-                    if let Some(channel) = row.channel.as_deref() {
-                        *per_channel.entry(channel).or_default() |= &row.customers;
-                    }
-                }
-                let (mut once, mut twice) = (RoaringBitmap::new(), RoaringBitmap::new());
-                for here in per_channel.into_values() {
-                    twice |= &once & &here;
-                    once |= here;
-                }
+                let (_, twice) = reach(rows, INTERACTION, from, to);
                 ratio(buyers.intersection_len(&twice), buyers.len())
             }
             Some(SetExpr::Rule(SetRule::Clv)) => {
@@ -374,6 +391,13 @@ fn evaluate(defs: &[&KpiDef], rows: &[Row], revenue: &Revenue, period: &Period) 
                     }
                     _ => None,
                 }
+            }
+            Some(SetExpr::Rule(SetRule::Buyers(rule))) => {
+                let channels = rule
+                    .needs_channels()
+                    .then(|| reach(rows, INTERACTION, from, to));
+                let channels = channels.as_ref().map(|(once, twice)| (once, twice));
+                facts::evaluate(*rule, &data.facts, (from, to), channels)
             }
         };
         out.insert(def.key.clone(), value);
@@ -397,7 +421,7 @@ pub(super) fn compute(
         predicate,
         filter_values,
     )?;
-    Ok(evaluate(defs, &fetched.rows, &fetched.revenue, period))
+    Ok(evaluate(defs, &fetched, period))
 }
 
 /// The rows read once for several periods of the same KPIs (a series' buckets).
@@ -405,6 +429,7 @@ pub(super) struct Fetched {
     keys: Vec<String>,
     rows: Vec<Row>,
     revenue: Revenue,
+    facts: Facts,
 }
 
 impl Fetched {
@@ -413,7 +438,7 @@ impl Fetched {
     pub(super) fn evaluate(&self, defs: &[&KpiDef], period: &Period) -> Option<Values> {
         let same =
             self.keys.len() == defs.len() && self.keys.iter().zip(defs).all(|(k, d)| *k == d.key);
-        same.then(|| evaluate(defs, &self.rows, &self.revenue, period))
+        same.then(|| evaluate(defs, self, period))
     }
 }
 
@@ -474,10 +499,24 @@ pub(super) fn fetch_for(
     } else {
         Revenue::default()
     };
+    let facts = if defs
+        .iter()
+        .any(|d| matches!(d.sets, Some(SetExpr::Rule(SetRule::Buyers(_)))))
+    {
+        let first = periods
+            .iter()
+            .map(|p| epoch_days(p.from()))
+            .min()
+            .unwrap_or(end);
+        facts::fetch(conn, first, end, predicate, filter_values)?
+    } else {
+        Facts::default()
+    };
     Ok(Fetched {
         keys: defs.iter().map(|d| d.key.clone()).collect(),
         rows,
         revenue,
+        facts,
     })
 }
 
@@ -492,7 +531,7 @@ pub(super) fn compute_buckets(
     let fetched = fetch_for(conn, defs, buckets, predicate, filter_values)?;
     Ok(buckets
         .iter()
-        .map(|b| evaluate(defs, &fetched.rows, &fetched.revenue, b))
+        .map(|b| evaluate(defs, &fetched, b))
         .collect())
 }
 
@@ -525,5 +564,9 @@ mod tests {
         );
         assert_eq!(parse("rule = \"clv\""), Some(SetExpr::Rule(SetRule::Clv)));
         assert_eq!(parse("rule = \"webrooming\""), None);
+        assert_eq!(
+            parse("rule = \"repeat_purchase\""),
+            Some(SetExpr::Rule(SetRule::Buyers(BuyerRule::RepeatPurchase)))
+        );
     }
 }

@@ -2,7 +2,8 @@
 //! customers and the orders of its events as serialised Roaring bitmaps of dense u32 numbers.
 //!
 //! This module owns the table and its two numbering tables: how a write changes them and how
-//! they are verified. Maintenance is deliberately simple and exact: a write **recomputes whole
+//! they are verified; the per-customer purchase facts (`super::facts`) are recomputed with it,
+//! for the same days. Maintenance is deliberately simple and exact: a write **recomputes whole
 //! local days** from the raw events (the days of the rows a load inserted, the days of every
 //! event whose customer an identity change or an erasure moved), reading each day's events
 //! through a range predicate on `occurred_at`. The KPI engine reads the table through
@@ -123,7 +124,8 @@ fn compute(
 }
 
 /// Replaces the rows `delete` (a predicate over `rollup_sets`) keeps by the rows computed from
-/// the events `filter` keeps (both the same local days), numbering new values first.
+/// the events `filter` keeps (both the same local days), numbering new values first; the
+/// purchase facts of the same days with them (`rollup_facts` has the same `day` column).
 fn replace(
     conn: &Connection,
     filter: &str,
@@ -131,6 +133,7 @@ fn replace(
     params: &[&dyn ToSql],
 ) -> Result<(), duckdb::Error> {
     number(conn, filter, params)?;
+    super::facts::replace(conn, filter, delete, params)?;
     let rows = compute(conn, filter, params)?;
     conn.execute(&format!("DELETE FROM rollup_sets WHERE {delete}"), [])?;
     let mut appender = conn.appender("rollup_sets")?;
