@@ -163,7 +163,7 @@ fn event(id: &str, s: &Spec) -> Ev {
     }
     match event_type {
         // A purchase without an amount now and then (a sum of NULLs is n/a, not 0: CLV).
-        "purchase" if s.cents % 13 == 0 => e = e.order(&format!("O{}", s.cents % 7)),
+        "purchase" if s.cents.is_multiple_of(13) => e = e.order(&format!("O{}", s.cents % 7)),
         "purchase" | "return" => e = e.amount(&money).order(&format!("O{}", s.cents % 7)),
         "click" => e = e.set("cost", &money),
         // Half the impressions are a platform's total (quantity), half one each.
@@ -925,13 +925,26 @@ fn measure_rollups_against_raw_events() {
     // The company tiles' weekly sparklines (every tile a series of the year by week), timed
     // once each: the raw side runs every query KPI per week.
     let clock = Instant::now();
-    let fast = kpi::series_many(&conn, catalog, &company, &year, Grain::Week, &Filters::none())
-        .expect("series");
+    let fast = kpi::series_many(
+        &conn,
+        catalog,
+        &company,
+        &year,
+        Grain::Week,
+        &Filters::none(),
+    )
+    .expect("series");
     let f = clock.elapsed().as_millis();
     let clock = Instant::now();
-    let raw =
-        kpi::series_many_from_events(&conn, catalog, &company, &year, Grain::Week, &Filters::none())
-            .expect("series raw");
+    let raw = kpi::series_many_from_events(
+        &conn,
+        catalog,
+        &company,
+        &year,
+        Grain::Week,
+        &Filters::none(),
+    )
+    .expect("series raw");
     let r = clock.elapsed().as_millis();
     assert_eq!(fast, raw, "company weekly");
     println!("series Week of the company tiles: raw {r} ms, rollups {f} ms");

@@ -6,7 +6,7 @@
 //! `catalog.toml` step by step, so the doubles round the same (tests/rollup_properties.rs
 //! holds the two equal).
 
-use std::collections::BTreeMap;
+use std::collections::HashMap;
 
 use duckdb::Connection;
 use roaring::RoaringBitmap;
@@ -42,64 +42,89 @@ impl BuyerRule {
     }
 }
 
-/// One `rollup_facts` row as read.
-struct Fact {
-    day: i32,
+/// One buyer of a period: distinct orders, Σ amount in cents (0 without amounts), and how many
+/// amounts that sums (0: the SQL's revenue is NULL).
+struct Buyer {
     customer: u32,
-    order: u32,
+    orders: u64,
     cents: i64,
     amounts: i64,
 }
 
-/// The facts of a range of days, in day order.
+/// The buyers of each period read, by its days `[from, to)` (days since 1970-01-01).
 #[derive(Default)]
 pub(super) struct Facts {
-    rows: Vec<Fact>,
+    buyers: HashMap<(i32, i32), Vec<Buyer>>,
 }
 
-/// Reads the facts of the days `[first, end)` that the filter `predicate` (over `events`,
-/// placeholders from `$3`, values `filter_values`) keeps.
+impl Facts {
+    /// Whether the buyers of the days `[from, to)` were read.
+    pub(super) fn covers(&self, from: i32, to: i32) -> bool {
+        self.buyers.contains_key(&(from, to))
+    }
+}
+
+/// Reads the buyers of each of `spans` (days `[from, to)` since 1970-01-01) among the facts the
+/// filter `predicate` (over `events`, placeholders from `$3`, values `filter_values`) keeps:
+/// DuckDB groups the facts by span and customer, one statement for all the spans.
 pub(super) fn fetch(
     conn: &Connection,
-    first: i32,
-    end: i32,
+    spans: &[(i32, i32)],
     predicate: &str,
     filter_values: &[String],
 ) -> Result<Facts, KpiError> {
+    let mut out = Facts::default();
+    // Each span once, so that a span given twice does not count its buyers twice.
+    let mut unique = spans.to_vec();
+    unique.sort_unstable();
+    unique.dedup();
+    let spans = unique.as_slice();
+    let (Some(first), Some(end)) = (
+        spans.iter().map(|s| s.0).min(),
+        spans.iter().map(|s| s.1).max(),
+    ) else {
+        return Ok(out);
+    };
+    // The spans are numbers computed here, not input: written into the statement.
+    let values: Vec<String> = spans
+        .iter()
+        .enumerate()
+        .map(|(i, (from, to))| format!("({i}, {from}, {to})"))
+        .collect();
     let sql = format!(
-        "SELECT CAST(day - DATE '1970-01-01' AS INTEGER), CAST(customer_no AS UINTEGER),
-                CAST(order_no AS UINTEGER), CAST(amount * 100 AS BIGINT), amount_count
-         FROM {table}
-         WHERE day >= DATE '1970-01-01' + CAST($1 AS INTEGER)
-           AND day < DATE '1970-01-01' + CAST($2 AS INTEGER)
+        "SELECT s.i, CAST(events.customer_no AS UINTEGER), count(DISTINCT events.order_no),
+                CAST(sum(events.amount) * 100 AS BIGINT), CAST(sum(events.amount_count) AS BIGINT)
+         FROM {table}, (VALUES {values}) s(i, lo, hi)
+         WHERE events.day >= DATE '1970-01-01' + CAST($1 AS INTEGER)
+           AND events.day < DATE '1970-01-01' + CAST($2 AS INTEGER)
+           AND events.day >= DATE '1970-01-01' + s.lo AND events.day < DATE '1970-01-01' + s.hi
            AND ({predicate})
-         ORDER BY 1",
+         GROUP BY 1, 2",
         table = rollup::facts::AS_EVENTS,
+        values = values.join(", "),
     );
     let mut params = vec![first.to_string(), end.to_string()];
     params.extend(filter_values.iter().cloned());
+    for span in spans {
+        out.buyers.insert(*span, Vec::new());
+    }
     let mut stmt = conn.prepare(&sql)?;
-    let rows = stmt
-        .query_map(duckdb::params_from_iter(&params), |r| {
-            Ok(Fact {
-                day: r.get(0)?,
-                customer: r.get(1)?,
-                order: r.get(2)?,
-                cents: r.get(3)?,
-                amounts: r.get(4)?,
-            })
-        })?
-        .collect::<Result<Vec<_>, _>>()?;
-    Ok(Facts { rows })
-}
-
-/// One buyer of a period: distinct orders, Σ amount in cents (0 without amounts), and how many
-/// amounts that sums (0: the SQL's revenue is NULL).
-#[derive(Default)]
-struct Buyer {
-    orders: RoaringBitmap,
-    cents: i64,
-    amounts: i64,
+    let mut rows = stmt.query(duckdb::params_from_iter(&params))?;
+    while let Some(row) = rows.next()? {
+        let i: i64 = row.get(0)?;
+        let orders: i64 = row.get(2)?;
+        let buyer = Buyer {
+            customer: row.get(1)?,
+            orders: u64::try_from(orders).unwrap_or(0),
+            cents: row.get(3)?,
+            amounts: row.get(4)?,
+        };
+        let span = usize::try_from(i).ok().and_then(|i| spans.get(i));
+        if let Some(list) = span.and_then(|s| out.buyers.get_mut(s)) {
+            list.push(buyer);
+        }
+    }
+    Ok(out)
 }
 
 /// A group of buyers: how many, their orders (Σ per buyer), their revenue in cents, and whether
@@ -115,7 +140,7 @@ struct Group {
 impl Group {
     fn add(&mut self, buyer: &Buyer) {
         self.buyers += 1;
-        self.orders += buyer.orders.len();
+        self.orders += buyer.orders;
         self.cents += buyer.cents;
         self.has_amount |= buyer.amounts > 0;
     }
@@ -140,25 +165,17 @@ pub(super) fn evaluate(
     (from, to): (i32, i32),
     channels: Option<(&RoaringBitmap, &RoaringBitmap)>,
 ) -> Option<f64> {
-    let start = facts.rows.partition_point(|f| f.day < from);
-    let end = facts.rows.partition_point(|f| f.day < to).max(start);
-    let mut buyers: BTreeMap<u32, Buyer> = BTreeMap::new();
-    for fact in &facts.rows[start..end] {
-        let buyer = buyers.entry(fact.customer).or_default();
-        buyer.orders.insert(fact.order);
-        buyer.cents += fact.cents;
-        buyer.amounts += fact.amounts;
-    }
+    let buyers = facts.buyers.get(&(from, to))?;
     let Some((once, twice)) = channels else {
         // Repeat purchase rate: count(*) FILTER (WHERE n >= 2) / count(*).
-        let repeat = buyers.values().filter(|b| b.orders.len() >= 2).count();
+        let repeat = buyers.iter().filter(|b| b.orders >= 2).count();
         return (!buyers.is_empty()).then(|| repeat as f64 / buyers.len() as f64);
     };
     let (mut multi, mut single) = (Group::default(), Group::default());
-    for (customer, buyer) in &buyers {
-        if twice.contains(*customer) {
+    for buyer in buyers {
+        if twice.contains(buyer.customer) {
             multi.add(buyer);
-        } else if once.contains(*customer) {
+        } else if once.contains(buyer.customer) {
             single.add(buyer);
         }
     }

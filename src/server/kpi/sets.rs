@@ -438,7 +438,14 @@ impl Fetched {
     pub(super) fn evaluate(&self, defs: &[&KpiDef], period: &Period) -> Option<Values> {
         let same =
             self.keys.len() == defs.len() && self.keys.iter().zip(defs).all(|(k, d)| *k == d.key);
-        same.then(|| evaluate(defs, self, period))
+        // The buyers were read per period: another period reads its own.
+        let covered = self.facts.covers(
+            epoch_days(period.from()),
+            epoch_days(period.end_exclusive()),
+        ) || !defs
+            .iter()
+            .any(|d| matches!(d.sets, Some(SetExpr::Rule(SetRule::Buyers(_)))));
+        (same && covered).then(|| evaluate(defs, self, period))
     }
 }
 
@@ -503,12 +510,11 @@ pub(super) fn fetch_for(
         .iter()
         .any(|d| matches!(d.sets, Some(SetExpr::Rule(SetRule::Buyers(_)))))
     {
-        let first = periods
+        let spans: Vec<(i32, i32)> = periods
             .iter()
-            .map(|p| epoch_days(p.from()))
-            .min()
-            .unwrap_or(end);
-        facts::fetch(conn, first, end, predicate, filter_values)?
+            .map(|p| (epoch_days(p.from()), epoch_days(p.end_exclusive())))
+            .collect();
+        facts::fetch(conn, &spans, predicate, filter_values)?
     } else {
         Facts::default()
     };
