@@ -162,6 +162,8 @@ fn event(id: &str, s: &Spec) -> Ev {
         e = e.set("topic", ["delivery", "size"][usize::from(v)]);
     }
     match event_type {
+        // A purchase without an amount now and then (a sum of NULLs is n/a, not 0: CLV).
+        "purchase" if s.cents.is_multiple_of(13) => e = e.order(&format!("O{}", s.cents % 7)),
         "purchase" | "return" => e = e.amount(&money).order(&format!("O{}", s.cents % 7)),
         "click" => e = e.set("cost", &money),
         // Half the impressions are a platform's total (quantity), half one each.
@@ -220,8 +222,8 @@ fn set_queries() -> Vec<&'static str> {
         .map(|d| d.key.as_str())
         .collect();
     assert!(
-        keys.len() >= 3,
-        "churn, new customers, omnichannel: {keys:?}"
+        keys.len() >= 11,
+        "churn, new customers, omnichannel, clv, repeat rate, the multichannel six: {keys:?}"
     );
     keys
 }
@@ -270,6 +272,12 @@ fn check(t: &TestDb, step: usize) -> Result<(), TestCaseError> {
         Period::parse("2026-03-01", "2026-04-09").expect("period"),
         Period::parse("2026-03-10", "2026-03-24").expect("period"),
     ];
+    // CLV's 12 months end on the period's last day and the 12 before matter: these split the
+    // data (2026-03-01 to 2026-04-09) between the two windows, at 21 and 6 March 2026.
+    let clv_periods = [
+        Period::parse("2027-03-01", "2027-03-20").expect("period"),
+        Period::parse("2027-02-01", "2027-03-05").expect("period"),
+    ];
     for (i, filters) in filter_sets().into_iter().enumerate() {
         // The shorter period (whose days start and end inside the data) for a few filters.
         let count = if i < 3 { periods.len() } else { 1 };
@@ -279,9 +287,10 @@ fn check(t: &TestDb, step: usize) -> Result<(), TestCaseError> {
                 .expect("compute raw");
             prop_assert_eq!(&fast, &raw, "step {} {:?} {:?}", step, filters, period);
         }
-        // The set queries on both periods (the second has a previous period with data).
+        // The set queries on both periods (the second has a previous period with data), and
+        // on CLV's.
         let queries = set_queries();
-        for period in &periods {
+        for period in periods.iter().chain(&clv_periods) {
             let fast = kpi::compute(&conn, catalog, &queries, period, &filters).expect("compute");
             let raw = kpi::compute_from_events(&conn, catalog, &queries, period, &filters)
                 .expect("compute raw");
@@ -304,6 +313,11 @@ fn check(t: &TestDb, step: usize) -> Result<(), TestCaseError> {
         "nps",
         "csat",
         "revenue_per_customer",
+        "repeat_purchase_rate",
+        "multichannel_frequency_uplift",
+        "multichannel_value_uplift",
+        "multichannel_aov",
+        "single_channel_purchase_frequency",
     ];
     for dimension in [
         Dimension::Channel,
@@ -321,6 +335,7 @@ fn check(t: &TestDb, step: usize) -> Result<(), TestCaseError> {
             "active_customers",
             "new_customers",
             "churn_rate",
+            "repeat_purchase_rate",
         ] {
             let args = (key, &periods[0], &Filters::none(), dimension, 2);
             let fast = breakdown(&conn, catalog, args.0, args.1, args.2, args.3, args.4)
@@ -329,6 +344,12 @@ fn check(t: &TestDb, step: usize) -> Result<(), TestCaseError> {
                 .expect("breakdown raw");
             prop_assert_eq!(&fast, &raw, "step {} {} by {:?}", step, key, dimension);
         }
+        let args = ("clv", &clv_periods[0], &Filters::none(), dimension, 2);
+        let fast =
+            breakdown(&conn, catalog, args.0, args.1, args.2, args.3, args.4).expect("breakdown");
+        let raw = breakdown_from_events(&conn, catalog, args.0, args.1, args.2, args.3, args.4)
+            .expect("breakdown raw");
+        prop_assert_eq!(&fast, &raw, "step {} clv by {:?}", step, dimension);
     }
     for filters in [
         Filters::none(),
@@ -347,6 +368,20 @@ fn check(t: &TestDb, step: usize) -> Result<(), TestCaseError> {
             )
             .expect("series raw");
             prop_assert_eq!(&fast, &raw, "step {} {:?} {:?}", step, grain, filters);
+            // CLV's buckets, each with its own two windows over the data.
+            let clv = ["clv"];
+            let fast = kpi::series_many(&conn, catalog, &clv, &clv_periods[0], grain, &filters)
+                .expect("series");
+            let raw = kpi::series_many_from_events(
+                &conn,
+                catalog,
+                &clv,
+                &clv_periods[0],
+                grain,
+                &filters,
+            )
+            .expect("series raw");
+            prop_assert_eq!(&fast, &raw, "step {} clv {:?} {:?}", step, grain, filters);
         }
     }
     Ok(())
@@ -649,6 +684,123 @@ fn a_tampered_set_shows_in_the_kpis_and_in_verify() {
     assert!(rollup::verify(&conn).expect("verify").is_clean());
 }
 
+/// CLV from the rollups is n/a, as the SQL, when no recent purchase has an amount (the daily
+/// rollup keeps their sum as 0, and counts the amounts to tell), reads the revenue from
+/// `rollup_daily`, and verify reports a wrong count of amounts.
+#[test]
+fn clv_from_the_rollups_tells_missing_amounts_from_zero() {
+    let t = TestDb::new();
+    // L0 buys on 1 March 2026 (the earlier 12 months of a period ending on 20 March 2027),
+    // L1 on 31 March without an amount (1300 cents: see `event`), in the recent 12 months.
+    let mut early = purchase(0, Some(0), None, None);
+    early.cents = 2000;
+    let mut late = purchase(30, Some(1), None, None);
+    late.cents = 1300;
+    t.load_events(&[event("c0", &early), event("c1", &late)]);
+    let conn = t.db.connect().expect("connection");
+    let period = Period::parse("2027-03-01", "2027-03-20").expect("period");
+    let catalog = Catalog::builtin();
+    let value = |raw: bool| {
+        let v = if raw {
+            kpi::compute_from_events(&conn, catalog, &["clv"], &period, &Filters::none())
+        } else {
+            kpi::compute(&conn, catalog, &["clv"], &period, &Filters::none())
+        };
+        v.expect("compute")["clv"]
+    };
+    assert_eq!(value(true), None, "a sum of no amounts");
+    assert_eq!(value(false), None, "not 0");
+    // L1 buys again for 10.00: 10.00 per recent buyer, L0 lost (lifetime 1 / 1), margin 1.
+    let mut again = purchase(31, Some(1), None, None);
+    again.cents = 1000;
+    t.load_events(&[event("c2", &again)]);
+    assert_eq!(value(true), Some(10.0));
+    assert_eq!(value(false), Some(10.0));
+    assert!(rollup::verify(&conn).expect("verify").is_clean());
+    conn.execute_batch(
+        "UPDATE rollup_daily SET amount = amount + 1
+         WHERE day = DATE '2026-04-01' AND event_type = 'purchase'",
+    )
+    .expect("tamper");
+    assert_eq!(value(false), Some(11.0), "read from rollup_daily");
+    assert_eq!(value(true), Some(10.0));
+    conn.execute_batch(
+        "UPDATE rollup_daily SET amount = amount - 1, amount_count = amount_count + 1
+         WHERE day = DATE '2026-04-01' AND event_type = 'purchase'",
+    )
+    .expect("tamper");
+    let report = rollup::verify(&conn).expect("verify");
+    assert_eq!(report.differences.len(), 1, "{:?}", report.differences);
+    assert!(
+        report.differences[0].key.contains("day=2026-04-01")
+            && report.differences[0].measures[0].0 == "amount_count",
+        "{:?}",
+        report.differences
+    );
+    rollup::rebuild(&t.db).expect("rebuild");
+    assert!(rollup::verify(&conn).expect("verify").is_clean());
+    assert_eq!(value(false), Some(10.0));
+}
+
+/// The repeat rate and the multichannel comparisons really read `rollup_facts` (the property
+/// above would hold trivially otherwise), and verify reports a fact that no longer matches.
+#[test]
+fn a_tampered_fact_shows_in_the_kpis_and_in_verify() {
+    let t = TestDb::new();
+    // L0 buys twice on the web (orders O2 and O3), L1 once (O1) on the web and visits a store:
+    // L0 single-channel with 2 orders, L1 multichannel with 1.
+    let mut specs = vec![
+        purchase(0, Some(0), None, None),
+        purchase(1, Some(0), None, None),
+        purchase(2, Some(1), None, None),
+    ];
+    specs[0].cents = 1003;
+    specs[1].cents = 1004;
+    specs[2].cents = 2003;
+    let mut visit = purchase(3, Some(1), None, None);
+    visit.event_type = 2;
+    visit.channel = 0;
+    specs.push(visit);
+    let events: Vec<Ev> = specs
+        .iter()
+        .enumerate()
+        .map(|(i, s)| event(&format!("f{i}"), s))
+        .collect();
+    t.load_events(&events);
+    let conn = t.db.connect().expect("connection");
+    let period = Period::parse("2026-03-01", "2026-03-31").expect("period");
+    let catalog = Catalog::builtin();
+    let keys = ["repeat_purchase_rate", "multichannel_frequency_uplift"];
+    let value = |raw: bool| {
+        let v = if raw {
+            kpi::compute_from_events(&conn, catalog, &keys, &period, &Filters::none())
+        } else {
+            kpi::compute(&conn, catalog, &keys, &period, &Filters::none())
+        };
+        let v = v.expect("compute");
+        (v[keys[0]], v[keys[1]])
+    };
+    assert_eq!(value(true), (Some(0.5), Some(0.5)));
+    assert_eq!(value(false), (Some(0.5), Some(0.5)));
+    assert!(rollup::verify(&conn).expect("verify").is_clean());
+    // Without L0's order of 2 March, L0 has one order: nobody repeats, frequencies 1 and 1.
+    conn.execute_batch("DELETE FROM rollup_facts WHERE day = DATE '2026-03-02'")
+        .expect("tamper");
+    assert_eq!(value(false), (Some(0.0), Some(1.0)), "read from the facts");
+    assert_eq!(value(true), (Some(0.5), Some(0.5)));
+    let report = rollup::verify(&conn).expect("verify");
+    assert_eq!(report.differences.len(), 1, "{:?}", report.differences);
+    assert_eq!(report.differences[0].table, "rollup_facts");
+    assert!(
+        report.differences[0].key.contains("day=2026-03-02"),
+        "{:?}",
+        report.differences
+    );
+    rollup::rebuild(&t.db).expect("rebuild");
+    assert_eq!(value(false), (Some(0.5), Some(0.5)));
+    assert!(rollup::verify(&conn).expect("verify").is_clean());
+}
+
 /// `omnikpi rollup verify` names the differing row and exits non-zero; `rollup rebuild`
 /// repairs it.
 #[test]
@@ -770,6 +922,36 @@ fn measure_rollups_against_raw_events() {
         let r = median(&mut run_raw);
         println!("series {grain:?} {series:?}: raw {r} ms, rollups {f} ms");
     }
+    // The company tiles' weekly sparklines (every tile a series of the year by week), timed
+    // once each: the raw side runs every query KPI per week.
+    let clock = Instant::now();
+    let fast = kpi::series_many(
+        &conn,
+        catalog,
+        &company,
+        &year,
+        Grain::Week,
+        &Filters::none(),
+    )
+    .expect("series");
+    let f = clock.elapsed().as_millis();
+    let clock = Instant::now();
+    let raw = kpi::series_many_from_events(
+        &conn,
+        catalog,
+        &company,
+        &year,
+        Grain::Week,
+        &Filters::none(),
+    )
+    .expect("series raw");
+    let r = clock.elapsed().as_millis();
+    assert_eq!(fast, raw, "company weekly");
+    println!("series Week of the company tiles: raw {r} ms, rollups {f} ms");
+    let facts: i64 = conn
+        .query_row("SELECT count(*) FROM rollup_facts", [], |r| r.get(0))
+        .expect("facts");
+    println!("rollup_facts rows: {facts}");
     let rows: (i64, i64, i64, i64) = conn
         .query_row(
             "SELECT (SELECT count(*) FROM events), (SELECT count(*) FROM rollup_sets),

@@ -24,6 +24,7 @@ pub mod decompose;
 pub mod derived;
 pub mod dialect;
 pub mod engine;
+pub mod facts;
 pub mod filter;
 pub mod period;
 pub mod query;

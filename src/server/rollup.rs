@@ -1,8 +1,9 @@
 //! Rollups: measures pre-aggregated at write time so that views read small tables instead of
 //! scanning `events` (docs/rollups.md is the design, with which KPI each rollup serves).
 //!
-//! This module owns `rollup_daily` and `rollup_state` (migration 0020), and through [`sets`]
-//! the distinct sets per day (`rollup_sets`, migration 0022): how a write changes them (always
+//! This module owns `rollup_daily` and `rollup_state` (migration 0020), through [`sets`]
+//! the distinct sets per day (`rollup_sets`, migration 0022) and through [`facts`] the
+//! per-customer purchase facts (`rollup_facts`, migration 0023, kept with the sets): how a write changes them (always
 //! inside the writer's transaction), how they are rebuilt and verified against the raw events,
 //! and whether the KPI engine may read them. Every statement that changes `events` calls in
 //! here: a load through [`add_loaded`], a change of customer ids through [`detach`] (and
@@ -19,6 +20,7 @@ use super::db::{Db, DbError};
 use super::kpi::dialect::{Dialect, DialectError, render};
 use super::kpi::{Dimension, Filters};
 
+pub mod facts;
 pub mod sets;
 
 const DAILY_SQL: &str = include_str!("rollup/daily.sql");
@@ -43,6 +45,7 @@ const DIMENSIONS: &[&str] = KEY.split_at(1).1.split_at(7).0;
 pub(crate) const MEASURES: &[&str] = &[
     "event_count",
     "amount",
+    "amount_count",
     "cost",
     "units",
     "nps_promoters",
@@ -289,7 +292,8 @@ pub fn follow_time_zone(db: &Db) -> Result<bool, DbError> {
 /// One `rollup_daily` row that differs from the raw events.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Difference {
-    /// The table that differs: `rollup_daily`, `rollup_sets` or a numbering table.
+    /// The table that differs: `rollup_daily`, `rollup_sets`, `rollup_facts` or a numbering
+    /// table.
     pub table: &'static str,
     /// The row's key, `name=value` pairs.
     pub key: String,
@@ -315,7 +319,7 @@ impl Verification {
 pub const MAX_DIFFERENCES: usize = 1000;
 
 /// Recomputes the rollups from the raw events and compares them with the stored ones, row by
-/// row (`rollup_daily`, then the distinct sets).
+/// row (`rollup_daily`, the distinct sets, the purchase facts).
 pub fn verify(conn: &Connection) -> Result<Verification, duckdb::Error> {
     let mut out = Verification::default();
     let (built, now): (String, String) = conn.query_row(
@@ -327,36 +331,60 @@ pub fn verify(conn: &Connection) -> Result<Verification, duckdb::Error> {
         out.time_zone = Some((built, now));
         return Ok(out);
     }
-    let on: Vec<String> = KEY
+    compare(
+        conn,
+        "rollup_daily",
+        &aggregate("true", 1),
+        (KEY, MEASURES),
+        &mut out.differences,
+    )?;
+    sets::verify(conn, &mut out.differences)?;
+    facts::verify(conn, &mut out.differences)?;
+    Ok(out)
+}
+
+/// Compares the rows of `table` (summed by `key`, as a reader sees them) with `raw`, the same
+/// rows recomputed from the events, and lists each key whose `measures` differ, up to
+/// [`MAX_DIFFERENCES`] in all.
+fn compare(
+    conn: &Connection,
+    table: &'static str,
+    raw: &str,
+    (key, measures): (&[&str], &[&'static str]),
+    out: &mut Vec<Difference>,
+) -> Result<(), duckdb::Error> {
+    let on: Vec<String> = key
         .iter()
         .map(|k| format!("r.{k} IS NOT DISTINCT FROM k.{k}"))
         .collect();
-    let keys: Vec<String> = KEY
+    let keys: Vec<String> = key
         .iter()
         .map(|k| format!("CAST(coalesce(k.{k}, r.{k}) AS VARCHAR)"))
         .collect();
-    let pairs: Vec<String> = MEASURES
+    let order: Vec<String> = (1..=key.len()).map(|i| i.to_string()).collect();
+    let pairs: Vec<String> = measures
         .iter()
         .map(|m| format!("CAST(k.{m} AS VARCHAR), CAST(r.{m} AS VARCHAR)"))
         .collect();
-    let differs: Vec<String> = MEASURES
+    let differs: Vec<String> = measures
         .iter()
         .map(|m| format!("k.{m} IS DISTINCT FROM r.{m}"))
         .collect();
-    let sums: Vec<String> = MEASURES
+    let sums: Vec<String> = measures
         .iter()
         .map(|m| format!("sum({m}) AS {m}"))
         .collect();
     let sql = format!(
         "WITH r AS ({raw}),
-              k AS (SELECT {key}, {sums} FROM rollup_daily GROUP BY {key})
+              k AS (SELECT {key}, {sums} FROM {table} GROUP BY {key})
          SELECT {keys}, {pairs}
          FROM r FULL OUTER JOIN k ON {on}
          WHERE {differs}
-         ORDER BY 1, 2, 3, 4, 5, 6, 7, 8, 9
-         LIMIT {MAX_DIFFERENCES}",
-        raw = aggregate("true", 1),
-        key = KEY.join(", "),
+         ORDER BY {order}
+         LIMIT {room}",
+        room = MAX_DIFFERENCES.saturating_sub(out.len()),
+        order = order.join(", "),
+        key = key.join(", "),
         sums = sums.join(", "),
         keys = keys.join(", "),
         pairs = pairs.join(", "),
@@ -366,30 +394,27 @@ pub fn verify(conn: &Connection) -> Result<Verification, duckdb::Error> {
     let mut stmt = conn.prepare(&sql)?;
     let mut rows = stmt.query([])?;
     while let Some(row) = rows.next()? {
-        let mut key = Vec::with_capacity(KEY.len());
-        for (i, name) in KEY.iter().enumerate() {
+        let mut shown = Vec::with_capacity(key.len());
+        for (i, name) in key.iter().enumerate() {
             let value: Option<String> = row.get(i)?;
-            key.push(format!("{name}={}", value.as_deref().unwrap_or("∅")));
+            shown.push(format!("{name}={}", value.as_deref().unwrap_or("∅")));
         }
-        let mut measures = Vec::new();
-        for (i, name) in MEASURES.iter().enumerate() {
-            let kept: Option<String> = row.get(KEY.len() + 2 * i)?;
-            let raw: Option<String> = row.get(KEY.len() + 2 * i + 1)?;
+        let mut differing = Vec::new();
+        for (i, name) in measures.iter().enumerate() {
+            let kept: Option<String> = row.get(key.len() + 2 * i)?;
+            let raw: Option<String> = row.get(key.len() + 2 * i + 1)?;
             if kept != raw {
                 let show = |v: Option<String>| v.unwrap_or_else(|| "-".to_string());
-                measures.push((*name, show(kept), show(raw)));
+                differing.push((*name, show(kept), show(raw)));
             }
         }
-        out.differences.push(Difference {
-            table: "rollup_daily",
-            key: key.join(" "),
-            measures,
+        out.push(Difference {
+            table,
+            key: shown.join(" "),
+            measures: differing,
         });
     }
-    drop(rows);
-    drop(stmt);
-    sets::verify(conn, &mut out.differences)?;
-    Ok(out)
+    Ok(())
 }
 
 #[cfg(test)]

@@ -64,7 +64,7 @@ pub fn run(db: &Db, command: RollupCommand) -> anyhow::Result<()> {
                      `omnikpi rollup rebuild` recomputes them"
                 );
             }
-            println!("rollup_daily and rollup_sets: each matches the raw events");
+            println!("rollup_daily, rollup_sets and rollup_facts: each matches the raw events");
         }
         RollupCommand::Rebuild => {
             rollup::rebuild(db)?;

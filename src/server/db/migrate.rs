@@ -93,6 +93,11 @@ pub const MIGRATIONS: &[Migration] = &[
         name: "rollup_sets",
         sql: include_str!("../../../migrations/0022_rollup_sets.sql"),
     },
+    Migration {
+        version: 23,
+        name: "rollup_facts",
+        sql: include_str!("../../../migrations/0023_rollup_facts.sql"),
+    },
 ];
 
 pub struct Migration {

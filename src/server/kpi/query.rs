@@ -289,6 +289,11 @@ pub(super) fn query_ctes(bounds_sql: &str, predicate: &str, any_channel: &str) -
     )
 }
 
+/// The CLV margin setting as `bounds.margin` of [`with_ctes`] reads it (1 when unset or not a
+/// number), for the set path of CLV. Kept apart so the raw statements' text does not change.
+pub(super) const CLV_MARGIN: &str =
+    "SELECT coalesce(max(try_cast(value AS DOUBLE)), 1.0) FROM settings WHERE key = 'clv_margin'";
+
 /// Runs one query KPI: `value`, or `numerator / denominator` with null on a zero denominator.
 fn run_query(conn: &Connection, sql: &str, params: &[String]) -> Result<Option<f64>, KpiError> {
     let mut stmt = conn.prepare(sql)?;

@@ -2,7 +2,8 @@
 //! customers and the orders of its events as serialised Roaring bitmaps of dense u32 numbers.
 //!
 //! This module owns the table and its two numbering tables: how a write changes them and how
-//! they are verified. Maintenance is deliberately simple and exact: a write **recomputes whole
+//! they are verified; the per-customer purchase facts (`super::facts`) are recomputed with it,
+//! for the same days. Maintenance is deliberately simple and exact: a write **recomputes whole
 //! local days** from the raw events (the days of the rows a load inserted, the days of every
 //! event whose customer an identity change or an erasure moved), reading each day's events
 //! through a range predicate on `occurred_at`. The KPI engine reads the table through
@@ -157,14 +158,17 @@ fn compute(
 }
 
 /// Replaces the rows `delete` (a predicate over `rollup_sets`) keeps by the rows computed from
-/// the events `filter` keeps (both the same local days), numbering new values first.
+/// the events `filter` keeps (both the same local days), numbering new values first; the
+/// purchase facts of the same days with them (`rollup_facts` has the same `day` column).
 fn replace(
     conn: &Connection,
     filter: &str,
     delete: &str,
     params: &[&dyn ToSql],
 ) -> Result<(), duckdb::Error> {
-    replace_from(conn, &keyed_events(filter), delete, params)
+    replace_from(conn, &keyed_events(filter), delete, params)?;
+    // The purchase facts of the same days, whose values are numbered by now.
+    super::facts::replace(conn, filter, delete, params)
 }
 
 /// [`replace`] from `events`, a relation shaped as [`keyed_events`] (with `params`).
@@ -275,10 +279,12 @@ pub(super) fn rebuild_in(conn: &Connection) -> Result<(), duckdb::Error> {
 
 /// Replaces every row by those of `pairs`, a relation shaped as [`pairs_sql`]'s result (the
 /// Spark build's), numbering new values first: the same numbering and bitmaps as a local
-/// rebuild.
+/// rebuild. The purchase facts are not among Spark's results yet: they are recomputed here
+/// from the local events (docs/scaling.md).
 pub(super) fn rebuild_from_pairs(conn: &Connection, pairs: &str) -> Result<(), duckdb::Error> {
     conn.execute_batch(&format!("DROP TABLE IF EXISTS {TOUCHED}"))?;
-    replace_from(conn, pairs, "true", &[])
+    replace_from(conn, pairs, "true", &[])?;
+    super::facts::replace(conn, "true", "true", &[])
 }
 
 /// The stored rows, decoded.
