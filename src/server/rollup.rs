@@ -204,9 +204,9 @@ pub fn reattach(conn: &Connection) -> Result<(), duckdb::Error> {
     }
 }
 
-/// The events listed in `rollup_patch`.
-const PATCHED: &str =
-    "EXISTS (SELECT 1 FROM rollup_patch p WHERE p.source = e.source AND p.event_id = e.event_id)";
+/// The events listed in `rollup_patch` (an IN list over the key, which DuckDB answers through
+/// the primary key rather than by scanning `events`).
+const PATCHED: &str = "(e.source, e.event_id) IN (SELECT source, event_id FROM rollup_patch)";
 
 /// Recomputes the rollup from every event, in the connection's time zone, inside the caller's
 /// transaction.
