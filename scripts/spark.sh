@@ -16,6 +16,11 @@ PYSPARK_VERSION=4.3.0
 SPARK_VENV="${SPARK_VENV:-$HOME/.cache/omnikpi/spark-venv}"
 MASTER_PORT="${SPARK_MASTER_PORT:-7077}"
 CONNECT_PORT="${SPARK_CONNECT_PORT:-15002}"
+# Memory per worker and per executor: enough for the tests' data; a benchmark at millions of
+# events needs more (docs/scaling.md), e.g. SPARK_WORKER_MEMORY=4g SPARK_EXECUTOR_MEMORY=3g.
+WORKER_MEMORY="${SPARK_WORKER_MEMORY:-1g}"
+EXECUTOR_MEMORY="${SPARK_EXECUTOR_MEMORY:-512m}"
+SHUFFLE_PARTITIONS="${SPARK_SHUFFLE_PARTITIONS:-4}"
 
 die() { echo "spark.sh: $*" >&2; exit 1; }
 
@@ -65,7 +70,7 @@ start() {
   wait_log "$dir/master.log" "I have been elected leader" 120 "$pid"
   for n in 1 2; do
     "$SPARK_HOME/bin/spark-class" org.apache.spark.deploy.worker.Worker \
-      "spark://127.0.0.1:$MASTER_PORT" --host 127.0.0.1 --cores 1 --memory 1g \
+      "spark://127.0.0.1:$MASTER_PORT" --host 127.0.0.1 --cores 1 --memory "$WORKER_MEMORY" \
       --webui-port 0 --work-dir "$dir/work$n" >"$dir/worker$n.log" 2>&1 &
     pid=$!; echo "$pid" >>"$dir/pids"
   done
@@ -77,8 +82,8 @@ start() {
   # a long statement would come back empty or short). Set both on an existing cluster too.
   "$SPARK_HOME/bin/spark-submit" --class org.apache.spark.sql.connect.service.SparkConnectServer \
     --name "omnikpi Spark Connect" --master "spark://127.0.0.1:$MASTER_PORT" \
-    --driver-memory 512m --conf spark.executor.memory=512m --conf spark.ui.enabled=false \
-    --conf spark.sql.shuffle.partitions=4 \
+    --driver-memory 512m --conf spark.executor.memory="$EXECUTOR_MEMORY" --conf spark.ui.enabled=false \
+    --conf spark.sql.shuffle.partitions="$SHUFFLE_PARTITIONS" \
     --conf spark.connect.execute.reattachable.senderMaxStreamDuration=0 \
     --conf spark.connect.execute.reattachable.senderMaxStreamSize=0 \
     --conf spark.connect.grpc.binding.address=127.0.0.1 \
