@@ -208,14 +208,9 @@ fn load_in_transaction(
     // cut again (journey::build::update_in).
     if journeys {
         let clock = Instant::now();
-        // The stitch lists the customers it moved events to or from (new events included);
-        // without that list (no stitch ran) every customer is compared.
-        let touched: bool = tx.query_row(
-            "SELECT count(*) > 0 FROM duckdb_tables() WHERE temporary AND table_name = ?",
-            [identity::TOUCHED],
-            |r| r.get(0),
-        )?;
-        crate::server::journey::update_touched_in(&tx, touched.then_some(identity::TOUCHED))?;
+        // Every path of `stitch_after` lists the customers it moved events to or from (new
+        // events included), an empty list when the load carries no identifier.
+        crate::server::journey::update_touched_in(&tx, Some(identity::TOUCHED))?;
         tx.execute_batch(&format!("DROP TABLE IF EXISTS {};", identity::TOUCHED))?;
         report.timings.journeys = clock.elapsed();
     }
