@@ -99,6 +99,13 @@ if cargo leptos build; then
     npx playwright test --config end2end/playwright.config.ts >"$logs/e2e.out" 2>"$logs/e2e.err"
     e2e_status=$?
     grep -E '✓|✘|passed|failed|flaky|skipped|Error' "$logs/e2e.out" | tail -n 80
+    # A panic in a request drops its connection: the browser sees an empty response, and a
+    # test that happens to retry or not look would pass. Any server panic fails the suite.
+    panics=$(grep -c 'panicked at' "$logs/e2e.err" || true)
+    if [ "$panics" -gt 0 ]; then
+      grep -A1 'panicked at' "$logs/e2e.err" | grep -v -- '^--$' | head -n 20
+      note_fail "server panicked $panics times during Playwright"
+    fi
     if [ -s "$json" ]; then
       read -r p f errors < <(node -e '
         const r = require(process.argv[1]);

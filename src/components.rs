@@ -2,6 +2,7 @@
 
 pub mod chart;
 pub mod forms;
+pub mod head;
 pub mod header;
 pub mod kpi_tile;
 pub mod period_form;

@@ -6,6 +6,7 @@ use leptos_router::hooks::use_query_map;
 
 use crate::auth::{Visitor, fetch_visitor};
 use crate::components::forms::{CsrfField, Notice};
+use crate::components::head::head;
 use crate::components::header::Header;
 use crate::i18n::{Locale, Msg, role_name};
 
@@ -15,8 +16,8 @@ pub fn AccountPage() -> impl IntoView {
     let locale = Memo::new(move |_| Locale::parse(query.read().get("lang").as_deref()));
     let who = Resource::new(|| (), |()| fetch_visitor());
     view! {
-        <Html {..} lang=move || locale.get().code() />
-        <Title text=move || locale.get().text(Msg::Account) />
+        <Html {..} lang=head(locale, Locale::code) />
+        <Title text=head(locale, move |l| l.text(Msg::Account)) />
         <Header locale=locale />
         <main id="main" class="page account">
             <h1>{move || locale.get().text(Msg::Account)}</h1>

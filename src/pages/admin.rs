@@ -20,6 +20,7 @@ use leptos_router::hooks::{use_location, use_query_map};
 use crate::admin::DepartmentRow;
 use crate::auth::{Role, fetch_visitor};
 use crate::components::forms::Notice;
+use crate::components::head::head;
 use crate::components::header::Header;
 use crate::i18n::{Locale, Msg, role_name};
 
@@ -81,8 +82,8 @@ pub fn AdminFrame(locale: Memo<Locale>, title: Msg, children: Children) -> impl 
         }
     };
     view! {
-        <Html {..} lang=move || locale.get().code() />
-        <Title text=move || locale.get().text(title) />
+        <Html {..} lang=head(locale, Locale::code) />
+        <Title text=head(locale, move |l| l.text(title)) />
         <Header locale=locale />
         <main id="main" class="page admin">
             <nav class="tabs" aria-label=move || locale.get().text(Msg::NavAdmin)>

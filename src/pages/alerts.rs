@@ -8,6 +8,7 @@ use leptos_router::hooks::use_query_map;
 
 use crate::alerts::{AlertRow, AlertRule, AlertsPage, Op, RuleKind, Window, fetch_alerts_page};
 use crate::components::forms::{CsrfField, Notice};
+use crate::components::head::head;
 use crate::components::header::Header;
 use crate::i18n::{Locale, Msg};
 use crate::view::department_name;
@@ -21,8 +22,8 @@ pub fn AlertsPageView() -> impl IntoView {
         |locale| fetch_alerts_page(locale.code().to_string()),
     );
     view! {
-        <Html {..} lang=move || locale.get().code() />
-        <Title text=move || locale.get().text(Msg::AlertsTitle) />
+        <Html {..} lang=head(locale, Locale::code) />
+        <Title text=head(locale, move |l| l.text(Msg::AlertsTitle)) />
         <Header locale=locale />
         <main id="main" class="page alerts">
             <h1>{move || locale.get().text(Msg::AlertsTitle)}</h1>

@@ -7,6 +7,7 @@ use leptos::prelude::*;
 use leptos_meta::Html;
 use leptos_router::hooks::use_query_map;
 
+use crate::components::head::head;
 use crate::components::{
     chart::{BreakdownFigure, DailyChart},
     header::Header,
@@ -34,7 +35,7 @@ pub fn CompanyPage() -> impl IntoView {
     );
 
     view! {
-        <Html {..} lang=move || locale.get().code() />
+        <Html {..} lang=head(locale, Locale::code) />
         <Header locale=locale />
         <main id="main" class="page company">
             <h1>{move || locale.get().text(Msg::CompanyTitle)}</h1>

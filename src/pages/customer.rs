@@ -9,6 +9,7 @@ use leptos_meta::{Html, Title};
 use leptos_router::hooks::{use_params_map, use_query_map};
 
 use crate::components::forms::{CsrfField, Notice};
+use crate::components::head::head;
 use crate::components::header::Header;
 use crate::format;
 use crate::i18n::{Locale, Msg};
@@ -36,8 +37,8 @@ pub fn CustomerPage() -> impl IntoView {
     let csrf = csrf_token();
     let search_csrf = csrf;
     view! {
-        <Html {..} lang=move || locale.get().code() />
-        <Title text=move || locale.get().text(Msg::CustomerTitle) />
+        <Html {..} lang=head(locale, Locale::code) />
+        <Title text=head(locale, move |l| l.text(Msg::CustomerTitle)) />
         <Header locale=locale />
         <main id="main" class="page journeys customer">
             <h1>{move || locale.get().text(Msg::CustomerTitle)}</h1>

@@ -8,6 +8,7 @@ use leptos_router::hooks::{use_params_map, use_query_map};
 
 use crate::components::chart::{BreakdownFigure, Downloads};
 use crate::components::forms::{CsrfField, Notice};
+use crate::components::head::head;
 use crate::components::header::Header;
 use crate::components::kpi_tile::KpiTile;
 use crate::components::period_form::PeriodForm;
@@ -33,7 +34,7 @@ pub fn DepartmentPage() -> impl IntoView {
         |(department, qs, _)| fetch_department_view(department, qs),
     );
     view! {
-        <Html {..} lang=move || locale.get().code() />
+        <Html {..} lang=head(locale, Locale::code) />
         <Header locale=locale />
         <main id="main" class="page department">
             // A transition keeps the page on screen while a refresh computes the new one.

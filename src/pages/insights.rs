@@ -9,6 +9,7 @@ use leptos_meta::{Html, Title};
 use leptos_router::components::Form;
 use leptos_router::hooks::use_query_map;
 
+use crate::components::head::head;
 use crate::components::header::Header;
 use crate::components::period_form::PeriodForm;
 use crate::format;
@@ -51,7 +52,7 @@ pub fn KpiTreePage() -> impl IntoView {
     let qs = query_string();
     let data = Resource::new(move || qs.get(), fetch_kpi_tree);
     view! {
-        <Html {..} lang=move || locale.get().code() />
+        <Html {..} lang=head(locale, Locale::code) />
         <Header locale=locale />
         <main id="main" class="page insights-tree">
             <h1>{move || locale.get().text(Msg::TreeTitle)}</h1>
@@ -188,7 +189,7 @@ pub fn WhatChangedPage() -> impl IntoView {
     let qs = query_string();
     let data = Resource::new(move || qs.get(), fetch_what_changed);
     view! {
-        <Html {..} lang=move || locale.get().code() />
+        <Html {..} lang=head(locale, Locale::code) />
         <Header locale=locale />
         <main id="main" class="page insights-changed">
             <h1>{move || locale.get().text(Msg::WhatChangedTitle)}</h1>

@@ -14,6 +14,7 @@ use leptos::prelude::*;
 use leptos_meta::{Html, Title};
 use leptos_router::hooks::use_query_map;
 
+use crate::components::head::head;
 use crate::components::table::DataTable;
 use crate::components::{header::Header, period_form::PeriodForm};
 use crate::format;
@@ -62,8 +63,8 @@ pub fn JourneysPage() -> impl IntoView {
     let qs = crate::pages::query_string();
     let data = Resource::new(move || qs.get(), fetch_journeys_page);
     view! {
-        <Html {..} lang=move || locale.get().code() />
-        <Title text=move || locale.get().text(Msg::JourneysTitle) />
+        <Html {..} lang=head(locale, Locale::code) />
+        <Title text=head(locale, move |l| l.text(Msg::JourneysTitle)) />
         <Header locale=locale />
         <main id="main" class="page journeys">
             <h1>{move || locale.get().text(Msg::JourneysTitle)}</h1>

@@ -8,6 +8,7 @@ use leptos_router::hooks::{use_params_map, use_query_map};
 
 use crate::components::chart::{Downloads, Figure};
 use crate::components::forms::{CsrfField, Notice};
+use crate::components::head::head;
 use crate::components::header::Header;
 use crate::components::kpi_tile::ProvisionalNote;
 use crate::components::period_form::PeriodForm;
@@ -35,7 +36,7 @@ pub fn KpiDetailPage() -> impl IntoView {
         |(key, qs, _)| fetch_kpi_detail(key, qs),
     );
     view! {
-        <Html {..} lang=move || locale.get().code() />
+        <Html {..} lang=head(locale, Locale::code) />
         <Header locale=locale />
         <main id="main" class="page kpi-detail">
             // A transition keeps the page on screen while a refresh computes the new one.

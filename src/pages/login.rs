@@ -7,6 +7,7 @@ use leptos_router::hooks::use_query_map;
 
 use crate::auth::fetch_visitor;
 use crate::components::forms::CsrfField;
+use crate::components::head::head;
 use crate::i18n::{Locale, Msg};
 
 #[component]
@@ -15,8 +16,8 @@ pub fn LoginPage() -> impl IntoView {
     let locale = Memo::new(move |_| Locale::parse(query.read().get("lang").as_deref()));
     let who = Resource::new(|| (), |()| fetch_visitor());
     view! {
-        <Html {..} lang=move || locale.get().code() />
-        <Title text=move || locale.get().text(Msg::SignInTitle) />
+        <Html {..} lang=head(locale, Locale::code) />
+        <Title text=head(locale, move |l| l.text(Msg::SignInTitle)) />
         <main id="main" class="page login">
             <h1>{move || locale.get().text(Msg::SignInTitle)}</h1>
             <Suspense fallback=|| ()>

@@ -11,6 +11,7 @@ use leptos::prelude::*;
 use leptos_meta::{Html, Meta, Title};
 use leptos_router::hooks::use_query_map;
 
+use crate::components::head::head;
 use crate::components::kpi_tile::KpiTile;
 use crate::dashboard::{fetch_company_view, fetch_department_view};
 use crate::i18n::{Locale, Msg};
@@ -119,7 +120,7 @@ pub fn TvPage() -> impl IntoView {
             )
         )
     };
-    let refresh = move || format!("{};url={}", rotation.get().seconds, next_url());
+    let refresh = Memo::new(move |_| format!("{};url={}", rotation.get().seconds, next_url()));
     let version = crate::live::use_data_version();
     let data = Resource::new(
         move || {
@@ -148,10 +149,12 @@ pub fn TvPage() -> impl IntoView {
             TvView::Department(d) => department_name(d, locale),
         }
     };
+    let head_title =
+        Memo::new(move |_| format!("{} · {}", title(), locale.get().text(Msg::TvMode)));
     view! {
-        <Html {..} lang=move || locale.get().code() />
-        <Title text=move || format!("{} · {}", title(), locale.get().text(Msg::TvMode)) />
-        <Meta http_equiv="refresh" content=refresh />
+        <Html {..} lang=head(locale, Locale::code) />
+        <Title text=head(head_title, |t| t) />
+        <Meta http_equiv="refresh" content=head(refresh, |r| r) />
         <main id="main" class="tv">
             <header class="tv-head">
                 <h1>{title}</h1>

@@ -8,6 +8,7 @@ use leptos::prelude::*;
 use leptos_meta::{Html, Title};
 use leptos_router::components::Form;
 
+use crate::components::head::head;
 use crate::components::header::Header;
 use crate::format;
 use crate::i18n::{Locale, Msg, step_name};
@@ -23,8 +24,8 @@ pub fn ComparePage() -> impl IntoView {
     let qs = crate::pages::query_string();
     let data = Resource::new(move || qs.get(), fetch_compare_page);
     view! {
-        <Html {..} lang=move || locale.get().code() />
-        <Title text=move || locale.get().text(Msg::BeforeAfterTitle) />
+        <Html {..} lang=head(locale, Locale::code) />
+        <Title text=head(locale, move |l| l.text(Msg::BeforeAfterTitle)) />
         <Header locale=locale />
         <main id="main" class="page journeys compare">
             <h1>{move || locale.get().text(Msg::BeforeAfterTitle)}</h1>

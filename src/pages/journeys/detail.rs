@@ -5,6 +5,7 @@ use leptos::prelude::*;
 use leptos_meta::{Html, Title};
 use leptos_router::hooks::{use_params_map, use_query_map};
 
+use crate::components::head::head;
 use crate::components::header::Header;
 use crate::components::table::DataTable;
 use crate::format;
@@ -45,8 +46,8 @@ pub fn JourneyDetailPage() -> impl IntoView {
         },
     );
     view! {
-        <Html {..} lang=move || locale.get().code() />
-        <Title text=move || locale.get().text(Msg::JourneyTitle) />
+        <Html {..} lang=head(locale, Locale::code) />
+        <Title text=head(locale, move |l| l.text(Msg::JourneyTitle)) />
         <Header locale=locale />
         <main id="main" class="page journeys">
             <Suspense fallback=move || {

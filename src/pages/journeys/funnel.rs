@@ -7,6 +7,7 @@ use leptos::prelude::*;
 use leptos_meta::{Html, Title};
 use leptos_router::components::Form;
 
+use crate::components::head::head;
 use crate::components::{header::Header, period_form::PeriodForm};
 use crate::i18n::{Locale, Msg};
 use crate::journey::server_fns::{FunnelPage as PageData, MAX_FORM_STEPS, fetch_funnel_page};
@@ -20,8 +21,8 @@ pub fn CustomFunnelPage() -> impl IntoView {
     let qs = crate::pages::query_string();
     let data = Resource::new(move || qs.get(), fetch_funnel_page);
     view! {
-        <Html {..} lang=move || locale.get().code() />
-        <Title text=move || locale.get().text(Msg::CustomFunnel) />
+        <Html {..} lang=head(locale, Locale::code) />
+        <Title text=head(locale, move |l| l.text(Msg::CustomFunnel)) />
         <Header locale=locale />
         <main id="main" class="page journeys funnel">
             <h1>{move || locale.get().text(Msg::CustomFunnel)}</h1>

@@ -7,6 +7,7 @@ use leptos_meta::{Html, Title};
 use leptos_router::hooks::{use_params_map, use_query_map};
 
 use crate::components::forms::{CsrfField, Notice};
+use crate::components::head::head;
 use crate::components::header::Header;
 use crate::components::table::DataTable;
 use crate::format;
@@ -31,8 +32,8 @@ pub fn PainPage() -> impl IntoView {
     );
     let csrf = csrf_token();
     view! {
-        <Html {..} lang=move || locale.get().code() />
-        <Title text=move || locale.get().text(Msg::PainPointLabel) />
+        <Html {..} lang=head(locale, Locale::code) />
+        <Title text=head(locale, move |l| l.text(Msg::PainPointLabel)) />
         <Header locale=locale />
         <main id="main" class="page journeys">
             {move || view! { <Notice locale=locale.get() /> }}
