@@ -251,6 +251,15 @@ fn every_catalog_kpi_and_the_rollups_built_on_spark_equal_duckdb() {
         started.elapsed().as_secs_f64()
     );
     assert!(built.contains("rollups built on Spark"), "{built}");
+    // Spark's rows came through Parquet next to the lake, not through the Connect server.
+    let stage = dir.path().join("lake-rollup-build");
+    for part in ["daily", "pairs"] {
+        let parquet = std::fs::read_dir(stage.join(part))
+            .expect("Spark wrote the stage folder")
+            .filter_map(Result::ok)
+            .any(|f| f.path().extension().is_some_and(|e| e == "parquet"));
+        assert!(parquet, "no Parquet file in {}", stage.join(part).display());
+    }
     let verified = run_ok(&db, &["rollup", "verify"]);
     assert!(
         verified.contains("each matches the raw events"),

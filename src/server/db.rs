@@ -300,6 +300,12 @@ impl Db {
     }
 }
 
+/// `text` as a DuckDB string literal, for the few places SQL cannot take a bound parameter
+/// (a path in `EXPORT DATABASE`, `COPY ... TO`, or a view's definition).
+pub fn string_literal(text: &str) -> String {
+    format!("'{}'", text.replace('\'', "''"))
+}
+
 /// DuckDB's words when a statement needed more memory than `memory_limit` lets it use (its
 /// `Out of Memory Error`), found anywhere in `err`'s chain: the first line after the error
 /// type, e.g. `could not allocate block of size 30.5 MiB (7.1 MiB/15.2 MiB used)`. DuckDB's

@@ -12,7 +12,7 @@
 
 use std::collections::HashMap;
 
-use duckdb::arrow::array::{Array, Float64Array, Int64Array, StringArray, StructArray};
+use duckdb::arrow::array::{Array, Float64Array, StringArray, StructArray};
 use duckdb::arrow::compute::cast;
 use duckdb::arrow::datatypes::DataType;
 use duckdb::arrow::record_batch::RecordBatch;
@@ -112,6 +112,20 @@ impl SparkEngine {
     pub fn today(&self) -> Result<chrono::NaiveDate, KpiError> {
         let text = first_text(&self.session, "SELECT CAST(current_date() AS STRING)")?;
         chrono::NaiveDate::parse_from_str(&text, "%Y-%m-%d").map_err(|e| failed("current_date", e))
+    }
+}
+
+impl SparkEngine {
+    /// Runs `sql` on the cluster and writes its rows as Parquet files in `dir`, replacing
+    /// what was there.
+    fn write_parquet(&self, sql: &str, dir: &str) -> Result<(), KpiError> {
+        self.session
+            .sql(sql)
+            .map_err(|e| failed(sql, e))?
+            .write()
+            .mode("overwrite")
+            .parquet(dir)
+            .map_err(|e| failed(&format!("writing {dir}"), e))
     }
 }
 
@@ -218,14 +232,14 @@ fn uses(sql: &str, name: &str) -> bool {
 /// What `omnikpi rollup build --engine spark` did.
 #[derive(Debug, Clone)]
 pub struct RollupBuild {
-    /// `rollup_daily` rows and distinct (key, customer or order) pairs Spark returned.
-    pub daily_rows: usize,
-    pub pairs: usize,
+    /// `rollup_daily` rows and distinct (key, customer or order) pairs Spark wrote.
+    pub daily_rows: i64,
+    pub pairs: i64,
     /// `rollup_sets` rows after the import.
     pub set_rows: i64,
     pub time_zone: String,
     pub loaded_through: i64,
-    /// Seconds Spark computed (results transferred included) and the import took.
+    /// Seconds Spark computed (its Parquet written included) and the import took.
     pub spark_seconds: f64,
     pub import_seconds: f64,
 }
@@ -245,11 +259,15 @@ pub enum BuildError {
     )]
     Stale(i64),
     #[error(
-        "Spark's rollup_daily counts {counted} events, the lake holds {events}: the Connect \
-         server ended the response stream early; set {} on the server",
-        crate::server::kpi::engine::UNCUT
+        "Spark's rollup_daily rows count {counted} events, the lake holds {events}: the \
+         stage folder holds another build's rows or Spark's write was cut short; build again"
     )]
     Incomplete { counted: i64, events: i64 },
+    #[error(
+        "cannot read Spark's rows in {dir} (the stage folder must be one this machine and \
+         the cluster both reach): {source}"
+    )]
+    Stage { dir: String, source: duckdb::Error },
     #[error("the catalog's SQL for Spark: {0}")]
     Dialect(#[from] crate::server::kpi::dialect::DialectError),
     #[error(transparent)]
@@ -267,7 +285,11 @@ impl SparkEngine {
     /// does and replaces the rollups in one transaction, recording the lake's zone and highest
     /// load so later local writes maintain them incrementally. Refuses a lake in another
     /// zone or whose events changed since the export (the rollups would be wrong).
-    pub fn build_rollups(&self, db: &Db) -> Result<RollupBuild, BuildError> {
+    ///
+    /// Spark writes the rows as Parquet under `stage` (a folder both the cluster and this
+    /// machine reach; its `daily` and `pairs` subfolders are replaced) and omnikpi reads them
+    /// there with DuckDB.
+    pub fn build_rollups(&self, db: &Db, stage: &str) -> Result<RollupBuild, BuildError> {
         use crate::server::rollup;
 
         let manifest = &self.manifest;
@@ -281,38 +303,59 @@ impl SparkEngine {
         if fresh != manifest.events.fingerprint {
             return Err(BuildError::Stale(manifest.max_load_id));
         }
+        let stage = stage.trim_end_matches('/');
         let started = std::time::Instant::now();
-        let daily = collect(&self.session, &rollup::daily_sql(Dialect::Spark)?)?;
-        // Every event counts in one row: fewer means a cut response stream.
-        let counted = sum_column(&daily, "event_count")?;
+        // Spark writes its rows where omnikpi reads them with DuckDB: a result of millions of
+        // rows never passes through the Connect server (its driver ran out of memory on the
+        // pairs of 10M events).
+        let daily_dir = format!("{stage}/daily");
+        let pairs_dir = format!("{stage}/pairs");
+        self.write_parquet(&rollup::daily_sql(Dialect::Spark)?, &daily_dir)?;
+        self.write_parquet(&rollup::pairs_sql(Dialect::Spark)?, &pairs_dir)?;
+        let spark_seconds = started.elapsed().as_secs_f64();
+
+        let started = std::time::Instant::now();
+        let _writer = db.write_lock();
+        let mut conn = db.connect()?;
+        let tx = conn.transaction()?;
+        for (view, dir) in [
+            (rollup::STAGED_DAILY, &daily_dir),
+            (rollup::STAGED_PAIRS, &pairs_dir),
+        ] {
+            let files = format!("{dir}/*.parquet");
+            tx.execute_batch(&format!(
+                "CREATE OR REPLACE TEMP VIEW {view} AS SELECT * FROM read_parquet({})",
+                crate::server::db::string_literal(&files)
+            ))
+            .map_err(|e| BuildError::Stage {
+                dir: dir.clone(),
+                source: e,
+            })?;
+        }
+        // Every event counts in one daily row: fewer means rows went missing on the way.
+        let (daily_rows, counted): (i64, Option<i64>) = tx.query_row(
+            &format!(
+                "SELECT count(*), CAST(sum(event_count) AS BIGINT) FROM {}",
+                rollup::STAGED_DAILY
+            ),
+            [],
+            |r| Ok((r.get(0)?, r.get(1)?)),
+        )?;
+        let counted = counted.unwrap_or(0);
         if counted != manifest.events.rows {
             return Err(BuildError::Incomplete {
                 counted,
                 events: manifest.events.rows,
             });
         }
-        let pairs = collect(&self.session, &rollup::pairs_sql(Dialect::Spark)?)?;
-        let spark_seconds = started.elapsed().as_secs_f64();
-
-        let started = std::time::Instant::now();
-        let daily_columns: Vec<&str> = rollup::KEY
-            .iter()
-            .chain(rollup::MEASURES)
-            .copied()
-            .collect();
-        let pair_columns: Vec<&str> = rollup::KEY
-            .iter()
-            .copied()
-            .chain(["customer_id", "order_key"])
-            .collect();
-        let _writer = db.write_lock();
-        let mut conn = db.connect()?;
-        let tx = conn.transaction()?;
-        let daily_rows = stage(&tx, rollup::STAGED_DAILY, &daily_columns, &daily)?;
-        let pair_rows = stage(&tx, rollup::STAGED_PAIRS, &pair_columns, &pairs)?;
+        let pair_rows: i64 = tx.query_row(
+            &format!("SELECT count(*) FROM {}", rollup::STAGED_PAIRS),
+            [],
+            |r| r.get(0),
+        )?;
         rollup::import_staged(&tx, &manifest.time_zone, manifest.max_load_id)?;
         tx.execute_batch(&format!(
-            "DROP TABLE {}; DROP TABLE {};",
+            "DROP VIEW {}; DROP VIEW {};",
             rollup::STAGED_DAILY,
             rollup::STAGED_PAIRS
         ))?;
@@ -328,63 +371,4 @@ impl SparkEngine {
             import_seconds: started.elapsed().as_secs_f64(),
         })
     }
-}
-
-/// The sum of the integer column `name` over `batches`.
-fn sum_column(batches: &[RecordBatch], name: &str) -> Result<i64, KpiError> {
-    let mut sum = 0i64;
-    for batch in batches {
-        let column = batch
-            .column_by_name(name)
-            .ok_or_else(|| failed("a result", format!("no column {name}")))?;
-        let column = cast(column, &DataType::Int64).map_err(|e| failed(name, e))?;
-        let numbers = column
-            .as_any()
-            .downcast_ref::<Int64Array>()
-            .ok_or_else(|| failed(name, "not an integer"))?;
-        sum += numbers.iter().flatten().sum::<i64>();
-    }
-    Ok(sum)
-}
-
-/// Copies `columns` of `batches` into a new temporary table `table` of text columns (Arrow's
-/// text of each value: exact for decimals, ISO for dates) for SQL to cast; returns the rows.
-fn stage(
-    conn: &duckdb::Connection,
-    table: &str,
-    columns: &[&str],
-    batches: &[RecordBatch],
-) -> Result<usize, BuildError> {
-    let defs: Vec<String> = columns.iter().map(|c| format!("{c} VARCHAR")).collect();
-    conn.execute_batch(&format!(
-        "CREATE OR REPLACE TEMP TABLE {table} ({})",
-        defs.join(", ")
-    ))?;
-    let mut appender = conn.appender(table)?;
-    let mut rows = 0;
-    for batch in batches {
-        let texts = columns
-            .iter()
-            .map(|name| {
-                let column = batch
-                    .column_by_name(name)
-                    .ok_or_else(|| failed("a result", format!("no column {name}")))?;
-                let text = cast(column, &DataType::Utf8).map_err(|e| failed(name, e))?;
-                text.as_any()
-                    .downcast_ref::<StringArray>()
-                    .cloned()
-                    .ok_or_else(|| failed(name, "not text"))
-            })
-            .collect::<Result<Vec<StringArray>, KpiError>>()?;
-        for row in 0..batch.num_rows() {
-            appender.append_row(duckdb::appender_params_from_iter(
-                texts
-                    .iter()
-                    .map(|t| (!t.is_null(row)).then(|| t.value(row))),
-            ))?;
-        }
-        rows += batch.num_rows();
-    }
-    appender.flush()?;
-    Ok(rows)
 }

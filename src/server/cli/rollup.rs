@@ -32,6 +32,11 @@ pub struct BuildArgs {
     /// --engine spark).
     #[arg(long, value_name = "DIR_OR_URI")]
     lake: Option<String>,
+    /// Where Spark writes the computed rows as Parquet for omnikpi to read (with --engine
+    /// spark): a folder the cluster and this machine both reach. Default: the lake's path
+    /// with `-rollup-build` added, next to it.
+    #[arg(long, value_name = "DIR")]
+    stage: Option<String>,
 }
 
 pub fn run(db: &Db, command: RollupCommand) -> anyhow::Result<()> {
@@ -85,12 +90,16 @@ fn build_on_spark(db: &Db, args: &BuildArgs) -> anyhow::Result<()> {
         let (Some(url), Some(lake)) = (&args.spark, &args.lake) else {
             anyhow::bail!("--engine spark needs --spark sc://HOST:15002 and --lake DIR");
         };
+        let stage = args
+            .stage
+            .clone()
+            .unwrap_or_else(|| format!("{}-rollup-build", lake.trim_end_matches('/')));
         let engine = crate::server::spark::SparkEngine::connect(url, lake)?;
-        let built = engine.build_rollups(db)?;
+        let built = engine.build_rollups(db, &stage)?;
         println!(
             "rollups built on Spark: {} rollup_daily rows, {} rollup_sets rows from {} \
-             distinct pairs; lake of {} events (loads through {}), time zone {}; Spark {:.1} \
-             s, import {:.1} s",
+             distinct pairs (Parquet in {stage}); lake of {} events (loads through {}), time \
+             zone {}; Spark {:.1} s, import {:.1} s",
             built.daily_rows,
             built.set_rows,
             built.pairs,

@@ -54,7 +54,7 @@ fn io(path: &Path) -> impl FnOnce(std::io::Error) -> BackupError + '_ {
 
 /// `path` as a SQL string literal.
 fn literal(path: &Path) -> String {
-    format!("'{}'", path.display().to_string().replace('\'', "''"))
+    crate::server::db::string_literal(&path.display().to_string())
 }
 
 /// A folder that does not exist yet (created) or is empty.

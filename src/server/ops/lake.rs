@@ -156,7 +156,7 @@ pub struct LakeSummary {
 
 /// `path` as a SQL string literal.
 fn literal(path: &Path) -> String {
-    format!("'{}'", path.display().to_string().replace('\'', "''"))
+    crate::server::db::string_literal(&path.display().to_string())
 }
 
 /// Exports the database to the lake in `dir` (new, empty, or a lake written before).
