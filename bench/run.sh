@@ -17,7 +17,8 @@
 # PostgreSQL out, as the 100M run may), BENCH_LIVE_ROUNDS (20), BENCH_LIVE_PAGE_ROUNDS (5),
 # BENCH_BIN (the omnikpi binary, default the release build's), BENCH_MEMORY_LIMIT (768MB: the
 # server's OMNIKPI_MEMORY_LIMIT), BENCH_SPARK=1 (also the Spark engine on a loopback cluster,
-# bench/spark.sh, recorded under `spark`).
+# bench/spark.sh, recorded under `spark`; BENCH_SPARK=reuse records the work folder's spark.json
+# of an earlier bench/spark.sh run instead), BENCH_NAME (added to the result's file name).
 set -euo pipefail
 
 EVENTS=10000000
@@ -342,7 +343,7 @@ BIN_SIZE=$(stat -c %s "$BIN")
 
 # --- results ---------------------------------------------------------------------------------
 read -r L1 L5 L15 _ </proc/loadavg
-OUT=bench/results/$(date -u +%Y-%m-%d)-$EVENTS.json
+OUT=bench/results/$(date -u +%Y-%m-%d)-$EVENTS${BENCH_NAME:+-$BENCH_NAME}.json
 jq -n --slurpfile core "$WORK/core.json" --slurpfile pg "$WORK/postgres.json" \
     --argjson page "$PAGE_JSON" --argjson api "$API_JSON" --argjson rss "$RSS_KB" \
     --argjson wasm_raw "$WASM_RAW" --argjson wasm_gz "$WASM_GZ" --argjson js_gz "$JS_GZ" \
@@ -373,9 +374,12 @@ jq -n --slurpfile core "$WORK/core.json" --slurpfile pg "$WORK/postgres.json" \
 # --- 5. Spark (BENCH_SPARK=1; issue #23) ------------------------------------------------------
 # The company KPIs on a loopback Spark cluster vs DuckDB and the rollup build on Spark
 # (bench/spark.sh), merged into the result as `spark`.
-if [ "${BENCH_SPARK:-0}" = 1 ]; then
-    say "Spark (bench/spark.sh)"
-    BENCH_BIN=$BIN bench/spark.sh "$WORK" >&2
+# BENCH_SPARK=reuse merges the work folder's spark.json from an earlier bench/spark.sh run.
+if [ "${BENCH_SPARK:-0}" = 1 ] || [ "${BENCH_SPARK:-0}" = reuse ]; then
+    if [ "$BENCH_SPARK" = 1 ]; then
+        say "Spark (bench/spark.sh)"
+        BENCH_BIN=$BIN bench/spark.sh "$WORK" >&2
+    fi
     jq --slurpfile spark "$WORK/spark.json" '. + {spark: $spark[0]}' "$OUT" >"$OUT.tmp"
     mv "$OUT.tmp" "$OUT"
 fi
