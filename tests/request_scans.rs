@@ -1,0 +1,156 @@
+//! What a request reads (issue #21: views read rollups, no request aggregates over the whole
+//! `events` table). DuckDB's query log records every statement any connection runs; after a
+//! write (an API batch, which empties the results cache), a request's statements are checked
+//! for a read of `events`.
+//!
+//! Covered today: the company page and the company KPIs of the API, which every tile, chart,
+//! comparison and sparkline serves from the rollups. Department pages (windowed KPIs), the
+//! journeys and pain pages and segment filters still read events (docs/rollups.md, section 6).
+
+mod common;
+#[path = "common/web.rs"]
+mod web;
+
+use common::TestDb;
+use omnikpi::auth::Role;
+use omnikpi::server::db::Db;
+use omnikpi::server::kpi::Catalog;
+
+/// The statements logged since the log was last cleared that read the `events` table.
+fn reads_of_events(db: &Db) -> Vec<String> {
+    let conn = db.connect().expect("connection");
+    let mut stmt = conn
+        .prepare("SELECT message FROM duckdb_logs WHERE type = 'QueryLog'")
+        .expect("the query log");
+    let statements: Vec<String> = stmt
+        .query_map([], |r| r.get(0))
+        .expect("the query log")
+        .collect::<Result<_, _>>()
+        .expect("the query log");
+    statements
+        .into_iter()
+        .filter(|sql| reads_events(sql))
+        .collect()
+}
+
+/// Whether `sql` names `events` as a table it reads (`FROM events`, `JOIN events`). A
+/// statement whose only condition is `WHERE false` reads no row (DuckDB plans it as an empty
+/// result): the KPI engine asks one for the aggregates' values on no events.
+fn reads_events(sql: &str) -> bool {
+    let trimmed = sql.trim_end().trim_end_matches(';').trim_end();
+    if trimmed
+        .to_ascii_lowercase()
+        .ends_with("from events where false")
+    {
+        return false;
+    }
+    let words: Vec<String> = sql
+        .split(|c: char| !(c.is_ascii_alphanumeric() || c == '_'))
+        .filter(|w| !w.is_empty())
+        .map(str::to_ascii_lowercase)
+        .collect();
+    words
+        .windows(2)
+        .any(|w| (w[0] == "from" || w[0] == "join") && w[1] == "events")
+}
+
+/// Starts a fresh query log.
+fn start_log(db: &Db) {
+    let conn = db.connect().expect("connection");
+    conn.execute_batch("CALL truncate_duckdb_logs(); CALL enable_logging('QueryLog');")
+        .expect("DuckDB's query log");
+}
+
+/// A batch of new events through the events API: a write that empties the results cache.
+async fn write_a_batch(db: &Db, token: &str) {
+    let body = (0..20)
+        .map(|i| {
+            serde_json::json!({
+                "source": "web", "event_id": format!("scan-{i}"),
+                "occurred_at": "2026-03-10T10:00:00Z", "event_type": "purchase",
+                "channel": "web", "email": format!("scan{}@x.it", i % 4),
+                "order_id": format!("SCAN{i}"), "amount": "12.50"
+            })
+            .to_string()
+        })
+        .collect::<Vec<_>>()
+        .join("\n");
+    let (status, reply) = web::post_ndjson(
+        web::router(db),
+        "/api/v1/events?source=web",
+        Some(token),
+        format!("{body}\n"),
+    )
+    .await;
+    assert!(status.is_success(), "{status}: {reply}");
+}
+
+#[test]
+fn the_detector_sees_reads_of_events_and_nothing_else() {
+    assert!(reads_events("SELECT count(*) FROM events WHERE x"));
+    assert!(reads_events(
+        "select 1 from rollup_daily r join EVENTS e on true"
+    ));
+    assert!(reads_events("WITH ev AS (SELECT * FROM events e) SELECT 1"));
+    assert!(!reads_events("SELECT sum(amount) FROM rollup_daily"));
+    assert!(!reads_events("SELECT * FROM events_rejected"));
+    assert!(!reads_events("SELECT max(load_id) FROM loads -- events"));
+    assert!(!reads_events(
+        "SELECT sum(amount) AS a FROM events WHERE false"
+    ));
+    assert!(reads_events(
+        "SELECT sum(amount) FROM events WHERE false OR true"
+    ));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_company_page_after_a_write_reads_no_raw_events() {
+    let t = TestDb::with_fixture();
+    let token = web::admin_token(&t.db);
+    web::add_user(&t.db, "ceo@test.it", Role::Executive, None);
+    let mut browser = web::signed_in(&t.db, "ceo@test.it").await;
+    write_a_batch(&t.db, &token).await;
+    // The log itself works: a statement over events is seen.
+    start_log(&t.db);
+    t.count("SELECT count(*) FROM events");
+    assert_eq!(
+        reads_of_events(&t.db).len(),
+        1,
+        "the query log is not recording"
+    );
+
+    start_log(&t.db);
+    let page = browser
+        .page("/?lang=en&from=2026-01-01&to=2026-06-30")
+        .await;
+    assert!(page.contains("gross_revenue") || page.contains("Gross revenue"));
+    let reads = reads_of_events(&t.db);
+    assert!(
+        reads.is_empty(),
+        "the company page read events in {} statements:\n{}",
+        reads.len(),
+        reads.join("\n---\n")
+    );
+
+    start_log(&t.db);
+    let keys: Vec<&str> = Catalog::builtin()
+        .view("company")
+        .iter()
+        .map(|d| d.key.as_str())
+        .collect();
+    assert!(keys.len() >= 10, "{keys:?}");
+    let reply = browser
+        .get(&format!(
+            "/api/v1/kpis?from=2026-01-01&to=2026-06-30&kpi={}",
+            keys.join(",")
+        ))
+        .await;
+    assert_eq!(reply.status, axum::http::StatusCode::OK, "{}", reply.body);
+    let reads = reads_of_events(&t.db);
+    assert!(
+        reads.is_empty(),
+        "the company KPIs read events in {} statements:\n{}",
+        reads.len(),
+        reads.join("\n---\n")
+    );
+}
