@@ -3,9 +3,11 @@
 //! write (an API batch, which empties the results cache), a request's statements are checked
 //! for a read of `events`.
 //!
-//! Covered today: the company page and the company KPIs of the API, which every tile, chart,
-//! comparison and sparkline serves from the rollups. Department pages (windowed KPIs), the
-//! journeys and pain pages and segment filters still read events (docs/rollups.md, section 6).
+//! Covered today: the company page (also filtered by channel, against last year), a KPI's
+//! detail page and the company KPIs of the API, which every tile, chart, comparison and
+//! sparkline serves from the rollups. Department pages (windowed KPIs, unique visitors), the
+//! journeys and pain pages, the KPI tree and segment filters still read events
+//! (docs/rollups.md, section 6); the ignored survey at the end lists them.
 
 mod common;
 #[path = "common/web.rs"]
@@ -119,18 +121,22 @@ async fn the_company_page_after_a_write_reads_no_raw_events() {
         "the query log is not recording"
     );
 
-    start_log(&t.db);
-    let page = browser
-        .page("/?lang=en&from=2026-01-01&to=2026-06-30")
-        .await;
-    assert!(page.contains("gross_revenue") || page.contains("Gross revenue"));
-    let reads = reads_of_events(&t.db);
-    assert!(
-        reads.is_empty(),
-        "the company page read events in {} statements:\n{}",
-        reads.len(),
-        reads.join("\n---\n")
-    );
+    for uri in [
+        "/?lang=en&from=2026-01-01&to=2026-06-30",
+        "/?lang=en&from=2026-01-01&to=2026-06-30&channel=web&compare=last_year",
+        "/kpi/gross_revenue?lang=en&from=2026-01-01&to=2026-06-30",
+    ] {
+        start_log(&t.db);
+        let page = browser.page(uri).await;
+        assert!(page.contains("Gross revenue"), "{uri}");
+        let reads = reads_of_events(&t.db);
+        assert!(
+            reads.is_empty(),
+            "{uri} read events in {} statements:\n{}",
+            reads.len(),
+            reads.join("\n---\n")
+        );
+    }
 
     start_log(&t.db);
     let keys: Vec<&str> = Catalog::builtin()
@@ -153,4 +159,73 @@ async fn the_company_page_after_a_write_reads_no_raw_events() {
         reads.len(),
         reads.join("\n---\n")
     );
+}
+
+/// The survey behind docs/rollups.md's list of what still reads events: for each view, after
+/// a write, the statements that read the `events` table. It asserts nothing about the views
+/// not yet on the rollups; run it to see them:
+/// `cargo test --features ssr,spark --test request_scans -- --ignored --nocapture`.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[ignore = "a survey that prints, for the views not yet on the rollups"]
+async fn survey_of_the_views_that_still_read_events() {
+    let t = TestDb::with_fixture();
+    let token = web::admin_token(&t.db);
+    web::add_user(&t.db, "ceo@test.it", Role::Executive, None);
+    let mut browser = web::signed_in(&t.db, "ceo@test.it").await;
+    let period = "lang=en&from=2026-01-01&to=2026-06-30";
+    for (i, page) in [
+        format!("/?{period}"),
+        format!("/?{period}&channel=web"),
+        format!("/dept/sales?{period}"),
+        format!("/dept/marketing?{period}"),
+        format!("/dept/stores?{period}"),
+        format!("/dept/online?{period}"),
+        format!("/dept/customer_service?{period}"),
+        format!("/dept/logistics?{period}"),
+        format!("/kpi/gross_revenue?{period}"),
+        format!("/journeys?{period}"),
+        format!("/journeys/pain/non_shoppable_landing?{period}"),
+        format!("/insights/tree?{period}"),
+        format!("/insights/changed?{period}"),
+    ]
+    .iter()
+    .enumerate()
+    {
+        let body: String = (0..5)
+            .map(|j| {
+                serde_json::json!({
+                    "source": "web", "event_id": format!("survey-{i}-{j}"),
+                    "occurred_at": "2026-03-10T10:00:00Z", "event_type": "purchase",
+                    "channel": "web", "email": format!("survey{j}@x.it"),
+                    "order_id": format!("SURVEY{i}-{j}"), "amount": "12.50"
+                })
+                .to_string()
+                    + "\n"
+            })
+            .collect();
+        let (status, _) = web::post_ndjson(
+            web::router(&t.db),
+            "/api/v1/events?source=web",
+            Some(&token),
+            body,
+        )
+        .await;
+        assert!(status.is_success());
+        start_log(&t.db);
+        let reply = browser.get(page).await;
+        let reads = reads_of_events(&t.db);
+        println!(
+            "{page}: status {}, {} statements read events",
+            reply.status,
+            reads.len()
+        );
+        let mut kinds = std::collections::BTreeMap::<String, usize>::new();
+        for sql in reads {
+            let short: String = sql.split_whitespace().collect::<Vec<_>>().join(" ");
+            *kinds.entry(short.chars().take(100).collect()).or_default() += 1;
+        }
+        for (kind, n) in kinds {
+            println!("    {n} × {kind}");
+        }
+    }
 }
