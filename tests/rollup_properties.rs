@@ -5,7 +5,9 @@
 //! answer without a query, and every query KPI with a set path (`sets = { rule = ... }`), under
 //! every filter the rollup serves (and some it does not), at every grain and in breakdowns,
 //! equals the same computation over raw events, and `rollup verify` finds no difference
-//! (`rollup_daily` and the distinct sets per day).
+//! (`rollup_daily` and the distinct sets per day). The journeys page's parts and every pain
+//! point, read from the journey rollup, equal the same computation over the journeys, and the
+//! page's pain list and the pain point page's single rule equal the full ranking.
 
 mod common;
 #[path = "common/proc.rs"]
@@ -14,9 +16,11 @@ mod proc;
 mod web;
 
 use common::{Ev, TestDb, ev};
+use omnikpi::i18n::Locale;
 use omnikpi::kpi::Grain;
 use omnikpi::server::identity::split::{Split, split};
 use omnikpi::server::journey::customer::erase;
+use omnikpi::server::journey::{self, pain, service};
 use omnikpi::server::kpi::breakdown::{breakdown, breakdown_from_events};
 use omnikpi::server::kpi::{self, Catalog, Dimension, Filters, Period, query::looks_across_time};
 use omnikpi::server::{rollup, settings};
@@ -266,6 +270,7 @@ fn check(t: &TestDb, step: usize) -> Result<(), TestCaseError> {
         rollup::current(&conn).expect("state"),
         "step {step}: rollup in use"
     );
+    check_journeys(&conn, step)?;
     let catalog = Catalog::builtin();
     let keys = keys();
     let periods = [
@@ -382,6 +387,56 @@ fn check(t: &TestDb, step: usize) -> Result<(), TestCaseError> {
             )
             .expect("series raw");
             prop_assert_eq!(&fast, &raw, "step {} clv {:?} {:?}", step, grain, filters);
+        }
+    }
+    Ok(())
+}
+
+/// The journeys page's parts and the pain points from the journey rollup equal those over the
+/// journeys (the rollup set aside by an empty zone, then put back); the page's pain list is the
+/// full ranking without trend, breakdown and examples; each pain point's page (its rule only)
+/// shows the full ranking's point.
+fn check_journeys(conn: &duckdb::Connection, step: usize) -> Result<(), TestCaseError> {
+    prop_assert!(
+        journey::rollup::current(conn).expect("state"),
+        "step {step}: journey rollup in use"
+    );
+    let none = Filters::none();
+    let periods = [
+        Period::parse("2026-03-01", "2026-04-09").expect("period"),
+        Period::parse("2026-03-10", "2026-03-24").expect("period"),
+        Period::parse("2026-02-01", "2026-02-28").expect("period"),
+    ];
+    for period in &periods {
+        let parts = |conn: &duckdb::Connection| {
+            let view = service::view_blocking(conn, period, &none).expect("view");
+            let pains = pain::pain_points(conn, period, &none, Locale::En).expect("pains");
+            (view, pains)
+        };
+        let (fast_view, fast_pains) = parts(conn);
+        conn.execute_batch("UPDATE journey_rollup_state SET time_zone = ''")
+            .expect("set aside");
+        prop_assert!(!journey::rollup::current(conn).expect("state"));
+        let (raw_view, raw_pains) = parts(conn);
+        conn.execute_batch(
+            "UPDATE journey_rollup_state SET time_zone = current_setting('TimeZone')",
+        )
+        .expect("put back");
+        prop_assert_eq!(&fast_view, &raw_view, "step {} {:?}", step, period);
+        prop_assert_eq!(&fast_pains, &raw_pains, "step {} {:?}", step, period);
+
+        let list = pain::pain_list(conn, period, &none, Locale::En).expect("list");
+        let mut bare = fast_pains.clone();
+        for p in &mut bare {
+            p.trend.clear();
+            p.breakdown.clear();
+            p.examples.clear();
+        }
+        prop_assert_eq!(&list, &bare, "step {} list {:?}", step, period);
+        for point in &fast_pains {
+            let one =
+                pain::pain_point(conn, period, &none, Locale::En, &point.key).expect("pain point");
+            prop_assert_eq!(one.as_ref(), Some(point), "step {} {}", step, &point.key);
         }
     }
     Ok(())
@@ -629,6 +684,45 @@ fn a_tampered_rollup_shows_in_the_kpis_and_in_verify() {
     assert!(report.differences[0].key.contains("day=2026-03-02"));
     rollup::rebuild(&t.db).expect("rebuild");
     assert_eq!(value(false), Some(80.0));
+    assert!(rollup::verify(&conn).expect("verify").is_clean());
+}
+
+/// The journeys page really reads the journey rollup (the property above would hold trivially
+/// otherwise), and verify reports a (day, path) that no longer matches the journeys.
+#[test]
+fn a_tampered_journey_rollup_shows_on_the_journeys_page_and_in_verify() {
+    let t = TestDb::new();
+    // Eight web purchases of one customer on eight days, the first and the last of the same
+    // order (O2: one step, at its first line): seven converted journeys.
+    let events: Vec<Ev> = (0..8u64)
+        .map(|i| event(&format!("t{i}"), &purchase(i, Some(0), None, None)))
+        .collect();
+    t.load_events(&events);
+    let conn = t.db.connect().expect("connection");
+    let period = Period::parse("2026-03-01", "2026-03-31").expect("period");
+    let journeys = || {
+        service::view_blocking(&conn, &period, &Filters::none())
+            .expect("view")
+            .summary
+            .journeys
+    };
+    assert_eq!(journeys(), 7);
+    assert!(rollup::verify(&conn).expect("verify").is_clean());
+    conn.execute_batch(
+        "UPDATE journey_rollup_paths SET journeys = journeys + 1 WHERE day = DATE '2026-03-02'",
+    )
+    .expect("tamper");
+    assert_eq!(journeys(), 8, "read from the rollup");
+    let report = rollup::verify(&conn).expect("verify");
+    assert_eq!(report.differences.len(), 1, "{:?}", report.differences);
+    assert_eq!(report.differences[0].table, "journey_rollup_paths");
+    assert!(
+        report.differences[0]
+            .key
+            .contains("day=2026-03-02 path=web")
+    );
+    rollup::rebuild(&t.db).expect("rebuild");
+    assert_eq!(journeys(), 7);
     assert!(rollup::verify(&conn).expect("verify").is_clean());
 }
 

@@ -389,7 +389,8 @@ pub fn build(
         })
         .collect();
     let pains = if audience == CX_OFFICER {
-        pain::pain_points(conn, period, &Filters::none(), locale)?
+        // The numbers only (the list mode): the digest links to each pain point's page.
+        pain::pain_list(conn, period, &Filters::none(), locale)?
             .into_iter()
             .take(TOP_PAINS)
             .map(|p| DigestPain {

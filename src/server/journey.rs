@@ -5,6 +5,8 @@
 //!   `journey_steps`), updated for the customers a load touched, rebuilt whole by an identity
 //!   rebuild;
 //! - [`funnel`], [`paths`], [`handoff`]: the views over the journeys of a period;
+//! - [`rollup`]: the journeys per local day and path (summary, top paths, flow), kept by
+//!   [`build`];
 //! - [`pain`]: the pain point rules of `pain_rules.toml`, with their lost revenue;
 //! - [`customer`]: the customer 360 data and the right to be forgotten;
 //! - [`service`]: what the journey pages' server functions and the API handlers call: the
@@ -26,6 +28,7 @@ pub mod handoff;
 pub mod notes;
 pub mod pain;
 pub mod paths;
+pub mod rollup;
 pub mod service;
 
 pub use build::{rebuild, rebuild_in, update_in, update_touched_in};

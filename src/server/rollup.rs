@@ -211,6 +211,7 @@ const PATCHED: &str = "(e.source, e.event_id) IN (SELECT source, event_id FROM r
 /// Recomputes the rollup from every event, in the connection's time zone, inside the caller's
 /// transaction.
 pub fn rebuild_in(conn: &Connection) -> Result<(), duckdb::Error> {
+    super::journey::rollup::rebuild_in(conn)?;
     sets::rebuild_in(conn)?;
     conn.execute_batch(&format!(
         "DELETE FROM rollup_daily;
@@ -281,8 +282,19 @@ pub fn rebuild(db: &Db) -> Result<(), DbError> {
 /// Rebuilds the rollup when the instance's time zone is not the one it was built in (the first
 /// start after migration 0020, or an admin's change of zone). Returns whether it rebuilt.
 pub fn follow_time_zone(db: &Db) -> Result<bool, DbError> {
-    if current(&db.connect()?)? {
-        return Ok(false);
+    let conn = db.connect()?;
+    if current(&conn)? {
+        if super::journey::rollup::current(&conn)? {
+            return Ok(false);
+        }
+        // Only the journey rollup is behind (the first start after migration 0024).
+        tracing::info!(time_zone = %db.time_zone(), "rebuilding the journey rollup");
+        let _writer = db.write_lock();
+        let mut conn = db.connect()?;
+        let tx = conn.transaction()?;
+        super::journey::rollup::rebuild_in(&tx)?;
+        tx.commit()?;
+        return Ok(true);
     }
     tracing::info!(time_zone = %db.time_zone(), "rebuilding the rollups for the time zone");
     rebuild(db)?;
@@ -292,8 +304,8 @@ pub fn follow_time_zone(db: &Db) -> Result<bool, DbError> {
 /// One `rollup_daily` row that differs from the raw events.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Difference {
-    /// The table that differs: `rollup_daily`, `rollup_sets`, `rollup_facts` or a numbering
-    /// table.
+    /// The table that differs: `rollup_daily`, `rollup_sets`, `rollup_facts`, a numbering
+    /// table, `journey_rollup_paths` or `journey_rollup_state`.
     pub table: &'static str,
     /// The row's key, `name=value` pairs.
     pub key: String,
@@ -340,13 +352,14 @@ pub fn verify(conn: &Connection) -> Result<Verification, duckdb::Error> {
     )?;
     sets::verify(conn, &mut out.differences)?;
     facts::verify(conn, &mut out.differences)?;
+    super::journey::rollup::verify(conn, &mut out.differences)?;
     Ok(out)
 }
 
 /// Compares the rows of `table` (summed by `key`, as a reader sees them) with `raw`, the same
 /// rows recomputed from the events, and lists each key whose `measures` differ, up to
 /// [`MAX_DIFFERENCES`] in all.
-fn compare(
+pub(crate) fn compare(
     conn: &Connection,
     table: &'static str,
     raw: &str,

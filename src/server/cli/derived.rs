@@ -32,6 +32,20 @@ pub enum JourneyCommand {
         /// Print JSON (a list of pain points).
         #[arg(long)]
         json: bool,
+        /// Only this pain point (a rule key, or `significance:kind:value`), in full, computing
+        /// only its rule (as its page does).
+        #[arg(long)]
+        rule: Option<String>,
+    },
+    /// Compute the journeys page of a period (the view and the pain point list) and print how
+    /// long it took; each part's time is in the debug log (OMNIKPI_LOG=omnikpi=debug).
+    View {
+        /// First day (YYYY-MM-DD), inclusive; default: the page's (the last 30 days of data).
+        #[arg(long)]
+        from: Option<String>,
+        /// Last day (YYYY-MM-DD), inclusive.
+        #[arg(long)]
+        to: Option<String>,
     },
 }
 
@@ -77,12 +91,23 @@ pub fn journey(db: &Db, command: JourneyCommand) -> anyhow::Result<()> {
             to,
             filters,
             json,
+            rule,
         } => {
             let period = Period::parse(&from, &to)?;
             let conn = db.connect()?;
             let filters = Filters::parse_args(&filters)?;
             filters.check(&conn)?;
-            let points = journey::pain::pain_points(&conn, &period, &filters, Locale::En)?;
+            let started = std::time::Instant::now();
+            let points = match rule {
+                Some(key) => journey::pain::pain_point(&conn, &period, &filters, Locale::En, &key)?
+                    .into_iter()
+                    .collect(),
+                None => journey::pain::pain_points(&conn, &period, &filters, Locale::En)?,
+            };
+            tracing::info!(
+                ms = started.elapsed().as_millis() as u64,
+                "pain points computed"
+            );
             if json {
                 println!("{}", serde_json::to_string_pretty(&points)?);
             } else {
@@ -92,6 +117,24 @@ pub fn journey(db: &Db, command: JourneyCommand) -> anyhow::Result<()> {
                     println!("{lost:>14}  {subject}: {}", p.formula);
                 }
             }
+        }
+        JourneyCommand::View { from, to } => {
+            let conn = db.connect()?;
+            let period =
+                crate::server::view::resolve_period(&conn, from.as_deref(), to.as_deref())?;
+            let started = std::time::Instant::now();
+            let (view, pains) =
+                journey::service::page_blocking(&conn, &period, &Filters::none(), Locale::En)?;
+            println!(
+                "{} to {}: {} journeys, {} paths, {} hand-offs, {} pain points in {} ms",
+                period.from(),
+                period.to(),
+                view.summary.journeys,
+                view.paths.len(),
+                view.handoffs.len(),
+                pains.len(),
+                started.elapsed().as_millis()
+            );
         }
     }
     Ok(())

@@ -69,7 +69,10 @@ pub fn run(db: &Db, command: RollupCommand) -> anyhow::Result<()> {
                      `omnikpi rollup rebuild` recomputes them"
                 );
             }
-            println!("rollup_daily, rollup_sets and rollup_facts: each matches the raw events");
+            println!(
+                "rollup_daily, rollup_sets, rollup_facts and the journey rollups: each matches \
+                 the raw events"
+            );
         }
         RollupCommand::Rebuild => {
             rollup::rebuild(db)?;

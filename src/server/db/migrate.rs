@@ -98,6 +98,11 @@ pub const MIGRATIONS: &[Migration] = &[
         name: "rollup_facts",
         sql: include_str!("../../../migrations/0023_rollup_facts.sql"),
     },
+    Migration {
+        version: 24,
+        name: "journey_rollups",
+        sql: include_str!("../../../migrations/0024_journey_rollups.sql"),
+    },
 ];
 
 pub struct Migration {

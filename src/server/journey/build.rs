@@ -55,6 +55,8 @@ pub fn rebuild_in(conn: &Connection) -> Result<u64, duckdb::Error> {
     laps.lap("steps");
     conn.execute(JOURNEYS_SQL, [window_days, 0])?;
     laps.lap("journeys");
+    super::rollup::rebuild_in(conn)?;
+    laps.lap("rollup");
     record_window(conn, window_days)?;
     let n: i64 = conn.query_row("SELECT count(*) FROM journeys", [], |r| r.get(0))?;
     Ok(n as u64)
@@ -123,6 +125,9 @@ pub fn update_touched_in(
     ))?;
     let customers: i64 =
         conn.query_row("SELECT count(*) FROM journey_touched", [], |r| r.get(0))?;
+    // The rollup follows every change below when it is in the connection's zone; otherwise it
+    // is rebuilt at the end.
+    let keep = super::rollup::current(conn)?;
     if customers > 0 {
         // New numbers start after the highest ever given (kept in the steps as well).
         let offset: i64 = conn.query_row(
@@ -131,6 +136,9 @@ pub fn update_touched_in(
             [],
             |r| r.get(0),
         )?;
+        if keep {
+            super::rollup::patch(conn, TOUCHED_JOURNEYS, -1)?;
+        }
         conn.execute_batch(
             "DELETE FROM journey_steps WHERE customer_id IN (SELECT customer_id FROM journey_touched);
              DELETE FROM journeys WHERE customer_id IN (SELECT customer_id FROM journey_touched);",
@@ -140,26 +148,71 @@ pub fn update_touched_in(
             [window_days, offset],
         )?;
         conn.execute(JOURNEYS_SQL, [window_days, offset])?;
+        if keep {
+            super::rollup::patch(conn, TOUCHED_JOURNEYS, 1)?;
+        }
+    }
+    if keep {
+        match touched {
+            // The table name comes from the caller's constant, never from input.
+            Some(table) => super::rollup::refresh_handoffs(
+                conn,
+                &format!(
+                    "SELECT customer_id FROM journey_touched
+                     UNION SELECT customer_id FROM {table}"
+                ),
+            )?,
+            // Without the write's customers, every customer's facts are redone.
+            None => super::rollup::rebuild_handoffs(conn)?,
+        }
     }
     conn.execute_batch("DROP TABLE IF EXISTS journey_touched;")?;
     // The clock may have moved: an open journey of anyone may now be over.
-    // Only the journeys whose status changes are written: most keep theirs.
+    // Only the journeys whose status changes are written: most keep theirs. The rollup takes
+    // them out before and back after (the same ones: nothing else changes in between).
+    if keep {
+        conn.execute(
+            &format!(
+                "CREATE OR REPLACE TEMP TABLE journey_restatus AS
+                 SELECT journey_id FROM journeys WHERE {RESTATUS}"
+            ),
+            [window_days],
+        )?;
+        super::rollup::patch(conn, RESTATUS_JOURNEYS, -1)?;
+    }
     conn.execute(
-        "UPDATE journeys SET status = CASE
-             WHEN ended_at + to_hours(CAST($1 AS BIGINT) * 24) >= (SELECT max(occurred_at) FROM events)
-                 THEN 'open' ELSE 'abandoned' END
-         WHERE status <> 'converted'
-           AND status <> CASE
-             WHEN ended_at + to_hours(CAST($1 AS BIGINT) * 24) >= (SELECT max(occurred_at) FROM events)
-                 THEN 'open' ELSE 'abandoned' END",
+        &format!("UPDATE journeys SET status = {NEW_STATUS} WHERE {RESTATUS}"),
         [window_days],
     )?;
+    if keep {
+        super::rollup::patch(conn, RESTATUS_JOURNEYS, 1)?;
+        super::rollup::restatus_handoffs(conn)?;
+        conn.execute_batch("DROP TABLE journey_restatus;")?;
+    } else {
+        super::rollup::rebuild_in(conn)?;
+    }
     record_window(conn, window_days)?;
     Ok(Update {
         customers: customers as u64,
         full: false,
     })
 }
+
+/// The journeys of the customers being cut again (a condition on `j`).
+const TOUCHED_JOURNEYS: &str = "j.customer_id IN (SELECT customer_id FROM journey_touched)";
+
+/// The status an unconverted journey has at the data's clock; `$1` is the window in days.
+const NEW_STATUS: &str = "CASE
+     WHEN ended_at + to_hours(CAST($1 AS BIGINT) * 24) >= (SELECT max(occurred_at) FROM events)
+         THEN 'open' ELSE 'abandoned' END";
+
+/// The journeys whose status the clock changes.
+const RESTATUS: &str = "status <> 'converted' AND status <> CASE
+     WHEN ended_at + to_hours(CAST($1 AS BIGINT) * 24) >= (SELECT max(occurred_at) FROM events)
+         THEN 'open' ELSE 'abandoned' END";
+
+/// The journeys listed in `journey_restatus` (a condition on `j`).
+const RESTATUS_JOURNEYS: &str = "j.journey_id IN (SELECT journey_id FROM journey_restatus)";
 
 fn record_window(conn: &Connection, days: i64) -> Result<(), duckdb::Error> {
     conn.execute(

@@ -96,9 +96,10 @@ pub fn compare(
             )
         })
         .collect();
+    // Only the numbers are compared: the list mode, as on the journeys page.
     let (pb, pa) = (
-        pain::pain_points(conn, before, filters, locale)?,
-        pain::pain_points(conn, after, filters, locale)?,
+        pain::pain_list(conn, before, filters, locale)?,
+        pain::pain_list(conn, after, filters, locale)?,
     );
     let mut keys: Vec<(String, String)> = pb
         .iter()

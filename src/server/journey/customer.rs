@@ -338,11 +338,21 @@ pub fn erase_then(
         "DELETE FROM customer_merges WHERE into_id = $1 OR merged_id = $1",
         [customer_id],
     )?;
+    // The journey rollup takes out the customer's journeys while their steps are still there.
+    let keep = super::rollup::current(&tx)?;
+    if keep {
+        // The id is a number: written into the condition, as the builder's constants are.
+        super::rollup::patch(&tx, &format!("j.customer_id = {customer_id}"), -1)?;
+        super::rollup::forget_handoffs(&tx, customer_id)?;
+    }
     tx.execute(
         "DELETE FROM journey_steps WHERE customer_id = ?",
         [customer_id],
     )?;
     tx.execute("DELETE FROM journeys WHERE customer_id = ?", [customer_id])?;
+    if !keep {
+        super::rollup::rebuild_in(&tx)?;
+    }
     let report = ErasureReport {
         customer_id,
         events_anonymised: events as u64,

@@ -51,7 +51,21 @@ pub fn funnel(
     filters: &Filters,
     steps: &[FunnelStepDef],
 ) -> Result<FunnelReport, JourneyError> {
-    check_steps(conn, steps)?;
+    let [report] = funnels(conn, period, filters, [steps])?;
+    Ok(report)
+}
+
+/// The funnels of each list of `steps`, over one read of the period's journey steps (the
+/// journeys page shows two).
+pub fn funnels<const N: usize>(
+    conn: &Connection,
+    period: &Period,
+    filters: &Filters,
+    funnels: [&[FunnelStepDef]; N],
+) -> Result<[FunnelReport; N], JourneyError> {
+    for steps in funnels {
+        check_steps(conn, steps)?;
+    }
     let (cond, params) = scope(period, filters, 1);
     let sql = format!(
         "SELECT s.journey_id, j.entry_channel, epoch(s.occurred_at), s.event_type, s.channel
@@ -61,19 +75,21 @@ pub fn funnel(
     );
     let mut stmt = conn.prepare(&sql)?;
     let mut rows = stmt.query(duckdb::params_from_iter(params))?;
-    let mut overall = Tally::new(steps.len());
-    let mut by_entry: BTreeMap<String, Tally> = BTreeMap::new();
+    let mut tallies: [(Tally, BTreeMap<String, Tally>); N] =
+        funnels.map(|steps| (Tally::new(steps.len()), BTreeMap::new()));
     let mut current: Option<(i64, Option<String>)> = None;
     let mut events: Vec<(f64, String, Option<String>)> = Vec::new();
     let mut flush = |journey: &Option<(i64, Option<String>)>,
                      events: &mut Vec<(f64, String, Option<String>)>| {
         if let Some((_, entry)) = journey {
-            let reached = walk(steps, events);
-            overall.add(&reached);
-            by_entry
-                .entry(entry.clone().unwrap_or_else(|| "other".to_string()))
-                .or_insert_with(|| Tally::new(steps.len()))
-                .add(&reached);
+            for (steps, (overall, by_entry)) in funnels.iter().zip(tallies.iter_mut()) {
+                let reached = walk(steps, events);
+                overall.add(&reached);
+                by_entry
+                    .entry(entry.clone().unwrap_or_else(|| "other".to_string()))
+                    .or_insert_with(|| Tally::new(steps.len()))
+                    .add(&reached);
+            }
         }
         events.clear();
     };
@@ -86,13 +102,17 @@ pub fn funnel(
         events.push((row.get(2)?, row.get(3)?, row.get(4)?));
     }
     flush(&current, &mut events);
-    Ok(FunnelReport {
-        overall: overall.finish(steps, None),
-        by_entry_channel: by_entry
-            .into_iter()
-            .map(|(entry, t)| t.finish(steps, Some(entry)))
-            .collect(),
-    })
+    let mut next = funnels.into_iter();
+    Ok(tallies.map(|(overall, by_entry)| {
+        let steps = next.next().unwrap_or_default();
+        FunnelReport {
+            overall: overall.finish(steps, None),
+            by_entry_channel: by_entry
+                .into_iter()
+                .map(|(entry, t)| t.finish(steps, Some(entry)))
+                .collect(),
+        }
+    }))
 }
 
 /// The times (epoch seconds) at which one journey reached each step, in order, stopping at
@@ -167,25 +187,18 @@ impl Tally {
     }
 }
 
-/// How the journeys of the period ended, with their revenue and average order value.
+/// How the journeys of the period ended, with their revenue and average order value (from
+/// the journey rollup when no filter narrows them).
 pub fn summary(
     conn: &Connection,
     period: &Period,
     filters: &Filters,
 ) -> Result<JourneySummary, JourneyError> {
-    let (cond, params) = scope(period, filters, 1);
-    let sql = format!(
-        "SELECT count(*),
-                count(*) FILTER (WHERE status = 'converted'),
-                count(*) FILTER (WHERE status = 'abandoned'),
-                count(*) FILTER (WHERE status = 'open'),
-                coalesce(CAST(sum(revenue) AS DOUBLE), 0)
-         FROM journeys j WHERE {cond}"
-    );
-    let (journeys, converted, abandoned, open, revenue): (i64, i64, i64, i64, f64) = conn
-        .query_row(&sql, duckdb::params_from_iter(params), |r| {
-            Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?, r.get(4)?))
-        })?;
+    let (journeys, converted, abandoned, open, revenue) = if super::rollup::serves(conn, filters)? {
+        super::rollup::summary(conn, period)?
+    } else {
+        summary_raw(conn, period, filters)?
+    };
     let (converted, abandoned) = (converted as u64, abandoned as u64);
     Ok(JourneySummary {
         journeys: journeys as u64,
@@ -196,6 +209,27 @@ pub fn summary(
         revenue,
         average_order_value: (converted > 0).then(|| revenue / converted as f64),
     })
+}
+
+/// The summary's counts over the journeys table: (journeys, converted, abandoned, open,
+/// revenue).
+fn summary_raw(
+    conn: &Connection,
+    period: &Period,
+    filters: &Filters,
+) -> Result<(i64, i64, i64, i64, f64), JourneyError> {
+    let (cond, params) = scope(period, filters, 1);
+    let sql = format!(
+        "SELECT count(*),
+                count(*) FILTER (WHERE status = 'converted'),
+                count(*) FILTER (WHERE status = 'abandoned'),
+                count(*) FILTER (WHERE status = 'open'),
+                coalesce(CAST(sum(revenue) AS DOUBLE), 0)
+         FROM journeys j WHERE {cond}"
+    );
+    Ok(conn.query_row(&sql, duckdb::params_from_iter(params), |r| {
+        Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?, r.get(4)?))
+    })?)
 }
 
 #[cfg(test)]

@@ -11,16 +11,33 @@ use super::{JourneyError, ratio, scope};
 use crate::journey::HandoffRow;
 use crate::server::kpi::{Filters, Period};
 
-/// The statement of [`matrix`], with its `cond` slot.
+/// The statement of [`matrix`], with its `facts` slot.
 const HANDOFF_SQL: &str = include_str!("handoff.sql");
 
+/// The hand-offs of each journey, with its `journeys` slot: see [`facts_sql`].
+const HANDOFF_FACTS_SQL: &str = include_str!("handoff_facts.sql");
+
+/// The hand-off rows (one per journey and channel pair) of the journeys `journeys` keeps (a
+/// condition on `j`: a request's scope, or the journey builder's constants): the matrix's
+/// input, and the rows of `journey_handoff_facts`.
+pub(crate) fn facts_sql(journeys: &str) -> String {
+    super::render(HANDOFF_FACTS_SQL, &[("journeys", journeys)])
+}
+
+/// The hand-off matrix of the period's journeys: from `journey_handoff_facts` when no filter
+/// narrows them ([`super::rollup`]), else from the journeys' steps and the events.
 pub fn matrix(
     conn: &Connection,
     period: &Period,
     filters: &Filters,
 ) -> Result<Vec<HandoffRow>, JourneyError> {
     let (cond, params) = scope(period, filters, 1);
-    let sql = super::render(HANDOFF_SQL, &[("cond", &cond)]);
+    let facts = if super::rollup::serves(conn, filters)? {
+        format!("SELECT * FROM journey_handoff_facts j WHERE {cond}")
+    } else {
+        facts_sql(&cond)
+    };
+    let sql = super::render(HANDOFF_SQL, &[("facts", &facts)]);
     let mut stmt = conn.prepare(&sql)?;
     let rows = stmt.query_map(duckdb::params_from_iter(params), |r| {
         let converted = r.get::<_, i64>(3)? as u64;

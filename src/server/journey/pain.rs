@@ -60,6 +60,16 @@ pub fn revenue_lost(affected: u64, gap: Option<f64>, aov: Option<f64>) -> (f64, 
     (lost, formula)
 }
 
+/// How much of each pain point to compute.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Detail {
+    /// The numbers only, as the journeys page lists them: no trend, breakdown or examples
+    /// (left empty), which spares their part of the SQL as well.
+    List,
+    /// Everything the pain point page shows.
+    Full,
+}
+
 /// Every pain point of the period's journeys, ranked by revenue lost (highest first; ties by
 /// rule number and key).
 pub fn pain_points(
@@ -68,28 +78,77 @@ pub fn pain_points(
     filters: &Filters,
     locale: Locale,
 ) -> Result<Vec<PainPoint>, JourneyError> {
+    evaluate(conn, period, filters, locale, None, Detail::Full)
+}
+
+/// [`pain_points`] in list mode ([`Detail::List`]): the same numbers, ranked the same way.
+pub fn pain_list(
+    conn: &Connection,
+    period: &Period,
+    filters: &Filters,
+    locale: Locale,
+) -> Result<Vec<PainPoint>, JourneyError> {
+    evaluate(conn, period, filters, locale, None, Detail::List)
+}
+
+/// The pain point `key` (a rule key, or `significance:kind:value`) in full, computing only its
+/// rule; `None` when the period has no such pain point.
+pub fn pain_point(
+    conn: &Connection,
+    period: &Period,
+    filters: &Filters,
+    locale: Locale,
+    key: &str,
+) -> Result<Option<PainPoint>, JourneyError> {
+    let rule = key.split(':').next().unwrap_or(key);
+    if Rules::builtin().get(rule).is_none() {
+        return Ok(None);
+    }
+    Ok(
+        evaluate(conn, period, filters, locale, Some(rule), Detail::Full)?
+            .into_iter()
+            .find(|p| p.key == key),
+    )
+}
+
+/// The pain points of every rule, or of the rule `only`, ranked by revenue lost.
+fn evaluate(
+    conn: &Connection,
+    period: &Period,
+    filters: &Filters,
+    locale: Locale,
+    only: Option<&str>,
+    detail: Detail,
+) -> Result<Vec<PainPoint>, JourneyError> {
     let mut laps = crate::server::ops::laps::Laps::start("pain points");
     let settings = overrides(conn)?;
     let aov = super::funnel::summary(conn, period, filters)?.average_order_value;
     laps.lap("summary");
     let (cond, params) = scope(period, filters, 1);
+    // The list's significance counts come from the journey rollup when it serves the filters.
+    let rolled_up =
+        (detail == Detail::List && super::rollup::serves(conn, filters)?).then_some(period);
     let mut points = Vec::new();
     for rule in Rules::builtin().all() {
+        if only.is_some_and(|key| key != rule.key) {
+            continue;
+        }
         let rule = with_overrides(rule, &settings);
         match &rule.kind {
             RuleKind::Failure(f) => {
-                let list = anchors(conn, f, &cond, params.clone())?;
-                points.push(evaluate_failure(&rule, f, &list, aov, locale));
+                let list = anchors(conn, f, &cond, params.clone(), detail)?;
+                points.push(evaluate_failure(&rule, f, &list, aov, locale, detail));
             }
-            RuleKind::Significance { z_threshold } => {
+            RuleKind::Significance { .. } => {
                 points.extend(significance(
                     conn,
                     &rule,
-                    *z_threshold,
                     &cond,
                     params.clone(),
                     aov,
                     locale,
+                    detail,
+                    rolled_up,
                 )?);
             }
         }
@@ -120,6 +179,7 @@ pub fn customer_hits(
                 f,
                 "j.customer_id = CAST($1 AS BIGINT)",
                 vec![customer_id.to_string()],
+                Detail::List,
             )?;
             for a in list
                 .into_iter()

@@ -13,19 +13,24 @@ use crate::server::kpi::{Filters, Period};
 /// The separator of `journeys.path`.
 pub const SEPARATOR: &str = " > ";
 
-struct Agg {
-    journeys: u64,
-    converted: u64,
-    ended: u64,
-    revenue: f64,
+/// One path's journeys, conversions, ended journeys and revenue.
+pub(crate) struct Agg {
+    pub(crate) journeys: u64,
+    pub(crate) converted: u64,
+    pub(crate) ended: u64,
+    pub(crate) revenue: f64,
 }
 
-/// Every distinct path of the period's journeys with its counts.
+/// Every distinct path of the period's journeys with its counts (from the journey rollup
+/// when no filter narrows them).
 fn all_paths(
     conn: &Connection,
     period: &Period,
     filters: &Filters,
 ) -> Result<Vec<(String, Agg)>, JourneyError> {
+    if super::rollup::serves(conn, filters)? {
+        return Ok(super::rollup::paths(conn, period)?);
+    }
     let (cond, params) = scope(period, filters, 1);
     let sql = format!(
         "SELECT path, count(*), count(*) FILTER (WHERE status = 'converted'),

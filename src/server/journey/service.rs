@@ -58,22 +58,49 @@ pub async fn journey_view(
     .await
 }
 
-/// The journey view of a resolved period and filters, on the caller's connection.
+/// The journey view of a resolved period and filters, on the caller's connection; the time of
+/// each part is logged at debug level (the "journey view profile").
 pub fn view_blocking(
     conn: &duckdb::Connection,
     period: &Period,
     filters: &Filters,
 ) -> Result<JourneyView, JourneyError> {
+    let mut laps = crate::server::ops::laps::Laps::start("journey view");
+    let summary = funnel::summary(conn, period, filters)?;
+    laps.lap("summary");
+    // Both funnels from one read of the steps.
+    let (cross, store) = (FunnelStepDef::cross_channel(), FunnelStepDef::store());
+    let [cross, store_funnel] = funnel::funnels(conn, period, filters, [&cross[..], &store[..]])?;
+    laps.lap("funnels");
+    let top = paths::top_paths(conn, period, filters, None, TOP_PATHS)?;
+    laps.lap("paths");
+    let flow = paths::flow(conn, period, filters, FLOW_STEPS)?;
+    laps.lap("flow");
+    let handoffs = handoff::matrix(conn, period, filters)?;
+    laps.lap("handoffs");
     Ok(JourneyView {
         from: period.from(),
         to: period.to(),
-        summary: funnel::summary(conn, period, filters)?,
-        funnel: funnel::funnel(conn, period, filters, &FunnelStepDef::cross_channel())?,
-        store_funnel: funnel::funnel(conn, period, filters, &FunnelStepDef::store())?,
-        paths: paths::top_paths(conn, period, filters, None, TOP_PATHS)?,
-        flow: paths::flow(conn, period, filters, FLOW_STEPS)?,
-        handoffs: handoff::matrix(conn, period, filters)?,
+        summary,
+        funnel: cross,
+        store_funnel,
+        paths: top,
+        flow,
+        handoffs,
     })
+}
+
+/// The journeys page's data: the view and the pain point list (numbers only:
+/// [`pain::Detail::List`]).
+pub fn page_blocking(
+    conn: &duckdb::Connection,
+    period: &Period,
+    filters: &Filters,
+    locale: Locale,
+) -> Result<(JourneyView, Vec<PainPoint>), JourneyError> {
+    let view = view_blocking(conn, period, filters)?;
+    let pains = pain::pain_list(conn, period, filters, locale)?;
+    Ok((view, pains))
 }
 
 /// A funnel with the caller's steps.
@@ -231,18 +258,11 @@ pub async fn journeys_page(query: String) -> Result<JourneysPage, AppError> {
         .run(move |conn| {
             let resolved = resolve_view(conn, &query)?;
             let locale = resolved.locale;
-            let view = view_blocking(conn, &resolved.period, &resolved.filters)?;
-            let pains = pain::pain_points(conn, &resolved.period, &resolved.filters, locale)?;
+            // The list shows the numbers; trend, breakdown and examples are the detail page's.
+            let (view, pains) = page_blocking(conn, &resolved.period, &resolved.filters, locale)?;
             Ok::<_, AppError>((view, resolved.view, pains, locale))
         })
         .await?;
-    let mut pains = pains;
-    // The list shows the numbers; trend, breakdown and examples are the detail page's.
-    for p in &mut pains {
-        p.trend.clear();
-        p.breakdown.clear();
-        p.examples.clear();
-    }
     let acknowledged = state
         .db
         .run(|conn| notes::acknowledged(conn).map_err(crate::server::db::DbError::from))
@@ -415,20 +435,16 @@ pub async fn pain_page(
 ) -> Result<PainPage, AppError> {
     let state = expect_context::<AppState>();
     let locale = Locale::parse(lang.as_deref());
-    let (f, t) = (from.clone(), to.clone());
-    let (from_day, to_day) = state
+    let (from_day, to_day, point) = state
         .db
         .run(move |conn| {
-            view::resolve_period(conn, f.as_deref(), t.as_deref())
-                .map(|p| (p.from(), p.to()))
-                .map_err(AppError::from)
+            let period = view::resolve_period(conn, from.as_deref(), to.as_deref())?;
+            // Only the page's rule is evaluated, in full.
+            let point = pain::pain_point(conn, &period, &Filters::none(), locale, &rule)?
+                .ok_or_else(|| AppError::NotFound(format!("pain point {rule}")))?;
+            Ok::<_, AppError>((period.from(), period.to(), point))
         })
         .await?;
-    let point = pain_points(&state.db, from, to, vec![], locale)
-        .await?
-        .into_iter()
-        .find(|p| p.key == rule)
-        .ok_or_else(|| AppError::NotFound(format!("pain point {rule}")))?;
     let labels: Vec<String> = point.trend.iter().map(|t| t.month.clone()).collect();
     let values: Vec<f64> = point.trend.iter().map(|t| t.affected as f64).collect();
     let trend_chart = charts::bars(&labels, &values, locale.text(Msg::TrendTitle), &|v| {

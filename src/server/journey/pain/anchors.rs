@@ -8,13 +8,25 @@ use std::collections::BTreeMap;
 use duckdb::Connection;
 
 use super::rules::{Failure, FailureRule, Outcome, Rule};
-use super::{EXAMPLES, revenue_lost};
+use super::{Detail, EXAMPLES, revenue_lost};
 use crate::i18n::Locale;
 use crate::journey::{PainBreakdownRow, PainExample, PainParams, PainPoint, PainTrendPoint};
 use crate::server::journey::{JourneyError, ratio};
 
 /// The statement of [`anchors`], with `{name}` slots filled per rule.
 const ANCHORS_SQL: &str = include_str!("anchors.sql");
+
+/// The store and campaign of each journey's first step that has one, for the breakdown.
+const FIRSTS: &str = "SELECT s.journey_id,
+           arg_min(s.store_id, s.step) FILTER (WHERE s.store_id IS NOT NULL) AS store_id,
+           arg_min(s.campaign_id, s.step) FILTER (WHERE s.campaign_id IS NOT NULL)
+               AS campaign_id
+    FROM journey_steps s JOIN jj USING (journey_id) GROUP BY s.journey_id";
+
+/// [`FIRSTS`] when no breakdown is wanted: no rows (the anchors keep their own store and
+/// campaign only).
+const NO_FIRSTS: &str = "SELECT CAST(NULL AS BIGINT) AS journey_id,
+           CAST(NULL AS VARCHAR) AS store_id, CAST(NULL AS VARCHAR) AS campaign_id LIMIT 0";
 
 /// One anchor (or reference) step of a journey, judged.
 #[derive(Clone, Debug)]
@@ -42,6 +54,7 @@ pub fn anchors(
     rule: &FailureRule,
     cond: &str,
     mut params: Vec<String>,
+    detail: Detail,
 ) -> Result<Vec<Anchor>, JourneyError> {
     let f = params.len() + 1;
     let o = f + 1;
@@ -124,10 +137,15 @@ pub fn anchors(
         ),
         None => String::new(),
     };
+    let firsts = match detail {
+        Detail::Full => FIRSTS,
+        Detail::List => NO_FIRSTS,
+    };
     let sql = super::super::render(
         ANCHORS_SQL,
         &[
             ("cond", cond),
+            ("firsts", firsts),
             ("anchor_steps", &first(&rule.anchor, false)),
             ("reference", &reference),
             ("failed", &failed),
@@ -166,6 +184,7 @@ pub fn evaluate_failure(
     anchors: &[Anchor],
     aov: Option<f64>,
     locale: Locale,
+    detail: Detail,
 ) -> PainPoint {
     let exposed: Vec<&Anchor> = anchors
         .iter()
@@ -199,8 +218,48 @@ pub fn evaluate_failure(
         affected.len() as u64 >= rule.min_volume && reference.len() as u64 >= rule.min_volume;
     let (lost, formula) = revenue_lost(affected.len() as u64, gap, aov);
 
+    let (trend, breakdown, examples) = match detail {
+        Detail::Full => details(&exposed, &affected),
+        Detail::List => Default::default(),
+    };
+    PainPoint {
+        key: rule.key.clone(),
+        rule: rule.key.clone(),
+        number: rule.number,
+        name: rule.name.get(locale).to_string(),
+        description: rule.description.get(locale).to_string(),
+        subject: None,
+        params: PainParams {
+            failure_days: f.failure_days,
+            outcome_days: f.outcome_days,
+            min_volume: rule.min_volume,
+            z_threshold: None,
+        },
+        affected_journeys: affected.len() as u64,
+        exposed_journeys: exposed.len() as u64,
+        reference_journeys: reference.len() as u64,
+        conversion_affected,
+        conversion_reference,
+        conversion_gap: gap,
+        average_order_value: aov,
+        revenue_lost: if enough { lost } else { 0.0 },
+        formula,
+        enough_volume: enough,
+        z_score: None,
+        trend,
+        breakdown,
+        examples,
+    }
+}
+
+/// The trend by month, the breakdown by store, channel and campaign, and the latest examples
+/// of a failure rule's judged anchors (`exposed`) and failed ones (`affected`).
+fn details(
+    exposed: &[&Anchor],
+    affected: &[&Anchor],
+) -> (Vec<PainTrendPoint>, Vec<PainBreakdownRow>, Vec<PainExample>) {
     let mut trend: BTreeMap<String, (u64, u64)> = BTreeMap::new();
-    for a in &exposed {
+    for a in exposed {
         let t = trend.entry(a.month.clone()).or_default();
         t.0 += 1;
         t.1 += u64::from(a.failed);
@@ -215,7 +274,7 @@ pub fn evaluate_failure(
         ("campaign", |a: &Anchor| a.campaign.clone()),
     ] {
         let mut groups: BTreeMap<String, (u64, u64)> = BTreeMap::new();
-        for a in &exposed {
+        for a in exposed {
             if let Some(v) = value(a) {
                 let g = groups.entry(v).or_default();
                 g.0 += 1;
@@ -241,31 +300,8 @@ pub fn evaluate_failure(
     }
     let mut examples: Vec<&&Anchor> = affected.iter().collect();
     examples.sort_by(|a, b| b.at.cmp(&a.at).then(a.journey_id.cmp(&b.journey_id)));
-    PainPoint {
-        key: rule.key.clone(),
-        rule: rule.key.clone(),
-        number: rule.number,
-        name: rule.name.get(locale).to_string(),
-        description: rule.description.get(locale).to_string(),
-        subject: None,
-        params: PainParams {
-            failure_days: f.failure_days,
-            outcome_days: f.outcome_days,
-            min_volume: rule.min_volume,
-            z_threshold: None,
-        },
-        affected_journeys: affected.len() as u64,
-        exposed_journeys: exposed.len() as u64,
-        reference_journeys: reference.len() as u64,
-        conversion_affected,
-        conversion_reference,
-        conversion_gap: gap,
-        average_order_value: aov,
-        revenue_lost: if enough { lost } else { 0.0 },
-        formula,
-        enough_volume: enough,
-        z_score: None,
-        trend: trend
+    (
+        trend
             .into_iter()
             .map(|(month, (exposed, affected))| PainTrendPoint {
                 month,
@@ -274,7 +310,7 @@ pub fn evaluate_failure(
             })
             .collect(),
         breakdown,
-        examples: examples
+        examples
             .into_iter()
             .take(EXAMPLES)
             .map(|a| PainExample {
@@ -283,5 +319,5 @@ pub fn evaluate_failure(
                 at: a.at.clone(),
             })
             .collect(),
-    }
+    )
 }

@@ -6,14 +6,19 @@ use std::collections::BTreeMap;
 
 use duckdb::Connection;
 
-use super::rules::Rule;
-use super::{EXAMPLES, revenue_lost};
+use super::rules::{Rule, RuleKind};
+use super::{Detail, EXAMPLES, revenue_lost};
 use crate::i18n::Locale;
 use crate::journey::{PainExample, PainParams, PainPoint, PainTrendPoint};
 use crate::server::journey::{JourneyError, ratio};
+use crate::server::kpi::Period;
 
-/// The statement of [`significance`], with its `{cond}` slot filled.
+/// The statement of [`significance`], with its `{cond}` and `{values}` slots filled.
 const SIGNIFICANCE_SQL: &str = include_str!("significance.sql");
+
+/// The values each journey went through (a query over `s`: the steps with `prev_channel`),
+/// for the statement and for the journey rollup (`journey_rollup_values`).
+pub(crate) const VALUES_SQL: &str = include_str!("values.sql");
 
 /// The one-sided two-proportion z score of `x1/n1` against `x2/n2` (`None` when undefined).
 pub fn z_score(x1: u64, n1: u64, x2: u64, n2: u64) -> Option<f64> {
@@ -26,55 +31,53 @@ pub fn z_score(x1: u64, n1: u64, x2: u64, n2: u64) -> Option<f64> {
     (se > 0.0).then(|| (p1 - p2) / se)
 }
 
-/// Rule 5 over the journeys meeting `cond`.
+/// One ended journey through a value (the raw statement's rows).
+struct Row {
+    journey_id: i64,
+    customer_id: i64,
+    converted: bool,
+    month: String,
+    started: String,
+}
+
+/// Ended journeys and conversions: `(n, x)`.
+type Counts = (u64, u64);
+
+/// Per (kind, group, value) the ended journeys through it, with their rows when read raw; and
+/// per (kind, group) the ended journeys of the kind (a journey counts once per kind).
+type Gathered = (
+    BTreeMap<(String, String, String), (Counts, Vec<Row>)>,
+    BTreeMap<(String, String), Counts>,
+);
+
+/// Rule 5 over the journeys meeting `cond`; from the journey rollup (numbers only) when
+/// `rolled_up` gives the period it serves.
+#[allow(clippy::too_many_arguments)]
 pub fn significance(
     conn: &Connection,
     rule: &Rule,
-    z_threshold: f64,
     cond: &str,
     params: Vec<String>,
     aov: Option<f64>,
     locale: Locale,
+    detail: Detail,
+    rolled_up: Option<&Period>,
 ) -> Result<Vec<PainPoint>, JourneyError> {
-    let sql = super::super::render(SIGNIFICANCE_SQL, &[("cond", cond)]);
-    struct Row {
-        journey_id: i64,
-        customer_id: i64,
-        converted: bool,
-        month: String,
-        started: String,
-    }
-    let mut stmt = conn.prepare(&sql)?;
-    let mut rows = stmt.query(duckdb::params_from_iter(params))?;
-    let mut values: BTreeMap<(String, String, String), Vec<Row>> = BTreeMap::new();
-    while let Some(r) = rows.next()? {
-        values
-            .entry((r.get(0)?, r.get(1)?, r.get(2)?))
-            .or_default()
-            .push(Row {
-                journey_id: r.get(3)?,
-                customer_id: r.get(4)?,
-                converted: r.get(5)?,
-                month: r.get(6)?,
-                started: r.get(7)?,
-            });
-    }
-    // Journeys (and conversions) of each kind: a journey counts once per kind.
-    let mut kinds: BTreeMap<(String, String), BTreeMap<i64, bool>> = BTreeMap::new();
-    for ((kind, grp, _), list) in &values {
-        let set = kinds.entry((kind.clone(), grp.clone())).or_default();
-        for r in list {
-            set.insert(r.journey_id, r.converted);
-        }
-    }
+    let RuleKind::Significance { z_threshold } = rule.kind else {
+        return Ok(Vec::new());
+    };
+    let (values, kinds) = match rolled_up {
+        Some(period) if detail == Detail::List => from_rollup(conn, period)?,
+        _ => from_journeys(conn, cond, params)?,
+    };
     let mut found = Vec::new();
-    for ((kind, grp, value), list) in &values {
-        let all = &kinds[&(kind.clone(), grp.clone())];
-        let n_all = all.len() as u64;
-        let x_all = all.values().filter(|c| **c).count() as u64;
-        let n1 = list.len() as u64;
-        let x1 = list.iter().filter(|r| r.converted).count() as u64;
-        let (n2, x2) = (n_all - n1, x_all - x1);
+    for ((kind, grp, value), ((n1, x1), list)) in &values {
+        let (n_all, x_all) = kinds
+            .get(&(kind.clone(), grp.clone()))
+            .copied()
+            .unwrap_or_default();
+        let (n1, x1) = (*n1, *x1);
+        let (n2, x2) = (n_all.saturating_sub(n1), x_all.saturating_sub(x1));
         if n1 < rule.min_volume || n2 < rule.min_volume {
             continue;
         }
@@ -91,7 +94,7 @@ pub fn significance(
         };
         let (lost, formula) = revenue_lost(n1, gap, aov);
         let mut trend: BTreeMap<String, (u64, u64)> = BTreeMap::new();
-        for r in list {
+        for r in list.iter().filter(|_| detail == Detail::Full) {
             let t = trend.entry(r.month.clone()).or_default();
             t.0 += 1;
             t.1 += u64::from(!r.converted);
@@ -131,7 +134,7 @@ pub fn significance(
             breakdown: Vec::new(),
             examples: list
                 .iter()
-                .filter(|r| !r.converted)
+                .filter(|r| detail == Detail::Full && !r.converted)
                 .take(EXAMPLES)
                 .map(|r| PainExample {
                     journey_id: r.journey_id,
@@ -142,4 +145,63 @@ pub fn significance(
         });
     }
     Ok(found)
+}
+
+/// [`Gathered`] from the journeys (one statement, `significance.sql`), with every row.
+fn from_journeys(
+    conn: &Connection,
+    cond: &str,
+    params: Vec<String>,
+) -> Result<Gathered, JourneyError> {
+    let sql = super::super::render(SIGNIFICANCE_SQL, &[("cond", cond), ("values", VALUES_SQL)]);
+    let mut stmt = conn.prepare(&sql)?;
+    let mut rows = stmt.query(duckdb::params_from_iter(params))?;
+    let mut values: BTreeMap<(String, String, String), (Counts, Vec<Row>)> = BTreeMap::new();
+    while let Some(r) = rows.next()? {
+        let row = Row {
+            journey_id: r.get(3)?,
+            customer_id: r.get(4)?,
+            converted: r.get(5)?,
+            month: r.get(6)?,
+            started: r.get(7)?,
+        };
+        let entry = values.entry((r.get(0)?, r.get(1)?, r.get(2)?)).or_default();
+        entry.0.0 += 1;
+        entry.0.1 += u64::from(row.converted);
+        entry.1.push(row);
+    }
+    // Journeys (and conversions) of each kind: a journey counts once per kind.
+    let mut sets: BTreeMap<(String, String), BTreeMap<i64, bool>> = BTreeMap::new();
+    for ((kind, grp, _), (_, list)) in &values {
+        let set = sets.entry((kind.clone(), grp.clone())).or_default();
+        for r in list {
+            set.insert(r.journey_id, r.converted);
+        }
+    }
+    let kinds = sets
+        .into_iter()
+        .map(|(k, set)| {
+            let x = set.values().filter(|c| **c).count() as u64;
+            (k, (set.len() as u64, x))
+        })
+        .collect();
+    Ok((values, kinds))
+}
+
+/// [`Gathered`] from the journey rollup (`journey_rollup_values`), without rows.
+fn from_rollup(conn: &Connection, period: &Period) -> Result<Gathered, JourneyError> {
+    let mut values: BTreeMap<(String, String, String), (Counts, Vec<Row>)> = BTreeMap::new();
+    let mut kinds: BTreeMap<(String, String), Counts> = BTreeMap::new();
+    for (kind, grp, value, n, x) in super::super::rollup::values(conn, period)? {
+        let counts = (n as u64, x as u64);
+        match value {
+            Some(value) => {
+                values.insert((kind, grp, value), (counts, Vec::new()));
+            }
+            None => {
+                kinds.insert((kind, grp), counts);
+            }
+        }
+    }
+    Ok((values, kinds))
 }

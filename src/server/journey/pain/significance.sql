@@ -1,6 +1,7 @@
 -- Rule 5: every ended journey of the scope (the cond slot, filled by `significance` in
 -- significance.rs; values bound as $n parameters) with each touchpoint (within its channel and
--- event type), campaign and hand-off it went through, ordered for grouping.
+-- event type), campaign and hand-off it went through (the values slot: values.sql), ordered
+-- for grouping.
 WITH jj AS (SELECT j.journey_id, j.status = 'converted' AS converted,
                    strftime(CAST(j.started_at AS TIMESTAMP), '%Y-%m') AS month,
                    j.customer_id, CAST(j.started_at AS VARCHAR) AS started
@@ -8,18 +9,7 @@ WITH jj AS (SELECT j.journey_id, j.status = 'converted' AS converted,
 s AS (SELECT s.*, lag(s.channel) OVER (PARTITION BY s.journey_id ORDER BY s.step)
                  AS prev_channel
       FROM journey_steps s JOIN jj USING (journey_id)),
-v AS (
-    SELECT DISTINCT journey_id, 'touchpoint' AS kind,
-           coalesce(channel, 'other') || ':' || event_type AS grp,
-           coalesce(channel, 'other') || ':' || coalesce(touchpoint, '') AS value
-    FROM s WHERE event_type <> 'purchase'
-    UNION
-    SELECT DISTINCT journey_id, 'campaign', '', campaign_id
-    FROM s WHERE campaign_id IS NOT NULL
-    UNION
-    SELECT DISTINCT journey_id, 'handoff', '', prev_channel || ' > ' || channel
-    FROM s WHERE channel IS NOT NULL AND prev_channel IS NOT NULL
-             AND prev_channel <> channel)
+v AS ({values})
 SELECT v.kind, v.grp, v.value, jj.journey_id, jj.customer_id, jj.converted, jj.month,
        jj.started
 FROM v JOIN jj USING (journey_id)
