@@ -18,7 +18,8 @@
 # BENCH_BIN (the omnikpi binary, default the release build's), BENCH_MEMORY_LIMIT (768MB: the
 # server's OMNIKPI_MEMORY_LIMIT), BENCH_SPARK=1 (also the Spark engine on a loopback cluster,
 # bench/spark.sh, recorded under `spark`; BENCH_SPARK=reuse records the work folder's spark.json
-# of an earlier bench/spark.sh run instead), BENCH_NAME (added to the result's file name).
+# of an earlier bench/spark.sh run instead), BENCH_NAME (added to the result's file name),
+# BENCH_WASM=0 (leave the wasm bundle out of the sizes, e.g. when only a debug one is built).
 set -euo pipefail
 
 EVENTS=10000000
@@ -331,7 +332,11 @@ LIVE_JSON=$(jq -n --argjson rounds "$LIVE_ROUNDS" --argjson page_rounds "$LIVE_P
 WASM=$(ls "$ROOT"/target/site/pkg/*.wasm 2>/dev/null | head -1 || true)
 [ -n "$WASM" ] || WASM=$(ls "$CARGO_TARGET_DIR"/site/pkg/*.wasm 2>/dev/null | head -1 || true)
 WASM_RAW=null WASM_GZ=null JS_GZ=null
-if [ -n "$WASM" ]; then
+# BENCH_SKIP_BUILD may leave a debug bundle there: BENCH_WASM=0 leaves the bundle out of the
+# sizes rather than record a figure that is not the release's.
+if [ "${BENCH_WASM:-1}" = 0 ]; then
+    echo "the wasm bundle is left out of the sizes (BENCH_WASM=0)" >&2
+elif [ -n "$WASM" ]; then
     WASM_RAW=$(stat -c %s "$WASM")
     WASM_GZ=$(gzip -9 -c "$WASM" | wc -c)
     JS=$(ls "$(dirname "$WASM")"/*.js | head -1)
