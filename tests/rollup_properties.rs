@@ -256,8 +256,10 @@ fn filter_sets() -> Vec<Filters> {
     ]
 }
 
-/// Every served KPI × filter × grain equals the raw computation, and verify is clean.
-fn check(t: &TestDb, step: usize) -> Result<(), TestCaseError> {
+/// Every served KPI × filter × grain equals the raw computation, and verify is clean (which
+/// covers the journey rollup's tables); with `journeys`, the journeys page's parts and every
+/// pain point too.
+fn check(t: &TestDb, step: usize, journeys: bool) -> Result<(), TestCaseError> {
     let conn = t.db.connect().expect("connection");
     let report = rollup::verify(&conn).expect("verify");
     prop_assert!(
@@ -270,7 +272,9 @@ fn check(t: &TestDb, step: usize) -> Result<(), TestCaseError> {
         rollup::current(&conn).expect("state"),
         "step {step}: rollup in use"
     );
-    check_journeys(&conn, step)?;
+    if journeys {
+        check_journeys(&conn, step)?;
+    }
     let catalog = Catalog::builtin();
     let keys = keys();
     let periods = [
@@ -402,12 +406,15 @@ fn check_journeys(conn: &duckdb::Connection, step: usize) -> Result<(), TestCase
         "step {step}: journey rollup in use"
     );
     let none = Filters::none();
+    // The whole generated range, a window inside it whose journeys start before it, and a
+    // month before any event. Each pain point's page is checked on the first only: with the
+    // full ranking computed twice per period, that is where the test's time goes.
     let periods = [
         Period::parse("2026-03-01", "2026-04-09").expect("period"),
         Period::parse("2026-03-10", "2026-03-24").expect("period"),
         Period::parse("2026-02-01", "2026-02-28").expect("period"),
     ];
-    for period in &periods {
+    for (nth_period, period) in periods.iter().enumerate() {
         let parts = |conn: &duckdb::Connection| {
             let view = service::view_blocking(conn, period, &none).expect("view");
             let pains = pain::pain_points(conn, period, &none, Locale::En).expect("pains");
@@ -433,6 +440,9 @@ fn check_journeys(conn: &duckdb::Connection, step: usize) -> Result<(), TestCase
             p.examples.clear();
         }
         prop_assert_eq!(&list, &bare, "step {} list {:?}", step, period);
+        if nth_period > 0 {
+            continue;
+        }
         for point in &fast_pains {
             let one =
                 pain::pain_point(conn, period, &none, Locale::En, &point.key).expect("pain point");
@@ -457,7 +467,10 @@ fn nth(t: &TestDb, sql: &str, n: usize) -> Option<String> {
     }
 }
 
-fn run(steps: &[Step]) -> Result<(), TestCaseError> {
+/// Runs `steps`, checking after each. The journeys page is checked after every step when
+/// `journeys_each_step`, else after the last (a wrong patch of the journey rollup stays
+/// until a later write redoes the same customers, and verify, run after every step, sees it).
+fn run(steps: &[Step], journeys_each_step: bool) -> Result<(), TestCaseError> {
     let t = TestDb::new();
     {
         let conn = t.db.connect().expect("connection");
@@ -558,7 +571,7 @@ fn run(steps: &[Step]) -> Result<(), TestCaseError> {
                 .expect("setting");
             }
         }
-        check(&t, i)?;
+        check(&t, i, journeys_each_step || i + 1 == steps.len())?;
     }
     Ok(())
 }
@@ -570,7 +583,7 @@ proptest! {
     fn kpis_from_rollups_equal_kpis_from_raw_events(
         steps in proptest::collection::vec(step(), 1..6)
     ) {
-        run(&steps)?;
+        run(&steps, false)?;
     }
 }
 
@@ -601,34 +614,37 @@ fn purchase(day: u64, loyalty: Option<u8>, email: Option<u8>, cookie: Option<u8>
 #[test]
 fn a_fixed_history_with_every_kind_of_step() -> Result<(), TestCaseError> {
     let load = |specs: Vec<Spec>, api: bool, resend: usize| Step::Load { specs, api, resend };
-    run(&[
-        load(
-            vec![
-                purchase(1, None, None, Some(0)),
-                purchase(2, None, Some(0), None),
-                purchase(3, Some(0), None, None),
-                purchase(4, None, None, Some(1)),
-            ],
-            false,
-            0,
-        ),
-        // Links cookie k0 to e-mail m0 and m0 to card L0: earlier anonymous events flip.
-        load(
-            vec![
-                purchase(5, None, Some(0), Some(0)),
-                purchase(6, Some(0), Some(0), None),
-            ],
-            true,
-            4,
-        ),
-        Step::Block(0),
-        Step::FullStitch(true),
-        load(vec![purchase(7, Some(1), None, Some(1))], false, 2),
-        Step::Erase(0),
-        Step::Zone(true),
-        load(vec![purchase(8, None, Some(2), Some(0))], true, 0),
-        Step::Erase(1),
-    ])
+    run(
+        &[
+            load(
+                vec![
+                    purchase(1, None, None, Some(0)),
+                    purchase(2, None, Some(0), None),
+                    purchase(3, Some(0), None, None),
+                    purchase(4, None, None, Some(1)),
+                ],
+                false,
+                0,
+            ),
+            // Links cookie k0 to e-mail m0 and m0 to card L0: earlier anonymous events flip.
+            load(
+                vec![
+                    purchase(5, None, Some(0), Some(0)),
+                    purchase(6, Some(0), Some(0), None),
+                ],
+                true,
+                4,
+            ),
+            Step::Block(0),
+            Step::FullStitch(true),
+            load(vec![purchase(7, Some(1), None, Some(1))], false, 2),
+            Step::Erase(0),
+            Step::Zone(true),
+            load(vec![purchase(8, None, Some(2), Some(0))], true, 0),
+            Step::Erase(1),
+        ],
+        true,
+    )
 }
 
 /// The engine really reads the rollup (the property above would hold trivially otherwise), and
