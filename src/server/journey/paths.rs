@@ -21,6 +21,22 @@ pub(crate) struct Agg {
     pub(crate) revenue: f64,
 }
 
+impl Agg {
+    /// A `(path, journeys, converted, ended, revenue)` row, as both the journeys and the
+    /// journey rollup answer it.
+    pub(crate) fn of_row(r: &duckdb::Row<'_>) -> duckdb::Result<(String, Self)> {
+        Ok((
+            r.get(0)?,
+            Self {
+                journeys: r.get::<_, i64>(1)? as u64,
+                converted: r.get::<_, i64>(2)? as u64,
+                ended: r.get::<_, i64>(3)? as u64,
+                revenue: r.get(4)?,
+            },
+        ))
+    }
+}
+
 /// Every distinct path of the period's journeys with its counts (from the journey rollup
 /// when no filter narrows them).
 fn all_paths(
@@ -39,17 +55,7 @@ fn all_paths(
          FROM journeys j WHERE {cond} GROUP BY path"
     );
     let mut stmt = conn.prepare(&sql)?;
-    let rows = stmt.query_map(duckdb::params_from_iter(params), |r| {
-        Ok((
-            r.get::<_, String>(0)?,
-            Agg {
-                journeys: r.get::<_, i64>(1)? as u64,
-                converted: r.get::<_, i64>(2)? as u64,
-                ended: r.get::<_, i64>(3)? as u64,
-                revenue: r.get(4)?,
-            },
-        ))
-    })?;
+    let rows = stmt.query_map(duckdb::params_from_iter(params), Agg::of_row)?;
     Ok(rows.collect::<Result<_, _>>()?)
 }
 

@@ -265,17 +265,7 @@ pub(crate) fn paths(
             period.from().to_string(),
             period.end_exclusive().to_string(),
         ],
-        |r| {
-            Ok((
-                r.get::<_, String>(0)?,
-                Agg {
-                    journeys: r.get::<_, i64>(1)? as u64,
-                    converted: r.get::<_, i64>(2)? as u64,
-                    ended: r.get::<_, i64>(3)? as u64,
-                    revenue: r.get(4)?,
-                },
-            ))
-        },
+        Agg::of_row,
     )?;
     rows.collect()
 }
