@@ -103,6 +103,11 @@ pub const MIGRATIONS: &[Migration] = &[
         name: "journey_rollups",
         sql: include_str!("../../../migrations/0024_journey_rollups.sql"),
     },
+    Migration {
+        version: 26,
+        name: "rollup_amount_width",
+        sql: include_str!("../../../migrations/0026_rollup_amount_width.sql"),
+    },
 ];
 
 pub struct Migration {
