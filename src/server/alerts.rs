@@ -30,7 +30,7 @@ use crate::kpi::Status;
 
 use super::auth::policy::{self, Access, Decision, Principal};
 use super::auth::{self as auth_mod, audit};
-use super::db::{Db, DbError};
+use super::db::{Changed, Db, DbError};
 use super::kpi::targets::{self, TargetError, TargetPeriod};
 use super::kpi::{Catalog, FilterError, Filters, KpiError, Period, compute};
 
@@ -435,7 +435,9 @@ pub fn evaluate(conn: &mut Connection, as_of: NaiveDate) -> Result<Vec<i64>, Ale
 
 /// Evaluates every rule on `as_of` (today when `None`) under the writer lock; blocking.
 pub fn evaluate_now(db: &Db, as_of: Option<NaiveDate>) -> Result<Vec<i64>, AlertError> {
-    let _writer = db.write_lock();
+    let mut writer = db.write_lock();
+    // Rules and fired alerts are all it writes: no event, so no KPI value, changes.
+    writer.changed(Changed::DaysFrom(NaiveDate::MAX));
     let mut conn = db.connect()?;
     let as_of = match as_of {
         Some(day) => day,

@@ -93,6 +93,14 @@ pub const COMPANY_BREAKDOWNS: &[(&str, &str)] = &[
     ("gross_revenue", "region"),
 ];
 
+/// The KPIs of the two sides of the multichannel table.
+const MULTICHANNEL_SIDES: [&str; 4] = [
+    "multichannel_purchase_frequency",
+    "single_channel_purchase_frequency",
+    "multichannel_aov",
+    "single_channel_aov",
+];
+
 /// Multichannel against single-channel buyers over the view's period, from the engine's KPIs:
 /// the two sides of each uplift computed here, the uplifts themselves taken from the tiles
 /// (`kpis`, computed for the same period and filters).
@@ -102,12 +110,7 @@ pub fn multichannel(
     resolved: &Resolved,
     kpis: &[crate::kpi::KpiValue],
 ) -> Result<Multichannel, DashboardError> {
-    let keys = [
-        "multichannel_purchase_frequency",
-        "single_channel_purchase_frequency",
-        "multichannel_aov",
-        "single_channel_aov",
-    ];
+    let keys = MULTICHANNEL_SIDES;
     let uplifts = ["multichannel_frequency_uplift", "multichannel_value_uplift"];
     let tile = |k: &str| kpis.iter().find(|v| v.key == k).map(|v| v.value);
     let mut wanted: Vec<&str> = keys.to_vec();
@@ -165,21 +168,47 @@ pub async fn company(db: &Db, query: String) -> Result<CompanyView, AppError> {
         .run(move |conn| {
             // Presets and the default period are relative to today, so today is in the key.
             let key = format!("company\u{1f}{}\u{1f}{query}", today(conn)?);
-            cache.cached(&key, || company_blocking(conn, &query))
+            cache.cached(&key, || company_kept(conn, &query, &cache))
         })
         .await?;
     Ok(view)
 }
 
+/// The company view for the view in `query`, computed now from the database.
 pub fn company_blocking(
     conn: &mut duckdb::Connection,
     query: &str,
 ) -> Result<CompanyView, DashboardError> {
+    company_from(conn, query, &kpi::catalog(conn)?)
+}
+
+/// [`company_blocking`] reading and keeping KPI values in `db`'s results cache, so that the
+/// periods a write did not change are not computed again (see `kpi::memo`).
+fn company_kept(
+    conn: &mut duckdb::Connection,
+    query: &str,
+    db: &Db,
+) -> Result<CompanyView, DashboardError> {
+    company_from(conn, query, &kpi::catalog(conn)?.with_memo(db))
+}
+
+fn company_from(
+    conn: &mut duckdb::Connection,
+    query: &str,
+    catalog: &Catalog,
+) -> Result<CompanyView, DashboardError> {
     let mut laps = super::ops::laps::Laps::start("company view");
-    let catalog = &kpi::catalog(conn)?;
     let resolved = resolve_view(conn, query)?;
     let locale = resolved.locale;
     let defs = catalog.view("company");
+    if catalog.kept() {
+        // The tiles and the multichannel table of the period in one computation: the buyers
+        // of the period are read once for both (the table's calls below find them kept).
+        let mut keys: Vec<&str> = defs.iter().map(|d| d.key.as_str()).collect();
+        keys.extend(MULTICHANNEL_SIDES);
+        kpi::compute(conn, catalog, &keys, &resolved.period, &resolved.filters)?;
+        laps.lap("period");
+    }
     let request = kpi::report::ReportRequest {
         keys: defs.iter().map(|d| d.key.clone()).collect(),
         locale,

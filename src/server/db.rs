@@ -69,24 +69,60 @@ struct Inner {
     computing: Mutex<HashMap<String, Arc<Mutex<()>>>>,
 }
 
-/// A computed result and the data version it was computed at.
+/// A computed result, the data version it was computed at, and what it read.
 struct Cached {
     version: u64,
+    reads: Reads,
     value: Arc<dyn Any + Send + Sync>,
+}
+
+/// What a cached result depends on, so that a write that changed only some days leaves the
+/// results that never read them (see [`Db::invalidate_from`]).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Reads {
+    /// Anything in the database: stale after every write.
+    Everything,
+    /// Only events of local days before this one (a KPI of a period that does not look
+    /// ahead, whatever history before the period it reads), and the catalog, settings and
+    /// reference data, which only full invalidations change.
+    DaysBefore(chrono::NaiveDate),
+}
+
+/// What one write changed (see [`WriteGuard::changed`]).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Changed {
+    /// Events of this local day and later ones, and what no cached KPI value reads (the
+    /// journeys, the customers' current segments, the record of loads).
+    DaysFrom(chrono::NaiveDate),
+    /// Anything.
+    Everything,
 }
 
 /// The most results the cache keeps; past it, it starts again empty.
 pub const CACHE_ENTRIES: usize = 512;
 
-/// Held by a writer (see [`Db::write_lock`]); when dropped, cached results become stale.
+/// Held by a writer (see [`Db::write_lock`]); when dropped, cached results become stale:
+/// every one of them, unless the writer said what it changed ([`WriteGuard::changed`]).
 pub struct WriteGuard<'a> {
     db: &'a Db,
+    changed: Changed,
     _guard: MutexGuard<'a, ()>,
+}
+
+impl WriteGuard<'_> {
+    /// Narrows what the write is taken to have changed, once it committed; a writer that
+    /// does not call this invalidates everything.
+    pub fn changed(&mut self, changed: Changed) {
+        self.changed = changed;
+    }
 }
 
 impl Drop for WriteGuard<'_> {
     fn drop(&mut self) {
-        self.db.invalidate();
+        match self.changed {
+            Changed::DaysFrom(day) => self.db.invalidate_from(day),
+            Changed::Everything => self.db.invalidate(),
+        }
     }
 }
 
@@ -216,6 +252,7 @@ impl Db {
     pub fn write_lock(&self) -> WriteGuard<'_> {
         WriteGuard {
             db: self,
+            changed: Changed::Everything,
             _guard: lock(&self.inner.writer),
         }
     }
@@ -236,14 +273,73 @@ impl Db {
     /// Marks every cached result stale: called when a writer releases [`Db::write_lock`] and
     /// after every request that may write (any method but GET and HEAD).
     pub fn invalidate(&self) {
+        let mut cache = lock(&self.inner.cache);
         self.inner.version.fetch_add(1, Ordering::SeqCst);
-        lock(&self.inner.cache).clear();
+        cache.clear();
+    }
+
+    /// Marks stale the cached results that may read events of `day` or a later local day,
+    /// after a write that changed only those (a load of recent events): the others are kept,
+    /// and stay valid at the new version.
+    pub fn invalidate_from(&self, day: chrono::NaiveDate) {
+        let mut cache = lock(&self.inner.cache);
+        let current = self.inner.version.fetch_add(1, Ordering::SeqCst);
+        let version = current + 1;
+        cache.retain(|_, hit| {
+            hit.version == current && matches!(hit.reads, Reads::DaysBefore(end) if end <= day)
+        });
+        for hit in cache.values_mut() {
+            hit.version = version;
+        }
     }
 
     /// The result cached under `key` at the current data version, or `compute`'s, which is
     /// kept only if no write happened while it ran. `key` must name everything the result
     /// depends on besides the data (KPI set, period, filters, comparison, language, today).
     pub fn cached<T, E>(&self, key: &str, compute: impl FnOnce() -> Result<T, E>) -> Result<T, E>
+    where
+        T: Clone + Send + Sync + 'static,
+    {
+        self.cached_reading(key, Reads::Everything, compute)
+    }
+
+    /// The result cached under `key` at the current data version, if any (see
+    /// [`Db::cached_reading`]).
+    pub fn cache_get<T: Clone + 'static>(&self, key: &str) -> Option<T> {
+        self.cache_hit(key)
+    }
+
+    /// Keeps `value` under `key` as computed at data version `version` (read before it was
+    /// computed), unless a write happened since; `reads` says which writes make it stale.
+    pub fn cache_put<T>(&self, key: &str, version: u64, reads: Reads, value: T)
+    where
+        T: Send + Sync + 'static,
+    {
+        let mut cache = lock(&self.inner.cache);
+        if self.data_version() != version {
+            return;
+        }
+        if cache.len() >= CACHE_ENTRIES {
+            cache.clear();
+        }
+        cache.insert(
+            key.to_string(),
+            Cached {
+                version,
+                reads,
+                value: Arc::new(value),
+            },
+        );
+    }
+
+    /// [`Db::cached`] for a result that reads only what `reads` says, so that it outlives
+    /// the writes that changed nothing of it (see [`Db::invalidate_from`]).
+    pub fn cached_reading<T, E>(
+        &self,
+        key: &str,
+        reads: Reads,
+        compute: impl FnOnce() -> Result<T, E>,
+    ) -> Result<T, E>
     where
         T: Clone + Send + Sync + 'static,
     {
@@ -264,19 +360,7 @@ impl Db {
         let value = compute();
         lock(&self.inner.computing).remove(key);
         let value = value?;
-        let mut cache = lock(&self.inner.cache);
-        if self.data_version() == version {
-            if cache.len() >= CACHE_ENTRIES {
-                cache.clear();
-            }
-            cache.insert(
-                key.to_string(),
-                Cached {
-                    version,
-                    value: Arc::new(value.clone()),
-                },
-            );
-        }
+        self.cache_put(key, version, reads, value.clone());
         Ok(value)
     }
 
@@ -357,6 +441,44 @@ mod tests {
         assert_eq!(get(&db)?, 2, "a write made it stale");
         db.invalidate();
         assert_eq!(get(&db)?, 3);
+        Ok(())
+    }
+
+    #[test]
+    fn a_write_of_later_days_keeps_the_results_of_earlier_ones() -> Result<(), DbError> {
+        let db = Db::open_in_memory("Europe/Rome")?;
+        let day =
+            |d: u32| chrono::NaiveDate::from_ymd_opt(2026, 3, d).ok_or(DbError::Task("day".into()));
+        let put = |key: &str, reads: Reads| db.cache_put(key, db.data_version(), reads, 1_i32);
+        put("before the 10th", Reads::DaysBefore(day(10)?));
+        put("before the 11th", Reads::DaysBefore(day(11)?));
+        put("everything", Reads::Everything);
+        let mut writer = db.write_lock();
+        writer.changed(Changed::DaysFrom(day(10)?));
+        drop(writer);
+        assert_eq!(
+            db.cache_get::<i32>("before the 10th"),
+            Some(1),
+            "reads no changed day"
+        );
+        assert_eq!(
+            db.cache_get::<i32>("before the 11th"),
+            None,
+            "reads the 10th"
+        );
+        assert_eq!(db.cache_get::<i32>("everything"), None);
+        // Kept at the new version, and still dropped by the next write that reaches it.
+        let mut writer = db.write_lock();
+        writer.changed(Changed::DaysFrom(day(1)?));
+        drop(writer);
+        assert_eq!(db.cache_get::<i32>("before the 10th"), None);
+        put("before the 10th", Reads::DaysBefore(day(10)?));
+        drop(db.write_lock());
+        assert_eq!(
+            db.cache_get::<i32>("before the 10th"),
+            None,
+            "a writer that says nothing"
+        );
         Ok(())
     }
 

@@ -120,6 +120,8 @@ pub struct LoadReport {
     pub customers: u64,
     /// Where the time went, each phase summed over the files (the benchmark reports it).
     pub timings: LoadTimings,
+    /// What the load changed, for the results cache (`None`: not known, all of it stale).
+    pub changed: Option<crate::server::db::Changed>,
 }
 
 /// The wall time of each phase of a load.

@@ -26,6 +26,7 @@ pub mod dialect;
 pub mod engine;
 pub mod facts;
 pub mod filter;
+pub mod memo;
 pub mod period;
 pub mod query;
 pub mod report;

@@ -16,7 +16,7 @@
 
 use duckdb::{Connection, ToSql};
 
-use super::db::{Db, DbError};
+use super::db::{Changed, Db, DbError};
 use super::kpi::dialect::{Dialect, DialectError, render};
 use super::kpi::{Dimension, Filters};
 
@@ -97,6 +97,52 @@ fn aggregate(filter: &str, sign: i8) -> String {
         .replace("{filter}", filter)
 }
 
+/// The temporary table in which the writer's transaction records the first local day each
+/// change of the rollups touched (no day: all of them), read by [`changed`].
+const CHANGED: &str = "rollup_changed";
+
+/// Records that the rollups changed from the day `first` (an SQL expression over `from`, none
+/// when `from` has no row) or, with `None`, on every day.
+fn note_changed(conn: &Connection, first: Option<(&str, &str)>) -> Result<(), duckdb::Error> {
+    conn.execute_batch(&format!(
+        "CREATE TEMP TABLE IF NOT EXISTS {CHANGED} (day DATE, every_day BOOLEAN NOT NULL)"
+    ))?;
+    let row = match first {
+        Some((first, from)) => {
+            format!("SELECT {first}, false FROM {from} HAVING count(*) > 0")
+        }
+        None => "SELECT NULL, true".to_string(),
+    };
+    conn.execute_batch(&format!("INSERT INTO {CHANGED} {row}"))
+}
+
+/// What the writer's transaction has changed so far in the rollups, and so in every KPI
+/// value computed from events (the rollups count every event): the days from the first one
+/// touched (the day after every day when nothing was), or every day after a rebuild. The
+/// writer passes it to [`crate::server::db::WriteGuard::changed`] once it committed.
+pub fn changed(conn: &Connection) -> Result<Changed, duckdb::Error> {
+    conn.execute_batch(&format!(
+        "CREATE TEMP TABLE IF NOT EXISTS {CHANGED} (day DATE, every_day BOOLEAN NOT NULL)"
+    ))?;
+    let (every_day, first): (bool, Option<i64>) = conn.query_row(
+        &format!(
+            "SELECT coalesce(bool_or(every_day), false),
+                    CAST(min(day) - DATE '1970-01-01' AS BIGINT) FROM {CHANGED}"
+        ),
+        [],
+        |r| Ok((r.get(0)?, r.get(1)?)),
+    )?;
+    let day = |days: i64| {
+        chrono::NaiveDate::from_ymd_opt(1970, 1, 1)
+            .and_then(|epoch| epoch.checked_add_signed(chrono::TimeDelta::days(days)))
+    };
+    Ok(match (every_day, first) {
+        (false, None) => Changed::DaysFrom(chrono::NaiveDate::MAX),
+        (false, Some(days)) => day(days).map_or(Changed::Everything, Changed::DaysFrom),
+        (true, _) => Changed::Everything,
+    })
+}
+
 /// Adds `delta` (rows shaped as `rollup_daily`, possibly negative) to the rollup: the rows of
 /// the days it touches are summed with it and replaced, and rows left with no events go.
 fn merge(conn: &Connection, delta: &str, params: &[&dyn ToSql]) -> Result<(), duckdb::Error> {
@@ -104,6 +150,7 @@ fn merge(conn: &Connection, delta: &str, params: &[&dyn ToSql]) -> Result<(), du
         &format!("CREATE OR REPLACE TEMP TABLE rollup_delta AS {delta}"),
         params,
     )?;
+    note_changed(conn, Some(("min(day)", "rollup_delta")))?;
     let sums: Vec<String> = MEASURES
         .iter()
         .map(|m| format!("sum({m}) AS {m}"))
@@ -211,6 +258,7 @@ const PATCHED: &str = "(e.source, e.event_id) IN (SELECT source, event_id FROM r
 /// Recomputes the rollup from every event, in the connection's time zone, inside the caller's
 /// transaction.
 pub fn rebuild_in(conn: &Connection) -> Result<(), duckdb::Error> {
+    note_changed(conn, None)?;
     super::journey::rollup::rebuild_in(conn)?;
     sets::rebuild_in(conn)?;
     conn.execute_batch(&format!(

@@ -170,12 +170,20 @@ async fn invalidate_after_writes(
     req: axum::extract::Request,
     next: middleware::Next,
 ) -> axum::response::Response {
-    let writes = may_write(req.method().as_str(), req.uri().path());
+    let writes = may_write(req.method().as_str(), req.uri().path())
+        && !invalidates_itself(req.method().as_str(), req.uri().path());
     let response = next.run(req).await;
     if writes {
         state.db.invalidate();
     }
     response
+}
+
+/// Whether a request writes only through a load, whose writer lock invalidates exactly the
+/// cached results of the days the load changed (`WriteGuard::changed`): the events API, which
+/// live feeds call every second, would otherwise empty the whole cache each time.
+pub fn invalidates_itself(method: &str, path: &str) -> bool {
+    method == "POST" && path == "/api/v1/events"
 }
 
 /// Whether a request may change data: every method but GET and HEAD (forms, the events API,

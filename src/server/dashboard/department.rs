@@ -63,8 +63,12 @@ pub async fn department_view(
     department: String,
     query: String,
 ) -> Result<DepartmentView, AppError> {
+    let memo = db.clone();
     Ok(db
-        .run(move |conn| department_blocking(conn, &department, &query))
+        .run(move |conn| {
+            let catalog = kpi::catalog(conn)?.with_memo(&memo);
+            department_from(conn, &department, &query, &catalog)
+        })
         .await?)
 }
 
@@ -138,17 +142,29 @@ pub fn sparklines(
     Ok(out)
 }
 
+/// The view of `department` for the view in `query`, computed now from the database.
 pub fn department_blocking(
     conn: &mut Connection,
     department: &str,
     query: &str,
+) -> Result<DepartmentView, DashboardError> {
+    let catalog = kpi::catalog(conn)?;
+    department_from(conn, department, query, &catalog)
+}
+
+/// [`department_blocking`] with `catalog`, which may keep its values between requests (the
+/// page's own route: see `kpi::memo`).
+fn department_from(
+    conn: &mut Connection,
+    department: &str,
+    query: &str,
+    catalog: &kpi::Catalog,
 ) -> Result<DepartmentView, DashboardError> {
     if !DEPARTMENTS.contains(&department) {
         return Err(DashboardError::NotFound(format!(
             "department {department:?}"
         )));
     }
-    let catalog = &kpi::catalog(conn)?;
     let resolved = resolve_view(conn, query)?;
     let owners = kpi::owners(conn)?;
     let owned: Vec<&kpi::KpiDef> = catalog

@@ -109,7 +109,7 @@ fn load_batch(
     for (source, _, _) in batch {
         check_source_name(source)?;
     }
-    let _writer = db.write_lock();
+    let mut writer = db.write_lock();
     let mut conn = db.connect()?;
     let clock = Instant::now();
     let clear = |err: IngestError| name_the_memory_limit(db, err);
@@ -134,6 +134,10 @@ fn load_batch(
         attempts.push(attempt.map_err(|e| clear(e.into()))?);
     }
     let result = load_in_transaction(&mut conn, batch, options, journeys, &attempts).map_err(clear);
+    // Cached results of the days the load did not change stay (see `kpi::memo`).
+    if let Some(changed) = result.as_ref().ok().and_then(|r| r.changed) {
+        writer.changed(changed);
+    }
     if let Err(err) = &result {
         // The transaction rolled back; keep a trace of the attempts for the data page.
         for attempt in &attempts {
@@ -218,6 +222,7 @@ fn load_in_transaction(
     let clock = Instant::now();
     crate::server::rollup::add_loaded(&tx)?;
     report.timings.rollups = clock.elapsed();
+    report.changed = Some(crate::server::rollup::changed(&tx)?);
     crate::server::ops::fault::point("load.before_commit");
     let clock = Instant::now();
     for attempt in attempts {

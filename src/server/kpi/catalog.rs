@@ -200,9 +200,28 @@ pub struct Catalog {
     kpis: Vec<KpiDef>,
     index: HashMap<String, usize>,
     views: BTreeMap<String, Vec<String>>,
+    /// Where computed values are kept between requests (see [`super::memo`]).
+    memo: Option<super::memo::Memo>,
 }
 
 impl Catalog {
+    /// This catalog, keeping the values it computes in `db`'s results cache and reading them
+    /// back while the events they read are unchanged (see [`super::memo`]).
+    pub fn with_memo(mut self, db: &crate::server::db::Db) -> Self {
+        self.memo = Some(super::memo::Memo::new(db));
+        self
+    }
+
+    /// Where computed values are kept, if anywhere.
+    pub(super) fn memo(&self) -> Option<&super::memo::Memo> {
+        self.memo.as_ref()
+    }
+
+    /// Whether computed values are kept between requests ([`Catalog::with_memo`]).
+    pub fn kept(&self) -> bool {
+        self.memo.is_some()
+    }
+
     /// The catalog compiled into the binary (parsed and validated on first use).
     pub fn builtin() -> &'static Catalog {
         static CATALOG: OnceLock<Catalog> = OnceLock::new();
@@ -308,6 +327,7 @@ impl Catalog {
             kpis,
             index,
             views: raw.views,
+            memo: None,
         };
         catalog.check_references()?;
         Ok(catalog)

@@ -95,8 +95,60 @@ pub(super) fn compute_in(
 }
 
 /// [`compute_in`], with the set rows already read for the same KPIs when given (a series reads
-/// them once for all its buckets).
+/// them once for all its buckets). From the rollups, values the catalog's memo keeps are read
+/// back, and the others computed and kept (see [`super::memo`]).
 fn compute_with(
+    conn: &Connection,
+    catalog: &Catalog,
+    keys: &[&str],
+    (period, filters): (&Period, &Filters),
+    source: Source,
+    fetched: Option<&sets::Fetched>,
+) -> Result<Values, KpiError> {
+    let Some(memo) = catalog.memo().filter(|_| source == Source::Rollups) else {
+        return compute_fresh(conn, catalog, keys, (period, filters), source, fetched);
+    };
+    let mut known = memo.recall(period, filters);
+    let missing: Vec<&str> = keys
+        .iter()
+        .copied()
+        .filter(|k| !known.values.contains_key(*k))
+        .collect();
+    let mut fresh = Values::new();
+    if !missing.is_empty() {
+        fresh = compute_fresh(conn, catalog, &missing, (period, filters), source, fetched)?;
+        let before = known.values.len();
+        // A value that looks past the period's end is never kept.
+        known.values.extend(
+            fresh
+                .iter()
+                .filter(|(key, _)| !catalog.looks_ahead(key))
+                .map(|(key, value)| (key.clone(), *value)),
+        );
+        if known.values.len() > before {
+            memo.keep(known.version, period, filters, known.values.clone());
+        }
+    }
+    Ok(keys
+        .iter()
+        .filter_map(|k| {
+            let value = fresh.get(*k).or_else(|| known.values.get(*k))?;
+            Some((k.to_string(), *value))
+        })
+        .collect())
+}
+
+/// Whether every one of `keys` over `period` is in the catalog's memo (a series skips
+/// reading the rows of such a bucket).
+fn remembered(catalog: &Catalog, keys: &[&str], period: &Period, filters: &Filters) -> bool {
+    catalog.memo().is_some_and(|memo| {
+        let known = memo.recall(period, filters);
+        keys.iter().all(|k| known.values.contains_key(*k))
+    })
+}
+
+/// [`compute_with`] without the memo.
+fn compute_fresh(
     conn: &Connection,
     catalog: &Catalog,
     keys: &[&str],
@@ -502,14 +554,21 @@ fn series_many_in(
         }
         // The set rows of every bucket (and of the history they look at) are read once.
         let routes = route(conn, &Plan::new(catalog, &looking)?, filters, source)?;
-        let fetched = if routes.sets.is_empty() {
+        // Buckets whose values the memo keeps need no rows (all but the last, after a load of
+        // today's events).
+        let unknown: Vec<Period> = buckets
+            .iter()
+            .filter(|b| source != Source::Rollups || !remembered(catalog, &looking, b, filters))
+            .copied()
+            .collect();
+        let fetched = if routes.sets.is_empty() || unknown.is_empty() {
             None
         } else {
             let (predicate, params) = bind(period, filters);
             Some(sets::fetch_for(
                 conn,
                 &routes.sets,
-                &buckets,
+                &unknown,
                 &predicate,
                 &params[2..],
             )?)

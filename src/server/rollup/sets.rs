@@ -243,6 +243,7 @@ pub(super) fn recompute_touched(conn: &Connection) -> Result<(), duckdb::Error> 
         |r| Ok((r.get(0)?, r.get(1)?)),
     )?;
     if let (Some(first), Some(last)) = (first, last) {
+        super::note_changed(conn, Some(("min(day)", TOUCHED)))?;
         // The range bounds the scan (zone maps on occurred_at); the list keeps only the days.
         let filter = format!(
             "e.occurred_at >= CAST(DATE '1970-01-01' + CAST(? AS INTEGER) AS TIMESTAMPTZ)

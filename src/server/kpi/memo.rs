@@ -1,0 +1,91 @@
+//! KPI values kept between requests, per period and filters, for as long as the events they
+//! read are unchanged (docs/rollups.md section 8).
+//!
+//! A view asks for the same values many times (a tile and its comparison, the comparison of
+//! another view, the buckets of a sparkline), and the views of a recent period are asked
+//! again after every write. The values of a period that ends before the first day a write
+//! changed are still exact afterwards: every KPI reads only events before its period's end,
+//! except those that look ahead ([`Catalog::looks_ahead`]), which are never kept here. So
+//! the results cache ([`Db::cached_reading`]) keeps them across such writes, and a batch of
+//! today's events costs the views only their current period.
+//!
+//! A catalog reads and fills the memo when built with [`Catalog::with_memo`]; the request
+//! paths do that, and the writers and checks (which must see their own transaction, or the
+//! raw events) use a catalog without one.
+
+use std::fmt;
+
+use super::filter::{Dimension, Filters};
+use super::period::Period;
+use super::query::Values;
+use crate::server::db::{Db, Reads};
+
+/// A handle to the values kept in a database's results cache.
+#[derive(Clone)]
+pub struct Memo {
+    db: Db,
+}
+
+impl fmt::Debug for Memo {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("Memo")
+    }
+}
+
+/// The values read together: the data version they were read at, and what is known.
+pub(super) struct Recall {
+    pub version: u64,
+    pub values: Values,
+}
+
+impl Memo {
+    pub fn new(db: &Db) -> Self {
+        Self { db: db.clone() }
+    }
+
+    fn key(period: &Period, filters: &Filters) -> String {
+        format!(
+            "kpi values\u{1f}{}\u{1f}{}\u{1f}{filters:?}",
+            period.from(),
+            period.end_exclusive()
+        )
+    }
+
+    /// The values known for `period` and `filters` (none when nothing is kept).
+    pub(super) fn recall(&self, period: &Period, filters: &Filters) -> Recall {
+        // The version first: values computed after this read are kept only if no write
+        // happened in between (Db::cache_put).
+        let version = self.db.data_version();
+        let values = self
+            .db
+            .cache_get::<Values>(&Self::key(period, filters))
+            .unwrap_or_default();
+        Recall { version, values }
+    }
+
+    /// The values kept for `period` and `filters` at the current data version (for checks).
+    pub fn known(&self, period: &Period, filters: &Filters) -> Values {
+        self.recall(period, filters).values
+    }
+
+    /// Keeps `values` (all of `period` and `filters`, none that looks ahead) as known at
+    /// `version`.
+    pub(super) fn keep(&self, version: u64, period: &Period, filters: &Filters, values: Values) {
+        self.db.cache_put(
+            &Self::key(period, filters),
+            version,
+            reads(period, filters),
+            values,
+        );
+    }
+}
+
+/// What the values of `period` under `filters` read: the events before the period's end,
+/// unless a filter reads what a load may change at any day (the customer's current segment).
+fn reads(period: &Period, filters: &Filters) -> Reads {
+    if filters.dimensions().any(|d| d == Dimension::Segment) {
+        Reads::Everything
+    } else {
+        Reads::DaysBefore(period.end_exclusive())
+    }
+}
