@@ -2,7 +2,7 @@
 //! random events, merges of customers included, every KPI of every period asked before and
 //! after each load equals what the engine computes from the raw events on the spot. A load
 //! keeps the values of the periods that end before the first day it changed and of no other
-//! period.
+//! period, and never a value that reads past its period (`reads_after_period`).
 
 mod common;
 
@@ -35,7 +35,9 @@ fn events(specs: &[Spec], prefix: &str) -> Vec<Ev> {
             )
             .channel(CHANNELS[*channel])
             .amount(&format!("{}.{:02}", cents / 100, cents % 100))
-            .order(&format!("{prefix}O{}", i / 2));
+            // Orders shared across loads: a later load can bring the purchase of an earlier
+            // return (the cross-channel return rate reads it whenever it happened).
+            .order(&format!("O{}", i % 12));
             if let Some(c) = customer {
                 e = e.email(&format!("c{c}@x.it"));
             }
@@ -175,6 +177,38 @@ fn a_load_of_recent_days_keeps_the_earlier_periods() {
         );
         same_as_raw(&t, period, &none, "recent load");
     }
+}
+
+/// A return's purchase loaded after the return's period changes the cross-channel return
+/// rate of that period: it reads purchases whenever they happened, so it is never kept.
+#[test]
+fn a_value_reading_after_its_period_is_never_kept() {
+    let t = TestDb::new();
+    t.load_events(&[ev("r", "2026-01-10T10:00:00Z", "return")
+        .channel("store")
+        .amount("10.00")
+        .order("O1")
+        .email("a@x.it")]);
+    let conn = t.db.connect().expect("connection");
+    let kept = kpi::catalog(&conn).expect("catalog").with_memo(&t.db);
+    let january = Period::parse("2026-01-01", "2026-01-31").expect("period");
+    let rate = || {
+        kpi::compute(
+            &conn,
+            &kept,
+            &["cross_channel_return_rate"],
+            &january,
+            &Filters::none(),
+        )
+        .expect("rate")["cross_channel_return_rate"]
+    };
+    assert_eq!(rate(), None, "no purchase known");
+    t.load_events(&[ev("p", "2026-02-03T10:00:00Z", "purchase")
+        .channel("web")
+        .amount("10.00")
+        .order("O1")
+        .email("a@x.it")]);
+    assert_eq!(rate(), Some(1.0), "bought online, returned in a store");
 }
 
 /// A look-ahead KPI (pickups within 7 days after a reservation) is never kept: a load after

@@ -106,6 +106,8 @@ struct RawKpi {
     #[serde(default)]
     looks_ahead: bool,
     #[serde(default)]
+    reads_after_period: bool,
+    #[serde(default)]
     across_channels: bool,
     sql: Option<String>,
     rollup: Option<String>,
@@ -162,6 +164,9 @@ pub struct KpiDef {
     /// Counts what happens within 7 days *after* an event of the period (a pickup after a
     /// reservation): its value is provisional until those windows have closed.
     pub looks_ahead: bool,
+    /// Reads events after the period's end with no bound (a return's purchase, whenever it
+    /// was): a load of any later day can change it, so it is never kept between requests.
+    pub reads_after_period: bool,
     /// Compares the channels of each customer (the omnichannel share and uplifts): narrowed to
     /// one channel it is empty by construction, so it is not broken down by the dimensions
     /// that keep one channel's events (see [`KpiDef::breakdown_dimensions`]).
@@ -316,6 +321,7 @@ impl Catalog {
                 internal: kpi.internal,
                 additive: kpi.additive,
                 looks_ahead: kpi.looks_ahead,
+                reads_after_period: kpi.reads_after_period,
                 across_channels: kpi.across_channels,
                 derived: false,
                 formula,
@@ -523,6 +529,7 @@ impl Catalog {
             internal: false,
             additive: Some(false),
             looks_ahead: numerator.looks_ahead || denominator.looks_ahead,
+            reads_after_period: numerator.reads_after_period || denominator.reads_after_period,
             across_channels: numerator.across_channels || denominator.across_channels,
             derived: true,
             formula: Formula::Ratio {
@@ -542,12 +549,24 @@ impl Catalog {
     /// Whether `key`'s value counts events in windows that reach past the event (directly or
     /// through the KPIs it is computed from).
     pub fn looks_ahead(&self, key: &str) -> bool {
+        self.any_part(key, |def| def.looks_ahead)
+    }
+
+    /// Whether `key`'s value can change with events after its period's end: it looks ahead,
+    /// or reads later events with no bound (directly or through its parts). Such a value is
+    /// never kept across writes (`kpi::memo`).
+    pub fn reads_after_period(&self, key: &str) -> bool {
+        self.any_part(key, |def| def.looks_ahead || def.reads_after_period)
+    }
+
+    /// Whether `test` holds for `key` or any KPI it is computed from.
+    fn any_part(&self, key: &str, test: impl Fn(&KpiDef) -> bool) -> bool {
         let mut stack = vec![key];
         let mut seen = 0usize;
         while let Some(k) = stack.pop() {
             seen += 1;
             let Some(def) = self.get(k) else { continue };
-            if def.looks_ahead {
+            if test(def) {
                 return true;
             }
             if seen <= self.kpis.len() * 2 {

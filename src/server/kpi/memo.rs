@@ -5,11 +5,12 @@
 //! another view, the buckets of a sparkline), and the views of a recent period are asked
 //! again after every write. The values of a period that ends before the first day a write
 //! changed are still exact afterwards: every KPI reads only events before its period's end,
-//! except those that look ahead ([`Catalog::looks_ahead`]), which are never kept here. So
+//! except those that look ahead or read later events with no bound
+//! ([`super::Catalog::reads_after_period`]), which are never kept here. So
 //! the results cache ([`Db::cached_reading`]) keeps them across such writes, and a batch of
 //! today's events costs the views only their current period.
 //!
-//! A catalog reads and fills the memo when built with [`Catalog::with_memo`]; the request
+//! A catalog reads and fills the memo when built with [`super::Catalog::with_memo`]; the request
 //! paths do that, and the writers and checks (which must see their own transaction, or the
 //! raw events) use a catalog without one.
 
@@ -68,7 +69,7 @@ impl Memo {
         self.recall(period, filters).values
     }
 
-    /// Keeps `values` (all of `period` and `filters`, none that looks ahead) as known at
+    /// Keeps `values` (all of `period` and `filters`, none that reads past its end) as known at
     /// `version`.
     pub(super) fn keep(&self, version: u64, period: &Period, filters: &Filters, values: Values) {
         self.db.cache_put(

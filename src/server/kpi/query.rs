@@ -118,11 +118,11 @@ fn compute_with(
     if !missing.is_empty() {
         fresh = compute_fresh(conn, catalog, &missing, (period, filters), source, fetched)?;
         let before = known.values.len();
-        // A value that looks past the period's end is never kept.
+        // A value that reads past the period's end is never kept.
         known.values.extend(
             fresh
                 .iter()
-                .filter(|(key, _)| !catalog.looks_ahead(key))
+                .filter(|(key, _)| !catalog.reads_after_period(key))
                 .map(|(key, value)| (key.clone(), *value)),
         );
         if known.values.len() > before {
