@@ -1,5 +1,5 @@
 //! KPI values kept between requests, per period and filters, for as long as the events they
-//! read are unchanged (docs/rollups.md section 8).
+//! read are unchanged (docs/rollups.md section 4).
 //!
 //! A view asks for the same values many times (a tile and its comparison, the comparison of
 //! another view, the buckets of a sparkline), and the views of a recent period are asked
