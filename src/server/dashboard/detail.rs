@@ -36,8 +36,12 @@ pub const TOP: usize = 8;
 pub const DEFAULT_DIMENSION: &str = "channel";
 
 pub async fn kpi_detail(db: &Db, key: String, query: String) -> Result<KpiDetail, AppError> {
+    let memo = db.clone();
     Ok(db
-        .run(move |conn| detail_blocking(conn, &key, &query))
+        .run(move |conn| {
+            let catalog = kpi::catalog(conn)?.with_memo(&memo);
+            detail_from(conn, &key, &query, &catalog)
+        })
         .await?)
 }
 
@@ -47,7 +51,18 @@ pub fn detail_blocking(
     key: &str,
     query: &str,
 ) -> Result<KpiDetail, DashboardError> {
-    let catalog = &super::super::kpi::catalog(conn)?;
+    let catalog = kpi::catalog(conn)?;
+    detail_from(conn, key, query, &catalog)
+}
+
+/// [`detail_blocking`] with `catalog`, which may keep its values between requests (the
+/// page's own route: see `kpi::memo`).
+fn detail_from(
+    conn: &mut Connection,
+    key: &str,
+    query: &str,
+    catalog: &Catalog,
+) -> Result<KpiDetail, DashboardError> {
     let def = catalog
         .get(key)
         .ok_or_else(|| DashboardError::NotFound(format!("KPI {key:?}")))?;
