@@ -595,7 +595,96 @@ fn series_many_in(
     if plain.is_empty() {
         return Ok(out);
     }
-    let plan = Plan::new(catalog, &plain)?;
+    out.extend(plain_series_kept(
+        conn,
+        catalog,
+        &plain,
+        (period, grain),
+        filters,
+        source,
+    )?);
+    Ok(out)
+}
+
+/// [`plain_series`] through the catalog's memo: the buckets from the first one it does not
+/// keep to the period's end are computed (after a load of today's events, the last one), the
+/// others read back. A plain KPI's bucket reads only its own days, so the later buckets
+/// computed alone are what the whole series gives.
+fn plain_series_kept(
+    conn: &Connection,
+    catalog: &Catalog,
+    plain: &[&str],
+    (period, grain): (&Period, Grain),
+    filters: &Filters,
+    source: Source,
+) -> Result<BTreeMap<String, Series>, KpiError> {
+    let Some(memo) = catalog.memo().filter(|_| source == Source::Rollups) else {
+        return plain_series(conn, catalog, plain, (period, grain), filters, source);
+    };
+    let all = buckets(period, grain);
+    let version = memo.recall(period, filters).version;
+    let mut known: Vec<Values> = Vec::with_capacity(all.len());
+    for b in &all {
+        let values = memo.recall(b, filters).values;
+        if !plain.iter().all(|k| values.contains_key(*k)) {
+            break;
+        }
+        known.push(values);
+    }
+    let mut out: BTreeMap<String, Series> = plain
+        .iter()
+        .map(|k| {
+            let line = all
+                .iter()
+                .zip(&known)
+                .map(|(b, values)| (*b, values.get(*k).copied().flatten()))
+                .collect();
+            (k.to_string(), line)
+        })
+        .collect();
+    let Some(first) = all.get(known.len()) else {
+        return Ok(out);
+    };
+    // The first unknown bucket starts inside the period, so this is never reversed.
+    let Ok(rest) = Period::new(first.from(), period.to()) else {
+        return plain_series(conn, catalog, plain, (period, grain), filters, source);
+    };
+    let computed = plain_series(conn, catalog, plain, (&rest, grain), filters, source)?;
+    for (i, b) in all.iter().enumerate().skip(known.len()) {
+        let mut values = memo.recall(b, filters).values;
+        let before = values.len();
+        for key in plain {
+            let value = computed
+                .get(*key)
+                .and_then(|line| line.get(i - known.len()))
+                .map(|(_, v)| *v)
+                .unwrap_or(None);
+            if let Some(line) = out.get_mut(*key) {
+                line.push((*b, value));
+            }
+            if !catalog.reads_after_period(key) {
+                values.insert(key.to_string(), value);
+            }
+        }
+        if values.len() > before {
+            memo.keep(version, b, filters, values);
+        }
+    }
+    Ok(out)
+}
+
+/// The series of KPIs computed from aggregates alone (no query KPI), all buckets at once.
+fn plain_series(
+    conn: &Connection,
+    catalog: &Catalog,
+    plain: &[&str],
+    (period, grain): (&Period, Grain),
+    filters: &Filters,
+    source: Source,
+) -> Result<BTreeMap<String, Series>, KpiError> {
+    let buckets = buckets(period, grain);
+    let mut out = BTreeMap::new();
+    let plan = Plan::new(catalog, plain)?;
     let (predicate, params) = bind(period, filters);
     let routes = route(conn, &plan, filters, source)?;
     // A bucket without rows gets the aggregates' values on no events.
@@ -623,9 +712,9 @@ fn series_many_in(
     }
     let mut evaluated = BTreeMap::new();
     for (day, values) in &by_bucket {
-        evaluated.insert(*day, evaluate(catalog, &plain, values)?);
+        evaluated.insert(*day, evaluate(catalog, plain, values)?);
     }
-    let empty = evaluate(catalog, &plain, &empty)?;
+    let empty = evaluate(catalog, plain, &empty)?;
     for key in plain {
         let line = buckets
             .iter()
@@ -633,7 +722,7 @@ fn series_many_in(
                 let values = evaluated
                     .get(&bucket_start(b.from(), grain))
                     .unwrap_or(&empty);
-                (*b, values.get(key).copied().flatten())
+                (*b, values.get(*key).copied().flatten())
             })
             .collect();
         out.insert(key.to_string(), line);
