@@ -627,6 +627,7 @@ fn write_in(conn: &Connection, stitched: &Stitched, scoped: bool) -> Result<(), 
         }
         ignored.flush()?;
     }
+    laps.lap("identities written");
     conn.execute_batch(
         "UPDATE identity_links SET occurred_at = e.occurred_at FROM events e
          WHERE identity_links.occurred_at IS NULL
@@ -666,6 +667,7 @@ fn write_in(conn: &Connection, stitched: &Stitched, scoped: bool) -> Result<(), 
     conn.execute_batch(
         "DELETE FROM customer_merges WHERE merged_id IN (SELECT DISTINCT customer_id FROM identities)",
     )?;
+    laps.lap("link times and merges");
 
     // Each event belongs to the customer of its first identifier (in IDENTIFIERS order) that
     // resolves; none: anonymous. Column names come from the fixed list.
@@ -696,7 +698,7 @@ fn write_in(conn: &Connection, stitched: &Stitched, scoped: bool) -> Result<(), 
         picks.join(", "),
         joins.join(" ")
     ))?;
-    laps.lap("identities and moves");
+    laps.lap("moves");
     // Every move changes the distinct customer sets of its day (docs/rollups.md). The moved
     // events are named by their key as an IN list, which DuckDB answers through the primary
     // key: written as a correlated EXISTS it scanned all of `events` (3 s at 10M events).
@@ -740,6 +742,7 @@ fn write_in(conn: &Connection, stitched: &Stitched, scoped: bool) -> Result<(), 
     } else {
         conn.execute_batch(CUSTOMERS_SQL)?;
     }
+    laps.lap("customers");
     Ok(())
 }
 

@@ -84,6 +84,7 @@ pub fn update_touched_in(
     conn: &Connection,
     touched: Option<&str>,
 ) -> Result<Update, duckdb::Error> {
+    let mut laps = crate::server::ops::laps::Laps::start("journey update");
     let window_days = inactivity_days(conn)?;
     let built: Option<i64> = conn.query_row(
         "SELECT max(try_cast(value AS BIGINT)) FROM settings WHERE key = 'journey_built_days'",
@@ -125,6 +126,7 @@ pub fn update_touched_in(
     ))?;
     let customers: i64 =
         conn.query_row("SELECT count(*) FROM journey_touched", [], |r| r.get(0))?;
+    laps.lap(format!("compare ({customers} customers)"));
     // The rollup follows every change below when it is in the connection's zone; otherwise it
     // is rebuilt at the end.
     let keep = super::rollup::current(conn)?;
@@ -148,9 +150,11 @@ pub fn update_touched_in(
             [window_days, offset],
         )?;
         conn.execute(JOURNEYS_SQL, [window_days, offset])?;
+        laps.lap("cut again");
         if keep {
             super::rollup::patch(conn, TOUCHED_JOURNEYS, 1)?;
         }
+        laps.lap("rollup patched");
     }
     if keep {
         match touched {
@@ -167,6 +171,7 @@ pub fn update_touched_in(
         }
     }
     conn.execute_batch("DROP TABLE IF EXISTS journey_touched;")?;
+    laps.lap("hand-offs");
     // The clock may have moved: an open journey of anyone may now be over.
     // Only the journeys whose status changes are written: most keep theirs. The rollup takes
     // them out before and back after (the same ones: nothing else changes in between).
@@ -191,6 +196,7 @@ pub fn update_touched_in(
     } else {
         super::rollup::rebuild_in(conn)?;
     }
+    laps.lap("statuses");
     record_window(conn, window_days)?;
     Ok(Update {
         customers: customers as u64,
