@@ -104,12 +104,23 @@ pub fn update_touched_in(
             full: true,
         });
     }
-    // The table name comes from the caller's constant, never from input.
+    // The table name comes from the caller's constant, never from input. The touched
+    // customers' events and steps are found by row id first (crate::server::rowids): the step
+    // rows read most of their columns, which a plain IN would read of every row.
     let (events_of, steps_of) = match touched {
-        Some(table) => (
-            format!("AND e.customer_id IN (SELECT customer_id FROM {table})"),
-            format!("WHERE customer_id IN (SELECT customer_id FROM {table})"),
-        ),
+        Some(table) => {
+            let theirs = format!("e.customer_id IN (SELECT customer_id FROM {table})");
+            let rowids = crate::server::rowids::find;
+            rowids(conn, "journey_rows", "events", &[theirs.clone()], &[])?;
+            rowids(conn, "journey_step_rows", "journey_steps", &[theirs], &[])?;
+            (
+                format!("AND {}", crate::server::rowids::listed("journey_rows")),
+                format!(
+                    "e WHERE {}",
+                    crate::server::rowids::listed("journey_step_rows")
+                ),
+            )
+        }
         None => (String::new(), String::new()),
     };
     conn.execute_batch(&format!(
@@ -145,10 +156,14 @@ pub fn update_touched_in(
             "DELETE FROM journey_steps WHERE customer_id IN (SELECT customer_id FROM journey_touched);
              DELETE FROM journeys WHERE customer_id IN (SELECT customer_id FROM journey_touched);",
         )?;
-        conn.execute(
-            &steps_sql("AND e.customer_id IN (SELECT customer_id FROM journey_touched)"),
-            [window_days, offset],
-        )?;
+        // Those customers' events are among the ones set aside above when there are some.
+        let only = match touched {
+            Some(_) => format!(
+                "{events_of} AND e.customer_id IN (SELECT customer_id FROM journey_touched)"
+            ),
+            None => "AND e.customer_id IN (SELECT customer_id FROM journey_touched)".to_string(),
+        };
+        conn.execute(&steps_sql(&only), [window_days, offset])?;
         conn.execute(JOURNEYS_SQL, [window_days, offset])?;
         laps.lap("cut again");
         if keep {
@@ -170,7 +185,11 @@ pub fn update_touched_in(
             None => super::rollup::rebuild_handoffs(conn)?,
         }
     }
-    conn.execute_batch("DROP TABLE IF EXISTS journey_touched;")?;
+    conn.execute_batch(
+        "DROP TABLE IF EXISTS journey_touched;
+         DROP TABLE IF EXISTS journey_rows;
+         DROP TABLE IF EXISTS journey_step_rows;",
+    )?;
     laps.lap("hand-offs");
     // The clock may have moved: an open journey of anyone may now be over.
     // Only the journeys whose status changes are written: most keep theirs. The rollup takes
@@ -183,17 +202,27 @@ pub fn update_touched_in(
             ),
             [window_days],
         )?;
-        super::rollup::patch(conn, RESTATUS_JOURNEYS, -1)?;
-    }
-    conn.execute(
-        &format!("UPDATE journeys SET status = {NEW_STATUS} WHERE {RESTATUS}"),
-        [window_days],
-    )?;
-    if keep {
-        super::rollup::patch(conn, RESTATUS_JOURNEYS, 1)?;
-        super::rollup::restatus_handoffs(conn)?;
+        let changing: i64 =
+            conn.query_row("SELECT count(*) FROM journey_restatus", [], |r| r.get(0))?;
+        // Most writes do not move the clock past anyone's window: nothing to patch then.
+        if changing > 0 {
+            super::rollup::patch(conn, RESTATUS_JOURNEYS, -1)?;
+            conn.execute(
+                &format!(
+                    "UPDATE journeys SET status = {NEW_STATUS}
+                     WHERE journey_id IN (SELECT journey_id FROM journey_restatus)"
+                ),
+                [window_days],
+            )?;
+            super::rollup::patch(conn, RESTATUS_JOURNEYS, 1)?;
+            super::rollup::restatus_handoffs(conn)?;
+        }
         conn.execute_batch("DROP TABLE journey_restatus;")?;
     } else {
+        conn.execute(
+            &format!("UPDATE journeys SET status = {NEW_STATUS} WHERE {RESTATUS}"),
+            [window_days],
+        )?;
         super::rollup::rebuild_in(conn)?;
     }
     laps.lap("statuses");
