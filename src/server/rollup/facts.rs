@@ -48,28 +48,23 @@ pub(super) fn replace(
     conn.execute(
         &format!(
             "INSERT INTO rollup_facts BY NAME {}",
-            FACTS_SQL.replace("{filter}", filter)
+            FACTS_SQL.replace("{events}", "events").replace("{filter}", filter)
         ),
         params,
     )?;
     Ok(())
 }
 
-/// Adds the facts of the purchase events `filter` (over `e`, with `params`) keeps, which are
-/// new to the table (a load's): each key's amounts are summed with the stored row's, and
-/// the rows of the keys they touch replaced.
-pub(super) fn add(
-    conn: &Connection,
-    filter: &str,
-    params: &[&dyn ToSql],
-) -> Result<(), duckdb::Error> {
-    conn.execute(
-        &format!(
-            "CREATE OR REPLACE TEMP TABLE rollup_facts_delta AS {}",
-            FACTS_SQL.replace("{filter}", filter)
-        ),
-        params,
-    )?;
+/// Adds the facts of the purchase events of `loaded` (a table shaped as `events`, from the
+/// caller's constant), which are new to the table (a load's): each key's amounts are summed
+/// with the stored row's, and the rows of the keys they touch replaced.
+pub(super) fn add(conn: &Connection, loaded: &str) -> Result<(), duckdb::Error> {
+    conn.execute_batch(&format!(
+        "CREATE OR REPLACE TEMP TABLE rollup_facts_delta AS {}",
+        FACTS_SQL
+            .replace("{events}", loaded)
+            .replace("{filter}", "true")
+    ))?;
     let same: Vec<String> = KEY
         .iter()
         .map(|k| format!("d.{k} IS NOT DISTINCT FROM rollup_facts.{k}"))
@@ -102,6 +97,8 @@ pub(super) fn add(
 /// Recomputes every row from the raw events and lists the rows that differ from the stored
 /// ones (a key stored twice shows as its sum, as a reader would see it).
 pub(super) fn verify(conn: &Connection, out: &mut Vec<Difference>) -> Result<(), duckdb::Error> {
-    let raw = FACTS_SQL.replace("{filter}", "true");
+    let raw = FACTS_SQL
+        .replace("{events}", "events")
+        .replace("{filter}", "true");
     super::compare(conn, "rollup_facts", &raw, (KEY, MEASURES), out)
 }

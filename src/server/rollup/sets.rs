@@ -61,13 +61,18 @@ fn encode(set: &RoaringBitmap) -> Result<Vec<u8>, duckdb::Error> {
 /// numbering tables are plain equalities (hash joins). Plain SQL that DuckDB and Spark read
 /// alike: the Spark build (`rollup build --engine spark`) computes its pairs from it.
 pub(crate) fn keyed_events(filter: &str) -> String {
+    keyed_from("events", filter)
+}
+
+/// [`keyed_events`] of `relation`, rows shaped as `events` (a load's rows set aside).
+fn keyed_from(relation: &str, filter: &str) -> String {
     format!(
         "(SELECT CAST(e.occurred_at AS DATE) AS day, e.event_type, e.channel, e.store_id,
                  e.campaign_id, e.category, e.touchpoint, e.topic,
                  e.customer_id IS NOT NULL AS identified, e.customer_id,
                  CASE WHEN e.event_type IN ('purchase', 'return')
                       THEN coalesce(e.order_id, e.source || ':' || e.event_id) END AS order_key
-          FROM events e
+          FROM {relation} e
           WHERE {filter})"
     )
 }
@@ -288,9 +293,16 @@ pub(super) fn forget_touched(conn: &Connection) -> Result<(), duckdb::Error> {
 /// were recomputed with their days when it happened ([`touch`], [`recompute_touched`]).
 pub(super) fn add_loaded(conn: &Connection, through: i64) -> Result<(), duckdb::Error> {
     recompute_touched(conn)?;
-    let events = keyed_events("e.load_id > ?");
-    number(conn, &events, &[&through])?;
-    let added = compute(conn, &events, &[&through])?;
+    // The load's rows, set aside: the load_id range reads only the row groups that hold them,
+    // and the joins on the numbering tables then know how few they are (left as a predicate
+    // on `events`, DuckDB built its hash tables on the numbering tables' ~1M rows).
+    conn.execute(
+        &format!("CREATE OR REPLACE TEMP TABLE {LOADED} AS SELECT * FROM events e WHERE e.load_id > ?"),
+        [through],
+    )?;
+    let events = keyed_from(LOADED, "true");
+    number(conn, &events, &[])?;
+    let added = compute(conn, &events, &[])?;
     let days: Vec<i32> = {
         let mut days: Vec<i32> = added.keys().map(|(day, _, _)| *day).collect();
         days.sort_unstable();
@@ -314,8 +326,12 @@ pub(super) fn add_loaded(conn: &Connection, through: i64) -> Result<(), duckdb::
         conn.execute(&format!("DELETE FROM rollup_sets WHERE {of_days}"), [])?;
         append(conn, rows.into_iter().map(|(key, (c, o))| (key, c, o)))?;
     }
-    super::facts::add(conn, "e.load_id > ?", &[&through])
+    super::facts::add(conn, LOADED)?;
+    conn.execute_batch(&format!("DROP TABLE {LOADED}"))
 }
+
+/// The temporary table of a load's new rows while [`add_loaded`] adds them.
+const LOADED: &str = "rollup_loaded";
 
 /// Recomputes every row from every event (numbers already given are kept).
 pub(super) fn rebuild_in(conn: &Connection) -> Result<(), duckdb::Error> {
