@@ -247,7 +247,7 @@ fn scope_of_load(conn: &Connection, after: i64) -> Result<usize, IdentityError> 
          DROP TABLE IF EXISTS {SCOPE_EVENTS};
          CREATE TEMP TABLE {SCOPE_EVENTS} AS
              SELECT e.source, e.event_id, e.occurred_at, e.customer_id, {ids},
-                    0 AS round
+                    0 AS round, e.rowid AS row_id
              FROM events e WHERE false;"
     ))?;
     conn.execute(
@@ -285,7 +285,7 @@ fn scope_of_load(conn: &Connection, after: i64) -> Result<usize, IdentityError> 
         conn.execute(
             &format!(
                 "INSERT INTO {SCOPE_EVENTS}
-                 SELECT e.source, e.event_id, e.occurred_at, e.customer_id, {ids}, $1
+                 SELECT e.source, e.event_id, e.occurred_at, e.customer_id, {ids}, $1, e.rowid
                  FROM events e
                  WHERE {} AND NOT EXISTS
                      (SELECT 1 FROM {SCOPE_EVENTS} s
@@ -767,24 +767,19 @@ fn write_in(conn: &Connection, stitched: &Stitched, scoped: bool) -> Result<(), 
     super::rollup::reattach(conn)?;
     laps.lap("rollups reattached");
     if scoped {
-        // The events of those customers by row id (super::rowids): the headers read most
-        // columns of them, which a plain IN would read of every event.
-        super::rowids::find(
-            conn,
-            "stitch_customer_rows",
-            "events",
-            &["e.customer_id IN (SELECT customer_id FROM stitch_customers)".to_string()],
-            &[],
-        )?;
+        // Every event of those customers is one of the scope's: a customer held or holds an
+        // identifier of the scope, so all of its identifiers (one component) are in the
+        // scope, and an event belongs to the customer of one of its identifiers. Read by row
+        // id (super::rowids): the headers read most columns, which a plain IN on the
+        // customers would read of every event.
         conn.execute_batch(&format!(
             "DELETE FROM customers WHERE customer_id IN (SELECT customer_id FROM stitch_customers);
-             {}
-             DROP TABLE stitch_customer_rows;",
+             {}",
             CUSTOMERS_SQL.replace("DELETE FROM customers;", "").replace(
                 "WHERE e.customer_id IS NOT NULL",
                 &format!(
-                    "WHERE e.customer_id IS NOT NULL AND {}",
-                    super::rowids::listed("stitch_customer_rows")
+                    "WHERE e.customer_id IN (SELECT customer_id FROM stitch_customers)
+                       AND e.rowid IN (SELECT row_id FROM {SCOPE_EVENTS})"
                 )
             )
         ))?;
