@@ -152,10 +152,20 @@ pub fn update_touched_in(
         if keep {
             super::rollup::patch(conn, TOUCHED_JOURNEYS, -1)?;
         }
-        conn.execute_batch(
-            "DELETE FROM journey_steps WHERE customer_id IN (SELECT customer_id FROM journey_touched);
+        laps.lap("rollup patched out");
+        // Their steps are among those set aside above when there are some.
+        let steps_listed = match touched {
+            Some(_) => format!(
+                "AND rowid IN (SELECT r FROM journey_step_rows)"
+            ),
+            None => String::new(),
+        };
+        conn.execute_batch(&format!(
+            "DELETE FROM journey_steps
+             WHERE customer_id IN (SELECT customer_id FROM journey_touched) {steps_listed};
              DELETE FROM journeys WHERE customer_id IN (SELECT customer_id FROM journey_touched);",
-        )?;
+        ))?;
+        laps.lap("deleted");
         // Those customers' events are among the ones set aside above when there are some.
         let only = match touched {
             Some(_) => format!(
@@ -164,8 +174,9 @@ pub fn update_touched_in(
             None => "AND e.customer_id IN (SELECT customer_id FROM journey_touched)".to_string(),
         };
         conn.execute(&steps_sql(&only), [window_days, offset])?;
+        laps.lap("steps cut");
         conn.execute(JOURNEYS_SQL, [window_days, offset])?;
-        laps.lap("cut again");
+        laps.lap("journeys");
         if keep {
             super::rollup::patch(conn, TOUCHED_JOURNEYS, 1)?;
         }

@@ -199,8 +199,19 @@ pub(crate) fn patch(conn: &Connection, filter: &str, sign: i8) -> Result<(), duc
             .map(|m| format!("sum({m}) AS {m}"))
             .collect();
         conn.execute_batch(&format!(
-            "CREATE OR REPLACE TEMP TABLE journey_rollup_delta AS {delta};
-             CREATE OR REPLACE TEMP TABLE journey_rollup_merged AS
+            "CREATE OR REPLACE TEMP TABLE journey_rollup_delta AS {delta};",
+            delta = (t.aggregate)(filter, sign),
+        ))?;
+        // No journey of the filter has a row here (new customers before they are cut): the
+        // table stays as it is, and the four statements below would only read it.
+        let rows: i64 =
+            conn.query_row("SELECT count(*) FROM journey_rollup_delta", [], |r| r.get(0))?;
+        if rows == 0 {
+            conn.execute_batch("DROP TABLE journey_rollup_delta;")?;
+            continue;
+        }
+        conn.execute_batch(&format!(
+            "CREATE OR REPLACE TEMP TABLE journey_rollup_merged AS
                  SELECT {key}, {sums}
                  FROM (SELECT * FROM {name} WHERE EXISTS ({touched})
                        UNION ALL BY NAME
@@ -211,7 +222,6 @@ pub(crate) fn patch(conn: &Connection, filter: &str, sign: i8) -> Result<(), duc
              INSERT INTO {name} BY NAME SELECT * FROM journey_rollup_merged;
              DROP TABLE journey_rollup_delta;
              DROP TABLE journey_rollup_merged;",
-            delta = (t.aggregate)(filter, sign),
             name = t.name,
             key = t.key.join(", "),
             sums = sums.join(", "),
