@@ -185,12 +185,14 @@ pub fn update_touched_in(
     if keep {
         match touched {
             // The table name comes from the caller's constant, never from input.
+            // Both are customers of `table`, whose events `journey_rows` lists.
             Some(table) => super::rollup::refresh_handoffs(
                 conn,
                 &format!(
                     "SELECT customer_id FROM journey_touched
                      UNION SELECT customer_id FROM {table}"
                 ),
+                &crate::server::rowids::listed("journey_rows"),
             )?,
             // Without the write's customers, every customer's facts are redone.
             None => super::rollup::rebuild_handoffs(conn)?,

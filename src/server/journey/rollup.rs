@@ -143,12 +143,17 @@ pub(crate) fn rebuild_handoffs(conn: &Connection) -> Result<(), duckdb::Error> {
 /// Recomputes the hand-off facts of the customers `customers` lists (a query of one
 /// `customer_id` column, from the builder's constants): their complaints and NPS answers after
 /// a hand-off are events that are not journey steps, so every customer a write touched is
-/// redone, not only those whose journeys were cut again.
-pub(crate) fn refresh_handoffs(conn: &Connection, customers: &str) -> Result<(), duckdb::Error> {
+/// redone, not only those whose journeys were cut again. `events` (a condition on `e`, from
+/// the builder's constants) keeps at least every event of those customers.
+pub(crate) fn refresh_handoffs(
+    conn: &Connection,
+    customers: &str,
+    events: &str,
+) -> Result<(), duckdb::Error> {
     conn.execute_batch(&format!(
         "DELETE FROM journey_handoff_facts WHERE customer_id IN ({customers});
          INSERT INTO journey_handoff_facts BY NAME {};",
-        super::handoff::facts_sql(&format!("j.customer_id IN ({customers})"))
+        super::handoff::facts_sql_within(&format!("j.customer_id IN ({customers})"), events)
     ))
 }
 
