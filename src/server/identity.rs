@@ -270,9 +270,7 @@ fn scope_of_load(conn: &Connection, after: i64) -> Result<usize, IdentityError> 
             .iter()
             .filter(|c| columns.iter().any(|t| t == *c))
             .map(|c| {
-                format!(
-                    "e.{c} IN (SELECT v FROM stitch_scope WHERE t = '{c}' AND round = $1)"
-                )
+                format!("e.{c} IN (SELECT v FROM stitch_scope WHERE t = '{c}' AND round = $1)")
             })
             .collect();
         if hits.is_empty() {

@@ -155,9 +155,7 @@ pub fn update_touched_in(
         laps.lap("rollup patched out");
         // Their steps are among those set aside above when there are some.
         let steps_listed = match touched {
-            Some(_) => format!(
-                "AND rowid IN (SELECT r FROM journey_step_rows)"
-            ),
+            Some(_) => "AND rowid IN (SELECT r FROM journey_step_rows)".to_string(),
             None => String::new(),
         };
         conn.execute_batch(&format!(

@@ -209,8 +209,9 @@ pub(crate) fn patch(conn: &Connection, filter: &str, sign: i8) -> Result<(), duc
         ))?;
         // No journey of the filter has a row here (new customers before they are cut): the
         // table stays as it is, and the four statements below would only read it.
-        let rows: i64 =
-            conn.query_row("SELECT count(*) FROM journey_rollup_delta", [], |r| r.get(0))?;
+        let rows: i64 = conn.query_row("SELECT count(*) FROM journey_rollup_delta", [], |r| {
+            r.get(0)
+        })?;
         if rows == 0 {
             conn.execute_batch("DROP TABLE journey_rollup_delta;")?;
             continue;

@@ -48,7 +48,9 @@ pub(super) fn replace(
     conn.execute(
         &format!(
             "INSERT INTO rollup_facts BY NAME {}",
-            FACTS_SQL.replace("{events}", "events").replace("{filter}", filter)
+            FACTS_SQL
+                .replace("{events}", "events")
+                .replace("{filter}", filter)
         ),
         params,
     )?;

@@ -297,7 +297,9 @@ pub(super) fn add_loaded(conn: &Connection, through: i64) -> Result<(), duckdb::
     // and the joins on the numbering tables then know how few they are (left as a predicate
     // on `events`, DuckDB built its hash tables on the numbering tables' ~1M rows).
     conn.execute(
-        &format!("CREATE OR REPLACE TEMP TABLE {LOADED} AS SELECT * FROM events e WHERE e.load_id > ?"),
+        &format!(
+            "CREATE OR REPLACE TEMP TABLE {LOADED} AS SELECT * FROM events e WHERE e.load_id > ?"
+        ),
         [through],
     )?;
     let events = keyed_from(LOADED, "true");
