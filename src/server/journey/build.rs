@@ -111,7 +111,13 @@ pub fn update_touched_in(
         Some(table) => {
             let theirs = format!("e.customer_id IN (SELECT customer_id FROM {table})");
             let rowids = crate::server::rowids::find;
-            rowids(conn, "journey_rows", "events", &[theirs.clone()], &[])?;
+            rowids(
+                conn,
+                "journey_rows",
+                "events",
+                std::slice::from_ref(&theirs),
+                &[],
+            )?;
             rowids(conn, "journey_step_rows", "journey_steps", &[theirs], &[])?;
             (
                 format!("AND {}", crate::server::rowids::listed("journey_rows")),
