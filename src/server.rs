@@ -31,6 +31,7 @@ pub mod kpi;
 pub mod ops;
 pub mod rollup;
 pub mod routes;
+pub mod rowids;
 pub mod settings;
 pub mod sheet;
 #[cfg(feature = "spark")]

@@ -184,7 +184,7 @@ pub fn stitch_after(conn: &Connection, after: i64) -> Result<u64, IdentityError>
     laps.lap(format!("scope ({scope} identifiers)"));
     if scope == 0 {
         conn.execute_batch(&format!(
-            "DROP TABLE IF EXISTS stitch_scope;
+            "DROP TABLE IF EXISTS stitch_scope; DROP TABLE IF EXISTS {SCOPE_EVENTS};
              CREATE OR REPLACE TEMP TABLE {TOUCHED} (customer_id BIGINT);"
         ))?;
         return Ok(customer_count(conn)?);
@@ -194,7 +194,8 @@ pub fn stitch_after(conn: &Connection, after: i64) -> Result<u64, IdentityError>
     write_in(conn, &stitched, true)?;
     laps.lap("write");
     conn.execute_batch(
-        "DROP TABLE IF EXISTS stitch_scope; DROP TABLE IF EXISTS stitch_customers;",
+        "DROP TABLE IF EXISTS stitch_scope; DROP TABLE IF EXISTS stitch_customers;
+         DROP TABLE IF EXISTS stitch_events;",
     )?;
     Ok(customer_count(conn)?)
 }
@@ -208,19 +209,26 @@ fn customer_count(conn: &Connection) -> Result<u64, duckdb::Error> {
     Ok(n as u64)
 }
 
-/// SQL: the event `e` carries an identifier of `stitch_scope`.
-fn in_scope(e: &str) -> String {
-    IDENTIFIERS
-        .iter()
-        .map(|c| format!("{e}.{c} IN (SELECT v FROM stitch_scope WHERE t = '{c}')"))
-        .collect::<Vec<_>>()
-        .join(" OR ")
-}
+/// The temporary table of the events that carry an identifier of `stitch_scope` (filled with
+/// it by [`scope_of_load`]): every column stitching reads of them, as they were before the
+/// stitch, so the components and the moves are computed without reading `events` again.
+const SCOPE_EVENTS: &str = "stitch_events";
 
 /// Fills the temporary table `stitch_scope (t, v)` with the identifiers of the events loaded
 /// after load `after`, grown until closed: every identifier that shares an event with one in
-/// the scope is in it. Returns its size.
+/// the scope is in it; and [`SCOPE_EVENTS`] with the events that carry one. Returns the
+/// scope's size.
+///
+/// Each round reads `events` once, for the identifiers the previous round added only and in
+/// their columns only (a batch of cookies and e-mails reads two of the six identifier
+/// columns): the events that carry the identifiers of earlier rounds are already set aside.
+/// A batch whose identifiers link nothing older ends after one round.
 fn scope_of_load(conn: &Connection, after: i64) -> Result<usize, IdentityError> {
+    let ids = IDENTIFIERS
+        .iter()
+        .map(|c| format!("e.{c}"))
+        .collect::<Vec<_>>()
+        .join(", ");
     // (identifier type, value) of every identifier the rows of `relation` (aliased `e`) that
     // `filter` keeps carry.
     let unpivot = |relation: &str, filter: &str| {
@@ -234,38 +242,67 @@ fn scope_of_load(conn: &Connection, after: i64) -> Result<usize, IdentityError> 
             .collect::<Vec<_>>()
             .join(" UNION ")
     };
-    conn.execute_batch("DROP TABLE IF EXISTS stitch_scope;")?;
+    conn.execute_batch(&format!(
+        "DROP TABLE IF EXISTS stitch_scope;
+         DROP TABLE IF EXISTS {SCOPE_EVENTS};
+         CREATE TEMP TABLE {SCOPE_EVENTS} AS
+             SELECT e.source, e.event_id, e.occurred_at, e.customer_id, {ids},
+                    0 AS round, e.rowid AS row_id
+             FROM events e WHERE false;"
+    ))?;
     conn.execute(
         &format!(
-            "CREATE TEMP TABLE stitch_scope AS SELECT DISTINCT t, v FROM ({})",
+            "CREATE TEMP TABLE stitch_scope AS SELECT DISTINCT t, v, 0 AS round FROM ({})",
             unpivot("events", "e.load_id > $1")
         ),
         [after],
     )?;
-    // Each round reads `events` once: the identifiers of the events carrying one in the scope
-    // are set aside, then unpivoted (unpivoting `events` directly would read it once per
-    // identifier column, six times a round, which is most of a small load's time at 10M).
-    let hits = format!(
-        "CREATE OR REPLACE TEMP TABLE stitch_hits AS SELECT {} FROM events e WHERE {}",
-        IDENTIFIERS
-            .iter()
-            .map(|c| format!("e.{c}"))
-            .collect::<Vec<_>>()
-            .join(", "),
-        in_scope("e")
-    );
-    let grow = format!(
-        "INSERT INTO stitch_scope SELECT DISTINCT n.t, n.v FROM ({}) n
-         WHERE NOT EXISTS (SELECT 1 FROM stitch_scope s WHERE s.t = n.t AND s.v = n.v)",
-        unpivot("stitch_hits", "true")
-    );
+    let mut round: i64 = 0;
     loop {
-        conn.execute_batch(&hits)?;
-        if conn.execute(&grow, [])? == 0 {
+        // The columns of the identifiers the last round added.
+        let columns: Vec<String> = {
+            let mut stmt =
+                conn.prepare("SELECT DISTINCT t FROM stitch_scope WHERE round = ? ORDER BY t")?;
+            let rows = stmt.query_map([round], |r| r.get::<_, String>(0))?;
+            rows.collect::<Result<_, _>>()?
+        };
+        let hits: Vec<String> = IDENTIFIERS
+            .iter()
+            .filter(|c| columns.iter().any(|t| t == *c))
+            .map(|c| {
+                format!("e.{c} IN (SELECT v FROM stitch_scope WHERE t = '{c}' AND round = $1)")
+            })
+            .collect();
+        if hits.is_empty() {
             break;
         }
+        round += 1;
+        // Column names come from the fixed list; the round is bound. One predicate per
+        // column: the row ids first, then the rows (super::rowids).
+        super::rowids::find(conn, "stitch_rows", "events", &hits, &[&(round - 1)])?;
+        conn.execute(
+            &format!(
+                "INSERT INTO {SCOPE_EVENTS}
+                 SELECT e.source, e.event_id, e.occurred_at, e.customer_id, {ids}, $1, e.rowid
+                 FROM events e
+                 WHERE {} AND NOT EXISTS
+                     (SELECT 1 FROM {SCOPE_EVENTS} s
+                      WHERE s.source = e.source AND s.event_id = e.event_id)",
+                super::rowids::listed("stitch_rows")
+            ),
+            [round],
+        )?;
+        conn.execute(
+            &format!(
+                "INSERT INTO stitch_scope
+                 SELECT DISTINCT n.t, n.v, $1 FROM ({}) n
+                 WHERE NOT EXISTS (SELECT 1 FROM stitch_scope s WHERE s.t = n.t AND s.v = n.v)",
+                unpivot(SCOPE_EVENTS, "e.round = $1")
+            ),
+            [round],
+        )?;
     }
-    conn.execute_batch("DROP TABLE stitch_hits;")?;
+    conn.execute_batch("DROP TABLE IF EXISTS stitch_rows;")?;
     let n: i64 = conn.query_row("SELECT count(*) FROM stitch_scope", [], |r| r.get(0))?;
     Ok(n as usize)
 }
@@ -324,20 +361,17 @@ fn compute_in(conn: &Connection, rules: &Rules, scoped: bool) -> Result<Stitched
 
     // Every distinct combination of identifiers some event carries, with the earliest event
     // that carries it (the order makes the pick independent of how the rows are stored).
+    // Scoped, the events carrying an identifier of the scope were set aside while it grew.
     let any = IDENTIFIERS
         .iter()
         .map(|c| format!("{c} IS NOT NULL"))
         .collect::<Vec<_>>()
         .join(" OR ");
-    let any = if scoped {
-        format!("({any}) AND ({})", in_scope("events"))
-    } else {
-        any
-    };
+    let relation = if scoped { SCOPE_EVENTS } else { "events" };
     let columns = IDENTIFIERS.join(", ");
     let mut stmt = conn.prepare(&format!(
         "SELECT DISTINCT ON ({columns}) {columns}, epoch_us(occurred_at), source, event_id
-         FROM events WHERE {any}
+         FROM {relation} WHERE {any}
          ORDER BY {columns}, occurred_at, source, event_id"
     ))?;
     let mut rows = stmt.query([])?;
@@ -627,11 +661,14 @@ fn write_in(conn: &Connection, stitched: &Stitched, scoped: bool) -> Result<(), 
         }
         ignored.flush()?;
     }
-    conn.execute_batch(
-        "UPDATE identity_links SET occurred_at = e.occurred_at FROM events e
+    laps.lap("identities written");
+    // The links just made name an event of the scope's (scoped) as their evidence.
+    let evidence = if scoped { SCOPE_EVENTS } else { "events" };
+    conn.execute_batch(&format!(
+        "UPDATE identity_links SET occurred_at = e.occurred_at FROM {evidence} e
          WHERE identity_links.occurred_at IS NULL
-           AND e.source = identity_links.source AND e.event_id = identity_links.event_id",
-    )?;
+           AND e.source = identity_links.source AND e.event_id = identity_links.event_id"
+    ))?;
 
     // Two customers turned out to be one: the ids that no longer exist are recorded as merged
     // into the customer that now holds most of their identifiers (ties: the smaller id). An id
@@ -666,6 +703,7 @@ fn write_in(conn: &Connection, stitched: &Stitched, scoped: bool) -> Result<(), 
     conn.execute_batch(
         "DELETE FROM customer_merges WHERE merged_id IN (SELECT DISTINCT customer_id FROM identities)",
     )?;
+    laps.lap("link times and merges");
 
     // Each event belongs to the customer of its first identifier (in IDENTIFIERS order) that
     // resolves; none: anonymous. Column names come from the fixed list.
@@ -679,11 +717,9 @@ fn write_in(conn: &Connection, stitched: &Stitched, scoped: bool) -> Result<(), 
     let picks: Vec<String> = (0..IDENTIFIERS.len())
         .map(|i| format!("i{i}.customer_id"))
         .collect();
-    let events_in_scope = if scoped {
-        format!("WHERE {}", in_scope("e"))
-    } else {
-        String::new()
-    };
+    // Scoped, the events that carry an identifier of the scope, as they were before this
+    // stitch (nothing has moved them since [`scope_of_load`] set them aside).
+    let relation = if scoped { SCOPE_EVENTS } else { "events" };
     // The events that change customer, kept aside so the rollups can be patched for exactly
     // those whose identified flag flips (a merge of two customers changes no rollup measure).
     conn.execute_batch(&format!(
@@ -691,12 +727,12 @@ fn write_in(conn: &Connection, stitched: &Stitched, scoped: bool) -> Result<(), 
          SELECT source, event_id, old_id, customer_id,
                 (old_id IS NULL) <> (customer_id IS NULL) AS flips
          FROM (SELECT e.source, e.event_id, e.customer_id AS old_id, coalesce({}) AS customer_id
-               FROM events e {} {events_in_scope})
+               FROM {relation} e {})
          WHERE old_id IS DISTINCT FROM customer_id",
         picks.join(", "),
         joins.join(" ")
     ))?;
-    laps.lap("identities and moves");
+    laps.lap("moves");
     // Every move changes the distinct customer sets of its day (docs/rollups.md). The moved
     // events are named by their key as an IN list, which DuckDB answers through the primary
     // key: written as a correlated EXISTS it scanned all of `events` (3 s at 10M events).
@@ -729,17 +765,26 @@ fn write_in(conn: &Connection, stitched: &Stitched, scoped: bool) -> Result<(), 
     super::rollup::reattach(conn)?;
     laps.lap("rollups reattached");
     if scoped {
+        // Every event of those customers is one of the scope's: a customer held or holds an
+        // identifier of the scope, so all of its identifiers (one component) are in the
+        // scope, and an event belongs to the customer of one of its identifiers. Read by row
+        // id (super::rowids): the headers read most columns, which a plain IN on the
+        // customers would read of every event.
         conn.execute_batch(&format!(
             "DELETE FROM customers WHERE customer_id IN (SELECT customer_id FROM stitch_customers);
              {}",
             CUSTOMERS_SQL.replace("DELETE FROM customers;", "").replace(
                 "WHERE e.customer_id IS NOT NULL",
-                "WHERE e.customer_id IN (SELECT customer_id FROM stitch_customers)"
+                &format!(
+                    "WHERE e.customer_id IN (SELECT customer_id FROM stitch_customers)
+                       AND e.rowid IN (SELECT row_id FROM {SCOPE_EVENTS})"
+                )
             )
         ))?;
     } else {
         conn.execute_batch(CUSTOMERS_SQL)?;
     }
+    laps.lap("customers");
     Ok(())
 }
 

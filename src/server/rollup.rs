@@ -180,10 +180,13 @@ pub fn add_loaded(conn: &Connection) -> Result<(), duckdb::Error> {
     if !current(conn)? {
         return rebuild_in(conn);
     }
+    let mut laps = super::ops::laps::Laps::start("rollups of a load");
     let through: i64 =
         conn.query_row("SELECT loaded_through FROM rollup_state", [], |r| r.get(0))?;
     sets::add_loaded(conn, through)?;
+    laps.lap("sets and facts");
     merge(conn, &aggregate("e.load_id > ?", 1), &[&through])?;
+    laps.lap("daily");
     crate::server::ops::fault::point("rollup.merged");
     conn.execute(
         "UPDATE rollup_state SET loaded_through = (SELECT greatest(coalesce(max(load_id), 0), ?) FROM loads)",

@@ -84,6 +84,7 @@ pub fn update_touched_in(
     conn: &Connection,
     touched: Option<&str>,
 ) -> Result<Update, duckdb::Error> {
+    let mut laps = crate::server::ops::laps::Laps::start("journey update");
     let window_days = inactivity_days(conn)?;
     let built: Option<i64> = conn.query_row(
         "SELECT max(try_cast(value AS BIGINT)) FROM settings WHERE key = 'journey_built_days'",
@@ -103,12 +104,29 @@ pub fn update_touched_in(
             full: true,
         });
     }
-    // The table name comes from the caller's constant, never from input.
+    // The table name comes from the caller's constant, never from input. The touched
+    // customers' events and steps are found by row id first (crate::server::rowids): the step
+    // rows read most of their columns, which a plain IN would read of every row.
     let (events_of, steps_of) = match touched {
-        Some(table) => (
-            format!("AND e.customer_id IN (SELECT customer_id FROM {table})"),
-            format!("WHERE customer_id IN (SELECT customer_id FROM {table})"),
-        ),
+        Some(table) => {
+            let theirs = format!("e.customer_id IN (SELECT customer_id FROM {table})");
+            let rowids = crate::server::rowids::find;
+            rowids(
+                conn,
+                "journey_rows",
+                "events",
+                std::slice::from_ref(&theirs),
+                &[],
+            )?;
+            rowids(conn, "journey_step_rows", "journey_steps", &[theirs], &[])?;
+            (
+                format!("AND {}", crate::server::rowids::listed("journey_rows")),
+                format!(
+                    "e WHERE {}",
+                    crate::server::rowids::listed("journey_step_rows")
+                ),
+            )
+        }
         None => (String::new(), String::new()),
     };
     conn.execute_batch(&format!(
@@ -125,6 +143,7 @@ pub fn update_touched_in(
     ))?;
     let customers: i64 =
         conn.query_row("SELECT count(*) FROM journey_touched", [], |r| r.get(0))?;
+    laps.lap(format!("compare ({customers} customers)"));
     // The rollup follows every change below when it is in the connection's zone; otherwise it
     // is rebuilt at the end.
     let keep = super::rollup::current(conn)?;
@@ -139,34 +158,56 @@ pub fn update_touched_in(
         if keep {
             super::rollup::patch(conn, TOUCHED_JOURNEYS, -1)?;
         }
-        conn.execute_batch(
-            "DELETE FROM journey_steps WHERE customer_id IN (SELECT customer_id FROM journey_touched);
+        laps.lap("rollup patched out");
+        // Their steps are among those set aside above when there are some.
+        let steps_listed = match touched {
+            Some(_) => "AND rowid IN (SELECT r FROM journey_step_rows)".to_string(),
+            None => String::new(),
+        };
+        conn.execute_batch(&format!(
+            "DELETE FROM journey_steps
+             WHERE customer_id IN (SELECT customer_id FROM journey_touched) {steps_listed};
              DELETE FROM journeys WHERE customer_id IN (SELECT customer_id FROM journey_touched);",
-        )?;
-        conn.execute(
-            &steps_sql("AND e.customer_id IN (SELECT customer_id FROM journey_touched)"),
-            [window_days, offset],
-        )?;
+        ))?;
+        laps.lap("deleted");
+        // Those customers' events are among the ones set aside above when there are some.
+        let only = match touched {
+            Some(_) => format!(
+                "{events_of} AND e.customer_id IN (SELECT customer_id FROM journey_touched)"
+            ),
+            None => "AND e.customer_id IN (SELECT customer_id FROM journey_touched)".to_string(),
+        };
+        conn.execute(&steps_sql(&only), [window_days, offset])?;
+        laps.lap("steps cut");
         conn.execute(JOURNEYS_SQL, [window_days, offset])?;
+        laps.lap("journeys");
         if keep {
             super::rollup::patch(conn, TOUCHED_JOURNEYS, 1)?;
         }
+        laps.lap("rollup patched");
     }
     if keep {
         match touched {
             // The table name comes from the caller's constant, never from input.
+            // Both are customers of `table`, whose events `journey_rows` lists.
             Some(table) => super::rollup::refresh_handoffs(
                 conn,
                 &format!(
                     "SELECT customer_id FROM journey_touched
                      UNION SELECT customer_id FROM {table}"
                 ),
+                &crate::server::rowids::listed("journey_rows"),
             )?,
             // Without the write's customers, every customer's facts are redone.
             None => super::rollup::rebuild_handoffs(conn)?,
         }
     }
-    conn.execute_batch("DROP TABLE IF EXISTS journey_touched;")?;
+    conn.execute_batch(
+        "DROP TABLE IF EXISTS journey_touched;
+         DROP TABLE IF EXISTS journey_rows;
+         DROP TABLE IF EXISTS journey_step_rows;",
+    )?;
+    laps.lap("hand-offs");
     // The clock may have moved: an open journey of anyone may now be over.
     // Only the journeys whose status changes are written: most keep theirs. The rollup takes
     // them out before and back after (the same ones: nothing else changes in between).
@@ -178,19 +219,30 @@ pub fn update_touched_in(
             ),
             [window_days],
         )?;
-        super::rollup::patch(conn, RESTATUS_JOURNEYS, -1)?;
-    }
-    conn.execute(
-        &format!("UPDATE journeys SET status = {NEW_STATUS} WHERE {RESTATUS}"),
-        [window_days],
-    )?;
-    if keep {
-        super::rollup::patch(conn, RESTATUS_JOURNEYS, 1)?;
-        super::rollup::restatus_handoffs(conn)?;
+        let changing: i64 =
+            conn.query_row("SELECT count(*) FROM journey_restatus", [], |r| r.get(0))?;
+        // Most writes do not move the clock past anyone's window: nothing to patch then.
+        if changing > 0 {
+            super::rollup::patch(conn, RESTATUS_JOURNEYS, -1)?;
+            conn.execute(
+                &format!(
+                    "UPDATE journeys SET status = {NEW_STATUS}
+                     WHERE journey_id IN (SELECT journey_id FROM journey_restatus)"
+                ),
+                [window_days],
+            )?;
+            super::rollup::patch(conn, RESTATUS_JOURNEYS, 1)?;
+            super::rollup::restatus_handoffs(conn)?;
+        }
         conn.execute_batch("DROP TABLE journey_restatus;")?;
     } else {
+        conn.execute(
+            &format!("UPDATE journeys SET status = {NEW_STATUS} WHERE {RESTATUS}"),
+            [window_days],
+        )?;
         super::rollup::rebuild_in(conn)?;
     }
+    laps.lap("statuses");
     record_window(conn, window_days)?;
     Ok(Update {
         customers: customers as u64,

@@ -21,7 +21,16 @@ const HANDOFF_FACTS_SQL: &str = include_str!("handoff_facts.sql");
 /// condition on `j`: a request's scope, or the journey builder's constants): the matrix's
 /// input, and the rows of `journey_handoff_facts`.
 pub(crate) fn facts_sql(journeys: &str) -> String {
-    super::render(HANDOFF_FACTS_SQL, &[("journeys", journeys)])
+    facts_sql_within(journeys, "true")
+}
+
+/// [`facts_sql`] reading only the events `events` keeps (a condition on `e` from the journey
+/// builder's constants that keeps every event of the journeys' customers).
+pub(crate) fn facts_sql_within(journeys: &str, events: &str) -> String {
+    super::render(
+        HANDOFF_FACTS_SQL,
+        &[("journeys", journeys), ("events", events)],
+    )
 }
 
 /// The hand-off matrix of the period's journeys: from `journey_handoff_facts` when no filter

@@ -2,8 +2,10 @@
 -- journey builder's constants) keeps, one row per journey and channel pair (at its first
 -- hand-off of the pair): when the journey started and its status, the seconds of the hand-off,
 -- and the complaints and NPS answers of the customer within 30 days (720 h) after it. The
--- rows of journey_handoff_facts (src/server/journey/rollup.rs), and, for the journeys of a
--- period, of the hand-off matrix (handoff.sql).
+-- events slot is a condition on e that keeps at least every event of those journeys'
+-- customers (true, but for a write's few customers: their events' row ids). The rows of
+-- journey_handoff_facts (src/server/journey/rollup.rs), and, for the journeys of a period, of
+-- the hand-off matrix (handoff.sql).
 WITH jj AS (SELECT j.journey_id, j.started_at, j.status FROM journeys j WHERE {journeys}),
 s AS (
     SELECT s.journey_id, s.customer_id, s.step, s.occurred_at, s.channel,
@@ -25,7 +27,7 @@ after AS (
            count(e.score) FILTER (WHERE e.event_type = 'survey') AS surveys,
            sum(e.score) FILTER (WHERE e.event_type = 'survey') AS score_sum
     FROM h LEFT JOIN events e
-      ON e.customer_id = h.customer_id
+      ON e.customer_id = h.customer_id AND {events}
      AND (e.event_type = 'complaint'
           OR (e.event_type = 'survey' AND e.score_scale = 'nps'))
      AND e.occurred_at >= h.at AND e.occurred_at <= h.at + INTERVAL 720 HOUR

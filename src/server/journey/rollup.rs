@@ -143,12 +143,17 @@ pub(crate) fn rebuild_handoffs(conn: &Connection) -> Result<(), duckdb::Error> {
 /// Recomputes the hand-off facts of the customers `customers` lists (a query of one
 /// `customer_id` column, from the builder's constants): their complaints and NPS answers after
 /// a hand-off are events that are not journey steps, so every customer a write touched is
-/// redone, not only those whose journeys were cut again.
-pub(crate) fn refresh_handoffs(conn: &Connection, customers: &str) -> Result<(), duckdb::Error> {
+/// redone, not only those whose journeys were cut again. `events` (a condition on `e`, from
+/// the builder's constants) keeps at least every event of those customers.
+pub(crate) fn refresh_handoffs(
+    conn: &Connection,
+    customers: &str,
+    events: &str,
+) -> Result<(), duckdb::Error> {
     conn.execute_batch(&format!(
         "DELETE FROM journey_handoff_facts WHERE customer_id IN ({customers});
          INSERT INTO journey_handoff_facts BY NAME {};",
-        super::handoff::facts_sql(&format!("j.customer_id IN ({customers})"))
+        super::handoff::facts_sql_within(&format!("j.customer_id IN ({customers})"), events)
     ))
 }
 
@@ -199,8 +204,20 @@ pub(crate) fn patch(conn: &Connection, filter: &str, sign: i8) -> Result<(), duc
             .map(|m| format!("sum({m}) AS {m}"))
             .collect();
         conn.execute_batch(&format!(
-            "CREATE OR REPLACE TEMP TABLE journey_rollup_delta AS {delta};
-             CREATE OR REPLACE TEMP TABLE journey_rollup_merged AS
+            "CREATE OR REPLACE TEMP TABLE journey_rollup_delta AS {delta};",
+            delta = (t.aggregate)(filter, sign),
+        ))?;
+        // No journey of the filter has a row here (new customers before they are cut): the
+        // table stays as it is, and the four statements below would only read it.
+        let rows: i64 = conn.query_row("SELECT count(*) FROM journey_rollup_delta", [], |r| {
+            r.get(0)
+        })?;
+        if rows == 0 {
+            conn.execute_batch("DROP TABLE journey_rollup_delta;")?;
+            continue;
+        }
+        conn.execute_batch(&format!(
+            "CREATE OR REPLACE TEMP TABLE journey_rollup_merged AS
                  SELECT {key}, {sums}
                  FROM (SELECT * FROM {name} WHERE EXISTS ({touched})
                        UNION ALL BY NAME
@@ -211,7 +228,6 @@ pub(crate) fn patch(conn: &Connection, filter: &str, sign: i8) -> Result<(), duc
              INSERT INTO {name} BY NAME SELECT * FROM journey_rollup_merged;
              DROP TABLE journey_rollup_delta;
              DROP TABLE journey_rollup_merged;",
-            delta = (t.aggregate)(filter, sign),
             name = t.name,
             key = t.key.join(", "),
             sums = sums.join(", "),

@@ -48,16 +48,59 @@ pub(super) fn replace(
     conn.execute(
         &format!(
             "INSERT INTO rollup_facts BY NAME {}",
-            FACTS_SQL.replace("{filter}", filter)
+            FACTS_SQL
+                .replace("{events}", "events")
+                .replace("{filter}", filter)
         ),
         params,
     )?;
     Ok(())
 }
 
+/// Adds the facts of the purchase events of `loaded` (a table shaped as `events`, from the
+/// caller's constant), which are new to the table (a load's): each key's amounts are summed
+/// with the stored row's, and the rows of the keys they touch replaced.
+pub(super) fn add(conn: &Connection, loaded: &str) -> Result<(), duckdb::Error> {
+    conn.execute_batch(&format!(
+        "CREATE OR REPLACE TEMP TABLE rollup_facts_delta AS {}",
+        FACTS_SQL
+            .replace("{events}", loaded)
+            .replace("{filter}", "true")
+    ))?;
+    let same: Vec<String> = KEY
+        .iter()
+        .map(|k| format!("d.{k} IS NOT DISTINCT FROM rollup_facts.{k}"))
+        .collect();
+    let touched = format!(
+        "rollup_facts.day IN (SELECT DISTINCT day FROM rollup_facts_delta)
+         AND EXISTS (SELECT 1 FROM rollup_facts_delta d WHERE {})",
+        same.join(" AND ")
+    );
+    let sums: Vec<String> = MEASURES
+        .iter()
+        .map(|m| format!("sum({m}) AS {m}"))
+        .collect();
+    conn.execute_batch(&format!(
+        "CREATE OR REPLACE TEMP TABLE rollup_facts_merged AS
+             SELECT {key}, {sums}
+             FROM (SELECT * FROM rollup_facts WHERE {touched}
+                   UNION ALL BY NAME
+                   SELECT * FROM rollup_facts_delta)
+             GROUP BY {key};
+         DELETE FROM rollup_facts WHERE {touched};
+         INSERT INTO rollup_facts BY NAME SELECT * FROM rollup_facts_merged;
+         DROP TABLE rollup_facts_delta;
+         DROP TABLE rollup_facts_merged;",
+        key = KEY.join(", "),
+        sums = sums.join(", "),
+    ))
+}
+
 /// Recomputes every row from the raw events and lists the rows that differ from the stored
 /// ones (a key stored twice shows as its sum, as a reader would see it).
 pub(super) fn verify(conn: &Connection, out: &mut Vec<Difference>) -> Result<(), duckdb::Error> {
-    let raw = FACTS_SQL.replace("{filter}", "true");
+    let raw = FACTS_SQL
+        .replace("{events}", "events")
+        .replace("{filter}", "true");
     super::compare(conn, "rollup_facts", &raw, (KEY, MEASURES), out)
 }

@@ -1,4 +1,5 @@
--- The rollup_facts rows of the purchase events `e` that the filter below keeps: per local day
+-- The rollup_facts rows of the purchase events `e` (of events, or of a load's rows set
+-- aside: the events slot) that the filter below keeps: per local day
 -- (the session's time zone), filter dimensions, customer number and order number, the sum of
 -- the amounts (0 when none) and how many there are. Events whose customer id or order key
 -- has no number yet are left out (the numbers are given first; verify of rollup_sets reports
@@ -15,7 +16,7 @@ SELECT CAST(e.occurred_at AS DATE) AS day,
        coalesce(sum(e.amount), 0) AS amount,
        count(e.amount) AS amount_count
 FROM (SELECT e.*, coalesce(e.order_id, e.source || ':' || e.event_id) AS order_key
-      FROM events e
+      FROM {events} e
       WHERE e.event_type = 'purchase' AND e.customer_id IS NOT NULL AND ({filter})) e
 JOIN rollup_customer_numbers c ON c.customer_id = e.customer_id
 JOIN rollup_order_numbers o ON o.order_key = e.order_key
