@@ -263,10 +263,14 @@ pub(super) fn recompute_touched(conn: &Connection) -> Result<(), duckdb::Error> 
     if let (Some(first), Some(last)) = (first, last) {
         super::note_changed(conn, Some(("min(day)", TOUCHED)))?;
         // The range bounds the scan (zone maps on occurred_at); the list keeps only the days.
+        // Only the events the rollups already count: inside a load, its own events are merged
+        // afterwards by [`add_loaded`], and counting them here too would count their facts twice.
         let filter = format!(
             "e.occurred_at >= CAST(DATE '1970-01-01' + CAST(? AS INTEGER) AS TIMESTAMPTZ)
              AND e.occurred_at < CAST(DATE '1970-01-01' + CAST(? AS INTEGER) AS TIMESTAMPTZ)
-             AND CAST(e.occurred_at AS DATE) IN (SELECT day FROM {TOUCHED})"
+             AND CAST(e.occurred_at AS DATE) IN (SELECT day FROM {TOUCHED})
+             AND {in_rollup}",
+            in_rollup = super::IN_ROLLUP
         );
         let end = last + 1;
         replace(
