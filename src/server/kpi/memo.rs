@@ -52,6 +52,12 @@ impl Memo {
         )
     }
 
+    /// The data version now: values computed after reading it are kept only if no write
+    /// happened in between (`Db::cache_put`).
+    pub(super) fn version(&self) -> u64 {
+        self.db.data_version()
+    }
+
     /// The values known for `period` and `filters` (none when nothing is kept).
     pub(super) fn recall(&self, period: &Period, filters: &Filters) -> Recall {
         // The version first: values computed after this read are kept only if no write

@@ -622,7 +622,7 @@ fn plain_series_kept(
         return plain_series(conn, catalog, plain, (period, grain), filters, source);
     };
     let all = buckets(period, grain);
-    let version = memo.recall(period, filters).version;
+    let version = memo.version();
     let mut known: Vec<Values> = Vec::with_capacity(all.len());
     for b in &all {
         let values = memo.recall(b, filters).values;
