@@ -99,7 +99,7 @@ pub enum Changed {
 }
 
 /// The most results the cache keeps; past it, it starts again empty.
-pub const CACHE_ENTRIES: usize = 512;
+pub const CACHE_ENTRIES: usize = 4096;
 
 /// Held by a writer (see [`Db::write_lock`]); when dropped, cached results become stale:
 /// every one of them, unless the writer said what it changed ([`WriteGuard::changed`]).

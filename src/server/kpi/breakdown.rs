@@ -15,7 +15,7 @@ use duckdb::Connection;
 use super::catalog::Catalog;
 use super::filter::{Dimension, Filters};
 use super::period::Period;
-use super::query::{KpiError, Source, bind, compute_in};
+use super::query::{KpiError, Source, bind, compute_by, compute_in};
 use crate::kpi::Unit;
 use crate::server::rollup;
 
@@ -77,10 +77,24 @@ fn breakdown_in(
         Ok(compute_in(conn, catalog, &[key], period, filters, source)?[key])
     };
     let candidates = candidates_in(conn, period, filters, dimension, source)?;
+    // From the daily rollup, every value's in one statement.
+    let grouped = match source {
+        Source::Rollups => compute_by(
+            conn,
+            catalog,
+            key,
+            (period, filters),
+            dimension,
+            &candidates,
+        )?,
+        Source::Events => None,
+    };
     let mut parts = Vec::with_capacity(candidates.len());
     for value in &candidates {
-        let narrowed = filters.with(dimension, value);
-        let kpi = compute(&narrowed)?;
+        let kpi = match grouped.as_ref().and_then(|g| g.get(value)) {
+            Some(kpi) => *kpi,
+            None => compute(&filters.with(dimension, value))?,
+        };
         if measures(kpi) {
             parts.push(Part {
                 value: Some(value.clone()),

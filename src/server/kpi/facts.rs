@@ -8,11 +8,15 @@
 
 use std::collections::HashMap;
 
+use std::sync::Arc;
+
 use duckdb::Connection;
 use roaring::RoaringBitmap;
 use serde::Deserialize;
 
+use super::period::{epoch_date, month_start};
 use super::query::KpiError;
+use super::sets::Under;
 use crate::server::rollup;
 
 /// A computation over the buyers of a period, named by the catalog's `sets = { rule = ... }`.
@@ -44,11 +48,25 @@ impl BuyerRule {
 
 /// One buyer of a period: distinct orders, Σ amount in cents (0 without amounts), and how many
 /// amounts that sums (0: the SQL's revenue is NULL).
+#[derive(Clone)]
 struct Buyer {
     customer: u32,
     orders: u64,
     cents: i64,
     amounts: i64,
+}
+
+impl Buyer {
+    /// Reads `customer, orders, cents, amounts` from columns `at..at + 4`.
+    fn read(row: &duckdb::Row<'_>, at: usize) -> Result<Self, duckdb::Error> {
+        let orders: i64 = row.get(at + 1)?;
+        Ok(Self {
+            customer: row.get(at)?,
+            orders: u64::try_from(orders).unwrap_or(0),
+            cents: row.get(at + 2)?,
+            amounts: row.get(at + 3)?,
+        })
+    }
 }
 
 /// The buyers of each period read, by its days `[from, to)` (days since 1970-01-01).
@@ -65,20 +83,138 @@ impl Facts {
 }
 
 /// Reads the buyers of each of `spans` (days `[from, to)` since 1970-01-01) among the facts the
-/// filter `predicate` (over `events`, placeholders from `$3`, values `filter_values`) keeps:
-/// DuckDB groups the facts by span and customer, one statement for all the spans.
+/// filter keeps.
+///
+/// Without a memo, DuckDB groups the facts by span and customer, one statement for all the
+/// spans. With one, each span is read in three parts: its whole months before the month of
+/// its last day, then that month's days before the last, both kept in the memo (after a batch
+/// of recent events they are read back), and the last day, read every time. A later part
+/// reads, per customer, only the orders the earlier parts do not hold, and adds its sums.
 pub(super) fn fetch(
     conn: &Connection,
     spans: &[(i32, i32)],
-    predicate: &str,
-    filter_values: &[String],
+    under: &Under<'_>,
 ) -> Result<Facts, KpiError> {
-    let mut out = Facts::default();
     // Each span once, so that a span given twice does not count its buyers twice.
     let mut unique = spans.to_vec();
     unique.sort_unstable();
     unique.dedup();
-    let spans = unique.as_slice();
+    let Some(memo) = under.memo else {
+        return fetch_spans(conn, &unique, under);
+    };
+    let mut out = Facts::default();
+    for (from, to) in unique {
+        // The whole months before the last day's, the days of its month before it, that day.
+        let month = month_start(to - 1).clamp(from, to);
+        let last = (to - 1).clamp(month, to);
+        let version = memo.version();
+        let kept = |what: &str, parts: (i32, i32)| {
+            format!(
+                "{what}\u{1f}{from}\u{1f}{}\u{1f}{}\u{1f}{}\u{1f}{:?}",
+                parts.0, parts.1, under.predicate, under.values
+            )
+        };
+        let months_key = kept("buyers of months", (from, month));
+        let months = match memo.recall::<Arc<Vec<Buyer>>>(&months_key) {
+            Some(buyers) => buyers,
+            None => {
+                let mut read = fetch_spans(conn, &[(from, month)], under)?;
+                let buyers = merged(&[], read.buyers.remove(&(from, month)).unwrap_or_default());
+                let buyers = Arc::new(buyers);
+                memo.keep(version, &months_key, epoch_date(month), Arc::clone(&buyers));
+                buyers
+            }
+        };
+        let before_key = kept("buyers of days", (month, last));
+        let before = match memo.recall::<Arc<Vec<Buyer>>>(&before_key) {
+            Some(buyers) => buyers,
+            None => {
+                let later = fetch_later(conn, (from, month, last), under)?;
+                let buyers = Arc::new(merged(&months, later));
+                memo.keep(version, &before_key, epoch_date(last), Arc::clone(&buyers));
+                buyers
+            }
+        };
+        let buyers = merged(&before, fetch_later(conn, (from, last, to), under)?);
+        out.buyers.insert((from, to), buyers);
+    }
+    Ok(out)
+}
+
+/// The buyers of `base` (in customer order) with the `later` additions of a following span
+/// (see [`fetch_later`]), in customer order.
+fn merged(base: &[Buyer], mut later: Vec<Buyer>) -> Vec<Buyer> {
+    later.sort_unstable_by_key(|b| b.customer);
+    let mut out = Vec::with_capacity(base.len() + later.len());
+    let mut later = later.into_iter().peekable();
+    for buyer in base {
+        while let Some(new) = later.next_if(|l| l.customer < buyer.customer) {
+            out.push(new);
+        }
+        let mut buyer = buyer.clone();
+        if let Some(more) = later.next_if(|l| l.customer == buyer.customer) {
+            buyer.orders += more.orders;
+            buyer.cents += more.cents;
+            buyer.amounts += more.amounts;
+        }
+        out.push(buyer);
+    }
+    out.extend(later);
+    out
+}
+
+/// The buyers of the days `[split, to)` as additions to those of `[from, split)`: per customer,
+/// their orders there that the earlier days do not hold, and the sums of all their amounts
+/// there (sums add up; distinct orders do not).
+fn fetch_later(
+    conn: &Connection,
+    (from, split, to): (i32, i32, i32),
+    under: &Under<'_>,
+) -> Result<Vec<Buyer>, KpiError> {
+    // The earlier days' first day is a number computed here, not input: written into the
+    // statement, so that the filter's placeholders keep their numbers (from `$3`).
+    let sql = format!(
+        "WITH later AS (
+             SELECT events.customer_no, events.order_no, events.amount, events.amount_count
+             FROM {table}
+             WHERE events.day >= DATE '1970-01-01' + CAST($1 AS INTEGER)
+               AND events.day < DATE '1970-01-01' + CAST($2 AS INTEGER)
+               AND ({predicate})),
+         earlier AS (
+             SELECT DISTINCT events.customer_no, events.order_no
+             FROM {table}
+             SEMI JOIN later l
+               ON l.customer_no = events.customer_no AND l.order_no = events.order_no
+             WHERE events.day >= DATE '1970-01-01' + {from}
+               AND events.day < DATE '1970-01-01' + CAST($1 AS INTEGER)
+               AND ({predicate}))
+         SELECT CAST(l.customer_no AS UINTEGER),
+                count(DISTINCT l.order_no) FILTER (WHERE e.order_no IS NULL),
+                CAST(sum(l.amount) * 100 AS BIGINT), CAST(sum(l.amount_count) AS BIGINT)
+         FROM later l
+         LEFT JOIN earlier e ON e.customer_no = l.customer_no AND e.order_no = l.order_no
+         GROUP BY 1",
+        table = rollup::facts::AS_EVENTS,
+        predicate = under.predicate,
+    );
+    let mut params = vec![split.to_string(), to.to_string()];
+    params.extend(under.values.iter().cloned());
+    let mut stmt = conn.prepare(&sql)?;
+    let mut rows = stmt.query(duckdb::params_from_iter(&params))?;
+    let mut out = Vec::new();
+    while let Some(row) = rows.next()? {
+        out.push(Buyer::read(row, 0)?);
+    }
+    Ok(out)
+}
+
+/// One statement for all `spans`, grouped by span and customer.
+fn fetch_spans(
+    conn: &Connection,
+    spans: &[(i32, i32)],
+    under: &Under<'_>,
+) -> Result<Facts, KpiError> {
+    let mut out = Facts::default();
     let (Some(first), Some(end)) = (
         spans.iter().map(|s| s.0).min(),
         spans.iter().map(|s| s.1).max(),
@@ -102,9 +238,10 @@ pub(super) fn fetch(
          GROUP BY 1, 2",
         table = rollup::facts::AS_EVENTS,
         values = values.join(", "),
+        predicate = under.predicate,
     );
     let mut params = vec![first.to_string(), end.to_string()];
-    params.extend(filter_values.iter().cloned());
+    params.extend(under.values.iter().cloned());
     for span in spans {
         out.buyers.insert(*span, Vec::new());
     }
@@ -112,13 +249,7 @@ pub(super) fn fetch(
     let mut rows = stmt.query(duckdb::params_from_iter(&params))?;
     while let Some(row) = rows.next()? {
         let i: i64 = row.get(0)?;
-        let orders: i64 = row.get(2)?;
-        let buyer = Buyer {
-            customer: row.get(1)?,
-            orders: u64::try_from(orders).unwrap_or(0),
-            cents: row.get(3)?,
-            amounts: row.get(4)?,
-        };
+        let buyer = Buyer::read(row, 1)?;
         let span = usize::try_from(i).ok().and_then(|i| spans.get(i));
         if let Some(list) = span.and_then(|s| out.buyers.get_mut(s)) {
             list.push(buyer);

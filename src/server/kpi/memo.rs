@@ -16,6 +16,8 @@
 
 use std::fmt;
 
+use chrono::NaiveDate;
+
 use super::filter::{Dimension, Filters};
 use super::period::Period;
 use super::query::Values;
@@ -81,18 +83,60 @@ impl Memo {
         self.db.cache_put(
             &Self::key(period, filters),
             version,
-            reads(period, filters),
+            reads(filters, period.end_exclusive()),
             values,
         );
     }
 }
 
-/// What the values of `period` under `filters` read: the events before the period's end,
-/// unless a filter reads what a load may change at any day (the customer's current segment).
-fn reads(period: &Period, filters: &Filters) -> Reads {
+/// The memo as the set rows of one filter see it (`sets.rs` keeps the rows of each month it
+/// read, so that after a write it reads again only the months from the first day changed).
+#[derive(Clone, Copy)]
+pub(super) struct RowsMemo<'m> {
+    memo: &'m Memo,
+    filters: &'m Filters,
+}
+
+impl Memo {
+    /// The memo for set rows read under `filters`.
+    pub(super) fn rows<'m>(&'m self, filters: &'m Filters) -> RowsMemo<'m> {
+        RowsMemo {
+            memo: self,
+            filters,
+        }
+    }
+}
+
+impl RowsMemo<'_> {
+    /// See [`Memo::version`].
+    pub(super) fn version(&self) -> u64 {
+        self.memo.version()
+    }
+
+    /// What is kept under `key`, if anything.
+    pub(super) fn recall<T: Clone + 'static>(&self, key: &str) -> Option<T> {
+        self.memo.db.cache_get(key)
+    }
+
+    /// Keeps `value`, read at `version` from the days before `end`, under `key`.
+    pub(super) fn keep<T: Send + Sync + 'static>(
+        &self,
+        version: u64,
+        key: &str,
+        end: NaiveDate,
+        value: T,
+    ) {
+        let reads = reads(self.filters, end);
+        self.memo.db.cache_put(key, version, reads, value);
+    }
+}
+
+/// What a result over the events before `end` under `filters` reads: those events, unless a
+/// filter reads what a load may change at any day (the customer's current segment).
+fn reads(filters: &Filters, end: NaiveDate) -> Reads {
     if filters.dimensions().any(|d| d == Dimension::Segment) {
         Reads::Everything
     } else {
-        Reads::DaysBefore(period.end_exclusive())
+        Reads::DaysBefore(end)
     }
 }

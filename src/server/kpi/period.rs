@@ -118,6 +118,27 @@ fn parse_date(field: &'static str, value: &str) -> Result<NaiveDate, PeriodError
     })
 }
 
+/// Day numbers: the rollup readers compute with local days as days since 1970-01-01.
+pub(super) fn epoch_days(day: NaiveDate) -> i32 {
+    i32::try_from((day - epoch()).num_days()).unwrap_or(i32::MAX)
+}
+
+/// The local day of a day number (see [`epoch_days`]).
+pub(super) fn epoch_date(days: i32) -> NaiveDate {
+    epoch()
+        .checked_add_signed(chrono::Duration::days(i64::from(days)))
+        .unwrap_or(NaiveDate::MAX)
+}
+
+/// The day number of the first day of the month of day number `day`.
+pub(super) fn month_start(day: i32) -> i32 {
+    epoch_date(day).with_day(1).map_or(day, epoch_days)
+}
+
+fn epoch() -> NaiveDate {
+    NaiveDate::from_ymd_opt(1970, 1, 1).unwrap_or(NaiveDate::MIN)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -182,8 +182,7 @@ fn compute_fresh(
                 conn,
                 &routes.sets,
                 period,
-                &predicate,
-                &params[2..],
+                &under(catalog, filters, &predicate, &params[2..]),
             )?),
         }
     }
@@ -195,6 +194,71 @@ fn compute_fresh(
         }
     }
     evaluate(catalog, keys, &base)
+}
+
+/// `key` over `period` for each of `values` of `dimension` (on the events `filters` keep), in
+/// one statement grouped by the dimension, when the daily rollup serves all of the KPI and
+/// the filters; `None` otherwise (the caller computes each value alone). A value without rows
+/// gets the KPI on no events, as computed alone.
+pub(super) fn compute_by(
+    conn: &Connection,
+    catalog: &Catalog,
+    key: &str,
+    (period, filters): (&Period, &Filters),
+    dimension: Dimension,
+    values: &[String],
+) -> Result<Option<BTreeMap<String, Option<f64>>>, KpiError> {
+    let plan = Plan::new(catalog, &[key])?;
+    let routes = route(conn, &plan, filters, Source::Rollups)?;
+    let whole_daily = !routes.daily.is_empty()
+        && routes.raw.is_empty()
+        && routes.sets.is_empty()
+        && routes.queries.is_empty()
+        && plan.queries.is_empty();
+    if !whole_daily || !rollup::SERVED_DIMENSIONS.contains(&dimension) || values.is_empty() {
+        return Ok(None);
+    }
+    let (predicate, mut params) = bind(period, filters);
+    let group = dimension.column_sql();
+    let first = params.len() + 1;
+    let placeholders: Vec<String> = (first..first + values.len())
+        .map(|i| format!("${i}"))
+        .collect();
+    let predicate = format!("({predicate}) AND {group} IN ({})", placeholders.join(", "));
+    params.extend(values.iter().cloned());
+    let sql = select_rollup(&routes.daily, Some(group), &predicate);
+    let empty_sql = format!("{} WHERE false", select_from(&plan.aggregates, None));
+    let empty = conn.query_row(&empty_sql, [], |row| read_values(row, &plan.aggregates, 0))?;
+    let mut by_value: BTreeMap<String, Values> = BTreeMap::new();
+    let mut stmt = conn.prepare(&sql)?;
+    let mut rows = stmt.query(duckdb::params_from_iter(&params))?;
+    while let Some(row) = rows.next()? {
+        let value: Option<String> = row.get(0)?;
+        if let Some(value) = value {
+            by_value.insert(value, read_values(row, &routes.daily, 1)?);
+        }
+    }
+    let mut out = BTreeMap::new();
+    for value in values {
+        let base = by_value.get(value).unwrap_or(&empty);
+        out.insert(value.clone(), evaluate(catalog, &[key], base)?[key]);
+    }
+    Ok(Some(out))
+}
+
+/// The filter as the set rows are read under it: its predicate and values, and the catalog's
+/// memo, which keeps the rows of the days no write changed since.
+fn under<'a>(
+    catalog: &'a Catalog,
+    filters: &'a Filters,
+    predicate: &'a str,
+    values: &'a [String],
+) -> sets::Under<'a> {
+    sets::Under {
+        predicate,
+        values,
+        memo: catalog.memo().map(|memo| memo.rows(filters)),
+    }
 }
 
 /// Where each aggregate and query of a plan is read from.
@@ -569,8 +633,7 @@ fn series_many_in(
                 conn,
                 &routes.sets,
                 &unknown,
-                &predicate,
-                &params[2..],
+                &under(catalog, filters, &predicate, &params[2..]),
             )?)
         };
         let mut per_key: BTreeMap<&str, Series> = BTreeMap::new();
@@ -702,7 +765,8 @@ fn plain_series(
         read_buckets(conn, &sql, &params, &routes.daily, &empty, &mut by_bucket)?;
     }
     if !routes.sets.is_empty() {
-        let values = sets::compute_buckets(conn, &routes.sets, &buckets, &predicate, &params[2..])?;
+        let under = under(catalog, filters, &predicate, &params[2..]);
+        let values = sets::compute_buckets(conn, &routes.sets, &buckets, &under)?;
         for (b, values) in buckets.iter().zip(values) {
             by_bucket
                 .entry(bucket_start(b.from(), grain))

@@ -9,7 +9,10 @@
 //! `query.rs` decides when it may be used (the same conditions as `rollup_daily`). Filters are
 //! the SQL predicates written for `events`, applied to the table aliased `events`.
 
-use std::collections::BTreeMap;
+use std::cell::RefCell;
+use std::collections::{BTreeMap, HashMap};
+use std::rc::Rc;
+use std::sync::{Arc, OnceLock};
 
 use chrono::{Days, Months, NaiveDate};
 use duckdb::Connection;
@@ -18,7 +21,8 @@ use serde::Deserialize;
 
 use super::catalog::KpiDef;
 use super::facts::{self, BuyerRule, Facts};
-use super::period::Period;
+use super::memo::RowsMemo;
+use super::period::{Period, epoch_date, epoch_days, month_start};
 use super::query::{KpiError, Values};
 use crate::server::rollup;
 
@@ -85,19 +89,105 @@ impl RawSets {
 const PURCHASES: &str = "event_type = 'purchase'";
 const INTERACTIONS: &str = "event_type IN (SELECT event_type FROM event_types WHERE interaction)";
 
-/// One `rollup_sets` row as read: its day (days since 1970-01-01), channel, sets, and which
-/// selectors keep it.
+/// One `rollup_sets` row a selector keeps: its day (days since 1970-01-01), channel, and the
+/// set the KPIs read of it.
 struct Row {
     day: i32,
     channel: Option<String>,
-    customers: RoaringBitmap,
-    orders: RoaringBitmap,
-    selected: Vec<bool>,
+    set: RoaringBitmap,
 }
 
-fn epoch_days(day: NaiveDate) -> i32 {
-    let epoch = NaiveDate::from_ymd_opt(1970, 1, 1).unwrap_or(NaiveDate::MIN);
-    i32::try_from((day - epoch).num_days()).unwrap_or(i32::MAX)
+/// The rows one selector keeps over consecutive days, read (or kept) as a whole, with their
+/// unions, computed when first asked for: a period's union takes those of the runs it covers
+/// whole instead of their rows.
+struct Run {
+    /// The days `[from, to)` the run holds every row of.
+    days: (i32, i32),
+    rows: Vec<Row>,
+    union: OnceLock<RoaringBitmap>,
+    per_channel: OnceLock<BTreeMap<String, RoaringBitmap>>,
+}
+
+impl Run {
+    fn new(days: (i32, i32), rows: Vec<Row>) -> Self {
+        Self {
+            days,
+            rows,
+            union: OnceLock::new(),
+            per_channel: OnceLock::new(),
+        }
+    }
+
+    /// Whether the days `[from, to)` hold all of the run's.
+    fn inside(&self, from: i32, to: i32) -> bool {
+        from <= self.days.0 && self.days.1 <= to
+    }
+
+    /// The rows of the days `[from, to)`.
+    fn rows(&self, from: i32, to: i32) -> &[Row] {
+        let start = self.rows.partition_point(|r| r.day < from);
+        let end = self.rows.partition_point(|r| r.day < to).max(start);
+        &self.rows[start..end]
+    }
+}
+
+/// The rows one selector keeps over the days read, as runs in day order.
+#[derive(Default)]
+struct Selection {
+    runs: Vec<Arc<Run>>,
+}
+
+impl Selection {
+    /// The union of the sets of the days `[from, to)`.
+    fn union(&self, from: i32, to: i32) -> RoaringBitmap {
+        let mut out = RoaringBitmap::new();
+        for run in &self.runs {
+            if run.inside(from, to) {
+                out |= run.union.get_or_init(|| union_of(&run.rows));
+            } else {
+                for row in run.rows(from, to) {
+                    out |= &row.set;
+                }
+            }
+        }
+        out
+    }
+
+    /// Per channel, the union of the sets of the days `[from, to)`.
+    fn per_channel(&self, from: i32, to: i32) -> BTreeMap<&str, RoaringBitmap> {
+        let mut out: BTreeMap<&str, RoaringBitmap> = BTreeMap::new();
+        for run in &self.runs {
+            if run.inside(from, to) {
+                let whole = run.per_channel.get_or_init(|| {
+                    let mut sets: BTreeMap<String, RoaringBitmap> = BTreeMap::new();
+                    for row in &run.rows {
+                        if let Some(channel) = &row.channel {
+                            *sets.entry(channel.clone()).or_default() |= &row.set;
+                        }
+                    }
+                    sets
+                });
+                for (channel, set) in whole {
+                    *out.entry(channel.as_str()).or_default() |= set;
+                }
+            } else {
+                for row in run.rows(from, to) {
+                    if let Some(channel) = row.channel.as_deref() {
+                        *out.entry(channel).or_default() |= &row.set;
+                    }
+                }
+            }
+        }
+        out
+    }
+}
+
+fn union_of(rows: &[Row]) -> RoaringBitmap {
+    let mut out = RoaringBitmap::new();
+    for row in rows {
+        out |= &row.set;
+    }
+    out
 }
 
 /// CLV's windows as days since 1970-01-01: `(yp, y0, end)`, the 12 months before `[y0, end)`
@@ -114,30 +204,28 @@ fn clv_windows(period: &Period) -> (i32, i32, i32) {
     (start(24), start(12), epoch_days(period.end_exclusive()))
 }
 
-/// The selectors (row predicates) of the KPIs: purchases and interactions first (for the
-/// rules), then each distinct count's own; and whether the KPIs need the rows each keeps (a
-/// row is read when a needed selector keeps it).
-fn selectors(defs: &[&KpiDef]) -> Vec<(String, bool)> {
+/// A row predicate and the set the KPIs read of the rows it keeps.
+type Selector = (String, SetOf);
+
+/// The selectors of the KPIs, by index: purchases and interactions (for the rules) first, then
+/// each distinct count's own; `None` where no KPI reads it.
+fn selectors(defs: &[&KpiDef]) -> Vec<Option<Selector>> {
     let rule = |r: SetRule| defs.iter().any(|d| d.sets == Some(SetExpr::Rule(r)));
+    let purchases = rule(SetRule::Churn)
+        || rule(SetRule::NewCustomers)
+        || rule(SetRule::Omnichannel)
+        || rule(SetRule::Clv);
+    let interactions = rule(SetRule::Omnichannel)
+        || defs.iter().any(
+            |d| matches!(d.sets, Some(SetExpr::Rule(SetRule::Buyers(b))) if b.needs_channels()),
+        );
     let mut out = vec![
-        (
-            PURCHASES.to_string(),
-            rule(SetRule::Churn)
-                || rule(SetRule::NewCustomers)
-                || rule(SetRule::Omnichannel)
-                || rule(SetRule::Clv),
-        ),
-        (
-            INTERACTIONS.to_string(),
-            rule(SetRule::Omnichannel)
-                || defs.iter().any(|d| {
-                    matches!(d.sets, Some(SetExpr::Rule(SetRule::Buyers(b))) if b.needs_channels())
-                }),
-        ),
+        purchases.then(|| (PURCHASES.to_string(), SetOf::Customers)),
+        interactions.then(|| (INTERACTIONS.to_string(), SetOf::Customers)),
     ];
     for def in defs {
-        if let Some(SetExpr::Distinct { rows, .. }) = &def.sets {
-            out.push((rows.clone(), true));
+        if let Some(SetExpr::Distinct { of, rows }) = &def.sets {
+            out.push(Some((rows.clone(), *of)));
         }
     }
     out
@@ -164,67 +252,130 @@ fn first_day(defs: &[&KpiDef], period: &Period) -> Option<i32> {
     first
 }
 
-/// Reads the rows of the days `[first, end)` that the filter `predicate` (over `events`,
-/// placeholders from `$3`, values `filter_values`) and any selector keep.
-fn fetch(
+/// The filter the rows are read under: its predicate over `events` (placeholders from `$3`),
+/// its values, and the memo that keeps the rows read under it, if any.
+#[derive(Clone, Copy)]
+pub(super) struct Under<'a> {
+    pub predicate: &'a str,
+    pub values: &'a [String],
+    pub memo: Option<RowsMemo<'a>>,
+}
+
+/// Reads the rows of the days `[first, end)` that `selector` and the filter keep, decoding
+/// the set it names.
+fn read_rows(
     conn: &Connection,
-    (selectors, needs): (&[(String, bool)], (bool, bool)),
-    first: Option<i32>,
-    end: i32,
-    predicate: &str,
-    filter_values: &[String],
+    (selector, of): (&str, SetOf),
+    (first, end): (i32, i32),
+    under: &Under<'_>,
 ) -> Result<Vec<Row>, KpiError> {
-    let flags: Vec<String> = selectors.iter().map(|(s, _)| format!("({s})")).collect();
-    let needed: Vec<&str> = selectors
-        .iter()
-        .zip(&flags)
-        .filter(|((_, needed), _)| *needed)
-        .map(|(_, flag)| flag.as_str())
-        .collect();
     let sql = format!(
-        "SELECT CAST(day - DATE '1970-01-01' AS INTEGER), channel, customers, orders, {flags}
+        "SELECT CAST(day - DATE '1970-01-01' AS INTEGER), channel, {set}
          FROM {table}
          WHERE day >= DATE '1970-01-01' + CAST($1 AS INTEGER)
            AND day < DATE '1970-01-01' + CAST($2 AS INTEGER)
-           AND ({predicate}) AND ({any})
+           AND ({predicate}) AND ({selector})
          ORDER BY 1",
-        flags = flags.join(", "),
-        table = rollup::sets::AS_EVENTS,
-        any = if needed.is_empty() {
-            "false".to_string()
-        } else {
-            needed.join(" OR ")
+        set = match of {
+            SetOf::Customers => "customers",
+            SetOf::Orders => "orders",
         },
+        table = rollup::sets::AS_EVENTS,
+        predicate = under.predicate,
     );
-    let mut params = vec![first.unwrap_or(-1_000_000).to_string(), end.to_string()];
-    // Only the sets some KPI reads are decoded.
-    let (customers, orders) = needs;
-    params.extend(filter_values.iter().cloned());
+    let mut params = vec![first.to_string(), end.to_string()];
+    params.extend(under.values.iter().cloned());
     let mut stmt = conn.prepare(&sql)?;
     let mut rows = stmt.query(duckdb::params_from_iter(&params))?;
     let mut out = Vec::new();
     while let Some(row) = rows.next()? {
-        let mut selected = Vec::with_capacity(selectors.len());
-        for i in 0..selectors.len() {
-            selected.push(row.get::<_, Option<bool>>(4 + i)?.unwrap_or(false));
-        }
         out.push(Row {
             day: row.get(0)?,
             channel: row.get(1)?,
-            customers: if customers {
-                rollup::sets::decode(blob(row, 2)?)?
-            } else {
-                RoaringBitmap::new()
-            },
-            orders: if orders {
-                rollup::sets::decode(blob(row, 3)?)?
-            } else {
-                RoaringBitmap::new()
-            },
-            selected,
+            set: rollup::sets::decode(blob(row, 2)?)?,
         });
     }
     Ok(out)
+}
+
+/// The first local day of `rollup_sets` (days since 1970-01-01), `None` when it is empty.
+fn first_stored_day(conn: &Connection) -> Result<Option<i32>, KpiError> {
+    Ok(conn.query_row(
+        "SELECT CAST(min(day) - DATE '1970-01-01' AS INTEGER) FROM rollup_sets",
+        [],
+        |r| r.get(0),
+    )?)
+}
+
+/// The rows `selector` keeps over the days `[first, end)` (from the first stored day when
+/// `first` is `None`). With a memo, the rows are read and kept a month at a time: after a
+/// write, only the months from its first changed day are read again.
+fn select(
+    conn: &Connection,
+    selector: (&str, SetOf),
+    (first, end): (Option<i32>, i32),
+    under: &Under<'_>,
+) -> Result<Selection, KpiError> {
+    let first = match first {
+        Some(day) => day,
+        None => match first_stored_day(conn)? {
+            Some(day) => day,
+            None => return Ok(Selection::default()),
+        },
+    };
+    if first >= end {
+        return Ok(Selection::default());
+    }
+    let Some(memo) = under.memo else {
+        let rows = read_rows(conn, selector, (first, end), under)?;
+        return Ok(Selection {
+            runs: vec![Arc::new(Run::new((first, end), rows))],
+        });
+    };
+    let mut months = Vec::new();
+    let mut day = first;
+    while day < end {
+        let start = month_start(day);
+        let next = epoch_days(
+            epoch_date(start)
+                .checked_add_months(Months::new(1))
+                .unwrap_or(NaiveDate::MAX),
+        );
+        months.push((start, next));
+        day = next;
+    }
+    let key = |start: i32| {
+        format!(
+            "set rows\u{1f}{}\u{1f}{:?}\u{1f}{}\u{1f}{:?}\u{1f}{start}",
+            selector.0, selector.1, under.predicate, under.values
+        )
+    };
+    let version = memo.version();
+    let mut runs: Vec<Option<Arc<Run>>> = months
+        .iter()
+        .map(|(start, _)| memo.recall::<Arc<Run>>(&key(*start)))
+        .collect();
+    // The months not kept are read in one statement, from the first to the last of them.
+    let missing = |run: &Option<Arc<Run>>| run.is_none();
+    if let (Some(lo), Some(hi)) = (
+        runs.iter().position(missing),
+        runs.iter().rposition(missing),
+    ) {
+        let rows = read_rows(conn, selector, (months[lo].0, months[hi].1), under)?;
+        let mut rows = rows.into_iter().peekable();
+        for (i, (start, next)) in months.iter().enumerate().take(hi + 1).skip(lo) {
+            let mut run = Vec::new();
+            while let Some(row) = rows.next_if(|r| r.day < *next) {
+                run.push(row);
+            }
+            let run = Arc::new(Run::new((*start, *next), run));
+            memo.keep(version, &key(*start), epoch_date(*next), Arc::clone(&run));
+            runs[i] = Some(run);
+        }
+    }
+    Ok(Selection {
+        runs: runs.into_iter().flatten().collect(),
+    })
 }
 
 /// What CLV reads besides the sets: the identified purchase revenue of `rollup_daily` per day
@@ -290,25 +441,6 @@ fn blob<'r>(row: &'r duckdb::Row<'_>, i: usize) -> Result<&'r [u8], duckdb::Erro
     })
 }
 
-/// The rows of the days `[from, to)` (`rows` are in day order).
-fn days(rows: &[Row], from: i32, to: i32) -> &[Row] {
-    let start = rows.partition_point(|r| r.day < from);
-    let end = rows.partition_point(|r| r.day < to).max(start);
-    &rows[start..end]
-}
-
-/// The union of `of` over the rows of `[from, to)` that selector `s` keeps.
-fn union(rows: &[Row], s: usize, from: i32, to: i32, of: SetOf) -> RoaringBitmap {
-    let mut out = RoaringBitmap::new();
-    for row in days(rows, from, to).iter().filter(|r| r.selected[s]) {
-        out |= match of {
-            SetOf::Customers => &row.customers,
-            SetOf::Orders => &row.orders,
-        };
-    }
-    out
-}
-
 /// `numerator / denominator`, `None` on a zero denominator (as `run_query` for the SQL).
 /// Counts of u32 numbers stay far below 2^53, so the conversions are exact.
 fn ratio(numerator: u64, denominator: u64) -> Option<f64> {
@@ -319,19 +451,11 @@ fn count(set: &RoaringBitmap) -> Option<f64> {
     Some(set.len() as f64)
 }
 
-/// Per channel, the customers of `rows` in `[from, to)` with an interaction there: those on at
-/// least one channel and those "seen twice", on a second one (`seen_once ∩ channel` before
+/// Per channel, the customers of the interactions in `[from, to)`: those on at least one
+/// channel and those "seen twice", on a second one (`seen_once ∩ channel` before
 /// `seen_once ∪= channel`).
-fn reach(rows: &[Row], interaction: usize, from: i32, to: i32) -> (RoaringBitmap, RoaringBitmap) {
-    let mut per_channel: BTreeMap<&str, RoaringBitmap> = BTreeMap::new();
-    for row in days(rows, from, to)
-        .iter()
-        .filter(|r| r.selected[interaction])
-    {
-        if let Some(channel) = row.channel.as_deref() {
-            *per_channel.entry(channel).or_default() |= &row.customers;
-        }
-    }
+fn reach(interactions: &Selection, from: i32, to: i32) -> (RoaringBitmap, RoaringBitmap) {
+    let per_channel = interactions.per_channel(from, to);
     let (mut once, mut twice) = (RoaringBitmap::new(), RoaringBitmap::new());
     for here in per_channel.into_values() {
         twice |= &once & &here;
@@ -342,9 +466,9 @@ fn reach(rows: &[Row], interaction: usize, from: i32, to: i32) -> (RoaringBitmap
 
 /// The values of `defs` over `period` from what [`fetch_for`] read for the same defs.
 fn evaluate(defs: &[&KpiDef], data: &Fetched, period: &Period) -> Values {
-    let (rows, revenue) = (&data.rows, &data.revenue);
-    const PURCHASE: usize = 0;
-    const INTERACTION: usize = 1;
+    let revenue = &data.revenue;
+    const PURCHASES: usize = 0;
+    let union = |i: usize, from: i32, to: i32| data.union(i, from, to);
     let (from, to) = (
         epoch_days(period.from()),
         epoch_days(period.end_exclusive()),
@@ -354,30 +478,30 @@ fn evaluate(defs: &[&KpiDef], data: &Fetched, period: &Period) -> Values {
     for def in defs {
         let value = match &def.sets {
             None => continue,
-            Some(SetExpr::Distinct { of, .. }) => {
+            Some(SetExpr::Distinct { .. }) => {
                 next_selector += 1;
-                count(&union(rows, next_selector - 1, from, to, *of))
+                count(&union(next_selector - 1, from, to))
             }
             Some(SetExpr::Rule(SetRule::Churn)) => {
                 let days = to - from;
-                let before = union(rows, PURCHASE, from - days, from, SetOf::Customers);
-                let now = union(rows, PURCHASE, from, to, SetOf::Customers);
+                let before = union(PURCHASES, from - days, from);
+                let now = union(PURCHASES, from, to);
                 ratio(before.difference_len(&now), before.len())
             }
             Some(SetExpr::Rule(SetRule::NewCustomers)) => {
-                let before = union(rows, PURCHASE, i32::MIN, from, SetOf::Customers);
-                let now = union(rows, PURCHASE, from, to, SetOf::Customers);
-                count(&(now - before))
+                let before = union(PURCHASES, i32::MIN, from);
+                let now = union(PURCHASES, from, to);
+                Some(now.difference_len(&before) as f64)
             }
             Some(SetExpr::Rule(SetRule::Omnichannel)) => {
-                let buyers = union(rows, PURCHASE, from, to, SetOf::Customers);
-                let (_, twice) = reach(rows, INTERACTION, from, to);
+                let buyers = union(PURCHASES, from, to);
+                let (_, twice) = &*data.reach(from, to);
                 ratio(buyers.intersection_len(&twice), buyers.len())
             }
             Some(SetExpr::Rule(SetRule::Clv)) => {
                 let (yp, y0, end) = clv_windows(period);
-                let recent = union(rows, PURCHASE, y0, end, SetOf::Customers);
-                let earlier = union(rows, PURCHASE, yp, y0, SetOf::Customers);
+                let recent = union(PURCHASES, y0, end);
+                let earlier = union(PURCHASES, yp, y0);
                 let lost = earlier.difference_len(&recent);
                 match revenue.sum(y0, end) {
                     Some(total) if !earlier.is_empty() && !recent.is_empty() => {
@@ -393,10 +517,8 @@ fn evaluate(defs: &[&KpiDef], data: &Fetched, period: &Period) -> Values {
                 }
             }
             Some(SetExpr::Rule(SetRule::Buyers(rule))) => {
-                let channels = rule
-                    .needs_channels()
-                    .then(|| reach(rows, INTERACTION, from, to));
-                let channels = channels.as_ref().map(|(once, twice)| (once, twice));
+                let channels = rule.needs_channels().then(|| data.reach(from, to));
+                let channels = channels.as_deref().map(|(once, twice)| (once, twice));
                 facts::evaluate(*rule, &data.facts, (from, to), channels)
             }
         };
@@ -405,34 +527,62 @@ fn evaluate(defs: &[&KpiDef], data: &Fetched, period: &Period) -> Values {
     out
 }
 
-/// The set KPIs `defs` over `period`, on the rows the filter `predicate` keeps (over
-/// `events`, placeholders from `$3`, values `filter_values`).
+/// The set KPIs `defs` over `period`, on the rows the filter keeps.
 pub(super) fn compute(
     conn: &Connection,
     defs: &[&KpiDef],
     period: &Period,
-    predicate: &str,
-    filter_values: &[String],
+    under: &Under<'_>,
 ) -> Result<Values, KpiError> {
-    let fetched = fetch_for(
-        conn,
-        defs,
-        std::slice::from_ref(period),
-        predicate,
-        filter_values,
-    )?;
+    let fetched = fetch_for(conn, defs, std::slice::from_ref(period), under)?;
     Ok(evaluate(defs, &fetched, period))
 }
 
 /// The rows read once for several periods of the same KPIs (a series' buckets).
 pub(super) struct Fetched {
     keys: Vec<String>,
-    rows: Vec<Row>,
+    /// By selector index (see [`selectors`]); empty where no KPI reads it.
+    selections: Vec<Selection>,
     revenue: Revenue,
     facts: Facts,
+    /// The unions (by selector and days) and reaches (by days) computed so far: the KPIs of a
+    /// period, and the buckets of a series, share many of them.
+    unions: RefCell<HashMap<(usize, i32, i32), Rc<RoaringBitmap>>>,
+    reaches: RefCell<HashMap<(i32, i32), Rc<(RoaringBitmap, RoaringBitmap)>>>,
 }
 
 impl Fetched {
+    /// The union of the sets selector `i` keeps over the days `[from, to)`.
+    fn union(&self, i: usize, from: i32, to: i32) -> Rc<RoaringBitmap> {
+        let key = (i, from, to);
+        if let Some(set) = self.unions.borrow().get(&key) {
+            return Rc::clone(set);
+        }
+        let set = Rc::new(
+            self.selections
+                .get(i)
+                .map(|s| s.union(from, to))
+                .unwrap_or_default(),
+        );
+        self.unions.borrow_mut().insert(key, Rc::clone(&set));
+        set
+    }
+
+    /// [`reach`] over the interactions of the days `[from, to)`.
+    fn reach(&self, from: i32, to: i32) -> Rc<(RoaringBitmap, RoaringBitmap)> {
+        if let Some(pair) = self.reaches.borrow().get(&(from, to)) {
+            return Rc::clone(pair);
+        }
+        const INTERACTIONS: usize = 1;
+        let empty = Selection::default();
+        let interactions = self.selections.get(INTERACTIONS).unwrap_or(&empty);
+        let pair = Rc::new(reach(interactions, from, to));
+        self.reaches
+            .borrow_mut()
+            .insert((from, to), Rc::clone(&pair));
+        pair
+    }
+
     /// The values of `defs` over `period`, when they are the KPIs the rows were read for and
     /// `period` is inside the range read.
     pub(super) fn evaluate(&self, defs: &[&KpiDef], period: &Period) -> Option<Values> {
@@ -454,10 +604,9 @@ pub(super) fn fetch_for(
     conn: &Connection,
     defs: &[&KpiDef],
     periods: &[Period],
-    predicate: &str,
-    filter_values: &[String],
+    under: &Under<'_>,
 ) -> Result<Fetched, KpiError> {
-    let selectors = selectors(defs);
+    let mut laps = crate::server::ops::laps::Laps::start("set rows");
     let start = periods
         .iter()
         .map(|p| first_day(defs, p))
@@ -467,42 +616,19 @@ pub(super) fn fetch_for(
         .map(|p| epoch_days(p.end_exclusive()))
         .max()
         .unwrap_or(i32::MIN);
-    let needs = (
-        defs.iter().any(|d| {
-            matches!(
-                d.sets,
-                Some(
-                    SetExpr::Rule(_)
-                        | SetExpr::Distinct {
-                            of: SetOf::Customers,
-                            ..
-                        }
-                )
-            )
-        }),
-        defs.iter().any(|d| {
-            matches!(
-                d.sets,
-                Some(SetExpr::Distinct {
-                    of: SetOf::Orders,
-                    ..
-                })
-            )
-        }),
-    );
-    let rows = fetch(
-        conn,
-        (&selectors, needs),
-        start,
-        end,
-        predicate,
-        filter_values,
-    )?;
+    let mut selections = Vec::new();
+    for selector in selectors(defs) {
+        selections.push(match selector {
+            Some((rows, of)) => select(conn, (&rows, of), (start, end), under)?,
+            None => Selection::default(),
+        });
+    }
+    laps.lap("sets");
     let revenue = if defs
         .iter()
         .any(|d| d.sets == Some(SetExpr::Rule(SetRule::Clv)))
     {
-        fetch_revenue(conn, start, end, predicate, filter_values)?
+        fetch_revenue(conn, start, end, under.predicate, under.values)?
     } else {
         Revenue::default()
     };
@@ -514,15 +640,18 @@ pub(super) fn fetch_for(
             .iter()
             .map(|p| (epoch_days(p.from()), epoch_days(p.end_exclusive())))
             .collect();
-        facts::fetch(conn, &spans, predicate, filter_values)?
+        facts::fetch(conn, &spans, under)?
     } else {
         Facts::default()
     };
+    laps.lap("revenue and facts");
     Ok(Fetched {
         keys: defs.iter().map(|d| d.key.clone()).collect(),
-        rows,
+        selections,
         revenue,
         facts,
+        unions: RefCell::default(),
+        reaches: RefCell::default(),
     })
 }
 
@@ -531,10 +660,9 @@ pub(super) fn compute_buckets(
     conn: &Connection,
     defs: &[&KpiDef],
     buckets: &[Period],
-    predicate: &str,
-    filter_values: &[String],
+    under: &Under<'_>,
 ) -> Result<Vec<Values>, KpiError> {
-    let fetched = fetch_for(conn, defs, buckets, predicate, filter_values)?;
+    let fetched = fetch_for(conn, defs, buckets, under)?;
     Ok(buckets
         .iter()
         .map(|b| evaluate(defs, &fetched, b))
