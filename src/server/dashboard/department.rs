@@ -165,6 +165,7 @@ fn department_from(
             "department {department:?}"
         )));
     }
+    let mut laps = crate::server::ops::laps::Laps::start("department view");
     let resolved = resolve_view(conn, query)?;
     let owners = kpi::owners(conn)?;
     let owned: Vec<&kpi::KpiDef> = catalog
@@ -179,10 +180,13 @@ fn department_from(
         locale: resolved.locale,
     };
     let values = report::build(conn, catalog, &resolved.period, &request)?.kpis;
+    laps.lap("kpis");
     let list = targets::list(conn, Some(department), None)?;
     let reports = to_rows(targets::report(conn, catalog, list, resolved.as_of)?);
+    laps.lap("targets");
     let keys: Vec<&str> = values.iter().map(|v| v.key.as_str()).collect();
     let mut sparklines = sparklines(conn, catalog, &keys, &resolved.period, &resolved.filters)?;
+    laps.lap("sparklines");
     let mut benchmarks = super::detail::tile_benchmarks(conn, &keys)?;
     let mut tiles = Vec::with_capacity(values.len());
     for value in values {
@@ -206,6 +210,7 @@ fn department_from(
             breakdowns.push(breakdown_of(conn, catalog, def, &resolved, dimension)?);
         }
     }
+    laps.lap("breakdowns");
     Ok(DepartmentView {
         view: resolved.view,
         department: department.to_string(),
