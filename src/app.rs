@@ -1,7 +1,10 @@
 //! The HTML shell and the route table.
 //!
 //! Every route renders completely on the server (`SsrMode::Async`), so each page is whole and
-//! usable without JavaScript; hydration then adds interactivity on top.
+//! usable without JavaScript. The app runs in Leptos' islands mode: the browser bundle hydrates
+//! only the `#[island]` components (chart tooltips, the period form's dates, live refresh), so
+//! the pages' data is sent once, as HTML, and never again as hydration state. Links and forms
+//! are plain navigations.
 
 use leptos::prelude::*;
 use leptos_meta::{MetaTags, Stylesheet, Title, provide_meta_context};
@@ -40,7 +43,7 @@ pub fn shell(options: LeptosOptions) -> impl IntoView {
                 // The browser bundle formats amounts in the same currency (see `format`).
                 <meta name="omnikpi-currency" content=crate::format::currency().code() />
                 <AutoReload options=options.clone() />
-                <HydrationScripts options />
+                <HydrationScripts options islands=true />
                 <MetaTags />
             </head>
             // The theme the user chose (see `theme`); the CSS follows the system without one.
@@ -51,18 +54,27 @@ pub fn shell(options: LeptosOptions) -> impl IntoView {
     }
 }
 
+/// Marks the page as taken over by the browser bundle. Islands hydrate in document order and
+/// this one comes last, so when it runs every island of the page is live.
+#[island]
+fn Hydrated() -> impl IntoView {
+    #[cfg(feature = "hydrate")]
+    if let Some(app) = document().get_element_by_id("app") {
+        let _ = app.set_attribute("data-hydrated", "true");
+    }
+}
+
 #[component]
 pub fn App() -> impl IntoView {
     provide_meta_context();
-    // Set once the browser bundle has taken over the page; end-to-end tests wait for it.
-    let hydrated = RwSignal::new(false);
-    Effect::new(move |_| hydrated.set(true));
 
     view! {
         <Stylesheet id="leptos" href="/pkg/omnikpi.css" />
         <Title text="omnikpi" />
         <Router>
-            <div id="app" data-hydrated=move || hydrated.get().to_string()>
+            // `Hydrated`, the page's last island, sets `data-hydrated` to "true" once every island
+            // has hydrated; end-to-end tests wait for it.
+            <div id="app" data-hydrated="false">
                 <Routes fallback=NotFound>
                     <Route path=path!("/") view=CompanyPage ssr=SsrMode::Async />
                     <Route path=path!("/login") view=LoginPage ssr=SsrMode::Async />
@@ -112,6 +124,7 @@ pub fn App() -> impl IntoView {
                         ssr=SsrMode::Async
                     />
                 </Routes>
+                <Hydrated />
             </div>
         </Router>
     }

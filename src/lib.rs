@@ -2,7 +2,8 @@
 //!
 //! The crate builds twice. With feature `ssr` it is the server: the `omnikpi` binary, the
 //! DuckDB store, ingestion, the KPI engine and the axum router, all under [`server`]. With
-//! feature `hydrate` it is the WebAssembly bundle that hydrates the server-rendered pages.
+//! feature `hydrate` it is the WebAssembly bundle that hydrates the islands of the
+//! server-rendered pages (Leptos islands mode, see [`app`]).
 //!
 //! Map of the code:
 //! - [`app`]: the HTML shell and the route table;
@@ -47,7 +48,7 @@ pub mod view;
 #[cfg(feature = "ssr")]
 pub mod server;
 
-/// Entry point of the browser bundle: hydrates the server-rendered page.
+/// Entry point of the browser bundle: the islands script calls it, then hydrates each island.
 #[cfg(feature = "hydrate")]
 #[wasm_bindgen::prelude::wasm_bindgen]
 pub fn hydrate() {
@@ -61,5 +62,5 @@ pub fn hydrate() {
     if let Some(currency) = code.as_deref().and_then(format::Currency::parse) {
         format::set_currency(currency);
     }
-    leptos::mount::hydrate_body(app::App);
+    leptos::mount::hydrate_islands();
 }

@@ -1,10 +1,11 @@
-//! Live refresh: open dashboards follow the data without a reload.
+//! Live refresh: open dashboards follow the data.
 //!
-//! After hydration a page polls [`fetch_data_version`] every [`POLL_SECONDS`]; when the
-//! version moves (data was written), [`use_data_version`]'s signal changes and the
-//! page's resources, keyed on it as well as on the URL query, fetch their data again. The
-//! view state lives in the URL, so nothing the user chose is lost. On the server and without
-//! JavaScript the signal never changes: a reload shows new data as before.
+//! [`LiveRefresh`] is an island on the dashboards (company, department, KPI detail, TV). Once
+//! hydrated it asks [`fetch_data_version`] every [`POLL_SECONDS`]; when the version moves
+//! (data was written) it reloads the page. The page is rendered on the server and its view
+//! state lives in the URL, so the reload shows the new numbers in the same view; the page's
+//! data never travels as hydration state. A reload waits while the user is typing in a form,
+//! so nothing they are entering is lost. Without JavaScript a reload by hand shows new data.
 
 use leptos::prelude::*;
 
@@ -26,45 +27,70 @@ pub async fn fetch_data_version() -> Result<i64, AppError> {
     Ok(i64::try_from(state.db.data_version()).unwrap_or(i64::MAX))
 }
 
-/// A counter that grows each time the data changes while the page is open (0 on the server
-/// and at hydration, so server and browser render the same first view).
-pub fn use_data_version() -> ReadSignal<u64> {
-    let (generation, set_generation) = signal(0_u64);
+/// Live refresh for a dashboard page: reloads it when the data changes (see the module doc).
+/// It renders nothing visible.
+#[component]
+pub fn LiveRefresh() -> impl IntoView {
+    view! { <VersionPoll rendered=rendered_version() /> }
+}
+
+/// The data version the page is being rendered from (`None` outside a server render).
+fn rendered_version() -> Option<i64> {
+    #[cfg(feature = "ssr")]
+    {
+        use_context::<crate::server::state::AppState>()
+            .map(|state| i64::try_from(state.db.data_version()).unwrap_or(i64::MAX))
+    }
+    #[cfg(not(feature = "ssr"))]
+    {
+        None
+    }
+}
+
+/// The island behind [`LiveRefresh`]: polls the data version and reloads the page once it
+/// differs from `rendered` (or, if the render did not know it, from the first answer).
+#[island]
+fn VersionPoll(rendered: Option<i64>) -> impl IntoView {
     #[cfg(feature = "hydrate")]
     {
         use std::cell::Cell;
         use std::rc::Rc;
         use std::time::Duration;
-        let seen: Rc<Cell<Option<i64>>> = Rc::new(Cell::new(None));
+        let seen: Rc<Cell<Option<i64>>> = Rc::new(Cell::new(rendered));
+        let stale = Rc::new(Cell::new(false));
         let poll = move || {
             let seen = Rc::clone(&seen);
+            let stale = Rc::clone(&stale);
             leptos::task::spawn_local(async move {
                 // A failed poll (server restarting, session ended) just waits for the next.
-                let Ok(version) = fetch_data_version().await else {
-                    return;
-                };
-                match seen.get() {
-                    Some(before) if before != version => {
-                        seen.set(Some(version));
-                        set_generation.update(|g| *g += 1);
+                if let Ok(version) = fetch_data_version().await {
+                    match seen.get() {
+                        Some(before) if before != version => stale.set(true),
+                        Some(_) => {}
+                        None => seen.set(Some(version)),
                     }
-                    Some(_) => {}
-                    None => seen.set(Some(version)),
+                }
+                if stale.get() && !typing() {
+                    let _ = window().location().reload();
                 }
             });
         };
-        Effect::new(move |_| {
-            poll();
-            let handle =
-                set_interval_with_handle(poll.clone(), Duration::from_secs(POLL_SECONDS)).ok();
-            on_cleanup(move || {
-                if let Some(handle) = handle {
-                    handle.clear();
-                }
-            });
-        });
+        poll();
+        if let Ok(handle) = set_interval_with_handle(poll, Duration::from_secs(POLL_SECONDS)) {
+            on_cleanup(move || handle.clear());
+        }
     }
     #[cfg(not(feature = "hydrate"))]
-    let _ = set_generation;
-    generation
+    let _ = rendered;
+}
+
+/// Whether the focus is in a form field: a reload would throw away what is being typed.
+#[cfg(feature = "hydrate")]
+fn typing() -> bool {
+    document().active_element().is_some_and(|e| {
+        matches!(
+            e.tag_name().to_ascii_lowercase().as_str(),
+            "input" | "select" | "textarea"
+        )
+    })
 }

@@ -47,7 +47,10 @@ pub fn Figure(
     view! {
         <figure class=format!("chart {class}")>
             <figcaption>{title.clone()}</figcaption>
-            <PointedSvg title svg />
+            // The drawing is the island's children: server HTML, sent once, never as a prop.
+            <PointedSvg title>
+                <div class="chart-drawing" inner_html=svg></div>
+            </PointedSvg>
             <details>
                 <summary>{locale.text(Msg::ChartDataTable)}</summary>
                 <div class="table-wrap">{children()}</div>
@@ -57,12 +60,13 @@ pub fn Figure(
     }
 }
 
-/// The chart's SVG and, after hydration, a tooltip with the value of the point under the
-/// pointer or chosen with the arrow keys while the chart has the focus. The points are the
-/// `circle.pt` targets the server drew (`server::charts`), each with `data-label` and
-/// `data-value`; without JavaScript their `<title>` is the browser's own tooltip.
-#[component]
-fn PointedSvg(title: String, svg: String) -> impl IntoView {
+/// The chart's SVG (the children) and, once the island hydrates, a tooltip with the value of
+/// the point under the pointer or chosen with the arrow keys while the chart has the focus.
+/// The points are the `circle.pt` targets the server drew (`server::charts`), each with
+/// `data-label` and `data-value`, so the island reads them from the page and its only prop is
+/// the chart's name; without JavaScript their `<title>` is the browser's own tooltip.
+#[island]
+pub fn PointedSvg(title: String, children: Children) -> impl IntoView {
     // (text, left, top) in pixels inside the chart's box.
     let tip = RwSignal::new(None::<(String, f64, f64)>);
     let current = RwSignal::new(None::<usize>);
@@ -148,7 +152,6 @@ fn PointedSvg(title: String, svg: String) -> impl IntoView {
                 tabindex="0"
                 aria-label=title
                 node_ref=host
-                inner_html=svg
                 on:mouseover=move |ev| {
                     let point = event_target::<leptos::web_sys::Element>(&ev)
                         .closest("circle.pt")
@@ -169,7 +172,9 @@ fn PointedSvg(title: String, svg: String) -> impl IntoView {
                 }
                 on:blur=move |_| hide()
                 on:keydown=on_key
-            ></div>
+            >
+                {children()}
+            </div>
             <div
                 class="chart-tip"
                 role="status"

@@ -1,6 +1,7 @@
 //! The view controls: period (a preset or two dates), grain, comparison and filters. A plain
-//! GET form, so it works without JavaScript; once hydrated, the router submits it as a
-//! client-side navigation. Either way the URL holds the whole state.
+//! GET form: submitting it loads the page for the new view, and the URL holds the whole state.
+//! The only island is [`PeriodControls`]: typing a date switches the preset to "custom dates",
+//! so the dates typed are the ones shown (without JavaScript the user picks it).
 //!
 //! Labels name their control by `for`, not by wrapping it: a wrapped select would take its
 //! options' text into its accessible name.
@@ -109,7 +110,7 @@ pub fn PeriodForm(
     view! {
         <Form method="GET" action=action>
             <div class="period-form">
-                <div class="controls">
+                <PeriodControls>
                     <div class="field">
                         <label for="f-preset">{locale.text(Msg::Preset)}</label>
                         <select id="f-preset" name="preset">{presets}</select>
@@ -135,7 +136,7 @@ pub fn PeriodForm(
                         <label for="f-compare">{locale.text(Msg::CompareWith)}</label>
                         <select id="f-compare" name="compare">{comparisons}</select>
                     </div>
-                </div>
+                </PeriodControls>
                 <fieldset class="filters">
                     <legend>{locale.text(Msg::Filters)}</legend>
                     {filters}
@@ -150,5 +151,29 @@ pub fn PeriodForm(
                 <button type="submit">{locale.text(Msg::Apply)}</button>
             </div>
         </Form>
+    }
+}
+
+/// The period, grain and comparison fields (the children, rendered on the server). Once
+/// hydrated, a date typed in either field selects the "custom dates" preset: any other preset
+/// wins over the dates, and the user meant the dates they typed.
+#[island]
+pub fn PeriodControls(children: Children) -> impl IntoView {
+    let on_input = move |ev: leptos::ev::Event| {
+        use leptos::wasm_bindgen::JsCast;
+        let typed_date = event_target::<leptos::web_sys::Element>(&ev)
+            .get_attribute("type")
+            .is_some_and(|t| t == "date");
+        let preset = document()
+            .get_element_by_id("f-preset")
+            .and_then(|e| e.dyn_into::<leptos::web_sys::HtmlSelectElement>().ok());
+        if let (true, Some(preset)) = (typed_date, preset) {
+            preset.set_value(Preset::Custom.name());
+        }
+    };
+    view! {
+        <div class="controls" on:input=on_input>
+            {children()}
+        </div>
     }
 }

@@ -27,16 +27,13 @@ pub fn CompanyPage() -> impl IntoView {
     let query = use_query_map();
     let locale = Memo::new(move |_| Locale::parse(query.read().get("lang").as_deref()));
     let qs = query_string();
-    // Keyed on the data version too: new events refresh the open page (see `live`).
-    let version = crate::live::use_data_version();
-    let data = Resource::new(
-        move || (qs.get(), version.get()),
-        |(qs, _)| fetch_company_view(qs),
-    );
+    let data = Resource::new(move || qs.get(), fetch_company_view);
 
     view! {
         <Html {..} lang=head(locale, Locale::code) />
         <Header locale=locale />
+        // New data reloads the open page (see `live`).
+        <crate::live::LiveRefresh />
         <main id="main" class="page company">
             <h1>{move || locale.get().text(Msg::CompanyTitle)}</h1>
             // A transition keeps the page on screen while a refresh computes the new one.

@@ -27,15 +27,15 @@ pub fn DepartmentPage() -> impl IntoView {
     let locale = Memo::new(move |_| Locale::parse(query.read().get("lang").as_deref()));
     let department = Memo::new(move |_| params.read().get("department").unwrap_or_default());
     let qs = query_string();
-    // Keyed on the data version too: new events refresh the open page (see `live`).
-    let version = crate::live::use_data_version();
     let data = Resource::new(
-        move || (department.get(), qs.get(), version.get()),
-        |(department, qs, _)| fetch_department_view(department, qs),
+        move || (department.get(), qs.get()),
+        |(department, qs)| fetch_department_view(department, qs),
     );
     view! {
         <Html {..} lang=head(locale, Locale::code) />
         <Header locale=locale />
+        // New data reloads the open page (see `live`).
+        <crate::live::LiveRefresh />
         <main id="main" class="page department">
             // A transition keeps the page on screen while a refresh computes the new one.
             <Transition fallback=move || {

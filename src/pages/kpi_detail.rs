@@ -29,15 +29,15 @@ pub fn KpiDetailPage() -> impl IntoView {
     let locale = Memo::new(move |_| Locale::parse(query.read().get("lang").as_deref()));
     let key = Memo::new(move |_| params.read().get("key").unwrap_or_default());
     let qs = query_string();
-    // Keyed on the data version too: new events refresh the open page (see `live`).
-    let version = crate::live::use_data_version();
     let data = Resource::new(
-        move || (key.get(), qs.get(), version.get()),
-        |(key, qs, _)| fetch_kpi_detail(key, qs),
+        move || (key.get(), qs.get()),
+        |(key, qs)| fetch_kpi_detail(key, qs),
     );
     view! {
         <Html {..} lang=head(locale, Locale::code) />
         <Header locale=locale />
+        // New data reloads the open page (see `live`).
+        <crate::live::LiveRefresh />
         <main id="main" class="page kpi-detail">
             // A transition keeps the page on screen while a refresh computes the new one.
             <Transition fallback=move || {

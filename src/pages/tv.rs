@@ -4,7 +4,7 @@
 //!
 //! `i` is the view shown now; the page carries a `<meta http-equiv="refresh">` to the next
 //! one, so the rotation works without JavaScript (and survives a lost connection: the next
-//! load tries again). The data follows new loads like every dashboard (`crate::live`). The
+//! load tries again), which also brings in new data: no live refresh is needed. The
 //! other query keys are the view state, passed to the views as they are.
 
 use leptos::prelude::*;
@@ -121,13 +121,13 @@ pub fn TvPage() -> impl IntoView {
         )
     };
     let refresh = Memo::new(move |_| format!("{};url={}", rotation.get().seconds, next_url()));
-    let version = crate::live::use_data_version();
+    // No live refresh here: the rotation's meta refresh reloads the screen every few seconds.
     let data = Resource::new(
         move || {
             let r = rotation.get();
-            (r.views[r.index].clone(), view_query.get(), version.get())
+            (r.views[r.index].clone(), view_query.get())
         },
-        |(view, qs, _)| async move {
+        |(view, qs)| async move {
             match view {
                 TvView::Company => fetch_company_view(qs)
                     .await
