@@ -40,15 +40,19 @@ pub fn Figure(
     locale: Locale,
     #[prop(optional)] downloads: Vec<(String, &'static str)>,
     #[prop(optional, into)] class: String,
+    /// The data table's column with the main line's values (the second unless said).
+    #[prop(optional)]
+    value_column: Option<usize>,
     children: Children,
 ) -> impl IntoView {
     let has_downloads = !downloads.is_empty();
+    let value_column = value_column.unwrap_or(1);
     let what = title.clone();
     view! {
         <figure class=format!("chart {class}")>
             <figcaption>{title.clone()}</figcaption>
             // The drawing is the island's children: server HTML, sent once, never as a prop.
-            <PointedSvg title>
+            <PointedSvg title value_column>
                 <div class="chart-drawing" inner_html=svg></div>
             </PointedSvg>
             <details>
@@ -62,22 +66,21 @@ pub fn Figure(
 
 /// The chart's SVG (the children) and, once the island hydrates, a tooltip with the value of
 /// the point under the pointer or chosen with the arrow keys while the chart has the focus.
-/// The points are the `circle.pt` targets the server drew (`server::charts`), each with
-/// `data-label` and `data-value`, so the island reads them from the page and its only prop is
-/// the chart's name; without JavaScript their `<title>` is the browser's own tooltip.
+///
+/// Each point is sent once. The server writes the main line's positions into the SVG's
+/// `g.points` (`x,y` per row of the series, `-` for a gap; `server::charts`) with one hidden
+/// marker; the label and value of point `i` are row `i` of the figure's data table (its first
+/// cell and cell `value_column`). So the island's props are the chart's name and that column.
+/// Without JavaScript the data table is the way to read the values.
 #[island]
-pub fn PointedSvg(title: String, children: Children) -> impl IntoView {
+pub fn PointedSvg(title: String, value_column: usize, children: Children) -> impl IntoView {
     // (text, left, top) in pixels inside the chart's box.
     let tip = RwSignal::new(None::<(String, f64, f64)>);
     let current = RwSignal::new(None::<usize>);
     let host = NodeRef::<leptos::html::Div>::new();
-    let show = move |point: &leptos::web_sys::Element| {
-        let Some(host) = host.get_untracked() else {
-            return;
-        };
-        let attr = |name: &str| point.get_attribute(name).unwrap_or_default();
-        let number = |name: &str| attr(name).parse::<f64>().unwrap_or(0.0);
-        // The SVG is drawn 800 units wide and scaled to the box (or scrolled within it).
+    // The drawn width (the SVG is scaled to the box, or scrolled within it) and the points.
+    let layout = move || {
+        let host = host.get_untracked()?;
         let drawn = host
             .query_selector("svg")
             .ok()
@@ -85,51 +88,104 @@ pub fn PointedSvg(title: String, children: Children) -> impl IntoView {
             .and_then(|svg| svg.get_attribute("width"))
             .and_then(|w| w.parse::<f64>().ok())
             .unwrap_or(800.0);
+        let points = host
+            .query_selector("g.points")
+            .ok()
+            .flatten()
+            .and_then(|g| g.get_attribute("data-xy"))
+            .map(|xy| parse_points(&xy))
+            .unwrap_or_default();
         let scale = f64::from(host.scroll_width()) / drawn;
-        let left = number("cx") * scale - f64::from(host.scroll_left());
-        let top = number("cy") * scale;
-        if let Ok(Some(old)) = host.query_selector("circle.pt.active") {
-            let _ = old.set_attribute("class", "pt");
-        }
-        let _ = point.set_attribute("class", "pt active");
-        current.set(attr("data-i").parse().ok());
-        tip.set(Some((
-            format!("{}: {}", attr("data-label"), attr("data-value")),
-            left,
-            top,
-        )));
+        Some((host, scale, points))
     };
-    let point_at = move |index: usize| {
-        host.get_untracked().and_then(|host| {
-            host.query_selector(&format!("circle.pt[data-i=\"{index}\"]"))
+    let show = move |index: usize| {
+        let Some((host, scale, points)) = layout() else {
+            return;
+        };
+        let Some(Some((x, y))) = points.get(index).copied() else {
+            return;
+        };
+        let cell = |column: usize| {
+            host.closest("figure")
                 .ok()
                 .flatten()
-        })
-    };
-    let count = move || {
-        host.get_untracked()
-            .and_then(|host| host.query_selector("g.points").ok().flatten())
-            .and_then(|g| g.get_attribute("data-count"))
-            .and_then(|n| n.parse::<usize>().ok())
-            .unwrap_or(0)
+                .and_then(|figure| {
+                    figure
+                        .query_selector(&format!(
+                            "tbody tr:nth-child({}) > :nth-child({})",
+                            index + 1,
+                            column + 1
+                        ))
+                        .ok()
+                        .flatten()
+                })
+                .and_then(|cell| cell.text_content())
+                .unwrap_or_default()
+        };
+        if let Ok(Some(marker)) = host.query_selector("g.points circle.pt") {
+            let _ = marker.set_attribute("cx", &x.to_string());
+            let _ = marker.set_attribute("cy", &y.to_string());
+            let _ = marker.set_attribute("class", "pt active");
+        }
+        current.set(Some(index));
+        tip.set(Some((
+            format!("{}: {}", cell(0).trim(), cell(value_column).trim()),
+            x * scale - f64::from(host.scroll_left()),
+            y * scale,
+        )));
     };
     let hide = move || {
-        if let Some(Ok(Some(old))) = host
+        if let Some(Ok(Some(marker))) = host
             .get_untracked()
-            .map(|host| host.query_selector("circle.pt.active"))
+            .map(|host| host.query_selector("g.points circle.pt"))
         {
-            let _ = old.set_attribute("class", "pt");
+            let _ = marker.set_attribute("class", "pt");
         }
         current.set(None);
         tip.set(None);
     };
+    // The point nearest the pointer along the x axis.
+    let on_move = move |ev: leptos::ev::MouseEvent| {
+        let Some((host, scale, points)) = layout() else {
+            return;
+        };
+        if scale <= 0.0 {
+            return;
+        }
+        let left = host.get_bounding_client_rect().left();
+        let x = (f64::from(ev.client_x()) - left + f64::from(host.scroll_left())) / scale;
+        let nearest = points
+            .iter()
+            .enumerate()
+            .filter_map(|(i, p)| p.map(|(px, _)| (i, (px - x).abs())))
+            .min_by(|a, b| a.1.total_cmp(&b.1))
+            .map(|(i, _)| i);
+        if let Some(i) = nearest
+            && current.get_untracked() != Some(i)
+        {
+            show(i);
+        }
+    };
+    // The present points before or after `at`, for the keyboard.
+    let step = move |at: usize, forward: bool| {
+        let (_, _, points) = layout()?;
+        if forward {
+            (at + 1..points.len()).find(|&i| points[i].is_some())
+        } else {
+            (0..at).rev().find(|&i| points[i].is_some())
+        }
+    };
     let on_key = move |ev: leptos::ev::KeyboardEvent| {
-        let last = count().saturating_sub(1);
-        let at = current.get_untracked().unwrap_or(last);
+        let Some((_, _, points)) = layout() else {
+            return;
+        };
+        let first = points.iter().position(Option::is_some);
+        let last = points.iter().rposition(Option::is_some);
+        let at = current.get_untracked().or(last);
         let next = match ev.key().as_str() {
-            "ArrowLeft" => at.saturating_sub(1),
-            "ArrowRight" => (at + 1).min(last),
-            "Home" => 0,
+            "ArrowLeft" => at.and_then(|at| step(at, false)).or(at),
+            "ArrowRight" => at.and_then(|at| step(at, true)).or(at),
+            "Home" => first,
             "End" => last,
             "Escape" => {
                 hide();
@@ -138,8 +194,8 @@ pub fn PointedSvg(title: String, children: Children) -> impl IntoView {
             _ => return,
         };
         ev.prevent_default();
-        if let Some(point) = point_at(next) {
-            show(&point);
+        if let Some(next) = next {
+            show(next);
         }
     };
     view! {
@@ -152,22 +208,13 @@ pub fn PointedSvg(title: String, children: Children) -> impl IntoView {
                 tabindex="0"
                 aria-label=title
                 node_ref=host
-                on:mouseover=move |ev| {
-                    let point = event_target::<leptos::web_sys::Element>(&ev)
-                        .closest("circle.pt")
-                        .ok()
-                        .flatten();
-                    if let Some(point) = point {
-                        show(&point);
-                    }
-                }
+                on:mousemove=on_move
                 on:mouseleave=move |_| hide()
                 on:focus=move |_| {
-                    if count() > 0 {
-                        let at = current.get_untracked().unwrap_or(count() - 1);
-                        if let Some(point) = point_at(at) {
-                            show(&point);
-                        }
+                    let last = layout()
+                        .and_then(|(_, _, points)| points.iter().rposition(Option::is_some));
+                    if let Some(at) = current.get_untracked().or(last) {
+                        show(at);
                     }
                 }
                 on:blur=move |_| hide()
@@ -188,6 +235,17 @@ pub fn PointedSvg(title: String, children: Children) -> impl IntoView {
     }
 }
 
+/// The main line's positions as the server writes them: `x,y` per row, `-` for a gap.
+fn parse_points(xy: &str) -> Vec<Option<(f64, f64)>> {
+    xy.split(' ')
+        .filter(|p| !p.is_empty())
+        .map(|p| {
+            let (x, y) = p.split_once(',')?;
+            Some((x.parse().ok()?, y.parse().ok()?))
+        })
+        .collect()
+}
+
 #[component]
 pub fn DailyChart(
     title: &'static str,
@@ -204,17 +262,18 @@ pub fn DailyChart(
 ) -> impl IntoView {
     let unit = unit.unwrap_or(Unit::Money);
     let column = column.unwrap_or(Msg::Revenue);
+    // One string of rows rather than a view per cell: a year is 365 rows, and as plain HTML
+    // they carry none of the per-text markers a view adds (the page is not hydrated).
     let rows = points
         .into_iter()
         .map(|p| {
-            view! {
-                <tr>
-                    <td>{format::date(p.day, locale)}</td>
-                    <td class="num">{format::kpi_value(Some(p.value), unit, locale)}</td>
-                </tr>
-            }
+            format!(
+                r#"<tr><td>{}</td><td class="num">{}</td></tr>"#,
+                escape_text(&format::date(p.day, locale)),
+                escape_text(&format::kpi_value(Some(p.value), unit, locale)),
+            )
         })
-        .collect_view();
+        .collect::<String>();
     view! {
         <Figure title=title.to_string() svg locale downloads>
             <table>
@@ -224,10 +283,17 @@ pub fn DailyChart(
                         <th scope="col">{locale.text(column)}</th>
                     </tr>
                 </thead>
-                <tbody>{rows}</tbody>
+                <tbody inner_html=rows></tbody>
             </table>
         </Figure>
     }
+}
+
+/// Escapes text for an HTML element's content.
+fn escape_text(text: &str) -> String {
+    text.replace('&', "&amp;")
+        .replace('<', "&lt;")
+        .replace('>', "&gt;")
 }
 
 /// A KPI split by a dimension: its bar chart, the table of the same rows, downloads, and a

@@ -261,6 +261,7 @@ fn SeriesSection(
                 title=series_title
                 svg
                 locale
+                value_column=3
                 downloads=vec![
                     (export("series.svg"), locale.text(Msg::DownloadSvg)),
                     (export("series.png"), locale.text(Msg::DownloadPng)),

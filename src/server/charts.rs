@@ -51,7 +51,7 @@ pub fn daily_line(
     locale: Locale,
 ) -> Result<String, ChartError> {
     let mut svg = String::new();
-    let hits: Vec<Hit>;
+    let hits: Hits;
     {
         let root = SVGBackend::with_string(&mut svg, (WIDTH, HEIGHT)).into_drawing_area();
         root.fill(&WHITE).map_err(ChartError::draw)?;
@@ -96,11 +96,7 @@ pub fn daily_line(
         hits = points
             .iter()
             .enumerate()
-            .map(|(i, p)| Hit {
-                at: chart.backend_coord(&(i, p.value)),
-                label: format::date(p.day, locale),
-                value: format::kpi_value(Some(p.value), unit, locale),
-            })
+            .map(|(i, p)| Some(chart.backend_coord(&(i, p.value))))
             .collect();
         root.present().map_err(ChartError::draw)?;
     }
@@ -192,7 +188,7 @@ pub fn line_chart_marked(
     locale: Locale,
 ) -> Result<String, ChartError> {
     let mut svg = String::new();
-    let mut hits = Vec::new();
+    let mut hits: Hits = Vec::new();
     {
         let root = SVGBackend::with_string(&mut svg, (WIDTH, HEIGHT + 40)).into_drawing_area();
         root.fill(&WHITE).map_err(ChartError::draw)?;
@@ -277,11 +273,9 @@ pub fn line_chart_marked(
                     .values
                     .iter()
                     .enumerate()
-                    .filter_map(|(i, v)| v.filter(|v| v.is_finite()).map(|v| (i, v)))
-                    .map(|(i, v)| Hit {
-                        at: chart.backend_coord(&(i, v)),
-                        label: labels.get(i).cloned().unwrap_or_default(),
-                        value: format::kpi_value(Some(v), unit, locale),
+                    .map(|(i, v)| {
+                        v.filter(|v| v.is_finite())
+                            .map(|v| chart.backend_coord(&(i, v)))
                     })
                     .collect();
             }
@@ -458,42 +452,31 @@ pub fn to_png(svg: &str) -> Result<Vec<u8>, ChartError> {
         .map_err(|e| ChartError::Png(e.to_string()))
 }
 
-/// A point of a chart's main line, where it is drawn and what it says.
-struct Hit {
-    at: (i32, i32),
-    label: String,
-    value: String,
-}
+/// Where each point of a chart's main line is drawn (`None`: no value there).
+type Hits = Vec<Option<(i32, i32)>>;
 
-/// Escapes text for an SVG element or a double-quoted attribute.
-fn escape(text: &str) -> String {
-    text.replace('&', "&amp;")
-        .replace('<', "&lt;")
-        .replace('>', "&gt;")
-        .replace('"', "&quot;")
-}
-
-/// Adds an invisible target over each point of the main line, before the closing tag: a
-/// `<title>` (the browser's own tooltip, without JavaScript) and `data-` attributes that the
-/// hydrated chart (`components::chart`) shows on hover and keyboard focus.
-fn with_hits(svg: String, hits: &[Hit]) -> String {
-    if hits.is_empty() {
+/// Adds the main line's points for the tooltip, before the closing tag: their positions in
+/// one attribute (`x,y` per point, `-` for a gap) and one invisible marker that the chart
+/// island (`components::chart`) moves to the point it shows. The point's label and value are
+/// the row of the same index in the page's data table, so each value is sent once.
+fn with_hits(svg: String, hits: &[Option<(i32, i32)>]) -> String {
+    if hits.iter().all(Option::is_none) {
         return svg;
     }
     let Some(end) = svg.rfind("</svg>") else {
         return svg;
     };
-    let mut group = format!(r#"<g class="points" data-count="{}">"#, hits.len());
-    for (i, hit) in hits.iter().enumerate() {
-        let (label, value) = (escape(&hit.label), escape(&hit.value));
-        group.push_str(&format!(
-            r#"<circle class="pt" cx="{}" cy="{}" r="6" fill="{}" fill-opacity="0" data-i="{i}" data-label="{label}" data-value="{value}"><title>{label}: {value}</title></circle>"#,
-            hit.at.0,
-            hit.at.1,
-            format_args!("#{:02x}{:02x}{:02x}", SERIES.0, SERIES.1, SERIES.2),
-        ));
-    }
-    group.push_str("</g>");
+    let xy = hits
+        .iter()
+        .map(|hit| hit.map_or_else(|| "-".to_string(), |(x, y)| format!("{x},{y}")))
+        .collect::<Vec<_>>()
+        .join(" ");
+    let group = format!(
+        r#"<g class="points" data-xy="{xy}"><circle class="pt" cx="{}" cy="{}" r="6" fill="{}" fill-opacity="0"/></g>"#,
+        -10,
+        -10,
+        format_args!("#{:02x}{:02x}{:02x}", SERIES.0, SERIES.1, SERIES.2),
+    );
     format!("{}{group}{}", &svg[..end], &svg[end..])
 }
 
@@ -829,7 +812,7 @@ mod tests {
     }
 
     #[test]
-    fn line_points_carry_their_label_and_value_for_the_tooltip() {
+    fn line_points_are_sent_once_as_positions_for_the_tooltip() {
         let labels = vec!["Jan".to_string(), "Feb".to_string(), "Mar".to_string()];
         let values = [Some(1200.5), None, Some(-3.0)];
         let svg = line_chart(
@@ -848,14 +831,23 @@ mod tests {
             Locale::En,
         )
         .expect("renders");
-        // One target per present value (the gap has none), after everything plotters drew.
-        assert_eq!(svg.matches(r#"class="pt""#).count(), 2, "{svg}");
-        assert!(svg.contains(r#"data-count="2""#));
-        assert!(
-            svg.contains(r#"data-label="Jan" data-value="€1,200.50""#),
-            "{svg}"
-        );
-        assert!(svg.contains("<title>Mar: -€3.00</title>"), "{svg}");
+        // One position per label, the gap as "-", after everything plotters drew; the
+        // values themselves are only in the page's data table.
+        let xy = svg
+            .split(r#"data-xy=""#)
+            .nth(1)
+            .and_then(|rest| rest.split('"').next())
+            .expect("the points' positions");
+        let points: Vec<&str> = xy.split(' ').collect();
+        assert_eq!(points.len(), 3, "{xy}");
+        assert_eq!(points[1], "-", "{xy}");
+        for point in [points[0], points[2]] {
+            let (x, y) = point.split_once(',').expect("x,y");
+            assert!(x.parse::<i32>().is_ok() && y.parse::<i32>().is_ok(), "{xy}");
+        }
+        assert_eq!(svg.matches(r#"class="pt""#).count(), 1, "one marker: {svg}");
+        assert!(!svg.contains("data-value"), "{svg}");
+        assert!(!svg.contains("€1,200.50"), "{svg}");
         assert!(svg.trim_end().ends_with("</g></svg>"));
         let daily = daily_line(
             &[DailyPoint {
@@ -867,7 +859,7 @@ mod tests {
             Locale::It,
         )
         .expect("renders");
-        assert!(daily.contains(r#"data-value="5,00 €""#), "{daily}");
+        assert_eq!(daily.matches(r#"data-xy=""#).count(), 1, "{daily}");
     }
 
     #[test]
