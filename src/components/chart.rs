@@ -67,9 +67,9 @@ pub fn Figure(
 /// The chart's SVG (the children) and, once the island hydrates, a tooltip with the value of
 /// the point under the pointer or chosen with the arrow keys while the chart has the focus.
 ///
-/// Each point is sent once. The server writes the main line's positions into the SVG's
-/// `g.points` (`x,y` per row of the series, `-` for a gap; `server::charts`) with one hidden
-/// marker; the label and value of point `i` are row `i` of the figure's data table (its first
+/// Each point is sent once. The server writes the main line's positions into the SVG
+/// (`x,y` per row of the series, `-` for a gap: `server::charts`) with one hidden marker; the
+/// label and value of point `i` are row `i` of the figure's data table (its first
 /// cell and cell `value_column`). So the island's props are the chart's name and that column.
 /// Without JavaScript the data table is the way to read the values.
 #[island]
@@ -88,11 +88,12 @@ pub fn PointedSvg(title: String, value_column: usize, children: Children) -> imp
             .and_then(|svg| svg.get_attribute("width"))
             .and_then(|w| w.parse::<f64>().ok())
             .unwrap_or(800.0);
+        // A line chart's `g.points` lists them in `data-xy`; a daily line's polyline is the list.
         let points = host
-            .query_selector("g.points")
+            .query_selector(".points")
             .ok()
             .flatten()
-            .and_then(|g| g.get_attribute("data-xy"))
+            .and_then(|list| list.get_attribute("data-xy").or(list.get_attribute("points")))
             .map(|xy| parse_points(&xy))
             .unwrap_or_default();
         let scale = f64::from(host.scroll_width()) / drawn;
@@ -122,7 +123,7 @@ pub fn PointedSvg(title: String, value_column: usize, children: Children) -> imp
                 .and_then(|cell| cell.text_content())
                 .unwrap_or_default()
         };
-        if let Ok(Some(marker)) = host.query_selector("g.points circle.pt") {
+        if let Ok(Some(marker)) = host.query_selector("circle.pt") {
             let _ = marker.set_attribute("cx", &x.to_string());
             let _ = marker.set_attribute("cy", &y.to_string());
             let _ = marker.set_attribute("class", "pt active");
@@ -137,7 +138,7 @@ pub fn PointedSvg(title: String, value_column: usize, children: Children) -> imp
     let hide = move || {
         if let Some(Ok(Some(marker))) = host
             .get_untracked()
-            .map(|host| host.query_selector("g.points circle.pt"))
+            .map(|host| host.query_selector("circle.pt"))
         {
             let _ = marker.set_attribute("class", "pt");
         }
@@ -268,7 +269,7 @@ pub fn DailyChart(
         .into_iter()
         .map(|p| {
             format!(
-                r#"<tr><td>{}</td><td class="num">{}</td></tr>"#,
+                "<tr><td>{}</td><td>{}</td></tr>",
                 escape_text(&format::date(p.day, locale)),
                 escape_text(&format::kpi_value(Some(p.value), unit, locale)),
             )
@@ -276,7 +277,8 @@ pub fn DailyChart(
         .collect::<String>();
     view! {
         <Figure title=title.to_string() svg locale downloads>
-            <table>
+            // The second column is numbers (`table.daily` in the style sheet, not a class per cell).
+            <table class="daily">
                 <thead>
                     <tr>
                         <th scope="col">{locale.text(Msg::Day)}</th>

@@ -87,12 +87,7 @@ pub fn daily_line(
             .label_style(label_font)
             .draw()
             .map_err(ChartError::draw)?;
-        chart
-            .draw_series(LineSeries::new(
-                points.iter().enumerate().map(|(i, p)| (i, p.value)),
-                SERIES.stroke_width(2),
-            ))
-            .map_err(ChartError::draw)?;
+        // The line itself is drawn by `with_line`, from the same positions.
         hits = points
             .iter()
             .enumerate()
@@ -100,7 +95,7 @@ pub fn daily_line(
             .collect();
         root.present().map_err(ChartError::draw)?;
     }
-    Ok(with_hits(with_title(svg, title), &hits))
+    Ok(with_line(with_title(svg, title), &hits))
 }
 
 /// How a line of [`line_chart`] is drawn. Lines differ by dash pattern as well as colour, so
@@ -478,6 +473,27 @@ fn with_hits(svg: String, hits: &[Option<(i32, i32)>]) -> String {
         format_args!("#{:02x}{:02x}{:02x}", SERIES.0, SERIES.1, SERIES.2),
     );
     format!("{}{group}{}", &svg[..end], &svg[end..])
+}
+
+/// Draws a daily line (a value on every day) before the closing tag as one polyline that is
+/// also the tooltip's list of points (`class="points"`: its `points` are the positions, no
+/// gaps), with the marker as in [`with_hits`]. A year of days is sent once, not as a line and
+/// again as points.
+fn with_line(svg: String, hits: &[Option<(i32, i32)>]) -> String {
+    let Some(end) = svg.rfind("</svg>") else {
+        return svg;
+    };
+    let points = hits
+        .iter()
+        .flatten()
+        .map(|(x, y)| format!("{x},{y}"))
+        .collect::<Vec<_>>()
+        .join(" ");
+    let colour = format!("#{:02x}{:02x}{:02x}", SERIES.0, SERIES.1, SERIES.2);
+    let line = format!(
+        r#"<polyline class="points" fill="none" stroke="{colour}" stroke-width="2" points="{points}"/><circle class="pt" cx="-10" cy="-10" r="6" fill="{colour}" fill-opacity="0"/>"#
+    );
+    format!("{}{line}{}", &svg[..end], &svg[end..])
 }
 
 /// Inserts an SVG `<title>` (escaped) right after the opening tag.
@@ -859,7 +875,10 @@ mod tests {
             Locale::It,
         )
         .expect("renders");
-        assert_eq!(daily.matches(r#"data-xy=""#).count(), 1, "{daily}");
+        // A daily line is drawn once, as the polyline that lists the points.
+        assert_eq!(daily.matches(r#"class="points""#).count(), 1, "{daily}");
+        assert!(daily.contains(r#"<polyline class="points""#), "{daily}");
+        assert!(!daily.contains("5,00"), "the value is the table's: {daily}");
     }
 
     #[test]
