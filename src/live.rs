@@ -1,11 +1,13 @@
-//! Live refresh: open dashboards follow the data.
+//! Live refresh: open dashboards follow the data without a reload.
 //!
-//! [`LiveRefresh`] is an island on the dashboards (company, department, KPI detail, TV). Once
+//! [`LiveRefresh`] is an island on the dashboards (company, department, KPI detail). Once
 //! hydrated it asks [`fetch_data_version`] every [`POLL_SECONDS`]; when the version moves
-//! (data was written) it reloads the page. The page is rendered on the server and its view
-//! state lives in the URL, so the reload shows the new numbers in the same view; the page's
-//! data never travels as hydration state. A reload waits while the user is typing in a form,
-//! so nothing they are entering is lost. Without JavaScript a reload by hand shows new data.
+//! (data was written) it fetches the same URL again and puts the new page's `#main` in place
+//! of the old one, then hydrates the islands in it. The page is rendered on the server and its
+//! view state lives in the URL, so the new content is the same view with the new numbers, and
+//! the page's data never travels as hydration state. The swap waits while the user is typing in
+//! a form, so nothing they are entering is lost. Without JavaScript a reload shows new data;
+//! TV mode's rotation reloads anyway.
 
 use leptos::prelude::*;
 
@@ -27,7 +29,7 @@ pub async fn fetch_data_version() -> Result<i64, AppError> {
     Ok(i64::try_from(state.db.data_version()).unwrap_or(i64::MAX))
 }
 
-/// Live refresh for a dashboard page: reloads it when the data changes (see the module doc).
+/// Live refresh for a dashboard page: new content when the data changes (see the module doc).
 /// It renders nothing visible.
 #[component]
 pub fn LiveRefresh() -> impl IntoView {
@@ -47,8 +49,9 @@ fn rendered_version() -> Option<i64> {
     }
 }
 
-/// The island behind [`LiveRefresh`]: polls the data version and reloads the page once it
-/// differs from `rendered` (or, if the render did not know it, from the first answer).
+/// The island behind [`LiveRefresh`]: polls the data version and refreshes the page's content
+/// whenever it differs from the version last shown (`rendered`, or if the render did not know
+/// it, the first answer).
 #[island]
 fn VersionPoll(rendered: Option<i64>) -> impl IntoView {
     #[cfg(feature = "hydrate")]
@@ -65,13 +68,16 @@ fn VersionPoll(rendered: Option<i64>) -> impl IntoView {
                 // A failed poll (server restarting, session ended) just waits for the next.
                 if let Ok(version) = fetch_data_version().await {
                     match seen.get() {
-                        Some(before) if before != version => stale.set(true),
+                        Some(before) if before != version => {
+                            seen.set(Some(version));
+                            stale.set(true);
+                        }
                         Some(_) => {}
                         None => seen.set(Some(version)),
                     }
                 }
-                if stale.get() && !typing() {
-                    let _ = window().location().reload();
+                if stale.get() && !typing() && swap_main().await.is_ok() {
+                    stale.set(false);
                 }
             });
         };
@@ -84,7 +90,7 @@ fn VersionPoll(rendered: Option<i64>) -> impl IntoView {
     let _ = rendered;
 }
 
-/// Whether the focus is in a form field: a reload would throw away what is being typed.
+/// Whether the focus is in a form field: new content would throw away what is being typed.
 #[cfg(feature = "hydrate")]
 fn typing() -> bool {
     document().active_element().is_some_and(|e| {
@@ -93,4 +99,46 @@ fn typing() -> bool {
             "input" | "select" | "textarea"
         )
     })
+}
+
+/// Fetches the page's URL again and swaps its `#main` into this page, then hydrates the islands
+/// in it (with the function the islands script leaves on `window`). A sign-in page in answer
+/// (the session ended) or a page without `#main` reloads the page instead.
+#[cfg(feature = "hydrate")]
+async fn swap_main() -> Result<(), wasm_bindgen::JsValue> {
+    use leptos::web_sys::{DomParser, Response, SupportedType};
+    use wasm_bindgen::{JsCast, JsValue};
+    use wasm_bindgen_futures::JsFuture;
+
+    let window = window();
+    let href = window.location().href()?;
+    let response: Response = JsFuture::from(window.fetch_with_str(&href))
+        .await?
+        .dyn_into()?;
+    let html = JsFuture::from(response.text()?)
+        .await?
+        .as_string()
+        .unwrap_or_default();
+    let fresh = DomParser::new()?
+        .parse_from_string(&html, SupportedType::TextHtml)?
+        .get_element_by_id("main");
+    let (Some(fresh), Some(main), false) = (
+        fresh,
+        document().get_element_by_id("main"),
+        response.redirected() || !response.ok(),
+    ) else {
+        return window.location().reload();
+    };
+    main.set_inner_html(&fresh.inner_html());
+    let hydrate = js_sys::Reflect::get(&window, &JsValue::from_str("__hydrateIsland"))?
+        .dyn_into::<js_sys::Function>()?;
+    let islands = main.query_selector_all("leptos-island")?;
+    for i in 0..islands.length() {
+        let Some(island) = islands.item(i).and_then(|n| n.dyn_into::<leptos::web_sys::Element>().ok()) else {
+            continue;
+        };
+        let id = island.get_attribute("data-component").unwrap_or_default();
+        hydrate.call2(&JsValue::NULL, &island, &JsValue::from_str(&id))?;
+    }
+    Ok(())
 }

@@ -137,7 +137,7 @@ test('the period form changes the values and keeps them in the URL', async ({ pa
   await page.getByRole('button', { name: 'Apply' }).click();
   await expect(page).toHaveURL(/from=2026-05-01/);
   await expect(page).toHaveURL(/to=2026-05-31/);
-  await expect(page).not.toHaveURL(/preset=/);
+  await expect(page).toHaveURL(/preset=custom/);
   await expectTilesMatch(page, await apiValues(page.request, '2026-05-01', '2026-05-31'));
 });
 
