@@ -134,7 +134,10 @@ async fn swap_main() -> Result<(), wasm_bindgen::JsValue> {
         .dyn_into::<js_sys::Function>()?;
     let islands = main.query_selector_all("leptos-island")?;
     for i in 0..islands.length() {
-        let Some(island) = islands.item(i).and_then(|n| n.dyn_into::<leptos::web_sys::Element>().ok()) else {
+        let Some(island) = islands
+            .item(i)
+            .and_then(|n| n.dyn_into::<leptos::web_sys::Element>().ok())
+        else {
             continue;
         };
         let id = island.get_attribute("data-component").unwrap_or_default();

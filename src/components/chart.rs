@@ -93,7 +93,10 @@ pub fn PointedSvg(title: String, value_column: usize, children: Children) -> imp
             .query_selector(".points")
             .ok()
             .flatten()
-            .and_then(|list| list.get_attribute("data-xy").or(list.get_attribute("points")))
+            .and_then(|list| {
+                list.get_attribute("data-xy")
+                    .or(list.get_attribute("points"))
+            })
             .map(|xy| parse_points(&xy))
             .unwrap_or_default();
         let scale = f64::from(host.scroll_width()) / drawn;
