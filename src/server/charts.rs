@@ -878,7 +878,9 @@ mod tests {
         // A daily line is drawn once, as the polyline that lists the points.
         assert_eq!(daily.matches(r#"class="points""#).count(), 1, "{daily}");
         assert!(daily.contains(r#"<polyline class="points""#), "{daily}");
-        assert!(!daily.contains("5,00"), "the value is the table's: {daily}");
+        // No value beside the line: the chart's own title is the only one.
+        assert_eq!(daily.matches("<title>").count(), 1, "{daily}");
+        assert!(!daily.contains("data-value"), "{daily}");
     }
 
     #[test]
