@@ -17,7 +17,12 @@ test('a lead sets a target on the department page and sees it after a reload', a
   const value = String(1000 + Math.floor(Math.random() * 8000));
   await form.getByLabel('Period').fill('2026-06');
   await form.getByLabel(/^Target value/).fill(value);
-  await form.getByRole('button', { name: 'Save target' }).click();
+  // The form posts and the answer redirects back to this page: the same URL, so wait for the
+  // new page to load before reloading (a reload during that navigation aborts it).
+  await Promise.all([
+    page.waitForEvent('load'),
+    form.getByRole('button', { name: 'Save target' }).click(),
+  ]);
   await expect(page).toHaveURL(/\/dept\/stores/);
   await page.reload();
   await ready(page, hydrated);
