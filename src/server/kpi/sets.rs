@@ -451,10 +451,13 @@ fn count(set: &RoaringBitmap) -> Option<f64> {
     Some(set.len() as f64)
 }
 
+/// The customers with an interaction on at least one channel, and on at least two.
+type Reach = (RoaringBitmap, RoaringBitmap);
+
 /// Per channel, the customers of the interactions in `[from, to)`: those on at least one
 /// channel and those "seen twice", on a second one (`seen_once ∩ channel` before
 /// `seen_once ∪= channel`).
-fn reach(interactions: &Selection, from: i32, to: i32) -> (RoaringBitmap, RoaringBitmap) {
+fn reach(interactions: &Selection, from: i32, to: i32) -> Reach {
     let per_channel = interactions.per_channel(from, to);
     let (mut once, mut twice) = (RoaringBitmap::new(), RoaringBitmap::new());
     for here in per_channel.into_values() {
@@ -496,7 +499,7 @@ fn evaluate(defs: &[&KpiDef], data: &Fetched, period: &Period) -> Values {
             Some(SetExpr::Rule(SetRule::Omnichannel)) => {
                 let buyers = union(PURCHASES, from, to);
                 let (_, twice) = &*data.reach(from, to);
-                ratio(buyers.intersection_len(&twice), buyers.len())
+                ratio(buyers.intersection_len(twice), buyers.len())
             }
             Some(SetExpr::Rule(SetRule::Clv)) => {
                 let (yp, y0, end) = clv_windows(period);
@@ -548,7 +551,7 @@ pub(super) struct Fetched {
     /// The unions (by selector and days) and reaches (by days) computed so far: the KPIs of a
     /// period, and the buckets of a series, share many of them.
     unions: RefCell<HashMap<(usize, i32, i32), Rc<RoaringBitmap>>>,
-    reaches: RefCell<HashMap<(i32, i32), Rc<(RoaringBitmap, RoaringBitmap)>>>,
+    reaches: RefCell<HashMap<(i32, i32), Rc<Reach>>>,
 }
 
 impl Fetched {
@@ -569,7 +572,7 @@ impl Fetched {
     }
 
     /// [`reach`] over the interactions of the days `[from, to)`.
-    fn reach(&self, from: i32, to: i32) -> Rc<(RoaringBitmap, RoaringBitmap)> {
+    fn reach(&self, from: i32, to: i32) -> Rc<Reach> {
         if let Some(pair) = self.reaches.borrow().get(&(from, to)) {
             return Rc::clone(pair);
         }
