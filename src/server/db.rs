@@ -67,6 +67,9 @@ struct Inner {
     cache: Mutex<HashMap<String, Cached>>,
     /// One lock per key being computed, so concurrent misses compute it once.
     computing: Mutex<HashMap<String, Arc<Mutex<()>>>>,
+    /// Turns at the database for the server's requests: [`Db::run`] takes a shared turn, a
+    /// batch of the events API ([`Db::ingest_turn`]) the whole database (see there).
+    turns: tokio::sync::RwLock<()>,
 }
 
 /// A computed result, the data version it was computed at, and what it read.
@@ -194,6 +197,7 @@ impl Db {
                 ),
                 cache: Mutex::new(HashMap::new()),
                 computing: Mutex::new(HashMap::new()),
+                turns: tokio::sync::RwLock::new(()),
             }),
         };
         let mut conn = db.connect()?;
@@ -374,6 +378,7 @@ impl Db {
         let db = self.clone();
         // The caller's span (a request's, with its id) follows the work to its thread.
         let span = tracing::Span::current();
+        let _turn = self.inner.turns.read().await;
         tokio::task::spawn_blocking(move || {
             let _entered = span.enter();
             let mut conn = db.connect()?;
@@ -381,6 +386,18 @@ impl Db {
         })
         .await
         .map_err(|e| E::from(DbError::Task(e.to_string())))?
+    }
+
+    /// The whole database's turn for a batch of the events API, held while it loads.
+    ///
+    /// Readers take shared turns ([`Db::run`]); a batch waits for the readers inside, and
+    /// the readers that come after it wait for it (the lock is fair: a waiting writer goes
+    /// before later readers). Without this, fifty readers' queries shared the two cores with
+    /// the batch's, and under a soak's readers a 1,000-event batch at 10M events took 5–15 s
+    /// instead of under one (docs/soak.md). Other writers (forms, rebuilds) are rare and keep
+    /// sharing; every writer still serialises on [`Db::write_lock`].
+    pub async fn ingest_turn(&self) -> tokio::sync::RwLockWriteGuard<'_, ()> {
+        self.inner.turns.write().await
     }
 }
 
@@ -534,6 +551,61 @@ mod tests {
             |row| row.get(0),
         )?;
         assert_eq!(day, "2026-04-01");
+        Ok(())
+    }
+
+    /// A batch of the events API waits for the readers inside, and goes before the readers
+    /// that come after it (Db::ingest_turn).
+    #[test]
+    fn a_waiting_batch_goes_before_later_readers() -> Result<(), DbError> {
+        let db = Db::open_in_memory("Europe/Rome")?;
+        let runtime = tokio::runtime::Builder::new_multi_thread()
+            .worker_threads(2)
+            .enable_all()
+            .build()
+            .map_err(|e| DbError::Task(e.to_string()))?;
+        let order = Arc::new(Mutex::new(Vec::new()));
+        let note = |order: &Arc<Mutex<Vec<&'static str>>>, what| lock(order).push(what);
+        runtime.block_on(async {
+            let (started, reading) = std::sync::mpsc::channel();
+            let (db1, order1) = (db.clone(), Arc::clone(&order));
+            let first = tokio::spawn(async move {
+                db1.run(move |_| -> Result<(), DbError> {
+                    let _ = started.send(());
+                    std::thread::sleep(std::time::Duration::from_millis(200));
+                    note(&order1, "first reader");
+                    Ok(())
+                })
+                .await
+            });
+            let _ = reading.recv();
+            let (db2, order2) = (db.clone(), Arc::clone(&order));
+            let batch = tokio::spawn(async move {
+                let _turn = db2.ingest_turn().await;
+                note(&order2, "batch");
+            });
+            // Once the batch waits, no reader gets a turn before it.
+            while db.inner.turns.try_read().is_ok() {
+                tokio::task::yield_now().await;
+            }
+            let (db3, order3) = (db.clone(), Arc::clone(&order));
+            let later = tokio::spawn(async move {
+                db3.run(move |_| -> Result<(), DbError> {
+                    note(&order3, "later reader");
+                    Ok(())
+                })
+                .await
+            });
+            for task in [first, later] {
+                task.await.map_err(|e| DbError::Task(e.to_string()))??;
+            }
+            batch.await.map_err(|e| DbError::Task(e.to_string()))
+        })?;
+        assert_eq!(
+            *lock(&order),
+            ["first reader", "batch", "later reader"],
+            "the order of the turns"
+        );
         Ok(())
     }
 }

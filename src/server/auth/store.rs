@@ -7,9 +7,10 @@
 //! the same session at the same moment (a page and its live refresh, two tabs, the soak's
 //! readers) conflict on the row in DuckDB's optimistic concurrency: one of them failed with a
 //! 500. So a save that changes only the expiry, by less than [`EXPIRY_STEP_SECONDS`], writes
-//! nothing (the session then ends up to that much earlier than it would), and a save that
-//! loses a conflict is tried again, or, when it only moved the expiry, left to the request
-//! that won.
+//! nothing (the session then ends up to that much earlier than it would); the saves of one
+//! session take turns; and a save that still loses a conflict (to a sign-out everywhere, or
+//! the purge of expired sessions) is tried again, or, when it only moved the expiry, left to
+//! the other writer.
 
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex, PoisonError};
@@ -32,11 +33,17 @@ pub const EXPIRY_STEP_SECONDS: i64 = 60;
 /// How many times a save that lost a write conflict is tried again.
 const CONFLICT_RETRIES: u32 = 4;
 
+/// How many locks the saves are spread over (by session id).
+const STRIPES: usize = 64;
+
 #[derive(Clone)]
 pub struct DuckDbStore {
     db: Db,
     /// Per session (id hash), the data and expiry the table holds, as last written or read.
     stored: Arc<Mutex<HashMap<String, (String, i64)>>>,
+    /// Saves of one session take turns (a stripe of locks by id), so that this process never
+    /// writes one row from two transactions at once.
+    stripes: Arc<[tokio::sync::Mutex<()>; STRIPES]>,
 }
 
 impl std::fmt::Debug for DuckDbStore {
@@ -50,6 +57,7 @@ impl DuckDbStore {
         Self {
             db,
             stored: Arc::default(),
+            stripes: Arc::new(std::array::from_fn(|_| tokio::sync::Mutex::new(()))),
         }
     }
 
@@ -139,6 +147,17 @@ impl SessionStore for DuckDbStore {
 
     async fn save(&self, record: &Record) -> session_store::Result<()> {
         let row = Row::of(record)?;
+        if self.current(&row) {
+            return Ok(());
+        }
+        let stripe = row
+            .hash
+            .get(..2)
+            .and_then(|h| usize::from_str_radix(h, 16).ok())
+            .unwrap_or(0)
+            % STRIPES;
+        let _turn = self.stripes[stripe].lock().await;
+        // Another request of the session may have written it while this one waited.
         if self.current(&row) {
             return Ok(());
         }

@@ -86,6 +86,8 @@ pub async fn load_events(db: &Db, source: &str, body: &[u8]) -> Result<EventsLoa
     tokio::fs::write(&file, body)
         .await
         .map_err(EventsError::Spool)?;
+    // Readers wait while a batch loads, so that it is not starved by them (Db::ingest_turn).
+    let turn = db.ingest_turn().await;
     let db = db.clone();
     let (load_source, load_file) = (source.to_string(), file.clone());
     let result = tokio::task::spawn_blocking(move || {
@@ -96,6 +98,7 @@ pub async fn load_events(db: &Db, source: &str, body: &[u8]) -> Result<EventsLoa
         super::load_files(&db, &load_source, &[load_file], &options)
     })
     .await;
+    drop(turn);
     let _ = tokio::fs::remove_file(&file).await;
     let report = result?.map_err(|e| EventsError::of_load(e, &file))?;
     let f = report.files.first();
