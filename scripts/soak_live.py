@@ -14,7 +14,8 @@ passes everything through the environment:
   SOAK_MINUTES    how long (30)
   SOAK_READERS    concurrent readers (50)
   SOAK_BATCH      events per batch (1000), posted every second
-  SOAK_FILE       events per file (100000), posted every SOAK_FILE_EVERY seconds (300)
+  SOAK_FILE       events per file (10000, the events API's most per request), posted
+                  every SOAK_FILE_EVERY seconds (300)
   SOAK_CSV        where the 10-second samples go
 
 Every request's end time, kind, status and latency is kept in memory; every 10 s the sampler
@@ -42,7 +43,7 @@ TO = os.environ["SOAK_TO"]
 MINUTES = float(os.environ.get("SOAK_MINUTES", "30"))
 READERS = int(os.environ.get("SOAK_READERS", "50"))
 BATCH = int(os.environ.get("SOAK_BATCH", "1000"))
-FILE = int(os.environ.get("SOAK_FILE", "100000"))
+FILE = int(os.environ.get("SOAK_FILE", "10000"))
 FILE_EVERY = float(os.environ.get("SOAK_FILE_EVERY", "300"))
 CSV = os.environ.get("SOAK_CSV", "soak-live.csv")
 RUN = str(int(time.time()))

@@ -52,12 +52,9 @@ pub(super) async fn kpis(
                     filters: request.filters,
                     locale: request.locale,
                 };
-                Ok(report::build(
-                    conn,
-                    &engine::catalog(conn)?,
-                    &period,
-                    &spec,
-                )?)
+                // Values of periods no write changed since are kept (`kpi::memo`).
+                let catalog = engine::catalog(conn)?.with_memo(&cache);
+                Ok(report::build(conn, &catalog, &period, &spec)?)
             })
         })
         .await
@@ -65,7 +62,7 @@ pub(super) async fn kpis(
     Ok(Json(report))
 }
 
-#[derive(Debug, Serialize, utoipa::ToSchema)]
+#[derive(Clone, Debug, Serialize, utoipa::ToSchema)]
 pub struct SeriesResponse {
     pub key: String,
     pub from: NaiveDate,
@@ -74,7 +71,7 @@ pub struct SeriesResponse {
     pub points: Vec<SeriesPoint>,
 }
 
-#[derive(Debug, Serialize, utoipa::ToSchema)]
+#[derive(Clone, Debug, Serialize, utoipa::ToSchema)]
 pub struct SeriesPoint {
     /// First day of the bucket (clipped to the period).
     pub from: NaiveDate,
@@ -98,33 +95,41 @@ pub(super) async fn series(
     Path(key): Path<String>,
     Query(pairs): Query<Vec<(String, String)>>,
 ) -> Result<Json<SeriesResponse>, ApiError> {
+    let cache = state.db.clone();
     let response = state
         .db
         .run(move |conn| -> Result<_, DashboardError> {
-            let request = Request::parse(pairs)?;
-            let period = request.period(conn)?;
-            request.filters.check(conn)?;
-            let points = engine::series(
-                conn,
-                &engine::catalog(conn)?,
-                &key,
-                &period,
-                request.grain,
-                &request.filters,
-            )?
-            .into_iter()
-            .map(|(bucket, value)| SeriesPoint {
-                from: bucket.from(),
-                to: bucket.to(),
-                value,
-            })
-            .collect();
-            Ok(SeriesResponse {
-                key,
-                from: period.from(),
-                to: period.to(),
-                grain: request.grain,
-                points,
+            // As the report: kept until the next write, the earlier buckets beyond it.
+            let name = format!(
+                "kpi series\u{1f}{key}\u{1f}{}\u{1f}{pairs:?}",
+                view::today(conn)?
+            );
+            cache.cached(&name, || {
+                let request = Request::parse(pairs)?;
+                let period = request.period(conn)?;
+                request.filters.check(conn)?;
+                let points = engine::series(
+                    conn,
+                    &engine::catalog(conn)?.with_memo(&cache),
+                    &key,
+                    &period,
+                    request.grain,
+                    &request.filters,
+                )?
+                .into_iter()
+                .map(|(bucket, value)| SeriesPoint {
+                    from: bucket.from(),
+                    to: bucket.to(),
+                    value,
+                })
+                .collect();
+                Ok(SeriesResponse {
+                    key: key.clone(),
+                    from: period.from(),
+                    to: period.to(),
+                    grain: request.grain,
+                    points,
+                })
             })
         })
         .await
@@ -132,7 +137,7 @@ pub(super) async fn series(
     Ok(Json(response))
 }
 
-#[derive(Debug, Serialize, utoipa::ToSchema)]
+#[derive(Clone, Debug, Serialize, utoipa::ToSchema)]
 pub struct BreakdownResponse {
     pub key: String,
     pub from: NaiveDate,
@@ -157,30 +162,39 @@ pub(super) async fn breakdown(
     Path(key): Path<String>,
     Query(pairs): Query<Vec<(String, String)>>,
 ) -> Result<Json<BreakdownResponse>, ApiError> {
+    let cache = state.db.clone();
     let response = state
         .db
         .run(move |conn| -> Result<_, DashboardError> {
-            let request = Request::parse(pairs)?;
-            let dimension = request.dimension.ok_or_else(|| {
-                DashboardError::BadRequest("dimension: required (e.g. dimension=channel)".into())
-            })?;
-            let period = request.period(conn)?;
-            request.filters.check(conn)?;
-            let parts = engine::breakdown::breakdown(
-                conn,
-                &engine::catalog(conn)?,
-                &key,
-                &period,
-                &request.filters,
-                dimension,
-                request.top,
-            )?;
-            Ok(BreakdownResponse {
-                key,
-                from: period.from(),
-                to: period.to(),
-                dimension: dimension.name().to_string(),
-                parts,
+            let name = format!(
+                "kpi breakdown\u{1f}{key}\u{1f}{}\u{1f}{pairs:?}",
+                view::today(conn)?
+            );
+            cache.cached(&name, || {
+                let request = Request::parse(pairs)?;
+                let dimension = request.dimension.ok_or_else(|| {
+                    DashboardError::BadRequest(
+                        "dimension: required (e.g. dimension=channel)".into(),
+                    )
+                })?;
+                let period = request.period(conn)?;
+                request.filters.check(conn)?;
+                let parts = engine::breakdown::breakdown(
+                    conn,
+                    &engine::catalog(conn)?.with_memo(&cache),
+                    &key,
+                    &period,
+                    &request.filters,
+                    dimension,
+                    request.top,
+                )?;
+                Ok(BreakdownResponse {
+                    key: key.clone(),
+                    from: period.from(),
+                    to: period.to(),
+                    dimension: dimension.name().to_string(),
+                    parts,
+                })
             })
         })
         .await
