@@ -108,13 +108,14 @@ pub(super) fn fetch(
         let month = month_start(to - 1).clamp(from, to);
         let last = (to - 1).clamp(month, to);
         let version = memo.version();
-        let kept = |what: &str, parts: (i32, i32)| {
+        // The buyers of the days `[from, end)`.
+        let kept = |end: i32| {
             format!(
-                "{what}\u{1f}{from}\u{1f}{}\u{1f}{}\u{1f}{}\u{1f}{:?}",
-                parts.0, parts.1, under.predicate, under.values
+                "buyers\u{1f}{from}\u{1f}{end}\u{1f}{}\u{1f}{:?}",
+                under.predicate, under.values
             )
         };
-        let months_key = kept("buyers of months", (from, month));
+        let months_key = kept(month);
         let months = match memo.recall::<Arc<Vec<Buyer>>>(&months_key) {
             Some(buyers) => buyers,
             None => {
@@ -125,7 +126,7 @@ pub(super) fn fetch(
                 buyers
             }
         };
-        let before_key = kept("buyers of days", (month, last));
+        let before_key = kept(last);
         let before = match memo.recall::<Arc<Vec<Buyer>>>(&before_key) {
             Some(buyers) => buyers,
             None => {

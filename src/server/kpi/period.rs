@@ -135,6 +135,13 @@ pub(super) fn month_start(day: i32) -> i32 {
     epoch_date(day).with_day(1).map_or(day, epoch_days)
 }
 
+/// The day number of the first day of the month after the month of day number `day`.
+pub(super) fn next_month_start(day: i32) -> i32 {
+    epoch_date(month_start(day))
+        .checked_add_months(Months::new(1))
+        .map_or(i32::MAX, epoch_days)
+}
+
 fn epoch() -> NaiveDate {
     NaiveDate::from_ymd_opt(1970, 1, 1).unwrap_or(NaiveDate::MIN)
 }

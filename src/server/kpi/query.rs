@@ -213,8 +213,7 @@ pub(super) fn compute_by(
     let whole_daily = !routes.daily.is_empty()
         && routes.raw.is_empty()
         && routes.sets.is_empty()
-        && routes.queries.is_empty()
-        && plan.queries.is_empty();
+        && routes.queries.is_empty();
     if !whole_daily || !rollup::SERVED_DIMENSIONS.contains(&dimension) || values.is_empty() {
         return Ok(None);
     }

@@ -14,7 +14,7 @@ use std::collections::{BTreeMap, HashMap};
 use std::rc::Rc;
 use std::sync::{Arc, OnceLock};
 
-use chrono::{Days, Months, NaiveDate};
+use chrono::{Days, Months};
 use duckdb::Connection;
 use roaring::RoaringBitmap;
 use serde::Deserialize;
@@ -22,7 +22,7 @@ use serde::Deserialize;
 use super::catalog::KpiDef;
 use super::facts::{self, BuyerRule, Facts};
 use super::memo::RowsMemo;
-use super::period::{Period, epoch_date, epoch_days, month_start};
+use super::period::{Period, epoch_date, epoch_days, month_start, next_month_start};
 use super::query::{KpiError, Values};
 use crate::server::rollup;
 
@@ -336,11 +336,7 @@ fn select(
     let mut day = first;
     while day < end {
         let start = month_start(day);
-        let next = epoch_days(
-            epoch_date(start)
-                .checked_add_months(Months::new(1))
-                .unwrap_or(NaiveDate::MAX),
-        );
+        let next = next_month_start(day);
         months.push((start, next));
         day = next;
     }
