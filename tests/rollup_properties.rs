@@ -6,7 +6,8 @@
 //! every filter the rollup serves (and some it does not), at every grain and in breakdowns,
 //! equals the same computation over raw events, and `rollup verify` finds no difference
 //! (`rollup_daily` and the distinct sets per day). The journeys page's parts and every pain
-//! point, read from the journey rollup, equal the same computation over the journeys, and the
+//! point, read from the journey rollup and the anchor facts, equal the same computation over
+//! the journeys and events, and the
 //! page's pain list and the pain point page's single rule equal the full ranking.
 
 mod common;
@@ -38,6 +39,9 @@ const TYPES: &[&str] = &[
     "complaint",
     "social_like",
     "identify",
+    // Last, so that the indices above stay: the pain rules' reservations and pickups.
+    "reservation",
+    "pickup",
 ];
 const CHANNELS: &[&str] = &["store", "web", "app", "ads", "social", "chat"];
 
@@ -163,13 +167,25 @@ fn event(id: &str, s: &Spec) -> Ev {
         e = e.set("touchpoint", &format!("tp{v}"));
     }
     if let Some(v) = s.topic {
-        e = e.set("topic", ["delivery", "size"][usize::from(v)]);
+        e = e.set("topic", ["delivery", "availability"][usize::from(v)]);
     }
     match event_type {
         // A purchase without an amount now and then (a sum of NULLs is n/a, not 0: CLV).
         "purchase" if s.cents.is_multiple_of(13) => e = e.order(&format!("O{}", s.cents % 7)),
         "purchase" | "return" => e = e.amount(&money).order(&format!("O{}", s.cents % 7)),
-        "click" => e = e.set("cost", &money),
+        // Half the clicks land where the product cannot be bought (pain rule 1).
+        "click" => {
+            e = e.set("cost", &money).set(
+                "attributes",
+                if s.nps {
+                    r#"{"shoppable":false}"#
+                } else {
+                    r#"{"shoppable":true}"#
+                },
+            )
+        }
+        // Reservations and pickups of the purchases' orders, of anyone (pain rule 3).
+        "reservation" | "pickup" => e = e.order(&format!("O{}", s.cents % 7)),
         // Half the impressions are a platform's total (quantity), half one each.
         "impression" if s.nps => {
             e = e
@@ -404,6 +420,14 @@ fn check_journeys(conn: &duckdb::Connection, step: usize) -> Result<(), TestCase
     prop_assert!(
         journey::rollup::current(conn).expect("state"),
         "step {step}: journey rollup in use"
+    );
+    prop_assert!(
+        pain::facts::current(conn).expect("state"),
+        "step {step}: anchor facts in use"
+    );
+    prop_assert!(
+        journey::funnel::facts::current(conn).expect("state"),
+        "step {step}: funnel facts in use"
     );
     let none = Filters::none();
     // The whole generated range, a window inside it whose journeys start before it, and a
@@ -742,6 +766,141 @@ fn a_tampered_journey_rollup_shows_on_the_journeys_page_and_in_verify() {
     );
     rollup::rebuild(&t.db).expect("rebuild");
     assert_eq!(journeys(), 7);
+    assert!(rollup::verify(&conn).expect("verify").is_clean());
+}
+
+/// The journeys page's funnels really read `journey_funnel_facts` (the property above would
+/// hold trivially otherwise), and verify reports a fact that no longer matches.
+#[test]
+fn a_tampered_funnel_fact_shows_on_the_journeys_page_and_in_verify() {
+    let t = TestDb::new();
+    // A store visit, then a store purchase an hour later: both steps of the store funnel.
+    t.load_events(&[
+        ev("v1", "2026-03-02T10:00:00Z", "visit")
+            .channel("store")
+            .email("a@x.it"),
+        ev("p1", "2026-03-02T11:00:00Z", "purchase")
+            .channel("store")
+            .email("a@x.it")
+            .order("P1")
+            .amount("20.00"),
+    ]);
+    let conn = t.db.connect().expect("connection");
+    let period = Period::parse("2026-03-01", "2026-03-31").expect("period");
+    let hours = || {
+        let view = service::view_blocking(&conn, &period, &Filters::none()).expect("view");
+        let purchase = &view.store_funnel.overall.steps[1];
+        (purchase.journeys, purchase.median_hours_from_previous)
+    };
+    assert_eq!(hours(), (1, Some(1.0)));
+    assert!(rollup::verify(&conn).expect("verify").is_clean());
+    conn.execute_batch(
+        "UPDATE journey_funnel_facts SET hours = 2 WHERE funnel = 'store' AND step = 1",
+    )
+    .expect("tamper");
+    assert_eq!(hours(), (1, Some(2.0)), "read from the facts");
+    let report = rollup::verify(&conn).expect("verify");
+    assert_eq!(report.differences.len(), 1, "{:?}", report.differences);
+    assert_eq!(report.differences[0].table, "journey_funnel_facts");
+    rollup::rebuild(&t.db).expect("rebuild");
+    assert_eq!(hours(), (1, Some(1.0)));
+    assert!(rollup::verify(&conn).expect("verify").is_clean());
+}
+
+/// The affected journeys of the pain point `key` in March 2026, over the whole ranking.
+fn affected(conn: &duckdb::Connection, key: &str) -> u64 {
+    let period = Period::parse("2026-03-01", "2026-03-31").expect("period");
+    pain::pain_points(conn, &period, &Filters::none(), Locale::En)
+        .expect("pain points")
+        .into_iter()
+        .find(|p| p.key == key)
+        .map_or(0, |p| p.affected_journeys)
+}
+
+/// The failure rules really read `journey_anchor_facts` (the property above would hold
+/// trivially otherwise); a pickup that names a reservation's order but no customer (so the
+/// write touches no customer) still changes that reservation's fact; verify reports a fact
+/// that no longer matches.
+#[test]
+fn anchor_facts_follow_a_pickup_of_nobody_and_a_tampered_one_shows() {
+    let t = TestDb::new();
+    let rule = "reservation_not_picked_up";
+    // A reservation on March 1st, and a visit on the 20th that puts its 7 days in the past.
+    t.load_events(&[
+        ev("r1", "2026-03-01T10:00:00Z", "reservation")
+            .channel("web")
+            .email("a@x.it")
+            .order("R1"),
+        ev("v1", "2026-03-20T10:00:00Z", "visit")
+            .channel("web")
+            .email("b@x.it"),
+    ]);
+    let conn = t.db.connect().expect("connection");
+    assert!(pain::facts::current(&conn).expect("state"));
+    assert_eq!(affected(&conn, rule), 1, "not picked up");
+    // The store's till sends the pickup two days later with the order only.
+    t.load_events(&[ev("k1", "2026-03-03T10:00:00Z", "pickup")
+        .channel("store")
+        .order("R1")]);
+    assert_eq!(affected(&conn, rule), 0, "picked up");
+    assert!(rollup::verify(&conn).expect("verify").is_clean());
+    conn.execute_batch(&format!(
+        "UPDATE journey_anchor_facts SET fail_at = NULL WHERE rule = '{rule}'"
+    ))
+    .expect("tamper");
+    assert_eq!(affected(&conn, rule), 1, "read from the facts");
+    let report = rollup::verify(&conn).expect("verify");
+    assert_eq!(report.differences.len(), 1, "{:?}", report.differences);
+    assert_eq!(report.differences[0].table, "journey_anchor_facts");
+    rollup::rebuild(&t.db).expect("rebuild");
+    assert_eq!(affected(&conn, rule), 0);
+    assert!(rollup::verify(&conn).expect("verify").is_clean());
+}
+
+/// A detractor's threshold decides which answers count, so the facts record it: after an
+/// override the pain points are judged from the events (not from facts of the old threshold)
+/// until the next write rebuilds the facts for the new one.
+#[test]
+fn a_new_detractor_threshold_sets_the_anchor_facts_aside_until_the_next_write() {
+    let t = TestDb::new();
+    let rule = "bad_after_sale";
+    // A purchase, an NPS answer of 5 about it four days later, and a visit that puts the
+    // 30 days after the purchase in the past.
+    t.load_events(&[
+        ev("p1", "2026-03-01T10:00:00Z", "purchase")
+            .channel("web")
+            .email("a@x.it")
+            .order("P1")
+            .amount("50.00"),
+        ev("s1", "2026-03-05T10:00:00Z", "survey")
+            .channel("email")
+            .email("a@x.it")
+            .order("P1")
+            .set("score", "5")
+            .set("score_scale", "nps"),
+        ev("v1", "2026-04-15T10:00:00Z", "visit")
+            .channel("web")
+            .email("b@x.it"),
+    ]);
+    let conn = t.db.connect().expect("connection");
+    assert_eq!(affected(&conn, rule), 1, "a detractor at 6 or less");
+    conn.execute(
+        "INSERT OR REPLACE INTO settings (key, value, updated_at) VALUES (?, '4', now())",
+        [format!("pain.{rule}.detractor_max")],
+    )
+    .expect("override");
+    assert!(!pain::facts::current(&conn).expect("state"));
+    assert_eq!(affected(&conn, rule), 0, "5 is no detractor at 4 or less");
+    let report = rollup::verify(&conn).expect("verify");
+    assert_eq!(report.differences[0].table, "journey_facts_state");
+    t.load_events(&[ev("v2", "2026-04-16T10:00:00Z", "visit")
+        .channel("web")
+        .email("c@x.it")]);
+    assert!(
+        pain::facts::current(&conn).expect("state"),
+        "rebuilt by the write"
+    );
+    assert_eq!(affected(&conn, rule), 0);
     assert!(rollup::verify(&conn).expect("verify").is_clean());
 }
 

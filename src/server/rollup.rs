@@ -336,7 +336,25 @@ pub fn follow_time_zone(db: &Db) -> Result<bool, DbError> {
     let conn = db.connect()?;
     if current(&conn)? {
         if super::journey::rollup::current(&conn)? {
-            return Ok(false);
+            let anchors = super::journey::pain::facts::current(&conn)?;
+            let funnels = super::journey::funnel::facts::current(&conn)?;
+            if anchors && funnels {
+                return Ok(false);
+            }
+            // Only journey facts are behind (the first start after migration 0027, or a
+            // binary with other rules or funnels, or a detractor's threshold changed).
+            tracing::info!("rebuilding the journey facts");
+            let _writer = db.write_lock();
+            let mut conn = db.connect()?;
+            let tx = conn.transaction()?;
+            if !anchors {
+                super::journey::pain::facts::rebuild_in(&tx)?;
+            }
+            if !funnels {
+                super::journey::funnel::facts::rebuild_in(&tx)?;
+            }
+            tx.commit()?;
+            return Ok(true);
         }
         // Only the journey rollup is behind (the first start after migration 0024).
         tracing::info!(time_zone = %db.time_zone(), "rebuilding the journey rollup");
@@ -414,7 +432,31 @@ pub(crate) fn compare(
     conn: &Connection,
     table: &'static str,
     raw: &str,
+    columns: (&[&str], &[&'static str]),
+    out: &mut Vec<Difference>,
+) -> Result<(), duckdb::Error> {
+    compare_by(conn, table, raw, columns, "sum", out)
+}
+
+/// [`compare`] for a table of facts, one row per key, whose measures are values that do not
+/// add up (instants): each is compared as it is.
+pub(crate) fn compare_values(
+    conn: &Connection,
+    table: &'static str,
+    raw: &str,
+    columns: (&[&str], &[&'static str]),
+    out: &mut Vec<Difference>,
+) -> Result<(), duckdb::Error> {
+    compare_by(conn, table, raw, columns, "max", out)
+}
+
+/// [`compare`] with the kept rows of one key combined by `combine` (`sum` or `max`).
+fn compare_by(
+    conn: &Connection,
+    table: &'static str,
+    raw: &str,
     (key, measures): (&[&str], &[&'static str]),
+    combine: &str,
     out: &mut Vec<Difference>,
 ) -> Result<(), duckdb::Error> {
     let on: Vec<String> = key
@@ -436,7 +478,7 @@ pub(crate) fn compare(
         .collect();
     let sums: Vec<String> = measures
         .iter()
-        .map(|m| format!("sum({m}) AS {m}"))
+        .map(|m| format!("{combine}({m}) AS {m}"))
         .collect();
     let sql = format!(
         "WITH r AS ({raw}),

@@ -108,6 +108,11 @@ pub const MIGRATIONS: &[Migration] = &[
         name: "rollup_amount_width",
         sql: include_str!("../../../migrations/0026_rollup_amount_width.sql"),
     },
+    Migration {
+        version: 27,
+        name: "journey_facts",
+        sql: include_str!("../../../migrations/0027_journey_facts.sql"),
+    },
 ];
 
 pub struct Migration {

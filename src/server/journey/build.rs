@@ -183,6 +183,7 @@ pub fn update_touched_in(
         laps.lap("journeys");
         if keep {
             super::rollup::patch(conn, TOUCHED_JOURNEYS, 1)?;
+            super::funnel::facts::refresh(conn, "SELECT customer_id FROM journey_touched")?;
         }
         laps.lap("rollup patched");
     }
@@ -190,16 +191,23 @@ pub fn update_touched_in(
         match touched {
             // The table name comes from the caller's constant, never from input.
             // Both are customers of `table`, whose events `journey_rows` lists.
-            Some(table) => super::rollup::refresh_handoffs(
-                conn,
-                &format!(
-                    "SELECT customer_id FROM journey_touched
-                     UNION SELECT customer_id FROM {table}"
-                ),
-                &crate::server::rowids::listed("journey_rows"),
-            )?,
+            Some(table) => {
+                super::rollup::refresh_handoffs(
+                    conn,
+                    &format!(
+                        "SELECT customer_id FROM journey_touched
+                         UNION SELECT customer_id FROM {table}"
+                    ),
+                    &crate::server::rowids::listed("journey_rows"),
+                )?;
+                // The customers cut again are among the write's.
+                super::pain::facts::refresh(conn, &format!("SELECT customer_id FROM {table}"))?;
+            }
             // Without the write's customers, every customer's facts are redone.
-            None => super::rollup::rebuild_handoffs(conn)?,
+            None => {
+                super::rollup::rebuild_handoffs(conn)?;
+                super::pain::facts::rebuild_in(conn)?;
+            }
         }
     }
     conn.execute_batch(

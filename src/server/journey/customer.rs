@@ -344,6 +344,8 @@ pub fn erase_then(
         // The id is a number: written into the condition, as the builder's constants are.
         super::rollup::patch(&tx, &format!("j.customer_id = {customer_id}"), -1)?;
         super::rollup::forget_handoffs(&tx, customer_id)?;
+        super::pain::facts::forget(&tx, customer_id)?;
+        super::funnel::facts::forget(&tx, customer_id)?;
     }
     tx.execute(
         "DELETE FROM journey_steps WHERE customer_id = ?",

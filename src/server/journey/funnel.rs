@@ -6,6 +6,8 @@
 //! that reached step k-1 in the journey's step order (a tie in time keeps that order; one event
 //! reaches one step only).
 
+pub mod facts;
+
 use std::collections::BTreeMap;
 
 use duckdb::Connection;

@@ -25,6 +25,7 @@
 //! rule 5; here they are run for a period and ranked.
 
 pub mod anchors;
+pub mod facts;
 pub mod rules;
 pub mod significance;
 
@@ -128,6 +129,8 @@ fn evaluate(
     // The list's significance counts come from the journey rollup when it serves the filters.
     let rolled_up =
         (detail == Detail::List && super::rollup::serves(conn, filters)?).then_some(period);
+    // The failure rules' anchors are judged from their facts when those serve the filters.
+    let from_facts = facts::serves(conn, filters, &settings)?;
     let mut points = Vec::new();
     for rule in Rules::builtin().all() {
         if only.is_some_and(|key| key != rule.key) {
@@ -136,7 +139,11 @@ fn evaluate(
         let rule = with_overrides(rule, &settings);
         match &rule.kind {
             RuleKind::Failure(f) => {
-                let list = anchors(conn, f, &cond, params.clone(), detail)?;
+                let list = if from_facts {
+                    facts::read(conn, &rule.key, f, &cond, params.clone())?
+                } else {
+                    anchors(conn, f, &cond, params.clone(), detail)?
+                };
                 points.push(evaluate_failure(&rule, f, &list, aov, locale, detail));
             }
             RuleKind::Significance { .. } => {

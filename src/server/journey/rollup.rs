@@ -125,6 +125,8 @@ pub fn rebuild_in(conn: &Connection) -> Result<(), duckdb::Error> {
         ))?;
     }
     rebuild_handoffs(conn)?;
+    super::pain::facts::rebuild_in(conn)?;
+    super::funnel::facts::rebuild_in(conn)?;
     conn.execute_batch(
         "DELETE FROM journey_rollup_state;
          INSERT INTO journey_rollup_state VALUES (current_setting('TimeZone'));",
@@ -341,5 +343,7 @@ pub fn verify(conn: &Connection, out: &mut Vec<Difference>) -> Result<(), duckdb
         &super::handoff::facts_sql("true"),
         (HANDOFF_KEY, HANDOFF_MEASURES),
         out,
-    )
+    )?;
+    super::pain::facts::verify(conn, out)?;
+    super::funnel::facts::verify(conn, out)
 }

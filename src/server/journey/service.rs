@@ -68,9 +68,14 @@ pub fn view_blocking(
     let mut laps = crate::server::ops::laps::Laps::start("journey view");
     let summary = funnel::summary(conn, period, filters)?;
     laps.lap("summary");
-    // Both funnels from one read of the steps.
-    let (cross, store) = (FunnelStepDef::cross_channel(), FunnelStepDef::store());
-    let [cross, store_funnel] = funnel::funnels(conn, period, filters, [&cross[..], &store[..]])?;
+    // Both funnels from their facts, else from one read of the steps.
+    let [cross, store_funnel] = match funnel::facts::fixed(conn, period, filters)? {
+        Some(both) => both,
+        None => {
+            let (cross, store) = (FunnelStepDef::cross_channel(), FunnelStepDef::store());
+            funnel::funnels(conn, period, filters, [&cross[..], &store[..]])?
+        }
+    };
     laps.lap("funnels");
     let top = paths::top_paths(conn, period, filters, None, TOP_PATHS)?;
     laps.lap("paths");

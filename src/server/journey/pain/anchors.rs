@@ -16,12 +16,17 @@ use crate::server::journey::{JourneyError, ratio};
 /// The statement of [`anchors`], with `{name}` slots filled per rule.
 const ANCHORS_SQL: &str = include_str!("anchors.sql");
 
-/// The store and campaign of each journey's first step that has one, for the breakdown.
-const FIRSTS: &str = "SELECT s.journey_id,
-           arg_min(s.store_id, s.step) FILTER (WHERE s.store_id IS NOT NULL) AS store_id,
-           arg_min(s.campaign_id, s.step) FILTER (WHERE s.campaign_id IS NOT NULL)
-               AS campaign_id
-    FROM journey_steps s JOIN jj USING (journey_id) GROUP BY s.journey_id";
+/// The store and campaign of each journey of `jj` at its first step (of the table `steps`)
+/// that has one, for the breakdown.
+pub(super) fn firsts(steps: &str) -> String {
+    format!(
+        "SELECT s.journey_id,
+                arg_min(s.store_id, s.step) FILTER (WHERE s.store_id IS NOT NULL) AS store_id,
+                arg_min(s.campaign_id, s.step) FILTER (WHERE s.campaign_id IS NOT NULL)
+                    AS campaign_id
+         FROM {steps} s JOIN jj USING (journey_id) GROUP BY s.journey_id"
+    )
+}
 
 /// [`FIRSTS`] when no breakdown is wanted: no rows (the anchors keep their own store and
 /// campaign only).
@@ -81,10 +86,8 @@ pub fn anchors(
         Failure::BadAfterSale => {
             // Two EXISTS rather than an OR inside one, so DuckDB joins each on an equality.
             let bad = format!(
-                "(b.event_type IN ('return', 'complaint')
-                  OR (b.event_type = 'survey' AND b.score_scale = 'nps'
-                      AND b.score <= CAST(${d} AS INTEGER)))
-                 AND b.occurred_at >= a.at AND b.occurred_at <= a.at + {fw}"
+                "{} AND b.occurred_at >= a.at AND b.occurred_at <= a.at + {fw}",
+                bad_after_sale(&format!("${d}"))
             );
             format!(
                 "(EXISTS (SELECT 1 FROM events b WHERE b.order_id = a.order_id AND {bad})
@@ -102,79 +105,110 @@ pub fn anchors(
         Outcome::Repurchase => format!(
             "EXISTS (SELECT 1 FROM events p WHERE p.customer_id = a.customer_id
                  AND p.event_type = 'purchase'
-                 AND coalesce(p.order_id, p.source || ':' || p.event_id)
-                     IS DISTINCT FROM a.order_key
-                 AND p.occurred_at > a.at AND p.occurred_at <= a.at + {ow})"
+                 AND {OTHER_ORDER} AND p.occurred_at > a.at AND p.occurred_at <= a.at + {ow})"
         ),
-    };
-    // A reservation without an order id cannot be matched with its pickup: not judged.
-    let needs_order = if rule.failure == Failure::NoPickup {
-        "AND a.order_id IS NOT NULL"
-    } else {
-        ""
-    };
-    let first = |pred: &str, is_reference: bool| {
-        format!(
-            "SELECT s.journey_id, any_value(s.customer_id) AS customer_id,
-                    arg_min(s.source, s.step) AS source, arg_min(s.event_id, s.step) AS event_id,
-                    min(s.occurred_at) AS at,
-                    arg_min(s.order_id, s.step) AS order_id,
-                    arg_min(s.order_key, s.step) AS order_key,
-                    arg_min(s.channel, s.step) AS channel,
-                    arg_min(s.store_id, s.step) AS store_id,
-                    arg_min(s.campaign_id, s.step) AS campaign_id,
-                    {is_reference} AS reference
-             FROM journey_steps s JOIN jj USING (journey_id)
-             WHERE {pred}
-             GROUP BY s.journey_id"
-        )
-    };
-    let reference = match &rule.reference {
-        Some(pred) => format!(
-            "UNION ALL SELECT * FROM ({}) r
-             WHERE r.journey_id NOT IN (SELECT journey_id FROM anchor_steps)",
-            first(pred, true)
-        ),
-        None => String::new(),
     };
     let firsts = match detail {
-        Detail::Full => FIRSTS,
-        Detail::List => NO_FIRSTS,
+        Detail::Full => firsts("journey_steps"),
+        Detail::List => NO_FIRSTS.to_string(),
     };
     let sql = super::super::render(
         ANCHORS_SQL,
         &[
             ("cond", cond),
-            ("firsts", firsts),
-            ("anchor_steps", &first(&rule.anchor, false)),
-            ("reference", &reference),
+            ("firsts", &firsts),
+            (
+                "anchor_steps",
+                &first_steps(&rule.anchor, false, "journey_steps"),
+            ),
+            ("reference", &references(rule, "journey_steps")),
             ("failed", &failed),
             ("converted", &converted),
             ("fw", &fw),
             ("ow", &ow),
-            ("needs_order", needs_order),
+            ("needs_order", needs_order(rule)),
         ],
     );
     let mut stmt = conn.prepare(&sql)?;
-    let rows = stmt.query_map(duckdb::params_from_iter(params), |r| {
-        Ok(Anchor {
-            journey_id: r.get(0)?,
-            customer_id: r.get(1)?,
-            source: r.get(2)?,
-            event_id: r.get(3)?,
-            at: r.get(4)?,
-            month: r.get(5)?,
-            reference: r.get(6)?,
-            failed: r.get(7)?,
-            converted: r.get(8)?,
-            decided: r.get(9)?,
-            mature: r.get(10)?,
-            channel: r.get(11)?,
-            store: r.get(12)?,
-            campaign: r.get(13)?,
-        })
-    })?;
+    let rows = stmt.query_map(duckdb::params_from_iter(params), judged)?;
     Ok(rows.collect::<Result<_, _>>()?)
+}
+
+/// An event `b` that makes an after-sale experience bad: a return, a complaint, or an NPS
+/// answer of at most `threshold` (SQL: a placeholder or a number).
+pub(super) fn bad_after_sale(threshold: &str) -> String {
+    format!(
+        "(b.event_type IN ('return', 'complaint')
+          OR (b.event_type = 'survey' AND b.score_scale = 'nps'
+              AND b.score <= CAST({threshold} AS INTEGER)))"
+    )
+}
+
+/// A purchase `p` of another order than the anchor `a`'s (a line without an order id is an
+/// order of its own).
+pub(super) const OTHER_ORDER: &str =
+    "coalesce(p.order_id, p.source || ':' || p.event_id) IS DISTINCT FROM a.order_key";
+
+/// An [`Anchor`] from a row of `anchors.sql` (or of the facts read the same way).
+pub(super) fn judged(r: &duckdb::Row<'_>) -> duckdb::Result<Anchor> {
+    Ok(Anchor {
+        journey_id: r.get(0)?,
+        customer_id: r.get(1)?,
+        source: r.get(2)?,
+        event_id: r.get(3)?,
+        at: r.get(4)?,
+        month: r.get(5)?,
+        reference: r.get(6)?,
+        failed: r.get(7)?,
+        converted: r.get(8)?,
+        decided: r.get(9)?,
+        mature: r.get(10)?,
+        channel: r.get(11)?,
+        store: r.get(12)?,
+        campaign: r.get(13)?,
+    })
+}
+
+/// The first step of each journey of `jj` that `pred` (a rule's condition) keeps, from the
+/// table `steps` (`journey_steps`, or the writer's copy of some customers' steps).
+pub(super) fn first_steps(pred: &str, is_reference: bool, steps: &str) -> String {
+    format!(
+        "SELECT s.journey_id, any_value(s.customer_id) AS customer_id,
+                arg_min(s.source, s.step) AS source, arg_min(s.event_id, s.step) AS event_id,
+                min(s.occurred_at) AS at,
+                arg_min(s.order_id, s.step) AS order_id,
+                arg_min(s.order_key, s.step) AS order_key,
+                arg_min(s.channel, s.step) AS channel,
+                arg_min(s.store_id, s.step) AS store_id,
+                arg_min(s.campaign_id, s.step) AS campaign_id,
+                {is_reference} AS reference
+         FROM {steps} s JOIN jj USING (journey_id)
+         WHERE {pred}
+         GROUP BY s.journey_id"
+    )
+}
+
+/// The reference anchors of the journeys without an anchor (`anchor_steps`), to follow the
+/// anchors with `UNION ALL`; empty when the rule compares with its anchors that did not fail.
+pub(super) fn references(rule: &FailureRule, steps: &str) -> String {
+    match &rule.reference {
+        Some(pred) => format!(
+            "UNION ALL SELECT * FROM ({}) r
+             WHERE r.journey_id NOT IN (SELECT journey_id FROM anchor_steps)",
+            first_steps(pred, true, steps)
+        ),
+        None => String::new(),
+    }
+}
+
+/// A reservation without an order id cannot be matched with its pickup: not judged (a
+/// condition on the anchor `a`, to follow another).
+pub(super) fn needs_order(rule: &FailureRule) -> &'static str {
+    if rule.failure == Failure::NoPickup {
+        "AND a.order_id IS NOT NULL"
+    } else {
+        ""
+    }
 }
 
 /// A failure rule's pain point from its judged anchors.

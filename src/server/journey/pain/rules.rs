@@ -205,9 +205,9 @@ pub(super) fn with_overrides(rule: &Rule, settings: &HashMap<String, String>) ->
     rule
 }
 
-pub(super) fn overrides(conn: &Connection) -> Result<HashMap<String, String>, JourneyError> {
+pub(super) fn overrides(conn: &Connection) -> Result<HashMap<String, String>, duckdb::Error> {
     let mut stmt =
         conn.prepare("SELECT key, value FROM settings WHERE starts_with(key, 'pain.')")?;
     let rows = stmt.query_map([], |r| Ok((r.get(0)?, r.get(1)?)))?;
-    Ok(rows.collect::<Result<_, _>>()?)
+    rows.collect()
 }
