@@ -38,7 +38,7 @@ use crate::i18n::Locale;
 use crate::journey::PainPoint;
 use crate::server::kpi::{Filters, Period};
 
-pub use anchors::{Anchor, anchors, evaluate_failure};
+pub use anchors::{Anchor, Judged, anchors, evaluate_failure};
 pub use rules::{Failure, FailureRule, Outcome, Rule, RuleKind, Rules};
 pub use significance::{significance, z_score};
 
@@ -139,12 +139,12 @@ fn evaluate(
         let rule = with_overrides(rule, &settings);
         match &rule.kind {
             RuleKind::Failure(f) => {
-                let list = if from_facts {
-                    facts::read(conn, &rule.key, f, &cond, params.clone())?
+                let judged = if from_facts {
+                    facts::judge(conn, &rule.key, f, &cond, params.clone(), detail)?
                 } else {
-                    anchors(conn, f, &cond, params.clone(), detail)?
+                    Judged::of(&anchors(conn, f, &cond, params.clone(), detail)?, f, detail)
                 };
-                points.push(evaluate_failure(&rule, f, &list, aov, locale, detail));
+                points.push(evaluate_failure(&rule, f, judged, aov, locale));
             }
             RuleKind::Significance { .. } => {
                 points.extend(significance(

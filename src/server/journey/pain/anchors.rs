@@ -149,8 +149,8 @@ pub(super) fn bad_after_sale(threshold: &str) -> String {
 pub(super) const OTHER_ORDER: &str =
     "coalesce(p.order_id, p.source || ':' || p.event_id) IS DISTINCT FROM a.order_key";
 
-/// An [`Anchor`] from a row of `anchors.sql` (or of the facts read the same way).
-pub(super) fn judged(r: &duckdb::Row<'_>) -> duckdb::Result<Anchor> {
+/// An [`Anchor`] from a row of `anchors.sql`.
+fn judged(r: &duckdb::Row<'_>) -> duckdb::Result<Anchor> {
     Ok(Anchor {
         journey_id: r.get(0)?,
         customer_id: r.get(1)?,
@@ -211,110 +211,129 @@ pub(super) fn needs_order(rule: &FailureRule) -> &'static str {
     }
 }
 
+/// What a failure rule's pain point is made of: the counts of its judged anchors and, for
+/// the pain point page ([`Detail::Full`]), the groups of its trend and breakdown and its
+/// latest examples. [`Judged::of`] tallies raw anchors; the anchor facts give the same from
+/// SQL (`facts::judge`).
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct Judged {
+    /// Anchors (not reference) whose failure window is over.
+    pub exposed: u64,
+    /// Exposed anchors that failed.
+    pub affected: u64,
+    /// Affected anchors whose outcome window is over, and how many of them converted.
+    pub affected_mature: u64,
+    pub affected_mature_converted: u64,
+    /// The comparison group (the rule's reference anchors, else the exposed anchors that did
+    /// not fail) whose outcome window is over, and how many of them converted.
+    pub reference: u64,
+    pub reference_converted: u64,
+    /// Per month of the anchor (`YYYY-MM`): exposed and affected anchors.
+    pub months: BTreeMap<String, (u64, u64)>,
+    /// Per dimension (`store`, `channel`, `campaign`) and value: exposed and affected anchors.
+    pub groups: Vec<(&'static str, BTreeMap<String, (u64, u64)>)>,
+    /// The latest affected anchors (by the anchor's time as text, newest first, then by
+    /// journey), at most [`EXAMPLES`].
+    pub examples: Vec<PainExample>,
+}
+
+/// The breakdown's dimensions, in the page's order.
+pub(super) const DIMENSIONS: [&str; 3] = ["store", "channel", "campaign"];
+
+impl Judged {
+    /// Tallies a failure rule's judged anchors.
+    pub fn of(anchors: &[Anchor], f: &FailureRule, detail: Detail) -> Self {
+        let exposed: Vec<&Anchor> = anchors
+            .iter()
+            .filter(|a| !a.reference && a.decided)
+            .collect();
+        let affected: Vec<&Anchor> = exposed.iter().copied().filter(|a| a.failed).collect();
+        let affected_mature: Vec<&&Anchor> = affected.iter().filter(|a| a.mature).collect();
+        let reference: Vec<&Anchor> = if f.reference.is_some() {
+            anchors.iter().filter(|a| a.reference && a.mature).collect()
+        } else {
+            exposed
+                .iter()
+                .copied()
+                .filter(|a| !a.failed && a.mature)
+                .collect()
+        };
+        let mut judged = Judged {
+            exposed: exposed.len() as u64,
+            affected: affected.len() as u64,
+            affected_mature: affected_mature.len() as u64,
+            affected_mature_converted: affected_mature.iter().filter(|a| a.converted).count()
+                as u64,
+            reference: reference.len() as u64,
+            reference_converted: reference.iter().filter(|a| a.converted).count() as u64,
+            ..Judged::default()
+        };
+        if detail == Detail::List {
+            return judged;
+        }
+        for a in &exposed {
+            let t = judged.months.entry(a.month.clone()).or_default();
+            t.0 += 1;
+            t.1 += u64::from(a.failed);
+        }
+        for dimension in DIMENSIONS {
+            let mut groups: BTreeMap<String, (u64, u64)> = BTreeMap::new();
+            for a in &exposed {
+                let value = match dimension {
+                    "store" => &a.store,
+                    "channel" => &a.channel,
+                    _ => &a.campaign,
+                };
+                if let Some(v) = value {
+                    let g = groups.entry(v.clone()).or_default();
+                    g.0 += 1;
+                    g.1 += u64::from(a.failed);
+                }
+            }
+            judged.groups.push((dimension, groups));
+        }
+        let mut examples = affected;
+        examples.sort_by(|a, b| b.at.cmp(&a.at).then(a.journey_id.cmp(&b.journey_id)));
+        judged.examples = examples
+            .into_iter()
+            .take(EXAMPLES)
+            .map(|a| PainExample {
+                journey_id: a.journey_id,
+                customer_id: a.customer_id,
+                at: a.at.clone(),
+            })
+            .collect();
+        judged
+    }
+}
+
 /// A failure rule's pain point from its judged anchors.
 pub fn evaluate_failure(
     rule: &Rule,
     f: &FailureRule,
-    anchors: &[Anchor],
+    judged: Judged,
     aov: Option<f64>,
     locale: Locale,
-    detail: Detail,
 ) -> PainPoint {
-    let exposed: Vec<&Anchor> = anchors
-        .iter()
-        .filter(|a| !a.reference && a.decided)
-        .collect();
-    let affected: Vec<&Anchor> = exposed.iter().copied().filter(|a| a.failed).collect();
-    let affected_mature: Vec<&&Anchor> = affected.iter().filter(|a| a.mature).collect();
-    let reference: Vec<&Anchor> = if f.reference.is_some() {
-        anchors.iter().filter(|a| a.reference && a.mature).collect()
-    } else {
-        exposed
-            .iter()
-            .copied()
-            .filter(|a| !a.failed && a.mature)
-            .collect()
-    };
-    let conv = |n: u64, of: usize| ratio(n, of as u64);
-    let conversion_affected = conv(
-        affected_mature.iter().filter(|a| a.converted).count() as u64,
-        affected_mature.len(),
-    );
-    let conversion_reference = conv(
-        reference.iter().filter(|a| a.converted).count() as u64,
-        reference.len(),
-    );
+    let conversion_affected = ratio(judged.affected_mature_converted, judged.affected_mature);
+    let conversion_reference = ratio(judged.reference_converted, judged.reference);
     let gap = match (conversion_reference, conversion_affected) {
         (Some(r), Some(a)) => Some(r - a),
         _ => None,
     };
-    let enough =
-        affected.len() as u64 >= rule.min_volume && reference.len() as u64 >= rule.min_volume;
-    let (lost, formula) = revenue_lost(affected.len() as u64, gap, aov);
-
-    let (trend, breakdown, examples) = match detail {
-        Detail::Full => details(&exposed, &affected),
-        Detail::List => Default::default(),
-    };
-    PainPoint {
-        key: rule.key.clone(),
-        rule: rule.key.clone(),
-        number: rule.number,
-        name: rule.name.get(locale).to_string(),
-        description: rule.description.get(locale).to_string(),
-        subject: None,
-        params: PainParams {
-            failure_days: f.failure_days,
-            outcome_days: f.outcome_days,
-            min_volume: rule.min_volume,
-            z_threshold: None,
-        },
-        affected_journeys: affected.len() as u64,
-        exposed_journeys: exposed.len() as u64,
-        reference_journeys: reference.len() as u64,
-        conversion_affected,
-        conversion_reference,
-        conversion_gap: gap,
-        average_order_value: aov,
-        revenue_lost: if enough { lost } else { 0.0 },
-        formula,
-        enough_volume: enough,
-        z_score: None,
-        trend,
-        breakdown,
-        examples,
-    }
-}
-
-/// The trend by month, the breakdown by store, channel and campaign, and the latest examples
-/// of a failure rule's judged anchors (`exposed`) and failed ones (`affected`).
-fn details(
-    exposed: &[&Anchor],
-    affected: &[&Anchor],
-) -> (Vec<PainTrendPoint>, Vec<PainBreakdownRow>, Vec<PainExample>) {
-    let mut trend: BTreeMap<String, (u64, u64)> = BTreeMap::new();
-    for a in exposed {
-        let t = trend.entry(a.month.clone()).or_default();
-        t.0 += 1;
-        t.1 += u64::from(a.failed);
-    }
+    let enough = judged.affected >= rule.min_volume && judged.reference >= rule.min_volume;
+    let (lost, formula) = revenue_lost(judged.affected, gap, aov);
+    let trend = judged
+        .months
+        .into_iter()
+        .map(|(month, (exposed, affected))| PainTrendPoint {
+            month,
+            exposed,
+            affected,
+        })
+        .collect();
     let mut breakdown = Vec::new();
-    for (dimension, value) in [
-        (
-            "store",
-            (|a: &Anchor| a.store.clone()) as fn(&Anchor) -> Option<String>,
-        ),
-        ("channel", |a: &Anchor| a.channel.clone()),
-        ("campaign", |a: &Anchor| a.campaign.clone()),
-    ] {
-        let mut groups: BTreeMap<String, (u64, u64)> = BTreeMap::new();
-        for a in exposed {
-            if let Some(v) = value(a) {
-                let g = groups.entry(v).or_default();
-                g.0 += 1;
-                g.1 += u64::from(a.failed);
-            }
-        }
+    for (dimension, groups) in judged.groups {
         let mut rows: Vec<PainBreakdownRow> = groups
             .into_iter()
             .map(|(value, (exposed, affected))| PainBreakdownRow {
@@ -332,26 +351,32 @@ fn details(
         });
         breakdown.extend(rows);
     }
-    let mut examples: Vec<&&Anchor> = affected.iter().collect();
-    examples.sort_by(|a, b| b.at.cmp(&a.at).then(a.journey_id.cmp(&b.journey_id)));
-    (
-        trend
-            .into_iter()
-            .map(|(month, (exposed, affected))| PainTrendPoint {
-                month,
-                exposed,
-                affected,
-            })
-            .collect(),
+    PainPoint {
+        key: rule.key.clone(),
+        rule: rule.key.clone(),
+        number: rule.number,
+        name: rule.name.get(locale).to_string(),
+        description: rule.description.get(locale).to_string(),
+        subject: None,
+        params: PainParams {
+            failure_days: f.failure_days,
+            outcome_days: f.outcome_days,
+            min_volume: rule.min_volume,
+            z_threshold: None,
+        },
+        affected_journeys: judged.affected,
+        exposed_journeys: judged.exposed,
+        reference_journeys: judged.reference,
+        conversion_affected,
+        conversion_reference,
+        conversion_gap: gap,
+        average_order_value: aov,
+        revenue_lost: if enough { lost } else { 0.0 },
+        formula,
+        enough_volume: enough,
+        z_score: None,
+        trend,
         breakdown,
-        examples
-            .into_iter()
-            .take(EXAMPLES)
-            .map(|a| PainExample {
-                journey_id: a.journey_id,
-                customer_id: a.customer_id,
-                at: a.at.clone(),
-            })
-            .collect(),
-    )
+        examples: judged.examples,
+    }
 }

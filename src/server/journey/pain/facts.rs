@@ -5,7 +5,7 @@
 //!
 //! "An event within `d` days after the anchor" is "the first event at or after it comes no
 //! later than the anchor plus `d` days", so the windows (overridable per instance) and the
-//! data's clock (which every write moves) stay in the query ([`read`]), and a row changes
+//! data's clock (which every write moves) stay in the query ([`judge`]), and a row changes
 //! only when its customer's journeys or events change, or when an event names its order.
 //! What changes which events count at all (a rule's conditions, a detractor's threshold) is
 //! the facts' signature ([`signature`]): facts of another one are not read.
@@ -17,14 +17,16 @@
 //! rebuilds them ([`rebuild_in`]). `omnikpi rollup verify` compares them row by row
 //! ([`verify`]).
 
-use std::collections::HashMap;
+use std::collections::{BTreeMap, HashMap};
 
 use duckdb::Connection;
 
 use super::anchors::{
-    Anchor, OTHER_ORDER, bad_after_sale, first_steps, firsts, judged, needs_order, references,
+    DIMENSIONS, Judged, OTHER_ORDER, bad_after_sale, first_steps, firsts, needs_order, references,
 };
 use super::rules::{Failure, FailureRule, Outcome, RuleKind, Rules, overrides, with_overrides};
+use super::{Detail, EXAMPLES};
+use crate::journey::PainExample;
 use crate::server::journey::JourneyError;
 use crate::server::kpi::Filters;
 use crate::server::rollup::Difference;
@@ -276,17 +278,18 @@ pub(crate) fn forget(conn: &Connection, customer_id: i64) -> Result<(), duckdb::
     Ok(())
 }
 
-/// The anchors of `rule` (keyed `key`) for the journeys meeting `cond` (a condition on `j`,
-/// whose placeholders are `params`), judged from the facts as [`super::anchors`] judges them
-/// from the journeys and events. The store and campaign are always the breakdown's (the
-/// anchor's own, else the journey's first).
-pub fn read(
+/// The judged anchors of `rule` (keyed `key`) for the journeys meeting `cond` (a condition on
+/// `j`, whose placeholders are `params`), tallied in SQL from the facts: equal to
+/// [`Judged::of`] the anchors [`super::anchors`] finds in the journeys and events. The
+/// breakdown's store and campaign are the anchor's own, else the journey's first.
+pub fn judge(
     conn: &Connection,
     key: &str,
     rule: &FailureRule,
     cond: &str,
     mut params: Vec<String>,
-) -> Result<Vec<Anchor>, JourneyError> {
+    detail: Detail,
+) -> Result<Judged, JourneyError> {
     let k = params.len() + 1;
     let (f, o) = (k + 1, k + 2);
     params.push(key.to_string());
@@ -299,21 +302,84 @@ pub fn read(
         Failure::NoPurchase | Failure::NoPickup => format!("NOT {within}"),
         Failure::BadAfterSale => within,
     };
-    let sql = format!(
-        "WITH clock AS (SELECT max(occurred_at) AS as_of FROM events)
-         SELECT j.journey_id, j.customer_id, j.source, j.event_id,
-                CAST(j.anchored_at AS VARCHAR),
-                strftime(CAST(j.anchored_at AS TIMESTAMP), '%Y-%m'), j.reference,
-                {failed}, coalesce(j.outcome_at <= j.anchored_at + {ow}, false),
-                j.anchored_at + {fw} <= c.as_of, j.anchored_at + {ow} <= c.as_of,
-                j.channel, j.store_id, j.campaign_id
-         FROM journey_anchor_facts j, clock c
-         WHERE j.rule = ${k} AND {cond}
-         ORDER BY j.anchored_at, j.journey_id"
+    let anchors = format!(
+        "WITH clock AS (SELECT max(occurred_at) AS as_of FROM events),
+         a AS (SELECT j.journey_id, j.customer_id, CAST(j.anchored_at AS VARCHAR) AS at,
+                      strftime(CAST(j.anchored_at AS TIMESTAMP), '%Y-%m') AS month,
+                      j.reference, {failed} AS failed,
+                      coalesce(j.outcome_at <= j.anchored_at + {ow}, false) AS converted,
+                      j.anchored_at + {fw} <= c.as_of AS decided,
+                      j.anchored_at + {ow} <= c.as_of AS mature,
+                      j.channel, j.store_id AS store, j.campaign_id AS campaign
+               FROM journey_anchor_facts j, clock c
+               WHERE j.rule = ${k} AND {cond})"
     );
-    let mut stmt = conn.prepare(&sql)?;
-    let rows = stmt.query_map(duckdb::params_from_iter(params), judged)?;
-    Ok(rows.collect::<Result<_, _>>()?)
+    let exposed = "NOT a.reference AND a.decided";
+    let reference = match rule.reference {
+        Some(_) => "a.reference AND a.mature".to_string(),
+        None => format!("{exposed} AND NOT a.failed AND a.mature"),
+    };
+    let bound = || duckdb::params_from_iter(&params);
+    let count = |n: i64| n as u64;
+    let mut judged = conn.query_row(
+        &format!(
+            "{anchors}
+             SELECT count(*) FILTER (WHERE {exposed}),
+                    count(*) FILTER (WHERE {exposed} AND a.failed),
+                    count(*) FILTER (WHERE {exposed} AND a.failed AND a.mature),
+                    count(*) FILTER (WHERE {exposed} AND a.failed AND a.mature AND a.converted),
+                    count(*) FILTER (WHERE {reference}),
+                    count(*) FILTER (WHERE {reference} AND a.converted)
+             FROM a"
+        ),
+        bound(),
+        |r| {
+            Ok(Judged {
+                exposed: count(r.get(0)?),
+                affected: count(r.get(1)?),
+                affected_mature: count(r.get(2)?),
+                affected_mature_converted: count(r.get(3)?),
+                reference: count(r.get(4)?),
+                reference_converted: count(r.get(5)?),
+                ..Judged::default()
+            })
+        },
+    )?;
+    if detail == Detail::List {
+        return Ok(judged);
+    }
+    let groups = |column: &str| -> Result<BTreeMap<String, (u64, u64)>, duckdb::Error> {
+        let mut stmt = conn.prepare(&format!(
+            "{anchors}
+             SELECT a.{column}, count(*), count(*) FILTER (WHERE a.failed)
+             FROM a WHERE {exposed} AND a.{column} IS NOT NULL
+             GROUP BY a.{column}"
+        ))?;
+        let rows = stmt.query_map(bound(), |r| {
+            Ok((r.get::<_, String>(0)?, (count(r.get(1)?), count(r.get(2)?))))
+        })?;
+        rows.collect()
+    };
+    judged.months = groups("month")?;
+    for dimension in DIMENSIONS {
+        judged.groups.push((dimension, groups(dimension)?));
+    }
+    let mut stmt = conn.prepare(&format!(
+        "{anchors}
+         SELECT a.journey_id, a.customer_id, a.at
+         FROM a WHERE {exposed} AND a.failed
+         ORDER BY a.at DESC, a.journey_id
+         LIMIT {EXAMPLES}"
+    ))?;
+    let rows = stmt.query_map(bound(), |r| {
+        Ok(PainExample {
+            journey_id: r.get(0)?,
+            customer_id: r.get(1)?,
+            at: r.get(2)?,
+        })
+    })?;
+    judged.examples = rows.collect::<Result<_, _>>()?;
+    Ok(judged)
 }
 
 /// The columns of `journey_anchor_facts` that identify a row and those compared as values,
