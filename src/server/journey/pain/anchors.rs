@@ -211,6 +211,9 @@ pub(super) fn needs_order(rule: &FailureRule) -> &'static str {
     }
 }
 
+/// Exposed and affected anchors per value of a month or a breakdown dimension.
+pub type Tallies = BTreeMap<String, (u64, u64)>;
+
 /// What a failure rule's pain point is made of: the counts of its judged anchors and, for
 /// the pain point page ([`Detail::Full`]), the groups of its trend and breakdown and its
 /// latest examples. [`Judged::of`] tallies raw anchors; the anchor facts give the same from
@@ -229,9 +232,9 @@ pub struct Judged {
     pub reference: u64,
     pub reference_converted: u64,
     /// Per month of the anchor (`YYYY-MM`): exposed and affected anchors.
-    pub months: BTreeMap<String, (u64, u64)>,
+    pub months: Tallies,
     /// Per dimension (`store`, `channel`, `campaign`) and value: exposed and affected anchors.
-    pub groups: Vec<(&'static str, BTreeMap<String, (u64, u64)>)>,
+    pub groups: Vec<(&'static str, Tallies)>,
     /// The latest affected anchors (by the anchor's time as text, newest first, then by
     /// journey), at most [`EXAMPLES`].
     pub examples: Vec<PainExample>,
@@ -277,7 +280,7 @@ impl Judged {
             t.1 += u64::from(a.failed);
         }
         for dimension in DIMENSIONS {
-            let mut groups: BTreeMap<String, (u64, u64)> = BTreeMap::new();
+            let mut groups = Tallies::new();
             for a in &exposed {
                 let value = match dimension {
                     "store" => &a.store,

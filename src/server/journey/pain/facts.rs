@@ -17,12 +17,13 @@
 //! rebuilds them ([`rebuild_in`]). `omnikpi rollup verify` compares them row by row
 //! ([`verify`]).
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::HashMap;
 
 use duckdb::Connection;
 
 use super::anchors::{
-    DIMENSIONS, Judged, OTHER_ORDER, bad_after_sale, first_steps, firsts, needs_order, references,
+    DIMENSIONS, Judged, OTHER_ORDER, Tallies, bad_after_sale, first_steps, firsts, needs_order,
+    references,
 };
 use super::rules::{Failure, FailureRule, Outcome, RuleKind, Rules, overrides, with_overrides};
 use super::{Detail, EXAMPLES};
@@ -348,7 +349,7 @@ pub fn judge(
     if detail == Detail::List {
         return Ok(judged);
     }
-    let groups = |column: &str| -> Result<BTreeMap<String, (u64, u64)>, duckdb::Error> {
+    let groups = |column: &str| -> Result<Tallies, duckdb::Error> {
         let mut stmt = conn.prepare(&format!(
             "{anchors}
              SELECT a.{column}, count(*), count(*) FILTER (WHERE a.failed)
