@@ -113,6 +113,11 @@ pub const MIGRATIONS: &[Migration] = &[
         name: "journey_facts",
         sql: include_str!("../../../migrations/0027_journey_facts.sql"),
     },
+    Migration {
+        version: 28,
+        name: "journey_rollup_width",
+        sql: include_str!("../../../migrations/0028_journey_rollup_width.sql"),
+    },
 ];
 
 pub struct Migration {
