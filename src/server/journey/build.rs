@@ -183,9 +183,10 @@ pub fn update_touched_in(
         laps.lap("journeys");
         if keep {
             super::rollup::patch(conn, TOUCHED_JOURNEYS, 1)?;
+            laps.lap("rollup patched");
             super::funnel::facts::refresh(conn, "SELECT customer_id FROM journey_touched")?;
+            laps.lap("funnel facts");
         }
-        laps.lap("rollup patched");
     }
     if keep {
         match touched {
@@ -200,13 +201,16 @@ pub fn update_touched_in(
                     ),
                     &crate::server::rowids::listed("journey_rows"),
                 )?;
+                laps.lap("hand-offs");
                 // The customers cut again are among the write's.
                 super::pain::facts::refresh(conn, &format!("SELECT customer_id FROM {table}"))?;
+                laps.lap("anchor facts");
             }
             // Without the write's customers, every customer's facts are redone.
             None => {
                 super::rollup::rebuild_handoffs(conn)?;
                 super::pain::facts::rebuild_in(conn)?;
+                laps.lap("hand-offs and anchor facts");
             }
         }
     }
@@ -215,7 +219,6 @@ pub fn update_touched_in(
          DROP TABLE IF EXISTS journey_rows;
          DROP TABLE IF EXISTS journey_step_rows;",
     )?;
-    laps.lap("hand-offs");
     // The clock may have moved: an open journey of anyone may now be over.
     // Only the journeys whose status changes are written: most keep theirs. The rollup takes
     // them out before and back after (the same ones: nothing else changes in between).
