@@ -203,7 +203,11 @@ pub fn update_touched_in(
                 )?;
                 laps.lap("hand-offs");
                 // The customers cut again are among the write's.
-                super::pain::facts::refresh(conn, &format!("SELECT customer_id FROM {table}"))?;
+                super::pain::facts::refresh(
+                    conn,
+                    &format!("SELECT customer_id FROM {table}"),
+                    "journey_rows",
+                )?;
                 laps.lap("anchor facts");
             }
             // Without the write's customers, every customer's facts are redone.

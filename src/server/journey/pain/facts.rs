@@ -32,7 +32,7 @@ use crate::server::journey::JourneyError;
 use crate::server::kpi::Filters;
 use crate::server::rollup::Difference;
 
-/// The statement of [`rows`], with `{name}` slots filled per rule.
+/// The statement of [`rows_of`], with `{name}` slots filled per rule.
 const FACTS_SQL: &str = include_str!("facts.sql");
 
 /// The failure rules with the instance's overrides, each with its key.
@@ -105,7 +105,7 @@ pub fn serves(
 /// this crate's constants), reading the steps and events of the tables `steps` and `events`.
 /// The key is a validated snake_case name and the threshold a number: both are written into
 /// the statement, as the rule's conditions are.
-fn rows(key: &str, rule: &FailureRule, cond: &str, steps: &str, events: &str) -> String {
+fn rows_of(key: &str, rule: &FailureRule, cond: &str, steps: &str, events: &str) -> String {
     let purchase_from = |after: &str| {
         format!(
             "(SELECT min(p.occurred_at) FROM {events} p WHERE p.customer_id = a.customer_id
@@ -166,7 +166,7 @@ fn all_rows(settings: &HashMap<String, String>, cond: &str) -> String {
         .map(|(key, f)| {
             format!(
                 "SELECT * FROM ({})",
-                rows(key, f, cond, "journey_steps", "events")
+                rows_of(key, f, cond, "journey_steps", "events")
             )
         })
         .collect::<Vec<_>>()
@@ -180,7 +180,7 @@ pub(crate) fn rebuild_in(conn: &Connection) -> Result<(), duckdb::Error> {
     for (key, f) in failure_rules(&settings) {
         conn.execute_batch(&format!(
             "INSERT INTO journey_anchor_facts BY NAME {};",
-            rows(&key, &f, "true", "journey_steps", "events")
+            rows_of(&key, &f, "true", "journey_steps", "events")
         ))?;
     }
     conn.execute(
@@ -193,11 +193,14 @@ pub(crate) fn rebuild_in(conn: &Connection) -> Result<(), duckdb::Error> {
 /// Recomputes the facts of the customers `customers` lists (a query of one `customer_id`
 /// column, from the builder's constants: every customer the write moved events to or from)
 /// and of the owners of the orders its new events name, after the builder has cut their
-/// journeys again. The new events are those of loads the daily rollup has not counted yet:
-/// the builder runs before it does. Their steps and events are copied first (found by row
-/// id, `crate::server::rowids`): a customer's anchors look up only that customer's events and
-/// the events of the orders their steps name. Facts of other rules are rebuilt whole.
-pub(crate) fn refresh(conn: &Connection, customers: &str) -> Result<(), duckdb::Error> {
+/// journeys again. `rows` is the builder's temporary table of the row ids (column `r`) of
+/// every event of `customers`; the new events are those of loads the daily rollup has not
+/// counted yet (the builder runs before it does). A customer's anchors look up only that
+/// customer's events and the events of the orders their steps name: those are copied first,
+/// by row id (`crate::server::rowids`), so the lookups read a few hundred rows, and `events`
+/// is scanned only for the orders' rows and for owners outside `customers` (rare). Facts of
+/// other rules are rebuilt whole.
+pub(crate) fn refresh(conn: &Connection, customers: &str, rows: &str) -> Result<(), duckdb::Error> {
     let settings = overrides(conn)?;
     if !current_for(conn, &settings)? {
         return rebuild_in(conn);
@@ -210,62 +213,52 @@ pub(crate) fn refresh(conn: &Connection, customers: &str) -> Result<(), duckdb::
              WHERE order_id IN (
                  SELECT e.order_id FROM events e
                  WHERE e.load_id > (SELECT coalesce(max(loaded_through), 0) FROM rollup_state)
-                   AND e.order_id IS NOT NULL);"
+                   AND e.order_id IS NOT NULL);
+         CREATE OR REPLACE TEMP TABLE anchor_others AS
+             SELECT customer_id FROM anchor_touched
+             EXCEPT SELECT customer_id FROM ({customers}) c;
+         CREATE OR REPLACE TEMP TABLE anchor_rows AS SELECT r FROM {rows};"
     ))?;
-    let theirs = "e.customer_id IN (SELECT customer_id FROM anchor_touched)".to_string();
-    let find = crate::server::rowids::find;
-    let listed = crate::server::rowids::listed;
-    find(
-        conn,
-        "anchor_rows",
-        "events",
-        std::slice::from_ref(&theirs),
-        &[],
-    )?;
+    let others: i64 = conn.query_row("SELECT count(*) FROM anchor_others", [], |r| r.get(0))?;
+    if others > 0 {
+        conn.execute_batch(
+            "INSERT INTO anchor_rows
+                 SELECT e.rowid FROM events e
+                 WHERE e.customer_id IN (SELECT customer_id FROM anchor_others);",
+        )?;
+    }
+    let listed = crate::server::rowids::listed("anchor_rows");
     conn.execute_batch(&format!(
         "CREATE OR REPLACE TEMP TABLE anchor_orders AS
              SELECT DISTINCT e.order_id FROM events e
-             WHERE {} AND e.order_id IS NOT NULL;",
-        listed("anchor_rows")
-    ))?;
-    find(
-        conn,
-        "anchor_rows",
-        "events",
-        &[
-            theirs.clone(),
-            "e.order_id IN (SELECT order_id FROM anchor_orders)".to_string(),
-        ],
-        &[],
-    )?;
-    find(conn, "anchor_step_rows", "journey_steps", &[theirs], &[])?;
-    conn.execute_batch(&format!(
-        "CREATE OR REPLACE TEMP TABLE anchor_events AS
+             WHERE {listed} AND e.order_id IS NOT NULL;
+         INSERT INTO anchor_rows
+             SELECT e.rowid FROM events e
+             WHERE e.order_id IN (SELECT order_id FROM anchor_orders);
+         CREATE OR REPLACE TEMP TABLE anchor_events AS
              SELECT e.customer_id, e.event_type, e.occurred_at, e.order_id, e.source,
                     e.event_id, e.score_scale, e.score
-             FROM events e WHERE {};
-         CREATE OR REPLACE TEMP TABLE anchor_steps_of AS
-             SELECT * FROM journey_steps e WHERE {};
+             FROM events e WHERE {listed};
          DELETE FROM journey_anchor_facts
-         WHERE customer_id IN (SELECT customer_id FROM anchor_touched);",
-        listed("anchor_rows"),
-        listed("anchor_step_rows"),
+         WHERE customer_id IN (SELECT customer_id FROM anchor_touched);"
     ))?;
     for (key, f) in failure_rules(&settings) {
+        // The steps are read from `journey_steps` joined with the touched customers' journeys:
+        // those cut again have the newest numbers, at the table's end.
         conn.execute_batch(&format!(
             "INSERT INTO journey_anchor_facts BY NAME {};",
-            rows(
+            rows_of(
                 &key,
                 &f,
                 "j.customer_id IN (SELECT customer_id FROM anchor_touched)",
-                "anchor_steps_of",
+                "journey_steps",
                 "anchor_events",
             )
         ))?;
     }
     conn.execute_batch(
-        "DROP TABLE anchor_touched; DROP TABLE anchor_orders; DROP TABLE anchor_rows;
-         DROP TABLE anchor_step_rows; DROP TABLE anchor_events; DROP TABLE anchor_steps_of;",
+        "DROP TABLE anchor_touched; DROP TABLE anchor_others; DROP TABLE anchor_orders;
+         DROP TABLE anchor_rows; DROP TABLE anchor_events;",
     )
 }
 
