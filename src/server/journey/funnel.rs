@@ -105,16 +105,23 @@ pub fn funnels<const N: usize>(
     }
     flush(&current, &mut events);
     let mut next = funnels.into_iter();
-    Ok(tallies.map(|(overall, by_entry)| {
-        let steps = next.next().unwrap_or_default();
-        FunnelReport {
-            overall: overall.finish(steps, None),
-            by_entry_channel: by_entry
-                .into_iter()
-                .map(|(entry, t)| t.finish(steps, Some(entry)))
-                .collect(),
-        }
-    }))
+    Ok(tallies
+        .map(|(overall, by_entry)| report(next.next().unwrap_or_default(), overall, by_entry)))
+}
+
+/// A funnel of `steps` from the tallies of all its journeys and of each entry channel's.
+fn report(
+    steps: &[FunnelStepDef],
+    overall: Tally,
+    by_entry: BTreeMap<String, Tally>,
+) -> FunnelReport {
+    FunnelReport {
+        overall: overall.finish(steps, None),
+        by_entry_channel: by_entry
+            .into_iter()
+            .map(|(entry, t)| t.finish(steps, Some(entry)))
+            .collect(),
+    }
 }
 
 /// The times (epoch seconds) at which one journey reached each step, in order, stopping at

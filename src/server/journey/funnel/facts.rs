@@ -226,13 +226,7 @@ pub fn fixed(
                     overall.gaps[k].extend_from_slice(&t.gaps[k]);
                 }
             }
-            FunnelReport {
-                overall: overall.finish(steps, None),
-                by_entry_channel: by_entry
-                    .into_iter()
-                    .map(|(entry, t)| t.finish(steps, Some(entry)))
-                    .collect(),
-            }
+            super::report(steps, overall, by_entry)
         });
     match (reports.next(), reports.next()) {
         (Some(cross), Some(store)) => Ok(Some([cross, store])),
