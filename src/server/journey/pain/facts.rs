@@ -101,11 +101,17 @@ pub fn serves(
     Ok(super::super::rollup::serves(conn, filters)? && current_for(conn, settings)?)
 }
 
-/// The facts of `rule` (keyed `key`) for the journeys meeting `cond` (a condition on `j`, from
-/// this crate's constants), reading the steps and events of the tables `steps` and `events`.
+/// The facts of `rule` (keyed `key`) for the journeys of the table `journeys` meeting `cond` (a
+/// condition on `j`, from this crate's constants), reading the steps and events of the tables
+/// `steps` and `events`: the whole tables, or the writer's copies (`refresh`).
 /// The key is a validated snake_case name and the threshold a number: both are written into
 /// the statement, as the rule's conditions are.
-fn rows_of(key: &str, rule: &FailureRule, cond: &str, steps: &str, events: &str) -> String {
+fn rows_of(key: &str, rule: &FailureRule, cond: &str, tables: Tables<'_>) -> String {
+    let Tables {
+        journeys,
+        steps,
+        events,
+    } = tables;
     let purchase_from = |after: &str| {
         format!(
             "(SELECT min(p.occurred_at) FROM {events} p WHERE p.customer_id = a.customer_id
@@ -147,6 +153,7 @@ fn rows_of(key: &str, rule: &FailureRule, cond: &str, steps: &str, events: &str)
     super::super::render(
         FACTS_SQL,
         &[
+            ("journeys", journeys),
             ("cond", cond),
             ("rule", key),
             ("anchor_steps", &first_steps(&rule.anchor, false, steps)),
@@ -159,16 +166,26 @@ fn rows_of(key: &str, rule: &FailureRule, cond: &str, steps: &str, events: &str)
     )
 }
 
+/// The tables [`rows_of`] reads.
+#[derive(Clone, Copy)]
+struct Tables<'a> {
+    journeys: &'a str,
+    steps: &'a str,
+    events: &'a str,
+}
+
+/// The whole tables.
+const WHOLE: Tables<'static> = Tables {
+    journeys: "journeys",
+    steps: "journey_steps",
+    events: "events",
+};
+
 /// Every rule's facts of the journeys meeting `cond`, over the whole tables.
 fn all_rows(settings: &HashMap<String, String>, cond: &str) -> String {
     failure_rules(settings)
         .iter()
-        .map(|(key, f)| {
-            format!(
-                "SELECT * FROM ({})",
-                rows_of(key, f, cond, "journey_steps", "events")
-            )
-        })
+        .map(|(key, f)| format!("SELECT * FROM ({})", rows_of(key, f, cond, WHOLE)))
         .collect::<Vec<_>>()
         .join(" UNION ALL ")
 }
@@ -180,7 +197,7 @@ pub(crate) fn rebuild_in(conn: &Connection) -> Result<(), duckdb::Error> {
     for (key, f) in failure_rules(&settings) {
         conn.execute_batch(&format!(
             "INSERT INTO journey_anchor_facts BY NAME {};",
-            rows_of(&key, &f, "true", "journey_steps", "events")
+            rows_of(&key, &f, "true", WHOLE)
         ))?;
     }
     conn.execute(
@@ -240,25 +257,31 @@ pub(crate) fn refresh(conn: &Connection, customers: &str, rows: &str) -> Result<
                     e.event_id, e.score_scale, e.score
              FROM events e WHERE {listed};
          DELETE FROM journey_anchor_facts
-         WHERE customer_id IN (SELECT customer_id FROM anchor_touched);"
+         WHERE customer_id IN (SELECT customer_id FROM anchor_touched);
+         CREATE OR REPLACE TEMP TABLE anchor_journeys AS
+             SELECT j.journey_id, j.started_at FROM journeys j
+             WHERE j.customer_id IN (SELECT customer_id FROM anchor_touched);
+         CREATE OR REPLACE TEMP TABLE anchor_steps_of AS
+             SELECT s.* FROM journey_steps s
+             WHERE s.journey_id IN (SELECT journey_id FROM anchor_journeys);"
     ))?;
+    // Their journeys and steps are copied once for the four rules: the journeys cut again
+    // have the newest numbers, at the steps table's end.
+    let copies = Tables {
+        journeys: "anchor_journeys",
+        steps: "anchor_steps_of",
+        events: "anchor_events",
+    };
     for (key, f) in failure_rules(&settings) {
-        // The steps are read from `journey_steps` joined with the touched customers' journeys:
-        // those cut again have the newest numbers, at the table's end.
         conn.execute_batch(&format!(
             "INSERT INTO journey_anchor_facts BY NAME {};",
-            rows_of(
-                &key,
-                &f,
-                "j.customer_id IN (SELECT customer_id FROM anchor_touched)",
-                "journey_steps",
-                "anchor_events",
-            )
+            rows_of(&key, &f, "true", copies)
         ))?;
     }
     conn.execute_batch(
         "DROP TABLE anchor_touched; DROP TABLE anchor_others; DROP TABLE anchor_orders;
-         DROP TABLE anchor_rows; DROP TABLE anchor_events;",
+         DROP TABLE anchor_rows; DROP TABLE anchor_events; DROP TABLE anchor_journeys;
+         DROP TABLE anchor_steps_of;",
     )
 }
 

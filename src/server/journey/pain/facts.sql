@@ -2,8 +2,9 @@
 -- meeting `cond`. `facts.rs` fills the slots in braces: rule the rule's key as a literal,
 -- steps and events the tables read (the whole ones, or the writer's copies of the rows of the
 -- customers it redoes), anchor_steps and reference as in anchors.sql, fail_at and outcome_at
--- the first event at or after the anchor that the rule's failure and outcome look for.
-WITH jj AS (SELECT j.journey_id, j.started_at FROM journeys j WHERE {cond}),
+-- the first event at or after the anchor that the rule's failure and outcome look for, and
+-- journeys the table of journeys (`journeys`, or the writer's copy of some customers').
+WITH jj AS (SELECT j.journey_id, j.started_at FROM {journeys} j WHERE {cond}),
 anchor_steps AS ({anchor_steps}),
 a AS (SELECT * FROM anchor_steps {reference}),
 firsts AS ({firsts})
