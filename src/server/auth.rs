@@ -19,7 +19,9 @@ pub mod store;
 pub mod throttle;
 pub mod users;
 
+use std::collections::HashMap;
 use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Mutex, PoisonError};
 
 use crate::auth::{CurrentUser, Visitor};
 use crate::error::AppError;
@@ -40,6 +42,9 @@ pub mod keys {
     pub const FLASH: &str = "flash";
 }
 
+/// An enabled account and the principal it acts as.
+pub type Account = (users::User, Principal);
+
 /// What the server keeps about authentication besides the database.
 #[derive(Debug)]
 pub struct AuthState {
@@ -47,6 +52,9 @@ pub struct AuthState {
     pub sessions: SessionConfig,
     /// Set once an admin is known to exist; admins cannot all be removed, so it stays true.
     admin_seen: AtomicBool,
+    /// Per user id, the enabled account and its principal as read at a data version (see
+    /// [`AuthState::account`]).
+    accounts: Mutex<HashMap<i64, (u64, Option<Account>)>>,
 }
 
 impl AuthState {
@@ -55,7 +63,28 @@ impl AuthState {
             throttle: throttle::Throttle::default(),
             sessions,
             admin_seen: AtomicBool::new(false),
+            accounts: Mutex::default(),
         }
+    }
+
+    /// The enabled account `user_id` and its principal (with a viewer's grants), read once
+    /// per data version: every change of an account or of a department's views is a write
+    /// through the server, which moves the version.
+    pub async fn account(
+        &self,
+        db: &Db,
+        user_id: i64,
+    ) -> Result<Option<Account>, DbError> {
+        let accounts = || self.accounts.lock().unwrap_or_else(PoisonError::into_inner);
+        let version = db.data_version();
+        if let Some((at, found)) = accounts().get(&user_id)
+            && *at == version
+        {
+            return Ok(found.clone());
+        }
+        let found = db.run(move |conn| gate::load_user(conn, user_id)).await?;
+        accounts().insert(user_id, (version, found.clone()));
+        Ok(found)
     }
 
     /// Whether an enabled admin exists.

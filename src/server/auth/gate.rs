@@ -197,8 +197,8 @@ async fn resolve(
             .unwrap_or(0);
         let absolute = i64::from(state.auth.sessions.absolute_hours) * 3600;
         let user = state
-            .db
-            .run(move |conn| load_user(conn, user_id))
+            .auth
+            .account(&state.db, user_id)
             .await
             .map_err(|e| internal(&e))?;
         match user {
@@ -257,7 +257,7 @@ async fn resolve(
 }
 
 /// The enabled account `user_id` and its principal (with a viewer's grants).
-fn load_user(
+pub(super) fn load_user(
     conn: &mut duckdb::Connection,
     user_id: i64,
 ) -> Result<Option<(users::User, Principal)>, DbError> {

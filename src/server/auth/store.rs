@@ -39,11 +39,22 @@ const STRIPES: usize = 64;
 #[derive(Clone)]
 pub struct DuckDbStore {
     db: Db,
-    /// Per session (id hash), the data and expiry the table holds, as last written or read.
-    stored: Arc<Mutex<HashMap<String, (String, i64)>>>,
+    /// Per session (id hash), what the table holds, as last written or read.
+    stored: Arc<Mutex<HashMap<String, Held>>>,
     /// Saves of one session take turns (a stripe of locks by id), so that this process never
     /// writes one row from two transactions at once.
     stripes: Arc<[tokio::sync::Mutex<()>; STRIPES]>,
+}
+
+/// A session row as this process last wrote or read it.
+#[derive(Clone)]
+struct Held {
+    data: String,
+    expires: i64,
+    /// The data version it was read or written at: a load at the same version answers from
+    /// here. Only this store writes the table, but for `delete_user_sessions`, which runs in
+    /// a write (a password change, an account disabled) and so moves the version.
+    version: u64,
 }
 
 impl std::fmt::Debug for DuckDbStore {
@@ -61,20 +72,25 @@ impl DuckDbStore {
         }
     }
 
-    fn stored(&self) -> std::sync::MutexGuard<'_, HashMap<String, (String, i64)>> {
+    fn stored(&self) -> std::sync::MutexGuard<'_, HashMap<String, Held>> {
         self.stored.lock().unwrap_or_else(PoisonError::into_inner)
     }
 
     /// Whether the table already holds `row` but for an expiry less than a step earlier.
     fn current(&self, row: &Row) -> bool {
-        self.stored().get(&row.hash).is_some_and(|(data, expires)| {
-            *data == row.data && (0..EXPIRY_STEP_SECONDS).contains(&(row.expires - expires))
+        self.stored().get(&row.hash).is_some_and(|held| {
+            held.data == row.data
+                && (0..EXPIRY_STEP_SECONDS).contains(&(row.expires - held.expires))
         })
     }
 
     fn remember(&self, row: &Row) {
-        self.stored()
-            .insert(row.hash.clone(), (row.data.clone(), row.expires));
+        let held = Held {
+            data: row.data.clone(),
+            expires: row.expires,
+            version: self.db.data_version(),
+        };
+        self.stored().insert(row.hash.clone(), held);
     }
 }
 
@@ -112,6 +128,17 @@ impl Row {
             expires: record.expiry_date.unix_timestamp(),
         })
     }
+}
+
+/// The session `id` of a row's data and expiry.
+fn record_of(id: Id, data: &str, expires: i64) -> session_store::Result<Record> {
+    Ok(Record {
+        id,
+        data: serde_json::from_str(data)
+            .map_err(|e| session_store::Error::Decode(e.to_string()))?,
+        expiry_date: time::OffsetDateTime::from_unix_timestamp(expires)
+            .map_err(|e| session_store::Error::Decode(e.to_string()))?,
+    })
 }
 
 /// Ends every session of a user (password changed, account disabled).
@@ -164,7 +191,7 @@ impl SessionStore for DuckDbStore {
         let only_expiry = self
             .stored()
             .get(&row.hash)
-            .is_some_and(|(data, _)| *data == row.data);
+            .is_some_and(|held| held.data == row.data);
         let mut attempt = 0;
         loop {
             let write = row.clone();
@@ -198,6 +225,16 @@ impl SessionStore for DuckDbStore {
 
     async fn load(&self, id: &Id) -> session_store::Result<Option<Record>> {
         let hash = id_hash(id);
+        let version = self.db.data_version();
+        let now = time::OffsetDateTime::now_utc().unix_timestamp();
+        let held = self
+            .stored()
+            .get(&hash)
+            .filter(|held| held.version == version && held.expires > now)
+            .map(|held| (held.data.clone(), held.expires));
+        if let Some((data, expires)) = held {
+            return record_of(*id, &data, expires).map(Some);
+        }
         let key = hash.clone();
         let found = self
             .db
@@ -216,16 +253,14 @@ impl SessionStore for DuckDbStore {
         let Some((data, expires)) = found else {
             return Ok(None);
         };
-        self.stored().insert(key, (data.clone(), expires));
-        let data =
-            serde_json::from_str(&data).map_err(|e| session_store::Error::Decode(e.to_string()))?;
-        let expiry_date = time::OffsetDateTime::from_unix_timestamp(expires)
-            .map_err(|e| session_store::Error::Decode(e.to_string()))?;
-        Ok(Some(Record {
-            id: *id,
+        let record = record_of(*id, &data, expires)?;
+        let held = Held {
             data,
-            expiry_date,
-        }))
+            expires,
+            version,
+        };
+        self.stored().insert(key, held);
+        Ok(Some(record))
     }
 
     async fn delete(&self, id: &Id) -> session_store::Result<()> {
@@ -245,7 +280,7 @@ impl SessionStore for DuckDbStore {
 impl ExpiredDeletion for DuckDbStore {
     async fn delete_expired(&self) -> session_store::Result<()> {
         let now = time::OffsetDateTime::now_utc().unix_timestamp();
-        self.stored().retain(|_, (_, expires)| *expires > now);
+        self.stored().retain(|_, held| held.expires > now);
         self.db
             .run(|conn| -> Result<(), DbError> {
                 conn.execute("DELETE FROM sessions WHERE expires_at <= now()", [])?;
