@@ -29,6 +29,7 @@ pub mod journey;
 pub mod kiosk;
 pub mod kpi;
 pub mod ops;
+pub mod page_cache;
 pub mod rollup;
 pub mod routes;
 pub mod rowids;

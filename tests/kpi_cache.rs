@@ -344,3 +344,122 @@ fn server_functions_only_read() {
     ));
     assert!(!omnikpi::server::routes::may_write("GET", "/api/v1/kpis"));
 }
+
+/// The page cache's counters from `/metrics`: answers of a kept page, and renders.
+async fn page_counts(browser: &mut web::Browser) -> (u64, u64) {
+    let metrics = browser.get("/metrics").await;
+    assert_eq!(metrics.status, StatusCode::OK, "{}", metrics.body);
+    let count = |from: &str| {
+        let line = format!("omnikpi_page_cache_answers_total{{from=\"{from}\"}} ");
+        metrics
+            .body
+            .lines()
+            .find_map(|l| l.strip_prefix(line.as_str()))
+            .unwrap_or_else(|| panic!("no {line} in {}", metrics.body))
+            .parse::<u64>()
+            .expect("a count")
+    };
+    (count("kept"), count("rendered"))
+}
+
+/// The nonce the page's Content-Security-Policy allows its inline scripts.
+fn nonce_of(reply: &web::Reply) -> String {
+    let csp = reply.header(axum::http::header::CONTENT_SECURITY_POLICY);
+    let at = csp.find("'nonce-").expect("a nonce in the policy") + 7;
+    csp[at..at + csp[at..].find('\'').expect("quoted")].to_string()
+}
+
+/// Rendered view pages (`server::page_cache`): a signed-in view page is rendered once and
+/// answered again with a new script nonce in its place; another session (of the same user)
+/// gets its own render with its own anti-forgery token; a write renders it anew with the new
+/// numbers; admin pages, whose flash shows a new secret once, are never kept.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_kept_page_is_answered_to_its_session_only_and_never_after_a_write() {
+    let t = TestDb::new();
+    let specs: Vec<(usize, usize, u64, Option<u8>, u32)> = (0..12)
+        .map(|i| {
+            (
+                i % 3,
+                0,
+                (i as u64 * 5) % 60,
+                Some((i % 4) as u8),
+                2_000 + i as u32,
+            )
+        })
+        .collect();
+    t.load_events(&events(&specs, "a"));
+    web::add_user(&t.db, "admin@test.it", omnikpi::auth::Role::Admin, None);
+    // One server (one page cache) for every browser.
+    let app = web::router(&t.db);
+    let mut first = web::Browser::new(app.clone());
+    first.sign_in("admin@test.it", web::PASSWORD).await;
+    let mut second = web::Browser::new(app.clone());
+    second.sign_in("admin@test.it", web::PASSWORD).await;
+    let uri = "/?lang=en&from=2026-01-01&to=2026-03-31";
+    let revenue = |html: &str| {
+        web::text_of(
+            web::after(html, "data-kpi=\"gross_revenue\""),
+            "class=\"kpi-value\"",
+        )
+        .to_string()
+    };
+
+    let (kept0, rendered0) = page_counts(&mut first).await;
+    let one = first.get(uri).await;
+    assert_eq!(one.status, StatusCode::OK, "{}", one.body);
+    let two = first.get(uri).await;
+    assert_eq!(two.status, StatusCode::OK);
+    let (n1, n2) = (nonce_of(&one), nonce_of(&two));
+    assert_ne!(n1, n2, "each answer has a nonce of its own");
+    assert!(
+        two.body.contains(&format!("nonce=\"{n2}\"")),
+        "the new nonce is in the page"
+    );
+    assert!(
+        !two.body.contains(&n1),
+        "nothing of the render's nonce is left"
+    );
+    assert_eq!(two.body, one.body.replace(&n1, &n2), "the same page");
+    assert_eq!(
+        page_counts(&mut first).await,
+        (kept0 + 1, rendered0 + 1),
+        "rendered once, answered twice"
+    );
+
+    let theirs = second.page(uri).await;
+    let (mine, their_token) = (web::csrf_in(&one.body), web::csrf_in(&theirs));
+    assert!(
+        mine.is_some() && their_token.is_some(),
+        "the page has a form"
+    );
+    assert_ne!(
+        mine, their_token,
+        "another session's page has its own token"
+    );
+    assert_eq!(page_counts(&mut first).await, (kept0 + 1, rendered0 + 2));
+
+    // The events API writes: the next answer is a new render, with the new order.
+    let mut machine = web::Browser::new(app.clone());
+    machine.bearer = Some(web::admin_token(&t.db));
+    let body = "{\"event_id\":\"p1\",\"occurred_at\":\"2026-02-01T10:00:00Z\",\"event_type\":\"purchase\",\"channel\":\"web\",\"amount\":\"99.00\",\"order_id\":\"OP1\",\"email\":\"c1@x.it\"}\n";
+    let sent = machine
+        .send(
+            Request::post("/api/v1/events?source=shop")
+                .header("content-type", "application/x-ndjson"),
+            Body::from(body),
+        )
+        .await;
+    assert_eq!(sent.status, StatusCode::OK, "{}", sent.body);
+    let three = first.page(uri).await;
+    assert_ne!(
+        revenue(&three),
+        revenue(&one.body),
+        "the write's purchase is counted"
+    );
+    assert_eq!(page_counts(&mut first).await, (kept0 + 1, rendered0 + 3));
+
+    // Admin pages go through untouched.
+    first.page("/admin/tokens?lang=en").await;
+    first.page("/admin/tokens?lang=en").await;
+    assert_eq!(page_counts(&mut first).await, (kept0 + 1, rendered0 + 3));
+}

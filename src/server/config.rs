@@ -13,6 +13,8 @@ pub const DEFAULT_TIME_ZONE: &str = "Europe/Rome";
 pub const DEFAULT_SESSION_IDLE_MINUTES: u32 = 120;
 /// No session lives longer than this, used or not.
 pub const DEFAULT_SESSION_ABSOLUTE_HOURS: u32 = 12;
+/// The memory for rendered view pages, in MiB (`page_cache`).
+pub const DEFAULT_PAGE_CACHE_MIB: u32 = 32;
 
 /// One setting, for the reference in docs/configuration.md (generated from this list by
 /// [`reference`]; a test fails when the file is out of date or a key here is not accepted).
@@ -77,6 +79,13 @@ pub const SETTINGS: &[Setting] = &[
         description: "The most memory DuckDB may use for its data, in DuckDB's syntax: a number and KB, MB, GB, TB (powers of 1000) or KiB, MiB, GiB, TiB (powers of 1024). A load that needs more fails with a message naming this setting and loads nothing; any other command that needs more names it too. Any CSV load needs about 40MB (the reader's buffer); the process as a whole uses more than the limit (measurements in docs/soak.md).",
     },
     Setting {
+        key: "page_cache_mib",
+        env: "OMNIKPI_PAGE_CACHE_MIB",
+        default: "32",
+        example: "64",
+        description: "The memory for rendered view pages, kept per session until the next write or the next minute and answered again without rendering (0 turns it off). A warm page answered from it costs a fraction of a render (docs/benchmarks.md).",
+    },
+    Setting {
         key: "log_format",
         env: "OMNIKPI_LOG_FORMAT",
         default: "text",
@@ -127,6 +136,8 @@ pub struct Config {
     pub log_format: LogFormat,
     /// DuckDB's `memory_limit`; `None` leaves DuckDB's default (80 % of the machine's memory).
     pub memory_limit: Option<MemoryLimit>,
+    /// The bytes of rendered pages kept (`page_cache`); 0 keeps none.
+    pub page_cache_bytes: usize,
 }
 
 /// A validated `memory_limit`: a positive number and one of DuckDB's units, kept as written
@@ -229,6 +240,7 @@ struct FileConfig {
     smtp_password: Option<String>,
     log_format: Option<String>,
     memory_limit: Option<String>,
+    page_cache_mib: Option<u32>,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -353,6 +365,14 @@ impl Config {
                            (a number above 0 and B, KB, MB, GB, TB, KiB, MiB, GiB or TiB)",
             })?),
         };
+        let page_cache_mib = match env("OMNIKPI_PAGE_CACHE_MIB") {
+            Some(v) => v.trim().parse::<u32>().map_err(|_| ConfigError::Value {
+                key: "OMNIKPI_PAGE_CACHE_MIB",
+                value: v,
+                expected: "a whole number of MiB (0 turns the page cache off)",
+            })?,
+            None => file.page_cache_mib.unwrap_or(DEFAULT_PAGE_CACHE_MIB),
+        };
         Ok(Self {
             db,
             addr,
@@ -361,6 +381,9 @@ impl Config {
             smtp_password,
             log_format,
             memory_limit,
+            page_cache_bytes: usize::try_from(page_cache_mib)
+                .unwrap_or(usize::MAX)
+                .saturating_mul(1 << 20),
         })
     }
 }

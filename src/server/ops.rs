@@ -187,7 +187,7 @@ pub async fn metrics(State(state): State<AppState>) -> Response {
         }
     };
     let size = state.db.path().map(database_size);
-    let text = exposition(&state.metrics, &figures, size);
+    let text = exposition(&state.metrics, &figures, size, &state.pages);
     (
         [(
             header::CONTENT_TYPE,
@@ -212,7 +212,12 @@ pub fn database_size(path: &std::path::Path) -> u64 {
         .sum()
 }
 
-fn exposition(metrics: &Metrics, loads: &LoadFigures, db_size: Option<u64>) -> String {
+fn exposition(
+    metrics: &Metrics,
+    loads: &LoadFigures,
+    db_size: Option<u64>,
+    pages: &super::page_cache::PageCache,
+) -> String {
     let mut out = String::new();
     let snapshot = metrics.snapshot();
     out.push_str(
@@ -292,6 +297,23 @@ fn exposition(metrics: &Metrics, loads: &LoadFigures, db_size: Option<u64>) -> S
         out.push_str("# TYPE omnikpi_database_size_bytes gauge\n");
         let _ = writeln!(out, "omnikpi_database_size_bytes {size}");
     }
+    let counts = pages.counts();
+    out.push_str("# HELP omnikpi_page_cache_answers_total View pages answered from the rendered pages kept, or rendered.\n");
+    out.push_str("# TYPE omnikpi_page_cache_answers_total counter\n");
+    let _ = writeln!(
+        out,
+        "omnikpi_page_cache_answers_total{{from=\"kept\"}} {}",
+        counts.kept
+    );
+    let _ = writeln!(
+        out,
+        "omnikpi_page_cache_answers_total{{from=\"rendered\"}} {}",
+        counts.rendered
+    );
+    out.push_str("# HELP omnikpi_page_cache_pages Rendered view pages kept, and their bytes.\n");
+    out.push_str("# TYPE omnikpi_page_cache_pages gauge\n");
+    let _ = writeln!(out, "omnikpi_page_cache_pages {}", counts.pages);
+    let _ = writeln!(out, "omnikpi_page_cache_bytes {}", counts.bytes);
     out
 }
 
@@ -404,7 +426,8 @@ mod tests {
         m.observe("GET", "/a", 200, 0.003);
         m.observe("GET", "/a", 200, 0.2);
         m.observe("GET", "/a", 500, 200.0);
-        let text = exposition(&m, &LoadFigures::default(), Some(42));
+        let pages = crate::server::page_cache::PageCache::default();
+        let text = exposition(&m, &LoadFigures::default(), Some(42), &pages);
         assert!(text.contains(
             "omnikpi_http_requests_total{method=\"GET\",route=\"/a\",status=\"200\"} 2\n"
         ));
@@ -422,6 +445,7 @@ mod tests {
         assert!(text.contains(&format!("{}2\n", bucket("120"))));
         assert!(text.contains(&format!("{}3\n", bucket("+Inf"))));
         assert!(text.contains("omnikpi_database_size_bytes 42\n"));
+        assert!(text.contains("omnikpi_page_cache_answers_total{from=\"kept\"} 0\n"));
     }
 
     #[test]

@@ -60,6 +60,11 @@ pub fn router(state: AppState) -> Router {
             shell(options.clone())
         })
         .fallback(file_and_error_handler::<AppState, _>(shell))
+        // Behind the gate: a kept page is answered only to a request the gate let through.
+        .layer(middleware::from_fn_with_state(
+            state.clone(),
+            super::page_cache::serve,
+        ))
         .layer(middleware::from_fn_with_state(state.clone(), gate::gate))
         .layer(middleware::from_fn_with_state(
             state.clone(),

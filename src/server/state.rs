@@ -17,17 +17,21 @@ pub struct AppState {
     pub auth: Arc<AuthState>,
     /// Request counters for `/metrics`.
     pub metrics: Arc<super::ops::Metrics>,
+    /// Rendered view pages (`page_cache`).
+    pub pages: Arc<super::page_cache::PageCache>,
 }
 
 impl AppState {
     pub fn new(db: Db, config: Config, leptos_options: LeptosOptions) -> Self {
         let auth = Arc::new(AuthState::new(config.sessions.clone()));
+        let pages = Arc::new(super::page_cache::PageCache::new(config.page_cache_bytes));
         Self {
             db,
             config: Arc::new(config),
             leptos_options,
             auth,
             metrics: Arc::default(),
+            pages,
         }
     }
 }
