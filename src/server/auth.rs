@@ -70,11 +70,7 @@ impl AuthState {
     /// The enabled account `user_id` and its principal (with a viewer's grants), read once
     /// per data version: every change of an account or of a department's views is a write
     /// through the server, which moves the version.
-    pub async fn account(
-        &self,
-        db: &Db,
-        user_id: i64,
-    ) -> Result<Option<Account>, DbError> {
+    pub async fn account(&self, db: &Db, user_id: i64) -> Result<Option<Account>, DbError> {
         let accounts = || self.accounts.lock().unwrap_or_else(PoisonError::into_inner);
         let version = db.data_version();
         if let Some((at, found)) = accounts().get(&user_id)
