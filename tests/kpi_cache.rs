@@ -438,18 +438,17 @@ async fn a_kept_page_is_answered_to_its_session_only_and_never_after_a_write() {
     );
     assert_eq!(page_counts(&mut first).await, (kept0 + 1, rendered0 + 2));
 
-    // The events API writes: the next answer is a new render, with the new order.
-    let mut machine = web::Browser::new(app.clone());
-    machine.bearer = Some(web::admin_token(&t.db));
+    // The events API writes: the next answer is a new render, with the new purchase.
     let body = "{\"event_id\":\"p1\",\"occurred_at\":\"2026-02-01T10:00:00Z\",\"event_type\":\"purchase\",\"channel\":\"web\",\"amount\":\"99.00\",\"order_id\":\"OP1\",\"email\":\"c1@x.it\"}\n";
-    let sent = machine
-        .send(
-            Request::post("/api/v1/events?source=shop")
-                .header("content-type", "application/x-ndjson"),
-            Body::from(body),
-        )
-        .await;
-    assert_eq!(sent.status, StatusCode::OK, "{}", sent.body);
+    let token = web::admin_token(&t.db);
+    let (status, answer) = web::post_ndjson(
+        app.clone(),
+        "/api/v1/events?source=shop",
+        Some(&token),
+        body.into(),
+    )
+    .await;
+    assert_eq!(status, StatusCode::OK, "{answer}");
     let three = first.page(uri).await;
     assert_ne!(
         revenue(&three),
