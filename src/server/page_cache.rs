@@ -85,6 +85,34 @@ struct Page {
     len: usize,
 }
 
+impl Page {
+    /// The page of a rendered `body`, cut at each place `nonce` stands; `None` when the body
+    /// is not UTF-8 text.
+    fn cut(
+        body: Bytes,
+        nonce: &str,
+        version: u64,
+        minute: i64,
+        headers: HeaderMap,
+    ) -> Option<Self> {
+        let text = std::str::from_utf8(&body).ok()?;
+        let mut pieces = Vec::new();
+        let mut start = 0;
+        for (at, _) in text.match_indices(nonce) {
+            pieces.push(body.slice(start..at));
+            start = at + nonce.len();
+        }
+        pieces.push(body.slice(start..));
+        Some(Self {
+            version,
+            minute,
+            headers,
+            len: body.len(),
+            pieces,
+        })
+    }
+}
+
 impl Default for PageCache {
     fn default() -> Self {
         Self::new(usize::try_from(DEFAULT_PAGE_CACHE_MIB).unwrap_or(0) << 20)
@@ -262,31 +290,13 @@ pub async fn serve(State(state): State<AppState>, req: Request, next: Next) -> R
             return StatusCode::INTERNAL_SERVER_ERROR.into_response();
         }
     };
-    if body.len() <= MAX_PAGE
-        && let Ok(text) = std::str::from_utf8(&body)
-    {
-        let mut pieces = Vec::new();
-        let mut start = 0;
-        for (at, _) in text.match_indices(nonce.as_str()) {
-            pieces.push(body.slice(start..at));
-            start = at + nonce.len();
+    if body.len() <= MAX_PAGE {
+        // The kept body's length is the answer's own (axum sets it).
+        let mut headers = parts.headers.clone();
+        headers.remove(header::CONTENT_LENGTH);
+        if let Some(page) = Page::cut(body.clone(), &nonce, version, minute, headers) {
+            pages.keep(key, page);
         }
-        pieces.push(body.slice(start..));
-        pages.keep(
-            key,
-            Page {
-                version,
-                minute,
-                headers: {
-                    // The kept body's length is the answer's own (axum sets it).
-                    let mut headers = parts.headers.clone();
-                    headers.remove(header::CONTENT_LENGTH);
-                    headers
-                },
-                len: body.len(),
-                pieces,
-            },
-        );
     }
     Response::from_parts(parts, Body::from(body))
 }
@@ -297,21 +307,7 @@ mod tests {
 
     fn page(version: u64, minute: i64, body: &'static str, nonce: &str) -> Page {
         let body = Bytes::from_static(body.as_bytes());
-        let text = std::str::from_utf8(&body).expect("utf-8");
-        let mut pieces = Vec::new();
-        let mut start = 0;
-        for (at, _) in text.match_indices(nonce) {
-            pieces.push(body.slice(start..at));
-            start = at + nonce.len();
-        }
-        pieces.push(body.slice(start..));
-        Page {
-            version,
-            minute,
-            headers: HeaderMap::new(),
-            len: body.len(),
-            pieces,
-        }
+        Page::cut(body, nonce, version, minute, HeaderMap::new()).expect("utf-8")
     }
 
     async fn text(response: Response) -> String {
