@@ -14,7 +14,8 @@ use super::canonical::Field;
 use super::mapping::Mapping;
 use super::rejects::find_rejects;
 use super::stage::{
-    Reader, format_extension, read_header, stage, stage_mapped, stage_ndjson, stage_parquet,
+    Reader, drop_staged, format_extension, read_header, stage, stage_mapped, stage_ndjson,
+    stage_parquet,
 };
 use super::{FileOutcome, IngestError, LoadOptions, LoadReport, LoadStep, LoadTimings, pseudonym};
 use crate::server::db::Db;
@@ -390,7 +391,7 @@ fn load_file(
             load_id
         ],
     )?;
-    tx.execute_batch("DROP TABLE ingest_raw; DROP TABLE ingest_rows; DROP TABLE ingest_rejects;")?;
+    drop_staged(tx)?;
     timings.insert += clock.elapsed() - validate_done;
     Ok(FileOutcome {
         file: file.to_path_buf(),

@@ -233,6 +233,12 @@ pub(super) fn stage(
 /// quoted line breaks when `count_breaks`) and projects them into `ingest_rows`: one text
 /// column per canonical field plus `__line`. Row ids follow the file's order but do not start
 /// at 0 for rows a transaction has not committed, hence the offset.
+///
+/// `ingest_rows` is always a view, dropped with [`drop_staged`]. When the projection only
+/// names raw columns (a canonical file) and the lines follow from the row ids, it reads
+/// `ingest_raw` directly: a copy of a 10M-row file is seconds and a second file's worth of
+/// memory. A mapping's conversions, or the lines of a file with quoted line breaks, are
+/// computed once into `ingest_numbered`, as the checks and the insert both read them.
 fn number_and_project(
     tx: &Transaction<'_>,
     file: &Path,
@@ -261,6 +267,11 @@ fn number_and_project(
         .iter()
         .map(|(field, expr)| format!("{expr} AS \"{}\"", field.name))
         .collect();
+    let renames_only = projection.iter().all(|(_, expr)| {
+        raw_columns
+            .iter()
+            .any(|c| expr == c || *expr == format!("\"{c}\""))
+    });
     if breaks {
         let concat: Vec<String> = raw_columns
             .iter()
@@ -269,13 +280,14 @@ fn number_and_project(
         let concat = format!("concat({})", concat.join(", "));
         let newlines = format!("length({concat}) - length(replace({concat}, chr(10), ''))");
         tx.execute_batch(&format!(
-            "CREATE TEMP TABLE ingest_rows AS
+            "CREATE TEMP TABLE ingest_numbered AS
              SELECT {}, __line FROM (
                  SELECT *, {first_line} + rid - min(rid) OVER () + coalesce(sum(newlines) OVER (
                             ORDER BY rid ROWS BETWEEN UNBOUNDED PRECEDING AND 1 PRECEDING), 0)
                         AS __line
                  FROM (SELECT rowid AS rid, *, {newlines} AS newlines FROM ingest_raw))
-             ORDER BY __line;",
+             ORDER BY __line;
+             CREATE TEMP VIEW ingest_rows AS SELECT * FROM ingest_numbered;",
             projected.join(", ")
         ))?;
     } else {
@@ -283,18 +295,33 @@ fn number_and_project(
         let first_rid: Option<i64> =
             tx.query_row("SELECT min(rowid) FROM ingest_raw", [], |r| r.get(0))?;
         let first_rid = first_rid.unwrap_or(0);
-        tx.execute_batch(&format!(
-            "CREATE TEMP TABLE ingest_rows AS
-             SELECT {}, CAST({first_line} + rowid - ({first_rid}) AS BIGINT) AS __line
-             FROM ingest_raw;",
+        let select = format!(
+            "SELECT {}, CAST({first_line} + rowid - ({first_rid}) AS BIGINT) AS __line
+             FROM ingest_raw",
             projected.join(", ")
-        ))?;
+        );
+        tx.execute_batch(&if renames_only {
+            format!("CREATE TEMP VIEW ingest_rows AS {select};")
+        } else {
+            format!(
+                "CREATE TEMP TABLE ingest_numbered AS {select};
+                 CREATE TEMP VIEW ingest_rows AS SELECT * FROM ingest_numbered;"
+            )
+        })?;
     }
     let rows: i64 = tx.query_row("SELECT count(*) FROM ingest_rows", [], |r| r.get(0))?;
     if rows == 0 {
         return Err(IngestError::HeaderOnly(file.to_path_buf()));
     }
     Ok(rows as u64)
+}
+
+/// Drops what [`stage`] and its siblings created, and the checks' rejects.
+pub(super) fn drop_staged(tx: &Transaction<'_>) -> Result<(), duckdb::Error> {
+    tx.execute_batch(
+        "DROP VIEW ingest_rows; DROP TABLE IF EXISTS ingest_numbered; DROP TABLE ingest_raw;
+         DROP TABLE ingest_rejects;",
+    )
 }
 
 /// The canonical fields named by `names`, refusing unknown, derived and duplicated names and
