@@ -9,6 +9,7 @@
 #   env: OMNIKPI_BIN (default $CARGO_TARGET_DIR/release/omnikpi), SOAK_READERS (50),
 #        SOAK_BATCH (1000), SOAK_FILE (10000), SOAK_FILE_EVERY (300 s), SOAK_FROM and
 #        SOAK_TO (the period read; batches land on its last day: 2025-07-01..2026-06-30),
+#        SOAK_DAYS (1; N spreads the batches over the period's last N days, one each in turn),
 #        OMNIKPI_MEMORY_LIMIT (768MB), SOAK_CSV (soak-live-<time>.csv), SOAK_PORT (3204)
 #
 # The database is copied first (the soak adds events). Needs the binary, curl and python3.

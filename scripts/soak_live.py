@@ -11,6 +11,8 @@ passes everything through the environment:
   SOAK_TOKEN      an API token with a reading role
   SOAK_INGEST     an API token with the ingest role
   SOAK_FROM/TO    the period the readers ask for; the writer's events fall on its last day
+  SOAK_DAYS       spread the writes over the period's last N days, one day per batch in
+                  turn (1: every batch on the last day, as a shop's live feed of today)
   SOAK_MINUTES    how long (30)
   SOAK_READERS    concurrent readers (50)
   SOAK_BATCH      events per batch (1000), posted every second
@@ -32,6 +34,7 @@ import sys
 import threading
 import time
 import urllib.parse
+from datetime import date, timedelta
 
 URL = urllib.parse.urlparse(os.environ["SOAK_URL"])
 PID = int(os.environ["SOAK_PID"])
@@ -40,6 +43,7 @@ TOKEN = os.environ["SOAK_TOKEN"]
 INGEST = os.environ["SOAK_INGEST"]
 FROM = os.environ["SOAK_FROM"]
 TO = os.environ["SOAK_TO"]
+DAYS = max(1, int(os.environ.get("SOAK_DAYS", "1")))
 MINUTES = float(os.environ.get("SOAK_MINUTES", "30"))
 READERS = int(os.environ.get("SOAK_READERS", "50"))
 BATCH = int(os.environ.get("SOAK_BATCH", "1000"))
@@ -95,13 +99,13 @@ def reader(n):
         record(kind, 200 <= status < 300, seconds, "" if 200 <= status < 300 else f"{status} {path}")
 
 
-def events(prefix, count):
-    """`count` events on the period's last day: visits, carts, web orders of two lines that link
-    a cookie to a new e-mail, app orders, chats (the bench's live batch)."""
+def events(prefix, count, day):
+    """`count` events on `day`: visits, carts, web orders of two lines that link a cookie to a
+    new e-mail, app orders, chats (the bench's live batch)."""
     lines = []
     for i in range(count):
         k, m = divmod(i, 10)
-        at = f"{TO}T{(i // 3600) % 24:02d}:{(i // 60) % 60:02d}:{i % 60:02d}Z"
+        at = f"{day}T{(i // 3600) % 24:02d}:{(i // 60) % 60:02d}:{i % 60:02d}Z"
         who = f"soak-{prefix}-{k}"
         e = {"event_id": f"soak-{prefix}-{i}", "occurred_at": at}
         if m < 4:
@@ -120,8 +124,14 @@ def events(prefix, count):
     return ("\n".join(lines) + "\n").encode()
 
 
-def post(kind, prefix, count, source):
-    body = events(prefix, count)
+def day_of(n):
+    """The day of the n-th write: the period's last day, or with SOAK_DAYS the days before it
+    in turn, so the data grows over many days rather than piling onto one."""
+    return (date.fromisoformat(TO) - timedelta(days=n % DAYS)).isoformat()
+
+
+def post(kind, prefix, count, source, n):
+    body = events(prefix, count, day_of(n))
     headers = {"Authorization": f"Bearer {INGEST}", "Content-Type": "application/x-ndjson"}
     status, seconds = request("POST", f"/api/v1/events?source={source}", headers, body)
     record(kind, 200 <= status < 300, seconds, "" if 200 <= status < 300 else f"{status} {kind}")
@@ -137,7 +147,7 @@ def writer():
             time.sleep(next_at - now)
             continue
         n += 1
-        post("batch", f"{RUN}-b{n}", BATCH, "soak-live")
+        post("batch", f"{RUN}-b{n}", BATCH, "soak-live", n)
         next_at += 1.0
         if next_at < time.time() - 60:
             next_at = time.time()
@@ -149,7 +159,7 @@ def loader():
     n = 0
     while not stop.wait(FILE_EVERY):
         n += 1
-        post("file", f"{RUN}-f{n}", FILE, "soak-file")
+        post("file", f"{RUN}-f{n}", FILE, "soak-file", n)
 
 
 def rss_mib():
