@@ -78,6 +78,21 @@ async fn metrics_need_an_admin_and_count_requests_and_loads() {
     let size = omnikpi::server::ops::database_size(&t.path());
     assert!(size > 0);
     has(&format!("omnikpi_database_size_bytes {size}\n"));
+    // The server's memory, and DuckDB's by what holds it: the fixture's table is in memory.
+    let gauge = |prefix: &str| -> u64 {
+        text.lines()
+            .find_map(|l| l.strip_prefix(prefix)?.trim().parse().ok())
+            .unwrap_or_else(|| panic!("missing {prefix:?} in\n{text}"))
+    };
+    assert!(gauge("process_resident_memory_bytes ") > 1 << 20);
+    has("omnikpi_duckdb_memory_bytes{tag=\"HASH_TABLE\"} ");
+    has("omnikpi_duckdb_temporary_bytes{tag=\"BASE_TABLE\"} ");
+    let duckdb_total: u64 = text
+        .lines()
+        .filter_map(|l| l.strip_prefix("omnikpi_duckdb_memory_bytes{"))
+        .filter_map(|l| l.rsplit(' ').next()?.parse::<u64>().ok())
+        .sum();
+    assert!(duckdb_total > 0, "DuckDB holds no memory?\n{text}");
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -144,13 +144,16 @@ pub async fn readyz(State(state): State<AppState>) -> Response {
     }
 }
 
-/// Load figures read from the `loads` table.
+/// Load figures read from the `loads` table, and DuckDB's memory.
 #[derive(Debug, Default)]
 struct LoadFigures {
     by_status: Vec<(String, i64)>,
     rows_loaded: i64,
     rows_rejected: i64,
     rows_duplicate: i64,
+    /// `duckdb_memory()`: per tag (base tables, hash tables, indexes, ...), the bytes its
+    /// buffer manager holds in memory and in temporary files.
+    memory: Vec<(String, i64, i64)>,
 }
 
 /// `/metrics`: the Prometheus text exposition format (version 0.0.4).
@@ -171,11 +174,19 @@ pub async fn metrics(State(state): State<AppState>) -> Response {
                 [],
                 |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)),
             )?;
+            let mut stmt = conn.prepare(
+                "SELECT tag, memory_usage_bytes, temporary_storage_bytes FROM duckdb_memory()
+                 ORDER BY tag",
+            )?;
+            let memory = stmt
+                .query_map([], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))?
+                .collect::<Result<Vec<_>, _>>()?;
             Ok(LoadFigures {
                 by_status,
                 rows_loaded,
                 rows_rejected,
                 rows_duplicate,
+                memory,
             })
         })
         .await;
@@ -297,6 +308,35 @@ fn exposition(
         out.push_str("# TYPE omnikpi_database_size_bytes gauge\n");
         let _ = writeln!(out, "omnikpi_database_size_bytes {size}");
     }
+    if let Some(bytes) = resident_bytes() {
+        out.push_str("# HELP process_resident_memory_bytes Resident memory of the server.\n");
+        out.push_str("# TYPE process_resident_memory_bytes gauge\n");
+        let _ = writeln!(out, "process_resident_memory_bytes {bytes}");
+    }
+    // Beside the resident memory: what DuckDB's buffer manager accounts for, by what holds
+    // it. The rest of DuckDB's share is its allocator's, which only the resident memory shows.
+    out.push_str(
+        "# HELP omnikpi_duckdb_memory_bytes Memory DuckDB's buffer manager holds, by tag.\n",
+    );
+    out.push_str("# TYPE omnikpi_duckdb_memory_bytes gauge\n");
+    for (tag, bytes, _) in &loads.memory {
+        let _ = writeln!(
+            out,
+            "omnikpi_duckdb_memory_bytes{{tag=\"{}\"}} {bytes}",
+            label(tag)
+        );
+    }
+    out.push_str(
+        "# HELP omnikpi_duckdb_temporary_bytes Temporary file space DuckDB uses, by tag.\n",
+    );
+    out.push_str("# TYPE omnikpi_duckdb_temporary_bytes gauge\n");
+    for (tag, _, bytes) in &loads.memory {
+        let _ = writeln!(
+            out,
+            "omnikpi_duckdb_temporary_bytes{{tag=\"{}\"}} {bytes}",
+            label(tag)
+        );
+    }
     let counts = pages.counts();
     out.push_str("# HELP omnikpi_page_cache_answers_total View pages answered from the rendered pages kept, or rendered.\n");
     out.push_str("# TYPE omnikpi_page_cache_answers_total counter\n");
@@ -315,6 +355,15 @@ fn exposition(
     let _ = writeln!(out, "omnikpi_page_cache_pages {}", counts.pages);
     let _ = writeln!(out, "omnikpi_page_cache_bytes {}", counts.bytes);
     out
+}
+
+/// The process's resident memory, from `VmRSS` of `/proc/self/status` (Linux; `None`
+/// elsewhere).
+fn resident_bytes() -> Option<u64> {
+    let status = std::fs::read_to_string("/proc/self/status").ok()?;
+    let line = status.lines().find_map(|l| l.strip_prefix("VmRSS:"))?;
+    let kib: u64 = line.trim().strip_suffix("kB")?.trim().parse().ok()?;
+    Some(kib * 1024)
 }
 
 /// A label value with `\`, `"` and new lines escaped as the text format requires.
