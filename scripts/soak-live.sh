@@ -36,9 +36,11 @@ password=soak-password-$RANDOM$RANDOM
 email=soak-$RANDOM@example.it
 echo "$password" | "$bin" --db "$db" user add --email "admin-$email" --role admin --password-stdin >/dev/null
 echo "$password" | "$bin" --db "$db" user add --email "$email" --role executive --password-stdin >/dev/null
-export SOAK_TOKEN SOAK_INGEST
+export SOAK_TOKEN SOAK_INGEST SOAK_ADMIN
 SOAK_TOKEN=$("$bin" --db "$db" token create --name "soak-$RANDOM" --role executive 2>/dev/null | tail -1)
 SOAK_INGEST=$("$bin" --db "$db" token create --name "soak-shop-$RANDOM" 2>/dev/null | tail -1)
+# The sampler reads /metrics (an admin's) for DuckDB's own share of the memory.
+SOAK_ADMIN=$("$bin" --db "$db" token create --name "soak-metrics-$RANDOM" --role admin 2>/dev/null | tail -1)
 "$bin" --db "$db" serve --addr "127.0.0.1:$port" >"$work/server.log" 2>&1 &
 server=$!
 for _ in $(seq 1 240); do

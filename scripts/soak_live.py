@@ -19,6 +19,8 @@ passes everything through the environment:
   SOAK_FILE       events per file (10000, the events API's most per request), posted
                   every SOAK_FILE_EVERY seconds (300)
   SOAK_CSV        where the 10-second samples go
+  SOAK_ADMIN      an API token with the admin role (optional): each sample also reads
+                  /metrics for the memory DuckDB's buffer manager holds (`duckdb_mib`)
 
 Every request's end time, kind, status and latency is kept in memory; every 10 s the sampler
 writes one CSV row (resident memory, requests answered in the window, failures, p50/p95/max
@@ -41,6 +43,7 @@ PID = int(os.environ["SOAK_PID"])
 COOKIE = os.environ["SOAK_COOKIE"]
 TOKEN = os.environ["SOAK_TOKEN"]
 INGEST = os.environ["SOAK_INGEST"]
+ADMIN = os.environ.get("SOAK_ADMIN", "")
 FROM = os.environ["SOAK_FROM"]
 TO = os.environ["SOAK_TO"]
 DAYS = max(1, int(os.environ.get("SOAK_DAYS", "1")))
@@ -173,6 +176,26 @@ def rss_mib():
     return float("nan")
 
 
+def duckdb_mib():
+    """The sum of /metrics' omnikpi_duckdb_memory_bytes: what DuckDB's buffer manager holds
+    (tables, hash tables, indexes...). The rest of the resident memory is the allocator's
+    and the server's own."""
+    if not ADMIN:
+        return float("nan")
+    conn = http.client.HTTPConnection(URL.hostname, URL.port, timeout=TIMEOUT)
+    try:
+        conn.request("GET", "/metrics", headers={"Authorization": f"Bearer {ADMIN}"})
+        response = conn.getresponse()
+        text = response.read().decode()
+    except (OSError, http.client.HTTPException):
+        return float("nan")
+    finally:
+        conn.close()
+    total = sum(int(line.rsplit(" ", 1)[1]) for line in text.splitlines()
+                if line.startswith("omnikpi_duckdb_memory_bytes{"))
+    return total / 1024 / 1024
+
+
 def pct(values, p):
     if not values:
         return float("nan")
@@ -194,7 +217,8 @@ def main():
     seen = 0
     with open(CSV, "w") as out:
         out.write("seconds,rss_mib,reads,read_errors,read_p50_ms,read_p95_ms,read_max_ms,"
-                  "batches,batch_errors,batch_p50_ms,batch_max_ms,files,file_errors,file_ms\n")
+                  "batches,batch_errors,batch_p50_ms,batch_max_ms,files,file_errors,file_ms,"
+                  "duckdb_mib\n")
         while time.time() - start < MINUTES * 60:
             time.sleep(10)
             with lock:
@@ -207,6 +231,7 @@ def main():
             sample = {
                 "t": time.time() - start,
                 "rss": rss_mib(),
+                "duckdb": duckdb_mib(),
                 "reads": len(reads),
                 "read_errors": sum(not r[2] for r in reads),
                 "read_p50": pct(ms(reads), 0.5),
@@ -225,9 +250,9 @@ def main():
             out.write(",".join(f"{sample[k]:.0f}" if isinstance(sample[k], float) else str(sample[k])
                                for k in ("t", "rss", "reads", "read_errors", "read_p50", "read_p95",
                                          "read_max", "batches", "batch_errors", "batch_p50",
-                                         "batch_max", "files", "file_errors", "file_ms")) + "\n")
+                                         "batch_max", "files", "file_errors", "file_ms", "duckdb")) + "\n")
             out.flush()
-            print(f"{sample['t']:5.0f} s  rss {sample['rss']:7.1f} MiB  reads {sample['reads']:4d} "
+            print(f"{sample['t']:5.0f} s  rss {sample['rss']:7.1f} MiB (DuckDB {sample['duckdb']:6.1f})  reads {sample['reads']:4d} "
                   f"(p50 {sample['read_p50']:6.0f} ms, p95 {sample['read_p95']:6.0f} ms)  "
                   f"batches {sample['batches']:2d} (p50 {sample['batch_p50']:5.0f} ms)  "
                   f"files {sample['files']}  errors {sample['read_errors'] + sample['batch_errors'] + sample['file_errors']}",
