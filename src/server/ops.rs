@@ -315,27 +315,28 @@ fn exposition(
     }
     // Beside the resident memory: what DuckDB's buffer manager accounts for, by what holds
     // it. The rest of DuckDB's share is its allocator's, which only the resident memory shows.
-    out.push_str(
-        "# HELP omnikpi_duckdb_memory_bytes Memory DuckDB's buffer manager holds, by tag.\n",
-    );
-    out.push_str("# TYPE omnikpi_duckdb_memory_bytes gauge\n");
-    for (tag, bytes, _) in &loads.memory {
-        let _ = writeln!(
-            out,
-            "omnikpi_duckdb_memory_bytes{{tag=\"{}\"}} {bytes}",
-            label(tag)
-        );
-    }
-    out.push_str(
-        "# HELP omnikpi_duckdb_temporary_bytes Temporary file space DuckDB uses, by tag.\n",
-    );
-    out.push_str("# TYPE omnikpi_duckdb_temporary_bytes gauge\n");
-    for (tag, _, bytes) in &loads.memory {
-        let _ = writeln!(
-            out,
-            "omnikpi_duckdb_temporary_bytes{{tag=\"{}\"}} {bytes}",
-            label(tag)
-        );
+    let by_tag: [(&str, &str, fn(&(String, i64, i64)) -> i64); 2] = [
+        (
+            "omnikpi_duckdb_memory_bytes",
+            "Memory DuckDB's buffer manager holds, by tag.",
+            |m| m.1,
+        ),
+        (
+            "omnikpi_duckdb_temporary_bytes",
+            "Temporary file space DuckDB uses, by tag.",
+            |m| m.2,
+        ),
+    ];
+    for (name, help, bytes) in by_tag {
+        let _ = writeln!(out, "# HELP {name} {help}\n# TYPE {name} gauge");
+        for memory in &loads.memory {
+            let _ = writeln!(
+                out,
+                "{name}{{tag=\"{}\"}} {}",
+                label(&memory.0),
+                bytes(memory)
+            );
+        }
     }
     let counts = pages.counts();
     out.push_str("# HELP omnikpi_page_cache_answers_total View pages answered from the rendered pages kept, or rendered.\n");
