@@ -151,9 +151,18 @@ struct LoadFigures {
     rows_loaded: i64,
     rows_rejected: i64,
     rows_duplicate: i64,
-    /// `duckdb_memory()`: per tag (base tables, hash tables, indexes, ...), the bytes its
-    /// buffer manager holds in memory and in temporary files.
-    memory: Vec<(String, i64, i64)>,
+    /// `duckdb_memory()`, per tag.
+    memory: Vec<TagMemory>,
+}
+
+/// What DuckDB's buffer manager holds for one tag (base tables, hash tables, indexes, ...).
+#[derive(Debug)]
+struct TagMemory {
+    tag: String,
+    /// Bytes in memory.
+    memory: i64,
+    /// Bytes in temporary files.
+    temporary: i64,
 }
 
 /// `/metrics`: the Prometheus text exposition format (version 0.0.4).
@@ -179,7 +188,13 @@ pub async fn metrics(State(state): State<AppState>) -> Response {
                  ORDER BY tag",
             )?;
             let memory = stmt
-                .query_map([], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))?
+                .query_map([], |r| {
+                    Ok(TagMemory {
+                        tag: r.get(0)?,
+                        memory: r.get(1)?,
+                        temporary: r.get(2)?,
+                    })
+                })?
                 .collect::<Result<Vec<_>, _>>()?;
             Ok(LoadFigures {
                 by_status,
@@ -315,29 +330,24 @@ fn exposition(
     }
     // Beside the resident memory: what DuckDB's buffer manager accounts for, by what holds
     // it. The rest of DuckDB's share is its allocator's, which only the resident memory shows.
-    let by_tag: [(&str, &str, fn(&(String, i64, i64)) -> i64); 2] = [
+    tag_gauge(
+        &mut out,
         (
             "omnikpi_duckdb_memory_bytes",
             "Memory DuckDB's buffer manager holds, by tag.",
-            |m| m.1,
         ),
+        &loads.memory,
+        |m| m.memory,
+    );
+    tag_gauge(
+        &mut out,
         (
             "omnikpi_duckdb_temporary_bytes",
             "Temporary file space DuckDB uses, by tag.",
-            |m| m.2,
         ),
-    ];
-    for (name, help, bytes) in by_tag {
-        let _ = writeln!(out, "# HELP {name} {help}\n# TYPE {name} gauge");
-        for memory in &loads.memory {
-            let _ = writeln!(
-                out,
-                "{name}{{tag=\"{}\"}} {}",
-                label(&memory.0),
-                bytes(memory)
-            );
-        }
-    }
+        &loads.memory,
+        |m| m.temporary,
+    );
     let counts = pages.counts();
     out.push_str("# HELP omnikpi_page_cache_answers_total View pages answered from the rendered pages kept, or rendered.\n");
     out.push_str("# TYPE omnikpi_page_cache_answers_total counter\n");
@@ -356,6 +366,19 @@ fn exposition(
     let _ = writeln!(out, "omnikpi_page_cache_pages {}", counts.pages);
     let _ = writeln!(out, "omnikpi_page_cache_bytes {}", counts.bytes);
     out
+}
+
+/// One gauge per DuckDB memory tag: `bytes` picks the figure.
+fn tag_gauge(
+    out: &mut String,
+    (name, help): (&str, &str),
+    memory: &[TagMemory],
+    bytes: impl Fn(&TagMemory) -> i64,
+) {
+    let _ = writeln!(out, "# HELP {name} {help}\n# TYPE {name} gauge");
+    for m in memory {
+        let _ = writeln!(out, "{name}{{tag=\"{}\"}} {}", label(&m.tag), bytes(m));
+    }
 }
 
 /// The process's resident memory, from `VmRSS` of `/proc/self/status` (Linux; `None`
