@@ -1,5 +1,6 @@
-//! Reading a file into the staging tables: `ingest_raw` (the file's values as text) and then
-//! `ingest_rows` (one text column per canonical field, plus the line each row came from).
+//! Reading a file into staging: the table `ingest_raw` (the file's values as text) and the
+//! view `ingest_rows` over it (one text column per canonical field, plus the line each row
+//! came from).
 //! CSV goes through DuckDB's own reader, with the options of a mapping or the canonical ones;
 //! NDJSON and Parquet through theirs. A file that cannot be read fails here, with its line
 //! when the reader names one, in words a user can act on.
