@@ -161,6 +161,98 @@ async fn the_company_page_after_a_write_reads_no_raw_events() {
     );
 }
 
+/// The KPIs that judge a purchase by the 7 days before it (ROAS, webrooming, showrooming) read
+/// the lookback facts after a write, and equal their raw queries.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_lookback_kpis_after_a_write_read_no_raw_events() {
+    let t = TestDb::with_fixture();
+    let token = web::admin_token(&t.db);
+    web::add_user(&t.db, "cmo@test.it", Role::Executive, None);
+    let mut browser = web::signed_in(&t.db, "cmo@test.it").await;
+    write_a_batch(&t.db, &token).await;
+    // A click before a purchase, a web visit before a store order, a store visit before a web
+    // order (three new customers), and ad spend: each KPI gets a hit.
+    let event = |id: &str, at: &str, kind: &str, channel: &str, email: &str| {
+        serde_json::json!({
+            "source": "web", "event_id": id, "occurred_at": at, "event_type": kind,
+            "channel": channel, "email": email,
+        })
+    };
+    let mut lines = vec![
+        event("lb-1", "2026-03-09T10:00:00Z", "click", "ads", "lb1@x.it"),
+        event(
+            "lb-2",
+            "2026-03-10T10:00:00Z",
+            "purchase",
+            "web",
+            "lb1@x.it",
+        ),
+        event("lb-3", "2026-03-09T10:00:00Z", "visit", "web", "lb2@x.it"),
+        event(
+            "lb-4",
+            "2026-03-10T10:00:00Z",
+            "purchase",
+            "store",
+            "lb2@x.it",
+        ),
+        event("lb-5", "2026-03-09T10:00:00Z", "visit", "store", "lb3@x.it"),
+        event(
+            "lb-6",
+            "2026-03-10T10:00:00Z",
+            "purchase",
+            "app",
+            "lb3@x.it",
+        ),
+        event(
+            "lb-7",
+            "2026-03-09T09:00:00Z",
+            "impression",
+            "ads",
+            "lb1@x.it",
+        ),
+    ];
+    lines[1]["amount"] = "80.00".into();
+    lines[6]["cost"] = "20.00".into();
+    let body: Vec<String> = lines.iter().map(|l| l.to_string()).collect();
+    let (status, reply) = web::post_ndjson(
+        web::router(&t.db),
+        "/api/v1/events?source=web",
+        Some(&token),
+        format!("{}\n", body.join("\n")),
+    )
+    .await;
+    assert!(status.is_success(), "{status}: {reply}");
+    let keys = ["roas", "webrooming_rate", "showrooming_rate"];
+    start_log(&t.db);
+    let reply = browser
+        .get(&format!(
+            "/api/v1/kpis?from=2026-01-01&to=2026-06-30&kpi={}",
+            keys.join(",")
+        ))
+        .await;
+    assert_eq!(reply.status, axum::http::StatusCode::OK, "{}", reply.body);
+    let reads = reads_of_events(&t.db);
+    assert!(
+        reads.is_empty(),
+        "the lookback KPIs read events in {} statements:\n{}",
+        reads.len(),
+        reads.join("\n---\n")
+    );
+    let conn = t.db.connect().expect("connection");
+    let catalog = Catalog::builtin();
+    let period = omnikpi::server::kpi::Period::parse("2026-01-01", "2026-06-30").expect("period");
+    let none = omnikpi::server::kpi::Filters::none();
+    let fast = omnikpi::server::kpi::compute(&conn, catalog, &keys, &period, &none).expect("facts");
+    let raw = omnikpi::server::kpi::compute_from_events(&conn, catalog, &keys, &period, &none)
+        .expect("raw");
+    assert_eq!(fast, raw);
+    assert!(
+        keys.iter()
+            .all(|k| fast.get(*k).copied().flatten().is_some_and(|v| v > 0.0)),
+        "each KPI has a hit: {fast:?}"
+    );
+}
+
 /// The survey behind docs/rollups.md's list of what still reads events: for each view, after
 /// a write, the statements that read the `events` table. It asserts nothing about the views
 /// not yet on the rollups; run it to see them:

@@ -21,6 +21,7 @@ use super::kpi::dialect::{Dialect, DialectError, render};
 use super::kpi::{Dimension, Filters};
 
 pub mod facts;
+pub mod lookback;
 pub mod sets;
 
 const DAILY_SQL: &str = include_str!("rollup/daily.sql");
@@ -421,6 +422,7 @@ pub fn verify(conn: &Connection) -> Result<Verification, duckdb::Error> {
     )?;
     sets::verify(conn, &mut out.differences)?;
     facts::verify(conn, &mut out.differences)?;
+    lookback::verify(conn, &mut out.differences)?;
     super::journey::rollup::verify(conn, &mut out.differences)?;
     Ok(out)
 }

@@ -118,6 +118,11 @@ pub const MIGRATIONS: &[Migration] = &[
         name: "journey_rollup_width",
         sql: include_str!("../../../migrations/0028_journey_rollup_width.sql"),
     },
+    Migration {
+        version: 29,
+        name: "lookback_facts",
+        sql: include_str!("../../../migrations/0029_lookback_facts.sql"),
+    },
 ];
 
 pub struct Migration {

@@ -209,12 +209,19 @@ pub fn update_touched_in(
                     "journey_rows",
                 )?;
                 laps.lap("anchor facts");
+                crate::server::rollup::lookback::refresh(
+                    conn,
+                    &format!("SELECT customer_id FROM {table}"),
+                    "journey_rows",
+                )?;
+                laps.lap("lookback facts");
             }
             // Without the write's customers, every customer's facts are redone.
             None => {
                 super::rollup::rebuild_handoffs(conn)?;
                 super::pain::facts::rebuild_in(conn)?;
-                laps.lap("hand-offs and anchor facts");
+                crate::server::rollup::lookback::rebuild_in(conn)?;
+                laps.lap("hand-offs, anchor and lookback facts");
             }
         }
     }

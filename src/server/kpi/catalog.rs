@@ -38,6 +38,8 @@ pub enum CatalogError {
     Columns { kpi: String, found: String },
     #[error("KPI catalog: {0:?} has a `rollup` expression but no `sql` aggregate")]
     Rollup(String),
+    #[error("KPI catalog: {0:?} has a `facts` query but no `query`")]
+    Facts(String),
     #[error(
         "KPI catalog: the `sets` of {0:?} must be `{{ distinct = \"customers\" or \"orders\", \
          rows = \"...\" }}` on a `sql` aggregate or `{{ rule = \"...\" }}` on a `query`"
@@ -111,6 +113,7 @@ struct RawKpi {
     across_channels: bool,
     sql: Option<String>,
     rollup: Option<String>,
+    facts: Option<String>,
     sets: Option<RawSets>,
     ratio: Option<RawRatio>,
     difference: Option<RawDifference>,
@@ -177,6 +180,11 @@ pub struct KpiDef {
     /// The same aggregate over `rollup_daily` (docs/rollups.md): the engine reads it there
     /// when the filters allow; `tests/rollup_properties.rs` holds it equal to `sql`.
     pub rollup: Option<String>,
+    /// The same query over the lookback facts (`lookback_facts`, docs/rollups.md section 8)
+    /// and the daily rollup, with only `bounds` (t0, t1, d0, d1) defined: the engine runs it
+    /// when no filter narrows the events and the rollups are current;
+    /// `tests/rollup_properties.rs` holds it equal to `query`.
+    pub facts: Option<String>,
     /// How the distinct sets per day (`rollup_sets`) compute it (docs/rollups.md): the engine
     /// uses it under the same conditions as `rollup`; `tests/rollup_properties.rs` holds it
     /// equal to `sql` or `query`.
@@ -279,7 +287,7 @@ impl Catalog {
                         source,
                     })
             };
-            let (query, rollup) = (sql(kpi.query)?, sql(kpi.rollup)?);
+            let (query, rollup, facts) = (sql(kpi.query)?, sql(kpi.rollup)?, sql(kpi.facts)?);
             let formula = match (sql(kpi.sql)?, kpi.ratio, kpi.difference, query) {
                 (Some(sql), None, None, None) => Formula::Aggregate(sql),
                 (None, Some(r), None, None) => Formula::Ratio {
@@ -295,6 +303,9 @@ impl Catalog {
             };
             if rollup.is_some() && !matches!(formula, Formula::Aggregate(_)) {
                 return Err(CatalogError::Rollup(kpi.key));
+            }
+            if facts.is_some() && !matches!(formula, Formula::Query(_)) {
+                return Err(CatalogError::Facts(kpi.key));
             }
             let sets = match kpi.sets.map(RawSets::parse) {
                 None => None,
@@ -326,6 +337,7 @@ impl Catalog {
                 derived: false,
                 formula,
                 rollup,
+                facts,
                 sets,
             });
         }
@@ -419,6 +431,23 @@ impl Catalog {
                         kpi: kpi.key.clone(),
                         found: names.join(", "),
                     });
+                }
+                if let Some(facts) = &kpi.facts {
+                    let sql = format!(
+                        "SELECT * FROM ({}) LIMIT 0",
+                        super::query::wrap_facts(facts)
+                    );
+                    let mut stmt = conn.prepare(&sql).map_err(err)?;
+                    let rows = stmt
+                        .query(duckdb::params!["2000-01-01", "2000-01-01"])
+                        .map_err(err)?;
+                    let found = rows.as_ref().map(|s| s.column_names()).unwrap_or_default();
+                    if found != names {
+                        return Err(CatalogError::Columns {
+                            kpi: kpi.key.clone(),
+                            found: found.join(", "),
+                        });
+                    }
                 }
             }
         }
@@ -537,6 +566,7 @@ impl Catalog {
                 denominator: spec.denominator.clone(),
             },
             rollup: None,
+            facts: None,
             sets: None,
         });
         // A new key cannot close a cycle (nothing refers to it yet); checked all the same.

@@ -193,6 +193,12 @@ fn compute_fresh(
             base.insert(def.key.clone(), value);
         }
     }
+    for def in &routes.facts {
+        if let Some(facts) = &def.facts {
+            let value = run_query(conn, &wrap_facts(facts), &params[..2])?;
+            base.insert(def.key.clone(), value);
+        }
+    }
     evaluate(catalog, keys, &base)
 }
 
@@ -213,7 +219,8 @@ pub(super) fn compute_by(
     let whole_daily = !routes.daily.is_empty()
         && routes.raw.is_empty()
         && routes.sets.is_empty()
-        && routes.queries.is_empty();
+        && routes.queries.is_empty()
+        && routes.facts.is_empty();
     if !whole_daily || !rollup::SERVED_DIMENSIONS.contains(&dimension) || values.is_empty() {
         return Ok(None);
     }
@@ -270,6 +277,8 @@ struct Routes<'c> {
     raw: Vec<&'c KpiDef>,
     /// Queries run over `events`.
     queries: Vec<&'c KpiDef>,
+    /// Queries run over the lookback facts (their `facts` query).
+    facts: Vec<&'c KpiDef>,
 }
 
 /// The rollups serve a KPI with a `rollup` or `sets` expression when they serve every filter
@@ -285,6 +294,7 @@ fn route<'c>(
         sets: Vec::new(),
         raw: Vec::new(),
         queries: Vec::new(),
+        facts: Vec::new(),
     };
     let candidates = plan
         .aggregates
@@ -304,9 +314,17 @@ fn route<'c>(
             routes.raw.push(def);
         }
     }
+    // The lookback facts are computed over every event of a customer: no filter narrows them.
+    let facts = source == Source::Rollups
+        && filters.is_empty()
+        && plan.queries.iter().any(|d| d.facts.is_some())
+        && rollup::current(conn)?
+        && crate::server::journey::rollup::current(conn)?;
     for def in &plan.queries {
         if usable && def.sets.is_some() {
             routes.sets.push(def);
+        } else if facts && def.facts.is_some() {
+            routes.facts.push(def);
         } else {
             routes.queries.push(def);
         }
@@ -367,6 +385,20 @@ pub fn wrap_query(query: &str, predicate: &str, any_channel: &str) -> String {
         query,
         predicate,
         any_channel,
+    )
+}
+
+/// A KPI's `facts` query with the one CTE it may read besides the rollups: `bounds`, the
+/// period as instants (t0, t1, in the connection's zone) and local days (d0, d1), from `$1`
+/// and `$2`.
+pub fn wrap_facts(facts: &str) -> String {
+    format!(
+        "WITH bounds AS (
+             SELECT CAST(CAST($1 AS DATE) AS TIMESTAMPTZ) AS t0,
+                    CAST(CAST($2 AS DATE) AS TIMESTAMPTZ) AS t1,
+                    CAST($1 AS DATE) AS d0,
+                    CAST($2 AS DATE) AS d1)
+         {facts}"
     )
 }
 

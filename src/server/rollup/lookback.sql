@@ -1,0 +1,64 @@
+-- The lookback_facts rows of the customers whose events `{events}` holds (every event of each
+-- of them: `events` itself, or a copy of some customers' events). Each KPI's hit is the
+-- EXISTS of its raw query in src/server/kpi/catalog.toml, over the same customer's events:
+-- - roas: a purchase whose customer clicked an ad in the 168 hours before it;
+-- - webrooming_rate: a store order (anchored at its first store line) whose customer
+--   interacted on an online channel in the 168 hours before the anchor;
+-- - showrooming_rate: an online order (anchored at its first online line) whose customer
+--   visited a store in the 168 hours before the anchor.
+-- One row per KPI, customer, order (roas: none) and line instant.
+WITH purchases AS (
+    SELECT customer_id, coalesce(order_id, source || ':' || event_id) AS order_key,
+           occurred_at, amount, channel,
+           channel IN (SELECT channel FROM channels WHERE online) AS online
+    FROM {events}
+    WHERE event_type = 'purchase' AND customer_id IS NOT NULL
+),
+clicked AS (
+    SELECT p.customer_id, p.occurred_at, p.amount,
+           EXISTS (SELECT 1 FROM {events} c
+                   WHERE c.customer_id = p.customer_id AND c.event_type = 'click'
+                     AND c.channel = 'ads'
+                     AND c.occurred_at >= p.occurred_at - INTERVAL 168 HOUR
+                     AND c.occurred_at < p.occurred_at) AS hit
+    FROM purchases p
+),
+store_orders AS (
+    SELECT o.*, EXISTS (
+               SELECT 1 FROM {events} i
+               WHERE i.customer_id = o.customer_id
+                 AND i.channel IN (SELECT channel FROM channels WHERE online)
+                 AND i.event_type IN (SELECT event_type FROM event_types WHERE interaction)
+                 AND i.occurred_at >= o.anchor - INTERVAL 168 HOUR AND i.occurred_at < o.anchor)
+               AS hit
+    FROM (SELECT customer_id, order_key, min(occurred_at) AS anchor
+          FROM purchases WHERE channel = 'store' GROUP BY customer_id, order_key) o
+),
+online_orders AS (
+    SELECT o.*, EXISTS (
+               SELECT 1 FROM {events} v
+               WHERE v.customer_id = o.customer_id AND v.channel = 'store'
+                 AND v.event_type = 'visit'
+                 AND v.occurred_at >= o.anchor - INTERVAL 168 HOUR AND v.occurred_at < o.anchor)
+               AS hit
+    FROM (SELECT customer_id, order_key, min(occurred_at) AS anchor
+          FROM purchases WHERE online GROUP BY customer_id, order_key) o
+)
+SELECT 'roas' AS kpi, customer_id, CAST(NULL AS VARCHAR) AS order_key, occurred_at AS line_at,
+       count(*) AS lines,
+       count(*) FILTER (WHERE hit) AS hit_lines,
+       coalesce(sum(amount) FILTER (WHERE hit), 0) AS hit_amount
+FROM clicked
+GROUP BY customer_id, occurred_at
+UNION ALL
+SELECT 'webrooming_rate', p.customer_id, p.order_key, p.occurred_at,
+       count(*), count(*) FILTER (WHERE o.hit), 0
+FROM purchases p JOIN store_orders o USING (customer_id, order_key)
+WHERE p.channel = 'store'
+GROUP BY p.customer_id, p.order_key, p.occurred_at
+UNION ALL
+SELECT 'showrooming_rate', p.customer_id, p.order_key, p.occurred_at,
+       count(*), count(*) FILTER (WHERE o.hit), 0
+FROM purchases p JOIN online_orders o USING (customer_id, order_key)
+WHERE p.online
+GROUP BY p.customer_id, p.order_key, p.occurred_at
