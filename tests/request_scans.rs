@@ -161,10 +161,11 @@ async fn the_company_page_after_a_write_reads_no_raw_events() {
     );
 }
 
-/// The KPIs that judge a purchase by the 7 days before it (ROAS, webrooming, showrooming) read
-/// the lookback facts after a write, and equal their raw queries.
+/// The KPIs that judge a purchase by the 7 days before it (ROAS, webrooming, showrooming) or an
+/// e-mail by its customer's opens and clicks read the customer facts after a write, and equal
+/// their raw queries.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn the_lookback_kpis_after_a_write_read_no_raw_events() {
+async fn the_customer_fact_kpis_after_a_write_read_no_raw_events() {
     let t = TestDb::with_fixture();
     let token = web::admin_token(&t.db);
     web::add_user(&t.db, "cmo@test.it", Role::Executive, None);
@@ -172,45 +173,30 @@ async fn the_lookback_kpis_after_a_write_read_no_raw_events() {
     write_a_batch(&t.db, &token).await;
     // A click before a purchase, a web visit before a store order, a store visit before a web
     // order (three new customers), and ad spend: each KPI gets a hit.
-    let event = |id: &str, at: &str, kind: &str, channel: &str, email: &str| {
-        serde_json::json!({
-            "source": "web", "event_id": id, "occurred_at": at, "event_type": kind,
-            "channel": channel, "email": email,
-        })
-    };
-    let mut lines = vec![
-        event("lb-1", "2026-03-09T10:00:00Z", "click", "ads", "lb1@x.it"),
-        event(
-            "lb-2",
-            "2026-03-10T10:00:00Z",
-            "purchase",
-            "web",
-            "lb1@x.it",
-        ),
-        event("lb-3", "2026-03-09T10:00:00Z", "visit", "web", "lb2@x.it"),
-        event(
-            "lb-4",
-            "2026-03-10T10:00:00Z",
-            "purchase",
-            "store",
-            "lb2@x.it",
-        ),
-        event("lb-5", "2026-03-09T10:00:00Z", "visit", "store", "lb3@x.it"),
-        event(
-            "lb-6",
-            "2026-03-10T10:00:00Z",
-            "purchase",
-            "app",
-            "lb3@x.it",
-        ),
-        event(
-            "lb-7",
-            "2026-03-09T09:00:00Z",
-            "impression",
-            "ads",
-            "lb1@x.it",
-        ),
+    let specs = [
+        ("lb-1", "09T10:00", "click", "ads", "lb1"),
+        ("lb-2", "10T10:00", "purchase", "web", "lb1"),
+        ("lb-3", "09T10:00", "visit", "web", "lb2"),
+        ("lb-4", "10T10:00", "purchase", "store", "lb2"),
+        ("lb-5", "09T10:00", "visit", "store", "lb3"),
+        ("lb-6", "10T10:00", "purchase", "app", "lb3"),
+        ("lb-7", "09T09:00", "impression", "ads", "lb1"),
+        ("lb-8", "09T08:00", "email_sent", "email", "lb1"),
+        ("lb-9", "09T08:30", "email_open", "email", "lb1"),
+        ("lb-10", "09T08:40", "email_click", "email", "lb1"),
     ];
+    let mut lines: Vec<serde_json::Value> = specs
+        .iter()
+        .map(|(id, at, kind, channel, who)| {
+            serde_json::json!({
+                "source": "web", "event_id": id, "occurred_at": format!("2026-03-{at}:00Z"),
+                "event_type": kind, "channel": channel, "email": format!("{who}@x.it"),
+            })
+        })
+        .collect();
+    for line in &mut lines[7..] {
+        line["campaign_id"] = "NEWS-03".into();
+    }
     lines[1]["amount"] = "80.00".into();
     lines[6]["cost"] = "20.00".into();
     let body: Vec<String> = lines.iter().map(|l| l.to_string()).collect();
@@ -222,7 +208,13 @@ async fn the_lookback_kpis_after_a_write_read_no_raw_events() {
     )
     .await;
     assert!(status.is_success(), "{status}: {reply}");
-    let keys = ["roas", "webrooming_rate", "showrooming_rate"];
+    let keys = [
+        "roas",
+        "webrooming_rate",
+        "showrooming_rate",
+        "email_open_rate",
+        "email_ctr",
+    ];
     start_log(&t.db);
     let reply = browser
         .get(&format!(
@@ -234,7 +226,7 @@ async fn the_lookback_kpis_after_a_write_read_no_raw_events() {
     let reads = reads_of_events(&t.db);
     assert!(
         reads.is_empty(),
-        "the lookback KPIs read events in {} statements:\n{}",
+        "the customer fact KPIs read events in {} statements:\n{}",
         reads.len(),
         reads.join("\n---\n")
     );

@@ -42,6 +42,10 @@ const TYPES: &[&str] = &[
     // Last, so that the indices above stay: the pain rules' reservations and pickups.
     "reservation",
     "pickup",
+    // The e-mail rates' sends, opens and clicks (paired by campaign and customer).
+    "email_sent",
+    "email_open",
+    "email_click",
 ];
 const CHANNELS: &[&str] = &["store", "web", "app", "ads", "social", "chat"];
 
@@ -248,7 +252,7 @@ fn set_queries() -> Vec<&'static str> {
     keys
 }
 
-/// Every query KPI the lookback facts answer (a `facts` query).
+/// Every query KPI the customer facts answer (a `facts` query).
 fn fact_queries() -> Vec<&'static str> {
     let keys: Vec<&'static str> = Catalog::builtin()
         .all()
@@ -256,7 +260,10 @@ fn fact_queries() -> Vec<&'static str> {
         .filter(|d| d.facts.is_some())
         .map(|d| d.key.as_str())
         .collect();
-    assert!(keys.len() >= 3, "roas, webrooming, showrooming: {keys:?}");
+    assert!(
+        keys.len() >= 5,
+        "roas, webrooming, showrooming, the e-mail rates: {keys:?}"
+    );
     keys
 }
 
@@ -365,6 +372,8 @@ fn check(t: &TestDb, step: usize, journeys: bool) -> Result<(), TestCaseError> {
         "roas",
         "webrooming_rate",
         "showrooming_rate",
+        "email_open_rate",
+        "email_ctr",
     ];
     for dimension in [
         Dimension::Channel,

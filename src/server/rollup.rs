@@ -20,8 +20,8 @@ use super::db::{Changed, Db, DbError};
 use super::kpi::dialect::{Dialect, DialectError, render};
 use super::kpi::{Dimension, Filters};
 
+pub mod customer_facts;
 pub mod facts;
-pub mod lookback;
 pub mod sets;
 
 const DAILY_SQL: &str = include_str!("rollup/daily.sql");
@@ -422,7 +422,7 @@ pub fn verify(conn: &Connection) -> Result<Verification, duckdb::Error> {
     )?;
     sets::verify(conn, &mut out.differences)?;
     facts::verify(conn, &mut out.differences)?;
-    lookback::verify(conn, &mut out.differences)?;
+    customer_facts::verify(conn, &mut out.differences)?;
     super::journey::rollup::verify(conn, &mut out.differences)?;
     Ok(out)
 }

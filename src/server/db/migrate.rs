@@ -120,8 +120,8 @@ pub const MIGRATIONS: &[Migration] = &[
     },
     Migration {
         version: 29,
-        name: "lookback_facts",
-        sql: include_str!("../../../migrations/0029_lookback_facts.sql"),
+        name: "customer_facts",
+        sql: include_str!("../../../migrations/0029_customer_facts.sql"),
     },
 ];
 

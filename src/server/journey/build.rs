@@ -209,19 +209,19 @@ pub fn update_touched_in(
                     "journey_rows",
                 )?;
                 laps.lap("anchor facts");
-                crate::server::rollup::lookback::refresh(
+                crate::server::rollup::customer_facts::refresh(
                     conn,
                     &format!("SELECT customer_id FROM {table}"),
                     "journey_rows",
                 )?;
-                laps.lap("lookback facts");
+                laps.lap("customer facts");
             }
             // Without the write's customers, every customer's facts are redone.
             None => {
                 super::rollup::rebuild_handoffs(conn)?;
                 super::pain::facts::rebuild_in(conn)?;
-                crate::server::rollup::lookback::rebuild_in(conn)?;
-                laps.lap("hand-offs, anchor and lookback facts");
+                crate::server::rollup::customer_facts::rebuild_in(conn)?;
+                laps.lap("hand-offs, anchor and customer facts");
             }
         }
     }

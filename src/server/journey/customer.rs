@@ -346,7 +346,7 @@ pub fn erase_then(
         super::rollup::forget_handoffs(&tx, customer_id)?;
         super::pain::facts::forget(&tx, customer_id)?;
         super::funnel::facts::forget(&tx, customer_id)?;
-        crate::server::rollup::lookback::forget(&tx, customer_id)?;
+        crate::server::rollup::customer_facts::forget(&tx, customer_id)?;
     }
     tx.execute(
         "DELETE FROM journey_steps WHERE customer_id = ?",

@@ -127,7 +127,7 @@ pub fn rebuild_in(conn: &Connection) -> Result<(), duckdb::Error> {
     rebuild_handoffs(conn)?;
     super::pain::facts::rebuild_in(conn)?;
     super::funnel::facts::rebuild_in(conn)?;
-    crate::server::rollup::lookback::rebuild_in(conn)?;
+    crate::server::rollup::customer_facts::rebuild_in(conn)?;
     conn.execute_batch(
         "DELETE FROM journey_rollup_state;
          INSERT INTO journey_rollup_state VALUES (current_setting('TimeZone'));",

@@ -180,7 +180,7 @@ pub struct KpiDef {
     /// The same aggregate over `rollup_daily` (docs/rollups.md): the engine reads it there
     /// when the filters allow; `tests/rollup_properties.rs` holds it equal to `sql`.
     pub rollup: Option<String>,
-    /// The same query over the lookback facts (`lookback_facts`, docs/rollups.md section 8)
+    /// The same query over the customer facts (`customer_facts`, docs/rollups.md section 8)
     /// and the daily rollup, with only `bounds` (t0, t1, d0, d1) defined: the engine runs it
     /// when no filter narrows the events and the rollups are current;
     /// `tests/rollup_properties.rs` holds it equal to `query`.

@@ -1,8 +1,11 @@
-//! Lookback facts (`lookback_facts`, migration 0029): for the KPIs that judge a purchase or an
-//! order by what its customer did in the 7 days before (ROAS's attributed revenue, webrooming,
-//! showrooming), one row per KPI, customer, order and purchase instant with its lines, the
-//! lines judged a hit and their revenue ([`FACTS_SQL`]). The KPI then reads the rows of its
-//! period (its `facts` query in the catalog) instead of joining `events` with itself.
+//! Customer facts (`customer_facts`, migration 0029): what the KPIs that judge a purchase, an
+//! order or an e-mail by its customer's other events need, so that they read a narrow table
+//! instead of joining `events` with itself. ROAS's attributed revenue, webrooming and
+//! showrooming judge a purchase or an order by what its customer did in the 7 days before;
+//! the e-mail rates pair a campaign's sends to a customer with that customer's opens or
+//! clicks. One row per KPI, customer, order or campaign and instant, with the events the KPI
+//! counts there, the hits among them and the hit lines' revenue ([`FACTS_SQL`]); each KPI's
+//! `facts` query in the catalog reads the rows of its period.
 //!
 //! A row depends on its customer's events alone, so it changes only when they do: the journey
 //! builder, which knows the customers every write touched (loads, API batches, merges),
@@ -18,7 +21,7 @@ use duckdb::Connection;
 use super::Difference;
 
 /// The rows of the customers whose every event `{events}` holds.
-const FACTS_SQL: &str = include_str!("lookback.sql");
+const FACTS_SQL: &str = include_str!("customer_facts.sql");
 
 /// The columns that identify a row, and its additive measures.
 const KEY: &[&str] = &["kpi", "customer_id", "order_key", "line_at"];
@@ -31,8 +34,8 @@ fn rows_of(events: &str) -> String {
 /// Recomputes every row from the events, inside the caller's transaction.
 pub(crate) fn rebuild_in(conn: &Connection) -> Result<(), duckdb::Error> {
     conn.execute_batch(&format!(
-        "DELETE FROM lookback_facts;
-         INSERT INTO lookback_facts BY NAME {};",
+        "DELETE FROM customer_facts;
+         INSERT INTO customer_facts BY NAME {};",
         rows_of("events")
     ))
 }
@@ -45,15 +48,15 @@ pub(crate) fn rebuild_in(conn: &Connection) -> Result<(), duckdb::Error> {
 pub(crate) fn refresh(conn: &Connection, customers: &str, rows: &str) -> Result<(), duckdb::Error> {
     let listed = crate::server::rowids::listed(rows);
     conn.execute_batch(&format!(
-        "CREATE OR REPLACE TEMP TABLE lookback_events AS
+        "CREATE OR REPLACE TEMP TABLE customer_fact_events AS
              SELECT e.customer_id, e.event_type, e.channel, e.occurred_at, e.order_id,
-                    e.source, e.event_id, e.amount
+                    e.source, e.event_id, e.amount, e.campaign_id
              FROM events e
              WHERE {listed} AND e.customer_id IN ({customers});
-         DELETE FROM lookback_facts WHERE customer_id IN ({customers});
-         INSERT INTO lookback_facts BY NAME {};
-         DROP TABLE lookback_events;",
-        rows_of("lookback_events")
+         DELETE FROM customer_facts WHERE customer_id IN ({customers});
+         INSERT INTO customer_facts BY NAME {};
+         DROP TABLE customer_fact_events;",
+        rows_of("customer_fact_events")
     ))
 }
 
@@ -61,7 +64,7 @@ pub(crate) fn refresh(conn: &Connection, customers: &str, rows: &str) -> Result<
 /// nobody's purchases any more).
 pub(crate) fn forget(conn: &Connection, customer_id: i64) -> Result<(), duckdb::Error> {
     conn.execute(
-        "DELETE FROM lookback_facts WHERE customer_id = ?",
+        "DELETE FROM customer_facts WHERE customer_id = ?",
         [customer_id],
     )?;
     Ok(())
@@ -72,7 +75,7 @@ pub(crate) fn forget(conn: &Connection, customer_id: i64) -> Result<(), duckdb::
 pub(crate) fn verify(conn: &Connection, out: &mut Vec<Difference>) -> Result<(), duckdb::Error> {
     super::compare(
         conn,
-        "lookback_facts",
+        "customer_facts",
         &rows_of("events"),
         (KEY, MEASURES),
         out,

@@ -1,12 +1,15 @@
--- The lookback_facts rows of the customers whose events `{events}` holds (every event of each
+-- The customer_facts rows of the customers whose events `{events}` holds (every event of each
 -- of them: `events` itself, or a copy of some customers' events). Each KPI's hit is the
--- EXISTS of its raw query in src/server/kpi/catalog.toml, over the same customer's events:
+-- EXISTS or the bool_or of its raw query in src/server/kpi/catalog.toml, over the same
+-- customer's events:
 -- - roas: a purchase whose customer clicked an ad in the 168 hours before it;
 -- - webrooming_rate: a store order (anchored at its first store line) whose customer
 --   interacted on an online channel in the 168 hours before the anchor;
 -- - showrooming_rate: an online order (anchored at its first online line) whose customer
---   visited a store in the 168 hours before the anchor.
--- One row per KPI, customer, order (roas: none) and line instant.
+--   visited a store in the 168 hours before the anchor;
+-- - email_open_rate, email_ctr: per campaign (order_key) and instant, the e-mails sent to the
+--   customer (lines) and the customer's opens or clicks (hit_lines).
+-- One row per KPI, customer, order or campaign (roas: none) and instant.
 WITH purchases AS (
     SELECT customer_id, coalesce(order_id, source || ':' || event_id) AS order_key,
            occurred_at, amount, channel,
@@ -62,3 +65,19 @@ SELECT 'showrooming_rate', p.customer_id, p.order_key, p.occurred_at,
 FROM purchases p JOIN online_orders o USING (customer_id, order_key)
 WHERE p.online
 GROUP BY p.customer_id, p.order_key, p.occurred_at
+UNION ALL
+SELECT 'email_open_rate', customer_id, campaign_id, occurred_at,
+       count(*) FILTER (WHERE event_type = 'email_sent'),
+       count(*) FILTER (WHERE event_type = 'email_open'), 0
+FROM {events}
+WHERE customer_id IS NOT NULL AND campaign_id IS NOT NULL
+  AND event_type IN ('email_sent', 'email_open')
+GROUP BY customer_id, campaign_id, occurred_at
+UNION ALL
+SELECT 'email_ctr', customer_id, campaign_id, occurred_at,
+       count(*) FILTER (WHERE event_type = 'email_sent'),
+       count(*) FILTER (WHERE event_type = 'email_click'), 0
+FROM {events}
+WHERE customer_id IS NOT NULL AND campaign_id IS NOT NULL
+  AND event_type IN ('email_sent', 'email_click')
+GROUP BY customer_id, campaign_id, occurred_at
