@@ -5,9 +5,10 @@
 //!
 //! Covered today: the company page (also filtered by channel, against last year), a KPI's
 //! detail page and the company KPIs of the API, which every tile, chart, comparison and
-//! sparkline serves from the rollups. Department pages (windowed KPIs, unique visitors), the
-//! journeys and pain pages, the KPI tree and segment filters still read events
-//! (docs/rollups.md, section 6); the ignored survey at the end lists them.
+//! sparkline serves from the rollups; the KPIs of the customer facts, and the marketing and
+//! customer service pages that they complete. The other department pages (windowed KPIs,
+//! unique visitors), the journeys and pain pages, the KPI tree and segment filters still read
+//! events (docs/rollups.md, section 6); the ignored survey at the end lists them.
 
 mod common;
 #[path = "common/web.rs"]
@@ -172,7 +173,8 @@ async fn the_customer_fact_kpis_after_a_write_read_no_raw_events() {
     let mut browser = web::signed_in(&t.db, "cmo@test.it").await;
     write_a_batch(&t.db, &token).await;
     // A click before a purchase, a web visit before a store order, a store visit before a web
-    // order (three new customers), and ad spend: each KPI gets a hit.
+    // order (three new customers), ad spend, an e-mail opened and clicked, a chat before a
+    // purchase: each KPI gets a hit.
     let specs = [
         ("lb-1", "09T10:00", "click", "ads", "lb1"),
         ("lb-2", "10T10:00", "purchase", "web", "lb1"),
@@ -184,6 +186,7 @@ async fn the_customer_fact_kpis_after_a_write_read_no_raw_events() {
         ("lb-8", "09T08:00", "email_sent", "email", "lb1"),
         ("lb-9", "09T08:30", "email_open", "email", "lb1"),
         ("lb-10", "09T08:40", "email_click", "email", "lb1"),
+        ("lb-11", "09T07:00", "chat_start", "chat", "lb1"),
     ];
     let mut lines: Vec<serde_json::Value> = specs
         .iter()
@@ -194,7 +197,7 @@ async fn the_customer_fact_kpis_after_a_write_read_no_raw_events() {
             })
         })
         .collect();
-    for line in &mut lines[7..] {
+    for line in &mut lines[7..10] {
         line["campaign_id"] = "NEWS-03".into();
     }
     lines[1]["amount"] = "80.00".into();
@@ -214,6 +217,7 @@ async fn the_customer_fact_kpis_after_a_write_read_no_raw_events() {
         "showrooming_rate",
         "email_open_rate",
         "email_ctr",
+        "chat_to_purchase_rate",
     ];
     start_log(&t.db);
     let reply = browser
@@ -230,6 +234,22 @@ async fn the_customer_fact_kpis_after_a_write_read_no_raw_events() {
         reads.len(),
         reads.join("\n---\n")
     );
+    // With them, every KPI of these two departments reads rollups.
+    for uri in [
+        "/dept/marketing?lang=en&from=2026-01-01&to=2026-06-30",
+        "/dept/customer_service?lang=en&from=2026-01-01&to=2026-06-30",
+    ] {
+        start_log(&t.db);
+        let page = browser.page(uri).await;
+        assert!(page.contains("name=\"from\""), "{uri}");
+        let reads = reads_of_events(&t.db);
+        assert!(
+            reads.is_empty(),
+            "{uri} read events in {} statements:\n{}",
+            reads.len(),
+            reads.join("\n---\n")
+        );
+    }
     let conn = t.db.connect().expect("connection");
     let catalog = Catalog::builtin();
     let period = omnikpi::server::kpi::Period::parse("2026-01-01", "2026-06-30").expect("period");

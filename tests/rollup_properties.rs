@@ -261,8 +261,8 @@ fn fact_queries() -> Vec<&'static str> {
         .map(|d| d.key.as_str())
         .collect();
     assert!(
-        keys.len() >= 5,
-        "roas, webrooming, showrooming, the e-mail rates: {keys:?}"
+        keys.len() >= 6,
+        "roas, webrooming, showrooming, the e-mail rates, chat to purchase: {keys:?}"
     );
     keys
 }
@@ -374,6 +374,7 @@ fn check(t: &TestDb, step: usize, journeys: bool) -> Result<(), TestCaseError> {
         "showrooming_rate",
         "email_open_rate",
         "email_ctr",
+        "chat_to_purchase_rate",
     ];
     for dimension in [
         Dimension::Channel,

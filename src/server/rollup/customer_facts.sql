@@ -8,7 +8,9 @@
 -- - showrooming_rate: an online order (anchored at its first online line) whose customer
 --   visited a store in the 168 hours before the anchor;
 -- - email_open_rate, email_ctr: per campaign (order_key) and instant, the e-mails sent to the
---   customer (lines) and the customer's opens or clicks (hit_lines).
+--   customer (lines) and the customer's opens or clicks (hit_lines);
+-- - chat_to_purchase_rate: a chat whose customer bought within the 168 hours from its start
+--   (it looks ahead: a later purchase changes an earlier chat's row).
 -- One row per KPI, customer, order or campaign (roas: none) and instant.
 WITH purchases AS (
     SELECT customer_id, coalesce(order_id, source || ':' || event_id) AS order_key,
@@ -81,3 +83,13 @@ FROM {events}
 WHERE customer_id IS NOT NULL AND campaign_id IS NOT NULL
   AND event_type IN ('email_sent', 'email_click')
 GROUP BY customer_id, campaign_id, occurred_at
+UNION ALL
+SELECT 'chat_to_purchase_rate', customer_id, NULL, occurred_at,
+       count(*), count(*) FILTER (WHERE hit), 0
+FROM (SELECT c.customer_id, c.occurred_at, EXISTS (
+          SELECT 1 FROM {events} p
+          WHERE p.customer_id = c.customer_id AND p.event_type = 'purchase'
+            AND p.occurred_at >= c.occurred_at
+            AND p.occurred_at <= c.occurred_at + INTERVAL 168 HOUR) AS hit
+      FROM {events} c WHERE c.event_type = 'chat_start' AND c.customer_id IS NOT NULL)
+GROUP BY customer_id, occurred_at
