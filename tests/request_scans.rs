@@ -5,8 +5,8 @@
 //!
 //! Covered today: the company page (also filtered by channel, against last year), a KPI's
 //! detail page and the company KPIs of the API, which every tile, chart, comparison and
-//! sparkline serves from the rollups; the KPIs of the customer facts, and the marketing and
-//! customer service pages that they complete. The other department pages (windowed KPIs,
+//! sparkline serves from the rollups; the KPIs of the customer and order facts, and the
+//! marketing, customer service and stores pages that they complete. The other department pages (windowed KPIs,
 //! unique visitors), the journeys and pain pages, the KPI tree and segment filters still read
 //! events (docs/rollups.md, section 6); the ignored survey at the end lists them.
 
@@ -162,9 +162,10 @@ async fn the_company_page_after_a_write_reads_no_raw_events() {
     );
 }
 
-/// The KPIs that judge a purchase by the 7 days before it (ROAS, webrooming, showrooming) or an
-/// e-mail by its customer's opens and clicks read the customer facts after a write, and equal
-/// their raw queries.
+/// The KPIs that judge a purchase by the 7 days before it (ROAS, webrooming, showrooming), an
+/// e-mail by its customer's opens and clicks, a chat by the purchases after it, read the
+/// customer facts after a write; those that judge a reservation or a return by its order's
+/// other events read the order facts; all equal their raw queries.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_customer_fact_kpis_after_a_write_read_no_raw_events() {
     let t = TestDb::with_fixture();
@@ -174,7 +175,7 @@ async fn the_customer_fact_kpis_after_a_write_read_no_raw_events() {
     write_a_batch(&t.db, &token).await;
     // A click before a purchase, a web visit before a store order, a store visit before a web
     // order (three new customers), ad spend, an e-mail opened and clicked, a chat before a
-    // purchase: each KPI gets a hit.
+    // purchase, a reservation picked up, a web order returned in a store: each KPI gets a hit.
     let specs = [
         ("lb-1", "09T10:00", "click", "ads", "lb1"),
         ("lb-2", "10T10:00", "purchase", "web", "lb1"),
@@ -187,6 +188,9 @@ async fn the_customer_fact_kpis_after_a_write_read_no_raw_events() {
         ("lb-9", "09T08:30", "email_open", "email", "lb1"),
         ("lb-10", "09T08:40", "email_click", "email", "lb1"),
         ("lb-11", "09T07:00", "chat_start", "chat", "lb1"),
+        ("lb-12", "11T10:00", "reservation", "web", "lb2"),
+        ("lb-13", "12T10:00", "pickup", "store", "lb2"),
+        ("lb-14", "13T10:00", "return", "store", "lb1"),
     ];
     let mut lines: Vec<serde_json::Value> = specs
         .iter()
@@ -200,6 +204,11 @@ async fn the_customer_fact_kpis_after_a_write_read_no_raw_events() {
     for line in &mut lines[7..10] {
         line["campaign_id"] = "NEWS-03".into();
     }
+    // A reserved order picked up the next day; the web order returned in a store.
+    lines[11]["order_id"] = "LB-R1".into();
+    lines[12]["order_id"] = "LB-R1".into();
+    lines[1]["order_id"] = "LB-W1".into();
+    lines[13]["order_id"] = "LB-W1".into();
     lines[1]["amount"] = "80.00".into();
     lines[6]["cost"] = "20.00".into();
     let body: Vec<String> = lines.iter().map(|l| l.to_string()).collect();
@@ -218,6 +227,8 @@ async fn the_customer_fact_kpis_after_a_write_read_no_raw_events() {
         "email_open_rate",
         "email_ctr",
         "chat_to_purchase_rate",
+        "pickup_rate",
+        "cross_channel_return_rate",
     ];
     start_log(&t.db);
     let reply = browser
@@ -234,10 +245,11 @@ async fn the_customer_fact_kpis_after_a_write_read_no_raw_events() {
         reads.len(),
         reads.join("\n---\n")
     );
-    // With them, every KPI of these two departments reads rollups.
+    // With them, every KPI of these departments reads rollups.
     for uri in [
         "/dept/marketing?lang=en&from=2026-01-01&to=2026-06-30",
         "/dept/customer_service?lang=en&from=2026-01-01&to=2026-06-30",
+        "/dept/stores?lang=en&from=2026-01-01&to=2026-06-30",
     ] {
         start_log(&t.db);
         let page = browser.page(uri).await;

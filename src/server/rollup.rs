@@ -22,6 +22,7 @@ use super::kpi::{Dimension, Filters};
 
 pub mod customer_facts;
 pub mod facts;
+pub mod order_facts;
 pub mod sets;
 
 const DAILY_SQL: &str = include_str!("rollup/daily.sql");
@@ -188,6 +189,8 @@ pub fn add_loaded(conn: &Connection) -> Result<(), duckdb::Error> {
     laps.lap("sets and facts");
     merge(conn, &aggregate("e.load_id > ?", 1), &[&through])?;
     laps.lap("daily");
+    order_facts::add_loaded(conn, through)?;
+    laps.lap("order facts");
     crate::server::ops::fault::point("rollup.merged");
     conn.execute(
         "UPDATE rollup_state SET loaded_through = (SELECT greatest(coalesce(max(load_id), 0), ?) FROM loads)",
@@ -265,6 +268,7 @@ pub fn rebuild_in(conn: &Connection) -> Result<(), duckdb::Error> {
     note_changed(conn, None)?;
     super::journey::rollup::rebuild_in(conn)?;
     sets::rebuild_in(conn)?;
+    order_facts::rebuild_in(conn)?;
     conn.execute_batch(&format!(
         "DELETE FROM rollup_daily;
          INSERT INTO rollup_daily BY NAME {};
@@ -423,6 +427,7 @@ pub fn verify(conn: &Connection) -> Result<Verification, duckdb::Error> {
     sets::verify(conn, &mut out.differences)?;
     facts::verify(conn, &mut out.differences)?;
     customer_facts::verify(conn, &mut out.differences)?;
+    order_facts::verify(conn, &mut out.differences)?;
     super::journey::rollup::verify(conn, &mut out.differences)?;
     Ok(out)
 }

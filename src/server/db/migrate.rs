@@ -123,6 +123,11 @@ pub const MIGRATIONS: &[Migration] = &[
         name: "customer_facts",
         sql: include_str!("../../../migrations/0029_customer_facts.sql"),
     },
+    Migration {
+        version: 30,
+        name: "order_facts",
+        sql: include_str!("../../../migrations/0030_order_facts.sql"),
+    },
 ];
 
 pub struct Migration {

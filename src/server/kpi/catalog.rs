@@ -180,10 +180,10 @@ pub struct KpiDef {
     /// The same aggregate over `rollup_daily` (docs/rollups.md): the engine reads it there
     /// when the filters allow; `tests/rollup_properties.rs` holds it equal to `sql`.
     pub rollup: Option<String>,
-    /// The same query over the customer facts (`customer_facts`, docs/rollups.md section 8)
-    /// and the daily rollup, with only `bounds` (t0, t1, d0, d1) defined: the engine runs it
-    /// when no filter narrows the events and the rollups are current;
-    /// `tests/rollup_properties.rs` holds it equal to `query`.
+    /// The same query over the customer or order facts (`customer_facts`, `order_facts`,
+    /// docs/rollups.md sections 8 and 9) and the daily rollup, with only `bounds` (t0, t1, d0,
+    /// d1) defined: the engine runs it when no filter narrows the events and the rollups are
+    /// current; `tests/rollup_properties.rs` holds it equal to `query`.
     pub facts: Option<String>,
     /// How the distinct sets per day (`rollup_sets`) compute it (docs/rollups.md): the engine
     /// uses it under the same conditions as `rollup`; `tests/rollup_properties.rs` holds it

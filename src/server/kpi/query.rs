@@ -277,7 +277,7 @@ struct Routes<'c> {
     raw: Vec<&'c KpiDef>,
     /// Queries run over `events`.
     queries: Vec<&'c KpiDef>,
-    /// Queries run over the customer facts (their `facts` query).
+    /// Queries run over the customer or order facts (their `facts` query).
     facts: Vec<&'c KpiDef>,
 }
 
@@ -314,7 +314,8 @@ fn route<'c>(
             routes.raw.push(def);
         }
     }
-    // The customer facts are computed over every event of a customer: no filter narrows them.
+    // The customer and order facts are computed over every event of a customer or an order:
+    // no filter narrows them.
     let facts = source == Source::Rollups
         && filters.is_empty()
         && plan.queries.iter().any(|d| d.facts.is_some())

@@ -1,0 +1,83 @@
+//! Order facts (`order_facts`, migration 0030): what the KPIs that judge a reservation or a
+//! return by the other events of its order need, so that they read a narrow table instead of
+//! joining `events` with itself. The pickup rate judges an order's reservations by a pickup
+//! within 168 hours of its first one; the cross-channel return rate judges a return by the
+//! channel class of its order's purchases. One row per KPI, order and instant, with the
+//! reservations or returns there and the hits among them ([`FACTS_SQL`]); each KPI's `facts`
+//! query in the catalog reads the rows of its period.
+//!
+//! A row depends on its order's events alone, whoever's they are, and no write takes an event
+//! out or gives it another order (stitching, splits and erasures change customers and
+//! identifiers only). So a load recomputes the rows of the orders its new events name, in its
+//! transaction ([`add_loaded`], from [`super::add_loaded`]); every rebuild of the rollups
+//! rebuilds them ([`rebuild_in`]). The rows hold instants, so they do not depend on the time
+//! zone. `omnikpi rollup verify` compares them row by row ([`verify`]);
+//! `tests/rollup_properties.rs` holds each KPI read from them equal to its raw query.
+
+use duckdb::Connection;
+
+use super::Difference;
+
+/// The rows of the orders whose every event `{events}` holds.
+const FACTS_SQL: &str = include_str!("order_facts.sql");
+
+/// The columns that identify a row, and its additive measures.
+const KEY: &[&str] = &["kpi", "order_id", "line_at"];
+const MEASURES: &[&str] = &["lines", "hit_lines"];
+
+fn rows_of(events: &str) -> String {
+    FACTS_SQL.replace("{events}", events)
+}
+
+/// Recomputes every row from the events, inside the caller's transaction.
+pub(super) fn rebuild_in(conn: &Connection) -> Result<(), duckdb::Error> {
+    conn.execute_batch(&format!(
+        "DELETE FROM order_facts;
+         INSERT INTO order_facts BY NAME {};",
+        rows_of("events")
+    ))
+}
+
+/// Recomputes the rows of the orders that the events of the loads after `through` name
+/// (before `rollup_state.loaded_through` moves past them). The orders' events are found by
+/// row id (`crate::server::rowids`: one scan of `order_id`) and copied, so the facts read a
+/// few rows, not `events`.
+pub(super) fn add_loaded(conn: &Connection, through: i64) -> Result<(), duckdb::Error> {
+    conn.execute(
+        "CREATE OR REPLACE TEMP TABLE order_facts_orders AS
+             SELECT DISTINCT e.order_id FROM events e
+             WHERE e.load_id > ? AND e.order_id IS NOT NULL",
+        [through],
+    )?;
+    crate::server::rowids::find(
+        conn,
+        "order_facts_rows",
+        "events",
+        &["e.order_id IN (SELECT order_id FROM order_facts_orders)".to_string()],
+        &[],
+    )?;
+    conn.execute_batch(&format!(
+        "CREATE OR REPLACE TEMP TABLE order_fact_events AS
+             SELECT e.event_type, e.channel, e.order_id, e.occurred_at
+             FROM events e WHERE {listed};
+         DELETE FROM order_facts WHERE order_id IN (SELECT order_id FROM order_facts_orders);
+         INSERT INTO order_facts BY NAME {rows};
+         DROP TABLE order_fact_events;
+         DROP TABLE order_facts_rows;
+         DROP TABLE order_facts_orders;",
+        listed = crate::server::rowids::listed("order_facts_rows"),
+        rows = rows_of("order_fact_events"),
+    ))
+}
+
+/// Recomputes every row from the raw events and lists the rows that differ from the stored
+/// ones.
+pub(super) fn verify(conn: &Connection, out: &mut Vec<Difference>) -> Result<(), duckdb::Error> {
+    super::compare(
+        conn,
+        "order_facts",
+        &rows_of("events"),
+        (KEY, MEASURES),
+        out,
+    )
+}
