@@ -293,6 +293,16 @@ fn funnel_medians_and_the_hand_off_matrix() {
         ]
     );
     assert_eq!(report.overall.steps[4].conversion_from_first, Some(0.5));
+    // Read one journey at a time, the steps add up to the same funnel.
+    let [one_by_one] = funnel::funnels_in(
+        &conn,
+        &march,
+        &Filters::none(),
+        [&FunnelStepDef::cross_channel()[..]],
+        1,
+    )
+    .expect("funnel read in pieces");
+    assert_eq!(one_by_one, report);
     let entries: Vec<(Option<String>, u64)> = report
         .by_entry_channel
         .iter()
