@@ -2,8 +2,11 @@
 //! scanning `events` (docs/rollups.md is the design, with which KPI each rollup serves).
 //!
 //! This module owns `rollup_daily` and `rollup_state` (migration 0020), through [`sets`]
-//! the distinct sets per day (`rollup_sets`, migration 0022) and through [`facts`] the
-//! per-customer purchase facts (`rollup_facts`, migration 0023, kept with the sets): how a write changes them (always
+//! the distinct sets per day (`rollup_sets`, migration 0022), through [`facts`] the
+//! per-customer purchase facts (`rollup_facts`, migration 0023, kept with the sets), through
+//! [`customer_facts`] the facts of the KPIs that judge an event by its customer's others
+//! (migration 0029, kept by the journey builder) and through [`order_facts`] those that judge
+//! it by its order's (migration 0030, kept by each load): how a write changes them (always
 //! inside the writer's transaction), how they are rebuilt and verified against the raw events,
 //! and whether the KPI engine may read them. Every statement that changes `events` calls in
 //! here: a load through [`add_loaded`], a change of customer ids through [`detach`] (and
@@ -405,7 +408,8 @@ impl Verification {
 pub const MAX_DIFFERENCES: usize = 1000;
 
 /// Recomputes the rollups from the raw events and compares them with the stored ones, row by
-/// row (`rollup_daily`, the distinct sets, the purchase facts).
+/// row (`rollup_daily`, the distinct sets, the purchase facts, the customer and order facts,
+/// the journey rollup).
 pub fn verify(conn: &Connection) -> Result<Verification, duckdb::Error> {
     let mut out = Verification::default();
     let (built, now): (String, String) = conn.query_row(
