@@ -57,6 +57,18 @@ fn reads_events(sql: &str) -> bool {
         .any(|w| (w[0] == "from" || w[0] == "join") && w[1] == "events")
 }
 
+/// Fails, listing them, when a statement logged since [`start_log`] read `events`: `what`
+/// (a page, the API) names the reader.
+fn assert_no_reads_of_events(db: &Db, what: &str) {
+    let reads = reads_of_events(db);
+    assert!(
+        reads.is_empty(),
+        "{what} read events in {} statements:\n{}",
+        reads.len(),
+        reads.join("\n---\n")
+    );
+}
+
 /// Starts a fresh query log.
 fn start_log(db: &Db) {
     let conn = db.connect().expect("connection");
@@ -130,13 +142,7 @@ async fn the_company_page_after_a_write_reads_no_raw_events() {
         start_log(&t.db);
         let page = browser.page(uri).await;
         assert!(page.contains("Gross revenue"), "{uri}");
-        let reads = reads_of_events(&t.db);
-        assert!(
-            reads.is_empty(),
-            "{uri} read events in {} statements:\n{}",
-            reads.len(),
-            reads.join("\n---\n")
-        );
+        assert_no_reads_of_events(&t.db, uri);
     }
 
     start_log(&t.db);
@@ -153,13 +159,7 @@ async fn the_company_page_after_a_write_reads_no_raw_events() {
         ))
         .await;
     assert_eq!(reply.status, axum::http::StatusCode::OK, "{}", reply.body);
-    let reads = reads_of_events(&t.db);
-    assert!(
-        reads.is_empty(),
-        "the company KPIs read events in {} statements:\n{}",
-        reads.len(),
-        reads.join("\n---\n")
-    );
+    assert_no_reads_of_events(&t.db, "the company KPIs");
 }
 
 /// The KPIs that judge a purchase by the 7 days before it (ROAS, webrooming, showrooming), an
@@ -238,13 +238,7 @@ async fn the_customer_fact_kpis_after_a_write_read_no_raw_events() {
         ))
         .await;
     assert_eq!(reply.status, axum::http::StatusCode::OK, "{}", reply.body);
-    let reads = reads_of_events(&t.db);
-    assert!(
-        reads.is_empty(),
-        "the customer fact KPIs read events in {} statements:\n{}",
-        reads.len(),
-        reads.join("\n---\n")
-    );
+    assert_no_reads_of_events(&t.db, "the KPIs of the customer and order facts");
     // With them, every KPI of these departments reads rollups.
     for uri in [
         "/dept/marketing?lang=en&from=2026-01-01&to=2026-06-30",
@@ -254,13 +248,7 @@ async fn the_customer_fact_kpis_after_a_write_read_no_raw_events() {
         start_log(&t.db);
         let page = browser.page(uri).await;
         assert!(page.contains("name=\"from\""), "{uri}");
-        let reads = reads_of_events(&t.db);
-        assert!(
-            reads.is_empty(),
-            "{uri} read events in {} statements:\n{}",
-            reads.len(),
-            reads.join("\n---\n")
-        );
+        assert_no_reads_of_events(&t.db, uri);
     }
     let conn = t.db.connect().expect("connection");
     let catalog = Catalog::builtin();

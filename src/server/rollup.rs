@@ -436,6 +436,49 @@ pub fn verify(conn: &Connection) -> Result<Verification, duckdb::Error> {
     Ok(out)
 }
 
+/// A table of facts whose rows a write recomputes whole for what it touched (the customer and
+/// the order facts): its name, the SQL of its rows over the relation in its `{events}` slot,
+/// and the key and additive measures `rollup verify` compares.
+pub(crate) struct FactTable {
+    pub name: &'static str,
+    pub sql: &'static str,
+    pub key: &'static [&'static str],
+    pub measures: &'static [&'static str],
+}
+
+impl FactTable {
+    /// The rows of the customers or orders whose every event `events` (a table or a copy of
+    /// some of its rows, from the callers' constants) holds.
+    pub(crate) fn rows_of(&self, events: &str) -> String {
+        self.sql.replace("{events}", events)
+    }
+
+    /// Recomputes every row from the events, inside the caller's transaction.
+    pub(crate) fn rebuild_in(&self, conn: &Connection) -> Result<(), duckdb::Error> {
+        conn.execute_batch(&format!(
+            "DELETE FROM {name}; INSERT INTO {name} BY NAME {rows};",
+            name = self.name,
+            rows = self.rows_of("events")
+        ))
+    }
+
+    /// Recomputes every row from the raw events and lists the rows that differ from the
+    /// stored ones.
+    pub(crate) fn verify(
+        &self,
+        conn: &Connection,
+        out: &mut Vec<Difference>,
+    ) -> Result<(), duckdb::Error> {
+        compare(
+            conn,
+            self.name,
+            &self.rows_of("events"),
+            (self.key, self.measures),
+            out,
+        )
+    }
+}
+
 /// Compares the rows of `table` (summed by `key`, as a reader sees them) with `raw`, the same
 /// rows recomputed from the events, and lists each key whose `measures` differ, up to
 /// [`MAX_DIFFERENCES`] in all.

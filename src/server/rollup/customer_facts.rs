@@ -18,26 +18,21 @@
 
 use duckdb::Connection;
 
-use super::Difference;
+use super::{Difference, FactTable};
 
-/// The rows of the customers whose every event `{events}` holds.
+/// The table, with [`FACTS_SQL`]: the rows of the customers whose every event `{events}` holds.
+const TABLE: FactTable = FactTable {
+    name: "customer_facts",
+    sql: FACTS_SQL,
+    key: &["kpi", "customer_id", "order_key", "line_at"],
+    measures: &["lines", "hit_lines", "hit_amount"],
+};
+
 const FACTS_SQL: &str = include_str!("customer_facts.sql");
-
-/// The columns that identify a row, and its additive measures.
-const KEY: &[&str] = &["kpi", "customer_id", "order_key", "line_at"];
-const MEASURES: &[&str] = &["lines", "hit_lines", "hit_amount"];
-
-fn rows_of(events: &str) -> String {
-    FACTS_SQL.replace("{events}", events)
-}
 
 /// Recomputes every row from the events, inside the caller's transaction.
 pub(crate) fn rebuild_in(conn: &Connection) -> Result<(), duckdb::Error> {
-    conn.execute_batch(&format!(
-        "DELETE FROM customer_facts;
-         INSERT INTO customer_facts BY NAME {};",
-        rows_of("events")
-    ))
+    TABLE.rebuild_in(conn)
 }
 
 /// Recomputes the rows of the customers `customers` lists (a query of one `customer_id`
@@ -56,7 +51,7 @@ pub(crate) fn refresh(conn: &Connection, customers: &str, rows: &str) -> Result<
          DELETE FROM customer_facts WHERE customer_id IN ({customers});
          INSERT INTO customer_facts BY NAME {};
          DROP TABLE customer_fact_events;",
-        rows_of("customer_fact_events")
+        TABLE.rows_of("customer_fact_events")
     ))
 }
 
@@ -73,13 +68,7 @@ pub(crate) fn forget(conn: &Connection, customer_id: i64) -> Result<(), duckdb::
 /// Recomputes every row from the raw events and lists the rows that differ from the stored
 /// ones.
 pub(crate) fn verify(conn: &Connection, out: &mut Vec<Difference>) -> Result<(), duckdb::Error> {
-    super::compare(
-        conn,
-        "customer_facts",
-        &rows_of("events"),
-        (KEY, MEASURES),
-        out,
-    )
+    TABLE.verify(conn, out)
 }
 
 #[cfg(test)]

@@ -68,21 +68,14 @@ FROM purchases p JOIN online_orders o USING (customer_id, order_key)
 WHERE p.online
 GROUP BY p.customer_id, p.order_key, p.occurred_at
 UNION ALL
-SELECT 'email_open_rate', customer_id, campaign_id, occurred_at,
-       count(*) FILTER (WHERE event_type = 'email_sent'),
-       count(*) FILTER (WHERE event_type = 'email_open'), 0
-FROM {events}
-WHERE customer_id IS NOT NULL AND campaign_id IS NOT NULL
-  AND event_type IN ('email_sent', 'email_open')
-GROUP BY customer_id, campaign_id, occurred_at
-UNION ALL
-SELECT 'email_ctr', customer_id, campaign_id, occurred_at,
-       count(*) FILTER (WHERE event_type = 'email_sent'),
-       count(*) FILTER (WHERE event_type = 'email_click'), 0
-FROM {events}
-WHERE customer_id IS NOT NULL AND campaign_id IS NOT NULL
-  AND event_type IN ('email_sent', 'email_click')
-GROUP BY customer_id, campaign_id, occurred_at
+SELECT m.kpi, e.customer_id, e.campaign_id, e.occurred_at,
+       count(*) FILTER (WHERE e.event_type = 'email_sent'),
+       count(*) FILTER (WHERE e.event_type = m.hit), 0
+FROM {events} e
+JOIN (VALUES ('email_open_rate', 'email_open'), ('email_ctr', 'email_click')) m(kpi, hit)
+  ON e.event_type IN ('email_sent', m.hit)
+WHERE e.customer_id IS NOT NULL AND e.campaign_id IS NOT NULL
+GROUP BY m.kpi, e.customer_id, e.campaign_id, e.occurred_at
 UNION ALL
 SELECT 'chat_to_purchase_rate', customer_id, NULL, occurred_at,
        count(*), count(*) FILTER (WHERE hit), 0

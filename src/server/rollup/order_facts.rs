@@ -16,26 +16,21 @@
 
 use duckdb::Connection;
 
-use super::Difference;
+use super::{Difference, FactTable};
 
-/// The rows of the orders whose every event `{events}` holds.
+/// The table, with [`FACTS_SQL`]: the rows of the orders whose every event `{events}` holds.
+const TABLE: FactTable = FactTable {
+    name: "order_facts",
+    sql: FACTS_SQL,
+    key: &["kpi", "order_id", "line_at"],
+    measures: &["lines", "hit_lines"],
+};
+
 const FACTS_SQL: &str = include_str!("order_facts.sql");
-
-/// The columns that identify a row, and its additive measures.
-const KEY: &[&str] = &["kpi", "order_id", "line_at"];
-const MEASURES: &[&str] = &["lines", "hit_lines"];
-
-fn rows_of(events: &str) -> String {
-    FACTS_SQL.replace("{events}", events)
-}
 
 /// Recomputes every row from the events, inside the caller's transaction.
 pub(super) fn rebuild_in(conn: &Connection) -> Result<(), duckdb::Error> {
-    conn.execute_batch(&format!(
-        "DELETE FROM order_facts;
-         INSERT INTO order_facts BY NAME {};",
-        rows_of("events")
-    ))
+    TABLE.rebuild_in(conn)
 }
 
 /// Recomputes the rows of the orders that the events of the loads after `through` name
@@ -66,18 +61,12 @@ pub(super) fn add_loaded(conn: &Connection, through: i64) -> Result<(), duckdb::
          DROP TABLE order_facts_rows;
          DROP TABLE order_facts_orders;",
         listed = crate::server::rowids::listed("order_facts_rows"),
-        rows = rows_of("order_fact_events"),
+        rows = TABLE.rows_of("order_fact_events"),
     ))
 }
 
 /// Recomputes every row from the raw events and lists the rows that differ from the stored
 /// ones.
 pub(super) fn verify(conn: &Connection, out: &mut Vec<Difference>) -> Result<(), duckdb::Error> {
-    super::compare(
-        conn,
-        "order_facts",
-        &rows_of("events"),
-        (KEY, MEASURES),
-        out,
-    )
+    TABLE.verify(conn, out)
 }
