@@ -69,6 +69,21 @@ fn assert_no_reads_of_events(db: &Db, what: &str) {
     );
 }
 
+/// Renders each of `pages`, which must show `shown`, and fails when one read `events`.
+async fn assert_pages_read_no_events(
+    db: &Db,
+    browser: &mut web::Browser,
+    pages: &[&str],
+    shown: &str,
+) {
+    for uri in pages {
+        start_log(db);
+        let page = browser.page(uri).await;
+        assert!(page.contains(shown), "{uri}");
+        assert_no_reads_of_events(db, uri);
+    }
+}
+
 /// Starts a fresh query log.
 fn start_log(db: &Db) {
     let conn = db.connect().expect("connection");
@@ -134,16 +149,12 @@ async fn the_company_page_after_a_write_reads_no_raw_events() {
         "the query log is not recording"
     );
 
-    for uri in [
+    let pages = [
         "/?lang=en&from=2026-01-01&to=2026-06-30",
         "/?lang=en&from=2026-01-01&to=2026-06-30&channel=web&compare=last_year",
         "/kpi/gross_revenue?lang=en&from=2026-01-01&to=2026-06-30",
-    ] {
-        start_log(&t.db);
-        let page = browser.page(uri).await;
-        assert!(page.contains("Gross revenue"), "{uri}");
-        assert_no_reads_of_events(&t.db, uri);
-    }
+    ];
+    assert_pages_read_no_events(&t.db, &mut browser, &pages, "Gross revenue").await;
 
     start_log(&t.db);
     let keys: Vec<&str> = Catalog::builtin()
@@ -240,16 +251,12 @@ async fn the_customer_fact_kpis_after_a_write_read_no_raw_events() {
     assert_eq!(reply.status, axum::http::StatusCode::OK, "{}", reply.body);
     assert_no_reads_of_events(&t.db, "the KPIs of the customer and order facts");
     // With them, every KPI of these departments reads rollups.
-    for uri in [
+    let pages = [
         "/dept/marketing?lang=en&from=2026-01-01&to=2026-06-30",
         "/dept/customer_service?lang=en&from=2026-01-01&to=2026-06-30",
         "/dept/stores?lang=en&from=2026-01-01&to=2026-06-30",
-    ] {
-        start_log(&t.db);
-        let page = browser.page(uri).await;
-        assert!(page.contains("name=\"from\""), "{uri}");
-        assert_no_reads_of_events(&t.db, uri);
-    }
+    ];
+    assert_pages_read_no_events(&t.db, &mut browser, &pages, "name=\"from\"").await;
     let conn = t.db.connect().expect("connection");
     let catalog = Catalog::builtin();
     let period = omnikpi::server::kpi::Period::parse("2026-01-01", "2026-06-30").expect("period");
