@@ -259,6 +259,10 @@ pub fn erase(db: &Db, customer_id: i64) -> Result<ErasureReport, JourneyError> {
     erase_then(db, customer_id, |_, _| Ok(()))
 }
 
+/// The temporary table of the other customers an erasure anonymises events of (events that
+/// carry one of the erased customer's identifiers), whose journeys are cut again.
+const OTHERS: &str = "erasure_others";
+
 /// [`erase`], running `record` (the audit row) in the same transaction before it commits.
 pub fn erase_then(
     db: &Db,
@@ -307,6 +311,16 @@ pub fn erase_then(
     let erased = format!("customer_id = $1 OR {}", carries.join(" OR "));
     // The events become anonymous: the rollups take them out and count them again as such.
     let bound: Vec<&dyn duckdb::ToSql> = params.iter().map(|p| p.as_ref()).collect();
+    // Other customers whose events carry one of the identifiers lose those events too: their
+    // journeys and every fact computed from their events are cut again below.
+    tx.execute(
+        &format!(
+            "CREATE OR REPLACE TEMP TABLE {OTHERS} AS
+             SELECT DISTINCT customer_id FROM events
+             WHERE ({erased}) AND customer_id IS NOT NULL AND customer_id <> $1"
+        ),
+        bound.as_slice(),
+    )?;
     crate::server::rollup::detach(&tx, &erased, &bound)?;
     let events = tx.execute(
         &format!(
@@ -353,6 +367,11 @@ pub fn erase_then(
         [customer_id],
     )?;
     tx.execute("DELETE FROM journeys WHERE customer_id = ?", [customer_id])?;
+    let others: i64 = tx.query_row(&format!("SELECT count(*) FROM {OTHERS}"), [], |r| r.get(0))?;
+    if others > 0 {
+        super::update_touched_in(&tx, Some(OTHERS))?;
+    }
+    tx.execute_batch(&format!("DROP TABLE {OTHERS};"))?;
     if !keep {
         super::rollup::rebuild_in(&tx)?;
     }
