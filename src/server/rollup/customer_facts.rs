@@ -10,7 +10,8 @@
 //! A row depends on its customer's events alone, so it changes only when they do: the journey
 //! builder, which knows the customers every write touched (loads, API batches, merges),
 //! recomputes theirs in the writer's transaction ([`refresh`]); an erasure takes out the
-//! customer's ([`forget`]); every full rebuild of the journey rollup (a split, an identity
+//! customer's ([`forget`]) and has the builder redo the other customers whose events it
+//! anonymised; every full rebuild of the journey rollup (a split, an identity
 //! rebuild, a change of time zone, `rollup rebuild`) rebuilds them ([`rebuild_in`]). The rows
 //! hold instants, not days, so they do not depend on the time zone. `omnikpi rollup verify`
 //! compares them row by row ([`verify`]); `tests/rollup_properties.rs` holds each KPI read
