@@ -118,7 +118,9 @@ pub fn update_touched_in(
                 std::slice::from_ref(&theirs),
                 &[],
             )?;
+            laps.lap("their events");
             rowids(conn, "journey_step_rows", "journey_steps", &[theirs], &[])?;
+            laps.lap("their steps");
             (
                 format!("AND {}", crate::server::rowids::listed("journey_rows")),
                 format!(
@@ -159,17 +161,28 @@ pub fn update_touched_in(
             super::rollup::patch(conn, TOUCHED_JOURNEYS, -1)?;
         }
         laps.lap("rollup patched out");
-        // Their steps are among those set aside above when there are some.
-        let steps_listed = match touched {
-            Some(_) => "AND rowid IN (SELECT r FROM journey_step_rows)".to_string(),
-            None => String::new(),
-        };
-        conn.execute_batch(&format!(
-            "DELETE FROM journey_steps
-             WHERE customer_id IN (SELECT customer_id FROM journey_touched) {steps_listed};
-             DELETE FROM journeys WHERE customer_id IN (SELECT customer_id FROM journey_touched);",
-        ))?;
-        laps.lap("deleted");
+        // Their steps are among those set aside above when there are some: those row ids are
+        // narrowed to the customers cut again, then deleted by row id alone (a condition on
+        // `customer_id` as well would read that column of every step).
+        match touched {
+            Some(_) => conn.execute_batch(
+                "CREATE OR REPLACE TEMP TABLE journey_step_gone AS
+                     SELECT e.rowid AS r FROM journey_steps e
+                     WHERE e.rowid IN (SELECT r FROM journey_step_rows)
+                       AND e.customer_id IN (SELECT customer_id FROM journey_touched);
+                 DELETE FROM journey_steps WHERE rowid IN (SELECT r FROM journey_step_gone);
+                 DROP TABLE journey_step_gone;",
+            )?,
+            None => conn.execute_batch(
+                "DELETE FROM journey_steps
+                 WHERE customer_id IN (SELECT customer_id FROM journey_touched);",
+            )?,
+        }
+        laps.lap("steps deleted");
+        conn.execute_batch(
+            "DELETE FROM journeys WHERE customer_id IN (SELECT customer_id FROM journey_touched);",
+        )?;
+        laps.lap("journeys deleted");
         // Those customers' events are among the ones set aside above when there are some.
         let only = match touched {
             Some(_) => format!(
@@ -246,12 +259,9 @@ pub fn update_touched_in(
         // Most writes do not move the clock past anyone's window: nothing to patch then.
         if changing > 0 {
             super::rollup::patch(conn, RESTATUS_JOURNEYS, -1)?;
-            conn.execute(
-                &format!(
-                    "UPDATE journeys SET status = {NEW_STATUS}
-                     WHERE journey_id IN (SELECT journey_id FROM journey_restatus)"
-                ),
-                [window_days],
+            conn.execute_batch(
+                "UPDATE journeys SET status = 'abandoned'
+                 WHERE journey_id IN (SELECT journey_id FROM journey_restatus);",
             )?;
             super::rollup::patch(conn, RESTATUS_JOURNEYS, 1)?;
             super::rollup::restatus_handoffs(conn)?;
@@ -259,7 +269,7 @@ pub fn update_touched_in(
         conn.execute_batch("DROP TABLE journey_restatus;")?;
     } else {
         conn.execute(
-            &format!("UPDATE journeys SET status = {NEW_STATUS} WHERE {RESTATUS}"),
+            &format!("UPDATE journeys SET status = 'abandoned' WHERE {RESTATUS}"),
             [window_days],
         )?;
         super::rollup::rebuild_in(conn)?;
@@ -275,15 +285,13 @@ pub fn update_touched_in(
 /// The journeys of the customers being cut again (a condition on `j`).
 const TOUCHED_JOURNEYS: &str = "j.customer_id IN (SELECT customer_id FROM journey_touched)";
 
-/// The status an unconverted journey has at the data's clock; `$1` is the window in days.
-const NEW_STATUS: &str = "CASE
-     WHEN ended_at + to_hours(CAST($1 AS BIGINT) * 24) >= (SELECT max(occurred_at) FROM events)
-         THEN 'open' ELSE 'abandoned' END";
-
-/// The journeys whose status the clock changes.
-const RESTATUS: &str = "status <> 'converted' AND status <> CASE
-     WHEN ended_at + to_hours(CAST($1 AS BIGINT) * 24) >= (SELECT max(occurred_at) FROM events)
-         THEN 'open' ELSE 'abandoned' END";
+/// The journeys whose status the clock changes (to abandoned): open ones whose window has
+/// passed; `$1` is the window in days. The clock
+/// (the latest event) only moves forward, as no write deletes an event, so an abandoned
+/// journey never reopens; a journey cut again takes its status when it is cut. Only the open
+/// journeys are read (4 % of them at 10M events), not every journey's end.
+const RESTATUS: &str = "status = 'open'
+     AND ended_at + to_hours(CAST($1 AS BIGINT) * 24) < (SELECT max(occurred_at) FROM events)";
 
 /// The journeys listed in `journey_restatus` (a condition on `j`).
 const RESTATUS_JOURNEYS: &str = "j.journey_id IN (SELECT journey_id FROM journey_restatus)";

@@ -222,15 +222,25 @@ pub(crate) fn refresh(conn: &Connection, customers: &str, rows: &str) -> Result<
     if !current_for(conn, &settings)? {
         return rebuild_in(conn);
     }
+    // The new events' orders first, alone: inside the `IN` below, the lookup of the new
+    // events made DuckDB scan every fact's order before filtering (80 ms at 10M events).
+    let through: i64 = conn.query_row(
+        "SELECT coalesce(max(loaded_through), 0) FROM rollup_state",
+        [],
+        |r| r.get(0),
+    )?;
+    conn.execute(
+        "CREATE OR REPLACE TEMP TABLE anchor_new_orders AS
+             SELECT DISTINCT e.order_id FROM events e
+             WHERE e.load_id > ? AND e.order_id IS NOT NULL",
+        [through],
+    )?;
     conn.execute_batch(&format!(
         "CREATE OR REPLACE TEMP TABLE anchor_touched AS
              SELECT customer_id FROM ({customers}) c WHERE customer_id IS NOT NULL
              UNION
              SELECT customer_id FROM journey_anchor_facts
-             WHERE order_id IN (
-                 SELECT e.order_id FROM events e
-                 WHERE e.load_id > (SELECT coalesce(max(loaded_through), 0) FROM rollup_state)
-                   AND e.order_id IS NOT NULL);
+             WHERE order_id IN (SELECT order_id FROM anchor_new_orders);
          CREATE OR REPLACE TEMP TABLE anchor_others AS
              SELECT customer_id FROM anchor_touched
              EXCEPT SELECT customer_id FROM ({customers}) c;
@@ -279,7 +289,8 @@ pub(crate) fn refresh(conn: &Connection, customers: &str, rows: &str) -> Result<
         ))?;
     }
     conn.execute_batch(
-        "DROP TABLE anchor_touched; DROP TABLE anchor_others; DROP TABLE anchor_orders;
+        "DROP TABLE anchor_new_orders; DROP TABLE anchor_touched; DROP TABLE anchor_others;
+         DROP TABLE anchor_orders;
          DROP TABLE anchor_rows; DROP TABLE anchor_events; DROP TABLE anchor_journeys;
          DROP TABLE anchor_steps_of;",
     )
