@@ -301,10 +301,16 @@ fn route<'c>(
         .iter()
         .chain(&plan.queries)
         .any(|d| d.rollup.is_some() || d.sets.is_some());
-    let usable = source == Source::Rollups
-        && candidates
-        && rollup::serves(filters)
-        && rollup::current(conn)?;
+    // Whether the rollups hold the connection's local days: read once, when first needed.
+    let mut known: Option<bool> = None;
+    let mut rollups_current = || -> Result<bool, duckdb::Error> {
+        if known.is_none() {
+            known = Some(rollup::current(conn)?);
+        }
+        Ok(known == Some(true))
+    };
+    let usable =
+        source == Source::Rollups && candidates && rollup::serves(filters) && rollups_current()?;
     for def in &plan.aggregates {
         if usable && def.rollup.is_some() {
             routes.daily.push(def);
@@ -319,7 +325,7 @@ fn route<'c>(
     let facts = source == Source::Rollups
         && filters.is_empty()
         && plan.queries.iter().any(|d| d.facts.is_some())
-        && rollup::current(conn)?
+        && rollups_current()?
         && crate::server::journey::rollup::current(conn)?;
     for def in &plan.queries {
         if usable && def.sets.is_some() {
