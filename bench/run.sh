@@ -14,12 +14,13 @@
 # BENCH_PG_PORT (5433), BENCH_SECONDS (30), BENCH_CLIENTS (50), BENCH_SKIP_BUILD=1,
 # BENCH_REUSE_CORE=1 (keep the work folder's core.json and databases from an earlier run of
 # `omnikpi bench`: only PostgreSQL, HTTP and sizes are measured again), BENCH_SKIP_PG=1 (leave
-# PostgreSQL out, as the 100M run may), BENCH_LIVE_ROUNDS (20), BENCH_LIVE_PAGE_ROUNDS (5),
-# BENCH_BIN (the omnikpi binary, default the release build's), BENCH_MEMORY_LIMIT (768MB: the
-# server's OMNIKPI_MEMORY_LIMIT), BENCH_SPARK=1 (also the Spark engine on a loopback cluster,
-# bench/spark.sh, recorded under `spark`; BENCH_SPARK=reuse records the work folder's spark.json
-# of an earlier bench/spark.sh run instead), BENCH_NAME (added to the result's file name),
-# BENCH_WASM=0 (leave the wasm bundle out of the sizes, e.g. when only a debug one is built).
+# PostgreSQL and its copy of the events out, as the 100M run may), BENCH_LIVE_ROUNDS (20),
+# BENCH_LIVE_PAGE_ROUNDS (5), BENCH_BIN (the omnikpi binary, default the release build's),
+# BENCH_MEMORY_LIMIT (768MB: the server's OMNIKPI_MEMORY_LIMIT), BENCH_SPARK=1 (also the
+# Spark engine on a loopback cluster, bench/spark.sh, recorded under `spark`; BENCH_SPARK=reuse
+# records the work folder's spark.json of an earlier bench/spark.sh run instead), BENCH_NAME
+# (added to the result's file name), BENCH_WASM=0 (leave the wasm bundle out of the sizes,
+# e.g. when only a debug one is built).
 set -euo pipefail
 
 EVENTS=10000000
@@ -79,8 +80,10 @@ if [ "${BENCH_REUSE_CORE:-0}" = 1 ] && [ -f "$WORK/core.json" ]; then
     say "reusing $WORK/core.json"
 else
     say "omnikpi bench --events $EVENTS"
+    NO_PG=()
+    [ "${BENCH_SKIP_PG:-0}" = 1 ] && NO_PG=(--no-postgres)
     OMNIKPI_LOG=warn "$BIN" --db "$WORK/cli.duckdb" bench --events "$EVENTS" --dir "$WORK" \
-        --out "$WORK/core.json"
+        --out "$WORK/core.json" "${NO_PG[@]}"
 fi
 TZ_NAME=$(jq -r .time_zone "$WORK/core.json")
 

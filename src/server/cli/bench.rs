@@ -32,6 +32,10 @@ pub struct BenchArgs {
     /// Warm runs per query; the median is reported.
     #[arg(long, default_value_t = 5)]
     warm_runs: usize,
+    /// Leave out the copy of the stitched events for PostgreSQL (pg/*.csv), as a run that
+    /// does not measure PostgreSQL may (bench/run.sh with BENCH_SKIP_PG=1).
+    #[arg(long)]
+    no_postgres: bool,
 }
 
 pub fn bench(time_zone: &str, args: BenchArgs) -> anyhow::Result<()> {
@@ -44,6 +48,7 @@ pub fn bench(time_zone: &str, args: BenchArgs) -> anyhow::Result<()> {
         days: args.days,
         time_zone: time_zone.to_string(),
         warm_runs: args.warm_runs.max(1),
+        postgres: !args.no_postgres,
     };
     let figures = bench::run(&opts)?;
     let text = serde_json::to_string_pretty(&figures)?;
