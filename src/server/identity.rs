@@ -626,14 +626,35 @@ fn write_in(conn: &Connection, stitched: &Stitched, scoped: bool) -> Result<(), 
     } else {
         0
     };
+    // Scoped, the scope's identities are also kept apart (`stitch_identities`): every
+    // identifier of a scope event is in the scope, so the moves below join with those few
+    // rows instead of hashing the whole table once per identifier column.
+    let identities = if scoped {
+        conn.execute_batch(
+            "CREATE OR REPLACE TEMP TABLE stitch_identities
+                 (id_type VARCHAR, id_value VARCHAR, customer_id BIGINT);",
+        )?;
+        "stitch_identities"
+    } else {
+        "identities"
+    };
     {
-        let mut appender = conn.appender("identities")?;
-        for (id, members) in &stitched.customers {
-            for (t, value) in members {
-                appender.append_row(duckdb::params![IDENTIFIERS[usize::from(*t)], value, id])?;
-            }
+        let mut tables = vec![conn.appender("identities")?];
+        if scoped {
+            tables.push(conn.appender("stitch_identities")?);
         }
-        appender.flush()?;
+        for appender in &mut tables {
+            for (id, members) in &stitched.customers {
+                for (t, value) in members {
+                    appender.append_row(duckdb::params![
+                        IDENTIFIERS[usize::from(*t)],
+                        value,
+                        id
+                    ])?;
+                }
+            }
+            appender.flush()?;
+        }
         let mut links = conn.appender("identity_links")?;
         for (step, (id, link)) in stitched.links.iter().enumerate() {
             links.append_row(duckdb::params![
@@ -711,7 +732,7 @@ fn write_in(conn: &Connection, stitched: &Stitched, scoped: bool) -> Result<(), 
         .iter()
         .enumerate()
         .map(|(i, c)| {
-            format!("LEFT JOIN identities i{i} ON i{i}.id_type = '{c}' AND i{i}.id_value = e.{c}")
+            format!("LEFT JOIN {identities} i{i} ON i{i}.id_type = '{c}' AND i{i}.id_value = e.{c}")
         })
         .collect();
     let picks: Vec<String> = (0..IDENTIFIERS.len())
@@ -773,14 +794,19 @@ fn write_in(conn: &Connection, stitched: &Stitched, scoped: bool) -> Result<(), 
         conn.execute_batch(&format!(
             "DELETE FROM customers WHERE customer_id IN (SELECT customer_id FROM stitch_customers);
              {}",
-            CUSTOMERS_SQL.replace("DELETE FROM customers;", "").replace(
-                "WHERE e.customer_id IS NOT NULL",
-                &format!(
-                    "WHERE e.customer_id IN (SELECT customer_id FROM stitch_customers)
-                       AND e.rowid IN (SELECT row_id FROM {SCOPE_EVENTS})"
+            CUSTOMERS_SQL
+                .replace("DELETE FROM customers;", "")
+                .replace(
+                    "WHERE e.customer_id IS NOT NULL",
+                    &format!(
+                        "WHERE e.customer_id IN (SELECT customer_id FROM stitch_customers)
+                           AND e.rowid IN (SELECT row_id FROM {SCOPE_EVENTS})"
+                    )
                 )
-            )
+                // Their identities are the scope's (whole components).
+                .replace("FROM identities i", "FROM stitch_identities i")
         ))?;
+        conn.execute_batch("DROP TABLE stitch_identities;")?;
     } else {
         conn.execute_batch(CUSTOMERS_SQL)?;
     }
