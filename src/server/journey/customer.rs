@@ -356,7 +356,7 @@ pub fn erase_then(
     let keep = super::rollup::current(&tx)?;
     if keep {
         // The id is a number: written into the condition, as the builder's constants are.
-        super::rollup::patch(&tx, &format!("j.customer_id = {customer_id}"), -1)?;
+        super::rollup::patch(&tx, "j.customer_id = ?", &[&customer_id], -1)?;
         super::rollup::forget_handoffs(&tx, customer_id)?;
         super::pain::facts::forget(&tx, customer_id)?;
         super::funnel::facts::forget(&tx, customer_id)?;

@@ -192,9 +192,14 @@ const HANDOFF_KEY: &[&str] = &[
 const HANDOFF_MEASURES: &[&str] = &["seconds", "complaints", "surveys", "score_sum"];
 
 /// Adds (`sign` 1) or takes out (-1) the journeys `filter` (a condition on `j` from the
-/// builder's constants) keeps: in each table the rows of the keys they touch are summed with
+/// builder's constants, with `params`) keeps: in each table the rows of the keys they touch are summed with
 /// them and replaced, and rows left with no journey go.
-pub(crate) fn patch(conn: &Connection, filter: &str, sign: i8) -> Result<(), duckdb::Error> {
+pub(crate) fn patch(
+    conn: &Connection,
+    filter: &str,
+    params: &[&dyn duckdb::ToSql],
+    sign: i8,
+) -> Result<(), duckdb::Error> {
     for t in TABLES {
         let same: Vec<String> = t
             .key
@@ -206,10 +211,13 @@ pub(crate) fn patch(conn: &Connection, filter: &str, sign: i8) -> Result<(), duc
             .iter()
             .map(|m| format!("sum({m}) AS {m}"))
             .collect();
-        conn.execute_batch(&format!(
-            "CREATE OR REPLACE TEMP TABLE journey_rollup_delta AS {delta};",
-            delta = (t.aggregate)(filter, sign),
-        ))?;
+        conn.execute(
+            &format!(
+                "CREATE OR REPLACE TEMP TABLE journey_rollup_delta AS {delta}",
+                delta = (t.aggregate)(filter, sign),
+            ),
+            params,
+        )?;
         // No journey of the filter has a row here (new customers before they are cut): the
         // table stays as it is, and the four statements below would only read it.
         let rows: i64 = conn.query_row("SELECT count(*) FROM journey_rollup_delta", [], |r| {

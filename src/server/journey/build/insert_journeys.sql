@@ -1,6 +1,7 @@
--- Inserts the journeys of the steps numbered above $2; $1 is the window in days.
+-- Inserts the journeys of the steps numbered above $2; $1 is the window in days. The data's
+-- clock (the latest event) is the builder's temporary table journey_clock.
 INSERT INTO journeys
-WITH clock AS (SELECT max(occurred_at) AS as_of FROM events),
+WITH clock AS (SELECT as_of FROM journey_clock),
 changes AS (
     SELECT journey_id, step, coalesce(channel, 'other') AS channel,
            coalesce(channel, 'other') IS DISTINCT FROM

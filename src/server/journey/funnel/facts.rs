@@ -124,19 +124,26 @@ pub(crate) fn rebuild_in(conn: &Connection) -> Result<(), duckdb::Error> {
 }
 
 /// Redoes the facts of the customers `customers` lists (a query of one `customer_id` column,
-/// from the builder's constants: those whose journeys it has just cut again). Their steps are
-/// found by row id first (`crate::server::rowids`). Facts of other funnels are rebuilt whole.
-pub(crate) fn refresh(conn: &Connection, customers: &str) -> Result<(), duckdb::Error> {
+/// from the builder's constants: those whose journeys it has just cut again), whose steps are
+/// the rows of `journey_steps` (aliased `e`) that `steps` keeps with `params`. The builder
+/// names them by journey number (the journeys cut again have the newest numbers, so only the
+/// table's end is read); their row ids are found first (`crate::server::rowids`). Facts of
+/// other funnels are rebuilt whole.
+pub(crate) fn refresh(
+    conn: &Connection,
+    customers: &str,
+    steps: &str,
+    params: &[&dyn duckdb::ToSql],
+) -> Result<(), duckdb::Error> {
     if !current(conn)? {
         return rebuild_in(conn);
     }
-    let theirs = format!("e.customer_id IN ({customers})");
     crate::server::rowids::find(
         conn,
         "funnel_step_rows",
         "journey_steps",
-        std::slice::from_ref(&theirs),
-        &[],
+        &[steps.to_string()],
+        params,
     )?;
     walk_into_rows(conn, &crate::server::rowids::listed("funnel_step_rows"))?;
     conn.execute_batch(&format!(
