@@ -8,7 +8,8 @@
 //! sparkline serves from the rollups; the KPIs of the customer and order facts, and the
 //! marketing, customer service and stores pages that they complete. The other department pages (windowed KPIs,
 //! unique visitors), the journeys and pain pages, the KPI tree and segment filters still read
-//! events (docs/rollups.md, section 6); the ignored survey at the end lists them.
+//! events (docs/rollups.md, section 6); the ignored survey at the end lists them. The same log
+//! holds the write path of a batch to one read of the data's clock.
 
 mod common;
 #[path = "common/web.rs"]
@@ -276,6 +277,40 @@ async fn the_customer_fact_kpis_after_a_write_read_no_raw_events() {
 /// a write, the statements that read the `events` table. It asserts nothing about the views
 /// not yet on the rollups; run it to see them:
 /// `cargo test --features ssr,spark --test request_scans -- --ignored --nocapture`.
+/// The write path reads the data's clock (the latest event) once per batch: inside a writer's
+/// transaction `max(occurred_at)` is a scan of every event (20-60 ms at 10M events), and the
+/// journey builder used to read it for the journeys it cuts and again for everyone's statuses.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_batch_reads_the_data_clock_once() {
+    let t = TestDb::with_fixture();
+    let token = web::admin_token(&t.db);
+    start_log(&t.db);
+    write_a_batch(&t.db, &token).await;
+    let conn = t.db.connect().expect("connection");
+    let mut stmt = conn
+        .prepare("SELECT message FROM duckdb_logs WHERE type = 'QueryLog'")
+        .expect("the query log");
+    let statements: Vec<String> = stmt
+        .query_map([], |r| r.get(0))
+        .expect("the query log")
+        .collect::<Result<_, _>>()
+        .expect("the query log");
+    assert!(
+        statements
+            .iter()
+            .any(|s| s.contains("INSERT INTO journeys")),
+        "the batch cut no journey: the test would prove nothing"
+    );
+    let clock: Vec<&String> = statements
+        .iter()
+        .filter(|s| {
+            let flat: String = s.split_whitespace().collect::<Vec<_>>().join(" ");
+            flat.contains("max(occurred_at)") && reads_events(s)
+        })
+        .collect();
+    assert_eq!(clock.len(), 1, "{clock:#?}");
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 #[ignore = "a survey that prints, for the views not yet on the rollups"]
 async fn survey_of_the_views_that_still_read_events() {
