@@ -20,18 +20,21 @@ use omnikpi::auth::Role;
 use omnikpi::server::db::Db;
 use omnikpi::server::kpi::Catalog;
 
-/// The statements logged since the log was last cleared that read the `events` table.
-fn reads_of_events(db: &Db) -> Vec<String> {
+/// The statements logged since the log was last cleared.
+fn logged_statements(db: &Db) -> Vec<String> {
     let conn = db.connect().expect("connection");
     let mut stmt = conn
         .prepare("SELECT message FROM duckdb_logs WHERE type = 'QueryLog'")
         .expect("the query log");
-    let statements: Vec<String> = stmt
-        .query_map([], |r| r.get(0))
+    stmt.query_map([], |r| r.get(0))
         .expect("the query log")
         .collect::<Result<_, _>>()
-        .expect("the query log");
-    statements
+        .expect("the query log")
+}
+
+/// The statements logged since the log was last cleared that read the `events` table.
+fn reads_of_events(db: &Db) -> Vec<String> {
+    logged_statements(db)
         .into_iter()
         .filter(|sql| reads_events(sql))
         .collect()
@@ -286,15 +289,7 @@ async fn a_batch_reads_the_data_clock_once() {
     let token = web::admin_token(&t.db);
     start_log(&t.db);
     write_a_batch(&t.db, &token).await;
-    let conn = t.db.connect().expect("connection");
-    let mut stmt = conn
-        .prepare("SELECT message FROM duckdb_logs WHERE type = 'QueryLog'")
-        .expect("the query log");
-    let statements: Vec<String> = stmt
-        .query_map([], |r| r.get(0))
-        .expect("the query log")
-        .collect::<Result<_, _>>()
-        .expect("the query log");
+    let statements = logged_statements(&t.db);
     assert!(
         statements
             .iter()

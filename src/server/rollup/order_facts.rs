@@ -38,12 +38,7 @@ pub(super) fn rebuild_in(conn: &Connection) -> Result<(), duckdb::Error> {
 /// row id (`crate::server::rowids`: one scan of `order_id`) and copied, so the facts read a
 /// few rows, not `events`.
 pub(super) fn add_loaded(conn: &Connection, through: i64) -> Result<(), duckdb::Error> {
-    conn.execute(
-        "CREATE OR REPLACE TEMP TABLE order_facts_orders AS
-             SELECT DISTINCT e.order_id FROM events e
-             WHERE e.load_id > ? AND e.order_id IS NOT NULL",
-        [through],
-    )?;
+    set_aside_new_orders(conn, "order_facts_orders", through)?;
     crate::server::rowids::find(
         conn,
         "order_facts_rows",
@@ -63,6 +58,26 @@ pub(super) fn add_loaded(conn: &Connection, through: i64) -> Result<(), duckdb::
         listed = crate::server::rowids::listed("order_facts_rows"),
         rows = TABLE.rows_of("order_fact_events"),
     ))
+}
+
+/// Sets aside in the temporary table `into` (one `order_id` column; its name from the
+/// caller's constants) the orders that the events of the loads after `through` name. Alone in
+/// its statement: inside an `IN`, DuckDB planned the lookup of the new events as a scan of
+/// the other side first (80 ms at 10M events for the anchor facts).
+pub(crate) fn set_aside_new_orders(
+    conn: &Connection,
+    into: &str,
+    through: i64,
+) -> Result<(), duckdb::Error> {
+    conn.execute(
+        &format!(
+            "CREATE OR REPLACE TEMP TABLE {into} AS
+                 SELECT DISTINCT e.order_id FROM events e
+                 WHERE e.load_id > ? AND e.order_id IS NOT NULL"
+        ),
+        [through],
+    )?;
+    Ok(())
 }
 
 /// Recomputes every row from the raw events and lists the rows that differ from the stored
