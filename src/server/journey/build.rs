@@ -151,6 +151,8 @@ pub fn update_touched_in(
     // The rollup follows every change below when it is in the connection's zone; otherwise it
     // is rebuilt at the end.
     let keep = super::rollup::current(conn)?;
+    // No event changes below: the clock is read once, for the journeys cut and the statuses.
+    read_clock(conn)?;
     if customers > 0 {
         // New numbers start after the highest ever given (kept in the steps as well).
         let offset: i64 = conn.query_row(
@@ -194,7 +196,6 @@ pub fn update_touched_in(
         };
         conn.execute(&steps_sql(&only), [window_days, offset])?;
         laps.lap("steps cut");
-        read_clock(conn)?;
         conn.execute(JOURNEYS_SQL, [window_days, offset])?;
         laps.lap("journeys");
         if keep {
@@ -257,9 +258,6 @@ pub fn update_touched_in(
     // The clock may have moved: an open journey of anyone may now be over.
     // Only the journeys whose status changes are written: most keep theirs. The rollup takes
     // them out before and back after (the same ones: nothing else changes in between).
-    if customers == 0 {
-        read_clock(conn)?;
-    }
     if keep {
         conn.execute(
             &format!(
