@@ -276,15 +276,94 @@ async fn the_customer_fact_kpis_after_a_write_read_no_raw_events() {
     );
 }
 
-/// The survey behind docs/rollups.md's list of what still reads events: for each view, after
-/// a write, the statements that read the `events` table. It asserts nothing about the views
-/// not yet on the rollups; run it to see them:
-/// `cargo test --features ssr,spark --test request_scans -- --ignored --nocapture`.
-/// The write path reads the data's clock (the latest event) once per batch: inside a writer's
-/// transaction `max(occurred_at)` is a scan of every event (20-60 ms at 10M events), and the
-/// journey builder used to read it for the journeys it cuts and again for everyone's statuses.
+/// Unique visitors, online conversion and cart abandonment (the visitor sets) and on-time
+/// delivery (two measures of the daily rollup) after a write: no statement reads `events`,
+/// the values equal the raw computation and each has a hit; with them every KPI of the
+/// logistics and online pages reads rollups.
+#[tokio::test]
+async fn the_visitor_and_delivery_kpis_after_a_write_read_no_raw_events() {
+    let t = TestDb::with_fixture();
+    let token = web::admin_token(&t.db);
+    web::add_user(&t.db, "cmo@test.it", Role::Executive, None);
+    let mut browser = web::signed_in(&t.db, "cmo@test.it").await;
+    write_a_batch(&t.db, &token).await;
+    // Visitors of three kinds (a customer, a cookie, a device): the customer and the cookie
+    // add to cart, the customer buys the same day; two deliveries promised for the 12th.
+    let lines = [
+        r#"{"event_id":"vd-1","occurred_at":"2026-03-09T10:00:00Z","event_type":"visit","channel":"web","email":"vd1@x.it"}"#,
+        r#"{"event_id":"vd-2","occurred_at":"2026-03-09T10:05:00Z","event_type":"add_to_cart","channel":"web","email":"vd1@x.it"}"#,
+        r#"{"event_id":"vd-3","occurred_at":"2026-03-09T10:10:00Z","event_type":"purchase","channel":"web","email":"vd1@x.it","order_id":"VD-1","amount":"30.00"}"#,
+        r#"{"event_id":"vd-4","occurred_at":"2026-03-09T11:00:00Z","event_type":"visit","channel":"web","cookie_id":"vd-cookie"}"#,
+        r#"{"event_id":"vd-5","occurred_at":"2026-03-09T11:05:00Z","event_type":"add_to_cart","channel":"web","cookie_id":"vd-cookie"}"#,
+        r#"{"event_id":"vd-6","occurred_at":"2026-03-09T12:00:00Z","event_type":"visit","channel":"app","device_id":"vd-device"}"#,
+        r#"{"event_id":"vd-7","occurred_at":"2026-03-11T09:00:00Z","event_type":"delivery","channel":"web","order_id":"VD-1","attributes":"{\"promised_date\":\"2026-03-12\"}"}"#,
+        r#"{"event_id":"vd-8","occurred_at":"2026-03-13T09:00:00Z","event_type":"delivery","channel":"web","order_id":"VD-2","attributes":"{\"promised_date\":\"2026-03-12T18:00:00Z\"}"}"#,
+    ];
+    let (status, reply) = web::post_ndjson(
+        web::router(&t.db),
+        "/api/v1/events?source=web",
+        Some(&token),
+        format!("{}\n", lines.join("\n")),
+    )
+    .await;
+    assert!(status.is_success(), "{status}: {reply}");
+    let keys = [
+        "unique_visitors",
+        "online_conversion_rate",
+        "cart_abandonment_rate",
+        "on_time_delivery_rate",
+    ];
+    start_log(&t.db);
+    let reply = browser
+        .get(&format!(
+            "/api/v1/kpis?from=2026-01-01&to=2026-06-30&kpi={}",
+            keys.join(",")
+        ))
+        .await;
+    assert_eq!(reply.status, axum::http::StatusCode::OK, "{}", reply.body);
+    assert_no_reads_of_events(&t.db, "the KPIs of the visitor sets and deliveries");
+    let pages = [
+        "/dept/logistics?lang=en&from=2026-01-01&to=2026-06-30",
+        "/dept/online?lang=en&from=2026-01-01&to=2026-06-30",
+    ];
+    assert_pages_read_no_events(&t.db, &mut browser, &pages, "name=\"from\"").await;
+    let conn = t.db.connect().expect("connection");
+    let catalog = Catalog::builtin();
+    let period = omnikpi::server::kpi::Period::parse("2026-03-01", "2026-03-31").expect("period");
+    let none = omnikpi::server::kpi::Filters::none();
+    let fast = omnikpi::server::kpi::compute(&conn, catalog, &keys, &period, &none).expect("sets");
+    let raw = omnikpi::server::kpi::compute_from_events(&conn, catalog, &keys, &period, &none)
+        .expect("raw");
+    assert_eq!(fast, raw);
+    assert!(
+        keys.iter()
+            .all(|k| fast.get(*k).copied().flatten().is_some_and(|v| v > 0.0)),
+        "each KPI has a hit: {fast:?}"
+    );
+}
+
+/// The journeys page and a pain point's page after a write read the journey rollup and the
+/// data's clock that the rollups keep (`rollup_state.clock`), not `events`.
+#[tokio::test]
+async fn the_journeys_pages_after_a_write_read_no_raw_events() {
+    let t = TestDb::with_fixture();
+    let token = web::admin_token(&t.db);
+    web::add_user(&t.db, "cxo@test.it", Role::Executive, None);
+    let mut browser = web::signed_in(&t.db, "cxo@test.it").await;
+    write_a_batch(&t.db, &token).await;
+    let pages = [
+        "/journeys?lang=en&from=2026-01-01&to=2026-06-30",
+        "/journeys/pain/non_shoppable_landing?lang=en&from=2026-01-01&to=2026-06-30",
+    ];
+    assert_pages_read_no_events(&t.db, &mut browser, &pages, "</main>").await;
+}
+
+/// The write path reads the data's clock (the latest event) without a scan of every event:
+/// inside a writer's transaction `max(occurred_at)` over `events` is one (20-60 ms at 10M
+/// events). The rollups keep the clock (`rollup_state.clock`); the writer adds its own new
+/// events, read through their `load_id` range.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn a_batch_reads_the_data_clock_once() {
+async fn a_batch_reads_the_data_clock_without_a_scan_of_every_event() {
     let t = TestDb::with_fixture();
     let token = web::admin_token(&t.db);
     start_log(&t.db);
@@ -296,16 +375,27 @@ async fn a_batch_reads_the_data_clock_once() {
             .any(|s| s.contains("INSERT INTO journeys")),
         "the batch cut no journey: the test would prove nothing"
     );
-    let clock: Vec<&String> = statements
+    let flat = |s: &String| s.split_whitespace().collect::<Vec<_>>().join(" ");
+    let clock: Vec<String> = statements
         .iter()
-        .filter(|s| {
-            let flat: String = s.split_whitespace().collect::<Vec<_>>().join(" ");
-            flat.contains("max(occurred_at)") && reads_events(s)
-        })
+        .filter(|s| flat(s).contains("max(occurred_at)") && reads_events(s))
+        .map(flat)
         .collect();
-    assert_eq!(clock.len(), 1, "{clock:#?}");
+    assert!(
+        !clock.is_empty(),
+        "the batch read no clock: {statements:#?}"
+    );
+    let unbounded: Vec<&String> = clock
+        .iter()
+        .filter(|s| !s.contains("max(occurred_at) FROM events WHERE load_id >"))
+        .collect();
+    assert!(unbounded.is_empty(), "{unbounded:#?}");
 }
 
+/// The survey behind docs/rollups.md's list of what still reads events: for each view, after
+/// a write, the statements that read the `events` table. It asserts nothing about the views
+/// not yet on the rollups; run it to see them:
+/// `cargo test --features ssr,spark --test request_scans -- --ignored --nocapture`.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 #[ignore = "a survey that prints, for the views not yet on the rollups"]
 async fn survey_of_the_views_that_still_read_events() {

@@ -58,6 +58,8 @@ pub(crate) const MEASURES: &[&str] = &[
     "nps_scored",
     "csat_satisfied",
     "csat_scored",
+    "deliveries_promised",
+    "deliveries_on_time",
 ];
 
 /// The filter dimensions `rollup_daily` can answer: the event's own columns, and region
@@ -95,8 +97,15 @@ pub fn current(conn: &Connection) -> Result<bool, duckdb::Error> {
     )
 }
 
-/// The `rollup_daily` rows of the events `filter` keeps (over `e`), times `sign`.
-fn aggregate(filter: &str, sign: i8) -> String {
+/// The `rollup_daily` rows of the events `filter` keeps (over `e`), times `sign`, in DuckDB's
+/// SQL.
+fn aggregate(filter: &str, sign: i8) -> Result<String, duckdb::Error> {
+    render(&template(filter, sign), Dialect::DuckDb)
+        .map_err(|e| duckdb::Error::ToSqlConversionFailure(Box::new(e)))
+}
+
+/// [`aggregate`] with the dialect's macros left to render.
+fn template(filter: &str, sign: i8) -> String {
     DAILY_SQL
         .replace("{sign}", &sign.to_string())
         .replace("{filter}", filter)
@@ -190,13 +199,39 @@ pub fn add_loaded(conn: &Connection) -> Result<(), duckdb::Error> {
         conn.query_row("SELECT loaded_through FROM rollup_state", [], |r| r.get(0))?;
     sets::add_loaded(conn, through)?;
     laps.lap("sets and facts");
-    merge(conn, &aggregate("e.load_id > ?", 1), &[&through])?;
+    merge(conn, &aggregate("e.load_id > ?", 1)?, &[&through])?;
     laps.lap("daily");
     order_facts::add_loaded(conn, through)?;
     laps.lap("order facts");
     crate::server::ops::fault::point("rollup.merged");
     conn.execute(
-        "UPDATE rollup_state SET loaded_through = (SELECT greatest(coalesce(max(load_id), 0), ?) FROM loads)",
+        "UPDATE rollup_state SET
+             clock = greatest(clock, (SELECT max(occurred_at) FROM events WHERE load_id > $1)),
+             loaded_through = (SELECT greatest(coalesce(max(load_id), 0), $1) FROM loads)",
+        [through],
+    )?;
+    Ok(())
+}
+
+/// The data's clock, the latest `occurred_at` of the events, as the rollups keep it
+/// (`rollup_state.clock`): a subquery for readers outside a writer's transaction. Every load
+/// moves it in its transaction ([`add_loaded`]) and no write takes an event out or moves one
+/// in time, so it is the latest event's instant, without reading `events`.
+pub const CLOCK: &str = "(SELECT clock FROM rollup_state)";
+
+/// Sets the data's clock aside in the temporary table `into` (`as_of`) as the writer's
+/// transaction sees it, its own new events included: [`CLOCK`], or the latest event of the
+/// loads the rollups do not count yet (read through a `load_id` range, so only their rows).
+/// Inside a writer's transaction `max(occurred_at)` over `events` is a scan of every event.
+pub fn set_clock_aside(conn: &Connection, into: &str) -> Result<(), duckdb::Error> {
+    let through: i64 =
+        conn.query_row("SELECT loaded_through FROM rollup_state", [], |r| r.get(0))?;
+    conn.execute(
+        &format!(
+            "CREATE OR REPLACE TEMP TABLE {into} AS
+             SELECT greatest({CLOCK}, (SELECT max(occurred_at) FROM events WHERE load_id > ?))
+                 AS as_of"
+        ),
         [through],
     )?;
     Ok(())
@@ -227,7 +262,7 @@ pub fn detach(
         // Unused until rebuilt in the instance's zone: nothing to keep exact.
         conn.execute(&format!("{PATCH} false"), [])?;
     }
-    merge(conn, &aggregate(PATCHED, -1), &[])
+    merge(conn, &aggregate(PATCHED, -1)?, &[])
 }
 
 /// Records that the events `predicate` (over `e`, with `params`) keeps are about to change
@@ -252,7 +287,7 @@ const IN_ROLLUP: &str =
 /// Puts back the events [`detach`] took out, as they are now, and recomputes the distinct
 /// sets of the days [`detach`] and [`touch_customers`] recorded.
 pub fn reattach(conn: &Connection) -> Result<(), duckdb::Error> {
-    merge(conn, &aggregate(PATCHED, 1), &[])?;
+    merge(conn, &aggregate(PATCHED, 1)?, &[])?;
     conn.execute_batch("DROP TABLE rollup_patch;")?;
     if current(conn)? {
         sets::recompute_touched(conn)
@@ -276,16 +311,17 @@ pub fn rebuild_in(conn: &Connection) -> Result<(), duckdb::Error> {
         "DELETE FROM rollup_daily;
          INSERT INTO rollup_daily BY NAME {};
          UPDATE rollup_state SET time_zone = current_setting('TimeZone'),
+             clock = (SELECT max(occurred_at) FROM events),
              loaded_through = (SELECT greatest((SELECT coalesce(max(load_id), 0) FROM loads),
                                                (SELECT coalesce(max(load_id), 0) FROM events)));",
-        aggregate("true", 1)
+        aggregate("true", 1)?
     ))
 }
 
 /// The `rollup_daily` rows of every event in `dialect`: daily.sql, the one source of the
 /// aggregation, for the Spark build (`omnikpi rollup build --engine spark`).
 pub fn daily_sql(dialect: Dialect) -> Result<String, DialectError> {
-    render(&aggregate("true", 1), dialect)
+    render(&template("true", 1), dialect)
 }
 
 /// The distinct (key, customer id) and (key, order key) pairs the Spark build computes for
@@ -312,7 +348,7 @@ pub fn import_staged(
     let pairs = format!(
         "(SELECT CAST(day AS DATE) AS day, event_type, channel, store_id, campaign_id,
                  category, touchpoint, topic, CAST(identified AS BOOLEAN) AS identified,
-                 CAST(customer_id AS BIGINT) AS customer_id, order_key
+                 CAST(customer_id AS BIGINT) AS customer_id, order_key, visitor_key
           FROM {STAGED_PAIRS})"
     );
     sets::rebuild_from_pairs(conn, &pairs)?;
@@ -322,7 +358,8 @@ pub fn import_staged(
          INSERT INTO rollup_daily BY NAME SELECT * FROM {STAGED_DAILY};"
     ))?;
     conn.execute(
-        "UPDATE rollup_state SET time_zone = ?, loaded_through = ?",
+        "UPDATE rollup_state SET time_zone = ?, loaded_through = ?,
+             clock = (SELECT max(occurred_at) FROM events)",
         duckdb::params![time_zone, loaded_through],
     )?;
     Ok(())
@@ -382,7 +419,7 @@ pub fn follow_time_zone(db: &Db) -> Result<bool, DbError> {
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Difference {
     /// The table that differs: `rollup_daily`, `rollup_sets`, `rollup_facts`, a numbering
-    /// table, `journey_rollup_paths` or `journey_rollup_state`.
+    /// table, `rollup_state` (its clock), `journey_rollup_paths` or `journey_rollup_state`.
     pub table: &'static str,
     /// The row's key, `name=value` pairs.
     pub key: String,
@@ -424,10 +461,23 @@ pub fn verify(conn: &Connection) -> Result<Verification, duckdb::Error> {
     compare(
         conn,
         "rollup_daily",
-        &aggregate("true", 1),
+        &aggregate("true", 1)?,
         (KEY, MEASURES),
         &mut out.differences,
     )?;
+    let (kept, latest): (Option<String>, Option<String>) = conn.query_row(
+        &format!("SELECT CAST({CLOCK} AS VARCHAR), CAST(max(occurred_at) AS VARCHAR) FROM events"),
+        [],
+        |r| Ok((r.get(0)?, r.get(1)?)),
+    )?;
+    if kept != latest {
+        let show = |t: Option<String>| t.unwrap_or_else(|| "-".to_string());
+        out.differences.push(Difference {
+            table: "rollup_state",
+            key: "the data's clock".to_string(),
+            measures: vec![("clock", show(kept), show(latest))],
+        });
+    }
     sets::verify(conn, &mut out.differences)?;
     facts::verify(conn, &mut out.differences)?;
     customer_facts::verify(conn, &mut out.differences)?;
@@ -587,7 +637,7 @@ mod tests {
         let conn = db.connect()?;
         conn.execute_batch(&format!(
             "INSERT INTO rollup_daily BY NAME {}",
-            aggregate("true", -1)
+            aggregate("true", -1)?
         ))?;
         assert!(current(&conn)?, "built at start-up in the instance's zone");
         Ok(())

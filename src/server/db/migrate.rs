@@ -128,6 +128,11 @@ pub const MIGRATIONS: &[Migration] = &[
         name: "order_facts",
         sql: include_str!("../../../migrations/0030_order_facts.sql"),
     },
+    Migration {
+        version: 31,
+        name: "visitor_sets",
+        sql: include_str!("../../../migrations/0031_visitor_sets.sql"),
+    },
 ];
 
 pub struct Migration {

@@ -314,13 +314,10 @@ const RESTATUS: &str = "status = 'open'
 const RESTATUS_JOURNEYS: &str = "j.journey_id IN (SELECT journey_id FROM journey_restatus)";
 
 /// Sets the data's clock (the latest event) aside in the temporary table `journey_clock`
-/// (`as_of`), for the statuses of the journeys cut and of the others. Inside a writer's
-/// transaction the maximum is a scan of every event (20-60 ms at 10M), so it is read once.
+/// (`as_of`), for the statuses of the journeys cut and of the others: the rollups' clock and
+/// the load's new events (`rollup::set_clock_aside`), never a scan of every event.
 fn read_clock(conn: &Connection) -> Result<(), duckdb::Error> {
-    conn.execute_batch(
-        "CREATE OR REPLACE TEMP TABLE journey_clock AS
-             SELECT max(occurred_at) AS as_of FROM events;",
-    )
+    crate::server::rollup::set_clock_aside(conn, "journey_clock")
 }
 
 fn record_window(conn: &Connection, days: i64) -> Result<(), duckdb::Error> {

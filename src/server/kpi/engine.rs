@@ -352,6 +352,8 @@ mod tests {
                 "{sql}"
             );
         }
+        // On-time delivery's aggregate reads its attributes the Spark way.
+        assert!(sql.contains("get_json_object(attributes"), "{sql}");
         for duckdb_only in ["TIMESTAMPTZ", "json_extract_string", "$1", "{{"] {
             assert!(!sql.contains(duckdb_only), "{duckdb_only}");
         }

@@ -34,6 +34,9 @@ pub enum SetOf {
     Customers,
     /// Order keys `coalesce(order_id, source || ':' || event_id)` of purchases and returns.
     Orders,
+    /// Visitors `coalesce('c:' || customer_id, 'k:' || cookie_id, 'd:' || device_id)`: the
+    /// customers, and the anonymous visitors of events with no customer ([`visitors`]).
+    Visitors,
 }
 
 /// A set computation implemented here, named by the catalog next to the query it replaces.
@@ -50,6 +53,11 @@ pub enum SetRule {
     /// the expected lifetime (buyers of the 12 months before over those of them lost, at most
     /// 10).
     Clv,
+    /// Online visitors who also bought online in the period, over online visitors.
+    OnlineConversion,
+    /// Visitor-days with an online add-to-cart and no online purchase, over visitor-days with
+    /// an online add-to-cart.
+    CartAbandonment,
     /// Orders and revenue per buyer from the purchase facts (`rollup_facts`).
     #[serde(untagged)]
     Buyers(BuyerRule),
@@ -85,9 +93,26 @@ impl RawSets {
     }
 }
 
-/// The rows the rules read: purchases (buyers) and interactions (channels of a customer).
+/// The rows the rules read: purchases (buyers) and interactions (channels of a customer), and
+/// the online visits, purchases and adds to cart (visitors).
 const PURCHASES: &str = "event_type = 'purchase'";
 const INTERACTIONS: &str = "event_type IN (SELECT event_type FROM event_types WHERE interaction)";
+const ONLINE_VISITS: &str =
+    "event_type = 'visit' AND channel IN (SELECT channel FROM channels WHERE online)";
+const ONLINE_PURCHASES: &str =
+    "event_type = 'purchase' AND channel IN (SELECT channel FROM channels WHERE online)";
+const ONLINE_CARTS: &str =
+    "event_type = 'add_to_cart' AND channel IN (SELECT channel FROM channels WHERE online)";
+
+/// The index of each rule's selector (see [`selectors`]); the distinct counts' follow.
+mod selector {
+    pub const PURCHASES: usize = 0;
+    pub const INTERACTIONS: usize = 1;
+    pub const ONLINE_VISITS: usize = 2;
+    pub const ONLINE_PURCHASES: usize = 3;
+    pub const ONLINE_CARTS: usize = 4;
+    pub const DISTINCT: usize = 5;
+}
 
 /// One `rollup_sets` row a selector keeps: its day (days since 1970-01-01), channel, and the
 /// set the KPIs read of it.
@@ -180,6 +205,17 @@ impl Selection {
         }
         out
     }
+
+    /// Per day of `[from, to)` that has rows, the union of its sets.
+    fn per_day(&self, from: i32, to: i32) -> BTreeMap<i32, RoaringBitmap> {
+        let mut out: BTreeMap<i32, RoaringBitmap> = BTreeMap::new();
+        for run in &self.runs {
+            for row in run.rows(from, to) {
+                *out.entry(row.day).or_default() |= &row.set;
+            }
+        }
+        out
+    }
 }
 
 fn union_of(rows: &[Row]) -> RoaringBitmap {
@@ -219,10 +255,17 @@ fn selectors(defs: &[&KpiDef]) -> Vec<Option<Selector>> {
         || defs.iter().any(
             |d| matches!(d.sets, Some(SetExpr::Rule(SetRule::Buyers(b))) if b.needs_channels()),
         );
+    let conversion = rule(SetRule::OnlineConversion);
+    let carts = rule(SetRule::CartAbandonment);
+    let visitors = |on: bool, rows: &str| on.then(|| (rows.to_string(), SetOf::Visitors));
     let mut out = vec![
         purchases.then(|| (PURCHASES.to_string(), SetOf::Customers)),
         interactions.then(|| (INTERACTIONS.to_string(), SetOf::Customers)),
+        visitors(conversion, ONLINE_VISITS),
+        visitors(conversion || carts, ONLINE_PURCHASES),
+        visitors(carts, ONLINE_CARTS),
     ];
+    debug_assert_eq!(out.len(), selector::DISTINCT);
     for def in defs {
         if let Some(SetExpr::Distinct { of, rows }) = &def.sets {
             out.push(Some((rows.clone(), *of)));
@@ -270,15 +313,16 @@ fn read_rows(
     under: &Under<'_>,
 ) -> Result<Vec<Row>, KpiError> {
     let sql = format!(
-        "SELECT CAST(day - DATE '1970-01-01' AS INTEGER), channel, {set}
+        "SELECT CAST(day - DATE '1970-01-01' AS INTEGER), channel, {sets}
          FROM {table}
          WHERE day >= DATE '1970-01-01' + CAST($1 AS INTEGER)
            AND day < DATE '1970-01-01' + CAST($2 AS INTEGER)
            AND ({predicate}) AND ({selector})
          ORDER BY 1",
-        set = match of {
+        sets = match of {
             SetOf::Customers => "customers",
             SetOf::Orders => "orders",
+            SetOf::Visitors => "customers, visitors",
         },
         table = rollup::sets::AS_EVENTS,
         predicate = under.predicate,
@@ -289,12 +333,40 @@ fn read_rows(
     let mut rows = stmt.query(duckdb::params_from_iter(&params))?;
     let mut out = Vec::new();
     while let Some(row) = rows.next()? {
+        let set = rollup::sets::decode(blob(row, 2)?)?;
+        let set = match of {
+            SetOf::Visitors => visitors(set, &rollup::sets::decode(blob(row, 3)?)?)?,
+            SetOf::Customers | SetOf::Orders => set,
+        };
         out.push(Row {
             day: row.get(0)?,
             channel: row.get(1)?,
-            set: rollup::sets::decode(blob(row, 2)?)?,
+            set,
         });
     }
+    Ok(out)
+}
+
+/// The high bit that tells an anonymous visitor's number from a customer's in one set.
+const ANONYMOUS: u32 = 1 << 31;
+
+/// The visitors of a row as one set: its customers' numbers as they are, its anonymous
+/// visitors' with [`ANONYMOUS`] set. The two are visitors of different kinds (a customer is
+/// `c:` id, an anonymous visitor `k:` cookie or `d:` device), so the union counts each once.
+fn visitors(
+    customers: RoaringBitmap,
+    anonymous: &RoaringBitmap,
+) -> Result<RoaringBitmap, KpiError> {
+    let too_many = |set: &RoaringBitmap| set.max().is_some_and(|n| n >= ANONYMOUS);
+    if too_many(&customers) || too_many(anonymous) {
+        return Err(KpiError::Engine(
+            "more than 2^31 customers or anonymous visitors are numbered: the visitor sets \
+             cannot hold them (docs/rollups.md section 5)"
+                .to_string(),
+        ));
+    }
+    let mut out = customers;
+    out.extend(anonymous.iter().map(|n| n | ANONYMOUS));
     Ok(out)
 }
 
@@ -466,14 +538,14 @@ fn reach(interactions: &Selection, from: i32, to: i32) -> Reach {
 /// The values of `defs` over `period` from what [`fetch_for`] read for the same defs.
 fn evaluate(defs: &[&KpiDef], data: &Fetched, period: &Period) -> Values {
     let revenue = &data.revenue;
-    const PURCHASES: usize = 0;
+    use selector::{ONLINE_CARTS, ONLINE_PURCHASES, ONLINE_VISITS, PURCHASES};
     let union = |i: usize, from: i32, to: i32| data.union(i, from, to);
     let (from, to) = (
         epoch_days(period.from()),
         epoch_days(period.end_exclusive()),
     );
     let mut out = Values::new();
-    let mut next_selector = 2;
+    let mut next_selector = selector::DISTINCT;
     for def in defs {
         let value = match &def.sets {
             None => continue,
@@ -514,6 +586,23 @@ fn evaluate(defs: &[&KpiDef], data: &Fetched, period: &Period) -> Values {
                     }
                     _ => None,
                 }
+            }
+            Some(SetExpr::Rule(SetRule::OnlineConversion)) => {
+                let visited = union(ONLINE_VISITS, from, to);
+                let bought = union(ONLINE_PURCHASES, from, to);
+                ratio(visited.intersection_len(&bought), visited.len())
+            }
+            Some(SetExpr::Rule(SetRule::CartAbandonment)) => {
+                let carted = data.per_day(ONLINE_CARTS, from, to);
+                let bought = data.per_day(ONLINE_PURCHASES, from, to);
+                let (mut abandoned, mut days) = (0, 0);
+                for (day, carts) in &carted {
+                    days += carts.len();
+                    abandoned += bought
+                        .get(day)
+                        .map_or(carts.len(), |b| carts.difference_len(b));
+                }
+                ratio(abandoned, days)
             }
             Some(SetExpr::Rule(SetRule::Buyers(rule))) => {
                 let channels = rule.needs_channels().then(|| data.reach(from, to));
@@ -567,14 +656,24 @@ impl Fetched {
         set
     }
 
+    /// Per day of `[from, to)`, the union of the sets selector `i` keeps.
+    fn per_day(&self, i: usize, from: i32, to: i32) -> BTreeMap<i32, RoaringBitmap> {
+        self.selections
+            .get(i)
+            .map(|s| s.per_day(from, to))
+            .unwrap_or_default()
+    }
+
     /// [`reach`] over the interactions of the days `[from, to)`.
     fn reach(&self, from: i32, to: i32) -> Rc<Reach> {
         if let Some(pair) = self.reaches.borrow().get(&(from, to)) {
             return Rc::clone(pair);
         }
-        const INTERACTIONS: usize = 1;
         let empty = Selection::default();
-        let interactions = self.selections.get(INTERACTIONS).unwrap_or(&empty);
+        let interactions = self
+            .selections
+            .get(selector::INTERACTIONS)
+            .unwrap_or(&empty);
         let pair = Rc::new(reach(interactions, from, to));
         self.reaches
             .borrow_mut()

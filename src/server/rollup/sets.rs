@@ -1,7 +1,8 @@
-//! Distinct sets per day (`rollup_sets`, migration 0022): for each key of `rollup_daily`, the
-//! customers and the orders of its events as serialised Roaring bitmaps of dense u32 numbers.
+//! Distinct sets per day (`rollup_sets`, migrations 0022 and 0031): for each key of
+//! `rollup_daily`, the customers, the orders and the anonymous visitors of its events as
+//! serialised Roaring bitmaps of dense u32 numbers.
 //!
-//! This module owns the table and its two numbering tables: how a write changes them and how
+//! This module owns the table and its three numbering tables: how a write changes them and how
 //! they are verified; the per-customer purchase facts (`super::facts`) are recomputed with it,
 //! for the same days. Maintenance is simple and exact: a load **adds** its new events to the
 //! rows of their keys (a union of bitmaps, a sum of facts: [`add_loaded`]); an identity change
@@ -11,6 +12,7 @@
 //! `kpi::sets`; nothing on a request path writes here.
 
 use std::collections::HashMap;
+use std::ops::BitOrAssign;
 
 use duckdb::types::Value;
 use duckdb::{Connection, ToSql};
@@ -31,14 +33,54 @@ const TOUCHED: &str = "rollup_sets_days";
 /// channel, store_id, campaign_id, category, touchpoint, topic, and identified.
 type Key = (i32, [Option<String>; 7], bool);
 
+/// The sets of a row, in the order of [`SETS`].
+#[derive(Clone, Debug, Default, PartialEq)]
+struct Members([RoaringBitmap; 3]);
+
+impl BitOrAssign for Members {
+    fn bitor_assign(&mut self, other: Self) {
+        for (mine, theirs) in self.0.iter_mut().zip(other.0) {
+            *mine |= theirs;
+        }
+    }
+}
+
+/// Each set of a row: its column in `rollup_sets` and in [`SETS_SQL`], the value
+/// [`keyed_events`] gives each event (NULL: in no set), its numbering table and sequence.
+struct SetColumn {
+    column: &'static str,
+    value: &'static str,
+    numbers: &'static str,
+    sequence: &'static str,
+}
+
+const SETS: [SetColumn; 3] = [
+    SetColumn {
+        column: "customers",
+        value: "customer_id",
+        numbers: "rollup_customer_numbers",
+        sequence: "rollup_customer_number_seq",
+    },
+    SetColumn {
+        column: "orders",
+        value: "order_key",
+        numbers: "rollup_order_numbers",
+        sequence: "rollup_order_number_seq",
+    },
+    SetColumn {
+        column: "visitors",
+        value: "visitor_key",
+        numbers: "rollup_visitor_numbers",
+        sequence: "rollup_visitor_number_seq",
+    },
+];
+
 /// One row computed from the raw events.
 struct Computed {
-    customers: RoaringBitmap,
-    orders: RoaringBitmap,
-    /// Distinct raw customer ids and order keys: more than the bitmaps hold means a value
-    /// without a number.
-    customer_ids: u64,
-    order_keys: u64,
+    members: Members,
+    /// Distinct raw values of each set: more than its bitmap holds means a value without a
+    /// number.
+    values: [u64; 3],
 }
 
 /// Reads a serialised bitmap (the table's blobs are written by [`encode`] only).
@@ -56,9 +98,11 @@ fn encode(set: &RoaringBitmap) -> Result<Vec<u8>, duckdb::Error> {
 }
 
 /// The events `filter` (over `e`) keeps as [`SETS_SQL`] reads them: the key of their row
-/// (`day` the local day in the session's zone), `customer_id`, and `order_key`, the KPIs' order
-/// (NULL but for purchases and returns), computed once per event so that the joins on the
-/// numbering tables are plain equalities (hash joins). Plain SQL that DuckDB and Spark read
+/// (`day` the local day in the session's zone), `customer_id`, `order_key`, the KPIs' order
+/// (NULL but for purchases and returns), and `visitor_key`, the KPIs' visitor of an anonymous
+/// event (its cookie, else its device; NULL when it has a customer, who is then the visitor),
+/// computed once per event so that the joins on the numbering tables are plain equalities
+/// (hash joins). Plain SQL that DuckDB and Spark read
 /// alike: the Spark build (`rollup build --engine spark`) computes its pairs from it.
 pub(crate) fn keyed_events(filter: &str) -> String {
     keyed_from("events", filter)
@@ -71,54 +115,58 @@ fn keyed_from(relation: &str, filter: &str) -> String {
                  e.campaign_id, e.category, e.touchpoint, e.topic,
                  e.customer_id IS NOT NULL AS identified, e.customer_id,
                  CASE WHEN e.event_type IN ('purchase', 'return')
-                      THEN coalesce(e.order_id, e.source || ':' || e.event_id) END AS order_key
+                      THEN coalesce(e.order_id, e.source || ':' || e.event_id) END AS order_key,
+                 CASE WHEN e.customer_id IS NULL
+                      THEN coalesce('k:' || e.cookie_id, 'd:' || e.device_id) END AS visitor_key
           FROM {relation} e
           WHERE {filter})"
     )
 }
 
-/// The distinct (key, customer id) and (key, order key) pairs of every event, the other value
-/// NULL: all [`SETS_SQL`] needs of the events, and much fewer rows. The heavy part of the
-/// Spark build, in SQL both engines read alike.
+/// The distinct (key, customer id), (key, order key) and (key, visitor key) pairs of every
+/// event, the other values NULL: all [`SETS_SQL`] needs of the events, and much fewer rows.
+/// The heavy part of the Spark build, in SQL both engines read alike.
 pub(crate) fn pairs_sql() -> String {
     let key = "day, event_type, channel, store_id, campaign_id, category, touchpoint, topic, \
                identified";
     format!(
         "WITH keyed AS {keyed}
-         SELECT DISTINCT {key}, customer_id, CAST(NULL AS STRING) AS order_key
+         SELECT DISTINCT {key}, customer_id, CAST(NULL AS STRING) AS order_key,
+                CAST(NULL AS STRING) AS visitor_key
          FROM keyed WHERE customer_id IS NOT NULL
          UNION ALL
-         SELECT DISTINCT {key}, CAST(NULL AS BIGINT) AS customer_id, order_key
-         FROM keyed WHERE order_key IS NOT NULL",
+         SELECT DISTINCT {key}, CAST(NULL AS BIGINT) AS customer_id, order_key,
+                CAST(NULL AS STRING) AS visitor_key
+         FROM keyed WHERE order_key IS NOT NULL
+         UNION ALL
+         SELECT DISTINCT {key}, CAST(NULL AS BIGINT) AS customer_id,
+                CAST(NULL AS STRING) AS order_key, visitor_key
+         FROM keyed WHERE visitor_key IS NOT NULL",
         keyed = keyed_events("true")
     )
 }
 
-/// Numbers the customer ids and order keys of `events` (shaped as [`keyed_events`], with
-/// `params`) that have none yet.
+/// Numbers the customer ids, order keys and visitor keys of `events` (shaped as
+/// [`keyed_events`], with `params`) that have none yet.
 fn number(conn: &Connection, events: &str, params: &[&dyn ToSql]) -> Result<(), duckdb::Error> {
-    conn.execute(
-        &format!(
-            "INSERT INTO rollup_customer_numbers
-             SELECT customer_id, nextval('rollup_customer_number_seq')
-             FROM (SELECT DISTINCT e.customer_id FROM {events} e
-                   WHERE e.customer_id IS NOT NULL) d
-             WHERE NOT EXISTS (SELECT 1 FROM rollup_customer_numbers c
-                               WHERE c.customer_id = d.customer_id)"
-        ),
-        params,
-    )?;
-    conn.execute(
-        &format!(
-            "INSERT INTO rollup_order_numbers
-             SELECT order_key, nextval('rollup_order_number_seq')
-             FROM (SELECT DISTINCT e.order_key FROM {events} e
-                   WHERE e.order_key IS NOT NULL) d
-             WHERE NOT EXISTS (SELECT 1 FROM rollup_order_numbers o
-                               WHERE o.order_key = d.order_key)"
-        ),
-        params,
-    )?;
+    for SetColumn {
+        value,
+        numbers,
+        sequence,
+        ..
+    } in &SETS
+    {
+        conn.execute(
+            &format!(
+                "INSERT INTO {numbers}
+                 SELECT {value}, nextval('{sequence}')
+                 FROM (SELECT DISTINCT e.{value} FROM {events} e
+                       WHERE e.{value} IS NOT NULL) d
+                 WHERE NOT EXISTS (SELECT 1 FROM {numbers} n WHERE n.{value} = d.{value})"
+            ),
+            params,
+        )?;
+    }
     Ok(())
 }
 
@@ -150,13 +198,18 @@ fn compute(
             *d = row.get(1 + i)?;
         }
         let key = (row.get(0)?, dims, row.get(8)?);
+        let count = |i: usize| -> Result<u64, duckdb::Error> {
+            Ok(u64::try_from(row.get::<_, i64>(i)?).unwrap_or(0))
+        };
         out.insert(
             key,
             Computed {
-                customers: bitmap(row.get(9)?),
-                orders: bitmap(row.get(10)?),
-                customer_ids: u64::try_from(row.get::<_, i64>(11)?).unwrap_or(0),
-                order_keys: u64::try_from(row.get::<_, i64>(12)?).unwrap_or(0),
+                members: Members([
+                    bitmap(row.get(9)?),
+                    bitmap(row.get(10)?),
+                    bitmap(row.get(11)?),
+                ]),
+                values: [count(12)?, count(13)?, count(14)?],
             },
         );
     }
@@ -187,20 +240,16 @@ fn replace_from(
     number(conn, events, params)?;
     let rows = compute(conn, events, params)?;
     conn.execute(&format!("DELETE FROM rollup_sets WHERE {delete}"), [])?;
-    append(
-        conn,
-        rows.into_iter()
-            .map(|(key, row)| (key, row.customers, row.orders)),
-    )
+    append(conn, rows.into_iter().map(|(key, row)| (key, row.members)))
 }
 
-/// Appends rows to `rollup_sets`: key, customers, orders.
+/// Appends rows to `rollup_sets`: key and sets.
 fn append(
     conn: &Connection,
-    rows: impl Iterator<Item = (Key, RoaringBitmap, RoaringBitmap)>,
+    rows: impl Iterator<Item = (Key, Members)>,
 ) -> Result<(), duckdb::Error> {
     let mut appender = conn.appender("rollup_sets")?;
-    for ((day, dims, identified), customers, orders) in rows {
+    for ((day, dims, identified), Members([customers, orders, visitors])) in rows {
         let [
             event_type,
             channel,
@@ -222,6 +271,7 @@ fn append(
             identified,
             encode(&customers)?,
             encode(&orders)?,
+            encode(&visitors)?,
         ])?;
     }
     appender.flush()
@@ -326,12 +376,10 @@ pub(super) fn add_loaded(conn: &Connection, through: i64) -> Result<(), duckdb::
         let of_days = format!("day IN ({list})");
         let mut rows = stored_where(conn, &of_days)?;
         for (key, row) in added {
-            let entry = rows.entry(key).or_default();
-            entry.0 |= row.customers;
-            entry.1 |= row.orders;
+            *rows.entry(key).or_default() |= row.members;
         }
         conn.execute(&format!("DELETE FROM rollup_sets WHERE {of_days}"), [])?;
-        append(conn, rows.into_iter().map(|(key, (c, o))| (key, c, o)))?;
+        append(conn, rows.into_iter())?;
     }
     super::facts::add(conn, LOADED)?;
     conn.execute_batch(&format!("DROP TABLE {LOADED}"))
@@ -357,35 +405,28 @@ pub(super) fn rebuild_from_pairs(conn: &Connection, pairs: &str) -> Result<(), d
 }
 
 /// The stored rows, decoded.
-fn stored(
-    conn: &Connection,
-) -> Result<HashMap<Key, (RoaringBitmap, RoaringBitmap)>, duckdb::Error> {
+fn stored(conn: &Connection) -> Result<HashMap<Key, Members>, duckdb::Error> {
     stored_where(conn, "true")
 }
 
 /// The stored rows that `filter` (a condition on `rollup_sets` from this module) keeps, decoded.
-fn stored_where(
-    conn: &Connection,
-    filter: &str,
-) -> Result<HashMap<Key, (RoaringBitmap, RoaringBitmap)>, duckdb::Error> {
+fn stored_where(conn: &Connection, filter: &str) -> Result<HashMap<Key, Members>, duckdb::Error> {
     let mut stmt = conn.prepare(&format!(
         "SELECT CAST(day - DATE '1970-01-01' AS INTEGER), event_type, channel, store_id,
-                campaign_id, category, touchpoint, topic, identified, customers, orders
+                campaign_id, category, touchpoint, topic, identified, customers, orders, visitors
          FROM rollup_sets WHERE {filter}"
     ))?;
     let mut rows = stmt.query([])?;
-    let mut out: HashMap<Key, (RoaringBitmap, RoaringBitmap)> = HashMap::new();
+    let mut out: HashMap<Key, Members> = HashMap::new();
     while let Some(row) = rows.next()? {
         let mut dims: [Option<String>; 7] = Default::default();
         for (i, d) in dims.iter_mut().enumerate() {
             *d = row.get(1 + i)?;
         }
-        let customers = decode(&row.get::<_, Vec<u8>>(9)?)?;
-        let orders = decode(&row.get::<_, Vec<u8>>(10)?)?;
+        let set = |i: usize| decode(&row.get::<_, Vec<u8>>(i)?);
+        let members = Members([set(9)?, set(10)?, set(11)?]);
         // Two rows with one key would be a defect; their union is what a reader would see.
-        let entry = out.entry((row.get(0)?, dims, row.get(8)?)).or_default();
-        entry.0 |= customers;
-        entry.1 |= orders;
+        *out.entry((row.get(0)?, dims, row.get(8)?)).or_default() |= members;
     }
     Ok(out)
 }
@@ -421,10 +462,12 @@ fn pair(kept: Option<&RoaringBitmap>, raw: Option<&RoaringBitmap>) -> (String, S
 /// Recomputes every row from the raw events and lists the rows that differ from the stored
 /// ones, and numbering tables that give one value two numbers or one number two values.
 pub(super) fn verify(conn: &Connection, out: &mut Vec<Difference>) -> Result<(), duckdb::Error> {
-    for (table, value) in [
-        ("rollup_customer_numbers", "customer_id"),
-        ("rollup_order_numbers", "order_key"),
-    ] {
+    for SetColumn {
+        value,
+        numbers: table,
+        ..
+    } in &SETS
+    {
         let (values, numbers, rows): (i64, i64, i64) = conn.query_row(
             &format!("SELECT count(DISTINCT {value}), count(DISTINCT n), count(*) FROM {table}"),
             [],
@@ -453,30 +496,26 @@ pub(super) fn verify(conn: &Connection, out: &mut Vec<Difference>) -> Result<(),
         let r = raw.get(key);
         let k = kept.get(key);
         let mut measures = Vec::new();
-        let raw_customers = r.map(|r| &r.customers);
-        let raw_orders = r.map(|r| &r.orders);
-        if raw_customers != k.map(|k| &k.0) {
-            let (kept, raw) = pair(k.map(|k| &k.0), raw_customers);
-            measures.push(("customers", kept, raw));
-        }
-        if raw_orders != k.map(|k| &k.1) {
-            let (kept, raw) = pair(k.map(|k| &k.1), raw_orders);
-            measures.push(("orders", kept, raw));
+        for (i, set) in SETS.iter().enumerate() {
+            let raw_set = r.map(|r| &r.members.0[i]);
+            let kept_set = k.map(|k| &k.0[i]);
+            if raw_set != kept_set {
+                let (kept, raw) = pair(kept_set, raw_set);
+                measures.push((set.column, kept, raw));
+            }
         }
         if let Some(r) = r {
-            if r.customers.len() != r.customer_ids {
-                measures.push((
-                    "numbered customers",
-                    r.customers.len().to_string(),
-                    r.customer_ids.to_string(),
-                ));
-            }
-            if r.orders.len() != r.order_keys {
-                measures.push((
-                    "numbered orders",
-                    r.orders.len().to_string(),
-                    r.order_keys.to_string(),
-                ));
+            for (i, numbered) in ["numbered customers", "numbered orders", "numbered visitors"]
+                .into_iter()
+                .enumerate()
+            {
+                if r.members.0[i].len() != r.values[i] {
+                    measures.push((
+                        numbered,
+                        r.members.0[i].len().to_string(),
+                        r.values[i].to_string(),
+                    ));
+                }
             }
         }
         if !measures.is_empty() {

@@ -326,7 +326,7 @@ pub fn judge(
         Failure::BadAfterSale => within,
     };
     let anchors = format!(
-        "WITH clock AS (SELECT max(occurred_at) AS as_of FROM events),
+        "WITH clock AS (SELECT {clock} AS as_of),
          a AS (SELECT j.journey_id, j.customer_id, CAST(j.anchored_at AS VARCHAR) AS at,
                       strftime(CAST(j.anchored_at AS TIMESTAMP), '%Y-%m') AS month,
                       j.reference, {failed} AS failed,
@@ -335,7 +335,8 @@ pub fn judge(
                       j.anchored_at + {ow} <= c.as_of AS mature,
                       j.channel, j.store_id AS store, j.campaign_id AS campaign
                FROM journey_anchor_facts j, clock c
-               WHERE j.rule = ${k} AND {cond})"
+               WHERE j.rule = ${k} AND {cond})",
+        clock = crate::server::rollup::CLOCK
     );
     let exposed = "NOT a.reference AND a.decided";
     let reference = match rule.reference {
