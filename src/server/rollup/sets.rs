@@ -45,10 +45,12 @@ impl BitOrAssign for Members {
     }
 }
 
-/// Each set of a row: its column in `rollup_sets` and in [`SETS_SQL`], the value
-/// [`keyed_events`] gives each event (NULL: in no set), its numbering table and sequence.
+/// Each set of a row: its column in `rollup_sets` and in [`SETS_SQL`], how verify names a
+/// value without a number, the value [`keyed_events`] gives each event (NULL: in no set), its
+/// numbering table and sequence.
 struct SetColumn {
     column: &'static str,
+    numbered: &'static str,
     value: &'static str,
     numbers: &'static str,
     sequence: &'static str,
@@ -57,18 +59,21 @@ struct SetColumn {
 const SETS: [SetColumn; 3] = [
     SetColumn {
         column: "customers",
+        numbered: "numbered customers",
         value: "customer_id",
         numbers: "rollup_customer_numbers",
         sequence: "rollup_customer_number_seq",
     },
     SetColumn {
         column: "orders",
+        numbered: "numbered orders",
         value: "order_key",
         numbers: "rollup_order_numbers",
         sequence: "rollup_order_number_seq",
     },
     SetColumn {
         column: "visitors",
+        numbered: "numbered visitors",
         value: "visitor_key",
         numbers: "rollup_visitor_numbers",
         sequence: "rollup_visitor_number_seq",
@@ -505,13 +510,10 @@ pub(super) fn verify(conn: &Connection, out: &mut Vec<Difference>) -> Result<(),
             }
         }
         if let Some(r) = r {
-            for (i, numbered) in ["numbered customers", "numbered orders", "numbered visitors"]
-                .into_iter()
-                .enumerate()
-            {
+            for (i, set) in SETS.iter().enumerate() {
                 if r.members.0[i].len() != r.values[i] {
                     measures.push((
-                        numbered,
+                        set.numbered,
                         r.members.0[i].len().to_string(),
                         r.values[i].to_string(),
                     ));
