@@ -15,10 +15,24 @@ CREATE TABLE rollup_visitor_numbers (
 
 -- `visitors`: the numbers of the anonymous visitors of the key's events (empty when the key
 -- is identified: its visitors are its customers). A row now also exists while only this set
--- is not empty. The rows are rebuilt below: none is left with a blob that is not a bitmap.
-DELETE FROM rollup_sets;
-ALTER TABLE rollup_sets ADD COLUMN visitors BLOB DEFAULT '';
-ALTER TABLE rollup_sets ALTER COLUMN visitors SET NOT NULL;
+-- is not empty. The table is created again rather than altered: DuckDB refuses to commit a
+-- transaction that both empties a table and adds a column to it, and its rows are rebuilt at
+-- the next start anyway (below).
+DROP TABLE rollup_sets;
+CREATE TABLE rollup_sets (
+    day             DATE NOT NULL,
+    event_type      VARCHAR NOT NULL,
+    channel         VARCHAR,
+    store_id        VARCHAR,
+    campaign_id     VARCHAR,
+    category        VARCHAR,
+    touchpoint      VARCHAR,
+    topic           VARCHAR,
+    identified      BOOLEAN NOT NULL,
+    customers       BLOB NOT NULL,
+    orders          BLOB NOT NULL,
+    visitors        BLOB NOT NULL
+);
 
 -- Deliveries that carry a promised date (`attributes.promised_date`, a date or an instant),
 -- and those of them that arrived on or before it (local day).

@@ -271,6 +271,46 @@ mod tests {
         Ok(())
     }
 
+    /// A migration runs on a database in use, whose tables hold rows, not only on a new one:
+    /// DuckDB refuses to commit some changes to a table with rows that it accepts on an empty
+    /// one (0031 first emptied `rollup_sets` and added a column to it, which failed on every
+    /// database but an empty one).
+    #[test]
+    fn the_rollup_migrations_apply_to_tables_that_hold_rows() -> Result<(), MigrateError> {
+        let mut conn = Connection::open_in_memory()?;
+        conn.execute_batch(
+            "CREATE TABLE schema_migrations (
+                 version    BIGINT PRIMARY KEY,
+                 name       VARCHAR NOT NULL,
+                 applied_at TIMESTAMPTZ NOT NULL DEFAULT current_timestamp
+             );",
+        )?;
+        for migration in MIGRATIONS.iter().filter(|m| m.version <= 30) {
+            conn.execute_batch(migration.sql)?;
+            conn.execute(
+                "INSERT INTO schema_migrations (version, name) VALUES (?, ?)",
+                duckdb::params![migration.version, migration.name],
+            )?;
+        }
+        conn.execute_batch(
+            "INSERT INTO rollup_daily BY NAME
+                 SELECT DATE '2026-03-01' AS day, 'visit' AS event_type, true AS identified,
+                        1 AS event_count, 0 AS amount, 0 AS amount_count, 0 AS cost, 1 AS units,
+                        0 AS nps_promoters, 0 AS nps_detractors, 0 AS nps_scored,
+                        0 AS csat_satisfied, 0 AS csat_scored;
+             INSERT INTO rollup_sets BY NAME
+                 SELECT DATE '2026-03-01' AS day, 'visit' AS event_type, true AS identified,
+                        ''::BLOB AS customers, ''::BLOB AS orders;
+             UPDATE rollup_state SET time_zone = 'Europe/Rome', loaded_through = 1;",
+        )?;
+        assert!(apply(&mut conn)? >= 1);
+        assert_eq!(current_version(&conn)?, latest());
+        let zone: String =
+            conn.query_row("SELECT time_zone FROM rollup_state", [], |r| r.get(0))?;
+        assert_eq!(zone, "", "the rollups are built again at the next start");
+        Ok(())
+    }
+
     #[test]
     fn a_database_from_a_newer_binary_is_refused() -> Result<(), MigrateError> {
         let mut conn = Connection::open_in_memory()?;
