@@ -245,7 +245,32 @@ async fn the_customer_fact_kpis_after_a_write_read_no_raw_events() {
         "pickup_rate",
         "cross_channel_return_rate",
     ];
-    start_log(&t.db);
+    // With them, every KPI of these departments reads rollups.
+    let pages = [
+        "/dept/marketing?lang=en&from=2026-01-01&to=2026-06-30",
+        "/dept/customer_service?lang=en&from=2026-01-01&to=2026-06-30",
+        "/dept/stores?lang=en&from=2026-01-01&to=2026-06-30",
+    ];
+    assert_kpis_read_rollups(
+        &t.db,
+        &mut browser,
+        &keys,
+        &pages,
+        ("2026-01-01", "2026-06-30"),
+    )
+    .await;
+}
+
+/// After a write: the API's values of `keys` and each of `pages` read no events, and over the
+/// days `period` each KPI has a hit and equals its raw computation.
+async fn assert_kpis_read_rollups(
+    db: &Db,
+    browser: &mut web::Browser,
+    keys: &[&str],
+    pages: &[&str],
+    period: (&str, &str),
+) {
+    start_log(db);
     let reply = browser
         .get(&format!(
             "/api/v1/kpis?from=2026-01-01&to=2026-06-30&kpi={}",
@@ -253,20 +278,14 @@ async fn the_customer_fact_kpis_after_a_write_read_no_raw_events() {
         ))
         .await;
     assert_eq!(reply.status, axum::http::StatusCode::OK, "{}", reply.body);
-    assert_no_reads_of_events(&t.db, "the KPIs of the customer and order facts");
-    // With them, every KPI of these departments reads rollups.
-    let pages = [
-        "/dept/marketing?lang=en&from=2026-01-01&to=2026-06-30",
-        "/dept/customer_service?lang=en&from=2026-01-01&to=2026-06-30",
-        "/dept/stores?lang=en&from=2026-01-01&to=2026-06-30",
-    ];
-    assert_pages_read_no_events(&t.db, &mut browser, &pages, "name=\"from\"").await;
-    let conn = t.db.connect().expect("connection");
+    assert_no_reads_of_events(db, &format!("the API's {keys:?}"));
+    assert_pages_read_no_events(db, browser, pages, "name=\"from\"").await;
+    let conn = db.connect().expect("connection");
     let catalog = Catalog::builtin();
-    let period = omnikpi::server::kpi::Period::parse("2026-01-01", "2026-06-30").expect("period");
+    let period = omnikpi::server::kpi::Period::parse(period.0, period.1).expect("period");
     let none = omnikpi::server::kpi::Filters::none();
-    let fast = omnikpi::server::kpi::compute(&conn, catalog, &keys, &period, &none).expect("facts");
-    let raw = omnikpi::server::kpi::compute_from_events(&conn, catalog, &keys, &period, &none)
+    let fast = omnikpi::server::kpi::compute(&conn, catalog, keys, &period, &none).expect("fast");
+    let raw = omnikpi::server::kpi::compute_from_events(&conn, catalog, keys, &period, &none)
         .expect("raw");
     assert_eq!(fast, raw);
     assert!(
@@ -313,33 +332,18 @@ async fn the_visitor_and_delivery_kpis_after_a_write_read_no_raw_events() {
         "cart_abandonment_rate",
         "on_time_delivery_rate",
     ];
-    start_log(&t.db);
-    let reply = browser
-        .get(&format!(
-            "/api/v1/kpis?from=2026-01-01&to=2026-06-30&kpi={}",
-            keys.join(",")
-        ))
-        .await;
-    assert_eq!(reply.status, axum::http::StatusCode::OK, "{}", reply.body);
-    assert_no_reads_of_events(&t.db, "the KPIs of the visitor sets and deliveries");
     let pages = [
         "/dept/logistics?lang=en&from=2026-01-01&to=2026-06-30",
         "/dept/online?lang=en&from=2026-01-01&to=2026-06-30",
     ];
-    assert_pages_read_no_events(&t.db, &mut browser, &pages, "name=\"from\"").await;
-    let conn = t.db.connect().expect("connection");
-    let catalog = Catalog::builtin();
-    let period = omnikpi::server::kpi::Period::parse("2026-03-01", "2026-03-31").expect("period");
-    let none = omnikpi::server::kpi::Filters::none();
-    let fast = omnikpi::server::kpi::compute(&conn, catalog, &keys, &period, &none).expect("sets");
-    let raw = omnikpi::server::kpi::compute_from_events(&conn, catalog, &keys, &period, &none)
-        .expect("raw");
-    assert_eq!(fast, raw);
-    assert!(
-        keys.iter()
-            .all(|k| fast.get(*k).copied().flatten().is_some_and(|v| v > 0.0)),
-        "each KPI has a hit: {fast:?}"
-    );
+    assert_kpis_read_rollups(
+        &t.db,
+        &mut browser,
+        &keys,
+        &pages,
+        ("2026-03-01", "2026-03-31"),
+    )
+    .await;
 }
 
 /// The journeys page and a pain point's page after a write read the journey rollup and the
