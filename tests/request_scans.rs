@@ -346,6 +346,46 @@ async fn the_visitor_and_delivery_kpis_after_a_write_read_no_raw_events() {
     .await;
 }
 
+/// The channel price gap (purchase prices per day, SKU and channel, `rollup_prices`) after a
+/// write: no statement reads `events`, the value equals the raw computation and has a hit;
+/// with it every KPI of the sales page reads rollups.
+#[tokio::test]
+async fn the_price_gap_after_a_write_reads_no_raw_events() {
+    let t = TestDb::with_fixture();
+    let token = web::admin_token(&t.db);
+    web::add_user(&t.db, "cso@test.it", Role::Executive, None);
+    let mut browser = web::signed_in(&t.db, "cso@test.it").await;
+    write_a_batch(&t.db, &token).await;
+    // One SKU at 10.00 on the web and 14.00 in a store: a gap of a sixth on each channel.
+    let lines: Vec<String> = [("pg-1", "web", "10.00"), ("pg-2", "store", "14.00")]
+        .iter()
+        .map(|(id, channel, price)| {
+            serde_json::json!({
+                "event_id": id, "occurred_at": "2026-03-09T10:00:00Z",
+                "event_type": "purchase", "channel": channel, "email": "pg@x.it",
+                "order_id": id, "amount": price, "sku": "PG-SKU", "unit_price": price
+            })
+            .to_string()
+        })
+        .collect();
+    let (status, reply) = web::post_ndjson(
+        web::router(&t.db),
+        "/api/v1/events?source=web",
+        Some(&token),
+        format!("{}\n", lines.join("\n")),
+    )
+    .await;
+    assert!(status.is_success(), "{status}: {reply}");
+    assert_kpis_read_rollups(
+        &t.db,
+        &mut browser,
+        &["channel_price_gap"],
+        &["/dept/sales?lang=en&from=2026-01-01&to=2026-06-30"],
+        ("2026-03-01", "2026-03-31"),
+    )
+    .await;
+}
+
 /// The journeys page and a pain point's page after a write read the journey rollup and the
 /// data's clock that the rollups keep (`rollup_state.clock`), not `events`.
 #[tokio::test]

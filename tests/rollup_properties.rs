@@ -230,6 +230,18 @@ fn event(id: &str, s: &Spec) -> Ev {
         }
         _ => {}
     }
+    // Purchase lines of three SKUs (the channel price gap), most with a unit price that
+    // varies by line, now and then zero; a fifth carry neither.
+    if event_type == "purchase" && !s.cents.is_multiple_of(5) {
+        let cents = if s.cents.is_multiple_of(17) {
+            0
+        } else {
+            100 + s.cents % 900
+        };
+        e = e
+            .set("sku", ["X", "Y", "Z"][(s.cents % 3) as usize])
+            .set("unit_price", &format!("{}.{:02}", cents / 100, cents % 100));
+    }
     e
 }
 
@@ -283,9 +295,9 @@ fn fact_queries() -> Vec<&'static str> {
         .map(|d| d.key.as_str())
         .collect();
     assert!(
-        keys.len() >= 8,
+        keys.len() >= 9,
         "roas, webrooming, showrooming, the e-mail rates, chat to purchase, pickup, \
-         cross-channel returns: {keys:?}"
+         cross-channel returns, the channel price gap: {keys:?}"
     );
     keys
 }
@@ -1624,4 +1636,102 @@ fn visitors_and_deliveries_from_the_rollups_equal_the_raw_kpis() {
         "{:?}",
         report.differences
     );
+}
+
+/// The channel price gap really reads `rollup_prices`, kept by two loads that share a row:
+/// SKU A at 10.00 and 12.00 on the web and 14.00 in a store (overall 12: gaps 1/12 and 1/6),
+/// SKU B at 5.00 on the app only (gap 0), a line without a price and one without a SKU (left
+/// out). Verify reports a tampered row, and a rebuild puts it right.
+#[test]
+fn the_price_gap_reads_the_price_rollup_and_verify_sees_a_tampered_row() {
+    let t = TestDb::new();
+    let line = |id: &str, at: &str, channel: &str, sku: Option<&str>, price: Option<&str>| {
+        let mut e = ev(id, at, "purchase")
+            .channel(channel)
+            .email("p@x.it")
+            .order(id)
+            .amount("1.00");
+        if let Some(sku) = sku {
+            e = e.set("sku", sku);
+        }
+        if let Some(price) = price {
+            e = e.set("unit_price", price);
+        }
+        e
+    };
+    t.load_events(&[
+        line(
+            "p1",
+            "2026-03-03T09:00:00Z",
+            "web",
+            Some("A"),
+            Some("10.00"),
+        ),
+        line(
+            "p2",
+            "2026-03-03T10:00:00Z",
+            "store",
+            Some("A"),
+            Some("14.00"),
+        ),
+        line("p3", "2026-03-02T11:00:00Z", "app", Some("B"), Some("5.00")),
+    ]);
+    t.load_events_named(
+        "second.csv",
+        &[
+            line(
+                "p4",
+                "2026-03-03T12:00:00Z",
+                "web",
+                Some("A"),
+                Some("12.00"),
+            ),
+            line("p5", "2026-03-03T13:00:00Z", "web", Some("A"), None),
+            line("p6", "2026-03-03T14:00:00Z", "web", None, Some("99.00")),
+        ],
+    );
+    let conn = t.db.connect().expect("connection");
+    let period = Period::parse("2026-03-01", "2026-03-31").expect("period");
+    let catalog = Catalog::builtin();
+    let keys = ["channel_price_gap"];
+    let value = |raw: bool| {
+        let v = if raw {
+            kpi::compute_from_events(&conn, catalog, &keys, &period, &Filters::none())
+        } else {
+            kpi::compute(&conn, catalog, &keys, &period, &Filters::none())
+        };
+        v.expect("compute")[keys[0]].expect("a value")
+    };
+    let expected = (1.0 / 12.0 + 1.0 / 6.0 + 0.0) / 3.0;
+    assert!((value(false) - expected).abs() < 1e-15, "{}", value(false));
+    assert_eq!(value(false).to_bits(), value(true).to_bits());
+    let rows: i64 = conn
+        .query_row("SELECT count(*) FROM rollup_prices", [], |r| r.get(0))
+        .expect("rows");
+    assert_eq!(
+        rows, 3,
+        "the second load's web line of A merged into the first's row"
+    );
+    assert!(rollup::verify(&conn).expect("verify").is_clean());
+    // The web's 12.00 counted as 16.00: A's web average 13, overall 40/3.
+    conn.execute_batch(
+        "UPDATE rollup_prices SET price_total = 16.00
+         WHERE sku = 'A' AND channel = 'web' AND day = DATE '2026-03-03'",
+    )
+    .expect("tamper");
+    assert!(
+        (value(false) - expected).abs() > 1e-3,
+        "read from the rollup"
+    );
+    assert!((value(true) - expected).abs() < 1e-15);
+    let report = rollup::verify(&conn).expect("verify");
+    assert_eq!(report.differences.len(), 1, "{:?}", report.differences);
+    assert_eq!(report.differences[0].table, "rollup_prices");
+    assert!(
+        report.differences[0].key.contains("sku=A"),
+        "{:?}",
+        report.differences
+    );
+    rollup::rebuild(&t.db).expect("rebuild");
+    assert_eq!(value(false).to_bits(), value(true).to_bits());
 }

@@ -5,10 +5,11 @@
 //! the distinct sets per day (`rollup_sets`, migration 0022), through [`facts`] the
 //! per-customer purchase facts (`rollup_facts`, migration 0023, kept with the sets), through
 //! [`customer_facts`] the facts of the KPIs that judge an event by its customer's others
-//! (migration 0029, kept by the journey builder) and through [`order_facts`] those that judge
-//! it by its order's (migration 0030, kept by each load): how a write changes them (always
-//! inside the writer's transaction), how they are rebuilt and verified against the raw events,
-//! and whether the KPI engine may read them. Every statement that changes `events` calls in
+//! (migration 0029, kept by the journey builder), through [`order_facts`] those that judge
+//! it by its order's (migration 0030, kept by each load) and through [`prices`] the purchase
+//! prices per day, SKU and channel (migration 0032, kept by each load): how a write changes
+//! them (always inside the writer's transaction), how they are rebuilt and verified against
+//! the raw events, and whether the KPI engine may read them. Every statement that changes `events` calls in
 //! here: a load through [`add_loaded`], a change of customer ids through [`detach`] (and
 //! [`touch_customers`] for moves that keep the identified flag) before and [`reattach`] after.
 //! No request path writes here.
@@ -26,6 +27,7 @@ use super::kpi::{Dimension, Filters};
 pub mod customer_facts;
 pub mod facts;
 pub mod order_facts;
+pub mod prices;
 pub mod sets;
 
 const DAILY_SQL: &str = include_str!("rollup/daily.sql");
@@ -157,32 +159,58 @@ pub fn changed(conn: &Connection) -> Result<Changed, duckdb::Error> {
     })
 }
 
-/// Adds `delta` (rows shaped as `rollup_daily`, possibly negative) to the rollup: the rows of
-/// the days it touches are summed with it and replaced, and rows left with no events go.
-fn merge(conn: &Connection, delta: &str, params: &[&dyn ToSql]) -> Result<(), duckdb::Error> {
+/// A rollup table whose rows add up: rows of one key are summed by a reader (and by
+/// `rollup verify`), and a write merges its rows into those of the days it touches ([`merge`]).
+pub(crate) struct Additive {
+    pub name: &'static str,
+    /// The columns that key a row, the local day first.
+    pub key: &'static [&'static str],
+    /// The additive measures, the first one a count that is zero only for a row that holds
+    /// nothing.
+    pub measures: &'static [&'static str],
+}
+
+/// `rollup_daily`: [`KEY`] and [`MEASURES`].
+const DAILY: Additive = Additive {
+    name: "rollup_daily",
+    key: KEY,
+    measures: MEASURES,
+};
+
+/// Adds `delta` (rows shaped as `table`'s, possibly negative) to `table`: the rows of the days
+/// it touches are summed with it and replaced, and rows left with nothing go.
+fn merge(
+    conn: &Connection,
+    table: &Additive,
+    delta: &str,
+    params: &[&dyn ToSql],
+) -> Result<(), duckdb::Error> {
     conn.execute(
         &format!("CREATE OR REPLACE TEMP TABLE rollup_delta AS {delta}"),
         params,
     )?;
     note_changed(conn, Some(("min(day)", "rollup_delta")))?;
-    let sums: Vec<String> = MEASURES
+    let sums: Vec<String> = table
+        .measures
         .iter()
         .map(|m| format!("sum({m}) AS {m}"))
         .collect();
     conn.execute_batch(&format!(
         "CREATE OR REPLACE TEMP TABLE rollup_merged AS
              SELECT {key}, {sums}
-             FROM (SELECT * FROM rollup_daily WHERE day IN (SELECT DISTINCT day FROM rollup_delta)
+             FROM (SELECT * FROM {name} WHERE day IN (SELECT DISTINCT day FROM rollup_delta)
                    UNION ALL BY NAME
                    SELECT * FROM rollup_delta)
              GROUP BY {key}
-             HAVING sum(event_count) <> 0;
-         DELETE FROM rollup_daily WHERE day IN (SELECT DISTINCT day FROM rollup_delta);
-         INSERT INTO rollup_daily BY NAME SELECT * FROM rollup_merged;
+             HAVING sum({count}) <> 0;
+         DELETE FROM {name} WHERE day IN (SELECT DISTINCT day FROM rollup_delta);
+         INSERT INTO {name} BY NAME SELECT * FROM rollup_merged;
          DROP TABLE rollup_delta;
          DROP TABLE rollup_merged;",
-        key = KEY.join(", "),
+        name = table.name,
+        key = table.key.join(", "),
         sums = sums.join(", "),
+        count = table.measures[0],
     ))
 }
 
@@ -199,8 +227,9 @@ pub fn add_loaded(conn: &Connection) -> Result<(), duckdb::Error> {
         conn.query_row("SELECT loaded_through FROM rollup_state", [], |r| r.get(0))?;
     sets::add_loaded(conn, through)?;
     laps.lap("sets and facts");
-    merge(conn, &aggregate("e.load_id > ?", 1)?, &[&through])?;
-    laps.lap("daily");
+    merge(conn, &DAILY, &aggregate("e.load_id > ?", 1)?, &[&through])?;
+    prices::add_loaded(conn, through)?;
+    laps.lap("daily and prices");
     order_facts::add_loaded(conn, through)?;
     laps.lap("order facts");
     crate::server::ops::fault::point("rollup.merged");
@@ -262,7 +291,7 @@ pub fn detach(
         // Unused until rebuilt in the instance's zone: nothing to keep exact.
         conn.execute(&format!("{PATCH} false"), [])?;
     }
-    merge(conn, &aggregate(PATCHED, -1)?, &[])
+    merge(conn, &DAILY, &aggregate(PATCHED, -1)?, &[])
 }
 
 /// Records that the events `predicate` (over `e`, with `params`) keeps are about to change
@@ -287,7 +316,7 @@ const IN_ROLLUP: &str =
 /// Puts back the events [`detach`] took out, as they are now, and recomputes the distinct
 /// sets of the days [`detach`] and [`touch_customers`] recorded.
 pub fn reattach(conn: &Connection) -> Result<(), duckdb::Error> {
-    merge(conn, &aggregate(PATCHED, 1)?, &[])?;
+    merge(conn, &DAILY, &aggregate(PATCHED, 1)?, &[])?;
     conn.execute_batch("DROP TABLE rollup_patch;")?;
     if current(conn)? {
         sets::recompute_touched(conn)
@@ -307,6 +336,7 @@ pub fn rebuild_in(conn: &Connection) -> Result<(), duckdb::Error> {
     super::journey::rollup::rebuild_in(conn)?;
     sets::rebuild_in(conn)?;
     order_facts::rebuild_in(conn)?;
+    prices::rebuild_in(conn)?;
     conn.execute_batch(&format!(
         "DELETE FROM rollup_daily;
          INSERT INTO rollup_daily BY NAME {};
@@ -334,10 +364,17 @@ pub fn pairs_sql(dialect: Dialect) -> Result<String, DialectError> {
 /// for [`import_staged`].
 pub const STAGED_DAILY: &str = "rollup_import_daily";
 pub const STAGED_PAIRS: &str = "rollup_import_pairs";
+pub const STAGED_PRICES: &str = "rollup_import_prices";
+
+/// The `rollup_prices` rows of every event in `dialect` ([`prices::rows`]), for the Spark
+/// build.
+pub fn prices_sql(dialect: Dialect) -> Result<String, DialectError> {
+    render(&prices::rows("true"), dialect)
+}
 
 /// Replaces the rollups by rows computed elsewhere (`rollup build --engine spark`), inside the
-/// caller's transaction: `rollup_daily` from [`STAGED_DAILY`] (rows of [`daily_sql`]), the
-/// distinct sets from [`STAGED_PAIRS`] (rows of [`pairs_sql`]) numbered and turned into
+/// caller's transaction: `rollup_daily` from [`STAGED_DAILY`] (rows of [`daily_sql`]),
+/// `rollup_prices` from [`STAGED_PRICES`] (rows of [`prices_sql`]), the distinct sets from [`STAGED_PAIRS`] (rows of [`pairs_sql`]) numbered and turned into
 /// bitmaps as a local rebuild does, and `rollup_state` set to the zone they were computed in
 /// and the highest load they hold, so later writes maintain them incrementally.
 pub fn import_staged(
@@ -355,7 +392,9 @@ pub fn import_staged(
     // INSERT casts the text to the table's types (DECIMAL exactly).
     conn.execute_batch(&format!(
         "DELETE FROM rollup_daily;
-         INSERT INTO rollup_daily BY NAME SELECT * FROM {STAGED_DAILY};"
+         INSERT INTO rollup_daily BY NAME SELECT * FROM {STAGED_DAILY};
+         DELETE FROM rollup_prices;
+         INSERT INTO rollup_prices BY NAME SELECT * FROM {STAGED_PRICES};"
     ))?;
     conn.execute(
         "UPDATE rollup_state SET time_zone = ?, loaded_through = ?,
@@ -460,11 +499,12 @@ pub fn verify(conn: &Connection) -> Result<Verification, duckdb::Error> {
     }
     compare(
         conn,
-        "rollup_daily",
+        DAILY.name,
         &aggregate("true", 1)?,
-        (KEY, MEASURES),
+        (DAILY.key, DAILY.measures),
         &mut out.differences,
     )?;
+    prices::verify(conn, &mut out.differences)?;
     let (kept, latest): (Option<String>, Option<String>) = conn.query_row(
         &format!("SELECT CAST({CLOCK} AS VARCHAR), CAST(max(occurred_at) AS VARCHAR) FROM events"),
         [],

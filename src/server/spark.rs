@@ -310,8 +310,10 @@ impl SparkEngine {
         // pairs of 10M events).
         let daily_dir = format!("{stage}/daily");
         let pairs_dir = format!("{stage}/pairs");
+        let prices_dir = format!("{stage}/prices");
         self.write_parquet(&rollup::daily_sql(Dialect::Spark)?, &daily_dir)?;
         self.write_parquet(&rollup::pairs_sql(Dialect::Spark)?, &pairs_dir)?;
+        self.write_parquet(&rollup::prices_sql(Dialect::Spark)?, &prices_dir)?;
         let spark_seconds = started.elapsed().as_secs_f64();
 
         let started = std::time::Instant::now();
@@ -321,6 +323,7 @@ impl SparkEngine {
         for (view, dir) in [
             (rollup::STAGED_DAILY, &daily_dir),
             (rollup::STAGED_PAIRS, &pairs_dir),
+            (rollup::STAGED_PRICES, &prices_dir),
         ] {
             let files = format!("{dir}/*.parquet");
             tx.execute_batch(&format!(
@@ -355,9 +358,10 @@ impl SparkEngine {
         )?;
         rollup::import_staged(&tx, &manifest.time_zone, manifest.max_load_id)?;
         tx.execute_batch(&format!(
-            "DROP VIEW {}; DROP VIEW {};",
+            "DROP VIEW {}; DROP VIEW {}; DROP VIEW {};",
             rollup::STAGED_DAILY,
-            rollup::STAGED_PAIRS
+            rollup::STAGED_PAIRS,
+            rollup::STAGED_PRICES
         ))?;
         let set_rows: i64 = tx.query_row("SELECT count(*) FROM rollup_sets", [], |r| r.get(0))?;
         tx.commit()?;

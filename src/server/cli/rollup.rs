@@ -70,8 +70,8 @@ pub fn run(db: &Db, command: RollupCommand) -> anyhow::Result<()> {
                 );
             }
             println!(
-                "rollup_daily, rollup_sets, rollup_facts, customer_facts, order_facts and the \
-                 journey rollups: each matches the raw events"
+                "rollup_daily, rollup_prices, rollup_sets, rollup_facts, customer_facts, \
+                 order_facts and the journey rollups: each matches the raw events"
             );
         }
         RollupCommand::Rebuild => {

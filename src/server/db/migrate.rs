@@ -133,6 +133,11 @@ pub const MIGRATIONS: &[Migration] = &[
         name: "visitor_sets",
         sql: include_str!("../../../migrations/0031_visitor_sets.sql"),
     },
+    Migration {
+        version: 32,
+        name: "rollup_prices",
+        sql: include_str!("../../../migrations/0032_rollup_prices.sql"),
+    },
 ];
 
 pub struct Migration {
