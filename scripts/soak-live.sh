@@ -10,7 +10,8 @@
 #        SOAK_BATCH (1000), SOAK_FILE (10000), SOAK_FILE_EVERY (300 s), SOAK_FROM and
 #        SOAK_TO (the period read; batches land on its last day: 2025-07-01..2026-06-30),
 #        SOAK_DAYS (1; N spreads the batches over the period's last N days, one each in turn),
-#        OMNIKPI_MEMORY_LIMIT (768MB), SOAK_CSV (soak-live-<time>.csv), SOAK_PORT (3204)
+#        OMNIKPI_MEMORY_LIMIT (768MB), SOAK_CSV (soak-live-<time>.csv), SOAK_PORT (3204),
+#        SOAK_LOG (a file to keep the server's log in, written after it stopped)
 #
 # The database is copied first (the soak adds events). Needs the binary, curl and python3.
 set -euo pipefail
@@ -27,6 +28,7 @@ db=$work/soak.duckdb
 server=""
 cleanup() {
   [ -n "$server" ] && kill -TERM "$server" 2>/dev/null && wait "$server" 2>/dev/null || true
+  [ -n "${SOAK_LOG:-}" ] && cp "$work/server.log" "$SOAK_LOG" || true
   rm -rf "$work"
 }
 trap cleanup EXIT
