@@ -658,8 +658,13 @@ async fn a_database_failure_answers_a_plain_message() {
     let mut browser = Browser::new(web::router_as_admin(&t.db));
     {
         let conn = t.db.connect().expect("connection");
-        conn.execute_batch("ALTER TABLE events RENAME TO events_gone")
-            .expect("break the database");
+        // Both the raw events and the rollups' state: after a write every KPI reads the
+        // rollups, and with them current none reads `events`.
+        conn.execute_batch(
+            "ALTER TABLE events RENAME TO events_gone;
+             ALTER TABLE rollup_state RENAME TO rollup_state_gone;",
+        )
+        .expect("break the database");
     }
     for uri in [
         "/api/v1/kpis?from=2026-03-01&to=2026-03-31",
@@ -677,6 +682,7 @@ async fn a_database_failure_answers_a_plain_message() {
         }
         assert_no_leak(uri, &reply.body);
         assert!(!reply.body.contains("events_gone"), "{uri}");
+        assert!(!reply.body.contains("rollup_state_gone"), "{uri}");
         assert_eq!(reply.headers["x-content-type-options"], "nosniff", "{uri}");
     }
 }
