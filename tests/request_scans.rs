@@ -107,13 +107,19 @@ async fn write_a_batch(db: &Db, token: &str) {
             })
             .to_string()
         })
-        .collect::<Vec<_>>()
-        .join("\n");
+        .collect::<Vec<_>>();
+    post_events(db, token, &body).await;
+}
+
+/// Posts `lines` (NDJSON events of source web) through the events API and checks they were
+/// taken.
+async fn post_events(db: &Db, token: &str, lines: &[impl AsRef<str>]) {
+    let body: Vec<&str> = lines.iter().map(AsRef::as_ref).collect();
     let (status, reply) = web::post_ndjson(
         web::router(db),
         "/api/v1/events?source=web",
         Some(token),
-        format!("{body}\n"),
+        format!("{}\n", body.join("\n")),
     )
     .await;
     assert!(status.is_success(), "{status}: {reply}");
@@ -227,14 +233,7 @@ async fn the_customer_fact_kpis_after_a_write_read_no_raw_events() {
     lines[1]["amount"] = "80.00".into();
     lines[6]["cost"] = "20.00".into();
     let body: Vec<String> = lines.iter().map(|l| l.to_string()).collect();
-    let (status, reply) = web::post_ndjson(
-        web::router(&t.db),
-        "/api/v1/events?source=web",
-        Some(&token),
-        format!("{}\n", body.join("\n")),
-    )
-    .await;
-    assert!(status.is_success(), "{status}: {reply}");
+    post_events(&t.db, &token, &body).await;
     let keys = [
         "roas",
         "webrooming_rate",
@@ -318,14 +317,7 @@ async fn the_visitor_and_delivery_kpis_after_a_write_read_no_raw_events() {
         r#"{"event_id":"vd-7","occurred_at":"2026-03-11T09:00:00Z","event_type":"delivery","channel":"web","order_id":"VD-1","attributes":"{\"promised_date\":\"2026-03-12\"}"}"#,
         r#"{"event_id":"vd-8","occurred_at":"2026-03-13T09:00:00Z","event_type":"delivery","channel":"web","order_id":"VD-2","attributes":"{\"promised_date\":\"2026-03-12T18:00:00Z\"}"}"#,
     ];
-    let (status, reply) = web::post_ndjson(
-        web::router(&t.db),
-        "/api/v1/events?source=web",
-        Some(&token),
-        format!("{}\n", lines.join("\n")),
-    )
-    .await;
-    assert!(status.is_success(), "{status}: {reply}");
+    post_events(&t.db, &token, &lines).await;
     let keys = [
         "unique_visitors",
         "online_conversion_rate",
@@ -368,14 +360,7 @@ async fn the_price_gap_after_a_write_reads_no_raw_events() {
             .to_string()
         })
         .collect();
-    let (status, reply) = web::post_ndjson(
-        web::router(&t.db),
-        "/api/v1/events?source=web",
-        Some(&token),
-        format!("{}\n", lines.join("\n")),
-    )
-    .await;
-    assert!(status.is_success(), "{status}: {reply}");
+    post_events(&t.db, &token, &lines).await;
     assert_kpis_read_rollups(
         &t.db,
         &mut browser,
